@@ -1,0 +1,176 @@
+//! Command-line types (clap only), turned into a plain [`Settings`] before anything runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::settings::{
+    DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Output, PerBuyer, Restock, Settings,
+};
+
+const EXAMPLES: &str = "\
+Examples:
+  grab-tickets                          10 buyers, 3 tickets, locked: each ticket sold once
+  grab-tickets --no-lock                the same race without the lock: watch it oversell
+  grab-tickets --lock-scope write       lock only the write (a common mistake): still oversells
+  grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
+                                        a throughput run: buy until the stock is gone
+  grab-tickets --seed 7 --check         reproducible delays; exit 1 if anything was oversold
+  grab-tickets --json | jq .verdict     the whole report as JSON";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "grab-tickets",
+    version,
+    about = "Real processes race to buy tickets from one JSON file.",
+    long_about = "Real processes race to buy tickets from one JSON file.\n\n\
+        Each buyer is a separate OS process. It searches (reads and prints what it sees), then \
+        buys: re-reads, waits a random network delay, and takes a ticket if one is left. \
+        Without a lock they oversell; with an exclusive file lock around the whole \
+        read-check-write every ticket is sold exactly once.",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub race: RaceArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RaceArgs {
+    /// Number of buyer processes to spawn (1 to 1000).
+    #[arg(short, long, default_value_t = 10, value_name = "N")]
+    pub buyers: u32,
+
+    /// Set the stock to this many tickets before the race.
+    #[arg(
+        short,
+        long,
+        default_value_t = 3,
+        value_name = "T",
+        conflicts_with = "keep_stock"
+    )]
+    pub tickets: u64,
+
+    /// Use the stock in the data file as it is instead of setting it to --tickets.
+    #[arg(long)]
+    pub keep_stock: bool,
+
+    /// The shared data file: {"ticket_num": N}.
+    #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
+    pub data: PathBuf,
+
+    /// Take no lock at all (same as --lock-scope none): the lesson's race.
+    #[arg(long, conflicts_with = "lock_scope")]
+    pub no_lock: bool,
+
+    /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
+    pub lock_scope: ScopeArg,
+
+    /// Simulated network delay range in milliseconds, LO..HI inclusive.
+    #[arg(long, default_value = "100..300", value_name = "LO..HI")]
+    pub delay_ms: DelayRange,
+
+    /// Seed for the delays: the same seed replays the same delays for every buyer.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Tickets each buyer tries to get: a number, or 'all' to buy until the stock is gone.
+    #[arg(long, default_value = "1", value_name = "K|all")]
+    pub per_buyer: PerBuyer,
+
+    /// Do not fsync before confirming a sale: faster; a power cut may lose confirmed sales.
+    #[arg(long)]
+    pub no_fsync: bool,
+
+    /// Give up on the lock after this many milliseconds (the buyer's outcome: lock timeout).
+    #[arg(long, value_name = "MS")]
+    pub lock_timeout: Option<u64>,
+
+    /// Exit with status 1 if tickets were oversold or the counts do not reconcile.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print the whole report as one JSON document instead of text.
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
+
+    /// Print only the report, not the race as it happens.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    Whole,
+    Write,
+    None,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Internal: one buyer process, started by the launcher.
+    #[command(hide = true)]
+    Buyer {
+        #[arg(long)]
+        plan: String,
+    },
+}
+
+impl RaceArgs {
+    /// Checks ranges clap cannot express and resolves defaults.
+    pub fn into_settings(self) -> Result<Settings> {
+        if self.buyers == 0 || self.buyers > MAX_BUYERS {
+            return Err(Error::usage(format!(
+                "--buyers {} is out of range; use 1 to {MAX_BUYERS}",
+                self.buyers
+            )));
+        }
+        if self.tickets > MAX_TICKETS {
+            return Err(Error::usage(format!(
+                "--tickets {} is out of range; use 0 to {MAX_TICKETS}",
+                self.tickets
+            )));
+        }
+        let scope = match (self.no_lock, self.lock_scope) {
+            (true, _) | (false, ScopeArg::None) => LockScope::None,
+            (false, ScopeArg::Write) => LockScope::Write,
+            (false, ScopeArg::Whole) => LockScope::Whole,
+        };
+        let output = match (self.json, self.quiet) {
+            (true, _) => Output::Json,
+            (false, true) => Output::Quiet,
+            (false, false) => Output::Text,
+        };
+        Ok(Settings {
+            data: self.data,
+            buyers: self.buyers,
+            restock: if self.keep_stock {
+                Restock::Keep
+            } else {
+                Restock::To(self.tickets)
+            },
+            scope,
+            delay: self.delay_ms,
+            // Small enough to retype: the report prints it so any run can be replayed.
+            seed: self
+                .seed
+                .unwrap_or_else(|| rand::random_range(0..1_000_000)),
+            per_buyer: self.per_buyer,
+            durability: if self.no_fsync {
+                Durability::NoFsync
+            } else {
+                Durability::Fsync
+            },
+            lock_timeout: self.lock_timeout.map(Duration::from_millis),
+            check: self.check,
+            output,
+        })
+    }
+}

@@ -1,0 +1,134 @@
+//! What a buyer tells the launcher: one JSON line per event on a pipe shared by all buyers.
+//! Each line is a single `write` shorter than `PIPE_BUF`, so lines from racing buyers never
+//! interleave, and the launcher reads them in the order they happened.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsFd;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock;
+
+/// How a buyer's attempts ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Got every ticket it wanted.
+    Bought,
+    /// Found no ticket left (possibly after buying some).
+    SoldOut,
+    /// Gave up waiting for the lock (`--lock-timeout`).
+    LockTimeout,
+}
+
+/// Something a buyer did, in the order it did it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// Heard the starting gun.
+    Started,
+    /// Search step: read the file without buying.
+    Searched {
+        seen: u64,
+    },
+    /// The lock was busy; `holder` is the pid written in the lock file, if any.
+    LockWait {
+        holder: Option<u32>,
+    },
+    LockAcquired {
+        waited_us: u64,
+    },
+    /// Finished an order whose buyer died after logging it but before updating the data file.
+    Recovered {
+        seq: u64,
+        buyer: u32,
+        pid: u32,
+        after: u64,
+    },
+    /// Buy step: read the count it will decide on.
+    Read {
+        seen: u64,
+    },
+    /// The simulated network delay began.
+    Delay {
+        ms: u64,
+    },
+    /// The order is in the log (fsynced when durable): the sale is confirmed.
+    Ordered {
+        seq: u64,
+        before: u64,
+        after: u64,
+    },
+    /// The data file now says `ticket_num`.
+    Wrote {
+        ticket_num: u64,
+    },
+    /// Saw no ticket left.
+    SoldOut {
+        seen: u64,
+    },
+    LockReleased,
+    LockTimedOut {
+        holder: Option<u32>,
+    },
+    /// The buyer's report line: what it saw at search and how it ended.
+    Finished {
+        outcome: Outcome,
+        searched: u64,
+        bought: u64,
+        attempts: u64,
+        delays_ms: Vec<u64>,
+    },
+    /// The buyer hit an error and stops.
+    Failed {
+        message: String,
+        exit_code: u8,
+    },
+}
+
+/// One line on the pipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub buyer: u32,
+    pub pid: u32,
+    /// Microseconds since the launcher's epoch (shared monotonic clock).
+    pub t_us: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// The buyer's end of the pipe.
+pub struct Reporter {
+    out: File,
+    buyer: u32,
+    pid: u32,
+    epoch_ns: u64,
+}
+
+impl Reporter {
+    /// Writes to this process's stdout, which the launcher connected to the shared pipe.
+    pub fn on_stdout(buyer: u32, epoch_ns: u64) -> std::io::Result<Reporter> {
+        // An unbuffered handle on fd 1: one line must be exactly one write(2).
+        let out = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+        Ok(Reporter {
+            out,
+            buyer,
+            pid: std::process::id(),
+            epoch_ns,
+        })
+    }
+
+    pub fn send(&self, event: Event) {
+        let message = Message {
+            buyer: self.buyer,
+            pid: self.pid,
+            t_us: clock::micros_since(self.epoch_ns),
+            event,
+        };
+        let mut line = serde_json::to_vec(&message).expect("an event serializes");
+        line.push(b'\n');
+        // A launcher that is gone cannot be told anything; the buyer stops on its own then.
+        let _ = (&self.out).write_all(&line);
+    }
+}

@@ -1,0 +1,90 @@
+//! grab-tickets: real OS processes race to buy tickets from one shared JSON file. Without a
+//! lock they oversell; with an exclusive file lock around the whole read-check-write every
+//! ticket is sold exactly once.
+//!
+//! # Layout
+//! - `cli`       clap types; turned into [`settings::Settings`] before anything runs
+//! - `settings`  the resolved settings and their value types (lock scope, delay range, ...)
+//! - `launcher`  sets the stock, spawns buyers, fires the starting gun, collects, reaps
+//! - `buyer`     one child process: search, then buy; reports events on the shared pipe
+//! - `purchase`  one attempt: read, delay, check, commit, write — where the race lives
+//! - `lock`      the guard around the sidecar lock file; the only file that uses fs2
+//! - `store`     reads and atomically replaces data.json; knows no locking
+//! - `orders`    the append-only order log, the commit point of every sale
+//! - `recovery`  finishes an order whose buyer died between the log and the data file
+//! - `events`    the pipe protocol: one JSON line per buyer event
+//! - `report`    outcomes → reconciliation (oversold, lost updates) → verdict
+//! - `narrate`   the live, human-readable account of the race
+//! - `render`    the final text report and the `--json` document
+//! - `clock`     one monotonic clock shared by all processes
+//! - `error`     the error type and its exit codes
+
+mod buyer;
+pub mod cli;
+mod clock;
+mod error;
+mod events;
+mod launcher;
+mod lock;
+mod narrate;
+mod orders;
+mod purchase;
+mod recovery;
+mod render;
+mod report;
+mod settings;
+mod store;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::{Error, ErrorKind};
+use settings::{Output, Settings};
+
+/// Exit status when `--check` finds the run incorrect.
+const CHECK_FAILED: u8 = 1;
+
+/// Parses the command line and runs; `main` only prints the error.
+pub fn run() -> Result<ExitCode, Error> {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        Some(cli::Command::Buyer { plan }) => Ok(buyer::run(&plan)),
+        None => race(cli.race.into_settings()?),
+    }
+}
+
+fn race(settings: Settings) -> Result<ExitCode, Error> {
+    let mut narrator = narrate::Narrator::default();
+    let stdout = std::io::stdout();
+    let narrating = settings.output == Output::Text;
+    if settings.output != Output::Json {
+        println!("{}", render::headline(&settings));
+    }
+    let result = launcher::run(&settings, &mut |message| {
+        if narrating && let Some(line) = narrator.line(message) {
+            let _ = writeln!(stdout.lock(), "{line}");
+        }
+    })?;
+    match settings.output {
+        Output::Json => println!("{}", render::json_report(&settings, &result)),
+        Output::Text | Output::Quiet => print!("{}", render::text_report(&settings, &result)),
+    }
+    let failed = result.buyers.iter().any(|b| {
+        !matches!(
+            b.ending,
+            report::Ending::Finished | report::Ending::Killed { by_chaos: true, .. }
+        )
+    });
+    if failed {
+        return Err(Error::new(
+            ErrorKind::BuyerFailed,
+            "a buyer process failed; see the report above",
+        ));
+    }
+    if settings.check && result.tally.status() != report::Status::Ok {
+        return Ok(ExitCode::from(CHECK_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}

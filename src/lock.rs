@@ -1,0 +1,160 @@
+//! The one door to the lock: an exclusive advisory lock (fs2 / flock) on the sidecar file
+//! `<data>.lock`, which is never replaced or deleted, with the holder's pid written inside.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
+/// never leaves digits of a longer one behind.
+const PID_SLOT: usize = 12;
+
+/// The sidecar lock file, opened once per process and kept open for its lifetime.
+pub struct LockFile {
+    file: File,
+    path: PathBuf,
+}
+
+/// Proof that this process holds the lock; dropping it releases the lock.
+pub struct LockGuard<'a> {
+    lock: &'a LockFile,
+}
+
+/// How an acquisition went.
+pub enum Acquired<'a> {
+    /// Got it. `waited_for` is `Some(holder pid, if known)` when someone else held it first.
+    Held {
+        guard: LockGuard<'a>,
+        waited_for: Option<Option<u32>>,
+    },
+    /// `--lock-timeout` ran out while `holder` kept the lock.
+    TimedOut { holder: Option<u32> },
+}
+
+/// The lock file that belongs to a data file: `data.json` → `data.json.lock`.
+pub fn lock_path_for(data: &Path) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+impl LockFile {
+    /// Opens (creating if needed) the lock file. It is never truncated, replaced or deleted:
+    /// every participant must lock the very same inode.
+    pub fn open(path: &Path) -> Result<LockFile> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io("open lock file", path, &e))?;
+        Ok(LockFile {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Takes the exclusive lock. Tries without blocking first so that a contended lock is
+    /// noticed: `on_wait(holder)` is called once, then we block (or poll until `timeout`).
+    pub fn acquire(
+        &self,
+        timeout: Option<Duration>,
+        on_wait: impl FnOnce(Option<u32>),
+    ) -> Result<Acquired<'_>> {
+        match fs2::FileExt::try_lock_exclusive(&self.file) {
+            Ok(()) => return Ok(self.held(None)),
+            Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
+            Err(_) => {}
+        }
+        let holder = self.holder();
+        on_wait(holder);
+        match timeout {
+            None => {
+                fs2::FileExt::lock_exclusive(&self.file).map_err(|e| self.lock_error(&e))?;
+                Ok(self.held(Some(holder)))
+            }
+            Some(limit) => self.poll_until(Instant::now() + limit, holder),
+        }
+    }
+
+    /// flock has no timed wait, so a bounded wait polls with a growing pause (1 ms → 16 ms):
+    /// quick to notice a short critical section, cheap while a long one runs.
+    fn poll_until(&self, deadline: Instant, holder: Option<u32>) -> Result<Acquired<'_>> {
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match fs2::FileExt::try_lock_exclusive(&self.file) {
+                Ok(()) => return Ok(self.held(Some(holder))),
+                Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
+                Err(_) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Acquired::TimedOut {
+                    holder: self.holder().or(holder),
+                });
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(16));
+        }
+    }
+
+    fn held(&self, waited_for: Option<Option<u32>>) -> Acquired<'_> {
+        // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
+        let _ = self.write_pid_slot(&format!("{}", std::process::id()));
+        Acquired::Held {
+            guard: LockGuard { lock: self },
+            waited_for,
+        }
+    }
+
+    fn write_pid_slot(&self, text: &str) -> io::Result<()> {
+        let slot = format!("{text:<width$}\n", width = PID_SLOT - 1);
+        self.file.write_all_at(slot.as_bytes(), 0)
+    }
+
+    /// The pid the current holder wrote, if any. A holder that was killed leaves its pid
+    /// behind, so this is a hint for messages, never used for decisions.
+    pub fn holder(&self) -> Option<u32> {
+        let mut buf = [0u8; PID_SLOT];
+        let n = self.file.read_at(&mut buf, 0).ok()?;
+        std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+    }
+
+    fn lock_error(&self, err: &io::Error) -> Error {
+        let unsupported = matches!(
+            err.raw_os_error(),
+            Some(libc::ENOLCK) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS)
+        );
+        if unsupported {
+            Error::new(
+                ErrorKind::Environment,
+                format!(
+                    "failed to lock {}: {err}; this filesystem does not support file locks, \
+                     so the race cannot be prevented here; put the data file on a local \
+                     filesystem (--data /tmp/tickets/data.json)",
+                    self.path.display()
+                ),
+            )
+        } else {
+            Error::io("lock", &self.path, err)
+        }
+    }
+}
+
+fn is_contended(err: &io::Error) -> bool {
+    // On Windows a busy lock is not WouldBlock; fs2 knows which error it is on each platform.
+    err.raw_os_error() == fs2::lock_contended_error().raw_os_error()
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.lock.write_pid_slot("");
+        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
+        let _ = fs2::FileExt::unlock(&self.lock.file);
+    }
+}

@@ -1,0 +1,174 @@
+//! The order log `<data>.orders`: one fixed-width JSON line per change to the stock, appended
+//! (and fsynced, when durable) under the lock *before* the data file is replaced. It is the
+//! commit point of a purchase, and fixed-width lines let the next lock holder read the last
+//! entry in one `pread`, however long the log has grown.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::settings::Durability;
+
+/// Bytes per entry, newline included; entries are padded with spaces to this width.
+pub const ENTRY_LEN: usize = 160;
+
+/// What an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// The launcher set the stock (first entry of a fresh log).
+    Restock,
+    /// A buyer took one ticket.
+    Order,
+}
+
+/// One line of the order log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The data file's `seq` once this change is applied.
+    pub seq: u64,
+    pub kind: EntryKind,
+    /// Identifies the launcher run that wrote it.
+    pub run: String,
+    /// Buyer number (0 for the launcher).
+    pub buyer: u32,
+    pub pid: u32,
+    /// `ticket_num` before and after this change.
+    pub before: u64,
+    pub after: u64,
+}
+
+/// The order log that belongs to a data file: `data.json` → `data.json.orders`.
+pub fn log_path_for(data: &Path) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(".orders");
+    PathBuf::from(name)
+}
+
+/// An open order log. Opened in append mode so concurrent appends (the no-lock mode) never
+/// overwrite each other: each entry is one `write`, which the kernel places atomically at the end.
+pub struct OrderLog {
+    file: File,
+    path: PathBuf,
+}
+
+impl OrderLog {
+    pub fn open(path: &Path) -> Result<OrderLog> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| Error::io("open order log", path, &e))?;
+        Ok(OrderLog {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry; with `Durability::Fsync` it is on disk when this returns.
+    pub fn append(&self, entry: &Entry, durability: Durability) -> Result<()> {
+        let line = encode(entry);
+        (&self.file)
+            .write_all(&line)
+            .map_err(|e| Error::io("append to order log", &self.path, &e))?;
+        if durability == Durability::Fsync {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io("fsync order log", &self.path, &e))?;
+        }
+        Ok(())
+    }
+
+    /// The last complete entry, read with a single pread at a computed offset.
+    pub fn last(&self) -> Result<Option<Entry>> {
+        let len = self.len()?;
+        let whole = len - len % ENTRY_LEN as u64;
+        if whole == 0 {
+            return Ok(None);
+        }
+        let mut buf = [0u8; ENTRY_LEN];
+        self.file
+            .read_exact_at(&mut buf, whole - ENTRY_LEN as u64)
+            .map_err(|e| Error::io("read order log", &self.path, &e))?;
+        decode(&self.path, &buf, whole / ENTRY_LEN as u64).map(Some)
+    }
+
+    /// Drops a torn tail left by a power cut mid-append. Such an entry was never fsynced,
+    /// so no buyer was told it succeeded. Call only while holding the lock.
+    pub fn trim_torn_tail(&self) -> Result<()> {
+        let len = self.len()?;
+        let torn = len % ENTRY_LEN as u64;
+        if torn != 0 {
+            self.file
+                .set_len(len - torn)
+                .map_err(|e| Error::io("trim order log", &self.path, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Empties the log and writes `first`: a new stock starts a new history.
+    pub fn restart(&self, first: &Entry, durability: Durability) -> Result<()> {
+        self.file
+            .set_len(0)
+            .map_err(|e| Error::io("truncate order log", &self.path, &e))?;
+        self.append(first, durability)
+    }
+
+    /// Every entry written by `run` (read once, at the end of a run).
+    pub fn entries_of_run(&self, run: &str) -> Result<Vec<Entry>> {
+        let bytes =
+            std::fs::read(&self.path).map_err(|e| Error::io("read order log", &self.path, &e))?;
+        let mut entries = Vec::new();
+        for (index, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
+            let entry = decode(&self.path, chunk, index as u64 + 1)?;
+            if entry.run == run {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    fn len(&self) -> Result<u64> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| Error::io("inspect order log", &self.path, &e))
+    }
+}
+
+fn encode(entry: &Entry) -> Vec<u8> {
+    let mut line = serde_json::to_vec(entry).expect("an entry serializes");
+    assert!(
+        line.len() < ENTRY_LEN,
+        "order log entry too long: {}",
+        line.len()
+    );
+    line.resize(ENTRY_LEN - 1, b' ');
+    line.push(b'\n');
+    line
+}
+
+fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::bad_data(format!(
+            "failed to parse order log {} at line {line}: {e}; the log is written only by \
+             grab-tickets; move it aside and run again without --keep-stock to start a new one",
+            path.display()
+        ))
+    })
+}
+
+impl std::fmt::Debug for OrderLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OrderLog({})", self.path.display())
+    }
+}

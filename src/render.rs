@@ -1,0 +1,273 @@
+//! Prints a finished run: the text report a person reads, or the JSON document a script reads.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::events::{Event, Message, Outcome};
+use crate::launcher::{RunResult, sold_out_buyers};
+use crate::orders::Entry;
+use crate::report::{BuyerSummary, Ending, Status, Tally};
+use crate::settings::{Durability, LockScope, Restock, Settings};
+
+/// The first line, printed before the race starts.
+pub fn headline(settings: &Settings) -> String {
+    let stock = match settings.restock {
+        Restock::To(t) => crate::report::plural(t, "ticket"),
+        Restock::Keep => "the tickets in stock".to_string(),
+    };
+    let lock = match settings.scope {
+        LockScope::Whole => "lock around the whole purchase",
+        LockScope::Write => "lock around the write only",
+        LockScope::None => "NO lock",
+    };
+    format!(
+        "{} buyers race for {stock} in {} ({lock}, delay {} ms, seed {})",
+        settings.buyers,
+        settings.data.display(),
+        settings.delay,
+        settings.seed
+    )
+}
+
+/// The reconciliation, the problems worth knowing about, and the verdict line last.
+pub fn text_report(settings: &Settings, result: &RunResult) -> String {
+    let t = &result.tally;
+    let buyers = &result.buyers;
+    let mut out = String::new();
+    let _ = writeln!(out, "\nReport (race took {} ms)", result.race_us / 1_000);
+    let names = |pred: &dyn Fn(&BuyerSummary) -> bool| -> String {
+        let list: Vec<String> = buyers
+            .iter()
+            .filter(|b| pred(b))
+            .map(|b| match b.confirmed {
+                0 | 1 => format!("buyer-{}", b.buyer),
+                n => format!("buyer-{} x{n}", b.buyer),
+            })
+            .collect();
+        abbreviate(&list, 12)
+    };
+    let row = |out: &mut String, label: &str, n: u64, note: String| {
+        let _ = writeln!(out, "  {label:<18}{n:>8}  {note}");
+    };
+    row(&mut out, "stock at start", t.initial, String::new());
+    row(
+        &mut out,
+        "confirmed",
+        t.confirmed,
+        names(&|b: &BuyerSummary| b.confirmed > 0),
+    );
+    row(
+        &mut out,
+        "sold out",
+        sold_out_buyers(buyers) as u64,
+        names(&|b: &BuyerSummary| b.outcome == Some(Outcome::SoldOut) && b.confirmed == 0),
+    );
+    let timed_out = buyers
+        .iter()
+        .filter(|b| b.outcome == Some(Outcome::LockTimeout))
+        .count() as u64;
+    if timed_out > 0 {
+        row(
+            &mut out,
+            "lock timeout",
+            timed_out,
+            names(&|b: &BuyerSummary| b.outcome == Some(Outcome::LockTimeout)),
+        );
+    }
+    row(
+        &mut out,
+        "left in data file",
+        t.remaining,
+        format!("read back from {}", settings.data.display()),
+    );
+    row(
+        &mut out,
+        "in the order log",
+        t.logged,
+        "orders this run".to_string(),
+    );
+    row(
+        &mut out,
+        "oversold",
+        t.oversold,
+        "confirmed beyond the stock".to_string(),
+    );
+    row(
+        &mut out,
+        "lost updates",
+        t.lost_updates,
+        "sales the data file does not show".to_string(),
+    );
+    if t.unconfirmed > 0 {
+        row(
+            &mut out,
+            "unconfirmed",
+            t.unconfirmed,
+            "sold (in the log) but the buyer died before confirming".to_string(),
+        );
+    }
+    for line in problems(result) {
+        let _ = writeln!(out, "  ! {line}");
+    }
+    if let Some(cause) = cause(settings, result) {
+        let _ = writeln!(out, "  Why: {cause}");
+    }
+    let _ = writeln!(out, "{}", t.verdict(sold_out_buyers(buyers)));
+    out
+}
+
+/// Buyers that did not end normally, orders finished by someone else, garbled pipe lines.
+fn problems(result: &RunResult) -> Vec<String> {
+    let mut lines = Vec::new();
+    for b in &result.buyers {
+        match &b.ending {
+            Ending::Finished => {}
+            Ending::Failed { message, exit_code } => lines.push(format!(
+                "buyer-{} (pid {}) failed with exit code {exit_code}: {message}",
+                b.buyer, b.pid
+            )),
+            Ending::Killed { signal, by_chaos } => lines.push(format!(
+                "buyer-{} (pid {}) was killed by signal {signal}{}; {} confirmed, {} in the log",
+                b.buyer,
+                b.pid,
+                if *by_chaos { " (fault injection)" } else { "" },
+                b.confirmed,
+                b.logged
+            )),
+            Ending::NoReport { exit_code } => lines.push(format!(
+                "buyer-{} (pid {}) exited ({}) without its report line",
+                b.buyer,
+                b.pid,
+                exit_code.map_or("no code".to_string(), |c| format!("code {c}"))
+            )),
+        }
+    }
+    for entry in &result.recovered {
+        lines.push(format!(
+            "order #{} of buyer-{} (pid {}) was committed to the log but not to the data file; \
+             it was finished afterwards (ticket_num = {})",
+            entry.seq, entry.buyer, entry.pid, entry.after
+        ));
+    }
+    for line in &result.garbled {
+        lines.push(format!("unreadable line from a buyer: {line}"));
+    }
+    lines
+}
+
+/// One sentence built from the events that says where overselling came from.
+pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
+    let t = &result.tally;
+    if !matches!(t.status(), Status::Oversold | Status::LostUpdates) {
+        return None;
+    }
+    // Buyers whose decisive read came before the first write: they all decided on a stale count.
+    let first_write = result
+        .events
+        .iter()
+        .find(|m| matches!(m.event, Event::Wrote { .. }))
+        .map(|m| m.t_us)?;
+    let stale: Vec<&Message> = result
+        .events
+        .iter()
+        .filter(|m| matches!(m.event, Event::Read { seen } if seen > 0) && m.t_us < first_write)
+        .collect();
+    if stale.len() < 2 {
+        return None;
+    }
+    let who: Vec<String> = stale.iter().map(|m| m.buyer.to_string()).collect();
+    let seen = match stale[0].event {
+        Event::Read { seen } => seen,
+        _ => 0,
+    };
+    let how = match settings.scope {
+        LockScope::Write => {
+            " - the lock only covered the write, so each of them then wrote a count it had read before the others' writes"
+        }
+        _ => " - each of them then sold against a count that was already out of date",
+    };
+    Some(format!(
+        "buyers {} all read ticket_num = {seen} before anyone wrote{how}.",
+        abbreviate(&who, 10)
+    ))
+}
+
+fn abbreviate(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!(
+            "{}, ... ({} more)",
+            items[..max].join(", "),
+            items.len() - max
+        )
+    }
+}
+
+/// The `--json` document. Its shape is documented in the README and checked by a test.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    pub format: u32,
+    pub settings: JsonSettings,
+    pub run: &'a str,
+    pub race_ms: f64,
+    pub tally: &'a Tally,
+    pub verdict: JsonVerdict,
+    pub buyers: &'a [BuyerSummary],
+    pub recovered: &'a [Entry],
+    pub events: &'a [Message],
+}
+
+#[derive(Serialize)]
+pub struct JsonSettings {
+    pub data: String,
+    pub buyers: u32,
+    /// null with --keep-stock.
+    pub tickets: Option<u64>,
+    pub lock_scope: LockScope,
+    pub delay_ms: [u64; 2],
+    pub seed: u64,
+    pub per_buyer: String,
+    pub fsync: bool,
+    pub lock_timeout_ms: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct JsonVerdict {
+    pub status: Status,
+    pub line: String,
+    pub cause: Option<String>,
+}
+
+pub fn json_report(settings: &Settings, result: &RunResult) -> String {
+    let doc = JsonReport {
+        format: 1,
+        settings: JsonSettings {
+            data: settings.data.display().to_string(),
+            buyers: settings.buyers,
+            tickets: match settings.restock {
+                Restock::To(t) => Some(t),
+                Restock::Keep => None,
+            },
+            lock_scope: settings.scope,
+            delay_ms: [settings.delay.lo_ms, settings.delay.hi_ms],
+            seed: settings.seed,
+            per_buyer: settings.per_buyer.to_string(),
+            fsync: settings.durability == Durability::Fsync,
+            lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
+        },
+        run: &result.run,
+        race_ms: result.race_us as f64 / 1e3,
+        tally: &result.tally,
+        verdict: JsonVerdict {
+            status: result.tally.status(),
+            line: result.tally.verdict(sold_out_buyers(&result.buyers)),
+            cause: cause(settings, result),
+        },
+        buyers: &result.buyers,
+        recovered: &result.recovered,
+        events: &result.events,
+    };
+    serde_json::to_string_pretty(&doc).expect("the report serializes")
+}

@@ -1,0 +1,202 @@
+//! The resolved run settings every module below the CLI reads, and their value types.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Most buyer processes one run may spawn: enough for any classroom, few enough that the
+/// launcher stays within a default open-file limit.
+pub const MAX_BUYERS: u32 = 1000;
+/// Largest stock accepted (from `--tickets` or the data file); above it is surely a typo.
+pub const MAX_TICKETS: u64 = 1_000_000_000;
+/// Longest simulated network delay, in milliseconds (one minute).
+pub const MAX_DELAY_MS: u64 = 60_000;
+
+/// How much of a purchase the lock covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockScope {
+    /// No lock at all: the lesson's race.
+    None,
+    /// Only the write is locked: the common mistake; the read-check-write still races.
+    Write,
+    /// Read, delay, check and write all under one lock: correct.
+    Whole,
+}
+
+impl LockScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            LockScope::None => "none",
+            LockScope::Write => "write",
+            LockScope::Whole => "whole",
+        }
+    }
+}
+
+/// Whether a sale is flushed to the disk before it is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// fsync the order log before confirming: a confirmed sale survives a power cut.
+    Fsync,
+    /// Leave flushing to the OS: survives killed processes, not a power cut.
+    NoFsync,
+}
+
+/// The simulated network delay range, inclusive, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelayRange {
+    pub lo_ms: u64,
+    pub hi_ms: u64,
+}
+
+impl FromStr for DelayRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let usage = || {
+            format!("invalid delay range '{text}': expected LO..HI in milliseconds, e.g. 100..300")
+        };
+        let (lo, hi) = text.split_once("..").ok_or_else(usage)?;
+        let lo: u64 = lo.trim().parse().map_err(|_| usage())?;
+        let hi: u64 = hi.trim().parse().map_err(|_| usage())?;
+        if lo > hi {
+            return Err(format!(
+                "invalid delay range '{text}': LO ({lo}) is greater than HI ({hi}); write it as {hi}..{lo}"
+            ));
+        }
+        if hi > MAX_DELAY_MS {
+            return Err(format!(
+                "invalid delay range '{text}': at most {MAX_DELAY_MS} ms is allowed"
+            ));
+        }
+        Ok(DelayRange {
+            lo_ms: lo,
+            hi_ms: hi,
+        })
+    }
+}
+
+impl fmt::Display for DelayRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.lo_ms, self.hi_ms)
+    }
+}
+
+/// How many tickets each buyer tries to get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerBuyer {
+    Count(u64),
+    /// Keep buying until the stock is gone (the throughput workload).
+    All,
+}
+
+impl PerBuyer {
+    pub fn wants_more(self, bought: u64) -> bool {
+        match self {
+            PerBuyer::Count(k) => bought < k,
+            PerBuyer::All => true,
+        }
+    }
+}
+
+impl FromStr for PerBuyer {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "all" {
+            return Ok(PerBuyer::All);
+        }
+        match text.parse::<u64>() {
+            Ok(k) if k >= 1 => Ok(PerBuyer::Count(k)),
+            _ => Err(format!(
+                "invalid value '{text}': expected a whole number of tickets (1 or more) or 'all'"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for PerBuyer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PerBuyer::Count(k) => write!(f, "{k}"),
+            PerBuyer::All => f.write_str("all"),
+        }
+    }
+}
+
+/// What the launcher does to the stock before the race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restock {
+    /// Set `ticket_num` to this many tickets (repeatable runs).
+    To(u64),
+    /// Use the data file as it is.
+    Keep,
+}
+
+/// What the launcher prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The narrated race and the report.
+    Text,
+    /// Only the report.
+    Quiet,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Everything a run needs, resolved from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data: PathBuf,
+    pub buyers: u32,
+    pub restock: Restock,
+    pub scope: LockScope,
+    pub delay: DelayRange,
+    pub seed: u64,
+    pub per_buyer: PerBuyer,
+    pub durability: Durability,
+    pub lock_timeout: Option<Duration>,
+    pub check: bool,
+    pub output: Output,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_range_parses_and_rejects_reversed_bounds() {
+        assert_eq!(
+            "100..300".parse::<DelayRange>(),
+            Ok(DelayRange {
+                lo_ms: 100,
+                hi_ms: 300
+            })
+        );
+        assert_eq!(
+            "0..0".parse::<DelayRange>(),
+            Ok(DelayRange { lo_ms: 0, hi_ms: 0 })
+        );
+        let reversed = "300..100".parse::<DelayRange>().unwrap_err();
+        assert!(reversed.contains("greater than"), "{reversed}");
+        assert!("100-300".parse::<DelayRange>().is_err());
+        assert!("a..b".parse::<DelayRange>().is_err());
+        assert!("-1..3".parse::<DelayRange>().is_err());
+    }
+
+    #[test]
+    fn per_buyer_accepts_counts_and_all() {
+        assert_eq!("all".parse::<PerBuyer>(), Ok(PerBuyer::All));
+        assert_eq!("2".parse::<PerBuyer>(), Ok(PerBuyer::Count(2)));
+        assert!("0".parse::<PerBuyer>().is_err());
+        assert!(PerBuyer::Count(2).wants_more(1));
+        assert!(!PerBuyer::Count(2).wants_more(2));
+    }
+}
