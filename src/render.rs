@@ -176,7 +176,10 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
     if stale.len() < 2 {
         return None;
     }
-    let who: Vec<String> = stale.iter().map(|m| m.buyer.to_string()).collect();
+    let mut buyers: Vec<u32> = stale.iter().map(|m| m.buyer).collect();
+    buyers.sort_unstable();
+    buyers.dedup();
+    let who: Vec<String> = buyers.iter().map(u32::to_string).collect();
     let seen = match stale[0].event {
         Event::Read { seen } => seen,
         _ => 0,
