@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::chaos::{Kill, Victim};
 use crate::error::{Error, Result};
+use crate::purchase::Step;
 use crate::settings::{
     DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Output, PerBuyer, Restock, Settings,
 };
@@ -104,6 +106,52 @@ pub struct RaceArgs {
     /// Print only the report, not the race as it happens.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Fault injection: SIGKILL about a third of the buyers at random moments and steps
+    /// (drawn from --seed), then show that no sale was lost or sold twice.
+    #[arg(long)]
+    pub chaos: bool,
+
+    /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
+    /// Steps: before_lock, lock_held, order_logged, temp_written, data_written.
+    #[arg(long, value_name = "N:STEP[:A]", hide = true)]
+    pub kill_at: Vec<KillAt>,
+}
+
+/// `--kill-at N:STEP[:A]`.
+#[derive(Debug, Clone, Copy)]
+pub struct KillAt(pub Victim);
+
+impl std::str::FromStr for KillAt {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let usage = || {
+            format!(
+                "invalid --kill-at '{text}': expected BUYER:STEP[:ATTEMPT], e.g. 2:order_logged"
+            )
+        };
+        let mut parts = text.split(':');
+        let buyer: u32 = parts
+            .next()
+            .and_then(|b| b.parse().ok())
+            .ok_or_else(usage)?;
+        let step: Step = parts
+            .next()
+            .and_then(|s| serde_json::from_value(serde_json::Value::from(s)).ok())
+            .ok_or_else(usage)?;
+        let attempt: u64 = match parts.next() {
+            Some(a) => a.parse().map_err(|_| usage())?,
+            None => 1,
+        };
+        if parts.next().is_some() || buyer == 0 || attempt == 0 {
+            return Err(usage());
+        }
+        Ok(KillAt(Victim {
+            buyer,
+            kill: Kill::Step { step, attempt },
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,6 +219,8 @@ impl RaceArgs {
             lock_timeout: self.lock_timeout.map(Duration::from_millis),
             check: self.check,
             output,
+            chaos: self.chaos,
+            kill_at: self.kill_at.into_iter().map(|k| k.0).collect(),
         })
     }
 }

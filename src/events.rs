@@ -42,8 +42,8 @@ pub enum Event {
     /// Finished an order whose buyer died after logging it but before updating the data file.
     Recovered {
         seq: u64,
-        buyer: u32,
-        pid: u32,
+        of_buyer: u32,
+        of_pid: u32,
         after: u64,
     },
     /// Buy step: read the count it will decide on.

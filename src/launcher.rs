@@ -1,20 +1,22 @@
 //! The launcher: sets the stock, spawns the buyer processes, fires the starting gun, collects
 //! their events from one pipe, reaps every child, and reconciles the result.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, PipeReader, PipeWriter, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
+use serde::Serialize;
+
 use crate::buyer::BuyerPlan;
+use crate::chaos::{self, Kill, Killer, Victim};
 use crate::clock;
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{Event, Message, Outcome};
+use crate::events::{Event, Message};
+use crate::interrupt;
 use crate::lock::{Acquired, LockFile, lock_path_for};
 use crate::orders::{Entry, EntryKind, OrderLog, log_path_for};
 use crate::recovery;
-use crate::report::{BuyerSummary, Ending, Tally};
+use crate::report::{self, BuyerSummary, Ending, Tally};
 use crate::settings::{Durability, LockScope, Restock, Settings};
 use crate::store::{self, Flush, Stock};
 
@@ -29,9 +31,31 @@ pub struct RunResult {
     pub garbled: Vec<String>,
     /// Orders that a buyer committed but another process (or the launcher) had to apply to
     /// the data file, because the buyer died first.
-    pub recovered: Vec<Entry>,
+    pub recovered: Vec<Recovery>,
+    /// The deaths `--chaos` planned, and whether each happened.
+    pub victims: Vec<VictimReport>,
+    /// Ctrl-C or SIGTERM stopped the race; the report is partial.
+    pub interrupted: bool,
     /// Time from the starting gun to the last buyer ending, in microseconds.
     pub race_us: u64,
+}
+
+/// An order finished by someone other than the buyer that committed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    pub entry: Entry,
+    /// The buyer that applied it, or None for the launcher (after the race).
+    pub by_buyer: Option<u32>,
+}
+
+/// A planned chaos death and what came of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VictimReport {
+    pub buyer: u32,
+    pub pid: u32,
+    pub kill: Kill,
+    /// False when the buyer finished before its moment came.
+    pub died: bool,
 }
 
 /// Runs one race. `on_event` sees every buyer event as it arrives (live narration).
@@ -42,38 +66,111 @@ pub fn run(settings: &Settings, on_event: &mut dyn FnMut(&Message)) -> Result<Ru
     let log = OrderLog::open(&log_path_for(&settings.data))?;
     let run = format!("{:016x}", rand::random::<u64>());
     let epoch_ns = clock::monotonic_ns();
+    let victims = choose_victims(settings);
 
     let initial = prepare_stock(settings, &lock, &log, &run)?;
-    let mut field = spawn_buyers(settings, &run, epoch_ns)?;
-    let (events, race_us, garbled) = race(&mut field, epoch_ns, on_event)?;
-    let chaos_killed = HashMap::new();
-    let reaped = reap(field.children, &chaos_killed);
+    let mut field = spawn_buyers(settings, &run, epoch_ns, &victims)?;
+    let Heard {
+        events,
+        race_us,
+        garbled,
+        fired,
+    } = race(&mut field, &victims, on_event)?;
+    interrupt::forget_all();
+    let reaped = reap(field.children);
+    let interrupted = interrupt::interrupted();
     let (remaining, launcher_recovered) = settle_after_race(settings, &lock, &log)?;
     let entries = log.entries_of_run(&run)?;
-    let buyers = summarize(&reaped, &events, &entries, &chaos_killed);
+    let victim_reports = report_victims(&victims, &reaped, &fired);
+    let buyers = report::summarize(&reaped, &events, &entries, &|index| {
+        if victim_reports.iter().any(|v| v.buyer == index && v.died) {
+            report::KillCause::Chaos
+        } else if interrupted {
+            report::KillCause::Interrupt
+        } else {
+            report::KillCause::Unexpected
+        }
+    });
     let confirmed = buyers.iter().map(|b| b.confirmed).sum();
     let logged = entries
         .iter()
         .filter(|e| e.kind == EntryKind::Order)
         .count() as u64;
-    let mut recovered: Vec<Entry> = events
+    let mut recovered: Vec<Recovery> = events
         .iter()
         .filter_map(|m| match &m.event {
-            Event::Recovered { seq, .. } => entries.iter().find(|e| e.seq == *seq).cloned(),
+            Event::Recovered { seq, .. } => {
+                entries.iter().find(|e| e.seq == *seq).map(|e| Recovery {
+                    entry: e.clone(),
+                    by_buyer: Some(m.buyer),
+                })
+            }
             _ => None,
         })
         .collect();
-    recovered.extend(launcher_recovered);
+    recovered.extend(launcher_recovered.map(|entry| Recovery {
+        entry,
+        by_buyer: None,
+    }));
     remove_stale_temp_files(&settings.data, &buyers);
+    let unexplained = buyers
+        .iter()
+        .filter(|b| !matches!(b.ending, Ending::Killed { .. }))
+        .map(|b| b.logged.saturating_sub(b.confirmed))
+        .sum();
     Ok(RunResult {
         run,
-        tally: Tally::reconcile(initial, confirmed, remaining, logged),
+        tally: Tally::reconcile(initial, confirmed, remaining, logged)
+            .with_unexplained(unexplained),
         buyers,
         events,
         garbled,
         recovered,
+        victims: victim_reports,
+        interrupted,
         race_us,
     })
+}
+
+/// `--kill-at` victims first; `--chaos` adds its own for the buyers not named there.
+fn choose_victims(settings: &Settings) -> Vec<Victim> {
+    let mut victims = settings.kill_at.clone();
+    if settings.chaos {
+        let planned = chaos::plan(
+            settings.seed,
+            settings.buyers,
+            settings.per_buyer,
+            settings.delay,
+        );
+        let named: Vec<u32> = victims.iter().map(|v| v.buyer).collect();
+        victims.extend(planned.into_iter().filter(|p| !named.contains(&p.buyer)));
+    }
+    victims
+}
+
+fn report_victims(
+    victims: &[Victim],
+    reaped: &[(u32, u32, ExitStatus)],
+    fired: &[u32],
+) -> Vec<VictimReport> {
+    use std::os::unix::process::ExitStatusExt as _;
+    victims
+        .iter()
+        .filter_map(|v| {
+            let &(_, pid, status) = reaped.iter().find(|(index, _, _)| *index == v.buyer)?;
+            let killed = status.signal() == Some(libc::SIGKILL);
+            let died = match v.kill {
+                Kill::Step { .. } => killed,
+                Kill::Time { .. } => killed && fired.contains(&v.buyer),
+            };
+            Some(VictimReport {
+                buyer: v.buyer,
+                pid,
+                kill: v.kill,
+                died,
+            })
+        })
+        .collect()
 }
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
@@ -151,7 +248,12 @@ struct Spawned {
     child: Child,
 }
 
-fn spawn_buyers(settings: &Settings, run: &str, epoch_ns: u64) -> Result<Field> {
+fn spawn_buyers(
+    settings: &Settings,
+    run: &str,
+    epoch_ns: u64,
+    victims: &[Victim],
+) -> Result<Field> {
     let exe = std::env::current_exe().map_err(|e| {
         Error::new(
             ErrorKind::Environment,
@@ -180,7 +282,7 @@ fn spawn_buyers(settings: &Settings, run: &str, epoch_ns: u64) -> Result<Field> 
             epoch_ns,
             run: run.to_string(),
             launcher_pid: std::process::id(),
-            crash_at: None,
+            crash_at: chaos::step_for(victims, index),
         };
         let spawned = Command::new(&exe)
             .arg("buyer")
@@ -191,11 +293,15 @@ fn spawn_buyers(settings: &Settings, run: &str, epoch_ns: u64) -> Result<Field> 
             .stderr(Stdio::inherit())
             .spawn();
         match spawned {
-            Ok(child) => children.push(Spawned { index, child }),
+            Ok(child) => {
+                interrupt::watch(index, child.id());
+                children.push(Spawned { index, child });
+            }
             Err(e) => {
                 // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
                 drop(gun);
-                reap(children, &HashMap::new());
+                interrupt::forget_all();
+                reap(children);
                 return Err(Error::new(
                     ErrorKind::Environment,
                     format!("failed to start buyer {index} ({}): {e}", exe.display()),
@@ -212,25 +318,54 @@ fn spawn_buyers(settings: &Settings, run: &str, epoch_ns: u64) -> Result<Field> 
     })
 }
 
+/// What the launcher heard during the race.
+struct Heard {
+    events: Vec<Message>,
+    /// From the starting gun to the last buyer closing the pipe.
+    race_us: u64,
+    /// Lines that were not valid events.
+    garbled: Vec<String>,
+    /// Buyers the chaos killer sent SIGKILL.
+    fired: Vec<u32>,
+}
+
 /// Fires the starting gun and reads every event until the last buyer closes the pipe.
-/// Returns the events and the race time (gun to last event) in microseconds.
 fn race(
     field: &mut Field,
-    epoch_ns: u64,
+    victims: &[Victim],
     on_event: &mut dyn FnMut(&Message),
-) -> Result<(Vec<Message>, u64, Vec<String>)> {
-    let shot = vec![b'g'; field.children.len()];
-    // A buyer that already died cannot take its byte; the others still can.
-    let _ = field.gun.write_all(&shot);
-    let gun_us = clock::micros_since(epoch_ns);
+) -> Result<Heard> {
+    if interrupt::interrupted() {
+        // Ctrl-C during spawning: no race. Closing the gun unfired makes every buyer exit.
+        for spawned in &mut field.children {
+            let _ = spawned.child.kill();
+        }
+    } else {
+        let shot = vec![b'g'; field.children.len()];
+        // A buyer that already died cannot take its byte; the others still can.
+        let _ = field.gun.write_all(&shot);
+    }
+    let gun_ns = clock::monotonic_ns();
+    let timed: Vec<(u32, u32, u64)> = victims
+        .iter()
+        .filter_map(|v| match v.kill {
+            Kill::Time { after_us } => field
+                .children
+                .iter()
+                .find(|s| s.index == v.buyer)
+                .map(|s| (v.buyer, s.child.id(), after_us)),
+            Kill::Step { .. } => None,
+        })
+        .collect();
+    let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
     let mut events = Vec::new();
     let mut garbled = Vec::new();
     let mut reader = BufReader::new(&field.events);
     let mut line = String::new();
-    loop {
+    let read_result = loop {
         line.clear();
         match reader.read_line(&mut line) {
-            Ok(0) => break,
+            Ok(0) => break Ok(()),
             Ok(_) => match serde_json::from_str::<Message>(&line) {
                 Ok(message) => {
                     on_event(&message);
@@ -238,24 +373,30 @@ fn race(
                 }
                 Err(_) => garbled.push(line.trim_end().to_string()),
             },
-            Err(e) => {
-                return Err(Error::new(
-                    ErrorKind::BuyerFailed,
-                    format!("failed to read buyer reports: {e}"),
-                ));
-            }
+            // A signal arrived mid-read; the buyers it killed close the pipe soon.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
         }
-    }
-    let race_us = clock::micros_since(epoch_ns).saturating_sub(gun_us);
-    Ok((events, race_us, garbled))
+    };
+    let race_us = clock::micros_since(gun_ns);
+    // Stop the killer before anyone is reaped: see Killer::start.
+    let fired = killer.map(Killer::stop).unwrap_or_default();
+    read_result.map_err(|e| {
+        Error::new(
+            ErrorKind::BuyerFailed,
+            format!("failed to read buyer reports: {e}"),
+        )
+    })?;
+    Ok(Heard {
+        events,
+        race_us,
+        garbled,
+        fired,
+    })
 }
 
-/// Waits for every child, so none is left a zombie, and records how each one ended.
-fn reap(
-    children: Vec<Spawned>,
-    killed_on_purpose: &HashMap<u32, bool>,
-) -> Vec<(u32, u32, ExitStatus)> {
-    let _ = killed_on_purpose;
+/// Waits for every child, so none is left a zombie.
+fn reap(children: Vec<Spawned>) -> Vec<(u32, u32, ExitStatus)> {
     children
         .into_iter()
         .filter_map(|mut s| {
@@ -273,8 +414,9 @@ fn settle_after_race(
     log: &OrderLog,
 ) -> Result<(u64, Option<Entry>)> {
     with_lock(lock, || {
-        // Without a lock the log is a record of the race, not a journal to replay.
-        let (stock, recovered) = if settings.scope == LockScope::None {
+        // Only under the whole-purchase lock is the log a journal to replay; in the other
+        // modes it is a record of the race, with stale and repeated seqs.
+        let (stock, recovered) = if settings.scope != LockScope::Whole {
             (store::read(&settings.data)?, None)
         } else {
             let settled = recovery::settle(&settings.data, log)?;
@@ -285,81 +427,4 @@ fn settle_after_race(
         }
         Ok((stock.ticket_num, recovered))
     })
-}
-
-/// Joins each buyer's events, exit status and logged orders into one summary per buyer.
-fn summarize(
-    reaped: &[(u32, u32, ExitStatus)],
-    events: &[Message],
-    entries: &[Entry],
-    chaos_killed: &HashMap<u32, bool>,
-) -> Vec<BuyerSummary> {
-    reaped
-        .iter()
-        .map(|&(index, pid, status)| {
-            let mine = || events.iter().filter(move |m| m.buyer == index);
-            let mut summary = BuyerSummary {
-                buyer: index,
-                pid,
-                searched: None,
-                confirmed: 0,
-                logged: entries
-                    .iter()
-                    .filter(|e| e.kind == EntryKind::Order && e.buyer == index)
-                    .count() as u64,
-                outcome: None,
-                ending: Ending::NoReport {
-                    exit_code: status.code(),
-                },
-                delays_ms: Vec::new(),
-                lock_wait_us: 0,
-            };
-            let mut ordered = 0;
-            let mut finished_bought = 0;
-            for message in mine() {
-                match &message.event {
-                    Event::Searched { seen } => summary.searched = Some(*seen),
-                    Event::Ordered { .. } => ordered += 1,
-                    Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
-                    Event::Finished {
-                        outcome,
-                        bought,
-                        delays_ms,
-                        ..
-                    } => {
-                        summary.outcome = Some(*outcome);
-                        finished_bought = *bought;
-                        summary.delays_ms = delays_ms.clone();
-                    }
-                    Event::Failed { message, exit_code } => {
-                        summary.ending = Ending::Failed {
-                            message: message.clone(),
-                            exit_code: i32::from(*exit_code),
-                        };
-                    }
-                    _ => {}
-                }
-            }
-            // Past the detailed attempts only the report line counts; before it, each
-            // `ordered` event is a confirmation even if the buyer died before its report line.
-            summary.confirmed = ordered.max(finished_bought);
-            if let Some(signal) = status.signal() {
-                summary.ending = Ending::Killed {
-                    signal,
-                    by_chaos: chaos_killed.get(&index).copied().unwrap_or(false),
-                };
-            } else if summary.outcome.is_some() && status.success() {
-                summary.ending = Ending::Finished;
-            }
-            summary
-        })
-        .collect()
-}
-
-/// Counts for the report that come from outcomes rather than the tally.
-pub fn sold_out_buyers(buyers: &[BuyerSummary]) -> usize {
-    buyers
-        .iter()
-        .filter(|b| b.outcome == Some(Outcome::SoldOut) && b.confirmed == 0)
-        .count()
 }

@@ -12,6 +12,8 @@
 //! - `store`     reads and atomically replaces data.json; knows no locking
 //! - `orders`    the append-only order log, the commit point of every sale
 //! - `recovery`  finishes an order whose buyer died between the log and the data file
+//! - `chaos`     fault injection: which buyers are SIGKILLed, and when
+//! - `interrupt` Ctrl-C / SIGTERM on the launcher: kill the buyers, report what happened
 //! - `events`    the pipe protocol: one JSON line per buyer event
 //! - `report`    outcomes → reconciliation (oversold, lost updates) → verdict
 //! - `narrate`   the live, human-readable account of the race
@@ -20,10 +22,12 @@
 //! - `error`     the error type and its exit codes
 
 mod buyer;
+mod chaos;
 pub mod cli;
 mod clock;
 mod error;
 mod events;
+mod interrupt;
 mod launcher;
 mod lock;
 mod narrate;
@@ -45,6 +49,8 @@ use settings::{Output, Settings};
 
 /// Exit status when `--check` finds the run incorrect.
 const CHECK_FAILED: u8 = 1;
+/// Exit status after Ctrl-C or SIGTERM: 128 + SIGINT, as shells report it.
+const INTERRUPTED: u8 = 130;
 
 /// Parses the command line and runs; `main` only prints the error.
 pub fn run() -> Result<ExitCode, Error> {
@@ -56,6 +62,7 @@ pub fn run() -> Result<ExitCode, Error> {
 }
 
 fn race(settings: Settings) -> Result<ExitCode, Error> {
+    interrupt::install();
     let mut narrator = narrate::Narrator::default();
     let stdout = std::io::stdout();
     let narrating = settings.output == Output::Text;
@@ -71,13 +78,15 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
         Output::Json => println!("{}", render::json_report(&settings, &result)),
         Output::Text | Output::Quiet => print!("{}", render::text_report(&settings, &result)),
     }
-    let failed = result.buyers.iter().any(|b| {
-        !matches!(
-            b.ending,
-            report::Ending::Finished | report::Ending::Killed { by_chaos: true, .. }
-        )
+    if result.interrupted {
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    let failed = result.buyers.iter().any(|b| match b.ending {
+        report::Ending::Finished => false,
+        report::Ending::Killed { cause, .. } => cause != report::KillCause::Chaos,
+        report::Ending::Failed { .. } | report::Ending::NoReport { .. } => true,
     });
-    if failed {
+    if failed || !result.garbled.is_empty() {
         return Err(Error::new(
             ErrorKind::BuyerFailed,
             "a buyer process failed; see the report above",

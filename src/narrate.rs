@@ -33,11 +33,11 @@ impl Narrator {
             }
             Event::Recovered {
                 seq,
-                buyer,
-                pid,
+                of_buyer,
+                of_pid,
                 after,
             } => format!(
-                "finishes order #{seq} of buyer-{buyer} (pid {pid}), who died after committing it: \
+                "finishes order #{seq} of buyer-{of_buyer} (pid {of_pid}), who died after committing it: \
                  ticket_num = {after}"
             ),
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
@@ -78,4 +78,8 @@ pub fn seconds(us: u64) -> String {
 
 pub fn millis(us: u64) -> String {
     format!("{} ms", us / 1_000)
+}
+
+pub fn millis_f(us: u64) -> String {
+    format!("{:.1} ms", us as f64 / 1e3)
 }

@@ -90,16 +90,35 @@ impl OrderLog {
 
     /// The last complete entry, read with a single pread at a computed offset.
     pub fn last(&self) -> Result<Option<Entry>> {
-        let len = self.len()?;
-        let whole = len - len % ENTRY_LEN as u64;
-        if whole == 0 {
+        let count = self.len()? / ENTRY_LEN as u64;
+        match count {
+            0 => Ok(None),
+            n => self.read_entry(n - 1, n),
+        }
+    }
+
+    /// The entry whose `seq` is `seq`, found in one `pread`: a log holds consecutive seqs
+    /// from its first entry on, so the position follows from the first entry's seq.
+    pub fn entry_with_seq(&self, seq: u64) -> Result<Option<Entry>> {
+        let count = self.len()? / ENTRY_LEN as u64;
+        let Some(first) = self.read_entry(0, count)? else {
+            return Ok(None);
+        };
+        let Some(index) = seq.checked_sub(first.seq) else {
+            return Ok(None);
+        };
+        Ok(self.read_entry(index, count)?.filter(|e| e.seq == seq))
+    }
+
+    fn read_entry(&self, index: u64, count: u64) -> Result<Option<Entry>> {
+        if index >= count {
             return Ok(None);
         }
         let mut buf = [0u8; ENTRY_LEN];
         self.file
-            .read_exact_at(&mut buf, whole - ENTRY_LEN as u64)
+            .read_exact_at(&mut buf, index * ENTRY_LEN as u64)
             .map_err(|e| Error::io("read order log", &self.path, &e))?;
-        decode(&self.path, &buf, whole / ENTRY_LEN as u64).map(Some)
+        decode(&self.path, &buf, index + 1).map(Some)
     }
 
     /// Drops a torn tail left by a power cut mid-append. Such an entry was never fsynced,

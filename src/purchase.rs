@@ -72,8 +72,8 @@ impl Shop<'_> {
                 if let Some(entry) = settled.recovered {
                     send(Event::Recovered {
                         seq: entry.seq,
-                        buyer: entry.buyer,
-                        pid: entry.pid,
+                        of_buyer: entry.buyer,
+                        of_pid: entry.pid,
                         after: entry.after,
                     });
                 }

@@ -1,10 +1,11 @@
 //! Finishing what a killed buyer left half done. Run by whoever holds the lock, before it
-//! trusts the data file: if the order log is one entry ahead of the data file, that order was
-//! committed but its buyer died before replacing the data file, so we apply it.
+//! trusts the data file: if the order log is ahead of the data file, those orders were
+//! committed but their buyer died (or the machine lost power) before the data file caught up,
+//! so we apply them.
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::orders::{Entry, OrderLog};
 use crate::store::{self, Flush, Stock};
 
@@ -17,9 +18,24 @@ pub struct Settled {
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
 pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
-    let stock = store::read(data)?;
     log.trim_torn_tail()?;
-    let Some(last) = log.last()? else {
+    let last = log.last()?;
+    let stock = match store::read(data) {
+        Ok(stock) => stock,
+        // After a power cut the data file can be empty (its new contents were never written
+        // back); the log, fsynced before every confirmation, still knows the count.
+        Err(e) if e.kind == ErrorKind::BadData && is_empty_file(data) && last.is_some() => {
+            let last = last.expect("checked above");
+            let rebuilt = Stock::at(last.after, last.seq);
+            store::write(data, &rebuilt, Flush::Lazy)?;
+            return Ok(Settled {
+                stock: rebuilt,
+                recovered: Some(last),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(last) = last else {
         return Ok(Settled {
             stock,
             recovered: None,
@@ -32,26 +48,34 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
             recovered: None,
         });
     }
-    if last.seq == stock.seq + 1 {
-        let fixed = Stock {
-            ticket_num: last.after,
-            seq: last.seq,
-            ..stock
-        };
-        store::write(data, &fixed, Flush::Lazy)?;
-        return Ok(Settled {
-            stock: fixed,
-            recovered: Some(last),
-        });
+    // Normally one entry ahead (a buyer died between log and data file); more only after a
+    // power cut, since the data file is not fsynced per sale. Either way the log must continue
+    // exactly from the data file's state, or someone broke the protocol.
+    let next = log.entry_with_seq(stock.seq + 1)?;
+    if next.as_ref().is_none_or(|e| e.before != stock.ticket_num) {
+        return Err(Error::bad_data(format!(
+            "order log {} does not continue from data file {} (data at #{} with {} tickets, \
+             log at #{}); something changed one of them without following the lock protocol; \
+             run without --keep-stock to restock and start a new log",
+            log.path().display(),
+            data.display(),
+            stock.seq,
+            stock.ticket_num,
+            last.seq
+        )));
     }
-    Err(Error::bad_data(format!(
-        "order log {} is {} entries ahead of data file {} (log at #{}, data at #{}); something \
-         changed the data file without following the lock protocol; run without --keep-stock \
-         to restock and start a new log",
-        log.path().display(),
-        last.seq - stock.seq,
-        data.display(),
-        last.seq,
-        stock.seq
-    )))
+    let fixed = Stock {
+        ticket_num: last.after,
+        seq: last.seq,
+        ..stock
+    };
+    store::write(data, &fixed, Flush::Lazy)?;
+    Ok(Settled {
+        stock: fixed,
+        recovered: Some(last),
+    })
+}
+
+fn is_empty_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
 }

@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::chaos::Kill;
 use crate::events::{Event, Message, Outcome};
-use crate::launcher::{RunResult, sold_out_buyers};
-use crate::orders::Entry;
-use crate::report::{BuyerSummary, Ending, Status, Tally};
+use crate::launcher::{Recovery, RunResult};
+use crate::report::{BuyerSummary, Ending, KillCause, Status, Tally, sold_out_buyers};
 use crate::settings::{Durability, LockScope, Restock, Settings};
 
 /// The first line, printed before the race starts.
@@ -22,8 +22,8 @@ pub fn headline(settings: &Settings) -> String {
         LockScope::None => "NO lock",
     };
     format!(
-        "{} buyers race for {stock} in {} ({lock}, delay {} ms, seed {})",
-        settings.buyers,
+        "{} race for {stock} in {} ({lock}, delay {} ms, seed {})",
+        crate::report::plural(u64::from(settings.buyers), "buyer"),
         settings.data.display(),
         settings.delay,
         settings.seed
@@ -117,43 +117,97 @@ pub fn text_report(settings: &Settings, result: &RunResult) -> String {
     out
 }
 
-/// Buyers that did not end normally, orders finished by someone else, garbled pipe lines.
+/// Buyers that did not end normally, what each killed buyer left behind, orders finished by
+/// someone else, and garbled pipe lines.
 fn problems(result: &RunResult) -> Vec<String> {
     let mut lines = Vec::new();
+    if result.interrupted {
+        lines.push(
+            "INTERRUPTED: the race was stopped early; the buyers still running were killed, \
+             and every ticket below is accounted for"
+                .to_string(),
+        );
+    }
     for b in &result.buyers {
+        let who = format!("buyer-{} (pid {})", b.buyer, b.pid);
         match &b.ending {
             Ending::Finished => {}
             Ending::Failed { message, exit_code } => lines.push(format!(
-                "buyer-{} (pid {}) failed with exit code {exit_code}: {message}",
-                b.buyer, b.pid
+                "{who} failed with exit code {exit_code}: {message}"
             )),
-            Ending::Killed { signal, by_chaos } => lines.push(format!(
-                "buyer-{} (pid {}) was killed by signal {signal}{}; {} confirmed, {} in the log",
-                b.buyer,
-                b.pid,
-                if *by_chaos { " (fault injection)" } else { "" },
-                b.confirmed,
-                b.logged
-            )),
+            Ending::Killed { signal, cause } => {
+                let by = match cause {
+                    KillCause::Chaos => match result.victims.iter().find(|v| v.buyer == b.buyer) {
+                        Some(v) => format!("by fault injection {}", describe_kill(v.kill)),
+                        None => "by fault injection".to_string(),
+                    },
+                    KillCause::Interrupt => "by the interrupt".to_string(),
+                    KillCause::Unexpected => format!("by signal {signal} (not by this program)"),
+                };
+                lines.push(format!(
+                    "{who} was killed {by}; {}",
+                    left_behind(b, &result.recovered)
+                ));
+            }
             Ending::NoReport { exit_code } => lines.push(format!(
-                "buyer-{} (pid {}) exited ({}) without its report line",
-                b.buyer,
-                b.pid,
+                "{who} exited ({}) without its report line",
                 exit_code.map_or("no code".to_string(), |c| format!("code {c}"))
             )),
         }
     }
-    for entry in &result.recovered {
+    for v in result.victims.iter().filter(|v| !v.died) {
         lines.push(format!(
-            "order #{} of buyer-{} (pid {}) was committed to the log but not to the data file; \
-             it was finished afterwards (ticket_num = {})",
-            entry.seq, entry.buyer, entry.pid, entry.after
+            "fault injection planned to kill buyer-{} {}, but it finished first",
+            v.buyer,
+            describe_kill(v.kill)
         ));
     }
     for line in &result.garbled {
         lines.push(format!("unreadable line from a buyer: {line}"));
     }
     lines
+}
+
+fn describe_kill(kill: Kill) -> String {
+    match kill {
+        Kill::Step { step, attempt } => {
+            let step = serde_json::to_value(step)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("at step {step} of attempt {attempt}")
+        }
+        Kill::Time { after_us } => {
+            format!("{} after the start", crate::narrate::millis_f(after_us))
+        }
+    }
+}
+
+/// What a killed buyer left: confirmed sales, sales only in the log, and who finished them.
+fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
+    let mut text = format!("it had {} confirmed", b.confirmed);
+    let unconfirmed = b.logged.saturating_sub(b.confirmed);
+    if unconfirmed > 0 {
+        let _ = write!(
+            text,
+            " and {unconfirmed} sold but unconfirmed (in the order log)"
+        );
+    }
+    for r in recovered.iter().filter(|r| r.entry.buyer == b.buyer) {
+        let by = match r.by_buyer {
+            Some(other) => format!("buyer-{other}"),
+            None => "the launcher".to_string(),
+        };
+        let _ = write!(
+            text,
+            "; its order #{} reached the data file only when {by} finished it (ticket_num = {})",
+            r.entry.seq, r.entry.after
+        );
+    }
+    if b.logged == 0 && b.confirmed == 0 {
+        text.push_str(": it died before buying, so nothing changed");
+    }
+    text
 }
 
 /// One sentence built from the events that says where overselling came from.
@@ -218,7 +272,9 @@ pub struct JsonReport<'a> {
     pub tally: &'a Tally,
     pub verdict: JsonVerdict,
     pub buyers: &'a [BuyerSummary],
-    pub recovered: &'a [Entry],
+    pub recovered: &'a [Recovery],
+    pub victims: &'a [crate::launcher::VictimReport],
+    pub interrupted: bool,
     pub events: &'a [Message],
 }
 
@@ -270,6 +326,8 @@ pub fn json_report(settings: &Settings, result: &RunResult) -> String {
         },
         buyers: &result.buyers,
         recovered: &result.recovered,
+        victims: &result.victims,
+        interrupted: result.interrupted,
         events: &result.events,
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")

@@ -2,10 +2,13 @@
 //! against the stock read back from the data file and against the order log.
 
 use std::fmt::Write as _;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 
 use serde::Serialize;
 
-use crate::events::Outcome;
+use crate::events::{Event, Message, Outcome};
+use crate::orders::{Entry, EntryKind};
 
 /// How a buyer process ended, as the launcher saw it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,10 +18,22 @@ pub enum Ending {
     Finished,
     /// Reported an error and exited with `exit_code`.
     Failed { message: String, exit_code: i32 },
-    /// Killed by a signal; `by_chaos` when `--chaos` (or an interrupt) did it on purpose.
-    Killed { signal: i32, by_chaos: bool },
+    /// Killed by a signal.
+    Killed { signal: i32, cause: KillCause },
     /// Exited without a report line: a protocol violation.
     NoReport { exit_code: Option<i32> },
+}
+
+/// Who killed a buyer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillCause {
+    /// Fault injection, as planned.
+    Chaos,
+    /// Ctrl-C or SIGTERM on the launcher.
+    Interrupt,
+    /// Nobody here: a crash or an outside kill.
+    Unexpected,
 }
 
 /// What one buyer did.
@@ -57,6 +72,8 @@ pub struct Tally {
     pub lost_updates: u64,
     /// logged − confirmed, when positive: sales on disk whose buyer died before saying so.
     pub unconfirmed: u64,
+    /// Unconfirmed sales of buyers that were *not* killed: nothing explains them.
+    pub unexplained: u64,
 }
 
 /// The one-word result.
@@ -85,6 +102,15 @@ impl Tally {
             oversold: confirmed.saturating_sub(initial),
             lost_updates: confirmed.saturating_sub(sold_per_file),
             unconfirmed: logged.saturating_sub(confirmed),
+            unexplained: 0,
+        }
+    }
+
+    /// Records how many unconfirmed sales belong to buyers that were not killed.
+    pub fn with_unexplained(self, unexplained: u64) -> Tally {
+        Tally {
+            unexplained,
+            ..self
         }
     }
 
@@ -95,6 +121,7 @@ impl Tally {
             Status::LostUpdates
         } else if self.remaining + self.logged != self.initial
             || self.confirmed + self.unconfirmed != self.logged
+            || self.unexplained > 0
         {
             // Every ticket must be either still in stock or in the log, and every logged
             // sale either confirmed or explained as unconfirmed.
@@ -154,6 +181,83 @@ pub fn plural(n: u64, word: &str) -> String {
     } else {
         format!("{n} {word}s")
     }
+}
+
+/// Joins each buyer's events, exit status and logged orders into one summary per buyer.
+pub fn summarize(
+    reaped: &[(u32, u32, ExitStatus)],
+    events: &[Message],
+    entries: &[Entry],
+    kill_cause: &dyn Fn(u32) -> KillCause,
+) -> Vec<BuyerSummary> {
+    reaped
+        .iter()
+        .map(|&(index, pid, status)| {
+            let mine = || events.iter().filter(move |m| m.buyer == index);
+            let mut summary = BuyerSummary {
+                buyer: index,
+                pid,
+                searched: None,
+                confirmed: 0,
+                logged: entries
+                    .iter()
+                    .filter(|e| e.kind == EntryKind::Order && e.buyer == index)
+                    .count() as u64,
+                outcome: None,
+                ending: Ending::NoReport {
+                    exit_code: status.code(),
+                },
+                delays_ms: Vec::new(),
+                lock_wait_us: 0,
+            };
+            let mut ordered = 0;
+            let mut finished_bought = 0;
+            for message in mine() {
+                match &message.event {
+                    Event::Searched { seen } => summary.searched = Some(*seen),
+                    Event::Ordered { .. } => ordered += 1,
+                    Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
+                    Event::Finished {
+                        outcome,
+                        bought,
+                        delays_ms,
+                        ..
+                    } => {
+                        summary.outcome = Some(*outcome);
+                        finished_bought = *bought;
+                        summary.delays_ms = delays_ms.clone();
+                    }
+                    Event::Failed { message, exit_code } => {
+                        summary.ending = Ending::Failed {
+                            message: message.clone(),
+                            exit_code: i32::from(*exit_code),
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            // Past the detailed attempts only the report line counts; before it, each
+            // `ordered` event is a confirmation even if the buyer died before its report line.
+            summary.confirmed = ordered.max(finished_bought);
+            if let Some(signal) = status.signal() {
+                summary.ending = Ending::Killed {
+                    signal,
+                    cause: kill_cause(index),
+                };
+            } else if summary.outcome.is_some() && status.success() {
+                summary.ending = Ending::Finished;
+            }
+            summary
+        })
+        .collect()
+}
+
+/// Counts for the report that come from outcomes rather than the tally.
+pub fn sold_out_buyers(buyers: &[BuyerSummary]) -> usize {
+    buyers
+        .iter()
+        .filter(|b| b.outcome == Some(Outcome::SoldOut) && b.confirmed == 0)
+        .count()
 }
 
 #[cfg(test)]

@@ -165,6 +165,10 @@ pub struct Settings {
     pub lock_timeout: Option<Duration>,
     pub check: bool,
     pub output: Output,
+    /// `--chaos`: SIGKILL random buyers at random moments (drawn from `seed`).
+    pub chaos: bool,
+    /// `--kill-at`: buyers that must die at a given step (tests use it to hit each window).
+    pub kill_at: Vec<crate::chaos::Victim>,
 }
 
 #[cfg(test)]

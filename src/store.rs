@@ -38,6 +38,16 @@ pub enum Flush {
 }
 
 impl Stock {
+    /// A stock as grab-tickets writes it, with no extra fields.
+    pub fn at(ticket_num: u64, seq: u64) -> Stock {
+        Stock {
+            ticket_num,
+            seq,
+            has_seq: true,
+            extra: Map::new(),
+        }
+    }
+
     fn to_json(&self) -> Vec<u8> {
         let mut map = Map::new();
         map.insert("ticket_num".into(), Value::from(self.ticket_num));
