@@ -58,17 +58,43 @@ pub struct VictimReport {
     pub died: bool,
 }
 
-/// Runs one race. `on_event` sees every buyer event as it arrives (live narration).
-pub fn run(settings: &Settings, on_event: &mut dyn FnMut(&Message)) -> Result<RunResult> {
-    // Validate before touching anything: a bad data file must stay byte-identical.
-    store::read(&settings.data)?;
+/// A run whose files are checked and whose stock is set: everything before the first spawn.
+pub struct Prepared<'a> {
+    settings: &'a Settings,
+    lock: LockFile,
+    log: OrderLog,
+    run: String,
+    initial: u64,
+}
+
+/// Checks the data file, opens the lock file and the order log, and sets the stock. Any
+/// error here leaves the data file byte-identical.
+pub fn prepare(settings: &Settings) -> Result<Prepared<'_>> {
+    recovery::preflight(&settings.data)?;
     let lock = LockFile::open(&lock_path_for(&settings.data))?;
     let log = OrderLog::open(&log_path_for(&settings.data))?;
     let run = format!("{:016x}", rand::random::<u64>());
+    let initial = prepare_stock(settings, &lock, &log, &run)?;
+    Ok(Prepared {
+        settings,
+        lock,
+        log,
+        run,
+        initial,
+    })
+}
+
+/// Runs the race. `on_event` sees every buyer event as it arrives (live narration).
+pub fn run(prepared: Prepared<'_>, on_event: &mut dyn FnMut(&Message)) -> Result<RunResult> {
+    let Prepared {
+        settings,
+        lock,
+        log,
+        run,
+        initial,
+    } = prepared;
     let epoch_ns = clock::monotonic_ns();
     let victims = choose_victims(settings);
-
-    let initial = prepare_stock(settings, &lock, &log, &run)?;
     let mut field = spawn_buyers(settings, &run, epoch_ns, &victims)?;
     let Heard {
         events,
@@ -184,23 +210,43 @@ fn remove_stale_temp_files(data: &Path, buyers: &[BuyerSummary]) {
 }
 
 /// Holds the lock for a launcher step (never contended for long, so no timeout).
-fn with_lock<T>(lock: &LockFile, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match lock.acquire(None, |_| {})? {
+fn with_lock<T>(settings: &Settings, lock: &LockFile, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let acquired = lock.acquire(settings.lock_timeout, |holder| {
+        eprintln!(
+            "grab-tickets: waiting for the lock on {}, held by {}",
+            lock_path_for(&settings.data).display(),
+            holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
+        );
+    })?;
+    match acquired {
         Acquired::Held { guard, .. } => {
             let result = f();
             drop(guard);
             result
         }
-        Acquired::TimedOut { .. } => unreachable!("no timeout was given"),
+        Acquired::TimedOut { holder } => Err(Error::new(
+            ErrorKind::Environment,
+            format!(
+                "timed out after --lock-timeout {} ms waiting for the lock on {}, held by {}; \
+                 another program is using this data file",
+                settings.lock_timeout.map_or(0, |d| d.as_millis()),
+                lock_path_for(&settings.data).display(),
+                holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
+            ),
+        )),
     }
 }
 
 /// Sets the stock to `--tickets` (a fresh order log starts with a restock entry), or keeps it.
 fn prepare_stock(settings: &Settings, lock: &LockFile, log: &OrderLog, run: &str) -> Result<u64> {
-    with_lock(lock, || {
+    with_lock(settings, lock, || {
         let stock = match settings.restock {
-            // A stock we are about to replace need not agree with its old log.
-            Restock::To(_) => store::read(&settings.data)?,
+            // A stock we are about to replace need not agree with its old log, unless the
+            // log is all that is left of it (an emptied data file).
+            Restock::To(_) => match store::read(&settings.data) {
+                Ok(stock) => stock,
+                Err(_) => recovery::settle(&settings.data, log)?.stock,
+            },
             Restock::Keep => recovery::settle(&settings.data, log)?.stock,
         };
         let target = match settings.restock {
@@ -413,7 +459,7 @@ fn settle_after_race(
     lock: &LockFile,
     log: &OrderLog,
 ) -> Result<(u64, Option<Entry>)> {
-    with_lock(lock, || {
+    with_lock(settings, lock, || {
         // Only under the whole-purchase lock is the log a journal to replay; in the other
         // modes it is a record of the race, with stale and repeated seqs.
         let (stock, recovered) = if settings.scope != LockScope::Whole {

@@ -66,10 +66,11 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
     let mut narrator = narrate::Narrator::default();
     let stdout = std::io::stdout();
     let narrating = settings.output == Output::Text;
+    let prepared = launcher::prepare(&settings)?;
     if settings.output != Output::Json {
         println!("{}", render::headline(&settings));
     }
-    let result = launcher::run(&settings, &mut |message| {
+    let result = launcher::run(prepared, &mut |message| {
         if narrating && let Some(line) = narrator.line(message) {
             let _ = writeln!(stdout.lock(), "{line}");
         }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::orders::{Entry, OrderLog};
+use crate::orders::{ENTRY_LEN, Entry, OrderLog, log_path_for};
 use crate::store::{self, Flush, Stock};
 
 /// The data file brought up to date with the order log, and the entry applied on the way, if any.
@@ -74,6 +74,23 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
         stock: fixed,
         recovered: Some(last),
     })
+}
+
+/// Checks the data file before anything is created or changed: it must be valid, or be the
+/// empty file a power cut can leave behind while its order log knows the count.
+pub fn preflight(data: &Path) -> Result<()> {
+    match store::read(data) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::BadData && is_empty_file(data) => {
+            let log_len = std::fs::metadata(log_path_for(data)).map_or(0, |m| m.len());
+            if log_len >= ENTRY_LEN as u64 {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn is_empty_file(path: &Path) -> bool {

@@ -145,6 +145,13 @@ fn count_field(path: &Path, name: &str, value: &Value, max: u64) -> Result<u64> 
             Some(v) if v <= max => return Ok(v),
             Some(_) => format!("is {n}, more than the maximum of {max}"),
             None if n.as_i64().is_some() => format!("is {n}, but it cannot be negative"),
+            // Integers beyond u64 arrive as floats.
+            None if n
+                .as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f > max as f64) =>
+            {
+                format!("is {n}, more than the maximum of {max}")
+            }
             None => format!("is {n}, but it must be a whole number"),
         },
         other => format!("is {other}, but it must be a whole number"),
