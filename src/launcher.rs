@@ -73,6 +73,10 @@ pub fn prepare(settings: &Settings) -> Result<Prepared<'_>> {
     recovery::preflight(&settings.data)?;
     let lock = LockFile::open(&lock_path_for(&settings.data))?;
     let log = OrderLog::open(&log_path_for(&settings.data))?;
+    if settings.durability == Durability::Fsync {
+        // The lock file and the log may have just been created: make their names durable too.
+        store::sync_dir(&settings.data)?;
+    }
     let run = format!("{:016x}", rand::random::<u64>());
     let initial = prepare_stock(settings, &lock, &log, &run)?;
     Ok(Prepared {
