@@ -109,6 +109,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         durability: plan.durability,
         lock_timeout: plan.lock_timeout_ms.map(Duration::from_millis),
         buyer: plan.index,
+        pid: std::process::id(),
         run: &plan.run,
         checkpoint: &checkpoint,
     };

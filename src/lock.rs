@@ -17,6 +17,8 @@ const PID_SLOT: usize = 12;
 pub struct LockFile {
     file: File,
     path: PathBuf,
+    /// This process's pid as written into the lock file, formatted once.
+    pid_slot: String,
 }
 
 /// Proof that this process holds the lock; dropping it releases the lock.
@@ -56,6 +58,7 @@ impl LockFile {
         Ok(LockFile {
             file,
             path: path.to_path_buf(),
+            pid_slot: slot(&std::process::id().to_string()),
         })
     }
 
@@ -105,16 +108,11 @@ impl LockFile {
 
     fn held(&self, waited_for: Option<Option<u32>>) -> Acquired<'_> {
         // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
-        let _ = self.write_pid_slot(&format!("{}", std::process::id()));
+        let _ = self.file.write_all_at(self.pid_slot.as_bytes(), 0);
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited_for,
         }
-    }
-
-    fn write_pid_slot(&self, text: &str) -> io::Result<()> {
-        let slot = format!("{text:<width$}\n", width = PID_SLOT - 1);
-        self.file.write_all_at(slot.as_bytes(), 0)
     }
 
     /// The pid the current holder wrote, if any. A holder that was killed leaves its pid
@@ -146,6 +144,14 @@ impl LockFile {
     }
 }
 
+/// `text` left-aligned in the fixed-width pid slot.
+fn slot(text: &str) -> String {
+    format!("{text:<width$}\n", width = PID_SLOT - 1)
+}
+
+/// The blank slot a holder leaves when it unlocks.
+const EMPTY_SLOT: &[u8; PID_SLOT] = b"           \n";
+
 fn is_contended(err: &io::Error) -> bool {
     // On Windows a busy lock is not WouldBlock; fs2 knows which error it is on each platform.
     err.raw_os_error() == fs2::lock_contended_error().raw_os_error()
@@ -153,7 +159,7 @@ fn is_contended(err: &io::Error) -> bool {
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        let _ = self.lock.write_pid_slot("");
+        let _ = self.lock.file.write_all_at(EMPTY_SLOT, 0);
         // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
         let _ = fs2::FileExt::unlock(&self.lock.file);
     }

@@ -88,15 +88,6 @@ impl OrderLog {
         Ok(())
     }
 
-    /// The last complete entry, read with a single pread at a computed offset.
-    pub fn last(&self) -> Result<Option<Entry>> {
-        let count = self.len()? / ENTRY_LEN as u64;
-        match count {
-            0 => Ok(None),
-            n => self.read_entry(n - 1, n),
-        }
-    }
-
     /// The entry whose `seq` is `seq`, found in one `pread`: a log holds consecutive seqs
     /// from its first entry on, so the position follows from the first entry's seq.
     pub fn entry_with_seq(&self, seq: u64) -> Result<Option<Entry>> {
@@ -121,9 +112,10 @@ impl OrderLog {
         decode(&self.path, &buf, index + 1).map(Some)
     }
 
-    /// Drops a torn tail left by a power cut mid-append. Such an entry was never fsynced,
-    /// so no buyer was told it succeeded. Call only while holding the lock.
-    pub fn trim_torn_tail(&self) -> Result<()> {
+    /// Drops a torn tail left by a power cut mid-append (such an entry was never fsynced, so
+    /// no buyer was told it succeeded), then returns the last entry. One fstat and one pread
+    /// in the normal case. Call only while holding the lock.
+    pub fn trim_torn_tail_and_read_last(&self) -> Result<Option<Entry>> {
         let len = self.len()?;
         let torn = len % ENTRY_LEN as u64;
         if torn != 0 {
@@ -131,7 +123,11 @@ impl OrderLog {
                 .set_len(len - torn)
                 .map_err(|e| Error::io("trim order log", &self.path, &e))?;
         }
-        Ok(())
+        let count = len / ENTRY_LEN as u64;
+        match count {
+            0 => Ok(None),
+            n => self.read_entry(n - 1, n),
+        }
     }
 
     /// Empties the log and writes `first`: a new stock starts a new history.

@@ -48,6 +48,8 @@ pub struct Shop<'a> {
     pub durability: Durability,
     pub lock_timeout: Option<Duration>,
     pub buyer: u32,
+    /// This process's pid, looked up once (getpid is a syscall).
+    pub pid: u32,
     pub run: &'a str,
     /// Called at each [`Step`]; fault injection kills the process there.
     pub checkpoint: &'a dyn Fn(Step),
@@ -152,7 +154,7 @@ impl Shop<'_> {
             kind: EntryKind::Order,
             run: self.run.to_string(),
             buyer: self.buyer,
-            pid: std::process::id(),
+            pid: self.pid,
             before: stock.ticket_num,
             after: stock.ticket_num - 1,
         };

@@ -18,8 +18,7 @@ pub struct Settled {
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
 pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
-    log.trim_torn_tail()?;
-    let last = log.last()?;
+    let last = log.trim_torn_tail_and_read_last()?;
     let stock = match store::read(data) {
         Ok(stock) => stock,
         // After a power cut the data file can be empty (its new contents were never written

@@ -80,28 +80,24 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         }
         Err(e) => return Err(Error::io("open data file", path, &e)),
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("inspect data file", path, &e))?;
-    if meta.is_dir() {
-        return Err(Error::bad_data(format!(
+    // No fstat: this runs once per purchase, so a directory is recognised by read's EISDIR
+    // and the size limit by counting what arrives.
+    let mut bytes = Vec::with_capacity(256);
+    let read = (&mut file).take(MAX_DATA_BYTES + 1).read_to_end(&mut bytes);
+    match read {
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Err(Error::bad_data(format!(
             "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
             path.display(),
             path.join("data.json").display()
-        )));
-    }
-    if meta.len() > MAX_DATA_BYTES {
-        return Err(Error::bad_data(format!(
-            "data file {} is {} bytes, more than a ticket counter needs (at most {MAX_DATA_BYTES}); \
-             is --data pointing at the right file?",
+        ))),
+        Err(e) => Err(Error::io("read data file", path, &e)),
+        Ok(_) if bytes.len() as u64 > MAX_DATA_BYTES => Err(Error::bad_data(format!(
+            "data file {} is larger than a ticket counter needs (at most {MAX_DATA_BYTES} \
+             bytes); is --data pointing at the right file?",
             path.display(),
-            meta.len()
-        )));
+        ))),
+        Ok(_) => Ok(bytes),
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read data file", path, &e))?;
-    Ok(bytes)
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Stock> {
@@ -203,7 +199,9 @@ impl Staged<'_> {
 
 /// Per-process temp name, so that racing writers (the --no-lock mode) never share one.
 fn temp_path_for(path: &Path) -> PathBuf {
-    temp_path_for_pid(path, std::process::id())
+    // getpid is a syscall each time and this runs once per purchase.
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    temp_path_for_pid(path, *PID.get_or_init(std::process::id))
 }
 
 /// The temp file a process with `pid` writes before swapping it in.
