@@ -149,6 +149,8 @@ struct Field {
 struct Spawned {
     index: u32,
     child: Child,
+    /// When the launcher spawned it, on the shared clock.
+    spawned_us: u64,
 }
 
 fn spawn_buyers(settings: &Settings, run: &str, epoch_ns: u64) -> Result<Field> {
@@ -191,7 +193,11 @@ fn spawn_buyers(settings: &Settings, run: &str, epoch_ns: u64) -> Result<Field> 
             .stderr(Stdio::inherit())
             .spawn();
         match spawned {
-            Ok(child) => children.push(Spawned { index, child }),
+            Ok(child) => children.push(Spawned {
+                index,
+                child,
+                spawned_us: clock::micros_since(epoch_ns),
+            }),
             Err(e) => {
                 // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
                 drop(gun);
@@ -223,7 +229,18 @@ fn race(
     // A buyer that already died cannot take its byte; the others still can.
     let _ = field.gun.write_all(&shot);
     let gun_us = clock::micros_since(epoch_ns);
-    let mut events = Vec::new();
+    // The spawn times come first: every one of them is earlier than any event on the pipe.
+    let mut events: Vec<Message> = field
+        .children
+        .iter()
+        .map(|s| Message {
+            buyer: s.index,
+            pid: s.child.id(),
+            t_us: s.spawned_us,
+            event: Event::Spawned,
+        })
+        .collect();
+    events.iter().for_each(&mut *on_event);
     let mut garbled = Vec::new();
     let mut reader = BufReader::new(&field.events);
     let mut line = String::new();

@@ -16,6 +16,7 @@
 //! - `report`    outcomes → reconciliation (oversold, lost updates) → verdict
 //! - `narrate`   the live, human-readable account of the race
 //! - `render`    the final text report and the `--json` document
+//! - `timeline`  the race as a picture: one lane per buyer on a common time axis
 //! - `clock`     one monotonic clock shared by all processes
 //! - `error`     the error type and its exit codes
 
@@ -34,6 +35,7 @@ mod render;
 mod report;
 mod settings;
 mod store;
+mod timeline;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -67,6 +69,10 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
             let _ = writeln!(stdout.lock(), "{line}");
         }
     })?;
+    if narrating {
+        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        println!("\n{}", picture.join("\n"));
+    }
     match settings.output {
         Output::Json => println!("{}", render::json_report(&settings, &result)),
         Output::Text | Output::Quiet => print!("{}", render::text_report(&settings, &result)),

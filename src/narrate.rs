@@ -16,7 +16,7 @@ impl Narrator {
     pub fn line(&mut self, message: &Message) -> Option<String> {
         self.buyer_of_pid.insert(message.pid, message.buyer);
         let what = match &message.event {
-            Event::Started | Event::Finished { .. } => return None,
+            Event::Spawned | Event::Started | Event::Finished { .. } => return None,
             Event::Searched { seen } => {
                 format!(
                     "(pid {}) searches: sees {} left",
