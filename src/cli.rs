@@ -18,7 +18,9 @@ Examples:
   grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
                                         a throughput run: buy until the stock is gone
   grab-tickets --seed 7 --check         reproducible delays; exit 1 if anything was oversold
-  grab-tickets --json | jq .verdict     the whole report as JSON";
+  grab-tickets --json | jq .verdict     the whole report as JSON
+  grab-tickets --no-lock --trace race.json
+                                        open race.json in ui.perfetto.dev: one lane per buyer";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -101,6 +103,11 @@ pub struct RaceArgs {
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
 
+    /// Also write the race to FILE in the Chrome Trace Event format (open it in
+    /// ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
     /// Print only the report, not the race as it happens.
     #[arg(short, long)]
     pub quiet: bool,
@@ -171,6 +178,7 @@ impl RaceArgs {
             lock_timeout: self.lock_timeout.map(Duration::from_millis),
             check: self.check,
             output,
+            trace: self.trace,
         })
     }
 }

@@ -17,6 +17,7 @@
 //! - `narrate`   the live, human-readable account of the race
 //! - `render`    the final text report and the `--json` document
 //! - `timeline`  the race as a picture: one lane per buyer on a common time axis
+//! - `trace`     `--trace FILE`: the events as a Chrome trace for Perfetto
 //! - `clock`     one monotonic clock shared by all processes
 //! - `error`     the error type and its exit codes
 
@@ -36,6 +37,7 @@ mod report;
 mod settings;
 mod store;
 mod timeline;
+mod trace;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -61,6 +63,11 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
     let mut narrator = narrate::Narrator::default();
     let stdout = std::io::stdout();
     let narrating = settings.output == Output::Text;
+    let trace_file = settings
+        .trace
+        .as_deref()
+        .map(trace::TraceFile::create)
+        .transpose()?;
     if settings.output != Output::Json {
         println!("{}", render::headline(&settings));
     }
@@ -76,6 +83,9 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
     match settings.output {
         Output::Json => println!("{}", render::json_report(&settings, &result)),
         Output::Text | Output::Quiet => print!("{}", render::text_report(&settings, &result)),
+    }
+    if let Some(file) = trace_file {
+        file.write(&result.events)?;
     }
     let failed = result.buyers.iter().any(|b| {
         !matches!(

@@ -165,6 +165,8 @@ pub struct Settings {
     pub lock_timeout: Option<Duration>,
     pub check: bool,
     pub output: Output,
+    /// Where `--trace` writes the Chrome trace of the run.
+    pub trace: Option<PathBuf>,
 }
 
 #[cfg(test)]
