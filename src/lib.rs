@@ -15,6 +15,7 @@
 //! - `events`    the pipe protocol: one JSON line per buyer event
 //! - `report`    outcomes → reconciliation (oversold, lost updates) → verdict
 //! - `narrate`   the live, human-readable account of the race
+//! - `progress`  the live progress line on a terminal (tickets left, buyers done, waiting)
 //! - `render`    the final text report and the `--json` document
 //! - `timeline`  the race as a picture: one lane per buyer on a common time axis
 //! - `trace`     `--trace FILE`: the events as a Chrome trace for Perfetto
@@ -30,6 +31,7 @@ mod launcher;
 mod lock;
 mod narrate;
 mod orders;
+mod progress;
 mod purchase;
 mod recovery;
 mod render;
@@ -39,7 +41,6 @@ mod store;
 mod timeline;
 mod trace;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -61,7 +62,7 @@ pub fn run() -> Result<ExitCode, Error> {
 
 fn race(settings: Settings) -> Result<ExitCode, Error> {
     let mut narrator = narrate::Narrator::default();
-    let stdout = std::io::stdout();
+    let mut progress = progress::Progress::for_run(&settings);
     let narrating = settings.output == Output::Text;
     let trace_file = settings
         .trace
@@ -72,10 +73,13 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
         println!("{}", render::headline(&settings));
     }
     let result = launcher::run(&settings, &mut |message| {
+        progress.observe(message);
         if narrating && let Some(line) = narrator.line(message) {
-            let _ = writeln!(stdout.lock(), "{line}");
+            progress.println(&line);
         }
-    })?;
+    });
+    progress.finish();
+    let result = result?;
     if narrating {
         let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
         println!("\n{}", picture.join("\n"));
