@@ -20,7 +20,8 @@ Examples:
   grab-tickets --seed 7 --check         reproducible delays; exit 1 if anything was oversold
   grab-tickets --json | jq .verdict     the whole report as JSON
   grab-tickets --no-lock --trace race.json
-                                        open race.json in ui.perfetto.dev: one lane per buyer";
+                                        open race.json in ui.perfetto.dev: one lane per buyer
+  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,6 +112,11 @@ pub struct RaceArgs {
     /// Print only the report, not the race as it happens.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Also narrate each buyer's start and finish with its delays, and name the run id and
+    /// every file the run uses.
+    #[arg(short, long, conflicts_with_all = ["quiet", "json"])]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -122,6 +128,11 @@ pub enum ScopeArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a shell completion script: grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Internal: one buyer process, started by the launcher.
     #[command(hide = true)]
     Buyer {
@@ -150,10 +161,11 @@ impl RaceArgs {
             (false, ScopeArg::Write) => LockScope::Write,
             (false, ScopeArg::Whole) => LockScope::Whole,
         };
-        let output = match (self.json, self.quiet) {
-            (true, _) => Output::Json,
-            (false, true) => Output::Quiet,
-            (false, false) => Output::Text,
+        let output = match (self.json, self.quiet, self.verbose) {
+            (true, _, _) => Output::Json,
+            (false, true, _) => Output::Quiet,
+            (false, false, true) => Output::Verbose,
+            (false, false, false) => Output::Text,
         };
         Ok(Settings {
             data: self.data,

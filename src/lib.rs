@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - `cli`       clap types; turned into [`settings::Settings`] before anything runs
+//! - `completions` `grab-tickets completions SHELL`: the shell completion scripts
 //! - `settings`  the resolved settings and their value types (lock scope, delay range, ...)
 //! - `launcher`  sets the stock, spawns buyers, fires the starting gun, collects, reaps
 //! - `buyer`     one child process: search, then buy; reports events on the shared pipe
@@ -25,6 +26,7 @@
 mod buyer;
 pub mod cli;
 mod clock;
+mod completions;
 mod error;
 mod events;
 mod launcher;
@@ -56,14 +58,18 @@ pub fn run() -> Result<ExitCode, Error> {
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Buyer { plan }) => Ok(buyer::run(&plan)),
+        Some(cli::Command::Completions { shell }) => {
+            completions::print(shell);
+            Ok(ExitCode::SUCCESS)
+        }
         None => race(cli.race.into_settings()?),
     }
 }
 
 fn race(settings: Settings) -> Result<ExitCode, Error> {
-    let mut narrator = narrate::Narrator::default();
+    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
-    let narrating = settings.output == Output::Text;
+    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let trace_file = settings
         .trace
         .as_deref()
@@ -86,7 +92,12 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
     }
     match settings.output {
         Output::Json => println!("{}", render::json_report(&settings, &result)),
-        Output::Text | Output::Quiet => print!("{}", render::text_report(&settings, &result)),
+        Output::Text | Output::Verbose | Output::Quiet => {
+            print!("{}", render::text_report(&settings, &result));
+        }
+    }
+    if settings.output == Output::Verbose {
+        println!("{}", narrate::run_files(&settings, &result.run));
     }
     if let Some(file) = trace_file {
         file.write(&result.events)?;
