@@ -192,8 +192,18 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
     };
     Some(format!(
         "buyers {} all read ticket_num = {seen} before anyone wrote{how}.",
-        abbreviate(&who, 10)
+        and_list(&who, 10)
     ))
+}
+
+/// "1", "1 and 2", "1, 2 and 3", or the first `max` and how many more.
+fn and_list(items: &[String], max: usize) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] if items.len() <= max => format!("{} and {last}", init.join(", ")),
+        _ => abbreviate(items, max),
+    }
 }
 
 fn abbreviate(items: &[String], max: usize) -> String {

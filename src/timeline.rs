@@ -328,7 +328,13 @@ impl Axis {
     fn paint(&self, lane: &Lane) -> Vec<Cell> {
         let mut cells = vec![Cell::Idle; self.columns];
         for &(kind, from, to) in &lane.spans {
-            for cell in &mut cells[self.column(from)..=self.column(to.max(from))] {
+            let (mut first, last) = (self.column(from), self.column(to.max(from)));
+            // A lock held for less than a column would vanish under its write mark (as with
+            // --lock-scope write); one column early keeps it visible.
+            if kind == Cell::HoldingLock && first == last && first > 0 {
+                first -= 1;
+            }
+            for cell in &mut cells[first..=last] {
                 *cell = (*cell).max(kind);
             }
         }

@@ -77,6 +77,7 @@ fn locking_only_the_write_draws_reads_outside_the_lock() {
     for buyer in 1..=3 {
         let lane = lane(&run.stdout(), buyer).expect("a lane");
         assert!(lane.starts_with("R-"), "{lane}{}", run.context());
+        assert!(lane.contains("=W"), "the write is under the lock: {lane}");
     }
 }
 
