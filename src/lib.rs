@@ -18,12 +18,14 @@
 //! - `narrate`   the live, human-readable account of the race
 //! - `progress`  the live progress line on a terminal (tickets left, buyers done, waiting)
 //! - `render`    the final text report and the `--json` document
+//! - `cause`     the report's one-sentence "Why:", built from the events
 //! - `timeline`  the race as a picture: one lane per buyer on a common time axis
 //! - `trace`     `--trace FILE`: the events as a Chrome trace for Perfetto
 //! - `clock`     one monotonic clock shared by all processes
 //! - `error`     the error type and its exit codes
 
 mod buyer;
+mod cause;
 pub mod cli;
 mod clock;
 mod completions;
