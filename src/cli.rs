@@ -20,7 +20,10 @@ Examples:
   grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
                                         a throughput run: buy until the stock is gone
   grab-tickets --seed 7 --check         reproducible delays; exit 1 if anything was oversold
-  grab-tickets --json | jq .verdict     the whole report as JSON";
+  grab-tickets --json | jq .verdict     the whole report as JSON
+  grab-tickets --no-lock --trace race.json
+                                        open race.json in ui.perfetto.dev: one lane per buyer
+  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,9 +106,19 @@ pub struct RaceArgs {
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
 
+    /// Also write the race to FILE in the Chrome Trace Event format (open it in
+    /// ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
     /// Print only the report, not the race as it happens.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Also narrate each buyer's start and finish with its delays, and name the run id and
+    /// every file the run uses.
+    #[arg(short, long, conflicts_with_all = ["quiet", "json"])]
+    pub verbose: bool,
 
     /// Fault injection: SIGKILL about a third of the buyers at random moments and steps
     /// (drawn from --seed), then show that no sale was lost or sold twice.
@@ -163,6 +176,11 @@ pub enum ScopeArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a shell completion script: grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Internal: one buyer process, started by the launcher.
     #[command(hide = true)]
     Buyer {
@@ -191,10 +209,11 @@ impl RaceArgs {
             (false, ScopeArg::Write) => LockScope::Write,
             (false, ScopeArg::Whole) => LockScope::Whole,
         };
-        let output = match (self.json, self.quiet) {
-            (true, _) => Output::Json,
-            (false, true) => Output::Quiet,
-            (false, false) => Output::Text,
+        let output = match (self.json, self.quiet, self.verbose) {
+            (true, _, _) => Output::Json,
+            (false, true, _) => Output::Quiet,
+            (false, false, true) => Output::Verbose,
+            (false, false, false) => Output::Text,
         };
         Ok(Settings {
             data: self.data,
@@ -221,6 +240,7 @@ impl RaceArgs {
             output,
             chaos: self.chaos,
             kill_at: self.kill_at.into_iter().map(|k| k.0).collect(),
+            trace: self.trace,
         })
     }
 }

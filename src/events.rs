@@ -26,6 +26,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
+    /// The launcher started this buyer's process. Recorded by the launcher itself when it
+    /// spawns the child, never sent on the pipe, so buyers stay unchanged.
+    Spawned,
     /// Heard the starting gun.
     Started,
     /// Search step: read the file without buying.

@@ -296,6 +296,8 @@ struct Field {
 struct Spawned {
     index: u32,
     child: Child,
+    /// When the launcher spawned it, on the shared clock.
+    spawned_us: u64,
 }
 
 fn spawn_buyers(
@@ -345,7 +347,11 @@ fn spawn_buyers(
         match spawned {
             Ok(child) => {
                 interrupt::watch(index, child.id());
-                children.push(Spawned { index, child });
+                children.push(Spawned {
+                    index,
+                    child,
+                    spawned_us: clock::micros_since(epoch_ns),
+                });
             }
             Err(e) => {
                 // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
@@ -385,6 +391,18 @@ fn race(
     victims: &[Victim],
     on_event: &mut dyn FnMut(&Message),
 ) -> Result<Heard> {
+    // The spawn times come first: every one of them is earlier than any event on the pipe.
+    let mut events: Vec<Message> = field
+        .children
+        .iter()
+        .map(|s| Message {
+            buyer: s.index,
+            pid: s.child.id(),
+            t_us: s.spawned_us,
+            event: Event::Spawned,
+        })
+        .collect();
+    events.iter().for_each(&mut *on_event);
     if interrupt::interrupted() {
         // Ctrl-C during spawning: no race. Closing the gun unfired makes every buyer exit.
         for spawned in &mut field.children {
@@ -408,7 +426,6 @@ fn race(
         })
         .collect();
     let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
-    let mut events = Vec::new();
     let mut garbled = Vec::new();
     let mut reader = BufReader::new(&field.events);
     let mut line = String::new();

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - `cli`       clap types; turned into [`settings::Settings`] before anything runs
+//! - `completions` `grab-tickets completions SHELL`: the shell completion scripts
 //! - `settings`  the resolved settings and their value types (lock scope, delay range, ...)
 //! - `launcher`  sets the stock, spawns buyers, fires the starting gun, collects, reaps
 //! - `buyer`     one child process: search, then buy; reports events on the shared pipe
@@ -17,14 +18,20 @@
 //! - `events`    the pipe protocol: one JSON line per buyer event
 //! - `report`    outcomes → reconciliation (oversold, lost updates) → verdict
 //! - `narrate`   the live, human-readable account of the race
+//! - `progress`  the live progress line on a terminal (tickets left, buyers done, waiting)
 //! - `render`    the final text report and the `--json` document
+//! - `cause`     the report's one-sentence "Why:", built from the events
+//! - `timeline`  the race as a picture: one lane per buyer on a common time axis
+//! - `trace`     `--trace FILE`: the events as a Chrome trace for Perfetto
 //! - `clock`     one monotonic clock shared by all processes
 //! - `error`     the error type and its exit codes
 
 mod buyer;
+mod cause;
 mod chaos;
 pub mod cli;
 mod clock;
+mod completions;
 mod error;
 mod events;
 mod interrupt;
@@ -32,14 +39,16 @@ mod launcher;
 mod lock;
 mod narrate;
 mod orders;
+mod progress;
 mod purchase;
 mod recovery;
 mod render;
 mod report;
 mod settings;
 mod store;
+mod timeline;
+mod trace;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -57,27 +66,51 @@ pub fn run() -> Result<ExitCode, Error> {
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Buyer { plan }) => Ok(buyer::run(&plan)),
+        Some(cli::Command::Completions { shell }) => {
+            completions::print(shell);
+            Ok(ExitCode::SUCCESS)
+        }
         None => race(cli.race.into_settings()?),
     }
 }
 
 fn race(settings: Settings) -> Result<ExitCode, Error> {
     interrupt::install();
-    let mut narrator = narrate::Narrator::default();
-    let stdout = std::io::stdout();
-    let narrating = settings.output == Output::Text;
+    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let prepared = launcher::prepare(&settings)?;
+    let trace_file = settings
+        .trace
+        .as_deref()
+        .map(trace::TraceFile::create)
+        .transpose()?;
+    let mut progress = progress::Progress::for_run(&settings);
     if settings.output != Output::Json {
         println!("{}", render::headline(&settings));
     }
     let result = launcher::run(prepared, &mut |message| {
+        progress.observe(message);
         if narrating && let Some(line) = narrator.line(message) {
-            let _ = writeln!(stdout.lock(), "{line}");
+            progress.println(&line);
         }
-    })?;
+    });
+    progress.finish();
+    let result = result?;
+    if narrating {
+        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        println!("\n{}", picture.join("\n"));
+    }
     match settings.output {
         Output::Json => println!("{}", render::json_report(&settings, &result)),
-        Output::Text | Output::Quiet => print!("{}", render::text_report(&settings, &result)),
+        Output::Text | Output::Verbose | Output::Quiet => {
+            print!("{}", render::text_report(&settings, &result));
+        }
+    }
+    if settings.output == Output::Verbose {
+        println!("{}", narrate::run_files(&settings, &result.run));
+    }
+    if let Some(file) = trace_file {
+        file.write(&result.events)?;
     }
     if result.interrupted {
         return Ok(ExitCode::from(INTERRUPTED));

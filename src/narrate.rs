@@ -2,21 +2,49 @@
 
 use std::collections::HashMap;
 
-use crate::events::{Event, Message};
+use crate::events::{Event, Message, Outcome};
+use crate::lock::lock_path_for;
+use crate::orders::log_path_for;
 use crate::report::plural;
+use crate::settings::Settings;
 
 /// Remembers which pid is which buyer, so "held by pid 812" can say "buyer-4 (pid 812)".
 #[derive(Default)]
 pub struct Narrator {
     buyer_of_pid: HashMap<u32, u32>,
+    /// Also tell each buyer's spawn, start and finish (`--verbose`).
+    verbose: bool,
 }
 
 impl Narrator {
+    pub fn new(verbose: bool) -> Narrator {
+        Narrator {
+            verbose,
+            ..Narrator::default()
+        }
+    }
+
     /// The line for `message`, or None for events that would only add noise.
     pub fn line(&mut self, message: &Message) -> Option<String> {
         self.buyer_of_pid.insert(message.pid, message.buyer);
         let what = match &message.event {
-            Event::Started | Event::Finished { .. } => return None,
+            Event::Spawned | Event::Started | Event::Finished { .. } if !self.verbose => {
+                return None;
+            }
+            Event::Spawned => format!("(pid {}) spawned", message.pid),
+            Event::Started => "hears the starting gun".to_string(),
+            Event::Finished {
+                outcome,
+                bought,
+                attempts,
+                delays_ms,
+                ..
+            } => format!(
+                "finished: {}, bought {bought} in {} (delays {})",
+                outcome_name(*outcome),
+                plural(*attempts, "attempt"),
+                delay_list(delays_ms)
+            ),
             Event::Searched { seen } => {
                 format!(
                     "(pid {}) searches: sees {} left",
@@ -69,6 +97,43 @@ impl Narrator {
             },
             None => "another process".to_string(),
         }
+    }
+}
+
+/// With `--verbose`, the last line: the run id and every file the run used.
+pub fn run_files(settings: &Settings, run: &str) -> String {
+    let data = &settings.data;
+    let mut line = format!(
+        "run {run}: data {}, lock {}, order log {}",
+        data.display(),
+        lock_path_for(data).display(),
+        log_path_for(data).display()
+    );
+    if let Some(trace) = &settings.trace {
+        line.push_str(&format!(", trace {}", trace.display()));
+    }
+    line
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Bought => "got every ticket it wanted",
+        Outcome::SoldOut => "sold out",
+        Outcome::LockTimeout => "gave up on the lock",
+    }
+}
+
+/// "242 ms" or "242, 107, 130 ms"; only the first few of a long run.
+fn delay_list(delays_ms: &[u64]) -> String {
+    const SHOWN: usize = 5;
+    let mut list: Vec<String> = delays_ms.iter().take(SHOWN).map(u64::to_string).collect();
+    if delays_ms.len() > SHOWN {
+        list.push("...".to_string());
+    }
+    if list.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{} ms", list.join(", "))
     }
 }
 

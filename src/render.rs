@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::chaos::Kill;
-use crate::events::{Event, Message, Outcome};
+use crate::events::{Message, Outcome};
 use crate::launcher::{Recovery, RunResult};
 use crate::report::{BuyerSummary, Ending, KillCause, Status, Tally, sold_out_buyers};
 use crate::settings::{Durability, LockScope, Restock, Settings};
@@ -212,42 +212,7 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
 
 /// One sentence built from the events that says where overselling came from.
 pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
-    let t = &result.tally;
-    if !matches!(t.status(), Status::Oversold | Status::LostUpdates) {
-        return None;
-    }
-    // Buyers whose decisive read came before the first write: they all decided on a stale count.
-    let first_write = result
-        .events
-        .iter()
-        .find(|m| matches!(m.event, Event::Wrote { .. }))
-        .map(|m| m.t_us)?;
-    let stale: Vec<&Message> = result
-        .events
-        .iter()
-        .filter(|m| matches!(m.event, Event::Read { seen } if seen > 0) && m.t_us < first_write)
-        .collect();
-    if stale.len() < 2 {
-        return None;
-    }
-    let mut buyers: Vec<u32> = stale.iter().map(|m| m.buyer).collect();
-    buyers.sort_unstable();
-    buyers.dedup();
-    let who: Vec<String> = buyers.iter().map(u32::to_string).collect();
-    let seen = match stale[0].event {
-        Event::Read { seen } => seen,
-        _ => 0,
-    };
-    let how = match settings.scope {
-        LockScope::Write => {
-            " - the lock only covered the write, so each of them then wrote a count it had read before the others' writes"
-        }
-        _ => " - each of them then sold against a count that was already out of date",
-    };
-    Some(format!(
-        "buyers {} all read ticket_num = {seen} before anyone wrote{how}.",
-        abbreviate(&who, 10)
-    ))
+    crate::cause::explain(settings.scope, result.tally.status(), &result.events)
 }
 
 fn abbreviate(items: &[String], max: usize) -> String {

@@ -143,8 +143,10 @@ pub enum Restock {
 /// What the launcher prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
-    /// The narrated race and the report.
+    /// The narrated race, the timeline and the report.
     Text,
+    /// As Text, plus every buyer's start and finish, its delays, the run id and file paths.
+    Verbose,
     /// Only the report.
     Quiet,
     /// One JSON document on stdout.
@@ -169,6 +171,8 @@ pub struct Settings {
     pub chaos: bool,
     /// `--kill-at`: buyers that must die at a given step (tests use it to hit each window).
     pub kill_at: Vec<crate::chaos::Victim>,
+    /// Where `--trace` writes the Chrome trace of the run.
+    pub trace: Option<PathBuf>,
 }
 
 #[cfg(test)]

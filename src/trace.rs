@@ -1,0 +1,235 @@
+//! `--trace FILE`: the run's events in the Chrome Trace Event format, one process lane per
+//! buyer, so the race opens in Perfetto (ui.perfetto.dev) or chrome://tracing.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::events::{Event, Message};
+
+/// The trace file, created before the race so a bad path fails before any buyer starts.
+pub struct TraceFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl TraceFile {
+    pub fn create(path: &Path) -> Result<TraceFile> {
+        let file = File::create(path).map_err(|e| Error::io("create trace file", path, &e))?;
+        Ok(TraceFile {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn write(self, events: &[Message]) -> Result<()> {
+        let mut out = BufWriter::new(self.file);
+        serde_json::to_writer(&mut out, &document(events))
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("write trace file", &self.path, &e))
+    }
+}
+
+/// The whole trace: `{"traceEvents": [...], "displayTimeUnit": "ms", ...}`. Timestamps are
+/// the shared clock's microseconds, which is the format's own unit.
+pub fn document(events: &[Message]) -> Value {
+    let mut by_buyer: BTreeMap<u32, Vec<&Message>> = BTreeMap::new();
+    for message in events {
+        by_buyer.entry(message.buyer).or_default().push(message);
+    }
+    let mut trace = Vec::new();
+    for (buyer, mine) in &by_buyer {
+        trace.extend(buyer_events(*buyer, mine));
+    }
+    // Viewers nest slices by start time; at equal starts the longer (outer) slice goes first.
+    trace.sort_by_key(|e| {
+        (
+            e["ph"] != "M",
+            e["ts"].as_u64().unwrap_or(0),
+            std::cmp::Reverse(e["dur"].as_u64().unwrap_or(0)),
+        )
+    });
+    json!({
+        "traceEvents": trace,
+        "displayTimeUnit": "ms",
+        "otherData": { "generator": concat!("grab-tickets ", env!("CARGO_PKG_VERSION")) },
+    })
+}
+
+/// One buyer's lane: its name, the spans it waited for and held the lock, its delays, and an
+/// instant for everything else it reported.
+fn buyer_events(buyer: u32, mine: &[&Message]) -> Vec<Value> {
+    let Some(first) = mine.first() else {
+        return Vec::new();
+    };
+    let pid = first.pid;
+    let name = format!("buyer-{buyer}");
+    let mut out = vec![
+        json!({"name": "process_name", "ph": "M", "pid": pid, "tid": pid, "args": {"name": name}}),
+        json!({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": pid,
+               "args": {"sort_index": buyer}}),
+        json!({"name": "thread_name", "ph": "M", "pid": pid, "tid": pid, "args": {"name": name}}),
+    ];
+    let span = |name: &str, cat: &str, from: u64, to: u64, args: Value| {
+        json!({"name": name, "cat": cat, "ph": "X", "ts": from, "dur": to.saturating_sub(from),
+               "pid": pid, "tid": pid, "args": args})
+    };
+    let instant = |name: &str, t: u64, args: Value| {
+        json!({"name": name, "cat": "buyer", "ph": "i", "s": "t", "ts": t,
+               "pid": pid, "tid": pid, "args": args})
+    };
+    let mut waiting = None;
+    let mut holding = None;
+    for (i, message) in mine.iter().enumerate() {
+        let t = message.t_us;
+        let next_t = mine.get(i + 1).map_or(t, |m| m.t_us);
+        match &message.event {
+            Event::Spawned => out.push(instant("spawned", t, json!({}))),
+            Event::Started => out.push(instant("started", t, json!({}))),
+            Event::Searched { seen } => out.push(instant("searched", t, json!({"seen": seen}))),
+            Event::LockWait { holder } => waiting = Some((t, *holder)),
+            Event::LockAcquired { waited_us } => {
+                if let Some((from, holder)) = waiting.take() {
+                    let args = json!({"holder_pid": holder, "waited_us": waited_us});
+                    out.push(span("lock wait", "lock", from, t, args));
+                }
+                holding = Some(t);
+            }
+            Event::LockReleased => {
+                if let Some(from) = holding.take() {
+                    out.push(span("critical section", "lock", from, t, json!({})));
+                }
+            }
+            Event::LockTimedOut { holder } => {
+                if let Some((from, _)) = waiting.take() {
+                    let args = json!({"holder_pid": holder, "timed_out": true});
+                    out.push(span("lock wait", "lock", from, t, args));
+                }
+                out.push(instant("lock timeout", t, json!({"holder_pid": holder})));
+            }
+            Event::Delay { ms } => {
+                out.push(span("network delay", "delay", t, next_t, json!({"ms": ms})));
+            }
+            Event::Read { seen } => out.push(instant("read", t, json!({"ticket_num": seen}))),
+            Event::Ordered { seq, before, after } => out.push(instant(
+                "ordered",
+                t,
+                json!({"seq": seq, "before": before, "after": after}),
+            )),
+            Event::Wrote { ticket_num } => {
+                out.push(instant("wrote", t, json!({"ticket_num": ticket_num})));
+            }
+            Event::SoldOut { seen } => out.push(instant("sold out", t, json!({"seen": seen}))),
+            Event::Recovered {
+                seq,
+                of_buyer,
+                of_pid,
+                after,
+            } => out.push(instant(
+                "recovered",
+                t,
+                json!({"seq": seq, "of_buyer": of_buyer, "of_pid": of_pid, "after": after}),
+            )),
+            Event::Finished {
+                outcome,
+                bought,
+                attempts,
+                ..
+            } => out.push(instant(
+                "finished",
+                t,
+                json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
+            )),
+            Event::Failed { message, exit_code } => out.push(instant(
+                "failed",
+                t,
+                json!({"message": message, "exit_code": exit_code}),
+            )),
+        }
+    }
+    // A buyer that died holding the lock held it until its last word.
+    if let (Some(from), Some(last)) = (holding, mine.last()) {
+        let args = json!({"never_released": true});
+        out.push(span("critical section", "lock", from, last.t_us, args));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(buyer: u32, t_us: u64, event: Event) -> Message {
+        Message {
+            buyer,
+            pid: 100 + buyer,
+            t_us,
+            event,
+        }
+    }
+
+    fn named<'a>(doc: &'a Value, name: &str) -> Vec<&'a Value> {
+        doc["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["name"] == name)
+            .collect()
+    }
+
+    #[test]
+    fn each_buyer_is_a_named_process_lane() {
+        let doc = document(&[at(1, 0, Event::Started), at(2, 5, Event::Started)]);
+        let names = named(&doc, "process_name");
+        assert_eq!(names.len(), 2);
+        assert_eq!(names[0]["pid"], 101);
+        assert_eq!(names[0]["args"]["name"], "buyer-1");
+        assert_eq!(names[1]["args"]["name"], "buyer-2");
+    }
+
+    #[test]
+    fn the_lock_becomes_a_wait_span_and_a_critical_section() {
+        let doc = document(&[
+            at(1, 10, Event::LockWait { holder: Some(7) }),
+            at(1, 40, Event::LockAcquired { waited_us: 30 }),
+            at(1, 40, Event::Read { seen: 2 }),
+            at(1, 41, Event::Delay { ms: 0 }),
+            at(1, 90, Event::Wrote { ticket_num: 1 }),
+            at(1, 95, Event::LockReleased),
+        ]);
+        let wait = named(&doc, "lock wait");
+        assert_eq!(
+            (wait[0]["ts"].as_u64(), wait[0]["dur"].as_u64()),
+            (Some(10), Some(30))
+        );
+        assert_eq!(wait[0]["args"]["holder_pid"], 7);
+        let held = named(&doc, "critical section");
+        assert_eq!(
+            (held[0]["ts"].as_u64(), held[0]["dur"].as_u64()),
+            (Some(40), Some(55))
+        );
+        assert_eq!(held[0]["ph"], "X");
+        let read = named(&doc, "read");
+        assert_eq!(
+            (read[0]["ph"].as_str(), read[0]["ts"].as_u64()),
+            (Some("i"), Some(40))
+        );
+        assert_eq!(named(&doc, "network delay")[0]["dur"], 49);
+    }
+
+    #[test]
+    fn a_buyer_killed_holding_the_lock_holds_it_to_its_last_event() {
+        let doc = document(&[
+            at(1, 0, Event::LockAcquired { waited_us: 0 }),
+            at(1, 20, Event::Read { seen: 2 }),
+        ]);
+        let held = named(&doc, "critical section");
+        assert_eq!(held[0]["dur"], 20);
+        assert_eq!(held[0]["args"]["never_released"], true);
+    }
+}
