@@ -74,18 +74,18 @@ impl OrderLog {
         &self.path
     }
 
-    /// Appends one entry; with `Durability::Fsync` it is on disk when this returns.
-    pub fn append(&self, entry: &Entry, durability: Durability) -> Result<()> {
-        let line = encode(entry);
+    /// Appends one entry, in one `write`. Not yet durable: see [`OrderLog::sync`].
+    pub fn append(&self, entry: &Entry) -> Result<()> {
         (&self.file)
-            .write_all(&line)
-            .map_err(|e| Error::io("append to order log", &self.path, &e))?;
-        if durability == Durability::Fsync {
-            self.file
-                .sync_data()
-                .map_err(|e| Error::io("fsync order log", &self.path, &e))?;
-        }
-        Ok(())
+            .write_all(&encode(entry))
+            .map_err(|e| Error::io("append to order log", &self.path, &e))
+    }
+
+    /// Flushes every entry appended so far (by any process) to the disk.
+    pub fn sync(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("fsync order log", &self.path, &e))
     }
 
     /// The entry whose `seq` is `seq`, found in one `pread`: a log holds consecutive seqs
@@ -105,29 +105,39 @@ impl OrderLog {
         if index >= count {
             return Ok(None);
         }
+        decode(&self.path, &self.read_chunk(index)?, index + 1).map(Some)
+    }
+
+    fn read_chunk(&self, index: u64) -> Result<[u8; ENTRY_LEN]> {
         let mut buf = [0u8; ENTRY_LEN];
         self.file
             .read_exact_at(&mut buf, index * ENTRY_LEN as u64)
             .map_err(|e| Error::io("read order log", &self.path, &e))?;
-        decode(&self.path, &buf, index + 1).map(Some)
+        Ok(buf)
     }
 
-    /// Drops a torn tail left by a power cut mid-append (such an entry was never fsynced, so
-    /// no buyer was told it succeeded), then returns the last entry. One fstat and one pread
-    /// in the normal case. Call only while holding the lock.
+    /// Drops what a power cut can leave at the end of the log: a torn entry, or whole entries
+    /// of zeros (file size written back, contents not). Neither was flushed, so no buyer was
+    /// told it succeeded. Then returns the last entry: one fstat and one pread in the normal
+    /// case. Call only while holding the lock.
     pub fn trim_torn_tail_and_read_last(&self) -> Result<Option<Entry>> {
         let len = self.len()?;
-        let torn = len % ENTRY_LEN as u64;
-        if torn != 0 {
+        let mut count = len / ENTRY_LEN as u64;
+        let mut last = None;
+        while count > 0 {
+            let chunk = self.read_chunk(count - 1)?;
+            if !is_zeros(&chunk) {
+                last = Some(decode(&self.path, &chunk, count)?);
+                break;
+            }
+            count -= 1;
+        }
+        if count * ENTRY_LEN as u64 != len {
             self.file
-                .set_len(len - torn)
+                .set_len(count * ENTRY_LEN as u64)
                 .map_err(|e| Error::io("trim order log", &self.path, &e))?;
         }
-        let count = len / ENTRY_LEN as u64;
-        match count {
-            0 => Ok(None),
-            n => self.read_entry(n - 1, n),
-        }
+        Ok(last)
     }
 
     /// Empties the log and writes `first`: a new stock starts a new history.
@@ -135,7 +145,11 @@ impl OrderLog {
         self.file
             .set_len(0)
             .map_err(|e| Error::io("truncate order log", &self.path, &e))?;
-        self.append(first, durability)
+        self.append(first)?;
+        if durability == Durability::Fsync {
+            self.sync()?;
+        }
+        Ok(())
     }
 
     /// Every entry written by `run` (read once, at the end of a run).
@@ -144,6 +158,9 @@ impl OrderLog {
             std::fs::read(&self.path).map_err(|e| Error::io("read order log", &self.path, &e))?;
         let mut entries = Vec::new();
         for (index, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
+            if is_zeros(chunk) {
+                continue; // a hole a power cut left among unflushed entries
+            }
             let entry = decode(&self.path, chunk, index as u64 + 1)?;
             if entry.run == run {
                 entries.push(entry);
@@ -158,6 +175,10 @@ impl OrderLog {
             .map(|m| m.len())
             .map_err(|e| Error::io("inspect order log", &self.path, &e))
     }
+}
+
+fn is_zeros(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
 }
 
 fn encode(entry: &Entry) -> Vec<u8> {

@@ -31,11 +31,12 @@ pub enum Step {
     BeforeLock,
     /// Holding the lock, before reading.
     LockHeld,
-    /// The order is in the log, but nobody has been told and the data file is not replaced.
+    /// The order is in the log (not yet flushed), nobody has been told, and the data file is
+    /// not replaced.
     OrderLogged,
     /// The new data file is written under its temp name, not yet swapped in.
     TempWritten,
-    /// The data file is replaced; the buyer has not yet told anyone.
+    /// The data file is replaced, the lock still held, the sale not yet flushed or confirmed.
     DataWritten,
 }
 
@@ -66,7 +67,7 @@ impl Shop<'_> {
         };
         match self.scope {
             LockScope::Whole => {
-                let Some(_guard) = self.lock(&send)? else {
+                let Some(guard) = self.lock(&send)? else {
                     return Ok(Attempt::LockTimeout);
                 };
                 (self.checkpoint)(Step::LockHeld);
@@ -84,10 +85,10 @@ impl Shop<'_> {
                     seen: stock.ticket_num,
                 });
                 self.network_delay(delay_ms, &send);
-                let result = self.take_one(&stock, &send);
+                let taken = self.take_one(&stock, &send)?;
+                drop(guard);
                 send(Event::LockReleased);
-                result
-                // _guard drops here: the lock covered read, delay, check and write.
+                self.confirm(taken, &send)
             }
             LockScope::Write | LockScope::None => {
                 let stock = store::read(self.data)?;
@@ -101,14 +102,16 @@ impl Shop<'_> {
                 }
                 // The mistake this mode teaches: the count decided on above may be stale by now.
                 if self.scope == LockScope::None {
-                    return self.take_one(&stock, &send);
+                    let taken = self.take_one(&stock, &send)?;
+                    return self.confirm(taken, &send);
                 }
-                let Some(_guard) = self.lock(&send)? else {
+                let Some(guard) = self.lock(&send)? else {
                     return Ok(Attempt::LockTimeout);
                 };
-                let result = self.take_one(&stock, &send);
+                let taken = self.take_one(&stock, &send)?;
+                drop(guard);
                 send(Event::LockReleased);
-                result
+                self.confirm(taken, &send)
             }
         }
     }
@@ -144,10 +147,10 @@ impl Shop<'_> {
 
     /// Check and write, with `stock` as this buyer last read it. The order is logged first:
     /// once it is in the log the sale stands, even if we die before replacing the data file.
-    fn take_one(&self, stock: &Stock, send: &dyn Fn(Event)) -> Result<Attempt> {
+    fn take_one(&self, stock: &Stock, send: &dyn Fn(Event)) -> Result<Taken> {
         if stock.ticket_num == 0 {
             send(Event::SoldOut { seen: 0 });
-            return Ok(Attempt::SoldOut);
+            return Ok(Taken::SoldOut);
         }
         let entry = Entry {
             seq: stock.seq + 1,
@@ -158,13 +161,8 @@ impl Shop<'_> {
             before: stock.ticket_num,
             after: stock.ticket_num - 1,
         };
-        self.log.append(&entry, self.durability)?;
+        self.log.append(&entry)?;
         (self.checkpoint)(Step::OrderLogged);
-        send(Event::Ordered {
-            seq: entry.seq,
-            before: entry.before,
-            after: entry.after,
-        });
         let next = Stock {
             ticket_num: entry.after,
             seq: entry.seq,
@@ -178,6 +176,32 @@ impl Shop<'_> {
         send(Event::Wrote {
             ticket_num: next.ticket_num,
         });
+        Ok(Taken::Bought(entry))
+    }
+
+    /// Makes a sale durable, then confirms it. Called after the lock is released (early lock
+    /// release): while this buyer waits for the disk, the next one already buys, and their
+    /// flushes of the one log file overlap instead of queueing behind the lock. Nothing
+    /// decided under the lock changes here; only the confirmation waits for the disk.
+    fn confirm(&self, taken: Taken, send: &dyn Fn(Event)) -> Result<Attempt> {
+        let Taken::Bought(entry) = taken else {
+            return Ok(Attempt::SoldOut);
+        };
+        if self.durability == Durability::Fsync {
+            self.log.sync()?;
+        }
+        send(Event::Ordered {
+            seq: entry.seq,
+            before: entry.before,
+            after: entry.after,
+        });
         Ok(Attempt::Bought)
     }
+}
+
+/// What the locked part of a purchase did.
+enum Taken {
+    /// Logged and written, not yet confirmed.
+    Bought(Entry),
+    SoldOut,
 }

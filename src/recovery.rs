@@ -40,10 +40,25 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
             recovered: None,
         });
     };
-    if !stock.has_seq || last.seq <= stock.seq {
+    if !stock.has_seq || last.seq == stock.seq {
         // A hand-written data file (no seq) is the truth; the launcher starts a new log for it.
         return Ok(Settled {
             stock,
+            recovered: None,
+        });
+    }
+    if last.seq < stock.seq {
+        // The data file holds sales the log lost. Entries are appended before the data file
+        // is replaced, so only a power cut does this, taking sales that were flushed to
+        // neither and so never confirmed: the log is the truth, roll the data file back.
+        let fixed = Stock {
+            ticket_num: last.after,
+            seq: last.seq,
+            ..stock
+        };
+        store::write(data, &fixed, Flush::Lazy)?;
+        return Ok(Settled {
+            stock: fixed,
             recovered: None,
         });
     }
