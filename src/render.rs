@@ -48,7 +48,8 @@ pub fn text_report(settings: &Settings, result: &RunResult) -> String {
         abbreviate(&list, 12)
     };
     let row = |out: &mut String, label: &str, n: u64, note: String| {
-        let _ = writeln!(out, "  {label:<18}{n:>8}  {note}");
+        let line = format!("  {label:<18}{n:>8}  {note}");
+        let _ = writeln!(out, "{}", line.trim_end());
     };
     row(&mut out, "stock at start", t.initial, String::new());
     row(
