@@ -78,12 +78,17 @@ fn race(settings: Settings) -> Result<ExitCode, Error> {
     interrupt::install();
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    let prepared = launcher::prepare(&settings)?;
+    // The trace file is created first so a bad --trace path fails before the stock changes.
     let trace_file = settings
         .trace
         .as_deref()
         .map(trace::TraceFile::create)
         .transpose()?;
+    let prepared = launcher::prepare(&settings).inspect_err(|_| {
+        if let Some(path) = &settings.trace {
+            let _ = std::fs::remove_file(path);
+        }
+    })?;
     let mut progress = progress::Progress::for_run(&settings);
     if settings.output != Output::Json {
         println!("{}", render::headline(&settings));

@@ -86,8 +86,9 @@ impl Shop<'_> {
                 });
                 self.network_delay(delay_ms, &send);
                 let taken = self.take_one(&stock, &send)?;
-                drop(guard);
+                // Stamped just before the unlock, so recorded critical sections never overlap.
                 send(Event::LockReleased);
+                drop(guard);
                 self.confirm(taken, &send)
             }
             LockScope::Write | LockScope::None => {
@@ -109,8 +110,9 @@ impl Shop<'_> {
                     return Ok(Attempt::LockTimeout);
                 };
                 let taken = self.take_one(&stock, &send)?;
-                drop(guard);
+                // Stamped just before the unlock, so recorded critical sections never overlap.
                 send(Event::LockReleased);
+                drop(guard);
                 self.confirm(taken, &send)
             }
         }
