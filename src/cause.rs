@@ -115,12 +115,7 @@ mod tests {
     use super::*;
 
     fn at(buyer: u32, t_us: u64, event: Event) -> Message {
-        Message {
-            buyer,
-            pid: 100 + buyer,
-            t_us,
-            event,
-        }
+        Message::at(buyer, t_us, event)
     }
 
     #[test]

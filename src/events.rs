@@ -101,6 +101,19 @@ pub struct Message {
     pub event: Event,
 }
 
+#[cfg(test)]
+impl Message {
+    /// `event` from `buyer` (pid 100 + buyer) at `t_us`: the unit tests' way to make events.
+    pub fn at(buyer: u32, t_us: u64, event: Event) -> Message {
+        Message {
+            buyer,
+            pid: 100 + buyer,
+            t_us,
+            event,
+        }
+    }
+}
+
 /// The buyer's end of the pipe.
 pub struct Reporter {
     out: File,
