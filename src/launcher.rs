@@ -18,7 +18,7 @@ use crate::orders::{Entry, EntryKind, OrderLog, log_path_for};
 use crate::recovery;
 use crate::report::{self, BuyerSummary, Ending, Tally};
 use crate::settings::{Durability, LockScope, Restock, Settings};
-use crate::store::{self, Flush, Stock};
+use crate::store::{self, Stock};
 
 /// Everything a finished run produced.
 #[derive(Debug)]
@@ -72,9 +72,10 @@ pub struct Prepared<'a> {
 pub fn prepare(settings: &Settings) -> Result<Prepared<'_>> {
     recovery::preflight(&settings.data)?;
     let lock = LockFile::open(&lock_path_for(&settings.data))?;
+    let log_is_new = !log_path_for(&settings.data).exists();
     let log = OrderLog::open(&log_path_for(&settings.data))?;
-    if settings.durability == Durability::Fsync {
-        // The lock file and the log may have just been created: make their names durable too.
+    if log_is_new && settings.durability == Durability::Fsync {
+        // fdatasync makes the log's contents durable, not its name in the directory.
         store::sync_dir(&settings.data)?;
     }
     let run = format!("{:016x}", rand::random::<u64>());
@@ -269,17 +270,13 @@ fn prepare_stock(settings: &Settings, lock: &LockFile, log: &OrderLog, run: &str
             after: target,
         };
         log.restart(&entry, settings.durability)?;
-        let flush = match settings.durability {
-            Durability::Fsync => Flush::Durable,
-            Durability::NoFsync => Flush::Lazy,
-        };
         let fresh = Stock {
             ticket_num: target,
             seq: entry.seq,
             has_seq: true,
             ..stock
         };
-        store::write(&settings.data, &fresh, flush)?;
+        store::write(&settings.data, &fresh)?;
         Ok(target)
     })
 }
@@ -489,9 +486,6 @@ fn settle_after_race(
             let settled = recovery::settle(&settings.data, log)?;
             (settled.stock, settled.recovered)
         };
-        if settings.durability == Durability::Fsync {
-            store::sync_file(&settings.data)?;
-        }
         Ok((stock.ticket_num, recovered))
     })
 }

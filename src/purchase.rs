@@ -12,7 +12,7 @@ use crate::lock::{Acquired, LockFile, LockGuard};
 use crate::orders::{Entry, EntryKind, OrderLog};
 use crate::recovery;
 use crate::settings::{Durability, LockScope};
-use crate::store::{self, Flush, Stock};
+use crate::store::{self, Stock};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,8 +170,7 @@ impl Shop<'_> {
             seq: entry.seq,
             ..stock.clone()
         };
-        // The log is the durable record, so the data file itself needs no fsync here.
-        let staged = store::stage(self.data, &next, Flush::Lazy)?;
+        let staged = store::stage(self.data, &next)?;
         (self.checkpoint)(Step::TempWritten);
         staged.swap_in()?;
         (self.checkpoint)(Step::DataWritten);

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::orders::{ENTRY_LEN, Entry, OrderLog, log_path_for};
-use crate::store::{self, Flush, Stock};
+use crate::store::{self, Stock};
 
 /// The data file brought up to date with the order log, and the entry applied on the way, if any.
 pub struct Settled {
@@ -26,7 +26,7 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
         Err(e) if e.kind == ErrorKind::BadData && is_empty_file(data) && last.is_some() => {
             let last = last.expect("checked above");
             let rebuilt = Stock::at(last.after, last.seq);
-            store::write(data, &rebuilt, Flush::Lazy)?;
+            store::write(data, &rebuilt)?;
             return Ok(Settled {
                 stock: rebuilt,
                 recovered: Some(last),
@@ -56,7 +56,7 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
             seq: last.seq,
             ..stock
         };
-        store::write(data, &fixed, Flush::Lazy)?;
+        store::write(data, &fixed)?;
         return Ok(Settled {
             stock: fixed,
             recovered: None,
@@ -83,7 +83,7 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
         seq: last.seq,
         ..stock
     };
-    store::write(data, &fixed, Flush::Lazy)?;
+    store::write(data, &fixed)?;
     Ok(Settled {
         stock: fixed,
         recovered: Some(last),

@@ -1,6 +1,7 @@
 //! Reads and writes `data.json`. A write never changes the file in place: a complete new
 //! file is written beside it and swapped in, so every reader sees a whole document. Knows no
-//! locking; callers decide when it is safe to write.
+//! locking; callers decide when it is safe to write. Nothing here fsyncs the data file: the
+//! order log is the durable record, and recovery rebuilds the data file from it.
 
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -26,15 +27,6 @@ pub struct Stock {
     pub has_seq: bool,
     /// Fields this program does not use, kept as they are (a teacher's notes, say).
     pub extra: Map<String, Value>,
-}
-
-/// Whether a write must reach the disk before it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flush {
-    /// fsync the new file before the swap and the directory after it.
-    Durable,
-    /// Leave it to the OS; the order log is the durable record.
-    Lazy,
 }
 
 impl Stock {
@@ -160,8 +152,8 @@ fn count_field(path: &Path, name: &str, value: &Value, max: u64) -> Result<u64> 
 
 /// Replaces the data file with `stock`, atomically for every reader: the new document is
 /// written to a temp file in the same directory, then swapped in.
-pub fn write(path: &Path, stock: &Stock, flush: Flush) -> Result<()> {
-    stage(path, stock, flush)?.swap_in()
+pub fn write(path: &Path, stock: &Stock) -> Result<()> {
+    stage(path, stock)?.swap_in()
 }
 
 /// A complete new data file, written beside the old one and not yet visible.
@@ -169,18 +161,17 @@ pub fn write(path: &Path, stock: &Stock, flush: Flush) -> Result<()> {
 pub struct Staged<'a> {
     temp: PathBuf,
     path: &'a Path,
-    flush: Flush,
 }
 
 /// First half of [`write`]: writes the temp file. Split out so fault injection can kill a
 /// buyer between the two halves.
-pub fn stage<'a>(path: &'a Path, stock: &Stock, flush: Flush) -> Result<Staged<'a>> {
+pub fn stage<'a>(path: &'a Path, stock: &Stock) -> Result<Staged<'a>> {
     let temp = temp_path_for(path);
-    if let Err(e) = write_temp(&temp, &stock.to_json(), flush) {
+    if let Err(e) = write_temp(&temp, &stock.to_json()) {
         let _ = fs::remove_file(&temp);
         return Err(e);
     }
-    Ok(Staged { temp, path, flush })
+    Ok(Staged { temp, path })
 }
 
 impl Staged<'_> {
@@ -189,9 +180,6 @@ impl Staged<'_> {
         if let Err(e) = swap_names(&self.temp, self.path) {
             let _ = fs::remove_file(&self.temp);
             return Err(e);
-        }
-        if self.flush == Flush::Durable {
-            sync_dir(self.path)?;
         }
         Ok(())
     }
@@ -211,7 +199,7 @@ pub fn temp_path_for_pid(path: &Path, pid: u32) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn write_temp(temp: &Path, bytes: &[u8], flush: Flush) -> Result<()> {
+fn write_temp(temp: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -220,10 +208,6 @@ fn write_temp(temp: &Path, bytes: &[u8], flush: Flush) -> Result<()> {
         .map_err(|e| Error::io("create temp file", temp, &e))?;
     file.write_all(bytes)
         .map_err(|e| Error::io("write temp file", temp, &e))?;
-    if flush == Flush::Durable {
-        file.sync_data()
-            .map_err(|e| Error::io("fsync temp file", temp, &e))?;
-    }
     Ok(())
 }
 
@@ -268,14 +252,6 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
-}
-
-/// fsync the data file and its directory: makes the state after a run durable.
-pub fn sync_file(path: &Path) -> Result<()> {
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("fsync data file", path, &e))?;
-    sync_dir(path)
 }
 
 /// fsync the directory holding `path`, so a rename in it survives a power cut.
