@@ -40,6 +40,10 @@ pub struct BuyerPlan {
     pub launcher_pid: u32,
     /// Fault injection: die by SIGKILL at this step of this attempt (1-based).
     pub crash_at: Option<(Step, u64)>,
+    /// How many buyers race, and the data file's seq at the start: together they tell a
+    /// buyer whether it is ahead of its fair share.
+    pub buyers: u32,
+    pub first_seq: u64,
 }
 
 /// The delays one buyer will use, in order: derived from the run's seed and the buyer's
@@ -126,7 +130,10 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         }
         let detail = (attempt_number.get() <= DETAILED_ATTEMPTS).then_some(report);
         match shop.attempt(delay, detail)? {
-            Attempt::Bought => bought += 1,
+            Attempt::Bought { seq } => {
+                bought += 1;
+                step_aside_if_ahead(bought, seq.saturating_sub(plan.first_seq), plan.buyers);
+            }
             Attempt::SoldOut => break Outcome::SoldOut,
             Attempt::LockTimeout => break Outcome::LockTimeout,
         }
@@ -139,6 +146,18 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         delays_ms,
     });
     Ok(())
+}
+
+/// flock is not FIFO: on unlock the kernel wakes the waiters, but the buyer that just
+/// unlocked is still on its core and usually locks again before they run, so with more buyers
+/// than cores one buyer can take most of the stock. A buyer more than a quarter ahead of its
+/// fair share (`sold / buyers`) yields its core once, letting a woken waiter in. Buyers at or
+/// below their share never pay for this.
+fn step_aside_if_ahead(bought: u64, sold: u64, buyers: u32) {
+    let buyers = u64::from(buyers);
+    if 4 * bought * buyers > 5 * sold + 4 * buyers {
+        std::thread::yield_now();
+    }
 }
 
 /// Blocks until the launcher writes our byte of the starting gun. EOF means the launcher is

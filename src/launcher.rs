@@ -65,6 +65,8 @@ pub struct Prepared<'a> {
     log: OrderLog,
     run: String,
     initial: u64,
+    /// The data file's seq as the race starts: buyers count sales from it.
+    first_seq: u64,
 }
 
 /// Checks the data file, opens the lock file and the order log, and sets the stock. Any
@@ -79,13 +81,14 @@ pub fn prepare(settings: &Settings) -> Result<Prepared<'_>> {
         store::sync_dir(&settings.data)?;
     }
     let run = format!("{:016x}", rand::random::<u64>());
-    let initial = prepare_stock(settings, &lock, &log, &run)?;
+    let (initial, first_seq) = prepare_stock(settings, &lock, &log, &run)?;
     Ok(Prepared {
         settings,
         lock,
         log,
         run,
         initial,
+        first_seq,
     })
 }
 
@@ -97,10 +100,11 @@ pub fn run(prepared: Prepared<'_>, on_event: &mut dyn FnMut(&Message)) -> Result
         log,
         run,
         initial,
+        first_seq,
     } = prepared;
     let epoch_ns = clock::monotonic_ns();
     let victims = choose_victims(settings);
-    let mut field = spawn_buyers(settings, &run, epoch_ns, &victims)?;
+    let mut field = spawn_buyers(settings, &run, epoch_ns, first_seq, &victims)?;
     let Heard {
         events,
         race_us,
@@ -243,7 +247,13 @@ fn with_lock<T>(settings: &Settings, lock: &LockFile, f: impl FnOnce() -> Result
 }
 
 /// Sets the stock to `--tickets` (a fresh order log starts with a restock entry), or keeps it.
-fn prepare_stock(settings: &Settings, lock: &LockFile, log: &OrderLog, run: &str) -> Result<u64> {
+/// Returns the stock and its seq as the race starts.
+fn prepare_stock(
+    settings: &Settings,
+    lock: &LockFile,
+    log: &OrderLog,
+    run: &str,
+) -> Result<(u64, u64)> {
     with_lock(settings, lock, || {
         let stock = match settings.restock {
             // A stock we are about to replace need not agree with its old log, unless the
@@ -256,7 +266,7 @@ fn prepare_stock(settings: &Settings, lock: &LockFile, log: &OrderLog, run: &str
         };
         let target = match settings.restock {
             Restock::To(tickets) => tickets,
-            Restock::Keep if stock.has_seq => return Ok(stock.ticket_num),
+            Restock::Keep if stock.has_seq => return Ok((stock.ticket_num, stock.seq)),
             // A hand-written file: adopt its count and start its order log.
             Restock::Keep => stock.ticket_num,
         };
@@ -277,7 +287,7 @@ fn prepare_stock(settings: &Settings, lock: &LockFile, log: &OrderLog, run: &str
             ..stock
         };
         store::write(&settings.data, &fresh)?;
-        Ok(target)
+        Ok((target, entry.seq))
     })
 }
 
@@ -301,6 +311,7 @@ fn spawn_buyers(
     settings: &Settings,
     run: &str,
     epoch_ns: u64,
+    first_seq: u64,
     victims: &[Victim],
 ) -> Result<Field> {
     let exe = std::env::current_exe().map_err(|e| {
@@ -332,6 +343,8 @@ fn spawn_buyers(
             run: run.to_string(),
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(victims, index),
+            buyers: settings.buyers,
+            first_seq,
         };
         let spawned = Command::new(&exe)
             .arg("buyer")

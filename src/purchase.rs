@@ -17,7 +17,10 @@ use crate::store::{self, Stock};
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
-    Bought,
+    /// Bought the ticket of order `seq`.
+    Bought {
+        seq: u64,
+    },
     SoldOut,
     LockTimeout,
 }
@@ -196,7 +199,7 @@ impl Shop<'_> {
             before: entry.before,
             after: entry.after,
         });
-        Ok(Attempt::Bought)
+        Ok(Attempt::Bought { seq: entry.seq })
     }
 }
 
