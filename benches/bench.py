@@ -454,7 +454,7 @@ class Bench:
         return lines
 
     def write_markdown(self, path, head, lines, targets):
-        env = environment(self.tmp)
+        env = self.env
         md = ["# grab-tickets benchmark (issue 5)", "",
               "Command: `%s`" % " ".join(["python3", "benches/bench.py"] + sys.argv[1:]), "",
               "Environment: " + "; ".join("%s: %s" % kv for kv in env.items()), "",
@@ -618,8 +618,8 @@ def main():
     started = time.perf_counter()
     try:
         bench.floor_binary, bench.measure_binary = build(args, tmp)
-        env = environment(tmp)
-        print("; ".join("%s: %s" % kv for kv in env.items()), flush=True)
+        bench.env = environment(tmp)  # at the start: date and load average of the run
+        print("; ".join("%s: %s" % kv for kv in bench.env.items()), flush=True)
         if "floor" in workloads or "w3" in workloads:
             bench.floors()
         if "w1" in workloads:
