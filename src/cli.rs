@@ -102,8 +102,8 @@ pub struct RaceArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Print the whole report as one JSON document instead of text.
-    #[arg(long, conflicts_with = "quiet")]
+    /// Print the whole report as one JSON document instead of text (implies --quiet).
+    #[arg(long)]
     pub json: bool,
 
     /// Also write the race to FILE in the Chrome Trace Event format (open it in

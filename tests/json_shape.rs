@@ -122,3 +122,11 @@ fn every_event_has_a_buyer_a_pid_a_time_and_a_kind() {
         assert!(kinds.contains(&kind), "no {kind} event in {kinds:?}");
     }
 }
+
+#[test]
+fn json_and_quiet_together_still_print_only_the_document() {
+    let env = TestEnv::new();
+    let (run, report) = env.run_json(&["-q", "--buyers", "2", "--delay-ms", "0..1"]);
+    run.assert_code(0);
+    assert_eq!(report["verdict"]["status"], "ok");
+}
