@@ -35,7 +35,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHES = REPO / "benches"
-BINARY = REPO / "target" / "release" / "grab-tickets"
+# .cargo/config.toml names the host's target, so the binary is under target/<host-tuple>/.
+HOST = next(line.split()[1] for line in subprocess.run(
+    ["rustc", "-vV"], capture_output=True, text=True, check=True).stdout.splitlines()
+    if line.startswith("host:"))
+BINARY = REPO / "target" / HOST / "release" / "grab-tickets"
 
 # What the full run measures; --quick and the command-line options narrow it.
 FULL = dict(procs=[2, 4, 8], tickets=[2000, 20000, 200000], reps={2000: 5, 20000: 2, 200000: 1},
@@ -305,7 +309,7 @@ class Bench:
         head = ["workload", "program", "variant", "P", "T", "runs", "purchases/s", "us/purchase",
                 "wall s", "max share (worst)", "peak MiB", "grab-tickets vs anchors"]
         lines = []
-        order = ["gt-durable-ref", "gt-nofsync-ref", "gt-durable", "gt-nofsync", "seed-lock", "py-flock", "sqlite-off-wal", "c-floor",
+        order = ["gt-durable-ref", "gt-nofsync-ref", "gt-durable", "gt-nofsync", "seed-lock", "seed-lock-path", "py-flock", "sqlite-off-wal", "c-floor",
                  "c-race", "py-flock-fsync", "sqlite-full-delete", "sqlite-full-wal",
                  "c-floor-fsync", "c-race-fsync"]
         keys = sorted(self.rows, key=lambda k: (k[0], k[3], k[2], order.index(k[1])))

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 P=${P:-4}
 T=${T:-20000}
 cargo build --release --quiet
-bin=$PWD/target/release/grab-tickets
+bin=$PWD/target/$(rustc -vV | sed -n 's/^host: //p')/release/grab-tickets
 out=$(mktemp -d /tmp/grab-tickets-profile-XXXXXX)
 echo "outputs in $out"
 

@@ -279,7 +279,7 @@ fn prepare_stock(
             before: stock.ticket_num,
             after: target,
         };
-        log.restart(&entry, settings.durability)?;
+        log.restart(&entry)?;
         let fresh = Stock {
             ticket_num: target,
             seq: entry.seq,

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::settings::Durability;
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
 pub const ENTRY_LEN: usize = 160;
@@ -140,16 +139,14 @@ impl OrderLog {
         Ok(last)
     }
 
-    /// Empties the log and writes `first`: a new stock starts a new history.
-    pub fn restart(&self, first: &Entry, durability: Durability) -> Result<()> {
+    /// Empties the log and writes `first`: a new stock starts a new history. Not flushed:
+    /// the first confirmed sale's fdatasync carries it to the disk (it is an earlier write to
+    /// the same file), and until a sale is confirmed a power cut may only undo the restock.
+    pub fn restart(&self, first: &Entry) -> Result<()> {
         self.file
             .set_len(0)
             .map_err(|e| Error::io("truncate order log", &self.path, &e))?;
-        self.append(first)?;
-        if durability == Durability::Fsync {
-            self.sync()?;
-        }
-        Ok(())
+        self.append(first)
     }
 
     /// Every entry written by `run` (read once, at the end of a run).
