@@ -189,6 +189,19 @@ pub enum Command {
     },
 }
 
+/// The launcher starts every buyer as `grab-tickets buyer --plan JSON`. That exact shape is
+/// recognised without clap: building the whole command-line parser costs each buyer process
+/// about a tenth of its start-up, and a run is mostly start-ups. Anything else goes to clap.
+pub fn buyer_plan_argument() -> Option<String> {
+    let mut args = std::env::args_os().skip(1);
+    let (Some(sub), Some(flag), Some(plan), None) =
+        (args.next(), args.next(), args.next(), args.next())
+    else {
+        return None;
+    };
+    (sub == "buyer" && flag == "--plan").then(|| plan.into_string().ok())?
+}
+
 impl RaceArgs {
     /// Checks ranges clap cannot express and resolves defaults.
     pub fn into_settings(self) -> Result<Settings> {

@@ -63,6 +63,9 @@ const INTERRUPTED: u8 = 130;
 
 /// Parses the command line and runs; `main` only prints the error.
 pub fn run() -> Result<ExitCode, Error> {
+    if let Some(plan) = cli::buyer_plan_argument() {
+        return Ok(buyer::run(&plan));
+    }
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Buyer { plan }) => Ok(buyer::run(&plan)),

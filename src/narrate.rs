@@ -71,7 +71,9 @@ impl Narrator {
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
             Event::Ordered { seq, before, after } => {
-                format!("BUYS a ticket: {before} -> {after} (order #{seq} in the log)")
+                format!(
+                    "BOUGHT a ticket, confirmed: {before} -> {after} (order #{seq} is in the log)"
+                )
             }
             Event::Wrote { ticket_num } => format!("writes ticket_num = {ticket_num}"),
             Event::SoldOut { .. } => "sold out: no ticket left".to_string(),
