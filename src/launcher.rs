@@ -220,13 +220,16 @@ fn remove_stale_temp_files(data: &Path, buyers: &[BuyerSummary]) {
 
 /// Holds the lock for a launcher step (never contended for long, so no timeout).
 fn with_lock<T>(settings: &Settings, lock: &LockFile, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let acquired = lock.acquire(settings.lock_timeout, |holder| {
-        eprintln!(
-            "grab-tickets: waiting for the lock on {}, held by {}",
-            lock_path_for(&settings.data).display(),
-            holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
-        );
-    })?;
+    let acquired = lock.acquire(
+        settings.lock_timeout,
+        Some(|holder: Option<u32>| {
+            eprintln!(
+                "grab-tickets: waiting for the lock on {}, held by {}",
+                lock_path_for(&settings.data).display(),
+                holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
+            );
+        }),
+    )?;
     match acquired {
         Acquired::Held { guard, .. } => {
             let result = f();

@@ -64,18 +64,25 @@ impl LockFile {
 
     /// Takes the exclusive lock. Tries without blocking first so that a contended lock is
     /// noticed: `on_wait(holder)` is called once, then we block (or poll until `timeout`).
+    /// Without `on_wait` nobody is told, so the holder's pid is not even read.
     pub fn acquire(
         &self,
         timeout: Option<Duration>,
-        on_wait: impl FnOnce(Option<u32>),
+        on_wait: Option<impl FnOnce(Option<u32>)>,
     ) -> Result<Acquired<'_>> {
         match fs2::FileExt::try_lock_exclusive(&self.file) {
             Ok(()) => return Ok(self.held(None)),
             Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
             Err(_) => {}
         }
-        let holder = self.holder();
-        on_wait(holder);
+        let holder = match on_wait {
+            Some(on_wait) => {
+                let holder = self.holder();
+                on_wait(holder);
+                holder
+            }
+            None => None,
+        };
         match timeout {
             None => {
                 fs2::FileExt::lock_exclusive(&self.file).map_err(|e| self.lock_error(&e))?;
@@ -149,9 +156,6 @@ fn slot(text: &str) -> String {
     format!("{text:<width$}\n", width = PID_SLOT - 1)
 }
 
-/// The blank slot a holder leaves when it unlocks.
-const EMPTY_SLOT: &[u8; PID_SLOT] = b"           \n";
-
 fn is_contended(err: &io::Error) -> bool {
     // On Windows a busy lock is not WouldBlock; fs2 knows which error it is on each platform.
     err.raw_os_error() == fs2::lock_contended_error().raw_os_error()
@@ -159,8 +163,8 @@ fn is_contended(err: &io::Error) -> bool {
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        let _ = self.lock.file.write_all_at(EMPTY_SLOT, 0);
-        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
+        // The pid stays in the slot: the next holder overwrites it, and blanking it would
+        // cost a write per purchase for a message hint. Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
         let _ = fs2::FileExt::unlock(&self.lock.file);
     }
 }

@@ -70,7 +70,7 @@ impl Shop<'_> {
         };
         match self.scope {
             LockScope::Whole => {
-                let Some(guard) = self.lock(&send)? else {
+                let Some(guard) = self.lock(report.is_some(), &send)? else {
                     return Ok(Attempt::LockTimeout);
                 };
                 (self.checkpoint)(Step::LockHeld);
@@ -109,7 +109,7 @@ impl Shop<'_> {
                     let taken = self.take_one(&stock, &send)?;
                     return self.confirm(taken, &send);
                 }
-                let Some(guard) = self.lock(&send)? else {
+                let Some(guard) = self.lock(report.is_some(), &send)? else {
                     return Ok(Attempt::LockTimeout);
                 };
                 let taken = self.take_one(&stock, &send)?;
@@ -121,12 +121,11 @@ impl Shop<'_> {
         }
     }
 
-    fn lock(&self, send: &dyn Fn(Event)) -> Result<Option<LockGuard<'_>>> {
+    fn lock(&self, reporting: bool, send: &dyn Fn(Event)) -> Result<Option<LockGuard<'_>>> {
         (self.checkpoint)(Step::BeforeLock);
         let waited_from = crate::clock::monotonic_ns();
-        let acquired = self.lock.acquire(self.lock_timeout, |holder| {
-            send(Event::LockWait { holder });
-        })?;
+        let on_wait = reporting.then_some(|holder| send(Event::LockWait { holder }));
+        let acquired = self.lock.acquire(self.lock_timeout, on_wait)?;
         match acquired {
             Acquired::Held { guard, waited_for } => {
                 let waited_us = match waited_for {

@@ -73,23 +73,40 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         Err(e) => return Err(Error::io("open data file", path, &e)),
     };
     // No fstat: this runs once per purchase, so a directory is recognised by read's EISDIR
-    // and the size limit by counting what arrives.
-    let mut bytes = Vec::with_capacity(256);
-    let read = (&mut file).take(MAX_DATA_BYTES + 1).read_to_end(&mut bytes);
-    match read {
-        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Err(Error::bad_data(format!(
-            "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
-            path.display(),
-            path.join("data.json").display()
-        ))),
-        Err(e) => Err(Error::io("read data file", path, &e)),
-        Ok(_) if bytes.len() as u64 > MAX_DATA_BYTES => Err(Error::bad_data(format!(
-            "data file {} is larger than a ticket counter needs (at most {MAX_DATA_BYTES} \
-             bytes); is --data pointing at the right file?",
-            path.display(),
-        ))),
-        Ok(_) => Ok(bytes),
+    // and the size limit by counting what arrives. A read that does not fill the buffer has
+    // reached the end of a regular file, which saves the second read read_to_end would make.
+    let mut bytes = vec![0u8; 4096];
+    let mut filled = 0;
+    loop {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled < bytes.len() {
+                    break;
+                }
+                if filled as u64 > MAX_DATA_BYTES {
+                    return Err(Error::bad_data(format!(
+                        "data file {} is larger than a ticket counter needs (at most \
+                         {MAX_DATA_BYTES} bytes); is --data pointing at the right file?",
+                        path.display(),
+                    )));
+                }
+                bytes.resize(bytes.len() * 2, 0);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+                return Err(Error::bad_data(format!(
+                    "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
+                    path.display(),
+                    path.join("data.json").display()
+                )));
+            }
+            Err(e) => return Err(Error::io("read data file", path, &e)),
+        }
     }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Stock> {
