@@ -12,7 +12,7 @@
 //! - `lock`      the guard around the sidecar lock file; the only file that uses fs2
 //! - `store`     reads and atomically replaces data.json; knows no locking
 //! - `orders`    the append-only order log, the commit point of every sale
-//! - `recovery`  finishes an order whose buyer died between the log and the data file
+//! - `recovery`  brings data.json to the order log's state: a buyer killed mid-sale, a power cut
 //! - `chaos`     fault injection: which buyers are SIGKILLed, and when
 //! - `interrupt` Ctrl-C / SIGTERM on the launcher: kill the buyers, report what happened
 //! - `events`    the pipe protocol: one JSON line per buyer event
@@ -29,7 +29,7 @@
 mod buyer;
 mod cause;
 mod chaos;
-pub mod cli;
+mod cli;
 mod clock;
 mod completions;
 mod error;

@@ -27,16 +27,6 @@ pub enum LockScope {
     Whole,
 }
 
-impl LockScope {
-    pub fn name(self) -> &'static str {
-        match self {
-            LockScope::None => "none",
-            LockScope::Write => "write",
-            LockScope::Whole => "whole",
-        }
-    }
-}
-
 /// Whether a sale is flushed to the disk before it is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
