@@ -154,9 +154,9 @@ const STEP_ASIDE: std::time::Duration = std::time::Duration::from_micros(20);
 /// flock is not FIFO: on unlock the kernel wakes the waiters, but the buyer that just
 /// unlocked is still on its core and usually locks again before they run, so with more buyers
 /// than cores one buyer can take most of the stock. A buyer more than a quarter ahead of its
-/// fair share (`sold / buyers`) sleeps a moment, letting a woken waiter in (a bare
-/// `sched_yield` left one run in five at 0.30 of the stock with 8 buyers under load). Buyers
-/// at or below their share never pay for this.
+/// fair share (`sold / buyers`) sleeps a moment (20 µs asked, ~50-70 µs with timer slack),
+/// letting a woken waiter in; a bare `sched_yield` left one run in five at 0.30 of the stock
+/// with 8 buyers under load. Buyers at or below their share never pay for this.
 fn step_aside_if_ahead(bought: u64, sold: u64, buyers: u32) {
     let buyers = u64::from(buyers);
     if 4 * bought * buyers > 5 * sold + 4 * buyers {

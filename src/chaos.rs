@@ -17,12 +17,13 @@ use crate::settings::{DelayRange, PerBuyer};
 const CHAOS_SALT: u64 = 0xC4A0_5EED_0BAD_F00D;
 
 /// Every step at which a buyer can be made to die.
-const STEPS: [Step; 5] = [
+const STEPS: [Step; 6] = [
     Step::BeforeLock,
     Step::LockHeld,
     Step::OrderLogged,
     Step::TempWritten,
     Step::DataWritten,
+    Step::Released,
 ];
 
 /// How a victim dies.

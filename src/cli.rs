@@ -126,7 +126,7 @@ pub struct RaceArgs {
     pub chaos: bool,
 
     /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
-    /// Steps: before_lock, lock_held, order_logged, temp_written, data_written.
+    /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
     #[arg(long, value_name = "N:STEP[:A]", hide = true)]
     pub kill_at: Vec<KillAt>,
 }
@@ -176,7 +176,8 @@ pub enum ScopeArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a shell completion script: grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
+    /// Print a shell completion script, e.g.
+    /// grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Environment,
     /// A buyer process crashed or broke the report protocol.
     BuyerFailed,
+    /// Ctrl-C or SIGTERM arrived while the launcher waited (128 + SIGINT, as shells report it).
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -24,6 +26,7 @@ impl ErrorKind {
             ErrorKind::BadData => 3,
             ErrorKind::Environment => 4,
             ErrorKind::BuyerFailed => 5,
+            ErrorKind::Interrupted => 130,
         }
     }
 }

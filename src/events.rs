@@ -1,6 +1,7 @@
 //! What a buyer tells the launcher: one JSON line per event on a pipe shared by all buyers.
 //! Each line is a single `write` shorter than `PIPE_BUF`, so lines from racing buyers never
-//! interleave, and the launcher reads them in the order they happened.
+//! interleave. The launcher narrates them as they arrive and then sorts them by timestamp
+//! (a buyer stamps an event just before writing it, so arrival order can differ slightly).
 
 use std::fs::File;
 use std::io::Write;

@@ -105,17 +105,27 @@ pub fn run(prepared: Prepared<'_>, on_event: &mut dyn FnMut(&Message)) -> Result
     let epoch_ns = clock::monotonic_ns();
     let victims = choose_victims(settings);
     let mut field = spawn_buyers(settings, &run, epoch_ns, first_seq, &victims)?;
+    let heard = race(&mut field, &victims, on_event);
+    interrupt::forget_all();
+    if heard.is_err() {
+        // Every child is reaped, even when the report cannot be read.
+        for spawned in &mut field.children {
+            let _ = spawned.child.kill();
+        }
+    }
+    let reaped = reap(field.children);
     let Heard {
-        events,
+        mut events,
         race_us,
         garbled,
         fired,
-    } = race(&mut field, &victims, on_event)?;
-    interrupt::forget_all();
-    let reaped = reap(field.children);
+    } = heard?;
+    // Lines arrive in the order they were written, which is not quite the order of their
+    // timestamps (a buyer stamps an event, then writes it); readers want the time order.
+    events.sort_by_key(|m| m.t_us);
     let interrupted = interrupt::interrupted();
-    let (remaining, launcher_recovered) = settle_after_race(settings, &lock, &log)?;
     let entries = log.entries_of_run(&run)?;
+    let (remaining, launcher_recovered) = settle_after_race(settings, &lock, &log, &run)?;
     let victim_reports = report_victims(&victims, &reaped, &fired);
     let buyers = report::summarize(&reaped, &events, &entries, &|index| {
         if victim_reports.iter().any(|v| v.buyer == index && v.died) {
@@ -218,7 +228,8 @@ fn remove_stale_temp_files(data: &Path, buyers: &[BuyerSummary]) {
     }
 }
 
-/// Holds the lock for a launcher step (never contended for long, so no timeout).
+/// Holds the lock for a launcher step. Waits like a buyer: says once whom it waits for, and
+/// gives up after `--lock-timeout` if one was given.
 fn with_lock<T>(settings: &Settings, lock: &LockFile, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let acquired = lock.acquire(
         settings.lock_timeout,
@@ -333,6 +344,9 @@ fn spawn_buyers(
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers as usize);
     for index in 1..=settings.buyers {
+        if interrupt::interrupted() {
+            break; // race() sees the interrupt and ends the run without firing the gun
+        }
         let plan = BuyerPlan {
             index,
             data: settings.data.clone(),
@@ -417,7 +431,7 @@ fn race(
         .collect();
     events.iter().for_each(&mut *on_event);
     if interrupt::interrupted() {
-        // Ctrl-C during spawning: no race. Closing the gun unfired makes every buyer exit.
+        // Ctrl-C during spawning: no race. The gun is never fired; kill the buyers started.
         for spawned in &mut field.children {
             let _ = spawned.child.kill();
         }
@@ -492,16 +506,35 @@ fn settle_after_race(
     settings: &Settings,
     lock: &LockFile,
     log: &OrderLog,
+    run: &str,
 ) -> Result<(u64, Option<Entry>)> {
     with_lock(settings, lock, || {
-        // Only under the whole-purchase lock is the log a journal to replay; in the other
-        // modes it is a record of the race, with stale and repeated seqs.
-        let (stock, recovered) = if settings.scope != LockScope::Whole {
-            (store::read(&settings.data)?, None)
-        } else {
+        if settings.scope == LockScope::Whole {
             let settled = recovery::settle(&settings.data, log)?;
-            (settled.stock, settled.recovered)
+            return Ok((settled.stock.ticket_num, settled.recovered));
+        }
+        // Without the whole-purchase lock the log is a record of the race, with stale and
+        // repeated seqs, not a journal to replay: start a fresh one at the file's state, so
+        // that a later --keep-stock run can trust it. (The report has read it already.)
+        let stock = store::read(&settings.data)?;
+        let entry = Entry {
+            seq: stock.seq + 1,
+            kind: EntryKind::Restock,
+            run: run.to_string(),
+            buyer: 0,
+            pid: std::process::id(),
+            before: stock.ticket_num,
+            after: stock.ticket_num,
         };
-        Ok((stock.ticket_num, recovered))
+        log.restart(&entry)?;
+        store::write(
+            &settings.data,
+            &Stock {
+                seq: entry.seq,
+                has_seq: true,
+                ..stock
+            },
+        )?;
+        Ok((entry.after, None))
     })
 }

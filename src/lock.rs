@@ -131,6 +131,17 @@ impl LockFile {
     }
 
     fn lock_error(&self, err: &io::Error) -> Error {
+        // Only the launcher installs signal handlers (SIGINT, SIGTERM), so a wait cut short
+        // by a signal means the user asked to stop.
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Error::new(
+                ErrorKind::Interrupted,
+                format!(
+                    "interrupted while waiting for the lock on {}",
+                    self.path.display()
+                ),
+            );
+        }
         let unsupported = matches!(
             err.raw_os_error(),
             Some(libc::ENOLCK) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS)
@@ -156,6 +167,9 @@ fn slot(text: &str) -> String {
     format!("{text:<width$}\n", width = PID_SLOT - 1)
 }
 
+/// The blank slot a holder leaves when it unlocks.
+const EMPTY_SLOT: &[u8; PID_SLOT] = b"           \n";
+
 fn is_contended(err: &io::Error) -> bool {
     // On Windows a busy lock is not WouldBlock; fs2 knows which error it is on each platform.
     err.raw_os_error() == fs2::lock_contended_error().raw_os_error()
@@ -163,8 +177,10 @@ fn is_contended(err: &io::Error) -> bool {
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        // The pid stays in the slot: the next holder overwrites it, and blanking it would
-        // cost a write per purchase for a message hint. Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
+        // Blank the pid first, so a waiter never names a holder that has gone (the launcher
+        // after setting the stock, say).
+        let _ = self.lock.file.write_all_at(EMPTY_SLOT, 0);
+        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
         let _ = fs2::FileExt::unlock(&self.lock.file);
     }
 }

@@ -1,7 +1,7 @@
 //! The order log `<data>.orders`: one fixed-width JSON line per change to the stock, appended
-//! (and fsynced, when durable) under the lock *before* the data file is replaced. It is the
-//! commit point of a purchase, and fixed-width lines let the next lock holder read the last
-//! entry in one `pread`, however long the log has grown.
+//! under the lock *before* the data file is replaced, and fdatasynced (when durable) before
+//! the sale is confirmed. It is the commit point of a purchase, and fixed-width lines let the
+//! next lock holder read the last entry in one `pread`, however long the log has grown.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -115,9 +115,9 @@ impl OrderLog {
         Ok(buf)
     }
 
-    /// Drops what a power cut can leave at the end of the log: a torn entry, or whole entries
-    /// of zeros (file size written back, contents not). Neither was flushed, so no buyer was
-    /// told it succeeded. Then returns the last entry: one fstat and one pread in the normal
+    /// Drops what a power cut can leave at the end of the log: a torn entry, or entries
+    /// wholly or partly zeros (file size written back, contents not). Neither was flushed,
+    /// so no buyer was told it succeeded. Then returns the last entry: one fstat and one pread in the normal
     /// case. Call only while holding the lock.
     pub fn trim_torn_tail_and_read_last(&self) -> Result<Option<Entry>> {
         let len = self.len()?;
@@ -125,7 +125,9 @@ impl OrderLog {
         let mut last = None;
         while count > 0 {
             let chunk = self.read_chunk(count - 1)?;
-            if !is_zeros(&chunk) {
+            // An entry is one write of text and never holds a NUL; one that does was cut by
+            // a power cut (the file's size reached the disk, part of its contents did not).
+            if !chunk.contains(&0) {
                 last = Some(decode(&self.path, &chunk, count)?);
                 break;
             }
@@ -155,7 +157,7 @@ impl OrderLog {
             std::fs::read(&self.path).map_err(|e| Error::io("read order log", &self.path, &e))?;
         let mut entries = Vec::new();
         for (index, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
-            if is_zeros(chunk) {
+            if chunk.contains(&0) {
                 continue; // a hole a power cut left among unflushed entries
             }
             let entry = decode(&self.path, chunk, index as u64 + 1)?;
@@ -172,10 +174,6 @@ impl OrderLog {
             .map(|m| m.len())
             .map_err(|e| Error::io("inspect order log", &self.path, &e))
     }
-}
-
-fn is_zeros(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&b| b == 0)
 }
 
 fn encode(entry: &Entry) -> Vec<u8> {

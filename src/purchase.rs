@@ -41,6 +41,8 @@ pub enum Step {
     TempWritten,
     /// The data file is replaced, the lock still held, the sale not yet flushed or confirmed.
     DataWritten,
+    /// The lock is released; the sale is not yet flushed or confirmed (early lock release).
+    Released,
 }
 
 /// Everything an attempt needs that stays the same across attempts.
@@ -92,6 +94,7 @@ impl Shop<'_> {
                 // Stamped just before the unlock, so recorded critical sections never overlap.
                 send(Event::LockReleased);
                 drop(guard);
+                (self.checkpoint)(Step::Released);
                 self.confirm(taken, &send)
             }
             LockScope::Write | LockScope::None => {
@@ -116,6 +119,7 @@ impl Shop<'_> {
                 // Stamped just before the unlock, so recorded critical sections never overlap.
                 send(Event::LockReleased);
                 drop(guard);
+                (self.checkpoint)(Step::Released);
                 self.confirm(taken, &send)
             }
         }

@@ -1,7 +1,7 @@
-//! Finishing what a killed buyer left half done. Run by whoever holds the lock, before it
-//! trusts the data file: if the order log is ahead of the data file, those orders were
-//! committed but their buyer died (or the machine lost power) before the data file caught up,
-//! so we apply them.
+//! Bringing the data file to the order log's state. Run by whoever holds the lock, before it
+//! trusts the data file: orders in the log that the data file lacks (their buyer died
+//! between the two) are applied; a data file ahead of the log, empty or holding zeros (a
+//! power cut) is set back to the log's last entry. The log is the truth.
 
 use std::path::Path;
 
@@ -23,7 +23,7 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
         Ok(stock) => stock,
         // After a power cut the data file can be empty (its new contents were never written
         // back); the log, fsynced before every confirmation, still knows the count.
-        Err(e) if e.kind == ErrorKind::BadData && is_empty_file(data) && last.is_some() => {
+        Err(e) if e.kind == ErrorKind::BadData && cut_by_power_loss(data) && last.is_some() => {
             let last = last.expect("checked above");
             let rebuilt = Stock::at(last.after, last.seq);
             store::write(data, &rebuilt)?;
@@ -95,7 +95,7 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled> {
 pub fn preflight(data: &Path) -> Result<()> {
     match store::read(data) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind == ErrorKind::BadData && is_empty_file(data) => {
+        Err(e) if e.kind == ErrorKind::BadData && cut_by_power_loss(data) => {
             let log_len = std::fs::metadata(log_path_for(data)).map_or(0, |m| m.len());
             if log_len >= ENTRY_LEN as u64 {
                 Ok(())
@@ -107,6 +107,8 @@ pub fn preflight(data: &Path) -> Result<()> {
     }
 }
 
-fn is_empty_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
+/// What ext4 can leave of a data file whose new contents never reached the disk: nothing, or
+/// zeros. A person's edit never produces either, so those still get a clear error.
+fn cut_by_power_loss(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
 }

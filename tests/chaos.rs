@@ -126,6 +126,7 @@ fn hundreds_of_chaos_runs_never_oversell_and_account_for_every_ticket() {
         "order_logged",
         "temp_written",
         "data_written",
+        "released",
     ] {
         assert!(
             steps.iter().any(|s| s.as_str() == step),

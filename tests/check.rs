@@ -40,7 +40,8 @@ fn without_check_an_oversold_run_still_exits_0() {
         "200..250",
         "-q",
     ])
-    .assert_code(0);
+    .assert_code(0)
+    .assert_stdout_contains("OVERSOLD");
 }
 
 #[test]

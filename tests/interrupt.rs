@@ -90,11 +90,21 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let env = TestEnv::new();
     let (mut launcher, lines) = start(
         &env,
-        &["--buyers", "4", "--tickets", "3", "--delay-ms", "300..300"],
+        &[
+            "--buyers",
+            "4",
+            "--tickets",
+            "3",
+            "--delay-ms",
+            "2000..2000",
+        ],
     );
     // Wait until the first sale is confirmed and someone else holds the lock mid-purchase.
     let before = read_until(&lines, |seen| {
         seen.iter().filter(|l| l.contains("searches")).count() == 4
+            && seen
+                .iter()
+                .any(|l| l.contains("BOUGHT a ticket, confirmed"))
             && seen.iter().filter(|l| l.contains("takes the lock")).count() >= 2
     });
     // SAFETY: sending SIGINT to our own child.

@@ -114,6 +114,61 @@ fn a_buyer_killed_after_the_rename_but_before_reporting_keeps_its_sale() {
 }
 
 #[test]
+fn a_buyer_killed_after_unlocking_but_before_its_flush_keeps_an_unconfirmed_sale() {
+    // Early lock release: the sale is logged and written, the lock is free, the flush and
+    // the confirmation have not happened yet.
+    let (_, run, report) = kill_buyer_one_at("released");
+    assert_eq!(report["buyers"][0]["logged"], 1);
+    assert_eq!(report["buyers"][0]["confirmed"], 0);
+    assert_eq!(report["tally"]["unconfirmed"], 1);
+    assert_eq!(tally(&report), (3, 2, 0, 3));
+    assert_eq!(
+        report["recovered"].as_array().unwrap().len(),
+        0,
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn a_data_file_holding_zeros_after_a_power_cut_is_rebuilt_from_the_order_log() {
+    let env = TestEnv::new();
+    env.run(&["--buyers", "2", "--delay-ms", "0..0", "-q"])
+        .assert_code(0);
+    std::fs::write(&env.data, vec![0u8; 24]).unwrap();
+    let (run, report) = env.run_json(&["--keep-stock", "--buyers", "1", "--delay-ms", "0..0"]);
+    run.assert_code(0);
+    assert_eq!(tally(&report), (1, 1, 0, 1), "{}", run.context());
+}
+
+#[test]
+fn keep_stock_after_a_no_lock_run_continues_from_the_file() {
+    let env = TestEnv::new();
+    env.run(&[
+        "--no-lock",
+        "--buyers",
+        "4",
+        "--tickets",
+        "3",
+        "--delay-ms",
+        "50..60",
+        "-q",
+    ])
+    .assert_code(0);
+    let left = env.ticket_num();
+    let (run, report) = env.run_json(&["--keep-stock", "--buyers", "2", "--delay-ms", "0..0"]);
+    run.assert_code(0);
+    let (initial, _, _, _) = tally(&report);
+    assert_eq!(
+        initial,
+        left,
+        "the raced log must not change the stock{}",
+        run.context()
+    );
+    assert_eq!(report["verdict"]["status"], "ok", "{}", run.context());
+}
+
+#[test]
 fn the_report_says_who_was_killed_and_what_it_left() {
     let env = TestEnv::new();
     let run = env.run(&[

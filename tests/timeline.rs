@@ -76,7 +76,11 @@ fn locking_only_the_write_draws_reads_outside_the_lock() {
     run.assert_stdout_contains("- network delay without the lock");
     for buyer in 1..=3 {
         let lane = lane(&run.stdout(), buyer).expect("a lane");
-        assert!(lane.starts_with("R-"), "{lane}{}", run.context());
+        // The read comes first, then the delay without the lock, then the locked write.
+        let (read, write) = (lane.find('R'), lane.find('W'));
+        assert!(read < write && read.is_some(), "{lane}{}", run.context());
+        let between = &lane[read.unwrap()..write.unwrap()];
+        assert!(between.contains('-'), "{lane}{}", run.context());
         assert!(lane.contains("=W"), "the write is under the lock: {lane}");
     }
 }
