@@ -284,24 +284,8 @@ fn prepare_stock(
             // A hand-written file: adopt its count and start its order log.
             Restock::Keep => stock.ticket_num,
         };
-        let entry = Entry {
-            seq: stock.seq + 1,
-            kind: EntryKind::Restock,
-            run: run.to_string(),
-            buyer: 0,
-            pid: std::process::id(),
-            before: stock.ticket_num,
-            after: target,
-        };
-        log.restart(&entry)?;
-        let fresh = Stock {
-            ticket_num: target,
-            seq: entry.seq,
-            has_seq: true,
-            ..stock
-        };
-        store::write(&settings.data, &fresh)?;
-        Ok((target, entry.seq))
+        let seq = restart_history(&settings.data, log, run, stock, target)?;
+        Ok((target, seq))
     })
 }
 
@@ -517,24 +501,38 @@ fn settle_after_race(
         // repeated seqs, not a journal to replay: start a fresh one at the file's state, so
         // that a later --keep-stock run can trust it. (The report has read it already.)
         let stock = store::read(&settings.data)?;
-        let entry = Entry {
-            seq: stock.seq + 1,
-            kind: EntryKind::Restock,
-            run: run.to_string(),
-            buyer: 0,
-            pid: std::process::id(),
-            before: stock.ticket_num,
-            after: stock.ticket_num,
-        };
-        log.restart(&entry)?;
-        store::write(
-            &settings.data,
-            &Stock {
-                seq: entry.seq,
-                has_seq: true,
-                ..stock
-            },
-        )?;
-        Ok((entry.after, None))
+        let tickets = stock.ticket_num;
+        restart_history(&settings.data, log, run, stock, tickets)?;
+        Ok((tickets, None))
     })
+}
+
+/// Starts a new order log whose first entry sets the stock to `tickets`, then writes the data
+/// file to match (log first: a crash in between is rolled forward). Returns the new seq.
+/// Call only while holding the lock.
+fn restart_history(
+    data: &Path,
+    log: &OrderLog,
+    run: &str,
+    stock: Stock,
+    tickets: u64,
+) -> Result<u64> {
+    let entry = Entry {
+        seq: stock.seq + 1,
+        kind: EntryKind::Restock,
+        run: run.to_string(),
+        buyer: 0,
+        pid: std::process::id(),
+        before: stock.ticket_num,
+        after: tickets,
+    };
+    log.restart(&entry)?;
+    let fresh = Stock {
+        ticket_num: tickets,
+        seq: entry.seq,
+        has_seq: true,
+        ..stock
+    };
+    store::write(data, &fresh)?;
+    Ok(entry.seq)
 }
