@@ -91,11 +91,7 @@ impl Shop<'_> {
                 });
                 self.network_delay(delay_ms, &send);
                 let taken = self.take_one(&stock, &send)?;
-                // Stamped just before the unlock, so recorded critical sections never overlap.
-                send(Event::LockReleased);
-                drop(guard);
-                (self.checkpoint)(Step::Released);
-                self.confirm(taken, &send)
+                self.unlock_and_confirm(guard, taken, &send)
             }
             LockScope::Write | LockScope::None => {
                 let stock = store::read(self.data)?;
@@ -116,13 +112,23 @@ impl Shop<'_> {
                     return Ok(Attempt::LockTimeout);
                 };
                 let taken = self.take_one(&stock, &send)?;
-                // Stamped just before the unlock, so recorded critical sections never overlap.
-                send(Event::LockReleased);
-                drop(guard);
-                (self.checkpoint)(Step::Released);
-                self.confirm(taken, &send)
+                self.unlock_and_confirm(guard, taken, &send)
             }
         }
+    }
+
+    /// Releases the lock, then makes the sale durable and confirms it (see `confirm`).
+    fn unlock_and_confirm(
+        &self,
+        guard: LockGuard<'_>,
+        taken: Taken,
+        send: &dyn Fn(Event),
+    ) -> Result<Attempt> {
+        // Stamped just before the unlock, so recorded critical sections never overlap.
+        send(Event::LockReleased);
+        drop(guard);
+        (self.checkpoint)(Step::Released);
+        self.confirm(taken, send)
     }
 
     fn lock(&self, reporting: bool, send: &dyn Fn(Event)) -> Result<Option<LockGuard<'_>>> {
