@@ -54,6 +54,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use error::{Error, ErrorKind};
+/// Bytes per order-log entry, newline included (README's protocol states it too).
+pub use orders::ENTRY_LEN as ORDER_ENTRY_LEN;
 use settings::{Output, Settings};
 
 /// Exit status when `--check` finds the run incorrect.
