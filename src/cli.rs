@@ -1,15 +1,16 @@
-//! Command-line types (clap only), turned into a plain [`Settings`] before anything runs.
+//! The command line (clap types only), turned into a plain [`Settings`] before anything runs,
+//! and the completion scripts generated from the very same types, so they never fall out of
+//! date. The hidden buyer command is not here: `race::buyer` parses it without clap.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::chaos::{Kill, Victim};
-use crate::error::{Error, Result};
-use crate::purchase::Step;
+use crate::exit::{Error, Result};
 use crate::settings::{
-    DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Output, PerBuyer, Restock, Settings,
+    DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Output, PerBuyer, Restock,
+    Settings, StepKill,
 };
 
 const EXAMPLES: &str = "\
@@ -128,43 +129,7 @@ pub struct RaceArgs {
     /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
     /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
     #[arg(long, value_name = "N:STEP[:A]", hide = true)]
-    pub kill_at: Vec<KillAt>,
-}
-
-/// `--kill-at N:STEP[:A]`.
-#[derive(Debug, Clone, Copy)]
-pub struct KillAt(pub Victim);
-
-impl std::str::FromStr for KillAt {
-    type Err = String;
-
-    fn from_str(text: &str) -> std::result::Result<Self, String> {
-        let usage = || {
-            format!(
-                "invalid --kill-at '{text}': expected BUYER:STEP[:ATTEMPT], e.g. 2:order_logged"
-            )
-        };
-        let mut parts = text.split(':');
-        let buyer: u32 = parts
-            .next()
-            .and_then(|b| b.parse().ok())
-            .ok_or_else(usage)?;
-        let step: Step = parts
-            .next()
-            .and_then(|s| serde_json::from_value(serde_json::Value::from(s)).ok())
-            .ok_or_else(usage)?;
-        let attempt: u64 = match parts.next() {
-            Some(a) => a.parse().map_err(|_| usage())?,
-            None => 1,
-        };
-        if parts.next().is_some() || buyer == 0 || attempt == 0 {
-            return Err(usage());
-        }
-        Ok(KillAt(Victim {
-            buyer,
-            kill: Kill::Step { step, attempt },
-        }))
-    }
+    pub kill_at: Vec<StepKill>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -182,25 +147,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Internal: one buyer process, started by the launcher.
-    #[command(hide = true)]
-    Buyer {
-        #[arg(long)]
-        plan: String,
-    },
-}
-
-/// The launcher starts every buyer as `grab-tickets buyer --plan JSON`. That exact shape is
-/// recognised without clap: building the whole command-line parser costs each buyer process
-/// about a tenth of its start-up, and a run is mostly start-ups. Anything else goes to clap.
-pub fn buyer_plan_argument() -> Option<String> {
-    let mut args = std::env::args_os().skip(1);
-    let (Some(sub), Some(flag), Some(plan), None) =
-        (args.next(), args.next(), args.next(), args.next())
-    else {
-        return None;
-    };
-    (sub == "buyer" && flag == "--plan").then(|| plan.into_string().ok())?
 }
 
 impl RaceArgs {
@@ -253,8 +199,39 @@ impl RaceArgs {
             check: self.check,
             output,
             chaos: self.chaos,
-            kill_at: self.kill_at.into_iter().map(|k| k.0).collect(),
+            kill_at: self.kill_at,
             trace: self.trace,
         })
+    }
+}
+
+/// `grab-tickets completions SHELL`: prints the completion script for `shell`.
+pub fn print_completions(shell: clap_complete::Shell) {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "grab-tickets",
+        &mut std::io::stdout(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent_and_completes_every_flag() {
+        Cli::command().debug_assert();
+        let mut script = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "grab-tickets",
+            &mut script,
+        );
+        let script = String::from_utf8(script).unwrap();
+        assert!(script.contains("--no-lock") && script.contains("--trace"));
+        assert!(script.contains("completions"));
+        assert!(!script.contains("subcmd__buyer"), "{script}");
     }
 }

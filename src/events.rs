@@ -1,15 +1,8 @@
-//! What a buyer tells the launcher: one JSON line per event on a pipe shared by all buyers.
-//! Each line is a single `write` shorter than `PIPE_BUF`, so lines from racing buyers never
-//! interleave. The launcher narrates them as they arrive and then sorts them by timestamp
-//! (a buyer stamps an event just before writing it, so arrival order can differ slightly).
-
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::AsFd;
+//! The vocabulary of a run: what a buyer did ([`Event`]), stamped with who and when
+//! ([`Message`]). Buyers send these over the pipe (`race::pipe`), the report and every view
+//! read them. Like `settings`, it imports nothing from the crate.
 
 use serde::{Deserialize, Serialize};
-
-use crate::clock;
 
 /// How a buyer's attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,40 +105,5 @@ impl Message {
             t_us,
             event,
         }
-    }
-}
-
-/// The buyer's end of the pipe.
-pub struct Reporter {
-    out: File,
-    buyer: u32,
-    pid: u32,
-    epoch_ns: u64,
-}
-
-impl Reporter {
-    /// Writes to this process's stdout, which the launcher connected to the shared pipe.
-    pub fn on_stdout(buyer: u32, epoch_ns: u64) -> std::io::Result<Reporter> {
-        // An unbuffered handle on fd 1: one line must be exactly one write(2).
-        let out = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
-        Ok(Reporter {
-            out,
-            buyer,
-            pid: std::process::id(),
-            epoch_ns,
-        })
-    }
-
-    pub fn send(&self, event: Event) {
-        let message = Message {
-            buyer: self.buyer,
-            pid: self.pid,
-            t_us: clock::micros_since(self.epoch_ns),
-            event,
-        };
-        let mut line = serde_json::to_vec(&message).expect("an event serializes");
-        line.push(b'\n');
-        // A launcher that is gone cannot be told anything; the buyer stops on its own then.
-        let _ = (&self.out).write_all(&line);
     }
 }

@@ -3,141 +3,66 @@
 //! ticket is sold exactly once.
 //!
 //! # Layout
-//! - `cli`       clap types; turned into [`settings::Settings`] before anything runs
-//! - `completions` `grab-tickets completions SHELL`: the shell completion scripts
-//! - `settings`  the resolved settings and their value types (lock scope, delay range, ...)
-//! - `launcher`  sets the stock, spawns buyers, fires the starting gun, collects, reaps
-//! - `buyer`     one child process: search, then buy; reports events on the shared pipe
-//! - `purchase`  one attempt: read, delay, check, commit, write — where the race lives
-//! - `lock`      the guard around the sidecar lock file; the only file that uses fs2
-//! - `store`     reads and atomically replaces data.json; knows no locking
-//! - `orders`    the append-only order log, the commit point of every sale
-//! - `recovery`  brings data.json to the order log's state: a buyer killed mid-sale, a power cut
-//! - `chaos`     fault injection: which buyers are SIGKILLed, and when
-//! - `interrupt` Ctrl-C / SIGTERM on the launcher: kill the buyers, report what happened
-//! - `events`    the pipe protocol: one JSON line per buyer event
-//! - `report`    outcomes → reconciliation (oversold, lost updates) → verdict
-//! - `narrate`   the live, human-readable account of the race
-//! - `progress`  the live progress line on a terminal (tickets left, buyers done, waiting)
-//! - `render`    the final text report and the `--json` document
-//! - `cause`     the report's one-sentence "Why:", built from the events
-//! - `timeline`  the race as a picture: one lane per buyer on a common time axis
-//! - `trace`     `--trace FILE`: the events as a Chrome trace for Perfetto
-//! - `clock`     one monotonic clock shared by all processes
-//! - `error`     the error type and its exit codes
+//! Data flows one way: cli → settings → app → race (buyers → shop) → report → show.
+//! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]
+//! - `cli`          clap types and completions; resolved into `Settings` before anything runs
+//! - `settings`     the resolved settings and their value types; imports nothing from the crate
+//! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
+//! - `exit`         the one `Exit` enum that owns every exit status, and the error type
+//! - `app`          one run: check and set the stock → launch → settle → reconcile → show
+//! - `race/`        the processes
+//!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
+//!   - `buyer`      one buyer process: search, then buy until done
+//!   - `pipe`       both ends of the event pipe
+//!   - `chaos`      fault injection: who is SIGKILLed, when, and what came of it
+//!   - `interrupt`  Ctrl-C / SIGTERM: kill the buyers' process group, report what happened
+//!   - `clock`      one monotonic clock shared by all processes
+//! - `shop/`        the shared state and how it changes
+//!   - `purchase`   the race itself: read, delay, check, commit, under a chosen lock scope
+//!   - `lock`       the one lock guard and the one waiting policy; the only user of fs2
+//!   - `store`      reads and atomically replaces data.json; knows no locking
+//!   - `orders`     the order log's format, the commit point of every sale
+//!   - `ledger`     keeps data.json and the log in agreement: recovery, restock, settling
+//!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
+//! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
+//! - `show/`        what people and scripts see
+//!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
+//!   - `timeline`, `trace`, `narrate`, `progress`, `cause`, `text`, `json`
 
-mod buyer;
-mod cause;
-mod chaos;
+mod app;
 mod cli;
-mod clock;
-mod completions;
-mod error;
 mod events;
-mod interrupt;
-mod launcher;
-mod lock;
-mod narrate;
-mod orders;
-mod progress;
-mod purchase;
-mod recovery;
-mod render;
+mod exit;
+mod race;
 mod report;
 mod settings;
-mod store;
-mod timeline;
-mod trace;
-
-use std::process::ExitCode;
+mod shop;
+mod show;
 
 use clap::Parser;
 
-pub use error::{Error, ErrorKind};
+pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (README's protocol states it too).
-pub use orders::ENTRY_LEN as ORDER_ENTRY_LEN;
-use settings::{Output, Settings};
+pub use shop::orders::ENTRY_LEN as ORDER_ENTRY_LEN;
 
-/// Exit status when `--check` finds the run incorrect.
-const CHECK_FAILED: u8 = 1;
-/// Exit status after Ctrl-C or SIGTERM: 128 + SIGINT, as shells report it.
-const INTERRUPTED: u8 = 130;
-
-/// Parses the command line and runs; `main` only prints the error.
-pub fn run() -> Result<ExitCode, Error> {
-    if let Some(plan) = cli::buyer_plan_argument() {
-        return Ok(buyer::run(&plan));
-    }
-    let cli = cli::Cli::parse();
-    match cli.command {
-        Some(cli::Command::Buyer { plan }) => Ok(buyer::run(&plan)),
-        Some(cli::Command::Completions { shell }) => {
-            completions::print(shell);
-            Ok(ExitCode::SUCCESS)
-        }
-        None => race(cli.race.into_settings()?),
-    }
+/// If this process is a buyer the launcher started, its plan (the fast path that skips clap).
+pub fn buyer_plan() -> Option<String> {
+    race::buyer::plan_argument()
 }
 
-fn race(settings: Settings) -> Result<ExitCode, Error> {
-    interrupt::install();
-    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
-    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    // The trace file is created first so a bad --trace path fails before the stock changes.
-    let trace_file = settings
-        .trace
-        .as_deref()
-        .map(trace::TraceFile::create)
-        .transpose()?;
-    let prepared = launcher::prepare(&settings).inspect_err(|_| {
-        if let Some(path) = &settings.trace {
-            let _ = std::fs::remove_file(path);
+/// Runs one buyer process to its end.
+pub fn run_buyer(plan: &str) -> Exit {
+    race::buyer::run(plan)
+}
+
+/// Parses the command line and runs it; `main` only prints the error.
+pub fn run() -> Result<Exit, Error> {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        Some(cli::Command::Completions { shell }) => {
+            cli::print_completions(shell);
+            Ok(Exit::Success)
         }
-    })?;
-    let mut progress = progress::Progress::for_run(&settings);
-    if settings.output != Output::Json {
-        println!("{}", render::headline(&settings));
+        None => app::run(cli.race.into_settings()?),
     }
-    let result = launcher::run(prepared, &mut |message| {
-        progress.observe(message);
-        if narrating && let Some(line) = narrator.line(message) {
-            progress.println(&line);
-        }
-    });
-    progress.finish();
-    let result = result?;
-    if narrating {
-        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
-        println!("\n{}", picture.join("\n"));
-    }
-    match settings.output {
-        Output::Json => println!("{}", render::json_report(&settings, &result)),
-        Output::Text | Output::Verbose | Output::Quiet => {
-            print!("{}", render::text_report(&settings, &result));
-        }
-    }
-    if settings.output == Output::Verbose {
-        println!("{}", narrate::run_files(&settings, &result.run));
-    }
-    if let Some(file) = trace_file {
-        file.write(&result.events)?;
-    }
-    if result.interrupted {
-        return Ok(ExitCode::from(INTERRUPTED));
-    }
-    let failed = result.buyers.iter().any(|b| match b.ending {
-        report::Ending::Finished => false,
-        report::Ending::Killed { cause, .. } => cause != report::KillCause::Chaos,
-        report::Ending::Failed { .. } | report::Ending::NoReport { .. } => true,
-    });
-    if failed || !result.garbled.is_empty() {
-        return Err(Error::new(
-            ErrorKind::BuyerFailed,
-            "a buyer process failed; see the report above",
-        ));
-    }
-    if settings.check && result.tally.status() != report::Status::Ok {
-        return Ok(ExitCode::from(CHECK_FAILED));
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,12 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match grab_tickets::run() {
-        Ok(code) => code,
-        Err(err) => {
+    let exit = match grab_tickets::buyer_plan() {
+        Some(plan) => grab_tickets::run_buyer(&plan),
+        None => grab_tickets::run().unwrap_or_else(|err| {
             eprintln!("grab-tickets: error: {err}");
-            err.exit_code()
-        }
-    }
+            err.exit
+        }),
+    };
+    exit.into()
 }

@@ -1,14 +1,125 @@
-//! Outcomes → reconciliation → verdict. Confirmations reported by the buyers are checked
-//! against the stock read back from the data file and against the order log.
+//! Reconciliation: what the buyers confirmed, checked against the stock read back after the
+//! race and against the order log, down to one [`Status`]. No wording: `show` says it.
 
-use std::fmt::Write as _;
 use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
 
 use serde::Serialize;
 
 use crate::events::{Event, Message, Outcome};
-use crate::orders::{Entry, EntryKind};
+use crate::race::chaos::VictimReport;
+use crate::race::launcher::{Raced, Reaped};
+use crate::shop::orders::{Entry, EntryKind};
+
+/// Everything a finished run produced, reconciled.
+#[derive(Debug)]
+pub struct RunResult {
+    pub run: String,
+    pub tally: Tally,
+    pub buyers: Vec<BuyerSummary>,
+    pub events: Vec<Message>,
+    /// Lines on the pipe that were not valid events (a protocol violation, shown in the report).
+    pub garbled: Vec<String>,
+    /// Orders that a buyer committed but another process (or the launcher) had to apply to
+    /// the data file, because the buyer died first.
+    pub recovered: Vec<Recovery>,
+    /// The deaths fault injection planned, and whether each happened.
+    pub victims: Vec<VictimReport>,
+    /// Ctrl-C or SIGTERM stopped the race; the report is partial.
+    pub interrupted: bool,
+    /// Time from the starting gun to the last buyer ending, in microseconds.
+    pub race_us: u64,
+}
+
+/// An order finished by someone other than the buyer that committed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    pub entry: Entry,
+    /// The buyer that applied it, or None for the launcher (after the race).
+    pub by_buyer: Option<u32>,
+}
+
+/// What reconciliation reads besides the race itself.
+pub struct Ledger<'a> {
+    pub run: String,
+    /// Stock when the race started.
+    pub initial: u64,
+    /// `ticket_num` after every buyer ended and the launcher settled.
+    pub remaining: u64,
+    /// This run's entries in the order log.
+    pub entries: &'a [Entry],
+    /// An order the launcher applied after the race, if any.
+    pub recovered_by_launcher: Option<Entry>,
+}
+
+/// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
+pub fn reconcile(
+    raced: Raced,
+    ledger: Ledger,
+    victims: Vec<VictimReport>,
+    interrupted: bool,
+) -> RunResult {
+    let entries = ledger.entries;
+    let buyers = summarize(&raced.reaped, &raced.events, entries, &|index| {
+        if victims.iter().any(|v| v.buyer == index && v.died) {
+            KillCause::Chaos
+        } else if interrupted {
+            KillCause::Interrupt
+        } else {
+            KillCause::Unexpected
+        }
+    });
+    let confirmed = buyers.iter().map(|b| b.confirmed).sum();
+    let logged = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Order)
+        .count() as u64;
+    let mut recovered: Vec<Recovery> = raced
+        .events
+        .iter()
+        .filter_map(|m| match &m.event {
+            Event::Recovered { seq, .. } => {
+                entries.iter().find(|e| e.seq == *seq).map(|e| Recovery {
+                    entry: e.clone(),
+                    by_buyer: Some(m.buyer),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    recovered.extend(ledger.recovered_by_launcher.map(|entry| Recovery {
+        entry,
+        by_buyer: None,
+    }));
+    let unexplained = buyers
+        .iter()
+        .filter(|b| !matches!(b.ending, Ending::Killed { .. }))
+        .map(|b| b.logged.saturating_sub(b.confirmed))
+        .sum();
+    RunResult {
+        run: ledger.run,
+        tally: Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged)
+            .with_unexplained(unexplained),
+        buyers,
+        events: raced.events,
+        garbled: raced.garbled,
+        recovered,
+        victims,
+        interrupted,
+        race_us: raced.race_us,
+    }
+}
+
+impl RunResult {
+    /// Whether a buyer ended in a way nobody planned: a crash, an error, a missing report.
+    pub fn a_buyer_failed(&self) -> bool {
+        let failed = self.buyers.iter().any(|b| match b.ending {
+            Ending::Finished => false,
+            Ending::Killed { cause, .. } => cause != KillCause::Chaos,
+            Ending::Failed { .. } | Ending::NoReport { .. } => true,
+        });
+        failed || !self.garbled.is_empty()
+    }
+}
 
 /// How a buyer process ended, as the launcher saw it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -130,125 +241,80 @@ impl Tally {
             Status::Ok
         }
     }
-
-    /// One line a person understands at a glance.
-    pub fn verdict(&self, sold_out_buyers: usize) -> String {
-        let t = self;
-        let tickets = plural(t.initial, "ticket");
-        match self.status() {
-            Status::Ok => {
-                let mut line = format!("OK: {tickets}, {} sold", t.logged);
-                if sold_out_buyers > 0 {
-                    let _ = write!(line, ", {sold_out_buyers} sold out");
-                }
-                if t.unconfirmed > 0 {
-                    let _ = write!(
-                        line,
-                        " ({} of them on disk but never confirmed: the buyer died first)",
-                        t.unconfirmed
-                    );
-                }
-                line
-            }
-            Status::Oversold => format!(
-                "OVERSOLD: {tickets}, {} confirmed ({} oversold), {} lost {}",
-                t.confirmed,
-                t.oversold,
-                t.lost_updates,
-                if t.lost_updates == 1 {
-                    "update"
-                } else {
-                    "updates"
-                }
-            ),
-            Status::LostUpdates => format!(
-                "LOST UPDATES: {tickets}, {} confirmed, but the data file shows only {} sold ({} lost)",
-                t.confirmed,
-                t.initial.saturating_sub(t.remaining),
-                t.lost_updates
-            ),
-            Status::Mismatch => format!(
-                "MISMATCH: {tickets}, {} confirmed, {} in the order log, {} left in the data file",
-                t.confirmed, t.logged, t.remaining
-            ),
-        }
-    }
-}
-
-pub fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// Joins each buyer's events, exit status and logged orders into one summary per buyer.
-pub fn summarize(
-    reaped: &[(u32, u32, ExitStatus)],
+fn summarize(
+    reaped: &[Reaped],
     events: &[Message],
     entries: &[Entry],
     kill_cause: &dyn Fn(u32) -> KillCause,
 ) -> Vec<BuyerSummary> {
     reaped
         .iter()
-        .map(|&(index, pid, status)| {
-            let mine = || events.iter().filter(move |m| m.buyer == index);
-            let mut summary = BuyerSummary {
-                buyer: index,
-                pid,
-                searched: None,
-                confirmed: 0,
-                logged: entries
-                    .iter()
-                    .filter(|e| e.kind == EntryKind::Order && e.buyer == index)
-                    .count() as u64,
-                outcome: None,
-                ending: Ending::NoReport {
-                    exit_code: status.code(),
-                },
-                delays_ms: Vec::new(),
-                lock_wait_us: 0,
-            };
-            let mut ordered = 0;
-            let mut finished_bought = 0;
-            for message in mine() {
-                match &message.event {
-                    Event::Searched { seen } => summary.searched = Some(*seen),
-                    Event::Ordered { .. } => ordered += 1,
-                    Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
-                    Event::Finished {
-                        outcome,
-                        bought,
-                        delays_ms,
-                        ..
-                    } => {
-                        summary.outcome = Some(*outcome);
-                        finished_bought = *bought;
-                        summary.delays_ms = delays_ms.clone();
-                    }
-                    Event::Failed { message, exit_code } => {
-                        summary.ending = Ending::Failed {
-                            message: message.clone(),
-                            exit_code: i32::from(*exit_code),
-                        };
-                    }
-                    _ => {}
-                }
-            }
-            // Past the detailed attempts only the report line counts; before it, each
-            // `ordered` event is a confirmation even if the buyer died before its report line.
-            summary.confirmed = ordered.max(finished_bought);
-            if let Some(signal) = status.signal() {
-                summary.ending = Ending::Killed {
-                    signal,
-                    cause: kill_cause(index),
+        .map(
+            |&Reaped {
+                 buyer: index,
+                 pid,
+                 status,
+             }| {
+                let mine = || events.iter().filter(move |m| m.buyer == index);
+                let mut summary = BuyerSummary {
+                    buyer: index,
+                    pid,
+                    searched: None,
+                    confirmed: 0,
+                    logged: entries
+                        .iter()
+                        .filter(|e| e.kind == EntryKind::Order && e.buyer == index)
+                        .count() as u64,
+                    outcome: None,
+                    ending: Ending::NoReport {
+                        exit_code: status.code(),
+                    },
+                    delays_ms: Vec::new(),
+                    lock_wait_us: 0,
                 };
-            } else if summary.outcome.is_some() && status.success() {
-                summary.ending = Ending::Finished;
-            }
-            summary
-        })
+                let mut ordered = 0;
+                let mut finished_bought = 0;
+                for message in mine() {
+                    match &message.event {
+                        Event::Searched { seen } => summary.searched = Some(*seen),
+                        Event::Ordered { .. } => ordered += 1,
+                        Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
+                        Event::Finished {
+                            outcome,
+                            bought,
+                            delays_ms,
+                            ..
+                        } => {
+                            summary.outcome = Some(*outcome);
+                            finished_bought = *bought;
+                            summary.delays_ms = delays_ms.clone();
+                        }
+                        Event::Failed { message, exit_code } => {
+                            summary.ending = Ending::Failed {
+                                message: message.clone(),
+                                exit_code: i32::from(*exit_code),
+                            };
+                        }
+                        _ => {}
+                    }
+                }
+                // Past the detailed attempts only the report line counts; before it, each
+                // `ordered` event is a confirmation even if the buyer died before its report line.
+                summary.confirmed = ordered.max(finished_bought);
+                if let Some(signal) = status.signal() {
+                    summary.ending = Ending::Killed {
+                        signal,
+                        cause: kill_cause(index),
+                    };
+                } else if summary.outcome.is_some() && status.success() {
+                    summary.ending = Ending::Finished;
+                }
+                summary
+            },
+        )
         .collect()
 }
 
@@ -269,7 +335,6 @@ mod tests {
         let t = Tally::reconcile(3, 3, 0, 3);
         assert_eq!((t.oversold, t.lost_updates, t.unconfirmed), (0, 0, 0));
         assert_eq!(t.status(), Status::Ok);
-        assert_eq!(t.verdict(7), "OK: 3 tickets, 3 sold, 7 sold out");
     }
 
     #[test]
@@ -279,10 +344,6 @@ mod tests {
         assert_eq!(t.oversold, 7);
         assert_eq!(t.lost_updates, 9);
         assert_eq!(t.status(), Status::Oversold);
-        assert_eq!(
-            t.verdict(0),
-            "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
-        );
     }
 
     #[test]
@@ -297,7 +358,6 @@ mod tests {
         let t = Tally::reconcile(3, 2, 0, 3);
         assert_eq!(t.unconfirmed, 1);
         assert_eq!(t.status(), Status::Ok);
-        assert!(t.verdict(0).contains("never confirmed"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The resolved run settings every module below the CLI reads, and their value types.
+//! The resolved run settings every module below the CLI reads, and their value types. At the
+//! bottom of the crate: it imports nothing from it.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -130,6 +131,110 @@ pub enum Restock {
     Keep,
 }
 
+/// Points inside a purchase where fault injection (`--chaos`, `--kill-at`) can kill the
+/// buyer, covering every window in which a crash could lose or duplicate a sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// About to take the lock.
+    BeforeLock,
+    /// Holding the lock, before reading.
+    LockHeld,
+    /// The order is in the log (not yet flushed), nobody has been told, and the data file is
+    /// not replaced.
+    OrderLogged,
+    /// The new data file is written under its temp name, not yet swapped in.
+    TempWritten,
+    /// The data file is replaced, the lock still held, the sale not yet flushed or confirmed.
+    DataWritten,
+    /// The lock is released; the sale is not yet flushed or confirmed (early lock release).
+    Released,
+}
+
+impl Step {
+    /// Every step, in the order a purchase passes them.
+    pub const ALL: [Step; 6] = [
+        Step::BeforeLock,
+        Step::LockHeld,
+        Step::OrderLogged,
+        Step::TempWritten,
+        Step::DataWritten,
+        Step::Released,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::BeforeLock => "before_lock",
+            Step::LockHeld => "lock_held",
+            Step::OrderLogged => "order_logged",
+            Step::TempWritten => "temp_written",
+            Step::DataWritten => "data_written",
+            Step::Released => "released",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Step {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Step::ALL
+            .into_iter()
+            .find(|step| step.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown step '{text}'; use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// `--kill-at N:STEP[:A]`: buyer `buyer` SIGKILLs itself at `step` of its attempt `attempt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepKill {
+    pub buyer: u32,
+    pub step: Step,
+    pub attempt: u64,
+}
+
+impl FromStr for StepKill {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let usage = || {
+            format!(
+                "invalid --kill-at '{text}': expected BUYER:STEP[:ATTEMPT], e.g. 2:order_logged"
+            )
+        };
+        let mut parts = text.split(':');
+        let buyer: u32 = parts
+            .next()
+            .and_then(|b| b.parse().ok())
+            .ok_or_else(usage)?;
+        let step: Step = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(usage)?;
+        let attempt: u64 = match parts.next() {
+            Some(a) => a.parse().map_err(|_| usage())?,
+            None => 1,
+        };
+        if parts.next().is_some() || buyer == 0 || attempt == 0 {
+            return Err(usage());
+        }
+        Ok(StepKill {
+            buyer,
+            step,
+            attempt,
+        })
+    }
+}
+
 /// What the launcher prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -160,7 +265,7 @@ pub struct Settings {
     /// `--chaos`: SIGKILL random buyers at random moments (drawn from `seed`).
     pub chaos: bool,
     /// `--kill-at`: buyers that must die at a given step (tests use it to hit each window).
-    pub kill_at: Vec<crate::chaos::Victim>,
+    pub kill_at: Vec<StepKill>,
     /// Where `--trace` writes the Chrome trace of the run.
     pub trace: Option<PathBuf>,
 }
@@ -187,6 +292,25 @@ mod tests {
         assert!("100-300".parse::<DelayRange>().is_err());
         assert!("a..b".parse::<DelayRange>().is_err());
         assert!("-1..3".parse::<DelayRange>().is_err());
+    }
+
+    #[test]
+    fn steps_print_and_parse_by_the_same_names() {
+        for step in Step::ALL {
+            assert_eq!(step.to_string().parse::<Step>(), Ok(step));
+        }
+        assert!("nowhere".parse::<Step>().is_err());
+        let kill: StepKill = "2:order_logged:3".parse().unwrap();
+        assert_eq!(
+            kill,
+            StepKill {
+                buyer: 2,
+                step: Step::OrderLogged,
+                attempt: 3
+            }
+        );
+        assert!("0:lock_held".parse::<StepKill>().is_err());
+        assert!("2:lock_held:0".parse::<StepKill>().is_err());
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl Progress {
             _ => {}
         }
         let left = self.tickets_left.map_or("? tickets left".to_string(), |t| {
-            format!("{} left", crate::report::plural(t, "ticket"))
+            format!("{} left", super::text::plural(t, "ticket"))
         });
         bar.set_message(format!("{left}, {} waiting", self.waiting.len()));
         if bar.is_hidden() && self.started.elapsed() >= SHOW_AFTER {

@@ -1,14 +1,15 @@
 //! Ctrl-C (SIGINT) and SIGTERM on the launcher: kill the buyers, so the launcher can reap them
-//! and print a partial report. The handler only touches atomics and calls kill(2), both safe
+//! and print a partial report. The buyers share one process group, so the handler needs one
+//! number, not a table of pids; it only touches atomics and sends one signal, both safe
 //! inside a signal handler.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use crate::settings::MAX_BUYERS;
+use rustix::process::{Pid, Signal, kill_process_group};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static BUYER_PIDS: [AtomicI32; MAX_BUYERS as usize] =
-    [const { AtomicI32::new(0) }; MAX_BUYERS as usize];
+/// The buyers' process group, or 0 when there is none to kill.
+static BUYERS: AtomicI32 = AtomicI32::new(0);
 
 /// Installs the handler for SIGINT and SIGTERM.
 pub fn install() {
@@ -29,12 +30,14 @@ pub fn install() {
 
 extern "C" fn on_signal(_signal: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
-    for slot in &BUYER_PIDS {
-        let pid = slot.load(Ordering::SeqCst);
-        if pid > 0 {
-            // SAFETY: kill(2) is async-signal-safe; the pid is an unreaped child of ours.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
+    kill_buyers();
+}
+
+fn kill_buyers() {
+    if let Some(group) = Pid::from_raw(BUYERS.load(Ordering::SeqCst)) {
+        // The group's leader is an unreaped child of ours (see `forget_buyers`), so the group
+        // id cannot belong to anyone else.
+        let _ = kill_process_group(group, Signal::KILL);
     }
 }
 
@@ -43,16 +46,16 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Records buyer `index` (1-based) so an interrupt kills it.
-pub fn watch(index: u32, pid: u32) {
-    if let Some(slot) = BUYER_PIDS.get(index as usize - 1) {
-        slot.store(pid as i32, Ordering::SeqCst);
+/// Records the buyers' process group (its id is the first buyer's pid) so an interrupt kills
+/// them all. An interrupt that came while the group was being made is honoured at once.
+pub fn watch_buyers(group: u32) {
+    BUYERS.store(group as i32, Ordering::SeqCst);
+    if interrupted() {
+        kill_buyers();
     }
 }
 
-/// Forgets every buyer: called before reaping, after which a pid may belong to anyone.
-pub fn forget_all() {
-    for slot in &BUYER_PIDS {
-        slot.store(0, Ordering::SeqCst);
-    }
+/// Forgets the buyers: called before reaping, after which the group id may belong to anyone.
+pub fn forget_buyers() {
+    BUYERS.store(0, Ordering::SeqCst);
 }

@@ -1,15 +1,15 @@
 //! `--trace FILE`: the run's events in the Chrome Trace Event format, one process lane per
 //! buyer, so the race opens in Perfetto (ui.perfetto.dev) or chrome://tracing.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
+use super::spans::{self, BuyerTime, SpanKind, WaitEnd};
 use crate::events::{Event, Message};
+use crate::exit::{Error, Result};
 
 /// The trace file, created before the race so a bad path fails before any buyer starts.
 pub struct TraceFile {
@@ -38,13 +38,9 @@ impl TraceFile {
 /// The whole trace: `{"traceEvents": [...], "displayTimeUnit": "ms", ...}`. Timestamps are
 /// the shared clock's microseconds, which is the format's own unit.
 pub fn document(events: &[Message]) -> Value {
-    let mut by_buyer: BTreeMap<u32, Vec<&Message>> = BTreeMap::new();
-    for message in events {
-        by_buyer.entry(message.buyer).or_default().push(message);
-    }
     let mut trace = Vec::new();
-    for (buyer, mine) in &by_buyer {
-        trace.extend(buyer_events(*buyer, mine));
+    for time in spans::by_buyer(events) {
+        trace.extend(buyer_events(&time));
     }
     // Viewers nest slices by start time; at equal starts the longer (outer) slice goes first.
     trace.sort_by_key(|e| {
@@ -63,101 +59,95 @@ pub fn document(events: &[Message]) -> Value {
 
 /// One buyer's lane: its name, the spans it waited for and held the lock, its delays, and an
 /// instant for everything else it reported.
-fn buyer_events(buyer: u32, mine: &[&Message]) -> Vec<Value> {
-    let Some(first) = mine.first() else {
+fn buyer_events(time: &BuyerTime) -> Vec<Value> {
+    let Some(first) = time.events.first() else {
         return Vec::new();
     };
     let pid = first.pid;
-    let name = format!("buyer-{buyer}");
+    let name = format!("buyer-{}", time.buyer);
     let mut out = vec![
         json!({"name": "process_name", "ph": "M", "pid": pid, "tid": pid, "args": {"name": name}}),
         json!({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": pid,
-               "args": {"sort_index": buyer}}),
+               "args": {"sort_index": time.buyer}}),
         json!({"name": "thread_name", "ph": "M", "pid": pid, "tid": pid, "args": {"name": name}}),
     ];
-    let span = |name: &str, cat: &str, from: u64, to: u64, args: Value| {
-        json!({"name": name, "cat": cat, "ph": "X", "ts": from, "dur": to.saturating_sub(from),
-               "pid": pid, "tid": pid, "args": args})
-    };
-    let instant = |name: &str, t: u64, args: Value| {
-        json!({"name": name, "cat": "buyer", "ph": "i", "s": "t", "ts": t,
-               "pid": pid, "tid": pid, "args": args})
-    };
-    let mut waiting = None;
-    let mut holding = None;
-    for (i, message) in mine.iter().enumerate() {
-        let t = message.t_us;
-        let next_t = mine.get(i + 1).map_or(t, |m| m.t_us);
-        match &message.event {
-            Event::Spawned => out.push(instant("spawned", t, json!({}))),
-            Event::Started => out.push(instant("started", t, json!({}))),
-            Event::Searched { seen } => out.push(instant("searched", t, json!({"seen": seen}))),
-            Event::LockWait { holder } => waiting = Some((t, *holder)),
-            Event::LockAcquired { waited_us } => {
-                if let Some((from, holder)) = waiting.take() {
-                    let args = json!({"holder_pid": holder, "waited_us": waited_us});
-                    out.push(span("lock wait", "lock", from, t, args));
-                }
-                holding = Some(t);
+    for s in &time.spans {
+        let (name, cat, args) = match s.kind {
+            SpanKind::LockWait {
+                holder,
+                end: WaitEnd::Acquired { waited_us },
+            } => (
+                "lock wait",
+                "lock",
+                json!({"holder_pid": holder, "waited_us": waited_us}),
+            ),
+            SpanKind::LockWait {
+                holder,
+                end: WaitEnd::TimedOut,
+            } => (
+                "lock wait",
+                "lock",
+                json!({"holder_pid": holder, "timed_out": true}),
+            ),
+            SpanKind::Holding { released: true } => ("critical section", "lock", json!({})),
+            SpanKind::Holding { released: false } => {
+                ("critical section", "lock", json!({"never_released": true}))
             }
-            Event::LockReleased => {
-                if let Some(from) = holding.take() {
-                    out.push(span("critical section", "lock", from, t, json!({})));
-                }
-            }
-            Event::LockTimedOut { holder } => {
-                if let Some((from, _)) = waiting.take() {
-                    let args = json!({"holder_pid": holder, "timed_out": true});
-                    out.push(span("lock wait", "lock", from, t, args));
-                }
-                out.push(instant("lock timeout", t, json!({"holder_pid": holder})));
-            }
-            Event::Delay { ms } => {
-                out.push(span("network delay", "delay", t, next_t, json!({"ms": ms})));
-            }
-            Event::Read { seen } => out.push(instant("read", t, json!({"ticket_num": seen}))),
-            Event::Ordered { seq, before, after } => out.push(instant(
-                "ordered",
-                t,
-                json!({"seq": seq, "before": before, "after": after}),
-            )),
-            Event::Wrote { ticket_num } => {
-                out.push(instant("wrote", t, json!({"ticket_num": ticket_num})));
-            }
-            Event::SoldOut { seen } => out.push(instant("sold out", t, json!({"seen": seen}))),
-            Event::Recovered {
-                seq,
-                of_buyer,
-                of_pid,
-                after,
-            } => out.push(instant(
-                "recovered",
-                t,
-                json!({"seq": seq, "of_buyer": of_buyer, "of_pid": of_pid, "after": after}),
-            )),
-            Event::Finished {
-                outcome,
-                bought,
-                attempts,
-                ..
-            } => out.push(instant(
-                "finished",
-                t,
-                json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
-            )),
-            Event::Failed { message, exit_code } => out.push(instant(
-                "failed",
-                t,
-                json!({"message": message, "exit_code": exit_code}),
-            )),
+            SpanKind::Delay { ms, .. } => ("network delay", "delay", json!({"ms": ms})),
+        };
+        out.push(json!({"name": name, "cat": cat, "ph": "X", "ts": s.from,
+                        "dur": s.to.saturating_sub(s.from), "pid": pid, "tid": pid, "args": args}));
+    }
+    for message in &time.events {
+        if let Some((name, args)) = instant(&message.event) {
+            out.push(json!({"name": name, "cat": "buyer", "ph": "i", "s": "t",
+                            "ts": message.t_us, "pid": pid, "tid": pid, "args": args}));
         }
     }
-    // A buyer that died holding the lock held it until its last word.
-    if let (Some(from), Some(last)) = (holding, mine.last()) {
-        let args = json!({"never_released": true});
-        out.push(span("critical section", "lock", from, last.t_us, args));
-    }
     out
+}
+
+/// The instant an event is drawn as, or None for the events that open or close spans.
+fn instant(event: &Event) -> Option<(&'static str, Value)> {
+    Some(match event {
+        Event::Spawned => ("spawned", json!({})),
+        Event::Started => ("started", json!({})),
+        Event::Searched { seen } => ("searched", json!({"seen": seen})),
+        Event::LockTimedOut { holder } => ("lock timeout", json!({"holder_pid": holder})),
+        Event::Read { seen } => ("read", json!({"ticket_num": seen})),
+        Event::Ordered { seq, before, after } => (
+            "ordered",
+            json!({"seq": seq, "before": before, "after": after}),
+        ),
+        Event::Wrote { ticket_num } => ("wrote", json!({"ticket_num": ticket_num})),
+        Event::SoldOut { seen } => ("sold out", json!({"seen": seen})),
+        Event::Recovered {
+            seq,
+            of_buyer,
+            of_pid,
+            after,
+        } => (
+            "recovered",
+            json!({"seq": seq, "of_buyer": of_buyer, "of_pid": of_pid, "after": after}),
+        ),
+        Event::Finished {
+            outcome,
+            bought,
+            attempts,
+            ..
+        } => (
+            "finished",
+            json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
+        ),
+        Event::Failed { message, exit_code } => (
+            "failed",
+            json!({"message": message, "exit_code": exit_code}),
+        ),
+        Event::LockWait { .. }
+        | Event::LockAcquired { .. }
+        | Event::LockReleased
+        | Event::Delay { .. } => return None,
+    })
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
+use super::text::{millis, plural, seconds};
 use crate::events::{Event, Message, Outcome};
-use crate::lock::lock_path_for;
-use crate::orders::log_path_for;
-use crate::report::plural;
 use crate::settings::Settings;
+use crate::shop::lock::lock_path_for;
+use crate::shop::orders::log_path_for;
 
 /// Remembers which pid is which buyer, so "held by pid 812" can say "buyer-4 (pid 812)".
 #[derive(Default)]
@@ -137,16 +137,4 @@ fn delay_list(delays_ms: &[u64]) -> String {
     } else {
         format!("{} ms", list.join(", "))
     }
-}
-
-pub fn seconds(us: u64) -> String {
-    format!("{:.3}s", us as f64 / 1e6)
-}
-
-pub fn millis(us: u64) -> String {
-    format!("{} ms", us / 1_000)
-}
-
-pub fn millis_f(us: u64) -> String {
-    format!("{:.1} ms", us as f64 / 1e3)
 }

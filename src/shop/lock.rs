@@ -7,7 +7,8 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind, Result};
+use super::Acquired;
+use crate::exit::{Error, Exit, Result};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
 /// never leaves digits of a longer one behind.
@@ -24,17 +25,6 @@ pub struct LockFile {
 /// Proof that this process holds the lock; dropping it releases the lock.
 pub struct LockGuard<'a> {
     lock: &'a LockFile,
-}
-
-/// How an acquisition went.
-pub enum Acquired<'a> {
-    /// Got it. `waited_for` is `Some(holder pid, if known)` when someone else held it first.
-    Held {
-        guard: LockGuard<'a>,
-        waited_for: Option<Option<u32>>,
-    },
-    /// `--lock-timeout` ran out while `holder` kept the lock.
-    TimedOut { holder: Option<u32> },
 }
 
 /// The lock file that belongs to a data file: `data.json` → `data.json.lock`.
@@ -68,10 +58,10 @@ impl LockFile {
     pub fn acquire(
         &self,
         timeout: Option<Duration>,
-        on_wait: Option<impl FnOnce(Option<u32>)>,
-    ) -> Result<Acquired<'_>> {
+        on_wait: Option<&dyn Fn(Option<u32>)>,
+    ) -> Result<Acquired<LockGuard<'_>>> {
         match fs2::FileExt::try_lock_exclusive(&self.file) {
-            Ok(()) => return Ok(self.held(None)),
+            Ok(()) => return Ok(self.held(false)),
             Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
             Err(_) => {}
         }
@@ -86,7 +76,7 @@ impl LockFile {
         match timeout {
             None => {
                 fs2::FileExt::lock_exclusive(&self.file).map_err(|e| self.lock_error(&e))?;
-                Ok(self.held(Some(holder)))
+                Ok(self.held(true))
             }
             Some(limit) => self.poll_until(Instant::now() + limit, holder),
         }
@@ -94,11 +84,15 @@ impl LockFile {
 
     /// flock has no timed wait, so a bounded wait polls with a growing pause (1 ms → 16 ms):
     /// quick to notice a short critical section, cheap while a long one runs.
-    fn poll_until(&self, deadline: Instant, holder: Option<u32>) -> Result<Acquired<'_>> {
+    fn poll_until(
+        &self,
+        deadline: Instant,
+        holder: Option<u32>,
+    ) -> Result<Acquired<LockGuard<'_>>> {
         let mut pause = Duration::from_millis(1);
         loop {
             match fs2::FileExt::try_lock_exclusive(&self.file) {
-                Ok(()) => return Ok(self.held(Some(holder))),
+                Ok(()) => return Ok(self.held(true)),
                 Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
                 Err(_) => {}
             }
@@ -113,12 +107,35 @@ impl LockFile {
         }
     }
 
-    fn held(&self, waited_for: Option<Option<u32>>) -> Acquired<'_> {
+    /// For a step that cannot go on without the lock (the launcher setting or settling the
+    /// stock): waits by the same policy, and a timeout is an error naming the holder.
+    pub fn acquire_or_fail(
+        &self,
+        timeout: Option<Duration>,
+        on_wait: &dyn Fn(Option<u32>),
+    ) -> Result<LockGuard<'_>> {
+        match self.acquire(timeout, Some(on_wait))? {
+            Acquired::Held { guard, .. } => Ok(guard),
+            Acquired::TimedOut { holder } => Err(Error::environment(format!(
+                "timed out after --lock-timeout {} ms waiting for the lock on {}, held by {}; \
+                 another program is using this data file",
+                timeout.map_or(0, |d| d.as_millis()),
+                self.path.display(),
+                holder_name(holder)
+            ))),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn held(&self, waited: bool) -> Acquired<LockGuard<'_>> {
         // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
         let _ = self.file.write_all_at(self.pid_slot.as_bytes(), 0);
         Acquired::Held {
             guard: LockGuard { lock: self },
-            waited_for,
+            waited,
         }
     }
 
@@ -135,7 +152,7 @@ impl LockFile {
         // by a signal means the user asked to stop.
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
-                ErrorKind::Interrupted,
+                Exit::Interrupted,
                 format!(
                     "interrupted while waiting for the lock on {}",
                     self.path.display()
@@ -147,19 +164,21 @@ impl LockFile {
             Some(libc::ENOLCK) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS)
         );
         if unsupported {
-            Error::new(
-                ErrorKind::Environment,
-                format!(
-                    "failed to lock {}: {err}; this filesystem does not support file locks, \
-                     so the race cannot be prevented here; put the data file on a local \
-                     filesystem (--data /tmp/tickets/data.json)",
-                    self.path.display()
-                ),
-            )
+            Error::environment(format!(
+                "failed to lock {}: {err}; this filesystem does not support file locks, \
+                 so the race cannot be prevented here; put the data file on a local \
+                 filesystem (--data /tmp/tickets/data.json)",
+                self.path.display()
+            ))
         } else {
             Error::io("lock", &self.path, err)
         }
     }
+}
+
+/// "pid 812", or "another process" when the holder left no pid.
+pub fn holder_name(holder: Option<u32>) -> String {
+    holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
 }
 
 /// `text` left-aligned in the fixed-width pid slot.

@@ -1,11 +1,12 @@
 //! The race as a picture: one lane per buyer on a common time axis, showing when each buyer
 //! waited for the lock, held it, and read and wrote the count. A pure function of the events.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
 
 use anstyle::{AnsiColor, Style};
 
+use super::spans::{self, BuyerTime, SpanKind};
 use crate::events::{Event, Message, Outcome};
 
 /// Lanes drawn before the rest are summed up in one line: more would scroll the report away.
@@ -16,6 +17,10 @@ const DEFAULT_WIDTH: usize = 80;
 const NOTE_WIDTH: usize = 24;
 /// A lane narrower than this shows nothing useful, so narrow terminals wrap instead.
 const MIN_BAR: usize = 20;
+/// Columns per ruler tick, about: room for a label like "1500ms" and a gap.
+const COLUMNS_PER_TICK: u64 = 12;
+/// Characters around the bar on a lane line: the space after the name, two '|' and a space.
+const LANE_FRAME: usize = 4;
 
 /// Where the timeline is drawn: how wide, how many lanes, with colour or without.
 #[derive(Debug, Clone, Copy)]
@@ -125,25 +130,39 @@ struct Lane {
     note: String,
 }
 
+/// How a lane's last attempt ended, for its closing note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LaneEnd {
+    GaveUp,
+    Wrote(u64),
+    SoldOut,
+    Failed,
+}
+
+impl fmt::Display for LaneEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LaneEnd::GaveUp => f.write_str("gave up on the lock"),
+            LaneEnd::Wrote(n) => write!(f, "wrote {n}"),
+            LaneEnd::SoldOut => f.write_str("sold out"),
+            LaneEnd::Failed => f.write_str("failed"),
+        }
+    }
+}
+
 /// The timeline's lines, without trailing newlines; empty when there is nothing to draw.
 pub fn render(events: &[Message], canvas: &Canvas) -> Vec<String> {
-    let mut by_buyer: BTreeMap<u32, Vec<&Message>> = BTreeMap::new();
-    for message in events {
-        by_buyer.entry(message.buyer).or_default().push(message);
-    }
+    let by_buyer = spans::by_buyer(events);
     // The axis starts at the starting gun: spawning is the launcher's business, not the race.
     let raced = || events.iter().filter(|m| m.event != Event::Spawned);
     let (Some(start), Some(end)) = (raced().map(|m| m.t_us).min(), raced().map(|m| m.t_us).max())
     else {
         return Vec::new();
     };
-    let lanes: Vec<Lane> = by_buyer
-        .iter()
-        .take(canvas.max_lanes)
-        .map(|(&buyer, mine)| lane(buyer, mine))
-        .collect();
+    let lanes: Vec<Lane> = by_buyer.iter().take(canvas.max_lanes).map(lane).collect();
 
-    let label_width = format!("buyer-{}", by_buyer.keys().last().copied().unwrap_or(1)).len();
+    let last_buyer = by_buyer.last().map_or(1, |b| b.buyer);
+    let label_width = format!("buyer-{last_buyer}").len();
     let note_width = lanes
         .iter()
         .map(|l| l.note.chars().count())
@@ -152,7 +171,7 @@ pub fn render(events: &[Message], canvas: &Canvas) -> Vec<String> {
         .min(NOTE_WIDTH);
     let bar = canvas
         .width
-        .saturating_sub(label_width + note_width + 4)
+        .saturating_sub(label_width + note_width + LANE_FRAME)
         .max(MIN_BAR);
     let axis = Axis {
         start,
@@ -219,54 +238,49 @@ fn first_write_marker(events: &[Message], axis: &Axis, room: usize) -> Option<St
     }
 }
 
-/// Builds a buyer's spans and marks by walking its events in order.
-fn lane(buyer: u32, mine: &[&Message]) -> Lane {
-    let mut spans = Vec::new();
+/// Builds a buyer's lane from its spans and the instants among its events.
+fn lane(time: &BuyerTime) -> Lane {
+    let mut spans: Vec<(Cell, u64, u64)> = time
+        .spans
+        .iter()
+        .filter_map(|s| {
+            let cell = match s.kind {
+                SpanKind::LockWait { .. } => Cell::WaitingForLock,
+                SpanKind::Holding { .. } => Cell::HoldingLock,
+                // A delay under the lock is drawn as holding it: that is what the others see.
+                SpanKind::Delay { locked: true, .. } => return None,
+                SpanKind::Delay { locked: false, .. } => Cell::Delay,
+            };
+            Some((cell, s.from, s.to))
+        })
+        .collect();
     let mut marks = Vec::new();
-    let mut waiting_since = None;
-    let mut holding_since = None;
+    let mine = &time.events;
     let mut reads = Vec::new();
     let mut ending = None;
     let mut bought_attempts = None;
     for (i, message) in mine.iter().enumerate() {
         let t = message.t_us;
-        let next_t = mine.get(i + 1).map_or(t, |m| m.t_us);
         match &message.event {
-            Event::LockWait { .. } => waiting_since = Some(t),
-            Event::LockAcquired { .. } => {
-                if let Some(from) = waiting_since.take() {
-                    spans.push((Cell::WaitingForLock, from, t));
-                }
-                holding_since = Some(t);
-            }
-            Event::LockReleased => {
-                if let Some(from) = holding_since.take() {
-                    spans.push((Cell::HoldingLock, from, t));
-                }
-            }
             Event::LockTimedOut { .. } => {
-                if let Some(from) = waiting_since.take() {
-                    spans.push((Cell::WaitingForLock, from, t));
-                }
                 marks.push((Cell::GaveUp, t));
-                ending = Some("gave up on the lock".to_string());
+                ending = Some(LaneEnd::GaveUp);
             }
-            Event::Delay { .. } if holding_since.is_none() => spans.push((Cell::Delay, t, next_t)),
             Event::Read { seen } => {
                 marks.push((Cell::Read, t));
                 reads.push(*seen);
             }
             Event::Wrote { ticket_num } => {
                 marks.push((Cell::Wrote, t));
-                ending = Some(format!("wrote {ticket_num}"));
+                ending = Some(LaneEnd::Wrote(*ticket_num));
             }
             Event::SoldOut { .. } => {
                 marks.push((Cell::SoldOut, t));
-                ending = Some("sold out".to_string());
+                ending = Some(LaneEnd::SoldOut);
             }
             Event::Failed { .. } => {
                 marks.push((Cell::GaveUp, t));
-                ending = Some("failed".to_string());
+                ending = Some(LaneEnd::Failed);
             }
             Event::Finished {
                 outcome,
@@ -280,20 +294,16 @@ fn lane(buyer: u32, mine: &[&Message]) -> Lane {
                 }
                 bought_attempts = Some((*bought, *attempts));
                 if *outcome == Outcome::SoldOut {
-                    ending = Some("sold out".to_string());
+                    ending = Some(LaneEnd::SoldOut);
                 }
             }
             _ => {}
         }
     }
-    // A buyer that died holding the lock held it until its last word.
-    if let (Some(from), Some(last)) = (holding_since, mine.last()) {
-        spans.push((Cell::HoldingLock, from, last.t_us));
-    }
     let note = match (reads.as_slice(), bought_attempts) {
         (_, Some((bought, attempts))) if attempts > 1 => {
             let mut note = format!("{bought} bought");
-            if ending.as_deref() == Some("sold out") {
+            if ending == Some(LaneEnd::SoldOut) {
                 note.push_str(", sold out");
             }
             note
@@ -302,10 +312,10 @@ fn lane(buyer: u32, mine: &[&Message]) -> Lane {
             Some(end) => format!("read {seen}, {end}"),
             None => format!("read {seen}"),
         },
-        _ => ending.unwrap_or_default(),
+        _ => ending.map(|e| e.to_string()).unwrap_or_default(),
     };
     Lane {
-        buyer,
+        buyer: time.buyer,
         spans,
         marks,
         note,
@@ -350,7 +360,7 @@ impl Axis {
 
     /// Tick labels at round times ("0ms  100ms  200ms"), each starting at its own column.
     fn ruler(&self) -> String {
-        let step = nice_step(self.span / (self.columns as u64 / 12).max(1));
+        let step = nice_step(self.span / (self.columns as u64 / COLUMNS_PER_TICK).max(1));
         let mut ruler = String::new();
         let mut t = 0;
         while t <= self.span {

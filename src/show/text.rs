@@ -1,19 +1,19 @@
-//! Prints a finished run: the text report a person reads, or the JSON document a script reads.
+//! The words of a run: the headline, the text report with its verdict line, and the small
+//! formatting helpers (`plural`, times) every view uses.
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
-use crate::chaos::Kill;
-use crate::events::{Message, Outcome};
-use crate::launcher::{Recovery, RunResult};
-use crate::report::{BuyerSummary, Ending, KillCause, Status, Tally, sold_out_buyers};
-use crate::settings::{Durability, LockScope, Restock, Settings};
+use crate::events::Outcome;
+use crate::race::chaos::Kill;
+use crate::report::{
+    BuyerSummary, Ending, KillCause, Recovery, RunResult, Status, Tally, sold_out_buyers,
+};
+use crate::settings::{LockScope, Restock, Settings};
 
 /// The first line, printed before the race starts.
 pub fn headline(settings: &Settings) -> String {
     let stock = match settings.restock {
-        Restock::To(t) => crate::report::plural(t, "ticket"),
+        Restock::To(t) => plural(t, "ticket"),
         Restock::Keep => "the tickets in stock".to_string(),
     };
     let lock = match settings.scope {
@@ -23,7 +23,7 @@ pub fn headline(settings: &Settings) -> String {
     };
     format!(
         "{} race for {stock} in {} ({lock}, delay {} ms, seed {})",
-        crate::report::plural(u64::from(settings.buyers), "buyer"),
+        plural(u64::from(settings.buyers), "buyer"),
         settings.data.display(),
         settings.delay,
         settings.seed
@@ -31,7 +31,7 @@ pub fn headline(settings: &Settings) -> String {
 }
 
 /// The reconciliation, the problems worth knowing about, and the verdict line last.
-pub fn text_report(settings: &Settings, result: &RunResult) -> String {
+pub fn report(settings: &Settings, result: &RunResult) -> String {
     let t = &result.tally;
     let buyers = &result.buyers;
     let mut out = String::new();
@@ -114,7 +114,7 @@ pub fn text_report(settings: &Settings, result: &RunResult) -> String {
     if let Some(cause) = cause(settings, result) {
         let _ = writeln!(out, "  Why: {cause}");
     }
-    let _ = writeln!(out, "{}", t.verdict(sold_out_buyers(buyers)));
+    let _ = writeln!(out, "{}", verdict(t, sold_out_buyers(buyers)));
     out
 }
 
@@ -171,16 +171,8 @@ fn problems(result: &RunResult) -> Vec<String> {
 
 fn describe_kill(kill: Kill) -> String {
     match kill {
-        Kill::Step { step, attempt } => {
-            let step = serde_json::to_value(step)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            format!("at step {step} of attempt {attempt}")
-        }
-        Kill::Time { after_us } => {
-            format!("{} after the start", crate::narrate::millis_f(after_us))
-        }
+        Kill::Step { step, attempt } => format!("at step {step} of attempt {attempt}"),
+        Kill::Time { after_us } => format!("{} after the start", millis_f(after_us)),
     }
 }
 
@@ -213,7 +205,7 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
 
 /// One sentence built from the events that says where overselling came from.
 pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
-    crate::cause::explain(settings.scope, result.tally.status(), &result.events)
+    super::cause::explain(settings.scope, result.tally.status(), &result.events)
 }
 
 fn abbreviate(items: &[String], max: usize) -> String {
@@ -228,73 +220,86 @@ fn abbreviate(items: &[String], max: usize) -> String {
     }
 }
 
-/// The `--json` document. Its shape is documented in the README and checked by a test.
-#[derive(Serialize)]
-pub struct JsonReport<'a> {
-    pub format: u32,
-    pub settings: JsonSettings,
-    pub run: &'a str,
-    pub race_ms: f64,
-    pub tally: &'a Tally,
-    pub verdict: JsonVerdict,
-    pub buyers: &'a [BuyerSummary],
-    pub recovered: &'a [Recovery],
-    pub victims: &'a [crate::launcher::VictimReport],
-    pub interrupted: bool,
-    pub events: &'a [Message],
+/// The verdict: one line a person understands at a glance.
+pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
+    let tickets = plural(t.initial, "ticket");
+    match t.status() {
+        Status::Ok => {
+            let mut line = format!("OK: {tickets}, {} sold", t.logged);
+            if sold_out_buyers > 0 {
+                let _ = write!(line, ", {sold_out_buyers} sold out");
+            }
+            if t.unconfirmed > 0 {
+                let _ = write!(
+                    line,
+                    " ({} of them on disk but never confirmed: the buyer died first)",
+                    t.unconfirmed
+                );
+            }
+            line
+        }
+        Status::Oversold => format!(
+            "OVERSOLD: {tickets}, {} confirmed ({} oversold), {} lost {}",
+            t.confirmed,
+            t.oversold,
+            t.lost_updates,
+            if t.lost_updates == 1 {
+                "update"
+            } else {
+                "updates"
+            }
+        ),
+        Status::LostUpdates => format!(
+            "LOST UPDATES: {tickets}, {} confirmed, but the data file shows only {} sold ({} lost)",
+            t.confirmed,
+            t.initial.saturating_sub(t.remaining),
+            t.lost_updates
+        ),
+        Status::Mismatch => format!(
+            "MISMATCH: {tickets}, {} confirmed, {} in the order log, {} left in the data file",
+            t.confirmed, t.logged, t.remaining
+        ),
+    }
 }
 
-#[derive(Serialize)]
-pub struct JsonSettings {
-    pub data: String,
-    pub buyers: u32,
-    /// null with --keep-stock.
-    pub tickets: Option<u64>,
-    pub lock_scope: LockScope,
-    pub delay_ms: [u64; 2],
-    pub seed: u64,
-    pub per_buyer: String,
-    pub fsync: bool,
-    pub lock_timeout_ms: Option<u64>,
+/// "1 ticket", "3 tickets".
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
-#[derive(Serialize)]
-pub struct JsonVerdict {
-    pub status: Status,
-    pub line: String,
-    pub cause: Option<String>,
+/// "0.242s": a moment on the narration's clock.
+pub fn seconds(us: u64) -> String {
+    format!("{:.3}s", us as f64 / 1e6)
 }
 
-pub fn json_report(settings: &Settings, result: &RunResult) -> String {
-    let doc = JsonReport {
-        format: 1,
-        settings: JsonSettings {
-            data: settings.data.display().to_string(),
-            buyers: settings.buyers,
-            tickets: match settings.restock {
-                Restock::To(t) => Some(t),
-                Restock::Keep => None,
-            },
-            lock_scope: settings.scope,
-            delay_ms: [settings.delay.lo_ms, settings.delay.hi_ms],
-            seed: settings.seed,
-            per_buyer: settings.per_buyer.to_string(),
-            fsync: settings.durability == Durability::Fsync,
-            lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
-        },
-        run: &result.run,
-        race_ms: result.race_us as f64 / 1e3,
-        tally: &result.tally,
-        verdict: JsonVerdict {
-            status: result.tally.status(),
-            line: result.tally.verdict(sold_out_buyers(&result.buyers)),
-            cause: cause(settings, result),
-        },
-        buyers: &result.buyers,
-        recovered: &result.recovered,
-        victims: &result.victims,
-        interrupted: result.interrupted,
-        events: &result.events,
-    };
-    serde_json::to_string_pretty(&doc).expect("the report serializes")
+/// "242 ms": a wait, rounded down.
+pub fn millis(us: u64) -> String {
+    format!("{} ms", us / 1_000)
+}
+
+/// "242.5 ms": a moment with a decimal.
+pub fn millis_f(us: u64) -> String {
+    format!("{:.1} ms", us as f64 / 1e3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_say_what_happened_in_one_line() {
+        assert_eq!(
+            verdict(&Tally::reconcile(3, 3, 0, 3), 7),
+            "OK: 3 tickets, 3 sold, 7 sold out"
+        );
+        assert_eq!(
+            verdict(&Tally::reconcile(3, 10, 2, 10), 0),
+            "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
+        );
+        assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0).contains("never confirmed"));
+    }
 }

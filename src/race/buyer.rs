@@ -4,20 +4,20 @@
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::events::{Event, Outcome, Reporter};
-use crate::lock::{LockFile, lock_path_for};
-use crate::orders::{OrderLog, log_path_for};
-use crate::purchase::{Attempt, Shop, Step};
-use crate::settings::{DelayRange, Durability, LockScope, PerBuyer};
-use crate::store;
+use super::chaos::StepDeath;
+use super::pipe::Reporter;
+use crate::events::{Event, Outcome};
+use crate::exit::{Exit, Result};
+use crate::settings::{DelayRange, Durability, LockScope, PerBuyer, Step};
+use crate::shop::Store;
+use crate::shop::file_store::FileStore;
+use crate::shop::purchase::{Attempt, Purchase};
 
 /// A buyer stops streaming per-step events after this many attempts, so a throughput run of
 /// 200,000 purchases is not slowed down by 10⁶ pipe writes; its report line still counts all.
@@ -39,28 +39,45 @@ pub struct BuyerPlan {
     pub run: String,
     pub launcher_pid: u32,
     /// Fault injection: die by SIGKILL at this step of this attempt (1-based).
-    pub crash_at: Option<(Step, u64)>,
+    pub crash_at: Option<StepDeath>,
     /// How many buyers race, and the data file's seq at the start: together they tell a
     /// buyer whether it is ahead of its fair share.
     pub buyers: u32,
     pub first_seq: u64,
 }
 
+/// 2^64 divided by the golden ratio (SplitMix64's increment): multiplying the buyer number by
+/// it spreads neighbouring numbers over the whole seed space, so buyer 1's and buyer 2's
+/// delay streams from one `--seed` are unrelated.
+const SEED_MIXER: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// The delays one buyer will use, in order: derived from the run's seed and the buyer's
 /// number, so `--seed` replays every buyer's delays exactly.
 pub fn delay_stream(seed: u64, index: u32, delay: DelayRange) -> impl FnMut() -> u64 {
-    let mut rng =
-        StdRng::seed_from_u64(seed ^ (u64::from(index)).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = StdRng::seed_from_u64(seed ^ u64::from(index).wrapping_mul(SEED_MIXER));
     move || rng.random_range(delay.lo_ms..=delay.hi_ms)
 }
 
-/// Entry point of the hidden `buyer` subcommand.
-pub fn run(plan_json: &str) -> ExitCode {
+/// The launcher starts every buyer as `grab-tickets buyer --plan JSON`, and this is the one
+/// parser of that command. It skips clap on purpose: building the whole command-line parser
+/// costs each buyer process about a tenth of its start-up, and a run is mostly start-ups.
+pub fn plan_argument() -> Option<String> {
+    let mut args = std::env::args_os().skip(1);
+    let (Some(sub), Some(flag), Some(plan), None) =
+        (args.next(), args.next(), args.next(), args.next())
+    else {
+        return None;
+    };
+    (sub == "buyer" && flag == "--plan").then(|| plan.into_string().ok())?
+}
+
+/// The `grab-tickets buyer --plan JSON` process, from start to exit.
+pub fn run(plan_json: &str) -> Exit {
     let plan: BuyerPlan = match serde_json::from_str(plan_json) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("grab-tickets buyer: bad plan from launcher: {e}");
-            return ExitCode::from(crate::error::ErrorKind::Usage.exit_code());
+            return Exit::Usage;
         }
     };
     die_with_launcher(plan.launcher_pid);
@@ -71,44 +88,45 @@ pub fn run(plan_json: &str) -> ExitCode {
                 "grab-tickets buyer-{}: no pipe to the launcher: {e}",
                 plan.index
             );
-            return ExitCode::from(crate::error::ErrorKind::Environment.exit_code());
+            return Exit::Environment;
         }
     };
     match buy(&plan, &report) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Success,
         Err(e) => {
             report.send(Event::Failed {
                 message: e.to_string(),
-                exit_code: e.kind.exit_code(),
+                exit_code: e.exit.code(),
             });
-            e.exit_code()
+            e.exit
         }
     }
 }
 
 fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     // Opened before the gun so the race measures buying, not opening files.
-    let lock = LockFile::open(&lock_path_for(&plan.data))?;
-    let log = OrderLog::open(&log_path_for(&plan.data))?;
+    let store = FileStore::open(&plan.data)?;
     if !wait_for_starting_gun() {
         return Ok(()); // The launcher gave up before the start; there is nothing to report.
     }
     report.send(Event::Started);
 
-    let searched = store::read(&plan.data)?.ticket_num;
+    let searched = store.read()?.ticket_num;
     report.send(Event::Searched { seen: searched });
 
     let mut next_delay = delay_stream(plan.seed, plan.index, plan.delay);
     let attempt_number = std::cell::Cell::new(0u64);
     let checkpoint = |step: Step| {
-        if plan.crash_at == Some((step, attempt_number.get())) {
+        let here = StepDeath {
+            step,
+            attempt: attempt_number.get(),
+        };
+        if plan.crash_at == Some(here) {
             kill_self();
         }
     };
-    let shop = Shop {
-        data: &plan.data,
-        lock: &lock,
-        log: &log,
+    let purchase = Purchase {
+        store: &store,
         scope: plan.scope,
         durability: plan.durability,
         lock_timeout: plan.lock_timeout_ms.map(Duration::from_millis),
@@ -128,8 +146,13 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         if delays_ms.len() < DETAILED_ATTEMPTS as usize {
             delays_ms.push(delay);
         }
-        let detail = (attempt_number.get() <= DETAILED_ATTEMPTS).then_some(report);
-        match shop.attempt(delay, detail)? {
+        let detailed = attempt_number.get() <= DETAILED_ATTEMPTS;
+        let send = |event: Event| {
+            if detailed {
+                report.send(event);
+            }
+        };
+        match purchase.attempt(delay, detailed, &send)? {
             Attempt::Bought { seq } => {
                 bought += 1;
                 step_aside_if_ahead(bought, seq.saturating_sub(plan.first_seq), plan.buyers);
@@ -149,17 +172,23 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
 }
 
 /// How long a buyer ahead of its fair share stays away from the lock.
-const STEP_ASIDE: std::time::Duration = std::time::Duration::from_micros(20);
+const STEP_ASIDE: Duration = Duration::from_micros(20);
+/// How far ahead of its fair share a buyer may get before it steps aside, as a fraction
+/// (numerator / denominator): a quarter. Less made buyers sleep on ordinary jitter; more let
+/// one buyer run away with the stock again.
+const FAIR_SHARE_SLACK: (u64, u64) = (1, 4);
 
 /// flock is not FIFO: on unlock the kernel wakes the waiters, but the buyer that just
 /// unlocked is still on its core and usually locks again before they run, so with more buyers
 /// than cores one buyer can take most of the stock. A buyer more than a quarter ahead of its
-/// fair share (`sold / buyers`) sleeps a moment (20 µs asked, ~50-70 µs with timer slack),
-/// letting a woken waiter in; a bare `sched_yield` left one run in five at 0.30 of the stock
-/// with 8 buyers under load. Buyers at or below their share never pay for this.
+/// fair share (`sold / buyers`, plus one ticket) sleeps a moment (20 µs asked, ~50-70 µs with
+/// timer slack), letting a woken waiter in; a bare `sched_yield` left one run in five at 0.30
+/// of the stock with 8 buyers under load. Buyers at or below their share never pay for this.
 fn step_aside_if_ahead(bought: u64, sold: u64, buyers: u32) {
     let buyers = u64::from(buyers);
-    if 4 * bought * buyers > 5 * sold + 4 * buyers {
+    let (num, den) = FAIR_SHARE_SLACK;
+    // bought > (1 + num/den) * sold / buyers + 1, in integers.
+    if den * bought * buyers > (den + num) * sold + den * buyers {
         std::thread::sleep(STEP_ASIDE);
     }
 }
@@ -179,19 +208,13 @@ fn wait_for_starting_gun() -> bool {
 /// A buyer must never outlive its launcher and keep buying unobserved: ask Linux to SIGKILL us
 /// when the launcher dies, and catch the case where it died before we asked.
 fn die_with_launcher(launcher_pid: u32) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: prctl(PR_SET_PDEATHSIG) only changes this process's own death signal.
-        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
-    }
-    // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } as u32 != launcher_pid {
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    if std::os::unix::process::parent_id() != launcher_pid {
         std::process::exit(0);
     }
 }
 
 fn kill_self() -> ! {
-    // SAFETY: raising a signal on ourselves; SIGKILL cannot be caught, so we never return.
-    unsafe { libc::raise(libc::SIGKILL) };
-    unreachable!("SIGKILL does not return")
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    unreachable!("SIGKILL cannot be caught, so it does not return")
 }

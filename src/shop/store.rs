@@ -3,19 +3,20 @@
 //! locking; callers decide when it is safe to write. Nothing here fsyncs the data file: the
 //! order log is the durable record, and recovery rebuilds the data file from it.
 
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::exit::{Error, Result};
 use crate::settings::MAX_TICKETS;
 
 /// A data file larger than this is not a ticket counter; refuse rather than read it all.
 const MAX_DATA_BYTES: u64 = 64 * 1024;
+/// Largest `seq` accepted: half of u64, so `seq + 1` for the next order can never overflow,
+/// however many changes a long-lived file has seen (2^63 is out of reach of any real run).
+const MAX_SEQ: u64 = u64::MAX / 2;
 
 /// The contents of the data file.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,7 +135,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Stock> {
     };
     let (seq, has_seq) = match map.remove("seq") {
         None => (0, false),
-        Some(value) => (count_field(path, "seq", &value, u64::MAX / 2)?, true),
+        Some(value) => (count_field(path, "seq", &value, MAX_SEQ)?, true),
     };
     Ok(Stock {
         ticket_num,
@@ -254,23 +255,8 @@ fn swap_names(temp: &Path, path: &Path) -> Result<()> {
 }
 
 fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    let a = CString::new(a.as_os_str().as_bytes())?;
-    let b = CString::new(b.as_os_str().as_bytes())?;
-    // SAFETY: both arguments are valid NUL-terminated paths that outlive the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
 }
 
 /// fsync the directory holding `path`, so a rename in it survives a power cut.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::exit::{Error, Result};
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
 pub const ENTRY_LEN: usize = 160;

@@ -1,0 +1,230 @@
+//! The launcher's part of the race: spawns the buyer processes, fires the starting gun,
+//! hears their events on one pipe, and reaps every child. Nothing else: the stock is set
+//! before (`shop::ledger`) and the result is reconciled after (`report`).
+
+use std::io::{PipeReader, PipeWriter, Write};
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use super::buyer::BuyerPlan;
+use super::chaos::{self, Killer, Victim};
+use super::clock;
+use super::interrupt;
+use super::pipe::{self, Heard};
+use crate::events::{Event, Message};
+use crate::exit::{Error, Exit, Result};
+use crate::settings::Settings;
+
+/// What the launcher hands every buyer of one race, besides the settings.
+pub struct Start<'a> {
+    pub settings: &'a Settings,
+    /// The run's id, written into every order it logs.
+    pub run: &'a str,
+    /// The data file's seq as the race starts: buyers count sales from it.
+    pub first_seq: u64,
+    pub victims: &'a [Victim],
+}
+
+/// Everything the race produced, before reconciliation.
+pub struct Raced {
+    pub reaped: Vec<Reaped>,
+    /// Every event, in time order.
+    pub events: Vec<Message>,
+    /// Lines on the pipe that were not valid events.
+    pub garbled: Vec<String>,
+    /// Buyers the chaos killer sent SIGKILL.
+    pub fired: Vec<u32>,
+    /// From the starting gun to the last buyer closing the pipe, in microseconds.
+    pub race_us: u64,
+}
+
+/// A buyer process after `wait`.
+#[derive(Debug, Clone, Copy)]
+pub struct Reaped {
+    pub buyer: u32,
+    pub pid: u32,
+    pub status: ExitStatus,
+}
+
+/// Runs the race. `on_event` sees every buyer event as it arrives (live narration).
+pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
+    let epoch_ns = clock::monotonic_ns();
+    let mut field = spawn_buyers(start, epoch_ns)?;
+    let heard = race(&mut field, start.victims, on_event);
+    interrupt::forget_buyers();
+    if heard.is_err() {
+        // Every child is reaped, even when the report cannot be read.
+        for spawned in &mut field.children {
+            let _ = spawned.child.kill();
+        }
+    }
+    let reaped = reap(field.children);
+    let (mut heard, fired, race_us) = heard?;
+    // Lines arrive in the order they were written, which is not quite the order of their
+    // timestamps (a buyer stamps an event, then writes it); readers want the time order.
+    heard.messages.sort_by_key(|m| m.t_us);
+    Ok(Raced {
+        reaped,
+        events: heard.messages,
+        garbled: heard.garbled,
+        fired,
+        race_us,
+    })
+}
+
+/// The buyers between spawning and reaping.
+struct Field {
+    children: Vec<Spawned>,
+    /// One byte per buyer fires the start; dropping it unfired tells them to exit.
+    gun: PipeWriter,
+    /// The read end of the pipe every buyer writes its events to.
+    events: PipeReader,
+}
+
+struct Spawned {
+    index: u32,
+    child: Child,
+    /// When the launcher spawned it, on the shared clock.
+    spawned_us: u64,
+}
+
+fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
+    let settings = start.settings;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
+    let pipe_error =
+        |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
+    let (gun_reader, gun) = std::io::pipe().map_err(pipe_error)?;
+    let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
+    let mut children = Vec::with_capacity(settings.buyers as usize);
+    for index in 1..=settings.buyers {
+        if interrupt::interrupted() {
+            break; // race() sees the interrupt and ends the run without firing the gun
+        }
+        let plan = BuyerPlan {
+            index,
+            data: settings.data.clone(),
+            scope: settings.scope,
+            delay: settings.delay,
+            seed: settings.seed,
+            per_buyer: settings.per_buyer,
+            durability: settings.durability,
+            lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
+            epoch_ns,
+            run: start.run.to_string(),
+            launcher_pid: std::process::id(),
+            crash_at: chaos::step_for(start.victims, index),
+            buyers: settings.buyers,
+            first_seq: start.first_seq,
+        };
+        // One process group for all buyers (the first one's pid names it), so an interrupt
+        // kills them with one signal.
+        let group = children.first().map_or(0, |s: &Spawned| s.child.id());
+        let spawned = Command::new(&exe)
+            .arg("buyer")
+            .arg("--plan")
+            .arg(serde_json::to_string(&plan).expect("a plan serializes"))
+            .stdin(gun_reader.try_clone().map_err(pipe_error)?)
+            .stdout(events_writer.try_clone().map_err(pipe_error)?)
+            .stderr(Stdio::inherit())
+            .process_group(group as i32)
+            .spawn();
+        match spawned {
+            Ok(child) => {
+                if children.is_empty() {
+                    interrupt::watch_buyers(child.id());
+                }
+                children.push(Spawned {
+                    index,
+                    child,
+                    spawned_us: clock::micros_since(epoch_ns),
+                });
+            }
+            Err(e) => {
+                // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
+                drop(gun);
+                interrupt::forget_buyers();
+                reap(children);
+                return Err(Error::environment(format!(
+                    "failed to start buyer {index} ({}): {e}",
+                    exe.display()
+                )));
+            }
+        }
+    }
+    // Only the buyers hold the write end now, so the read end sees EOF when the last one exits.
+    drop(events_writer);
+    Ok(Field {
+        children,
+        gun,
+        events,
+    })
+}
+
+/// Fires the starting gun and reads every event until the last buyer closes the pipe.
+/// Returns what was heard, the buyers the chaos killer fired at, and the race's duration.
+fn race(
+    field: &mut Field,
+    victims: &[Victim],
+    on_event: &mut dyn FnMut(&Message),
+) -> Result<(Heard, Vec<u32>, u64)> {
+    // The spawn times come first: every one of them is earlier than any event on the pipe.
+    let spawned: Vec<Message> = field
+        .children
+        .iter()
+        .map(|s| Message {
+            buyer: s.index,
+            pid: s.child.id(),
+            t_us: s.spawned_us,
+            event: Event::Spawned,
+        })
+        .collect();
+    spawned.iter().for_each(&mut *on_event);
+    let mut heard = Heard {
+        messages: spawned,
+        ..Heard::default()
+    };
+    if interrupt::interrupted() {
+        // Ctrl-C during spawning: no race. The gun is never fired; kill the buyers started.
+        for spawned in &mut field.children {
+            let _ = spawned.child.kill();
+        }
+    } else {
+        let shot = vec![b'g'; field.children.len()];
+        // A buyer that already died cannot take its byte; the others still can.
+        let _ = field.gun.write_all(&shot);
+    }
+    let gun_ns = clock::monotonic_ns();
+    let timed = chaos::timed_kills(victims, |buyer| {
+        let spawned = field.children.iter().find(|s| s.index == buyer)?;
+        Some(spawned.child.id())
+    });
+    let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
+    let read_result = pipe::read_all(&field.events, &mut heard, on_event);
+    let race_us = clock::micros_since(gun_ns);
+    // Stop the killer before anyone is reaped: see Killer::start.
+    let fired = killer.map(Killer::stop).unwrap_or_default();
+    read_result.map_err(|e| {
+        Error::new(
+            Exit::BuyerFailed,
+            format!("failed to read buyer reports: {e}"),
+        )
+    })?;
+    Ok((heard, fired, race_us))
+}
+
+/// Waits for every child, so none is left a zombie.
+fn reap(children: Vec<Spawned>) -> Vec<Reaped> {
+    children
+        .into_iter()
+        .filter_map(|mut s| {
+            let pid = s.child.id();
+            let status = s.child.wait().ok()?;
+            Some(Reaped {
+                buyer: s.index,
+                pid,
+                status,
+            })
+        })
+        .collect()
+}

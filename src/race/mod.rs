@@ -1,0 +1,9 @@
+//! The processes: the launcher spawns the buyers, fires the starting gun, hears their events
+//! on one pipe and reaps them; each buyer runs purchases against the shop.
+
+pub mod buyer;
+pub mod chaos;
+pub mod clock;
+pub mod interrupt;
+pub mod launcher;
+pub mod pipe;

@@ -1,0 +1,182 @@
+//! One attempt to buy one ticket: read, simulated network delay, check, commit. This is where
+//! the race lives, and where `--lock-scope` decides how much of it the lock covers. It talks
+//! to a [`Store`] and knows nothing of files.
+
+use std::time::{Duration, Instant};
+
+use super::orders::{Entry, EntryKind};
+use super::{Acquired, Snapshot, Store};
+use crate::events::Event;
+use crate::exit::Result;
+use crate::settings::{Durability, LockScope, Step};
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Bought the ticket of order `seq`.
+    Bought {
+        seq: u64,
+    },
+    SoldOut,
+    LockTimeout,
+}
+
+/// Who is buying, from which store, under which rules: everything that stays the same across
+/// one buyer's attempts.
+pub struct Purchase<'a, S: Store> {
+    pub store: &'a S,
+    pub scope: LockScope,
+    pub durability: Durability,
+    pub lock_timeout: Option<Duration>,
+    pub buyer: u32,
+    /// This process's pid, looked up once (getpid is a syscall).
+    pub pid: u32,
+    pub run: &'a str,
+    /// Called at each [`Step`]; fault injection kills the process there.
+    pub checkpoint: &'a dyn Fn(Step),
+}
+
+/// What the locked part of a purchase did.
+enum Taken {
+    /// Committed, not yet confirmed.
+    Bought(Entry),
+    SoldOut,
+}
+
+impl<S: Store> Purchase<'_, S> {
+    /// Buys one ticket if one is left. `send` hears each step; `reporting` is false once the
+    /// buyer has stopped streaming per-step events (long throughput runs), so nobody waits
+    /// to be told whom the lock is held by.
+    pub fn attempt(&self, delay_ms: u64, reporting: bool, send: &dyn Fn(Event)) -> Result<Attempt> {
+        match self.scope {
+            LockScope::Whole => {
+                let Some(guard) = self.lock(reporting, send)? else {
+                    return Ok(Attempt::LockTimeout);
+                };
+                (self.checkpoint)(Step::LockHeld);
+                let settled = self.store.settle()?;
+                if let Some(entry) = settled.recovered {
+                    send(Event::Recovered {
+                        seq: entry.seq,
+                        of_buyer: entry.buyer,
+                        of_pid: entry.pid,
+                        after: entry.after,
+                    });
+                }
+                let seen = settled.stock;
+                send(Event::Read {
+                    seen: seen.ticket_num(),
+                });
+                network_delay(delay_ms, send);
+                let taken = self.take_one(&seen, send)?;
+                self.unlock_and_confirm(guard, taken, send)
+            }
+            LockScope::Write | LockScope::None => {
+                let seen = self.store.read()?;
+                send(Event::Read {
+                    seen: seen.ticket_num(),
+                });
+                network_delay(delay_ms, send);
+                if seen.ticket_num() == 0 {
+                    send(Event::SoldOut { seen: 0 });
+                    return Ok(Attempt::SoldOut);
+                }
+                // The mistake this mode teaches: the count decided on above may be stale by now.
+                if self.scope == LockScope::None {
+                    let taken = self.take_one(&seen, send)?;
+                    return self.confirm(taken, send);
+                }
+                let Some(guard) = self.lock(reporting, send)? else {
+                    return Ok(Attempt::LockTimeout);
+                };
+                let taken = self.take_one(&seen, send)?;
+                self.unlock_and_confirm(guard, taken, send)
+            }
+        }
+    }
+
+    /// Releases the lock, then makes the sale durable and confirms it (see `confirm`).
+    fn unlock_and_confirm(
+        &self,
+        guard: S::Guard<'_>,
+        taken: Taken,
+        send: &dyn Fn(Event),
+    ) -> Result<Attempt> {
+        // Stamped just before the unlock, so recorded critical sections never overlap.
+        send(Event::LockReleased);
+        drop(guard);
+        (self.checkpoint)(Step::Released);
+        self.confirm(taken, send)
+    }
+
+    fn lock(&self, reporting: bool, send: &dyn Fn(Event)) -> Result<Option<S::Guard<'_>>> {
+        (self.checkpoint)(Step::BeforeLock);
+        let waited_from = Instant::now();
+        let tell = |holder| send(Event::LockWait { holder });
+        let on_wait: Option<&dyn Fn(Option<u32>)> = reporting.then_some(&tell);
+        match self.store.acquire(self.lock_timeout, on_wait)? {
+            Acquired::Held { guard, waited } => {
+                let waited_us = if waited {
+                    waited_from.elapsed().as_micros() as u64
+                } else {
+                    0
+                };
+                send(Event::LockAcquired { waited_us });
+                Ok(Some(guard))
+            }
+            Acquired::TimedOut { holder } => {
+                send(Event::LockTimedOut { holder });
+                Ok(None)
+            }
+        }
+    }
+
+    /// Check and commit, with `seen` as this buyer last read it.
+    fn take_one(&self, seen: &S::Snapshot, send: &dyn Fn(Event)) -> Result<Taken> {
+        if seen.ticket_num() == 0 {
+            send(Event::SoldOut { seen: 0 });
+            return Ok(Taken::SoldOut);
+        }
+        let order = Entry {
+            seq: seen.seq() + 1,
+            kind: EntryKind::Order,
+            run: self.run.to_string(),
+            buyer: self.buyer,
+            pid: self.pid,
+            before: seen.ticket_num(),
+            after: seen.ticket_num() - 1,
+        };
+        self.store.commit(seen, &order, self.checkpoint)?;
+        (self.checkpoint)(Step::DataWritten);
+        send(Event::Wrote {
+            ticket_num: order.after,
+        });
+        Ok(Taken::Bought(order))
+    }
+
+    /// Makes a sale durable, then confirms it. Called after the lock is released (early lock
+    /// release): while this buyer waits for the disk, the next one already buys, and their
+    /// flushes of the one log file overlap instead of queueing behind the lock. Nothing
+    /// decided under the lock changes here; only the confirmation waits for the disk.
+    fn confirm(&self, taken: Taken, send: &dyn Fn(Event)) -> Result<Attempt> {
+        let Taken::Bought(order) = taken else {
+            return Ok(Attempt::SoldOut);
+        };
+        if self.durability == Durability::Fsync {
+            self.store.make_durable()?;
+        }
+        send(Event::Ordered {
+            seq: order.seq,
+            before: order.before,
+            after: order.after,
+        });
+        Ok(Attempt::Bought { seq: order.seq })
+    }
+}
+
+fn network_delay(delay_ms: u64, send: &dyn Fn(Event)) {
+    if delay_ms > 0 {
+        send(Event::Delay { ms: delay_ms });
+        std::thread::sleep(Duration::from_millis(delay_ms));
+    }
+}

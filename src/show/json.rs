@@ -1,0 +1,84 @@
+//! The `--json` document: the whole run for scripts. Its shape is documented in the README and
+//! checked by a test.
+
+use serde::Serialize;
+
+use super::text::{cause, verdict};
+use crate::events::Message;
+use crate::race::chaos::VictimReport;
+use crate::report::{BuyerSummary, Recovery, RunResult, Status, Tally, sold_out_buyers};
+use crate::settings::{Durability, LockScope, Restock, Settings};
+
+/// The document's version: raised when a field changes meaning or goes away.
+const FORMAT: u32 = 1;
+
+/// The document's top level.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    pub format: u32,
+    pub settings: JsonSettings,
+    pub run: &'a str,
+    pub race_ms: f64,
+    pub tally: &'a Tally,
+    pub verdict: JsonVerdict,
+    pub buyers: &'a [BuyerSummary],
+    pub recovered: &'a [Recovery],
+    pub victims: &'a [VictimReport],
+    pub interrupted: bool,
+    pub events: &'a [Message],
+}
+
+#[derive(Serialize)]
+pub struct JsonSettings {
+    pub data: String,
+    pub buyers: u32,
+    /// null with --keep-stock.
+    pub tickets: Option<u64>,
+    pub lock_scope: LockScope,
+    pub delay_ms: [u64; 2],
+    pub seed: u64,
+    pub per_buyer: String,
+    pub fsync: bool,
+    pub lock_timeout_ms: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct JsonVerdict {
+    pub status: Status,
+    pub line: String,
+    pub cause: Option<String>,
+}
+
+pub fn report(settings: &Settings, result: &RunResult) -> String {
+    let doc = JsonReport {
+        format: FORMAT,
+        settings: JsonSettings {
+            data: settings.data.display().to_string(),
+            buyers: settings.buyers,
+            tickets: match settings.restock {
+                Restock::To(t) => Some(t),
+                Restock::Keep => None,
+            },
+            lock_scope: settings.scope,
+            delay_ms: [settings.delay.lo_ms, settings.delay.hi_ms],
+            seed: settings.seed,
+            per_buyer: settings.per_buyer.to_string(),
+            fsync: settings.durability == Durability::Fsync,
+            lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
+        },
+        run: &result.run,
+        race_ms: result.race_us as f64 / 1e3,
+        tally: &result.tally,
+        verdict: JsonVerdict {
+            status: result.tally.status(),
+            line: verdict(&result.tally, sold_out_buyers(&result.buyers)),
+            cause: cause(settings, result),
+        },
+        buyers: &result.buyers,
+        recovered: &result.recovered,
+        victims: &result.victims,
+        interrupted: result.interrupted,
+        events: &result.events,
+    };
+    serde_json::to_string_pretty(&doc).expect("the report serializes")
+}

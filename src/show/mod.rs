@@ -1,0 +1,11 @@
+//! Everything a person or a script sees of a run: the live narration and progress line, the
+//! timeline, the text report and its "Why:", the `--json` document and the Chrome trace.
+
+pub mod cause;
+pub mod json;
+pub mod narrate;
+pub mod progress;
+pub mod spans;
+pub mod text;
+pub mod timeline;
+pub mod trace;
