@@ -73,7 +73,7 @@ impl Error {
         Error::new(Exit::Environment, message)
     }
 
-    /// An I/O failure on `path`: "failed to <action> <path>: <os error>", plus a hint when
+    /// An I/O failure on `path`: `failed to ACTION PATH: OS ERROR`, plus a hint when
     /// the OS error has an obvious fix.
     pub fn io(action: &str, path: &Path, err: &std::io::Error) -> Self {
         let hint = match err.kind() {

@@ -6,8 +6,9 @@ use std::os::unix::process::ExitStatusExt;
 use serde::Serialize;
 
 use crate::events::{Event, Message, Outcome};
+use crate::race::Reaped;
 use crate::race::chaos::VictimReport;
-use crate::race::launcher::{Raced, Reaped};
+use crate::race::launcher::Raced;
 use crate::shop::orders::{Entry, EntryKind};
 
 /// Everything a finished run produced, reconciled.

@@ -12,8 +12,8 @@ use rand::{RngExt, SeedableRng};
 use rustix::process::{Pid, Signal, kill_process};
 use serde::Serialize;
 
+use super::Reaped;
 use super::clock;
-use super::launcher::Reaped;
 use crate::settings::{DelayRange, PerBuyer, Settings, Step};
 
 /// Keeps the chaos stream independent of the delay streams drawn from the same seed.

@@ -4,8 +4,9 @@
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 
+use super::Reaped;
 use super::buyer::BuyerPlan;
 use super::chaos::{self, Killer, Victim};
 use super::clock;
@@ -36,14 +37,6 @@ pub struct Raced {
     pub fired: Vec<u32>,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
-}
-
-/// A buyer process after `wait`.
-#[derive(Debug, Clone, Copy)]
-pub struct Reaped {
-    pub buyer: u32,
-    pub pid: u32,
-    pub status: ExitStatus,
 }
 
 /// Runs the race. `on_event` sees every buyer event as it arrives (live narration).

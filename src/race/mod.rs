@@ -7,3 +7,11 @@ pub mod clock;
 pub mod interrupt;
 pub mod launcher;
 pub mod pipe;
+
+/// A buyer process after `wait`.
+#[derive(Debug, Clone, Copy)]
+pub struct Reaped {
+    pub buyer: u32,
+    pub pid: u32,
+    pub status: std::process::ExitStatus,
+}
