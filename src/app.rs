@@ -3,28 +3,35 @@
 
 use std::os::unix::process::ExitStatusExt as _;
 
-use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
+use crate::race::pipe::Tick;
 use crate::race::{chaos, interrupt, launcher};
 use crate::report::{self, Ledger, Status};
 use crate::settings::{Output, Settings};
 use crate::shop::ledger::{self, LockWait};
 use crate::shop::lock::holder_name;
-use crate::show::{json, narrate, progress, text, timeline, trace};
+use crate::show::{html, json, narrate, progress, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
-    // The trace file is created first so a bad --trace path fails before the stock changes.
+    // The output files are created first so a bad --trace or --html path fails before the
+    // stock changes.
+    let forget_trace = || {
+        for path in [&settings.trace, &settings.html].into_iter().flatten() {
+            let _ = std::fs::remove_file(path);
+        }
+    };
     let trace_file = settings
         .trace
         .as_deref()
         .map(trace::TraceFile::create)
         .transpose()?;
-    let forget_trace = || {
-        if let Some(path) = &settings.trace {
-            let _ = std::fs::remove_file(path);
-        }
-    };
+    let page_file = settings
+        .html
+        .as_deref()
+        .map(html::PageFile::create)
+        .transpose()
+        .inspect_err(|_| forget_trace())?;
     let shop = ledger::open_checked(&settings.data, settings.durability)
         .inspect_err(|_| forget_trace())?;
     let lock_path = shop.lock.path().to_path_buf();
@@ -43,10 +50,15 @@ pub fn run(settings: Settings) -> Result<Exit> {
     let start =
         ledger::restock(&shop, settings.restock, &run, &wait).inspect_err(|_| forget_trace())?;
 
-    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    let canvas = timeline::Canvas::for_stdout();
+    let detail = match settings.output {
+        Output::Verbose => narrate::Detail::EveryStep,
+        _ => narrate::Detail::Phrases,
+    };
+    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.width);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
-    if settings.output != Output::Json {
+    if narrating {
         println!("{}", text::headline(&settings));
     }
     let victims = chaos::choose_victims(&settings);
@@ -56,12 +68,21 @@ pub fn run(settings: Settings) -> Result<Exit> {
         first_seq: start.seq,
         victims: &victims,
     };
-    let raced = launcher::launch(&launch, &mut |message: &Message| {
-        progress.observe(message);
-        if narrating && let Some(line) = narrator.line(message) {
-            progress.println(&line);
+    let raced = launcher::launch(&launch, &mut |tick: Tick| {
+        let lines = match tick {
+            Tick::Event(message) => {
+                progress.observe(message);
+                narrator.event(message)
+            }
+            Tick::Quiet => narrator.quiet(),
+        };
+        if narrating {
+            lines.iter().for_each(|line| progress.println(line));
         }
     });
+    if narrating {
+        narrator.finish().iter().for_each(|line| progress.println(line));
+    }
     progress.finish();
     let raced = raced?;
 
@@ -75,7 +96,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         .map(|r| r.pid)
         .collect();
     ledger::remove_temp_files_of(&settings.data, &killed);
-    let victim_reports = chaos::report_victims(&victims, &raced.reaped, &raced.fired);
+    let victim_reports = chaos::report_victims(&victims, &raced.reaped);
     let result = report::reconcile(
         raced,
         Ledger {
@@ -90,7 +111,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
     );
 
     if narrating {
-        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        let picture = timeline::render(&result.events, &result.buyers, &canvas);
         println!("\n{}", picture.join("\n"));
     }
     match settings.output {
@@ -104,6 +125,9 @@ pub fn run(settings: Settings) -> Result<Exit> {
     }
     if let Some(file) = trace_file {
         file.write(&result.events)?;
+    }
+    if let Some(file) = page_file {
+        file.write(&settings, &result)?;
     }
 
     if result.interrupted {

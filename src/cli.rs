@@ -20,11 +20,21 @@ Examples:
   grab-tickets --lock-scope write       lock only the write (a common mistake): still oversells
   grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
                                         a throughput run: buy until the stock is gone
-  grab-tickets --seed 7 --check         reproducible delays; exit 1 if anything was oversold
+  grab-tickets --seed 7 --check         the same delays again; exit 1 if anything was oversold
+  grab-tickets --chaos --seed 4 --tickets 10
+                                        SIGKILL a third of the buyers mid-purchase: nothing is lost
+  grab-tickets --kill-at 2:order_logged --tickets 2
+                                        kill buyer 2 after it logged its order: the next holder
+                                        finishes it
+  grab-tickets --html race.html         a page that replays the race in a browser (projector)
   grab-tickets --json | jq .verdict     the whole report as JSON
   grab-tickets --no-lock --trace race.json
                                         open race.json in ui.perfetto.dev: one lane per buyer
-  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)";
+  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
+
+What --seed replays: every buyer's network delays, and which buyers --chaos kills at which
+step. What it cannot: which waiting buyer the kernel lets in when the lock comes free, and so
+who buys which ticket (exact replay of the lock order comes with --schedule).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,8 +60,9 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct RaceArgs {
     /// Number of buyer processes to spawn (1 to 1000).
-    #[arg(short, long, default_value_t = 10, value_name = "N")]
-    pub buyers: u32,
+    #[arg(short, long, default_value_t = 10, value_name = "N",
+          allow_negative_numbers = true, value_parser = whole_number(1, u64::from(MAX_BUYERS)))]
+    pub buyers: u64,
 
     /// Set the stock to this many tickets before the race.
     #[arg(
@@ -59,7 +70,9 @@ pub struct RaceArgs {
         long,
         default_value_t = 3,
         value_name = "T",
-        conflicts_with = "keep_stock"
+        conflicts_with = "keep_stock",
+        allow_negative_numbers = true,
+        value_parser = whole_number(0, MAX_TICKETS)
     )]
     pub tickets: u64,
 
@@ -80,15 +93,27 @@ pub struct RaceArgs {
     pub lock_scope: ScopeArg,
 
     /// Simulated network delay range in milliseconds, LO..HI inclusive.
-    #[arg(long, default_value = "100..300", value_name = "LO..HI")]
+    #[arg(
+        long,
+        default_value = "100..300",
+        value_name = "LO..HI",
+        allow_hyphen_values = true
+    )]
     pub delay_ms: DelayRange,
 
-    /// Seed for the delays: the same seed replays the same delays for every buyer.
-    #[arg(long, value_name = "S")]
+    /// Seed for the delays and the --chaos plan: the same seed replays every buyer's delays and
+    /// kill points, not which waiter the kernel wakes (exact lock order: --schedule).
+    #[arg(long, value_name = "S", allow_negative_numbers = true,
+          value_parser = whole_number(0, u64::MAX))]
     pub seed: Option<u64>,
 
     /// Tickets each buyer tries to get: a number, or 'all' to buy until the stock is gone.
-    #[arg(long, default_value = "1", value_name = "K|all")]
+    #[arg(
+        long,
+        default_value = "1",
+        value_name = "K|all",
+        allow_hyphen_values = true
+    )]
     pub per_buyer: PerBuyer,
 
     /// Do not fsync before confirming a sale: faster; a power cut may lose confirmed sales.
@@ -96,7 +121,8 @@ pub struct RaceArgs {
     pub no_fsync: bool,
 
     /// Give up on the lock after this many milliseconds (the buyer's outcome: lock timeout).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true,
+          value_parser = whole_number(0, u64::MAX))]
     pub lock_timeout: Option<u64>,
 
     /// Exit with status 1 if tickets were oversold or the counts do not reconcile.
@@ -112,6 +138,11 @@ pub struct RaceArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
+    /// Also write FILE, one self-contained HTML page that replays the race in a browser: a
+    /// lane per buyer, the ticket counter, the lock holder, play/step controls and the report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Print only the report, not the race as it happens.
     #[arg(short, long)]
     pub quiet: bool,
@@ -121,14 +152,15 @@ pub struct RaceArgs {
     #[arg(short, long, conflicts_with_all = ["quiet", "json"])]
     pub verbose: bool,
 
-    /// Fault injection: SIGKILL about a third of the buyers at random moments and steps
-    /// (drawn from --seed), then show that no sale was lost or sold twice.
+    /// Fault injection: SIGKILL about a third of the buyers, each at a step of an attempt
+    /// drawn from --seed, then show that no sale was lost or sold twice.
     #[arg(long)]
     pub chaos: bool,
 
-    /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
-    /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
-    #[arg(long, value_name = "N:STEP[:A]", hide = true)]
+    /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1);
+    /// repeat for more. Steps: before_lock, lock_held, in_delay, order_logged, temp_written,
+    /// data_written, released.
+    #[arg(long, value_name = "N:STEP[:A]")]
     pub kill_at: Vec<StepKill>,
 }
 
@@ -152,7 +184,7 @@ pub enum Command {
 impl RaceArgs {
     /// Checks ranges clap cannot express and resolves defaults.
     pub fn into_settings(self) -> Result<Settings> {
-        if self.buyers == 0 || self.buyers > MAX_BUYERS {
+        if self.buyers == 0 || self.buyers > u64::from(MAX_BUYERS) {
             return Err(Error::usage(format!(
                 "--buyers {} is out of range; use 1 to {MAX_BUYERS}",
                 self.buyers
@@ -177,7 +209,7 @@ impl RaceArgs {
         };
         Ok(Settings {
             data: self.data,
-            buyers: self.buyers,
+            buyers: self.buyers as u32,
             restock: if self.keep_stock {
                 Restock::Keep
             } else {
@@ -201,8 +233,59 @@ impl RaceArgs {
             chaos: self.chaos,
             kill_at: self.kill_at,
             trace: self.trace,
+            html: self.html,
         })
     }
+}
+
+/// A parser for a whole-number flag: a negative or non-numeric value is refused with the
+/// flag's range, instead of clap taking "-1" for an unknown flag. The range itself is checked
+/// in [`RaceArgs::into_settings`], which names the flag and the value.
+fn whole_number(lo: u64, hi: u64) -> impl Fn(&str) -> std::result::Result<u64, String> + Clone {
+    move |text: &str| {
+        let range = if hi == u64::MAX {
+            format!("use a whole number, {lo} or more")
+        } else {
+            format!("use a whole number from {lo} to {hi}")
+        };
+        if text.starts_with('-') {
+            return Err(format!("it cannot be negative; {range}"));
+        }
+        text.parse::<u64>()
+            .map_err(|_| format!("not a whole number; {range}"))
+    }
+}
+
+/// Parses the command line. Help and version are printed here (`Ok(None)`); every mistake
+/// becomes one [`Error`] in the program's one error style, with clap's tip as the hint.
+pub fn parse() -> Result<Option<Cli>> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(Some(cli)),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Ok(None)
+        }
+        Err(e) => Err(Error::usage(one_line(&e.render().to_string()))),
+    }
+}
+
+/// Clap's multi-line message ("error: ...", a blank, "  tip: ...", usage) as "what; hint".
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim);
+    let what = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let tips: Vec<&str> = lines
+        .filter_map(|l| l.strip_prefix("tip: "))
+        .collect();
+    let hint = if tips.is_empty() {
+        "see 'grab-tickets --help'".to_string()
+    } else {
+        tips.join("; ")
+    };
+    format!("{what}; {hint}")
 }
 
 /// `grab-tickets completions SHELL`: prints the completion script for `shell`.
@@ -220,6 +303,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn clap_errors_become_one_line_with_a_hint() {
+        let err = Cli::try_parse_from(["grab-tickets", "--buyer", "3"]).unwrap_err();
+        let line = one_line(&err.render().to_string());
+        assert_eq!(
+            line,
+            "unexpected argument '--buyer' found; a similar argument exists: '--buyers'"
+        );
+        let err = Cli::try_parse_from(["grab-tickets", "--tickets", "-1"]).unwrap_err();
+        assert_eq!(
+            one_line(&err.render().to_string()),
+            "invalid value '-1' for '--tickets <T>': it cannot be negative; use a whole number \
+             from 0 to 1000000000; see 'grab-tickets --help'"
+        );
+    }
+
+    #[test]
     fn the_command_line_is_consistent_and_completes_every_flag() {
         Cli::command().debug_assert();
         let mut script = Vec::new();
@@ -231,6 +330,7 @@ mod tests {
         );
         let script = String::from_utf8(script).unwrap();
         assert!(script.contains("--no-lock") && script.contains("--trace"));
+        assert!(script.contains("--html") && script.contains("--kill-at"));
         assert!(script.contains("completions"));
         assert!(!script.contains("subcmd__buyer"), "{script}");
     }

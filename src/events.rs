@@ -1,8 +1,10 @@
 //! The vocabulary of a run: what a buyer did ([`Event`]), stamped with who and when
 //! ([`Message`]). Buyers send these over the pipe (`race::pipe`), the report and every view
-//! read them. Like `settings`, it imports nothing from the crate.
+//! read them. It imports only `settings` (the names of the steps fault injection kills at).
 
 use serde::{Deserialize, Serialize};
+
+use crate::settings::Step;
 
 /// How a buyer's attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +78,12 @@ pub enum Event {
         bought: u64,
         attempts: u64,
         delays_ms: Vec<u64>,
+    },
+    /// Fault injection (`--chaos`, `--kill-at`) SIGKILLs this buyer now, at `step` of its
+    /// attempt number `attempt`: the buyer's last word, sent just before it kills itself.
+    Killed {
+        step: Step,
+        attempt: u64,
     },
     /// The buyer hit an error and stops.
     Failed {

@@ -39,8 +39,6 @@ mod settings;
 mod shop;
 mod show;
 
-use clap::Parser;
-
 pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (README's protocol states it too).
 pub use shop::orders::ENTRY_LEN as ORDER_ENTRY_LEN;
@@ -57,7 +55,9 @@ pub fn run_buyer(plan: &str) -> Exit {
 
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
-    let cli = cli::Cli::parse();
+    let Some(cli) = cli::parse()? else {
+        return Ok(Exit::Success); // --help or --version, printed
+    };
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
             cli::print_completions(shell);

@@ -1,51 +1,47 @@
-//! Fault injection (`--chaos`, `--kill-at`): which buyers are SIGKILLed, and when, and what
-//! came of each planned death. The plan is drawn from the run's seed, so a run that breaks an
-//! invariant can be replayed exactly.
+//! Fault injection (`--chaos`, `--kill-at`): which buyers are SIGKILLed, at which step of
+//! which attempt, and what came of each planned death. The plan is drawn from the run's seed
+//! and every victim kills itself on reaching its step, so the same seed plans the same deaths
+//! at the same points in every run.
 
 use std::os::unix::process::ExitStatusExt as _;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rustix::process::{Pid, Signal, kill_process};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Reaped;
-use super::clock;
-use crate::settings::{DelayRange, PerBuyer, Settings, Step};
+use crate::settings::{PerBuyer, Settings, Step};
 
 /// Keeps the chaos stream independent of the delay streams drawn from the same seed.
 const CHAOS_SALT: u64 = 0xC4A0_5EED_0BAD_F00D;
 /// The chaos plan's attempt numbers stop here: later attempts are like the third.
 const MAX_PLANNED_ATTEMPT: u64 = 3;
 
-/// How a victim dies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "at", rename_all = "snake_case")]
-pub enum Kill {
-    /// The buyer SIGKILLs itself on reaching `step` in attempt number `attempt`: this hits the
-    /// narrow windows (between log and data file, between temp file and rename) every time.
-    Step { step: Step, attempt: u64 },
-    /// The launcher SIGKILLs the buyer this long after the starting gun, wherever it is.
-    Time { after_us: u64 },
+/// Where a buyer SIGKILLs itself: on reaching `step` in attempt number `attempt` (1-based).
+/// A step, not a moment: a timed kill would land wherever the scheduler had got the buyer to,
+/// and no seed could replay it. In JSON: `{"at": "step", "step": ..., "attempt": ...}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", rename = "step")]
+pub struct StepDeath {
+    pub step: Step,
+    pub attempt: u64,
 }
 
 /// One planned death.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Victim {
     pub buyer: u32,
-    pub kill: Kill,
+    pub kill: StepDeath,
 }
 
-/// A planned chaos death and what came of it.
+/// A planned death and what came of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct VictimReport {
     pub buyer: u32,
     pub pid: u32,
-    pub kill: Kill,
-    /// False when the buyer finished before its moment came.
+    pub kill: StepDeath,
+    /// False when the buyer never reached its step: it finished first, or found the stock
+    /// sold out before a step that comes after the check.
     pub died: bool,
 }
 
@@ -56,71 +52,52 @@ pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
         .iter()
         .map(|k| Victim {
             buyer: k.buyer,
-            kill: Kill::Step {
+            kill: StepDeath {
                 step: k.step,
                 attempt: k.attempt,
             },
         })
         .collect();
     if settings.chaos {
-        let planned = plan(
-            settings.seed,
-            settings.buyers,
-            settings.per_buyer,
-            settings.delay,
-        );
+        let planned = plan(settings.seed, settings.buyers, settings.per_buyer);
         let named: Vec<u32> = victims.iter().map(|v| v.buyer).collect();
         victims.extend(planned.into_iter().filter(|p| !named.contains(&p.buyer)));
     }
     victims
 }
 
-/// Which planned deaths happened: a step kill by its SIGKILL, a timed kill only if the killer
-/// fired it (a buyer can also die of SIGKILL for other reasons).
-pub fn report_victims(victims: &[Victim], reaped: &[Reaped], fired: &[u32]) -> Vec<VictimReport> {
+/// Which planned deaths happened: a victim that died of SIGKILL reached its step (it kills
+/// itself there, and nothing else here sends SIGKILL during a race).
+pub fn report_victims(victims: &[Victim], reaped: &[Reaped]) -> Vec<VictimReport> {
     victims
         .iter()
         .filter_map(|v| {
             let r = reaped.iter().find(|r| r.buyer == v.buyer)?;
-            let killed = r.status.signal() == Some(libc::SIGKILL);
-            let died = match v.kill {
-                Kill::Step { .. } => killed,
-                Kill::Time { .. } => killed && fired.contains(&v.buyer),
-            };
             Some(VictimReport {
                 buyer: v.buyer,
                 pid: r.pid,
                 kill: v.kill,
-                died,
+                died: r.status.signal() == Some(libc::SIGKILL),
             })
         })
         .collect()
 }
 
-/// About one buyer in three dies; half of them at a chosen step, half at a random moment
-/// within the time the race is expected to take.
-pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, delay: DelayRange) -> Vec<Victim> {
+/// About one buyer in three dies, each at a step and attempt drawn from the seed.
+pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer) -> Vec<Victim> {
     let mut rng = StdRng::seed_from_u64(seed ^ CHAOS_SALT);
     let attempts = match per_buyer {
         PerBuyer::Count(k) => k.min(MAX_PLANNED_ATTEMPT),
         PerBuyer::All => MAX_PLANNED_ATTEMPT,
     };
-    // Each purchase costs its delay plus about a millisecond of process and file work.
-    let horizon_us = (delay.lo_ms + delay.hi_ms) * 500 * u64::from(buyers) / 2 + 3_000;
     (1..=buyers)
         .filter_map(|buyer| {
             if !rng.random_bool(1.0 / 3.0) {
                 return None;
             }
-            let kill = if rng.random_bool(0.5) {
-                Kill::Step {
-                    step: Step::ALL[rng.random_range(0..Step::ALL.len())],
-                    attempt: rng.random_range(1..=attempts),
-                }
-            } else {
-                Kill::Time {
-                    after_us: rng.random_range(0..=horizon_us),
-                }
+            let kill = StepDeath {
+                step: Step::ALL[rng.random_range(0..Step::ALL.len())],
+                attempt: rng.random_range(1..=attempts),
             };
             Some(Victim { buyer, kill })
         })
@@ -129,80 +106,7 @@ pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, delay: DelayRange) -> V
 
 /// The step a buyer should die at, if the plan says so.
 pub fn step_for(victims: &[Victim], buyer: u32) -> Option<StepDeath> {
-    victims.iter().find_map(|v| match v.kill {
-        Kill::Step { step, attempt } if v.buyer == buyer => Some(StepDeath { step, attempt }),
-        _ => None,
-    })
-}
-
-/// Where a buyer is told to SIGKILL itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct StepDeath {
-    pub step: Step,
-    pub attempt: u64,
-}
-
-/// A buyer the killer thread SIGKILLs `after_us` after the starting gun.
-#[derive(Debug, Clone, Copy)]
-pub struct TimedKill {
-    pub buyer: u32,
-    pub pid: u32,
-    pub after_us: u64,
-}
-
-/// The timed deaths of `victims`, with the pids they have in this race.
-pub fn timed_kills(victims: &[Victim], pid_of: impl Fn(u32) -> Option<u32>) -> Vec<TimedKill> {
-    victims
-        .iter()
-        .filter_map(|v| match v.kill {
-            Kill::Time { after_us } => pid_of(v.buyer).map(|pid| TimedKill {
-                buyer: v.buyer,
-                pid,
-                after_us,
-            }),
-            Kill::Step { .. } => None,
-        })
-        .collect()
-}
-
-/// A thread that SIGKILLs buyers at their planned times until it is stopped.
-pub struct Killer {
-    stop: Sender<()>,
-    thread: JoinHandle<Vec<u32>>,
-}
-
-impl Killer {
-    /// Kills each target its time after `gun_ns`. The caller must not reap the children
-    /// before [`Killer::stop`] returns: an unreaped child keeps its pid, so the kill can never
-    /// hit an unrelated process that reused it.
-    pub fn start(mut targets: Vec<TimedKill>, gun_ns: u64) -> Killer {
-        targets.sort_by_key(|t| t.after_us);
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let mut fired = Vec::new();
-            for target in targets {
-                let now_us = clock::micros_since(gun_ns);
-                let wait = Duration::from_micros(target.after_us.saturating_sub(now_us));
-                match stopped.recv_timeout(wait) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Some(pid) = Pid::from_raw(target.pid as i32) {
-                            let _ = kill_process(pid, Signal::KILL);
-                        }
-                        fired.push(target.buyer);
-                    }
-                    _ => break,
-                }
-            }
-            fired
-        });
-        Killer { stop, thread }
-    }
-
-    /// Stops the thread; returns the buyers it sent SIGKILL to.
-    pub fn stop(self) -> Vec<u32> {
-        let _ = self.stop.send(());
-        self.thread.join().unwrap_or_default()
-    }
+    victims.iter().find(|v| v.buyer == buyer).map(|v| v.kill)
 }
 
 #[cfg(test)]
@@ -211,10 +115,9 @@ mod tests {
 
     #[test]
     fn the_same_seed_plans_the_same_deaths() {
-        let delay = DelayRange { lo_ms: 0, hi_ms: 2 };
-        let a = plan(9, 30, PerBuyer::Count(2), delay);
-        assert_eq!(a, plan(9, 30, PerBuyer::Count(2), delay));
-        assert_ne!(a, plan(10, 30, PerBuyer::Count(2), delay));
+        let a = plan(9, 30, PerBuyer::Count(2));
+        assert_eq!(a, plan(9, 30, PerBuyer::Count(2)));
+        assert_ne!(a, plan(10, 30, PerBuyer::Count(2)));
         assert!(
             !a.is_empty() && a.len() < 30,
             "about a third die: {}",
@@ -223,18 +126,24 @@ mod tests {
     }
 
     #[test]
-    fn many_seeds_cover_every_step_and_both_kinds_of_kill() {
-        let delay = DelayRange { lo_ms: 0, hi_ms: 2 };
+    fn many_seeds_cover_every_step() {
         let victims: Vec<Victim> = (0..50)
-            .flat_map(|seed| plan(seed, 6, PerBuyer::Count(1), delay))
+            .flat_map(|seed| plan(seed, 6, PerBuyer::Count(1)))
             .collect();
         for step in Step::ALL {
-            assert!(
-                victims
-                    .iter()
-                    .any(|v| matches!(v.kill, Kill::Step { step: s, .. } if s == step))
-            );
+            assert!(victims.iter().any(|v| v.kill.step == step), "{step}");
         }
-        assert!(victims.iter().any(|v| matches!(v.kill, Kill::Time { .. })));
+        assert!(victims.iter().all(|v| v.kill.attempt == 1));
+    }
+
+    #[test]
+    fn a_step_death_says_where_in_json() {
+        let kill = StepDeath {
+            step: Step::InDelay,
+            attempt: 2,
+        };
+        let text = serde_json::to_string(&kill).unwrap();
+        assert_eq!(text, r#"{"at":"step","step":"in_delay","attempt":2}"#);
+        assert_eq!(serde_json::from_str::<StepDeath>(&text).unwrap(), kill);
     }
 }

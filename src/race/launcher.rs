@@ -8,10 +8,10 @@ use std::process::{Child, Command, Stdio};
 
 use super::Reaped;
 use super::buyer::BuyerPlan;
-use super::chaos::{self, Killer, Victim};
+use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
-use super::pipe::{self, Heard};
+use super::pipe::{self, Heard, Tick};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
 use crate::settings::Settings;
@@ -33,17 +33,16 @@ pub struct Raced {
     pub events: Vec<Message>,
     /// Lines on the pipe that were not valid events.
     pub garbled: Vec<String>,
-    /// Buyers the chaos killer sent SIGKILL.
-    pub fired: Vec<u32>,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
 }
 
-/// Runs the race. `on_event` sees every buyer event as it arrives (live narration).
-pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
+/// Runs the race. `on_tick` hears every buyer event as it arrives (live narration), and the
+/// quiet moments between them.
+pub fn launch(start: &Start, on_tick: &mut dyn FnMut(Tick)) -> Result<Raced> {
     let epoch_ns = clock::monotonic_ns();
     let mut field = spawn_buyers(start, epoch_ns)?;
-    let heard = race(&mut field, start.victims, on_event);
+    let heard = race(&mut field, on_tick);
     interrupt::forget_buyers();
     if heard.is_err() {
         // Every child is reaped, even when the report cannot be read.
@@ -52,7 +51,7 @@ pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced
         }
     }
     let reaped = reap(field.children);
-    let (mut heard, fired, race_us) = heard?;
+    let (mut heard, race_us) = heard?;
     // Lines arrive in the order they were written, which is not quite the order of their
     // timestamps (a buyer stamps an event, then writes it); readers want the time order.
     heard.messages.sort_by_key(|m| m.t_us);
@@ -60,7 +59,6 @@ pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced
         reaped,
         events: heard.messages,
         garbled: heard.garbled,
-        fired,
         race_us,
     })
 }
@@ -155,12 +153,8 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
 }
 
 /// Fires the starting gun and reads every event until the last buyer closes the pipe.
-/// Returns what was heard, the buyers the chaos killer fired at, and the race's duration.
-fn race(
-    field: &mut Field,
-    victims: &[Victim],
-    on_event: &mut dyn FnMut(&Message),
-) -> Result<(Heard, Vec<u32>, u64)> {
+/// Returns what was heard and the race's duration.
+fn race(field: &mut Field, on_tick: &mut dyn FnMut(Tick)) -> Result<(Heard, u64)> {
     // The spawn times come first: every one of them is earlier than any event on the pipe.
     let spawned: Vec<Message> = field
         .children
@@ -172,7 +166,9 @@ fn race(
             event: Event::Spawned,
         })
         .collect();
-    spawned.iter().for_each(&mut *on_event);
+    for message in &spawned {
+        on_tick(Tick::Event(message));
+    }
     let mut heard = Heard {
         messages: spawned,
         ..Heard::default()
@@ -188,22 +184,15 @@ fn race(
         let _ = field.gun.write_all(&shot);
     }
     let gun_ns = clock::monotonic_ns();
-    let timed = chaos::timed_kills(victims, |buyer| {
-        let spawned = field.children.iter().find(|s| s.index == buyer)?;
-        Some(spawned.child.id())
-    });
-    let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
-    let read_result = pipe::read_all(&field.events, &mut heard, on_event);
+    let read_result = pipe::read_all(&field.events, &mut heard, on_tick);
     let race_us = clock::micros_since(gun_ns);
-    // Stop the killer before anyone is reaped: see Killer::start.
-    let fired = killer.map(Killer::stop).unwrap_or_default();
     read_result.map_err(|e| {
         Error::new(
             Exit::BuyerFailed,
             format!("failed to read buyer reports: {e}"),
         )
     })?;
-    Ok((heard, fired, race_us))
+    Ok((heard, race_us))
 }
 
 /// Waits for every child, so none is left a zombie.

@@ -67,7 +67,7 @@ impl<S: Store> Purchase<'_, S> {
                 send(Event::Read {
                     seen: seen.ticket_num(),
                 });
-                network_delay(delay_ms, send);
+                self.network_delay(delay_ms, send);
                 let taken = self.take_one(&seen, send)?;
                 self.unlock_and_confirm(guard, taken, send)
             }
@@ -76,7 +76,7 @@ impl<S: Store> Purchase<'_, S> {
                 send(Event::Read {
                     seen: seen.ticket_num(),
                 });
-                network_delay(delay_ms, send);
+                self.network_delay(delay_ms, send);
                 if seen.ticket_num() == 0 {
                     send(Event::SoldOut { seen: 0 });
                     return Ok(Attempt::SoldOut);
@@ -131,6 +131,20 @@ impl<S: Store> Purchase<'_, S> {
         }
     }
 
+    /// The simulated network delay, with the [`Step::InDelay`] checkpoint halfway through it,
+    /// so fault injection can kill a buyer mid-delay at the same point in every replay.
+    fn network_delay(&self, delay_ms: u64, send: &dyn Fn(Event)) {
+        if delay_ms == 0 {
+            (self.checkpoint)(Step::InDelay);
+            return;
+        }
+        send(Event::Delay { ms: delay_ms });
+        let delay = Duration::from_millis(delay_ms);
+        std::thread::sleep(delay / 2);
+        (self.checkpoint)(Step::InDelay);
+        std::thread::sleep(delay - delay / 2);
+    }
+
     /// Check and commit, with `seen` as this buyer last read it.
     fn take_one(&self, seen: &S::Snapshot, send: &dyn Fn(Event)) -> Result<Taken> {
         if seen.ticket_num() == 0 {
@@ -174,9 +188,3 @@ impl<S: Store> Purchase<'_, S> {
     }
 }
 
-fn network_delay(delay_ms: u64, send: &dyn Fn(Event)) {
-    if delay_ms > 0 {
-        send(Event::Delay { ms: delay_ms });
-        std::thread::sleep(Duration::from_millis(delay_ms));
-    }
-}

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::text::{cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
-use crate::report::{BuyerSummary, Recovery, RunResult, Status, Tally, sold_out_buyers};
+use crate::report::{BuyerSummary, Recovery, RunResult, Status, Tally};
 use crate::settings::{Durability, LockScope, Restock, Settings};
 
 /// The document's version: raised when a field changes meaning or goes away.
@@ -49,8 +49,18 @@ pub struct JsonVerdict {
     pub cause: Option<String>,
 }
 
+/// The document, pretty-printed, as `--json` prints it.
 pub fn report(settings: &Settings, result: &RunResult) -> String {
-    let doc = JsonReport {
+    serde_json::to_string_pretty(&document(settings, result)).expect("the report serializes")
+}
+
+/// The same document on one line (the classroom page embeds it).
+pub fn compact(settings: &Settings, result: &RunResult) -> String {
+    serde_json::to_string(&document(settings, result)).expect("the report serializes")
+}
+
+fn document<'a>(settings: &Settings, result: &'a RunResult) -> JsonReport<'a> {
+    JsonReport {
         format: FORMAT,
         settings: JsonSettings {
             data: settings.data.display().to_string(),
@@ -71,7 +81,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         tally: &result.tally,
         verdict: JsonVerdict {
             status: result.tally.status(),
-            line: verdict(&result.tally, sold_out_buyers(&result.buyers)),
+            line: verdict(&result.tally, &result.buyers),
             cause: cause(settings, result),
         },
         buyers: &result.buyers,
@@ -79,6 +89,5 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         victims: &result.victims,
         interrupted: result.interrupted,
         events: &result.events,
-    };
-    serde_json::to_string_pretty(&doc).expect("the report serializes")
+    }
 }

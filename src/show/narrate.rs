@@ -1,36 +1,362 @@
-//! Live narration: turns each buyer event into one line a person can follow as it happens.
+//! Live narration. By default it tells the race in phrases: one buyer's steps of one moment on
+//! one line ("takes the lock, reads ticket_num = 3, network delay 136 ms ..."), and identical
+//! steps taken together said once ("buyers 2–10 wait for the lock, held by buyer-1"), so ten
+//! buyers fit on a screen. `--verbose` tells every event on its own line.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
-use super::text::{millis, plural, seconds};
+use super::text::{buyer_set, millis, plural, seconds, wrap};
 use crate::events::{Event, Message, Outcome};
-use crate::settings::Settings;
+use crate::settings::{Settings, Step};
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
 
-/// Remembers which pid is which buyer, so "held by pid 812" can say "buyer-4 (pid 812)".
-#[derive(Default)]
-pub struct Narrator {
-    buyer_of_pid: HashMap<u32, u32>,
-    /// Also tell each buyer's spawn, start and finish (`--verbose`).
-    verbose: bool,
+/// Identical phrases that start within this much of each other are said together: to a
+/// person they happen at once.
+const TOGETHER_US: u64 = 5_000;
+/// A phrase still open this long (its buyer went silent: killed by an interrupt, say) is told
+/// as far as it got, so it cannot hold back the rest of the story.
+const HOLD_AT_MOST: Duration = Duration::from_millis(250);
+
+/// How much the narration says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Phrases per buyer and moment, identical ones merged (the default).
+    Phrases,
+    /// Every event on its own line, plus each buyer's spawn, start and finish (`--verbose`).
+    EveryStep,
 }
 
-impl Narrator {
-    pub fn new(verbose: bool) -> Narrator {
-        Narrator {
-            verbose,
-            ..Narrator::default()
+/// Turns the events of a race into the lines a person follows as it happens.
+pub struct Narrator {
+    detail: Detail,
+    /// Lines are wrapped to this many columns.
+    width: usize,
+    /// Room for the widest "buyer-N" of the run.
+    label_width: usize,
+    /// Which pid is which buyer, so "held by pid 812" can say "buyer-4 (pid 812)".
+    buyer_of_pid: HashMap<u32, u32>,
+    /// Buyers holding the lock right now, to say whether a killed buyer held it.
+    holding: HashSet<u32>,
+    /// Each buyer's phrase in progress.
+    open: BTreeMap<u32, Phrase>,
+    /// Finished phrases not yet told (held back a moment to be merged with identical ones).
+    ready: Vec<Phrase>,
+    /// The latest event time seen: phrases that started well before it are complete groups.
+    latest_us: u64,
+    /// How long an open phrase may hold back the story ([`HOLD_AT_MOST`]).
+    hold_at_most: Duration,
+}
+
+/// One buyer's steps of one moment.
+#[derive(Debug, Clone)]
+struct Phrase {
+    buyer: u32,
+    start_us: u64,
+    clauses: Vec<Clause>,
+    opened: Instant,
+}
+
+/// One step, as the narration says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Clause {
+    Searched(u64),
+    Waits(String),
+    Takes,
+    Recovered { seq: u64, of_buyer: u32, after: u64 },
+    Read(u64),
+    Delay(u64),
+    Wrote(u64),
+    Bought { seq: u64 },
+    SoldOut,
+    Released,
+    GivesUp(String),
+    Killed { step: Step, holding: bool },
+    Failed(String),
+}
+
+impl Clause {
+    /// Whether the phrase ends with this step, given the phrase so far: something long begins
+    /// (a delay, a wait), or the buyer's turn is over.
+    fn ends_phrase(&self, before: &[Clause], holding: bool) -> bool {
+        match self {
+            Clause::Searched(_)
+            | Clause::Waits(_)
+            | Clause::Delay(_)
+            | Clause::Bought { .. }
+            | Clause::GivesUp(_)
+            | Clause::Killed { .. }
+            | Clause::Failed(_) => true,
+            // After a write the sale is confirmed (flushed) just after the unlock: wait for it.
+            Clause::Released => !before.iter().any(|c| matches!(c, Clause::Wrote(_))),
+            // Holding the lock, a sold-out buyer still has to let go of it.
+            Clause::SoldOut => !holding,
+            _ => false,
         }
     }
 
-    /// The line for `message`, or None for events that would only add noise.
-    pub fn line(&mut self, message: &Message) -> Option<String> {
-        self.buyer_of_pid.insert(message.pid, message.buyer);
-        let what = match &message.event {
-            Event::Spawned | Event::Started | Event::Finished { .. } if !self.verbose => {
-                return None;
+    /// What makes two phrases say the same thing (delays of different length still merge).
+    fn key(&self) -> Clause {
+        match self {
+            Clause::Delay(_) => Clause::Delay(0),
+            other => other.clone(),
+        }
+    }
+
+    /// The words, for one buyer (`many` false) or several at once. `delays` are every merged
+    /// buyer's delay at this step, for a range.
+    fn words(&self, many: bool, delays: &[u64]) -> String {
+        let verb = |one: &str, several: &str| if many { several } else { one }.to_string();
+        match self {
+            Clause::Searched(seen) => {
+                let left = format!("{} left", plural(*seen, "ticket"));
+                if many {
+                    format!("search: all see {left}")
+                } else {
+                    format!("searches: sees {left}")
+                }
             }
+            Clause::Waits(holder) => {
+                format!("{} for the lock, held by {holder}", verb("waits", "wait"))
+            }
+            Clause::Takes => format!("{} the lock", verb("takes", "take")),
+            Clause::Recovered {
+                seq,
+                of_buyer,
+                after,
+            } => format!(
+                "{} order #{seq} of buyer-{of_buyer}, who died after logging it: \
+                 ticket_num = {after}",
+                verb("finishes", "finish")
+            ),
+            Clause::Read(seen) => format!("{} ticket_num = {seen}", verb("reads", "read")),
+            Clause::Delay(ms) => {
+                let lo = delays.iter().min().copied().unwrap_or(*ms);
+                let hi = delays.iter().max().copied().unwrap_or(*ms);
+                if lo == hi {
+                    format!("network delay {lo} ms ...")
+                } else {
+                    format!("network delays {lo}–{hi} ms ...")
+                }
+            }
+            Clause::Wrote(n) => format!("{} ticket_num = {n}", verb("writes", "write")),
+            Clause::Bought { seq } => {
+                format!("{}BOUGHT, order #{seq}", if many { "each " } else { "" })
+            }
+            Clause::SoldOut => format!("{} no ticket left: sold out", verb("finds", "find")),
+            Clause::Released => format!("{} the lock", verb("releases", "release")),
+            Clause::GivesUp(holder) => format!(
+                "{} waiting for the lock (--lock-timeout), still held by {holder}",
+                verb("gives up", "give up")
+            ),
+            Clause::Killed { step, holding } => killed_words(*step, *holding),
+            Clause::Failed(message) => format!("FAILED: {message}"),
+        }
+    }
+}
+
+/// "KILLED at order_logged while holding the lock — the kernel frees it".
+fn killed_words(step: Step, holding: bool) -> String {
+    let mut words = format!("KILLED at {step} (fault injection)");
+    if holding {
+        words.push_str(" while holding the lock — the kernel frees it");
+    }
+    words
+}
+
+impl Narrator {
+    pub fn new(detail: Detail, buyers: u32, width: usize) -> Narrator {
+        Narrator {
+            detail,
+            width,
+            label_width: format!("buyer-{buyers}").len(),
+            buyer_of_pid: HashMap::new(),
+            holding: HashSet::new(),
+            open: BTreeMap::new(),
+            ready: Vec::new(),
+            latest_us: 0,
+            hold_at_most: HOLD_AT_MOST,
+        }
+    }
+
+    /// The step-by-step words for one event, without its time or buyer ("takes the lock after
+    /// waiting 136 ms"): the classroom page's narration.
+    pub fn words(&mut self, message: &Message) -> String {
+        let was_holding = self.track(message);
+        format!("buyer-{} {}", message.buyer, self.step_words(message, was_holding))
+    }
+
+    /// Follows who holds the lock; returns whether `message`'s buyer held it before.
+    fn track(&mut self, message: &Message) -> bool {
+        self.buyer_of_pid.insert(message.pid, message.buyer);
+        let was_holding = self.holding.contains(&message.buyer);
+        match message.event {
+            Event::LockAcquired { .. } => {
+                self.holding.insert(message.buyer);
+            }
+            Event::LockReleased | Event::Killed { .. } => {
+                self.holding.remove(&message.buyer);
+            }
+            _ => {}
+        }
+        was_holding
+    }
+
+    /// Takes in one event; returns the lines that are ready to be told.
+    pub fn event(&mut self, message: &Message) -> Vec<String> {
+        let was_holding = self.track(message);
+        if self.detail == Detail::EveryStep {
+            let words = self.step_words(message, was_holding);
+            return vec![self.line(message.t_us, &format!("buyer-{}", message.buyer), &words)];
+        }
+        self.latest_us = self.latest_us.max(message.t_us);
+        if let Some(clause) = self.clause(message, was_holding) {
+            let locked = was_holding || self.holding.contains(&message.buyer);
+            let phrase = self.open.entry(message.buyer).or_insert_with(|| Phrase {
+                buyer: message.buyer,
+                start_us: message.t_us,
+                clauses: Vec::new(),
+                opened: Instant::now(),
+            });
+            let ends = clause.ends_phrase(&phrase.clauses, locked);
+            phrase.clauses.push(clause);
+            if ends && let Some(done) = self.open.remove(&message.buyer) {
+                self.ready.push(done);
+            }
+        }
+        self.tell(false)
+    }
+
+    /// The pipe has been quiet a moment: nothing simultaneous is still coming, so tell what
+    /// is ready.
+    pub fn quiet(&mut self) -> Vec<String> {
+        self.tell(true)
+    }
+
+    /// The race is over: tell everything left, finished or not.
+    pub fn finish(&mut self) -> Vec<String> {
+        self.ready.extend(std::mem::take(&mut self.open).into_values());
+        self.tell(true)
+    }
+
+    /// Tells the ready phrases, oldest first, merging identical ones that happened together.
+    /// A phrase waits while an earlier one is still open (so lines stay in time order) and,
+    /// unless the pipe is quiet, until the events have moved past it (so its twins can join).
+    fn tell(&mut self, quiet: bool) -> Vec<String> {
+        let stale: Vec<u32> = self
+            .open
+            .values()
+            .filter(|p| p.opened.elapsed() >= self.hold_at_most)
+            .map(|p| p.buyer)
+            .collect();
+        for buyer in stale {
+            if let Some(phrase) = self.open.remove(&buyer) {
+                self.ready.push(phrase);
+            }
+        }
+        self.ready.sort_by_key(|p| p.start_us);
+        let barrier = self.open.values().map(|p| p.start_us).min();
+        let mut lines = Vec::new();
+        while let Some(first) = self.ready.first() {
+            let blocked = barrier.is_some_and(|b| b < first.start_us);
+            let settled = quiet || self.latest_us > first.start_us + TOGETHER_US;
+            if blocked || !settled {
+                break;
+            }
+            let first = self.ready.remove(0);
+            let key: Vec<Clause> = first.clauses.iter().map(Clause::key).collect();
+            let mut group = vec![first];
+            let mut i = 0;
+            while i < self.ready.len() {
+                let candidate = &self.ready[i];
+                let last_start = group.last().map_or(0, |p| p.start_us);
+                if candidate.start_us > last_start + TOGETHER_US {
+                    break;
+                }
+                let same = candidate.clauses.iter().map(Clause::key).eq(key.iter().cloned());
+                if same && barrier.is_none_or(|b| b >= candidate.start_us) {
+                    group.push(self.ready.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            lines.push(self.group_line(&group));
+        }
+        lines
+    }
+
+    /// One line for phrases that say the same thing: "buyers 2–10 wait for the lock, ...".
+    fn group_line(&self, group: &[Phrase]) -> String {
+        let many = group.len() > 1;
+        let buyers: Vec<u32> = group.iter().map(|p| p.buyer).collect();
+        let subject = buyer_set(&buyers);
+        let clauses = &group[0].clauses;
+        let mut text = String::new();
+        for (i, clause) in clauses.iter().enumerate() {
+            let delays: Vec<u64> = group
+                .iter()
+                .filter_map(|p| match p.clauses.get(i) {
+                    Some(Clause::Delay(ms)) => Some(*ms),
+                    _ => None,
+                })
+                .collect();
+            if i > 0 {
+                text.push_str(if matches!(clause, Clause::Bought { .. }) {
+                    "; "
+                } else {
+                    ", "
+                });
+            }
+            text.push_str(&clause.words(many, &delays));
+        }
+        self.line(group[0].start_us, &subject, &text)
+    }
+
+    /// "  0.140s buyer-2  takes the lock, ...", wrapped to the width under its text.
+    fn line(&self, t_us: u64, subject: &str, text: &str) -> String {
+        let label_width = self.label_width;
+        let head = format!("{:>7} {subject:<label_width$} ", seconds(t_us));
+        let indent = 7 + 1 + label_width + 1;
+        wrap(&format!("{head}{text}"), self.width.max(indent + 20), indent)
+    }
+
+    /// The clause an event adds to its buyer's phrase, or None for events the phrases leave to
+    /// the timeline and `--verbose` (spawn, start, finish).
+    fn clause(&self, message: &Message, was_holding: bool) -> Option<Clause> {
+        Some(match &message.event {
+            Event::Spawned | Event::Started | Event::Finished { .. } => return None,
+            Event::Searched { seen } => Clause::Searched(*seen),
+            Event::LockWait { holder } => Clause::Waits(self.who(*holder)),
+            Event::LockAcquired { .. } => Clause::Takes,
+            Event::Recovered {
+                seq,
+                of_buyer,
+                after,
+                ..
+            } => Clause::Recovered {
+                seq: *seq,
+                of_buyer: *of_buyer,
+                after: *after,
+            },
+            Event::Read { seen } => Clause::Read(*seen),
+            Event::Delay { ms } => Clause::Delay(*ms),
+            Event::Wrote { ticket_num } => Clause::Wrote(*ticket_num),
+            Event::Ordered { seq, .. } => Clause::Bought { seq: *seq },
+            Event::SoldOut { .. } => Clause::SoldOut,
+            Event::LockReleased => Clause::Released,
+            Event::LockTimedOut { holder } => Clause::GivesUp(self.who(*holder)),
+            Event::Killed { step, .. } => Clause::Killed {
+                step: *step,
+                holding: was_holding,
+            },
+            Event::Failed { message, .. } => Clause::Failed(message.clone()),
+        })
+    }
+
+    /// `--verbose`: the words for one event.
+    fn step_words(&self, message: &Message, was_holding: bool) -> String {
+        match &message.event {
             Event::Spawned => format!("(pid {}) spawned", message.pid),
             Event::Started => "hears the starting gun".to_string(),
             Event::Finished {
@@ -82,13 +408,12 @@ impl Narrator {
                 "gives up waiting for the lock (--lock-timeout), still held by {}",
                 self.who(*holder)
             ),
+            Event::Killed { step, attempt } => format!(
+                "{} in attempt {attempt}",
+                killed_words(*step, was_holding)
+            ),
             Event::Failed { message, .. } => format!("FAILED: {message}"),
-        };
-        Some(format!(
-            "{:>8}  buyer-{:<3} {what}",
-            seconds(message.t_us),
-            message.buyer
-        ))
+        }
     }
 
     fn who(&self, holder: Option<u32>) -> String {
@@ -114,6 +439,9 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
     if let Some(trace) = &settings.trace {
         line.push_str(&format!(", trace {}", trace.display()));
     }
+    if let Some(html) = &settings.html {
+        line.push_str(&format!(", page {}", html.display()));
+    }
     line
 }
 
@@ -136,5 +464,153 @@ fn delay_list(delays_ms: &[u64]) -> String {
         "none".to_string()
     } else {
         format!("{} ms", list.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(buyer: u32, t_us: u64, event: Event) -> Message {
+        Message::at(buyer, t_us, event)
+    }
+
+    /// Feeds `events` to a narrator, a quiet moment after each batch of one millisecond.
+    fn told(detail: Detail, events: &[Message]) -> Vec<String> {
+        let mut narrator = Narrator::new(detail, 10, 80);
+        let mut lines = Vec::new();
+        for m in events {
+            lines.extend(narrator.event(m));
+        }
+        lines.extend(narrator.finish());
+        lines
+    }
+
+    fn locked_start() -> Vec<Message> {
+        let mut events: Vec<Message> = (1..=10)
+            .map(|b| at(b, 4_000 + u64::from(b), Event::Searched { seen: 3 }))
+            .collect();
+        events.push(at(1, 4_100, Event::LockAcquired { waited_us: 0 }));
+        events.push(at(1, 4_110, Event::Read { seen: 3 }));
+        events.push(at(1, 4_120, Event::Delay { ms: 136 }));
+        events.extend((2..=10).map(|b| {
+            at(
+                b,
+                4_200 + u64::from(b),
+                Event::LockWait {
+                    holder: Some(101),
+                },
+            )
+        }));
+        events
+    }
+
+    #[test]
+    fn simultaneous_identical_steps_are_said_once() {
+        let lines = told(Detail::Phrases, &locked_start());
+        assert_eq!(
+            lines,
+            [
+                " 0.004s buyers 1–10 search: all see 3 tickets left",
+                " 0.004s buyer-1  takes the lock, reads ticket_num = 3, network delay 136 ms ...",
+                " 0.004s buyers 2–10 wait for the lock, held by buyer-1 (pid 101)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_turn_at_the_lock_is_two_lines() {
+        let mut events = locked_start();
+        events.extend([
+            at(1, 140_000, Event::Wrote { ticket_num: 2 }),
+            at(1, 140_010, Event::LockReleased),
+            at(2, 140_020, Event::LockAcquired { waited_us: 136_000 }),
+            at(2, 140_030, Event::Read { seen: 2 }),
+            at(2, 140_040, Event::Delay { ms: 242 }),
+            at(
+                1,
+                141_000,
+                Event::Ordered {
+                    seq: 2,
+                    before: 3,
+                    after: 2,
+                },
+            ),
+        ]);
+        let lines = told(Detail::Phrases, &events);
+        assert_eq!(
+            lines[3..],
+            [
+                " 0.140s buyer-1  writes ticket_num = 2, releases the lock; BOUGHT, order #2",
+                " 0.140s buyer-2  takes the lock, reads ticket_num = 2, network delay 242 ms ...",
+            ]
+        );
+    }
+
+    #[test]
+    fn racing_reads_merge_with_their_range_of_delays() {
+        let events: Vec<Message> = (1..=4)
+            .flat_map(|b| {
+                [
+                    at(b, 5_000, Event::Read { seen: 3 }),
+                    at(b, 5_001, Event::Delay { ms: 100 + u64::from(b) }),
+                ]
+            })
+            .collect();
+        let lines = told(Detail::Phrases, &events);
+        assert_eq!(
+            lines,
+            [" 0.005s buyers 1–4 read ticket_num = 3, network delays 101–104 ms ..."]
+        );
+    }
+
+    #[test]
+    fn a_chaos_death_is_told_with_the_lock_it_held() {
+        let events = [
+            at(7, 1_000, Event::LockAcquired { waited_us: 0 }),
+            at(7, 1_001, Event::Read { seen: 2 }),
+            at(7, 1_002, Event::Delay { ms: 100 }),
+            at(
+                7,
+                51_000,
+                Event::Killed {
+                    step: Step::InDelay,
+                    attempt: 1,
+                },
+            ),
+            at(8, 51_100, Event::LockAcquired { waited_us: 50_000 }),
+        ];
+        let lines = told(Detail::Phrases, &events);
+        assert!(
+            lines[1].contains(
+                "buyer-7  KILLED at in_delay (fault injection) while holding the lock — the kernel \
+                 frees it"
+            ) || lines[1].contains("buyer-7  KILLED at in_delay"),
+            "{lines:#?}"
+        );
+        assert!(lines[1..].concat().contains("the kernel frees it"), "{lines:#?}");
+    }
+
+    #[test]
+    fn every_step_gets_its_own_line_when_verbose() {
+        let lines = told(Detail::EveryStep, &locked_start());
+        assert_eq!(lines.len(), locked_start().len());
+        assert!(lines[0].ends_with("buyer-1  (pid 101) searches: sees 3 tickets left"));
+    }
+
+    #[test]
+    fn a_silent_buyer_does_not_hold_back_the_others_forever() {
+        let mut narrator = Narrator::new(Detail::Phrases, 10, 80);
+        narrator.hold_at_most = Duration::from_secs(3600);
+        // Buyer 1 writes and goes silent (its confirmation never comes).
+        assert!(narrator.event(&at(1, 1_000, Event::Wrote { ticket_num: 2 })).is_empty());
+        let mut lines = narrator.event(&at(2, 1_500, Event::Searched { seen: 2 }));
+        lines.extend(narrator.quiet());
+        assert!(lines.is_empty(), "{lines:?}");
+        // Once it has been silent longer than the narrator waits, it is told as far as it got.
+        narrator.hold_at_most = Duration::ZERO;
+        let lines = narrator.quiet();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("buyer-1  writes ticket_num = 2"));
     }
 }
