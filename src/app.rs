@@ -55,7 +55,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         Output::Verbose => narrate::Detail::EveryStep,
         _ => narrate::Detail::Phrases,
     };
-    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.width);
+    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.text_width);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
     if narrating {
@@ -81,7 +81,10 @@ pub fn run(settings: Settings) -> Result<Exit> {
         }
     });
     if narrating {
-        narrator.finish().iter().for_each(|line| progress.println(line));
+        narrator
+            .finish()
+            .iter()
+            .for_each(|line| progress.println(line));
     }
     progress.finish();
     let raced = raced?;
@@ -117,7 +120,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
     match settings.output {
         Output::Json => println!("{}", json::report(&settings, &result)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            print!("{}", text::report(&settings, &result));
+            print!("{}", text::report(&settings, &result, canvas.text_width));
         }
     }
     if settings.output == Output::Verbose {

@@ -277,9 +277,7 @@ fn one_line(rendered: &str) -> String {
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_string();
-    let tips: Vec<&str> = lines
-        .filter_map(|l| l.strip_prefix("tip: "))
-        .collect();
+    let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
     let hint = if tips.is_empty() {
         "see 'grab-tickets --help'".to_string()
     } else {

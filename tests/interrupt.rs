@@ -43,7 +43,7 @@ fn read_until(lines: &mpsc::Receiver<String>, done: impl Fn(&[String]) -> bool) 
     seen
 }
 
-/// Buyer pids from the narration's "(pid N) searches" lines.
+/// Buyer pids from the step-by-step narration's "(pid N) searches" lines (`--verbose`).
 fn buyer_pids(lines: &[String]) -> Vec<i32> {
     lines
         .iter()
@@ -91,6 +91,7 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let (mut launcher, lines) = start(
         &env,
         &[
+            "--verbose",
             "--buyers",
             "4",
             "--tickets",
@@ -138,7 +139,10 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
 #[test]
 fn a_killed_launcher_takes_its_buyers_with_it() {
     let env = TestEnv::new();
-    let (mut launcher, lines) = start(&env, &["--buyers", "3", "--delay-ms", "2000..2000"]);
+    let (mut launcher, lines) = start(
+        &env,
+        &["--verbose", "--buyers", "3", "--delay-ms", "2000..2000"],
+    );
     let seen = read_until(&lines, |seen| {
         seen.iter().filter(|l| l.contains("searches")).count() == 3
             && seen.iter().any(|l| l.contains("network delay"))

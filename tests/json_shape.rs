@@ -85,10 +85,15 @@ fn the_json_report_has_the_documented_shape() {
                 "logged",
                 "outcome",
                 "pid",
+                "result",
                 "searched"
             ]
         );
         assert_eq!(buyer["ending"]["how"], "finished");
+        assert!(
+            ["bought", "sold_out"].contains(&buyer["result"].as_str().unwrap()),
+            "{buyer}"
+        );
     }
     assert!(report["recovered"].as_array().unwrap().is_empty());
 }

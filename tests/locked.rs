@@ -91,8 +91,9 @@ fn a_waiting_buyer_says_whom_it_waits_for() {
     let run = env.run(&["--buyers", "3", "--delay-ms", "50..60"]);
     run.assert_code(0);
     // Usually "held by buyer-N (pid P)"; a waiter that tries in the microsecond between the
-    // holder's flock and its pid write sees "held by another process".
-    run.assert_stdout_contains("waits for the lock, held by ");
+    // holder's flock and its pid write sees "held by another process". Buyers waiting at once
+    // for the same holder share one line ("buyers 2 and 3 wait for the lock, held by ...").
+    run.assert_stdout_contains(" for the lock, held by ");
     run.assert_stdout_contains("OK: 3 tickets, 3 sold");
 }
 

@@ -42,7 +42,7 @@ fn no_lock_report_explains_where_overselling_came_from() {
     ]);
     run.assert_code(0);
     run.assert_stdout_contains("OVERSOLD: 1 ticket, 5 confirmed (4 oversold)");
-    run.assert_stdout_contains("all read ticket_num = 1 before anyone wrote");
+    run.assert_stdout_contains("read ticket_num = 1, but another buyer wrote between their read");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn locking_only_the_write_still_oversells() {
     assert!(confirmed > 2, "expected overselling{}", run.context());
     let cause = report["verdict"]["cause"].as_str().unwrap_or_default();
     assert!(
-        cause.contains("the lock only covered the write"),
+        cause.contains("The lock covered only the write"),
         "{}",
         run.context()
     );

@@ -51,7 +51,7 @@ fn a_locked_run_draws_waiting_and_holding_with_a_legend() {
     let env = TestEnv::new();
     let run = env.run(&["--buyers", "3", "--delay-ms", "20..30"]);
     run.assert_code(0);
-    run.assert_stdout_contains("Legend: . waiting for the lock   = holding the lock");
+    run.assert_stdout_contains("Legend: . waiting for the lock  = holding the lock");
     let stdout = run.stdout();
     let lanes: Vec<String> = (1..=3).filter_map(|b| lane(&stdout, b)).collect();
     assert_eq!(lanes.len(), 3, "{}", run.context());
@@ -73,7 +73,7 @@ fn locking_only_the_write_draws_reads_outside_the_lock() {
         "200..300",
     ]);
     run.assert_code(0);
-    run.assert_stdout_contains("- network delay without the lock");
+    run.assert_stdout_contains("- network delay, no lock");
     for buyer in 1..=3 {
         let lane = lane(&run.stdout(), buyer).expect("a lane");
         // The read comes first, then the delay without the lock, then the locked write.

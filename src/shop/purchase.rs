@@ -187,4 +187,3 @@ impl<S: Store> Purchase<'_, S> {
         Ok(Attempt::Bought { seq: order.seq })
     }
 }
-

@@ -16,7 +16,9 @@ pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<S
         return None;
     }
     let how = match scope {
-        LockScope::Write => "The lock covered only the write, not the read before it, so it came too late.",
+        LockScope::Write => {
+            "The lock covered only the write, not the read before it, so it came too late."
+        }
         _ => "With no lock, nothing kept a buyer's read and its write together.",
     };
     let sales = sales(events);
@@ -194,7 +196,17 @@ mod tests {
             at(2, 7, Event::Wrote { ticket_num: 4 }),
         ];
         let why = explain(LockScope::Write, Status::LostUpdates, &events).unwrap();
-        assert!(why.starts_with("buyer-2 read ticket_num = 5, but another buyer wrote between its read"), "{why}");
-        assert!(why.ends_with("The lock covered only the write, not the read before it, so it came too late."), "{why}");
+        assert!(
+            why.starts_with(
+                "buyer-2 read ticket_num = 5, but another buyer wrote between its read"
+            ),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(
+                "The lock covered only the write, not the read before it, so it came too late."
+            ),
+            "{why}"
+        );
     }
 }

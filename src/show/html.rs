@@ -49,8 +49,8 @@ struct PageData<'a> {
     subtitle: &'a str,
     /// The narration of `run.events[i]`, step by step (the `--verbose` wording).
     words: Vec<String>,
-    /// The text report, as the terminal shows it.
-    report: String,
+    /// The report's rows, problems, "Why:" and verdict, as the terminal shows them.
+    report: text::ReportParts,
     /// Filled in below: the `--json` document, embedded as it is.
     run: (),
 }
@@ -60,16 +60,12 @@ pub fn page(settings: &Settings, result: &RunResult) -> String {
     let headline = text::headline(settings);
     let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
     let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers, usize::MAX);
-    let words = result
-        .events
-        .iter()
-        .map(|m| narrator.words(m))
-        .collect();
+    let words = result.events.iter().map(|m| narrator.words(m)).collect();
     let data = PageData {
         title,
         subtitle,
         words,
-        report: text::report(settings, result).trim().to_string(),
+        report: text::report_parts(settings, result),
         run: (),
     };
     let mut run = serde_json::to_string(&data).expect("the page data serializes");

@@ -184,7 +184,11 @@ impl Narrator {
     /// waiting 136 ms"): the classroom page's narration.
     pub fn words(&mut self, message: &Message) -> String {
         let was_holding = self.track(message);
-        format!("buyer-{} {}", message.buyer, self.step_words(message, was_holding))
+        format!(
+            "buyer-{} {}",
+            message.buyer,
+            self.step_words(message, was_holding)
+        )
     }
 
     /// Follows who holds the lock; returns whether `message`'s buyer held it before.
@@ -236,7 +240,8 @@ impl Narrator {
 
     /// The race is over: tell everything left, finished or not.
     pub fn finish(&mut self) -> Vec<String> {
-        self.ready.extend(std::mem::take(&mut self.open).into_values());
+        self.ready
+            .extend(std::mem::take(&mut self.open).into_values());
         self.tell(true)
     }
 
@@ -274,7 +279,11 @@ impl Narrator {
                 if candidate.start_us > last_start + TOGETHER_US {
                     break;
                 }
-                let same = candidate.clauses.iter().map(Clause::key).eq(key.iter().cloned());
+                let same = candidate
+                    .clauses
+                    .iter()
+                    .map(Clause::key)
+                    .eq(key.iter().cloned());
                 if same && barrier.is_none_or(|b| b >= candidate.start_us) {
                     group.push(self.ready.remove(i));
                 } else {
@@ -318,7 +327,11 @@ impl Narrator {
         let label_width = self.label_width;
         let head = format!("{:>7} {subject:<label_width$} ", seconds(t_us));
         let indent = 7 + 1 + label_width + 1;
-        wrap(&format!("{head}{text}"), self.width.max(indent + 20), indent)
+        wrap(
+            &format!("{head}{text}"),
+            self.width.max(indent + 20),
+            indent,
+        )
     }
 
     /// The clause an event adds to its buyer's phrase, or None for events the phrases leave to
@@ -408,10 +421,9 @@ impl Narrator {
                 "gives up waiting for the lock (--lock-timeout), still held by {}",
                 self.who(*holder)
             ),
-            Event::Killed { step, attempt } => format!(
-                "{} in attempt {attempt}",
-                killed_words(*step, was_holding)
-            ),
+            Event::Killed { step, attempt } => {
+                format!("{} in attempt {attempt}", killed_words(*step, was_holding))
+            }
             Event::Failed { message, .. } => format!("FAILED: {message}"),
         }
     }
@@ -497,9 +509,7 @@ mod tests {
             at(
                 b,
                 4_200 + u64::from(b),
-                Event::LockWait {
-                    holder: Some(101),
-                },
+                Event::LockWait { holder: Some(101) },
             )
         }));
         events
@@ -553,7 +563,13 @@ mod tests {
             .flat_map(|b| {
                 [
                     at(b, 5_000, Event::Read { seen: 3 }),
-                    at(b, 5_001, Event::Delay { ms: 100 + u64::from(b) }),
+                    at(
+                        b,
+                        5_001,
+                        Event::Delay {
+                            ms: 100 + u64::from(b),
+                        },
+                    ),
                 ]
             })
             .collect();
@@ -588,7 +604,10 @@ mod tests {
             ) || lines[1].contains("buyer-7  KILLED at in_delay"),
             "{lines:#?}"
         );
-        assert!(lines[1..].concat().contains("the kernel frees it"), "{lines:#?}");
+        assert!(
+            lines[1..].concat().contains("the kernel frees it"),
+            "{lines:#?}"
+        );
     }
 
     #[test]
@@ -603,7 +622,11 @@ mod tests {
         let mut narrator = Narrator::new(Detail::Phrases, 10, 80);
         narrator.hold_at_most = Duration::from_secs(3600);
         // Buyer 1 writes and goes silent (its confirmation never comes).
-        assert!(narrator.event(&at(1, 1_000, Event::Wrote { ticket_num: 2 })).is_empty());
+        assert!(
+            narrator
+                .event(&at(1, 1_000, Event::Wrote { ticket_num: 2 }))
+                .is_empty()
+        );
         let mut lines = narrator.event(&at(2, 1_500, Event::Searched { seen: 2 }));
         lines.extend(narrator.quiet());
         assert!(lines.is_empty(), "{lines:?}");

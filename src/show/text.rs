@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
+
 use crate::race::chaos::StepDeath;
 use crate::report::{
     BuyerResult, BuyerSummary, Ending, KillCause, Recovery, RunResult, Status, Tally, count,
@@ -43,29 +45,61 @@ fn replay_note(settings: &Settings) -> String {
     )
 }
 
-/// The reconciliation, the problems worth knowing about, and the verdict line last.
-pub fn report(settings: &Settings, result: &RunResult) -> String {
+/// The report before it is laid out: the terminal prints it as text, the classroom page as a
+/// table, so both say the same.
+#[derive(Debug, Serialize)]
+pub struct ReportParts {
+    pub heading: String,
+    pub rows: Vec<Row>,
+    /// Buyers that did not end normally, and what each left behind.
+    pub problems: Vec<String>,
+    /// Where overselling came from (see `cause`), when it happened.
+    pub why: Option<String>,
+    pub verdict: String,
+}
+
+/// "confirmed  3  buyers 1–3".
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub label: &'static str,
+    pub count: u64,
+    pub note: String,
+}
+
+/// The reconciliation, the problems worth knowing about, and the verdict line last; its
+/// sentences wrapped to `width` (`usize::MAX`: not at all).
+pub fn report(settings: &Settings, result: &RunResult, width: usize) -> String {
+    let parts = report_parts(settings, result);
+    let mut out = format!("\n{}\n", parts.heading);
+    for row in &parts.rows {
+        let line = format!("  {:<22}{:>6}  {}", row.label, row.count, row.note);
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    for line in &parts.problems {
+        let _ = writeln!(out, "{}", wrap(&format!("  ! {line}"), width, 4));
+    }
+    if let Some(why) = &parts.why {
+        let _ = writeln!(out, "{}", wrap(&format!("  Why: {why}"), width, 7));
+    }
+    let _ = writeln!(out, "{}", parts.verdict);
+    out
+}
+
+/// Every part of the report, in order.
+pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
     let t = &result.tally;
     let buyers = &result.buyers;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\nReport (race took {} ms, seed {})",
-        result.race_us / 1_000,
-        settings.seed
-    );
-    let row = |out: &mut String, label: &str, n: u64, note: String| {
-        let line = format!("  {label:<22}{n:>6}  {note}");
-        let _ = writeln!(out, "{}", line.trim_end());
+    let mut rows = Vec::new();
+    let mut row = |label: &'static str, count: u64, note: String| {
+        rows.push(Row { label, count, note });
     };
     let with = |result_kind: BuyerResult| -> Vec<&BuyerSummary> {
         buyers.iter().filter(|b| b.result == result_kind).collect()
     };
-    row(&mut out, "stock at start", t.initial, String::new());
+    row("stock at start", t.initial, String::new());
     let sellers: Vec<&BuyerSummary> = buyers.iter().filter(|b| b.confirmed > 0).collect();
-    row(&mut out, "confirmed", t.confirmed, with_counts(&sellers));
+    row("confirmed", t.confirmed, with_counts(&sellers));
     row(
-        &mut out,
         "sold out",
         count(buyers, BuyerResult::SoldOut) as u64,
         with_counts(&with(BuyerResult::SoldOut)),
@@ -78,58 +112,44 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
     ] {
         let these = with(kind);
         if !these.is_empty() {
-            row(
-                &mut out,
-                result_label(kind),
-                these.len() as u64,
-                with_counts(&these),
-            );
+            row(result_label(kind), these.len() as u64, with_counts(&these));
         }
     }
     row(
-        &mut out,
         "left in data file",
         t.remaining,
         format!("read back from {}", settings.data.display()),
     );
+    row("in the order log", t.logged, "orders this run".to_string());
     row(
-        &mut out,
-        "in the order log",
-        t.logged,
-        "orders this run".to_string(),
-    );
-    row(
-        &mut out,
         "oversold",
         t.oversold,
         "confirmed beyond the stock".to_string(),
     );
     row(
-        &mut out,
         "lost updates",
         t.lost_updates,
         "sales the data file does not show".to_string(),
     );
     if t.unconfirmed > 0 {
         row(
-            &mut out,
             "unconfirmed",
             t.unconfirmed,
             "sold (in the log), but the buyer died before confirming".to_string(),
         );
     }
-    for line in problems(result) {
-        let _ = writeln!(out, "{}", wrap(&format!("  ! {line}"), REPORT_WIDTH, 4));
+    ReportParts {
+        heading: format!(
+            "Report (race took {} ms, seed {})",
+            result.race_us / 1_000,
+            settings.seed
+        ),
+        rows,
+        problems: problems(result),
+        why: cause(settings, result),
+        verdict: verdict(t, buyers),
     }
-    if let Some(cause) = cause(settings, result) {
-        let _ = writeln!(out, "{}", wrap(&format!("  Why: {cause}"), REPORT_WIDTH, 7));
-    }
-    let _ = writeln!(out, "{}", verdict(t, buyers));
-    out
 }
-
-/// The report's sentences are wrapped to this width: a classroom terminal, or a pipe.
-const REPORT_WIDTH: usize = 80;
 
 /// The report row's label for buyers that ended with `result`.
 pub fn result_label(result: BuyerResult) -> &'static str {
@@ -389,7 +409,6 @@ pub fn millis(us: u64) -> String {
     format!("{} ms", us / 1_000)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,9 +430,8 @@ mod tests {
 
     #[test]
     fn verdicts_say_what_happened_in_one_line() {
-        let mut buyers: Vec<BuyerSummary> = (1..=3)
-            .map(|b| buyer(b, BuyerResult::Bought, 1))
-            .collect();
+        let mut buyers: Vec<BuyerSummary> =
+            (1..=3).map(|b| buyer(b, BuyerResult::Bought, 1)).collect();
         buyers.extend((4..=10).map(|b| buyer(b, BuyerResult::SoldOut, 0)));
         assert_eq!(
             verdict(&Tally::reconcile(3, 3, 0, 3), &buyers),

@@ -30,6 +30,9 @@ pub struct Canvas {
     pub width: usize,
     pub max_lanes: usize,
     pub color: bool,
+    /// Sentences (narration, "Why:") are wrapped to this width: the terminal's, or none when
+    /// the output goes to a pipe or a file, where a line should stay whole for grep.
+    pub text_width: usize,
 }
 
 impl Canvas {
@@ -37,13 +40,13 @@ impl Canvas {
     /// says otherwise.
     pub fn for_stdout() -> Canvas {
         let stdout = std::io::stdout();
-        let width = terminal_size::terminal_size_of(&stdout)
-            .map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0));
+        let terminal = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
         let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
         Canvas {
-            width,
+            width: terminal.unwrap_or(DEFAULT_WIDTH),
             max_lanes: MAX_LANES,
             color,
+            text_width: terminal.unwrap_or(usize::MAX),
         }
     }
 }
@@ -549,6 +552,7 @@ mod tests {
             width,
             max_lanes: MAX_LANES,
             color: false,
+            text_width: width,
         }
     }
 
@@ -686,7 +690,9 @@ mod tests {
         let lines = render(&events, &[], &plain(80));
         assert!(bar_of(&lines, 1).contains("~~~~"), "{lines:#?}");
         assert!(
-            lines.iter().any(|l| l.ends_with("bought 500, then sold out")),
+            lines
+                .iter()
+                .any(|l| l.ends_with("bought 500, then sold out")),
             "{lines:#?}"
         );
     }
@@ -697,8 +703,16 @@ mod tests {
             color: true,
             ..plain(80)
         };
-        assert!(render(&locked_race(), &[], &canvas).concat().contains("\x1b["));
-        assert!(!render(&locked_race(), &[], &plain(80)).concat().contains('\x1b'));
+        assert!(
+            render(&locked_race(), &[], &canvas)
+                .concat()
+                .contains("\x1b[")
+        );
+        assert!(
+            !render(&locked_race(), &[], &plain(80))
+                .concat()
+                .contains('\x1b')
+        );
     }
 
     #[test]
@@ -715,8 +729,14 @@ mod tests {
             at(1, 2_500, Event::Wrote { ticket_num: 0 }),
         ];
         let lines = render(&events, &[], &plain(80));
-        assert!(lines[0].starts_with("Timeline (2.5s, one column = "), "{lines:#?}");
-        assert!(lines[0].ends_with("s)") && !lines[0].contains("ms"), "{lines:#?}");
+        assert!(
+            lines[0].starts_with("Timeline (2.5s, one column = "),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[0].ends_with("s)") && !lines[0].contains("ms"),
+            "{lines:#?}"
+        );
         assert!(!lines[1].contains("ms"), "{lines:#?}");
     }
 

@@ -139,10 +139,7 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
             "finished",
             json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
         ),
-        Event::Killed { step, attempt } => (
-            "killed",
-            json!({"step": step, "attempt": attempt}),
-        ),
+        Event::Killed { step, attempt } => ("killed", json!({"step": step, "attempt": attempt})),
         Event::Failed { message, exit_code } => (
             "failed",
             json!({"message": message, "exit_code": exit_code}),
