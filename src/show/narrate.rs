@@ -12,9 +12,20 @@ use crate::settings::{Settings, Step};
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
 
-/// Identical phrases that start within this much of each other are said together: to a
-/// person they happen at once.
+/// Identical phrases that start within this much of each other (one after another) are said
+/// together: to a person they happen at once.
 const TOGETHER_US: u64 = 5_000;
+/// The buyers' first two phrases answer the one starting gun (search, then wait or read), but
+/// a busy machine can wake them tens of milliseconds apart: they are held until every buyer
+/// has said its own (or [`HOLD_AT_MOST`] passed), and said together if they start within this
+/// much of each other.
+const GUN_TOGETHER_US: u64 = 1_000_000;
+/// Phrases of the starting gun: a buyer's first two (its search, then its wait or its read).
+const GUN_PHRASES: usize = 2;
+/// How long a finished phrase waits for identical ones once the pipe is quiet.
+const HOLD_FOR_TWINS: Duration = Duration::from_millis(30);
+/// A merged line whose phrases spread over this much or more says so: "(within 12 ms)".
+const SPREAD_SHOWN_US: u64 = 10_000;
 /// A phrase still open this long (its buyer went silent: killed by an interrupt, say) is told
 /// as far as it got, so it cannot hold back the rest of the story.
 const HOLD_AT_MOST: Duration = Duration::from_millis(250);
@@ -35,18 +46,24 @@ pub struct Narrator {
     width: usize,
     /// Room for the widest "buyer-N" of the run.
     label_width: usize,
+    /// How many buyers race: the gun's phrases wait for all of them.
+    buyers: u32,
     /// Which pid is which buyer, so "held by pid 812" can say "buyer-4 (pid 812)".
     buyer_of_pid: HashMap<u32, u32>,
     /// Buyers holding the lock right now, to say whether a killed buyer held it.
     holding: HashSet<u32>,
     /// Each buyer's phrase in progress.
     open: BTreeMap<u32, Phrase>,
+    /// How many phrases each buyer has finished.
+    told_of: HashMap<u32, usize>,
     /// Finished phrases not yet told (held back a moment to be merged with identical ones).
     ready: Vec<Phrase>,
     /// The latest event time seen: phrases that started well before it are complete groups.
     latest_us: u64,
     /// How long an open phrase may hold back the story ([`HOLD_AT_MOST`]).
     hold_at_most: Duration,
+    /// How long a finished phrase waits for twins once the pipe is quiet ([`HOLD_FOR_TWINS`]).
+    hold_for_twins: Duration,
 }
 
 /// One buyer's steps of one moment.
@@ -55,7 +72,22 @@ struct Phrase {
     buyer: u32,
     start_us: u64,
     clauses: Vec<Clause>,
+    /// When it began, and when it was finished (wall clock).
     opened: Instant,
+    finished: Instant,
+    /// How many phrases of this buyer came before it.
+    ordinal: usize,
+}
+
+impl Phrase {
+    /// How far apart this phrase and an identical one may start and still be said together.
+    fn together_us(&self) -> u64 {
+        if self.ordinal < GUN_PHRASES {
+            GUN_TOGETHER_US
+        } else {
+            TOGETHER_US
+        }
+    }
 }
 
 /// One step, as the narration says it.
@@ -171,12 +203,15 @@ impl Narrator {
             detail,
             width,
             label_width: format!("buyer-{buyers}").len(),
+            buyers,
             buyer_of_pid: HashMap::new(),
             holding: HashSet::new(),
             open: BTreeMap::new(),
+            told_of: HashMap::new(),
             ready: Vec::new(),
             latest_us: 0,
             hold_at_most: HOLD_AT_MOST,
+            hold_for_twins: HOLD_FOR_TWINS,
         }
     }
 
@@ -217,19 +252,31 @@ impl Narrator {
         self.latest_us = self.latest_us.max(message.t_us);
         if let Some(clause) = self.clause(message, was_holding) {
             let locked = was_holding || self.holding.contains(&message.buyer);
+            let ordinal = self.told_of.get(&message.buyer).copied().unwrap_or(0);
             let phrase = self.open.entry(message.buyer).or_insert_with(|| Phrase {
                 buyer: message.buyer,
                 start_us: message.t_us,
                 clauses: Vec::new(),
                 opened: Instant::now(),
+                finished: Instant::now(),
+                ordinal,
             });
             let ends = clause.ends_phrase(&phrase.clauses, locked);
             phrase.clauses.push(clause);
-            if ends && let Some(done) = self.open.remove(&message.buyer) {
-                self.ready.push(done);
+            if ends {
+                self.close(message.buyer);
             }
         }
         self.tell(false)
+    }
+
+    /// Moves `buyer`'s open phrase to the ready ones.
+    fn close(&mut self, buyer: u32) {
+        if let Some(mut done) = self.open.remove(&buyer) {
+            done.finished = Instant::now();
+            *self.told_of.entry(buyer).or_default() += 1;
+            self.ready.push(done);
+        }
     }
 
     /// The pipe has been quiet a moment: nothing simultaneous is still coming, so tell what
@@ -238,10 +285,17 @@ impl Narrator {
         self.tell(true)
     }
 
+    /// Whether every buyer has finished more than `ordinal` phrases.
+    fn all_told(&self, ordinal: usize) -> bool {
+        (1..=self.buyers).all(|b| self.told_of.get(&b).is_some_and(|&n| n > ordinal))
+    }
+
     /// The race is over: tell everything left, finished or not.
     pub fn finish(&mut self) -> Vec<String> {
-        self.ready
-            .extend(std::mem::take(&mut self.open).into_values());
+        let open: Vec<u32> = self.open.keys().copied().collect();
+        open.into_iter().for_each(|buyer| self.close(buyer));
+        self.hold_for_twins = Duration::ZERO;
+        self.hold_at_most = Duration::ZERO;
         self.tell(true)
     }
 
@@ -256,40 +310,58 @@ impl Narrator {
             .map(|p| p.buyer)
             .collect();
         for buyer in stale {
-            if let Some(phrase) = self.open.remove(&buyer) {
-                self.ready.push(phrase);
-            }
+            self.close(buyer);
         }
         self.ready.sort_by_key(|p| p.start_us);
         let barrier = self.open.values().map(|p| p.start_us).min();
         let mut lines = Vec::new();
         while let Some(first) = self.ready.first() {
             let blocked = barrier.is_some_and(|b| b < first.start_us);
-            let settled = quiet || self.latest_us > first.start_us + TOGETHER_US;
+            let settled = if first.ordinal < GUN_PHRASES {
+                self.all_told(first.ordinal) || first.finished.elapsed() >= self.hold_at_most
+            } else {
+                self.latest_us > first.start_us + first.together_us()
+                    || (quiet && first.finished.elapsed() >= self.hold_for_twins)
+            };
             if blocked || !settled {
                 break;
             }
-            let first = self.ready.remove(0);
+            // Its twins: identical phrases, each starting close enough after the one before.
             let key: Vec<Clause> = first.clauses.iter().map(Clause::key).collect();
-            let mut group = vec![first];
-            let mut i = 0;
-            while i < self.ready.len() {
-                let candidate = &self.ready[i];
-                let last_start = group.last().map_or(0, |p| p.start_us);
-                if candidate.start_us > last_start + TOGETHER_US {
+            let window = first.together_us();
+            let mut twins = vec![0];
+            let mut last_start = first.start_us;
+            let mut twin_still_held = false;
+            for (i, candidate) in self.ready.iter().enumerate().skip(1) {
+                if candidate.start_us > last_start + window {
                     break;
                 }
-                let same = candidate
+                if candidate
                     .clauses
                     .iter()
                     .map(Clause::key)
-                    .eq(key.iter().cloned());
-                if same && barrier.is_none_or(|b| b >= candidate.start_us) {
-                    group.push(self.ready.remove(i));
-                } else {
-                    i += 1;
+                    .eq(key.iter().cloned())
+                {
+                    if barrier.is_some_and(|b| b < candidate.start_us) {
+                        twin_still_held = true;
+                    } else {
+                        twins.push(i);
+                        last_start = candidate.start_us;
+                    }
                 }
             }
+            // A twin behind a phrase still open joins once that phrase ends, unless waiting
+            // has gone on too long.
+            if twin_still_held && first.finished.elapsed() < self.hold_at_most {
+                break;
+            }
+            // Removed from the back, so the indices still to remove stay valid.
+            let mut group: Vec<Phrase> = twins
+                .into_iter()
+                .rev()
+                .map(|i| self.ready.remove(i))
+                .collect();
+            group.reverse();
             lines.push(self.group_line(&group));
         }
         lines
@@ -319,6 +391,10 @@ impl Narrator {
             }
             text.push_str(&clause.words(many, &delays));
         }
+        let spread = group.iter().map(|p| p.start_us).max().unwrap_or(0) - group[0].start_us;
+        if spread >= SPREAD_SHOWN_US {
+            text.push_str(&format!(" (within {})", millis(spread)));
+        }
         self.line(group[0].start_us, &subject, &text)
     }
 
@@ -340,7 +416,7 @@ impl Narrator {
         Some(match &message.event {
             Event::Spawned | Event::Started | Event::Finished { .. } => return None,
             Event::Searched { seen } => Clause::Searched(*seen),
-            Event::LockWait { holder } => Clause::Waits(self.who(*holder)),
+            Event::LockWait { holder } => Clause::Waits(self.who_briefly(*holder)),
             Event::LockAcquired { .. } => Clause::Takes,
             Event::Recovered {
                 seq,
@@ -358,7 +434,7 @@ impl Narrator {
             Event::Ordered { seq, .. } => Clause::Bought { seq: *seq },
             Event::SoldOut { .. } => Clause::SoldOut,
             Event::LockReleased => Clause::Released,
-            Event::LockTimedOut { holder } => Clause::GivesUp(self.who(*holder)),
+            Event::LockTimedOut { holder } => Clause::GivesUp(self.who_briefly(*holder)),
             Event::Killed { step, .. } => Clause::Killed {
                 step: *step,
                 holding: was_holding,
@@ -428,6 +504,15 @@ impl Narrator {
         }
     }
 
+    /// "buyer-4", or "pid 812" for a process that is not a buyer of this run.
+    fn who_briefly(&self, holder: Option<u32>) -> String {
+        match holder.map(|pid| (pid, self.buyer_of_pid.get(&pid))) {
+            Some((_, Some(buyer))) => format!("buyer-{buyer}"),
+            _ => self.who(holder),
+        }
+    }
+
+    /// "buyer-4 (pid 812)".
     fn who(&self, holder: Option<u32>) -> String {
         match holder {
             Some(pid) => match self.buyer_of_pid.get(&pid) {
@@ -523,7 +608,7 @@ mod tests {
             [
                 " 0.004s buyers 1–10 search: all see 3 tickets left",
                 " 0.004s buyer-1  takes the lock, reads ticket_num = 3, network delay 136 ms ...",
-                " 0.004s buyers 2–10 wait for the lock, held by buyer-1 (pid 101)",
+                " 0.004s buyers 2–10 wait for the lock, held by buyer-1",
             ]
         );
     }
@@ -553,6 +638,61 @@ mod tests {
             [
                 " 0.140s buyer-1  writes ticket_num = 2, releases the lock; BOUGHT, order #2",
                 " 0.140s buyer-2  takes the lock, reads ticket_num = 2, network delay 242 ms ...",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_slow_start_is_still_one_line_that_says_how_slow() {
+        let events: Vec<Message> = (1..=4)
+            .map(|b| at(b, 4_000 + u64::from(b) * 6_000, Event::Searched { seen: 3 }))
+            .collect();
+        let lines = told(Detail::Phrases, &events);
+        assert_eq!(
+            lines,
+            [" 0.010s buyers 1–4 search: all see 3 tickets left (within 18 ms)"]
+        );
+    }
+
+    #[test]
+    fn steps_far_apart_are_told_apart() {
+        let mut events: Vec<Message> = (1..=2)
+            .flat_map(|b| {
+                [
+                    at(b, 1_000, Event::Searched { seen: 3 }),
+                    at(b, 1_001, Event::Read { seen: 3 }),
+                    at(b, 1_002, Event::Delay { ms: 100 }),
+                ]
+            })
+            .collect();
+        events.extend([
+            at(1, 100_000, Event::Wrote { ticket_num: 2 }),
+            at(
+                1,
+                100_100,
+                Event::Ordered {
+                    seq: 5,
+                    before: 3,
+                    after: 2,
+                },
+            ),
+            at(2, 150_000, Event::Wrote { ticket_num: 2 }),
+            at(
+                2,
+                150_100,
+                Event::Ordered {
+                    seq: 5,
+                    before: 3,
+                    after: 2,
+                },
+            ),
+        ]);
+        let lines = told(Detail::Phrases, &events);
+        assert_eq!(
+            lines[2..],
+            [
+                " 0.100s buyer-1  writes ticket_num = 2; BOUGHT, order #5",
+                " 0.150s buyer-2  writes ticket_num = 2; BOUGHT, order #5",
             ]
         );
     }
@@ -621,6 +761,7 @@ mod tests {
     fn a_silent_buyer_does_not_hold_back_the_others_forever() {
         let mut narrator = Narrator::new(Detail::Phrases, 10, 80);
         narrator.hold_at_most = Duration::from_secs(3600);
+        narrator.hold_for_twins = Duration::ZERO;
         // Buyer 1 writes and goes silent (its confirmation never comes).
         assert!(
             narrator
