@@ -40,10 +40,9 @@ pub struct BuyerPlan {
     pub launcher_pid: u32,
     /// Fault injection: die by SIGKILL at this step of this attempt (1-based).
     pub crash_at: Option<StepDeath>,
-    /// How many buyers race, and the data file's seq at the start: together they tell a
-    /// buyer whether it is ahead of its fair share.
+    /// How many buyers race: with the seq this buyer saw at its search, it tells the buyer
+    /// whether it is ahead of its fair share.
     pub buyers: u32,
-    pub first_seq: u64,
 }
 
 /// 2^64 divided by the golden ratio (SplitMix64's increment): multiplying the buyer number by
@@ -111,7 +110,8 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     }
     report.send(Event::Started);
 
-    let searched = store.read()?.ticket_num;
+    let search = store.read()?;
+    let searched = search.ticket_num;
     report.send(Event::Searched { seen: searched });
 
     let mut next_delay = delay_stream(plan.seed, plan.index, plan.delay);
@@ -155,7 +155,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         match purchase.attempt(delay, detailed, &send)? {
             Attempt::Bought { seq } => {
                 bought += 1;
-                step_aside_if_ahead(bought, seq.saturating_sub(plan.first_seq), plan.buyers);
+                step_aside_if_ahead(bought, seq.saturating_sub(search.seq), plan.buyers);
             }
             Attempt::SoldOut => break Outcome::SoldOut,
             Attempt::LockTimeout => break Outcome::LockTimeout,
