@@ -12,7 +12,7 @@ use crate::settings::{Output, Restock, Settings};
 use crate::shop::file_store::FileStore;
 use crate::shop::ledger::{self, Closed, LockWait, Opened};
 use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
-use crate::show::{json, narrate, progress, text, timeline, trace};
+use crate::show::{json, narrate, out, progress, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -27,7 +27,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
             let _ = std::fs::remove_file(path);
         }
     };
-    let shop = ledger::open_checked(&settings.data, settings.durability)
+    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)
         .inspect_err(|_| forget_trace())?;
     let gate = RaceGate::open(shop.log.path()).inspect_err(|_| forget_trace())?;
     let lock_path = shop.lock.path().to_path_buf();
@@ -65,7 +65,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
     if settings.output != Output::Json {
-        println!("{}", text::headline(&settings));
+        out::line(&text::headline(&settings));
     }
     let raced = field.race(&victims, &mut |message: &Message| {
         progress.observe(message);
@@ -158,16 +158,16 @@ fn close_race(
 fn show(settings: &Settings, result: &RunResult, narrating: bool) {
     if narrating {
         let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
-        println!("\n{}", picture.join("\n"));
+        out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {
-        Output::Json => println!("{}", json::report(settings, result)),
+        Output::Json => out::line(&json::report(settings, result)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            print!("{}", text::report(settings, result));
+            out::print(&text::report(settings, result))
         }
     }
     if settings.output == Output::Verbose {
-        println!("{}", narrate::run_files(settings, &result.run));
+        out::line(&narrate::run_files(settings, &result.run));
     }
 }
 
@@ -181,6 +181,12 @@ fn exit_status(
     }
     if let Some(e) = settle_error {
         return Err(e);
+    }
+    if let Some(kind) = out::failure() {
+        return Err(Error::environment(format!(
+            "failed to write the report to stdout: {}",
+            std::io::Error::from(kind)
+        )));
     }
     if result.a_buyer_failed() {
         return Err(Error::new(

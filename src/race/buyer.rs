@@ -27,6 +27,8 @@ const DETAILED_ATTEMPTS: u64 = 100;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuyerPlan {
     pub index: u32,
+    /// As bytes: a data path need not be UTF-8, and JSON strings must be.
+    #[serde(with = "path_bytes")]
     pub data: PathBuf,
     pub scope: LockScope,
     pub delay: DelayRange,
@@ -217,4 +219,21 @@ fn die_with_launcher(launcher_pid: u32) {
 fn kill_self() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     unreachable!("SIGKILL cannot be caught, so it does not return")
+}
+
+/// A path as its raw bytes in the plan's JSON.
+mod path_bytes {
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(path: &PathBuf, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(path.as_os_str().as_bytes())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let bytes = Vec::<u8>::deserialize(d)?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
 }

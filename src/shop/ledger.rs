@@ -11,7 +11,7 @@ use super::Settled;
 use super::file_store::FileStore;
 use super::orders::{ENTRY_LEN, Entry, EntryKind, OrderLog, Window, log_path_for};
 use super::store::{self, Stock};
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Exit, Result, shown};
 use crate::settings::{Durability, LockScope, Restock};
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
@@ -101,8 +101,25 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
 }
 
 /// Checks the data file before anything is created or changed: it must be valid, or be the
-/// empty file a power cut can leave behind while its order log knows the count.
-fn check_data_file(data: &Path) -> Result<()> {
+/// empty file a power cut can leave behind while its order log knows the count, or be missing
+/// when the run is about to set the stock anyway (its directory must exist then).
+fn check_data_file(data: &Path, restock: Restock) -> Result<()> {
+    if store::is_missing(data) && matches!(restock, Restock::To(_)) {
+        let dir = match data.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::environment(format!(
+                "cannot create data file {}: directory {} does not exist; create it \
+                 (mkdir -p {}) or point --data at a file in an existing directory",
+                shown(data),
+                shown(dir),
+                dir.display()
+            )));
+        }
+        return Ok(());
+    }
     match store::read(data) {
         Ok(_) => Ok(()),
         Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => {
@@ -127,8 +144,8 @@ fn cut_by_power_loss(path: &Path) -> bool {
 /// (the entries a run depends on: the last one, and that data.json continues from it). A new
 /// log's name is made durable when sales must survive a power cut (fdatasync covers contents,
 /// not names). Nothing is changed if a check fails.
-pub fn open_checked(data: &Path, durability: Durability) -> Result<FileStore> {
-    check_data_file(data)?;
+pub fn open_checked(data: &Path, durability: Durability, restock: Restock) -> Result<FileStore> {
+    check_data_file(data, restock)?;
     let log_is_new = !log_path_for(data).exists();
     let shop = FileStore::open(data)?;
     shop.log.check_tail()?;
@@ -153,6 +170,8 @@ pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -
     let stock = match (restock, store::read(&shop.data)) {
         (Restock::Keep, Ok(stock)) if stock.has_seq => settle(&shop.data, &shop.log)?.stock,
         (_, Ok(stock)) => stock,
+        // Created by setting the stock (checked before the run: its directory exists).
+        (Restock::To(_), Err(_)) if store::is_missing(&shop.data) => Stock::new_file(),
         // The log is all that is left of an emptied data file (a power cut).
         (_, Err(_)) => settle(&shop.data, &shop.log)?.stock,
     };
