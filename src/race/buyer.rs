@@ -224,11 +224,11 @@ fn kill_self() -> ! {
 /// A path as its raw bytes in the plan's JSON.
 mod path_bytes {
     use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(path: &PathBuf, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(path.as_os_str().as_bytes())
     }
 
