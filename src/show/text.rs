@@ -282,7 +282,13 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
-            let mut line = format!("OK: {tickets}, {} sold", t.logged);
+            let mut line = match t.sold_by_others {
+                0 => format!("OK: {tickets}, {} sold", t.logged),
+                others => format!(
+                    "OK: {tickets}, {} sold by this run and {others} by others",
+                    t.logged
+                ),
+            };
             if sold_out_buyers > 0 {
                 let _ = write!(line, ", {sold_out_buyers} sold out");
             }
