@@ -51,6 +51,18 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
         )));
     }
     if last.seq == stock.seq {
+        if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
+            return Err(Error::bad_data(format!(
+                "data file {} says {} tickets at #{}, but its order log {} says {} there: \
+                 the data file was changed without following the lock protocol; run without \
+                 --keep-stock to restock (the ledger goes on from the restock)",
+                data.display(),
+                stock.ticket_num,
+                stock.seq,
+                log.path().display(),
+                last.after
+            )));
+        }
         return Ok(Settled {
             stock,
             recovered: None,
