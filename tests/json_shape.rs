@@ -5,16 +5,20 @@ mod common;
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 11] = [
+const TOP: [&str; 15] = [
     "buyers",
     "events",
+    "foreign_restocks",
     "format",
     "interrupted",
+    "others",
     "race_ms",
     "recovered",
     "run",
     "settings",
+    "settle_error",
     "tally",
+    "unreadable",
     "verdict",
     "victims",
 ];
@@ -29,13 +33,14 @@ const SETTINGS: [&str; 9] = [
     "seed",
     "tickets",
 ];
-const TALLY: [&str; 8] = [
+const TALLY: [&str; 9] = [
     "confirmed",
     "initial",
     "logged",
     "lost_updates",
     "oversold",
     "remaining",
+    "sold_by_others",
     "unconfirmed",
     "unexplained",
 ];

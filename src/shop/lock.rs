@@ -203,3 +203,148 @@ impl Drop for LockGuard<'_> {
         let _ = fs2::FileExt::unlock(&self.lock.file);
     }
 }
+
+/// The race gate: while a launcher races it holds a *shared* flock on the order log; a
+/// restock needs it *exclusively*. So a restock never lands in the middle of someone else's
+/// race (it waits for every running race to end), and `--keep-stock` runs join a running race.
+/// The log is never replaced, so every participant locks the same inode; buyers never touch
+/// the gate, so it costs a purchase nothing.
+pub struct RaceGate {
+    file: File,
+    path: PathBuf,
+}
+
+/// Held while racing (shared) or restocking (exclusive); dropping it opens the gate.
+pub struct GateGuard<'a> {
+    gate: &'a RaceGate,
+}
+
+impl RaceGate {
+    /// A descriptor of its own on the order log: flocks belong to the open file, so this one
+    /// never interferes with the log's appends.
+    pub fn open(log: &Path) -> Result<RaceGate> {
+        let file = File::open(log).map_err(|e| Error::io("open order log", log, &e))?;
+        Ok(RaceGate {
+            file,
+            path: log.to_path_buf(),
+        })
+    }
+
+    /// Enters the gate, waiting as long as `timeout` allows; `on_wait(pids)` is told once, with
+    /// the launchers holding the gate, when it must wait.
+    pub fn enter(
+        &self,
+        exclusive: bool,
+        timeout: Option<Duration>,
+        on_wait: &dyn Fn(&[u32]),
+    ) -> Result<GateGuard<'_>> {
+        let attempt = || {
+            if exclusive {
+                fs2::FileExt::try_lock_exclusive(&self.file)
+            } else {
+                fs2::FileExt::try_lock_shared(&self.file)
+            }
+        };
+        let error = |e: &io::Error| self.error(e);
+        match attempt() {
+            Ok(()) => return Ok(GateGuard { gate: self }),
+            Err(e) if !is_contended(&e) => return Err(error(&e)),
+            Err(_) => {}
+        }
+        let holders = flock_holders(&self.file);
+        on_wait(&holders);
+        let Some(limit) = timeout else {
+            let blocked = if exclusive {
+                fs2::FileExt::lock_exclusive(&self.file)
+            } else {
+                fs2::FileExt::lock_shared(&self.file)
+            };
+            blocked.map_err(|e| error(&e))?;
+            return Ok(GateGuard { gate: self });
+        };
+        let deadline = Instant::now() + limit;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match attempt() {
+                Ok(()) => return Ok(GateGuard { gate: self }),
+                Err(e) if !is_contended(&e) => return Err(error(&e)),
+                Err(_) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::environment(format!(
+                    "timed out after --lock-timeout {} ms waiting for the race of {} on {} to \
+                     end; try again later, or join it with --keep-stock",
+                    limit.as_millis(),
+                    launchers(&flock_holders(&self.file)),
+                    self.path.display()
+                )));
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(16));
+        }
+    }
+
+    fn error(&self, err: &io::Error) -> Error {
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Error::new(
+                Exit::Interrupted,
+                format!(
+                    "interrupted while waiting for another race on {} to end",
+                    self.path.display()
+                ),
+            );
+        }
+        Error::io("lock the race gate on", &self.path, err)
+    }
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        let _ = fs2::FileExt::unlock(&self.gate.file);
+    }
+}
+
+/// "launcher pid 812", "launchers pid 812 and pid 907", or "another launcher".
+pub fn launchers(pids: &[u32]) -> String {
+    match pids {
+        [] => "another launcher".to_string(),
+        [one] => format!("launcher pid {one}"),
+        many => {
+            let names: Vec<String> = many.iter().map(|p| format!("pid {p}")).collect();
+            format!("launchers {}", names.join(" and "))
+        }
+    }
+}
+
+/// The pids holding a flock on `file`, from /proc/locks (Linux); empty where it cannot tell.
+/// Lines look like `3: FLOCK  ADVISORY  READ  812 fd:01:1234 0 EOF`; waiters (`->`) are not
+/// holders.
+fn flock_holders(file: &File) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = file.metadata() else {
+        return Vec::new();
+    };
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        rustix::fs::major(meta.dev()),
+        rustix::fs::minor(meta.dev()),
+        meta.ino()
+    );
+    let Ok(table) = std::fs::read_to_string("/proc/locks") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = table
+        .lines()
+        .filter(|line| line.contains("FLOCK") && !line.contains("->"))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|f| *f == id)?;
+            fields.get(at.checked_sub(1)?)?.parse().ok()
+        })
+        .filter(|&pid| pid != std::process::id())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
