@@ -52,58 +52,28 @@ impl LockFile {
         })
     }
 
-    /// Takes the exclusive lock. Tries without blocking first so that a contended lock is
-    /// noticed: `on_wait(holder)` is called once, then we block (or poll until `timeout`).
-    /// Without `on_wait` nobody is told, so the holder's pid is not even read.
+    /// Takes the exclusive lock by the one waiting policy (see [`wait`]): `on_wait(holder)`
+    /// is told once if someone holds it. Without `on_wait` nobody is told, so the holder's
+    /// pid is not even read.
     pub fn acquire(
         &self,
         timeout: Option<Duration>,
         on_wait: Option<&dyn Fn(Option<u32>)>,
     ) -> Result<Acquired<LockGuard<'_>>> {
-        match fs2::FileExt::try_lock_exclusive(&self.file) {
-            Ok(()) => return Ok(self.held(false)),
-            Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
-            Err(_) => {}
-        }
-        let holder = match on_wait {
-            Some(on_wait) => {
-                let holder = self.holder();
+        let mut holder = None;
+        let mut tell = || {
+            if let Some(on_wait) = on_wait {
+                holder = self.holder();
                 on_wait(holder);
-                holder
             }
-            None => None,
         };
-        match timeout {
-            None => {
-                fs2::FileExt::lock_exclusive(&self.file).map_err(|e| self.lock_error(&e))?;
-                Ok(self.held(true))
-            }
-            Some(limit) => self.poll_until(Instant::now() + limit, holder),
-        }
-    }
-
-    /// flock has no timed wait, so a bounded wait polls with a growing pause (1 ms → 16 ms):
-    /// quick to notice a short critical section, cheap while a long one runs.
-    fn poll_until(
-        &self,
-        deadline: Instant,
-        holder: Option<u32>,
-    ) -> Result<Acquired<LockGuard<'_>>> {
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match fs2::FileExt::try_lock_exclusive(&self.file) {
-                Ok(()) => return Ok(self.held(true)),
-                Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
-                Err(_) => {}
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(Acquired::TimedOut {
-                    holder: self.holder().or(holder),
-                });
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(16));
+        match wait(&self.file, Mode::Exclusive, timeout, &mut tell) {
+            Ok(Waited::No) => Ok(self.held(false)),
+            Ok(Waited::Yes) => Ok(self.held(true)),
+            Ok(Waited::TimedOut) => Ok(Acquired::TimedOut {
+                holder: self.holder().or(holder),
+            }),
+            Err(e) => Err(self.lock_error(&e)),
         }
     }
 
@@ -238,50 +208,22 @@ impl RaceGate {
         timeout: Option<Duration>,
         on_wait: &dyn Fn(&[u32]),
     ) -> Result<GateGuard<'_>> {
-        let attempt = || {
-            if exclusive {
-                fs2::FileExt::try_lock_exclusive(&self.file)
-            } else {
-                fs2::FileExt::try_lock_shared(&self.file)
-            }
+        let mode = if exclusive {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
         };
-        let error = |e: &io::Error| self.error(e);
-        match attempt() {
-            Ok(()) => return Ok(GateGuard { gate: self }),
-            Err(e) if !is_contended(&e) => return Err(error(&e)),
-            Err(_) => {}
-        }
-        let holders = flock_holders(&self.file);
-        on_wait(&holders);
-        let Some(limit) = timeout else {
-            let blocked = if exclusive {
-                fs2::FileExt::lock_exclusive(&self.file)
-            } else {
-                fs2::FileExt::lock_shared(&self.file)
-            };
-            blocked.map_err(|e| error(&e))?;
-            return Ok(GateGuard { gate: self });
-        };
-        let deadline = Instant::now() + limit;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match attempt() {
-                Ok(()) => return Ok(GateGuard { gate: self }),
-                Err(e) if !is_contended(&e) => return Err(error(&e)),
-                Err(_) => {}
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::environment(format!(
-                    "timed out after --lock-timeout {} ms waiting for the race of {} on {} to \
-                     end; try again later, or join it with --keep-stock",
-                    limit.as_millis(),
-                    launchers(&flock_holders(&self.file)),
-                    self.path.display()
-                )));
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(16));
+        let mut tell = || on_wait(&flock_holders(&self.file));
+        match wait(&self.file, mode, timeout, &mut tell) {
+            Ok(Waited::No | Waited::Yes) => Ok(GateGuard { gate: self }),
+            Ok(Waited::TimedOut) => Err(Error::environment(format!(
+                "timed out after --lock-timeout {} ms waiting for the race of {} on {} to \
+                 end; try again later, or join it with --keep-stock",
+                timeout.map_or(0, |d| d.as_millis()),
+                launchers(&flock_holders(&self.file)),
+                self.path.display()
+            ))),
+            Err(e) => Err(self.error(&e)),
         }
     }
 
@@ -302,6 +244,66 @@ impl RaceGate {
 impl Drop for GateGuard<'_> {
     fn drop(&mut self) {
         let _ = fs2::FileExt::unlock(&self.gate.file);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// How a wait went.
+enum Waited {
+    /// The lock was free.
+    No,
+    /// Someone held it; we waited and got it.
+    Yes,
+    /// The timeout ran out first.
+    TimedOut,
+}
+
+/// The one waiting policy for every flock here. Tries without blocking first, so that a
+/// contended lock is noticed and `tell` is called once; then blocks, or, since flock has no
+/// timed wait, polls with a growing pause (1 ms → 16 ms) until `timeout`: quick to notice a
+/// short critical section, cheap while a long one runs.
+fn wait(
+    file: &File,
+    mode: Mode,
+    timeout: Option<Duration>,
+    tell: &mut dyn FnMut(),
+) -> io::Result<Waited> {
+    let attempt = || match mode {
+        Mode::Shared => fs2::FileExt::try_lock_shared(file),
+        Mode::Exclusive => fs2::FileExt::try_lock_exclusive(file),
+    };
+    match attempt() {
+        Ok(()) => return Ok(Waited::No),
+        Err(e) if !is_contended(&e) => return Err(e),
+        Err(_) => {}
+    }
+    tell();
+    let Some(limit) = timeout else {
+        match mode {
+            Mode::Shared => fs2::FileExt::lock_shared(file)?,
+            Mode::Exclusive => fs2::FileExt::lock_exclusive(file)?,
+        }
+        return Ok(Waited::Yes);
+    };
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match attempt() {
+            Ok(()) => return Ok(Waited::Yes),
+            Err(e) if !is_contended(&e) => return Err(e),
+            Err(_) => {}
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(Waited::TimedOut);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(16));
     }
 }
 
