@@ -143,11 +143,11 @@ pub enum Step {
     /// Halfway through the simulated network delay: holding the lock when it covers the whole
     /// purchase, holding nothing otherwise. Where an outside kill most often lands.
     InDelay,
-    /// The order is in the log (not yet flushed), nobody has been told, and the data file is
-    /// not replaced.
-    OrderLogged,
-    /// The new data file is written under its temp name, not yet swapped in.
+    /// The new data file is written under its temp name; nothing is sold yet.
     TempWritten,
+    /// The order is in the log (not yet flushed), nobody has been told, and the data file is
+    /// not swapped in yet.
+    OrderLogged,
     /// The data file is replaced, the lock still held, the sale not yet flushed or confirmed.
     DataWritten,
     /// The lock is released; the sale is not yet flushed or confirmed (early lock release).
@@ -160,8 +160,8 @@ impl Step {
         Step::BeforeLock,
         Step::LockHeld,
         Step::InDelay,
-        Step::OrderLogged,
         Step::TempWritten,
+        Step::OrderLogged,
         Step::DataWritten,
         Step::Released,
     ];

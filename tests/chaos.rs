@@ -1,9 +1,9 @@
 //! Hundreds of seeded `--chaos` runs, each SIGKILLing random buyers at every step of a
-//! purchase; after each one the invariants must hold. And a seed replays its kills.
+//! purchase; after each one the invariants must hold, and every death is told. A seed
+//! replays its kills: the same victims at the same steps.
 
 mod common;
-use common::{TestEnv, tally};
-use serde_json::Value;
+use common::{Run, TestEnv};
 
 const RUNS: u64 = 300;
 
@@ -18,117 +18,98 @@ struct Kills {
 /// Runs seed `seed` and checks every invariant; returns what was killed.
 fn chaos_run(seed: u64) -> Kills {
     let env = TestEnv::new();
-    let seed_text = seed.to_string();
-    let buyers = (3 + seed % 5).to_string();
-    let tickets = (1 + seed % 4).to_string();
-    let per_buyer = (1 + seed % 3).to_string();
-    let mut args = vec![
-        "--chaos",
-        "--check",
-        "--seed",
-        &seed_text,
-        "--buyers",
-        &buyers,
-        "--tickets",
-        &tickets,
-        "--per-buyer",
-        &per_buyer,
-        "--delay-ms",
-        "0..2",
-    ];
+    let mut race = env
+        .race()
+        .chaos()
+        .check()
+        .json()
+        .seed(seed)
+        .buyers(3 + seed as u32 % 5)
+        .tickets(1 + seed % 4)
+        .per_buyer(1 + seed % 3)
+        .delay("0..2");
     if seed % 2 == 1 {
-        args.push("--no-fsync");
+        race = race.no_fsync();
     }
-    let (run, report) = env.run_json(&args);
-    run.assert_code(0);
-    let context = run.context();
-
-    // The data file is complete JSON and agrees with the report.
-    let (initial, confirmed, remaining, logged) = tally(&report);
-    assert_eq!(env.ticket_num(), remaining, "{context}");
-    // Nothing oversold, nothing lost: every ticket is in stock or in the order log...
-    assert!(confirmed <= initial, "oversold{context}");
-    assert_eq!(
-        remaining + logged,
-        initial,
-        "a ticket is unaccounted for{context}"
-    );
-    assert_eq!(report["tally"]["lost_updates"], 0, "{context}");
-    assert_eq!(report["verdict"]["status"], "ok", "{context}");
-    // ...and every sale in the log but never confirmed belongs to a killed buyer.
-    for buyer in report["buyers"].as_array().unwrap() {
-        if buyer["logged"].as_u64() > buyer["confirmed"].as_u64() {
-            assert_eq!(
-                buyer["ending"]["how"], "killed",
-                "unexplained sale{context}"
+    let run = race.run();
+    run.assert_success().assert_every_ticket_is_accounted_for();
+    // Every sale in the log but never confirmed belongs to a killed buyer, and every buyer
+    // that died was killed by the chaos.
+    for buyer in run.buyers() {
+        let killed = buyer["ending"]["how"] == "killed";
+        let unconfirmed = buyer["logged"].as_u64() > buyer["confirmed"].as_u64();
+        run.assert_that(killed || !unconfirmed, format!("unexplained sale: {buyer}"))
+            .assert_that(
+                !killed || buyer["ending"]["cause"] == "chaos",
+                format!("killed by something else: {buyer}"),
+            )
+            .assert_that(
+                killed == (buyer["result"] == "killed"),
+                format!("the result says otherwise: {buyer}"),
             );
-        }
-        if buyer["ending"]["how"] == "killed" {
-            assert_eq!(buyer["ending"]["cause"], "chaos", "{context}");
-        }
     }
-    // No temp file survives; the lock file stays (it is never deleted).
-    let leftovers: Vec<String> = std::fs::read_dir(env.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "left behind {leftovers:?}{context}");
-    assert!(env.path("data.json.lock").exists());
 
     let mut kills = Kills {
-        unconfirmed_sales: report["tally"]["unconfirmed"].as_u64().unwrap(),
+        unconfirmed_sales: run.report()["tally"]["unconfirmed"].as_u64().unwrap(),
         ..Kills::default()
     };
-    for victim in report["victims"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["died"] == true)
-    {
+    let victims = run.report()["victims"].as_array().unwrap();
+    for victim in victims.iter().filter(|v| v["died"] == true) {
         kills.total += 1;
-        assert_eq!(victim["kill"]["at"], "step", "{context}");
+        run.assert_that(
+            victim["kill"]["at"] == "step",
+            format!("not a step: {victim}"),
+        );
         kills
             .at_steps
             .push(victim["kill"]["step"].as_str().unwrap().to_string());
     }
-    // Every death is told: a `killed` event from the victim, and its lane ends in K.
-    let killed_events = report["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "killed")
-        .count() as u64;
-    assert_eq!(killed_events, kills.total, "{context}");
+    // Every death is told: the victim's own `killed` event, at the step the plan named.
+    let (planned, told) = deaths(&run);
+    let died: Vec<(u64, String)> = planned
+        .into_iter()
+        .filter(|d| d.3)
+        .map(|(buyer, step, _, _)| (buyer, step))
+        .collect();
+    run.assert_that(died == told, format!("deaths {died:?}, told {told:?}"));
     kills
 }
 
 #[test]
 fn hundreds_of_chaos_runs_never_oversell_and_account_for_every_ticket() {
-    // Two threads: the machine has two cores, and each run is mostly process start-up.
-    let halves: Vec<Vec<Kills>> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..2)
-            .map(|half| {
-                scope.spawn(move || (0..RUNS).filter(|s| s % 2 == half).map(chaos_run).collect())
+    // Each run is mostly process start-up and waits on its buyers: one thread per core the
+    // machine has (one, or many) keeps them all busy.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let all: Vec<Kills> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (0..RUNS)
+                        .filter(|seed| seed % threads == worker)
+                        .map(chaos_run)
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
-    let all: Vec<&Kills> = halves.iter().flatten().collect();
     let total: u64 = all.iter().map(|k| k.total).sum();
     let unconfirmed: u64 = all.iter().map(|k| k.unconfirmed_sales).sum();
     let steps: Vec<&String> = all.iter().flat_map(|k| &k.at_steps).collect();
     eprintln!(
-        "{RUNS} chaos runs: {total} buyers killed, {unconfirmed} sales committed by a buyer that \
-         died before confirming; 0 anomalies"
+        "{RUNS} chaos runs on {threads} threads: {total} buyers killed, {unconfirmed} sales \
+         committed by a buyer that died before confirming; 0 anomalies"
     );
     assert!(total >= RUNS / 2, "too few kills to mean anything: {total}");
     for step in [
         "before_lock",
         "lock_held",
         "in_delay",
-        "order_logged",
         "temp_written",
+        "order_logged",
         "data_written",
         "released",
     ] {
@@ -142,9 +123,10 @@ fn hundreds_of_chaos_runs_never_oversell_and_account_for_every_ticket() {
 /// A planned death: buyer, step, attempt, and whether it died there.
 type Planned = (u64, String, u64, bool);
 
-/// Who died where, and the `killed` events as (buyer, step).
-fn deaths(report: &Value) -> (Vec<Planned>, Vec<(u64, String)>) {
-    let planned = report["victims"]
+/// Who was to die where, and the `killed` events as (buyer, step), both in buyer order.
+fn deaths(run: &Run) -> (Vec<Planned>, Vec<(u64, String)>) {
+    let report = run.report();
+    let mut planned: Vec<Planned> = report["victims"]
         .as_array()
         .unwrap()
         .iter()
@@ -157,6 +139,7 @@ fn deaths(report: &Value) -> (Vec<Planned>, Vec<(u64, String)>) {
             )
         })
         .collect();
+    planned.sort();
     let mut told: Vec<(u64, String)> = report["events"]
         .as_array()
         .unwrap()
@@ -176,37 +159,82 @@ fn deaths(report: &Value) -> (Vec<Planned>, Vec<(u64, String)>) {
 #[test]
 fn the_same_seed_kills_the_same_buyers_at_the_same_steps() {
     // With a ticket for every buyer, every victim reaches its step whatever order the kernel
-    // lets them in: the deaths depend on the seed alone.
-    for seed in ["4", "11"] {
-        let args = [
-            "--chaos",
-            "--seed",
-            seed,
-            "--buyers",
-            "9",
-            "--tickets",
-            "9",
-            "--delay-ms",
-            "0..3",
-        ];
+    // lets the buyers in: the deaths depend on the seed alone.
+    for seed in [4, 11] {
         let env = TestEnv::new();
-        let (first_run, first) = env.run_json(&args);
-        let (second_run, second) = env.run_json(&args);
-        first_run.assert_code(0);
-        second_run.assert_code(0);
+        let race = || {
+            env.race()
+                .chaos()
+                .json()
+                .seed(seed)
+                .buyers(9)
+                .tickets(9)
+                .delay("0..3")
+                .succeeds()
+        };
+        let (first, second) = (race(), race());
         let (planned, told) = deaths(&first);
-        assert!(
-            !planned.is_empty(),
-            "seed {seed} kills nobody{}",
-            first_run.context()
-        );
-        assert!(planned.iter().all(|d| d.3), "{}", first_run.context());
-        assert_eq!(
-            (planned, told),
-            deaths(&second),
-            "{}{}",
-            first_run.context(),
-            second_run.context()
+        first
+            .assert_that(!planned.is_empty(), format!("seed {seed} kills nobody"))
+            .assert_that(planned.iter().all(|d| d.3), "a victim did not die");
+        let again = deaths(&second);
+        second.assert_that(
+            (planned.clone(), told.clone()) == again,
+            format!("first run: {planned:?} {told:?}{}", first.context()),
         );
     }
+}
+
+/// The lane of `buyer` in a text run's timeline, with its closing note.
+fn lane_of(stdout: &str, buyer: u64) -> Option<&str> {
+    let name = format!("buyer-{buyer} ");
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&name) && l.contains('|'))
+}
+
+#[test]
+fn a_chaos_death_is_told_drawn_and_listed_in_the_legend() {
+    let env = TestEnv::new();
+    let run = env
+        .race()
+        .buyers(3)
+        .tickets(3)
+        .delay("20..20")
+        .kill_at("2:in_delay")
+        .run();
+    run.assert_success()
+        .assert_stdout_contains("KILLED at in_delay (fault injection)")
+        .assert_stdout_contains("K killed (SIGKILL)")
+        .assert_stdout_contains("killed                     1  buyer-2");
+    let lane = lane_of(run.stdout(), 2).expect("a lane for buyer-2");
+    run.assert_that(
+        lane.contains('K') && lane.ends_with("killed at in_delay"),
+        format!("buyer-2's lane: {lane}"),
+    );
+    // Killed mid-delay under the lock: the narration says the kernel freed it.
+    let line = run.stdout().lines().find(|l| l.contains("KILLED")).unwrap();
+    run.assert_that(
+        line.contains("while holding the lock — the kernel frees it"),
+        format!("the kill line: {line}"),
+    );
+}
+
+/// The example README gives for `--chaos`: a seed whose run shows a recovered order.
+const README_CHAOS: [&str; 6] = ["--chaos", "--seed", "6", "--tickets", "10", "--json"];
+
+#[test]
+fn the_readme_chaos_example_recovers_an_order() {
+    let env = TestEnv::new();
+    let run = env.race().args(README_CHAOS).succeeds();
+    run.assert_every_ticket_is_accounted_for();
+    let recovered = run.report()["recovered"].as_array().unwrap();
+    run.assert_that(!recovered.is_empty(), "no order was recovered");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let shown = README_CHAOS[..README_CHAOS.len() - 1].join(" ");
+    assert!(
+        readme.contains(&format!("grab-tickets {shown}")),
+        "README does not show `grab-tickets {shown}`"
+    );
 }

@@ -15,35 +15,32 @@ fn rows(stdout: &str) -> usize {
 
 #[test]
 fn ten_buyers_fit_one_screen_locked_and_unlocked() {
-    for extra in [&[][..], &["--no-lock"][..]] {
+    for locked in [true, false] {
         let env = TestEnv::new();
-        let run = env.run(extra);
-        run.assert_code(0)
-            .assert_stdout_contains("buyers 1–10 search: all see 3 tickets left")
+        let race = if locked {
+            env.race()
+        } else {
+            env.race().no_lock()
+        };
+        let run = race.succeeds();
+        run.assert_stdout_contains("buyers 1–10 search: all see 3 tickets left")
             .assert_stdout_contains("Timeline (")
             .assert_stdout_contains("Report (race took");
         let stdout = run.stdout();
-        assert!(
-            rows(&stdout) <= 50,
-            "{} rows{}",
-            rows(&stdout),
-            run.context()
+        run.assert_that(
+            rows(stdout) <= 50,
+            format!("{} rows on an 80-column screen", rows(stdout)),
         );
-        if extra.is_empty() {
+        if locked {
             // Nine buyers waiting for the same holder are one line, not nine.
-            assert!(
-                stdout.contains(" wait for the lock, held by buyer-"),
-                "{}",
-                run.context()
-            );
-            assert_eq!(stdout.matches("for the lock, held by").count(), 1);
+            run.assert_stdout_contains(" wait for the lock, held by buyer-")
+                .assert_that(
+                    stdout.matches("for the lock, held by").count() == 1,
+                    "the waits are not one line",
+                );
         } else {
-            assert!(
-                stdout.contains("read ticket_num = 3, network delays "),
-                "{}",
-                run.context()
-            );
-            assert!(stdout.contains("Why: "), "{}", run.context());
+            run.assert_stdout_contains("read ticket_num = 3, network delays ")
+                .assert_stdout_contains("Why: ");
         }
     }
 }
@@ -51,8 +48,7 @@ fn ten_buyers_fit_one_screen_locked_and_unlocked() {
 #[test]
 fn verbose_tells_every_step_on_its_own_line() {
     let env = TestEnv::new();
-    let run = env.run(&["--verbose", "--buyers", "4", "--delay-ms", "5..10"]);
-    run.assert_code(0);
+    let run = env.race().verbose().buyers(4).delay("5..10").succeeds();
     let stdout = run.stdout();
     for buyer in 1..=4 {
         let own = |what: &str| {
@@ -61,9 +57,19 @@ fn verbose_tells_every_step_on_its_own_line() {
                 .filter(|l| l.contains(&format!(" buyer-{buyer} ")) && l.contains(what))
                 .count()
         };
-        assert_eq!(own("searches: sees"), 1, "{}", run.context());
-        assert_eq!(own("reads ticket_num"), 1, "{}", run.context());
-        assert_eq!(own("hears the starting gun"), 1, "{}", run.context());
+        for step in [
+            "searches: sees",
+            "reads ticket_num",
+            "hears the starting gun",
+        ] {
+            run.assert_that(
+                own(step) == 1,
+                format!("buyer-{buyer} {step}: not one line"),
+            );
+        }
     }
-    assert_eq!(stdout.matches("BOUGHT a ticket, confirmed").count(), 3);
+    run.assert_that(
+        stdout.matches("BOUGHT a ticket, confirmed").count() == 3,
+        "not one line per sale",
+    );
 }

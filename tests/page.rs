@@ -6,6 +6,7 @@
 
 mod common;
 use common::TestEnv;
+use common::exit::ENVIRONMENT;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -169,17 +170,16 @@ fn assert_not_blank(png_path: &Path, width: u32, height: u32) {
 fn the_page_replays_the_race_in_a_real_browser() {
     let env = TestEnv::new();
     let page = env.path("race.html");
-    let (run, report) = env.run_json(&[
-        "--buyers",
-        "5",
-        "--tickets",
-        "2",
-        "--delay-ms",
-        "5..15",
-        "--html",
-        page.to_str().unwrap(),
-    ]);
-    run.assert_code(0);
+    let run = env
+        .race()
+        .buyers(5)
+        .tickets(2)
+        .delay("5..15")
+        .json()
+        .arg("--html")
+        .arg(&page)
+        .succeeds();
+    let report = run.report();
     let html = std::fs::read_to_string(&page).expect("the page was written");
     for outside in [
         "http://",
@@ -200,7 +200,7 @@ fn the_page_replays_the_race_in_a_real_browser() {
         );
         return;
     };
-    let all = steps(&report);
+    let all = steps(report);
     let first_write = all
         .iter()
         .position(|e| e["kind"] == "wrote")
@@ -243,8 +243,8 @@ fn the_page_replays_the_race_in_a_real_browser() {
 
     // Stepping over the first write changes the counter from the stock to what it wrote.
     let stock = report["tally"]["initial"].as_u64().unwrap();
-    check_dom(&before, 5, first_write, counter_after(&report, first_write));
-    assert_eq!(counter_after(&report, first_write), stock);
+    check_dom(&before, 5, first_write, counter_after(report, first_write));
+    assert_eq!(counter_after(report, first_write), stock);
     let written = all[first_write]["ticket_num"].as_u64().unwrap();
     check_dom(&after, 5, first_write + 1, written);
     assert_eq!(written, stock - 1);
@@ -256,8 +256,8 @@ fn the_page_replays_the_race_in_a_real_browser() {
         after.dom
     );
     // At the end: the report's verdict is beside the lanes, and the page fits a narrow window.
-    check_dom(&narrow, 5, all.len(), counter_after(&report, all.len()));
-    assert_eq!(counter_after(&report, all.len()), 0);
+    check_dom(&narrow, 5, all.len(), counter_after(report, all.len()));
+    assert_eq!(counter_after(report, all.len()), 0);
     assert!(
         narrow
             .dom
@@ -280,11 +280,13 @@ fn the_page_replays_the_race_in_a_real_browser() {
 #[test]
 fn a_bad_page_path_fails_before_the_stock_changes() {
     let env = TestEnv::new();
-    let before = env.data_bytes();
     let missing = env.path("no/such/dir/race.html");
-    env.run(&["--html", missing.to_str().unwrap()])
-        .assert_code(4)
+    env.race()
+        .arg("--html")
+        .arg(&missing)
+        .run()
+        .assert_code(ENVIRONMENT)
         .assert_stderr_contains("failed to create page")
-        .assert_stderr_contains("race.html");
-    assert_eq!(env.data_bytes(), before);
+        .assert_stderr_contains("race.html")
+        .assert_data_untouched();
 }

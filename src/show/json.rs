@@ -6,8 +6,9 @@ use serde::Serialize;
 use super::text::{cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
-use crate::report::{BuyerSummary, Recovery, RunResult, Status, Tally};
+use crate::report::{BuyerSummary, Participant, Recovery, RunResult, Status, Tally};
 use crate::settings::{Durability, LockScope, Restock, Settings};
+use crate::shop::orders::Entry;
 
 /// The document's version: raised when a field changes meaning or goes away.
 const FORMAT: u32 = 1;
@@ -25,6 +26,14 @@ pub struct JsonReport<'a> {
     pub recovered: &'a [Recovery],
     pub victims: &'a [VictimReport],
     pub interrupted: bool,
+    /// Everyone else who sold from the stock during this run.
+    pub others: &'a [Participant],
+    /// Lines of the run's window of the ledger that were not entries.
+    pub unreadable: &'a [String],
+    /// Restocks made by others during the race (against the protocol).
+    pub foreign_restocks: &'a [Entry],
+    /// Why the ledger could not be settled after the race, if it could not.
+    pub settle_error: Option<&'a str>,
     pub events: &'a [Message],
 }
 
@@ -88,6 +97,10 @@ fn document<'a>(settings: &Settings, result: &'a RunResult) -> JsonReport<'a> {
         recovered: &result.recovered,
         victims: &result.victims,
         interrupted: result.interrupted,
+        others: &result.others,
+        unreadable: &result.unreadable,
+        foreign_restocks: &result.foreign_restocks,
+        settle_error: result.settle_error.as_deref(),
         events: &result.events,
     }
 }

@@ -6,6 +6,7 @@ pub mod cause;
 pub mod html;
 pub mod json;
 pub mod narrate;
+pub mod out;
 pub mod progress;
 pub mod spans;
 pub mod text;

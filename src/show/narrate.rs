@@ -52,6 +52,9 @@ pub struct Narrator {
     buyer_of_pid: HashMap<u32, u32>,
     /// Buyers holding the lock right now, to say whether a killed buyer held it.
     holding: HashSet<u32>,
+    /// Which buyer first took each order number (the ledger's seq): racing buyers without
+    /// the lock claim the same one.
+    first_with_seq: HashMap<u64, u32>,
     /// Each buyer's phrase in progress.
     open: BTreeMap<u32, Phrase>,
     /// How many phrases each buyer has finished.
@@ -96,15 +99,26 @@ enum Clause {
     Searched(u64),
     Waits(String),
     Takes,
-    Recovered { seq: u64, of_buyer: u32, after: u64 },
+    Recovered {
+        seq: u64,
+        of_buyer: u32,
+        after: u64,
+    },
     Read(u64),
     Delay(u64),
     Wrote(u64),
-    Bought { seq: u64 },
+    /// `again_of`: the buyer that logged this order number first, when it was another.
+    Bought {
+        seq: u64,
+        again_of: Option<u32>,
+    },
     SoldOut,
     Released,
     GivesUp(String),
-    Killed { step: Step, holding: bool },
+    Killed {
+        step: Step,
+        holding: bool,
+    },
     Failed(String),
 }
 
@@ -173,8 +187,13 @@ impl Clause {
                 }
             }
             Clause::Wrote(n) => format!("{} ticket_num = {n}", verb("writes", "write")),
-            Clause::Bought { seq } => {
-                format!("{}BOUGHT, order #{seq}", if many { "each " } else { "" })
+            Clause::Bought { seq, again_of } => {
+                let each = if many { "each " } else { "" };
+                match again_of {
+                    // Short: "again" says the number was taken (the --verbose line says by whom).
+                    Some(_) => format!("{each}BOUGHT, order #{seq} again"),
+                    None => format!("{each}BOUGHT, order #{seq}"),
+                }
             }
             Clause::SoldOut => format!("{} no ticket left: sold out", verb("finds", "find")),
             Clause::Released => format!("{} the lock", verb("releases", "release")),
@@ -206,6 +225,7 @@ impl Narrator {
             buyers,
             buyer_of_pid: HashMap::new(),
             holding: HashSet::new(),
+            first_with_seq: HashMap::new(),
             open: BTreeMap::new(),
             told_of: HashMap::new(),
             ready: Vec::new(),
@@ -226,9 +246,13 @@ impl Narrator {
         )
     }
 
-    /// Follows who holds the lock; returns whether `message`'s buyer held it before.
+    /// Follows who holds the lock and who took which order number; returns whether
+    /// `message`'s buyer held the lock before.
     fn track(&mut self, message: &Message) -> bool {
         self.buyer_of_pid.insert(message.pid, message.buyer);
+        if let Event::Ordered { seq, .. } = message.event {
+            self.first_with_seq.entry(seq).or_insert(message.buyer);
+        }
         let was_holding = self.holding.contains(&message.buyer);
         match message.event {
             Event::LockAcquired { .. } => {
@@ -431,7 +455,10 @@ impl Narrator {
             Event::Read { seen } => Clause::Read(*seen),
             Event::Delay { ms } => Clause::Delay(*ms),
             Event::Wrote { ticket_num } => Clause::Wrote(*ticket_num),
-            Event::Ordered { seq, .. } => Clause::Bought { seq: *seq },
+            Event::Ordered { seq, .. } => Clause::Bought {
+                seq: *seq,
+                again_of: self.again_of(*seq, message.buyer),
+            },
             Event::SoldOut { .. } => Clause::SoldOut,
             Event::LockReleased => Clause::Released,
             Event::LockTimedOut { holder } => Clause::GivesUp(self.who_briefly(*holder)),
@@ -486,9 +513,14 @@ impl Narrator {
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
             Event::Ordered { seq, before, after } => {
-                format!(
-                    "BOUGHT a ticket, confirmed: {before} -> {after} (order #{seq} is in the log)"
-                )
+                let order = match self.again_of(*seq, message.buyer) {
+                    None => format!("order #{seq} is in the log"),
+                    Some(first) => format!(
+                        "order #{seq} again: buyer-{first} logged that number too, both deciding \
+                         from the same stale count"
+                    ),
+                };
+                format!("BOUGHT a ticket, confirmed: {before} -> {after} ({order})")
             }
             Event::Wrote { ticket_num } => format!("writes ticket_num = {ticket_num}"),
             Event::SoldOut { .. } => "sold out: no ticket left".to_string(),
@@ -502,6 +534,14 @@ impl Narrator {
             }
             Event::Failed { message, .. } => format!("FAILED: {message}"),
         }
+    }
+
+    /// The buyer that logged order number `seq` first, if it was not `buyer`.
+    fn again_of(&self, seq: u64, buyer: u32) -> Option<u32> {
+        self.first_with_seq
+            .get(&seq)
+            .copied()
+            .filter(|&first| first != buyer)
     }
 
     /// "buyer-4", or "pid 812" for a process that is not a buyer of this run.
@@ -692,7 +732,7 @@ mod tests {
             lines[2..],
             [
                 " 0.100s buyer-1  writes ticket_num = 2; BOUGHT, order #5",
-                " 0.150s buyer-2  writes ticket_num = 2; BOUGHT, order #5",
+                " 0.150s buyer-2  writes ticket_num = 2; BOUGHT, order #5 again",
             ]
         );
     }

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::race::chaos::StepDeath;
 use crate::report::{
-    BuyerResult, BuyerSummary, Ending, KillCause, Recovery, RunResult, Status, Tally, count,
+    BuyerResult, BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
+    count,
 };
 use crate::settings::{LockScope, Restock, Settings};
 
@@ -121,11 +122,10 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
         format!("read back from {}", settings.data.display()),
     );
     row("in the order log", t.logged, "orders this run".to_string());
-    row(
-        "oversold",
-        t.oversold,
-        "confirmed beyond the stock".to_string(),
-    );
+    if !result.others.is_empty() {
+        row("sold by others", t.sold_by_others, others(&result.others));
+    }
+    row("oversold", t.oversold, "sold beyond the stock".to_string());
     row(
         "lost updates",
         t.lost_updates,
@@ -135,7 +135,7 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
         row(
             "unconfirmed",
             t.unconfirmed,
-            "sold (in the log), but the buyer died before confirming".to_string(),
+            "sold (in the log) but the buyer died or failed before confirming".to_string(),
         );
     }
     ReportParts {
@@ -180,6 +180,25 @@ fn with_counts(buyers: &[&BuyerSummary]) -> String {
 /// someone else, and garbled pipe lines.
 fn problems(result: &RunResult) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(error) = &result.settle_error {
+        lines.push(format!(
+            "the ledger could not be settled after the race, so this report reads the files as \
+             they are: {error}"
+        ));
+    }
+    for entry in &result.foreign_restocks {
+        lines.push(format!(
+            "the stock was set from {} to {} by {} (pid {}) during this race, against the \
+             protocol; counts below do not include it",
+            entry.before,
+            entry.after,
+            participant_name(&entry.run, entry.by_grab_tickets()),
+            entry.pid
+        ));
+    }
+    for line in &result.unreadable {
+        lines.push(format!("unreadable line in the order log: {line}"));
+    }
     if result.interrupted {
         lines.push(
             "INTERRUPTED: the race was stopped early; the buyers still running were killed, \
@@ -263,6 +282,35 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
     super::cause::explain(settings.scope, result.tally.status(), &result.events)
 }
 
+/// "run 3f2a… (pids 812, 907); other program 'shop-7' (pid 66)".
+fn others(participants: &[Participant]) -> String {
+    let named: Vec<String> = participants
+        .iter()
+        .map(|p| {
+            let pids: Vec<String> = p.pids.iter().map(u32::to_string).collect();
+            let pids = match pids.len() {
+                0 => String::new(),
+                1 => format!(" pid {}", pids[0]),
+                _ => format!(" pids {}", abbreviate(&pids, 6)),
+            };
+            format!(
+                "{} sold {}{pids}",
+                participant_name(&p.run, p.grab_tickets),
+                p.sold
+            )
+        })
+        .collect();
+    format!("while this run raced: {}", named.join("; "))
+}
+
+fn participant_name(run: &str, grab_tickets: bool) -> String {
+    if grab_tickets {
+        format!("grab-tickets run {run}")
+    } else {
+        format!("program '{run}'")
+    }
+}
+
 fn abbreviate(items: &[String], max: usize) -> String {
     if items.len() <= max {
         items.join(", ")
@@ -282,11 +330,17 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary]) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
-            let mut line = format!("OK: {tickets}, {} sold", t.logged);
+            let mut line = match t.sold_by_others {
+                0 => format!("OK: {tickets}, {} sold", t.logged),
+                others => format!(
+                    "OK: {tickets}, {} sold by this run and {others} by others",
+                    t.logged
+                ),
+            };
             if t.unconfirmed > 0 {
                 let _ = write!(
                     line,
-                    " ({} of them logged by a buyer killed before it could confirm)",
+                    " ({} of them logged by a buyer that died or failed before confirming)",
                     t.unconfirmed
                 );
             }
@@ -453,8 +507,8 @@ mod tests {
         ];
         assert_eq!(
             verdict(&Tally::reconcile(3, 2, 0, 3), &buyers),
-            "OK: 3 tickets, 3 sold (1 of them logged by a buyer killed before it could \
-             confirm), 1 sold out, 1 killed"
+            "OK: 3 tickets, 3 sold (1 of them logged by a buyer that died or failed before \
+             confirming), 1 sold out, 1 killed"
         );
     }
 

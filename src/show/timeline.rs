@@ -155,7 +155,7 @@ pub fn render(events: &[Message], buyers: &[BuyerSummary], canvas: &Canvas) -> V
     let lanes: Vec<Lane> = by_buyer
         .iter()
         .take(canvas.max_lanes)
-        .map(|time| lane(time, buyers.iter().find(|b| b.buyer == time.buyer)))
+        .map(|time| lane(time, buyers.iter().find(|b| b.buyer == time.buyer), end))
         .collect();
 
     let last_buyer = by_buyer.last().map_or(1, |b| b.buyer);
@@ -236,8 +236,8 @@ fn first_write_marker(events: &[Message], axis: &Axis, room: usize) -> Option<St
 }
 
 /// Builds a buyer's lane from its spans and the instants among its events; its closing note
-/// says how it ended, in the words of the report.
-fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>) -> Lane {
+/// says how it ended, in the words of the report. `end` is the race's last moment.
+fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -> Lane {
     let mut spans: Vec<(Cell, u64, u64)> = time
         .spans
         .iter()
@@ -302,12 +302,14 @@ fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>) -> Lane {
     if let Some(summary) = summary {
         story.result = Some(summary.result);
         story.bought = story.bought.max(summary.confirmed);
-        // A death nobody announced (an interrupt, a crash) is drawn at the buyer's last word.
-        if summary.result == BuyerResult::Killed
-            && story.killed_at.is_none()
-            && let Some(last) = mine.last()
-        {
-            marks.push((Cell::Killed, last.t_us));
+        // A death nobody announced (an interrupt, a crash) shows where the race ends, the
+        // last moment the buyer can be said to have lived; a wait it never finished lasts
+        // until then.
+        if summary.result == BuyerResult::Killed && story.killed_at.is_none() {
+            marks.push((Cell::Killed, end));
+            if let Some(wait) = unfinished_wait(mine) {
+                spans.push((Cell::WaitingForLock, wait, end));
+            }
         }
     }
     Lane {
@@ -316,6 +318,19 @@ fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>) -> Lane {
         marks,
         note: story.note(),
     }
+}
+
+/// When the buyer began a lock wait that never ended, if it did.
+fn unfinished_wait(mine: &[&Message]) -> Option<u64> {
+    let mut waiting = None;
+    for message in mine {
+        match message.event {
+            Event::LockWait { .. } => waiting = Some(message.t_us),
+            Event::LockAcquired { .. } | Event::LockTimedOut { .. } => waiting = None,
+            _ => {}
+        }
+    }
+    waiting
 }
 
 /// What a lane's closing note is made of.
