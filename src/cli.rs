@@ -21,9 +21,9 @@ Examples:
   grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
                                         a throughput run: buy until the stock is gone
   grab-tickets --seed 7 --check         the same delays again; exit 1 if anything was oversold
-  grab-tickets --chaos --seed 4 --tickets 10
+  grab-tickets --chaos --seed 2 --tickets 10
                                         SIGKILL a third of the buyers mid-purchase: nothing is lost
-  grab-tickets --kill-at 2:order_logged --tickets 2
+  grab-tickets --buyers 3 --kill-at 2:order_logged
                                         kill buyer 2 after it logged its order: the next holder
                                         finishes it
   grab-tickets --html race.html         a page that replays the race in a browser (projector)
@@ -158,7 +158,7 @@ pub struct RaceArgs {
     pub chaos: bool,
 
     /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1);
-    /// repeat for more. Steps: before_lock, lock_held, in_delay, order_logged, temp_written,
+    /// repeat for more. Steps: before_lock, lock_held, in_delay, temp_written, order_logged,
     /// data_written, released.
     #[arg(long, value_name = "N:STEP[:A]")]
     pub kill_at: Vec<StepKill>,
@@ -311,6 +311,16 @@ mod tests {
             "invalid value '-1' for '--tickets <T>': it cannot be negative; use a whole number \
              from 0 to 1000000000; see 'grab-tickets --help'"
         );
+    }
+
+    #[test]
+    fn the_kill_at_help_lists_every_step_in_order() {
+        let help = Cli::command().render_long_help().to_string();
+        let steps: Vec<&str> = crate::settings::Step::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        assert!(help.contains(&steps.join(", ")), "{help}");
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn a_chaos_death_is_told_drawn_and_listed_in_the_legend() {
 }
 
 /// The example README gives for `--chaos`: a seed whose run shows a recovered order.
-const README_CHAOS: [&str; 6] = ["--chaos", "--seed", "6", "--tickets", "10", "--json"];
+const README_CHAOS: [&str; 6] = ["--chaos", "--seed", "2", "--tickets", "10", "--json"];
 
 #[test]
 fn the_readme_chaos_example_recovers_an_order() {

@@ -120,3 +120,22 @@ fn a_run_without_seed_prints_the_seed_that_replays_its_delays() {
             format!("seed {seed} did not replay the delays {delays:?}"),
         );
 }
+
+#[test]
+fn the_headline_says_what_the_seed_replays_and_what_it_cannot() {
+    let env = TestEnv::new();
+    let plain = env.race().buyers(2).delay("1..3").seed(5).succeeds();
+    plain.assert_that(
+        plain.stdout().lines().nth(1)
+            == Some("--seed 5 replays the delays (1..3 ms), not who the kernel lets in first"),
+        "the headline's second line",
+    );
+    let chaos = env
+        .race()
+        .buyers(2)
+        .delay("1..3")
+        .seed(5)
+        .chaos()
+        .succeeds();
+    chaos.assert_stdout_contains("--seed 5 replays the delays (1..3 ms) and kill points, not who");
+}
