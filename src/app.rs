@@ -80,14 +80,16 @@ pub fn run(settings: Settings) -> Result<Exit> {
         out::line(&text::headline(&settings));
     }
     let raced = field.race(&mut |tick: Tick| {
-        let lines = match tick {
-            Tick::Event(message) => {
-                progress.observe(message);
-                narrator.event(message)
-            }
-            Tick::Quiet => narrator.quiet(),
-        };
+        if let Tick::Event(message) = tick {
+            progress.observe(message);
+        }
+        // Without narration (-q, --json) the narrator is never asked: a throughput run's
+        // hundreds of thousands of events cost the launcher nothing to phrase.
         if narrating {
+            let lines = match tick {
+                Tick::Event(message) => narrator.event(message),
+                Tick::Quiet => narrator.quiet(),
+            };
             lines.iter().for_each(|line| progress.println(line));
         }
     });

@@ -13,8 +13,8 @@
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
-//!   - `pipe`       both ends of the event pipe
-//!   - `chaos`      fault injection: who is SIGKILLed, when, and what came of it
+//!   - `pipe`       both ends of the event pipe, and the quiet moments between events
+//!   - `chaos`      fault injection: who is SIGKILLed at which step (from the seed), and what came of it
 //!   - `interrupt`  Ctrl-C / SIGTERM: kill the buyers' process group, report what happened
 //!   - `clock`      one monotonic clock shared by all processes
 //! - `shop/`        the shared state and how it changes
@@ -27,7 +27,9 @@
 //! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
 //! - `show/`        what people and scripts see
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
-//!   - `timeline`, `trace`, `narrate`, `progress`, `cause`, `text`, `json`
+//!   - `narrate`    live narration: phrases per moment, or every step with `--verbose`
+//!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `timeline`, `trace`, `progress`, `cause`, `text`, `json`, `out`
 
 mod app;
 mod cli;

@@ -1,7 +1,7 @@
 //! `--html FILE` writes one self-contained page that replays the race for a classroom. A real
 //! headless Chromium loads it: no console errors, one lane per buyer, stepping changes the
-//! ticket counter as the events say, the page fits a narrow window, and a screenshot of it is
-//! not blank. Without Chromium (a developer machine) the browser part says loudly that it was
+//! ticket counter as the events say, playing moves the race on, the page fits a narrow window,
+//! and a screenshot of it is not blank. Without Chromium (a developer machine) the browser part says loudly that it was
 //! skipped; `.ci/run` installs Chromium, so CI always runs it.
 
 mod common;
@@ -207,8 +207,8 @@ fn the_page_replays_the_race_in_a_real_browser() {
         .expect("a ticket was sold");
     let url = |fragment: String| format!("file://{}#{fragment}", page.display());
     let shot = env.path("race.png");
-    // Four browsers at once: each is mostly start-up.
-    let (before, after, narrow, end) = std::thread::scope(|scope| {
+    // Five browsers at once: each is mostly start-up.
+    let (before, after, narrow, end, played) = std::thread::scope(|scope| {
         let dump = |fragment: String, size: &'static str| {
             let url = url(fragment);
             let browser = &browser;
@@ -223,6 +223,16 @@ fn the_page_replays_the_race_in_a_real_browser() {
         let before = dump(format!("step={first_write}"), "1280,900");
         let after = dump(format!("step={}", first_write + 1), "1280,900");
         let narrow = dump("step=end".to_string(), "420,900");
+        // Virtual time lets the page's clock run without the test waiting for it.
+        let play_url = url("play&speed=2".to_string());
+        let browser_ref = &browser;
+        let played = scope.spawn(move || {
+            browse(
+                browser_ref,
+                &play_url,
+                &["--dump-dom", "--virtual-time-budget=10000"],
+            )
+        });
         let end_url = url("step=end".to_string());
         let screenshot_arg = format!("--screenshot={}", shot.display());
         let browser_ref = &browser;
@@ -238,6 +248,7 @@ fn the_page_replays_the_race_in_a_real_browser() {
             after.join().unwrap(),
             narrow.join().unwrap(),
             end.join().unwrap(),
+            played.join().unwrap(),
         )
     });
 
@@ -275,6 +286,19 @@ fn the_page_replays_the_race_in_a_real_browser() {
         end.log
     );
     assert_not_blank(&shot, 1280, 900);
+    // Play moves the race on by itself.
+    assert_eq!(
+        body_attribute(&played.dom, "data-errors"),
+        "0",
+        "{}",
+        played.log
+    );
+    let step: usize = body_attribute(&played.dom, "data-step").parse().unwrap();
+    assert!(
+        step > 0,
+        "playing did not move the race on:\n{}",
+        played.dom
+    );
 }
 
 #[test]
