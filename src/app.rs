@@ -8,12 +8,20 @@ use crate::exit::{Error, Exit, Result};
 use crate::race::{chaos, interrupt, launcher};
 use crate::report::{self, Ledger, Status};
 use crate::settings::{Output, Settings};
+use crate::shop::directory;
 use crate::shop::ledger::{self, LockWait};
 use crate::shop::lock::holder_name;
 use crate::show::{json, narrate, progress, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
+    // The user's data path is resolved once, following their symbolic link: the buyers are
+    // given the result, so every process works on the one real file, with its lock file and
+    // order log beside it. A FIFO, a device or a socket is refused here, before any open.
+    let settings = Settings {
+        data: directory::resolve_data_path(&settings.data)?,
+        ..settings
+    };
     // The trace file is created first so a bad --trace path fails before the stock changes.
     let trace_file = settings
         .trace
@@ -35,9 +43,19 @@ pub fn run(settings: Settings) -> Result<Exit> {
             holder_name(holder)
         );
     };
+    let launcher_relocks = std::cell::Cell::new(0);
+    let on_relock = |change| {
+        eprintln!(
+            "grab-tickets: the lock file {} was {}; locked the new one",
+            lock_path.display(),
+            narrate::change_name(change)
+        );
+        launcher_relocks.set(launcher_relocks.get() + 1);
+    };
     let wait = LockWait {
         timeout: settings.lock_timeout,
         on_wait: &on_wait,
+        on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
     let start =
@@ -84,6 +102,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
             remaining: after.remaining,
             entries: &entries,
             recovered_by_launcher: after.recovered,
+            launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,
         interrupted,

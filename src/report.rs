@@ -29,6 +29,8 @@ pub struct RunResult {
     pub interrupted: bool,
     /// Time from the starting gun to the last buyer ending, in microseconds.
     pub race_us: u64,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one.
+    pub launcher_relocks: u64,
 }
 
 /// An order finished by someone other than the buyer that committed it.
@@ -50,6 +52,8 @@ pub struct Ledger<'a> {
     pub entries: &'a [Entry],
     /// An order the launcher applied after the race, if any.
     pub recovered_by_launcher: Option<Entry>,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one.
+    pub launcher_relocks: u64,
 }
 
 /// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
@@ -107,10 +111,16 @@ pub fn reconcile(
         victims,
         interrupted,
         race_us: raced.race_us,
+        launcher_relocks: ledger.launcher_relocks,
     }
 }
 
 impl RunResult {
+    /// Times anyone in this run found the lock file deleted or replaced and locked the new one.
+    pub fn relocks(&self) -> u64 {
+        self.launcher_relocks + self.buyers.iter().map(|b| b.relocks).sum::<u64>()
+    }
+
     /// Whether a buyer ended in a way nobody planned: a crash, an error, a missing report.
     pub fn a_buyer_failed(&self) -> bool {
         let failed = self.buyers.iter().any(|b| match b.ending {
@@ -165,6 +175,8 @@ pub struct BuyerSummary {
     pub delays_ms: Vec<u64>,
     /// Total time spent waiting for the lock, in microseconds.
     pub lock_wait_us: u64,
+    /// Times the buyer found the lock file deleted or replaced and locked the new one.
+    pub relocks: u64,
 }
 
 /// The reconciliation of one run.
@@ -275,6 +287,7 @@ fn summarize(
                     },
                     delays_ms: Vec::new(),
                     lock_wait_us: 0,
+                    relocks: 0,
                 };
                 let mut ordered = 0;
                 let mut finished_bought = 0;
@@ -283,6 +296,7 @@ fn summarize(
                         Event::Searched { seen } => summary.searched = Some(*seen),
                         Event::Ordered { .. } => ordered += 1,
                         Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
+                        Event::Relocked { .. } => summary.relocks += 1,
                         Event::Finished {
                             outcome,
                             bought,

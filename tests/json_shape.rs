@@ -28,6 +28,7 @@ fn the_json_report_has_the_documented_shape() {
             "events",
             "format",
             "interrupted",
+            "launcher_relocks",
             "race_ms",
             "recovered",
             "run",
@@ -41,6 +42,7 @@ fn the_json_report_has_the_documented_shape() {
     );
     assert_eq!(report["format"], 1);
     assert_eq!(report["interrupted"], false);
+    assert_eq!(report["launcher_relocks"], 0);
     assert_eq!(report["victims"], serde_json::json!([]));
     assert!(report["run"].is_string() && report["race_ms"].is_number());
     assert_eq!(
@@ -85,6 +87,7 @@ fn the_json_report_has_the_documented_shape() {
                 "logged",
                 "outcome",
                 "pid",
+                "relocks",
                 "searched"
             ]
         );

@@ -10,13 +10,14 @@ use std::time::Duration;
 use super::Settled;
 use super::file_store::FileStore;
 use super::orders::{ENTRY_LEN, Entry, EntryKind, OrderLog, log_path_for};
-use super::store::{self, Stock};
+use super::store::{self, DataFile, Stock};
+use crate::events::LockFileChange;
 use crate::exit::{Error, Exit, Result};
 use crate::settings::{Durability, LockScope, Restock};
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
-pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
+pub fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
     let last = log.trim_torn_tail_and_read_last()?;
     let stock = match store::read(data) {
         Ok(stock) => stock,
@@ -91,11 +92,11 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
 
 /// Checks the data file before anything is created or changed: it must be valid, or be the
 /// empty file a power cut can leave behind while its order log knows the count.
-fn preflight(data: &Path) -> Result<()> {
+fn preflight(data: &DataFile) -> Result<()> {
     match store::read(data) {
         Ok(_) => Ok(()),
         Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => {
-            let log_len = std::fs::metadata(log_path_for(data)).map_or(0, |m| m.len());
+            let log_len = std::fs::metadata(log_path_for(data.path())).map_or(0, |m| m.len());
             if log_len >= ENTRY_LEN as u64 {
                 Ok(())
             } else {
@@ -108,18 +109,19 @@ fn preflight(data: &Path) -> Result<()> {
 
 /// What ext4 can leave of a data file whose new contents never reached the disk: nothing, or
 /// zeros. A person's edit never produces either, so those still get a clear error.
-fn cut_by_power_loss(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
+fn cut_by_power_loss(data: &DataFile) -> bool {
+    store::read_bytes(data).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
 }
 
 /// Checks the data file, then opens its lock file and order log. A new log's name is made
 /// durable too when sales must survive a power cut (fdatasync covers contents, not names).
 pub fn open_checked(data: &Path, durability: Durability) -> Result<FileStore> {
-    preflight(data)?;
-    let log_is_new = !log_path_for(data).exists();
-    let shop = FileStore::open(data)?;
+    let data = DataFile::open(data)?;
+    preflight(&data)?;
+    let log_is_new = !log_path_for(data.path()).exists();
+    let shop = FileStore::beside(data)?;
     if log_is_new && durability == Durability::Fsync {
-        store::sync_dir(data)?;
+        store::sync_dir(&shop.data)?;
     }
     Ok(shop)
 }
@@ -128,6 +130,8 @@ pub fn open_checked(data: &Path, durability: Durability) -> Result<FileStore> {
 pub struct LockWait<'a> {
     pub timeout: Option<Duration>,
     pub on_wait: &'a dyn Fn(Option<u32>),
+    /// Told each time the lock file was found deleted or replaced and locked anew.
+    pub on_relock: &'a dyn Fn(LockFileChange),
 }
 
 /// The stock and its seq as the race starts.
@@ -145,7 +149,9 @@ pub fn restock(
     run: &str,
     wait: &LockWait,
 ) -> Result<StartingStock> {
-    let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
+    let _guard = shop
+        .lock
+        .acquire_or_fail(wait.timeout, wait.on_wait, wait.on_relock)?;
     let stock = match restock {
         // A stock we are about to replace need not agree with its old log, unless the log
         // is all that is left of it (an emptied data file).
@@ -185,7 +191,9 @@ pub fn settle_after_race(
     run: &str,
     wait: &LockWait,
 ) -> Result<AfterRace> {
-    let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
+    let _guard = shop
+        .lock
+        .acquire_or_fail(wait.timeout, wait.on_wait, wait.on_relock)?;
     if scope == LockScope::Whole {
         let settled = settle(&shop.data, &shop.log)?;
         return Ok(AfterRace {
@@ -208,9 +216,7 @@ pub fn settle_after_race(
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
 /// behind; it was never part of the data, so it goes. `pids` are the killed buyers'.
 pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
-    for &pid in pids {
-        let _ = std::fs::remove_file(store::temp_path_for_pid(data, pid));
-    }
+    store::remove_temp_files_of(data, pids);
 }
 
 /// Starts a new order log whose first entry sets the stock to `tickets`, then writes the data

@@ -1,22 +1,36 @@
 //! The one door to the lock: an exclusive advisory lock (fs2 / flock) on the sidecar file
-//! `<data>.lock`, which is never replaced or deleted, with the holder's pid written inside.
+//! `<data>.lock`, with the holder's pid written inside. The lock is only as good as the file:
+//! after each lock is granted the path is checked to still name the locked file, and if the
+//! file was deleted or replaced the new one is locked instead.
 
-use std::fs::{File, OpenOptions};
+use std::cell::{Cell, RefCell};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::Acquired;
+use super::directory::{DataDir, FileId};
+use crate::events::LockFileChange;
 use crate::exit::{Error, Exit, Result};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
 /// never leaves digits of a longer one behind.
 const PID_SLOT: usize = 12;
+/// Lock files locked in one acquisition before giving up: each one was deleted or replaced
+/// right after we locked it, which only something bent on it does.
+const MAX_RELOCKS: usize = 100;
 
-/// The sidecar lock file, opened once per process and kept open for its lifetime.
+/// The sidecar lock file, opened once per process and kept open for its lifetime; reopened
+/// only when its path comes to name another file.
 pub struct LockFile {
-    file: File,
+    file: RefCell<File>,
+    /// Which file `file` is, learnt when it was opened.
+    id: Cell<FileId>,
+    dir: DataDir,
+    name: OsString,
     path: PathBuf,
     /// This process's pid as written into the lock file, formatted once.
     pid_slot: String,
@@ -35,18 +49,19 @@ pub fn lock_path_for(data: &Path) -> PathBuf {
 }
 
 impl LockFile {
-    /// Opens (creating if needed) the lock file. It is never truncated, replaced or deleted:
-    /// every participant must lock the very same inode.
-    pub fn open(path: &Path) -> Result<LockFile> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io("open lock file", path, &e))?;
+    /// Opens (creating if needed) the lock file at `path`, a name in `dir`, by the sidecar
+    /// rules (no link followed, a regular file with one link). It is never truncated,
+    /// replaced or deleted by us: every participant must lock the very same inode.
+    pub fn open(dir: &DataDir, path: &Path) -> Result<LockFile> {
+        let opened = dir.open_sidecar(path, "lock file", rustix::fs::OFlags::empty())?;
         Ok(LockFile {
-            file,
+            file: RefCell::new(opened.file),
+            id: Cell::new(opened.id),
+            dir: dir.clone(),
+            name: path
+                .file_name()
+                .expect("a lock path ends in a name")
+                .to_owned(),
             path: path.to_path_buf(),
             pid_slot: slot(&std::process::id().to_string()),
         })
@@ -55,52 +70,84 @@ impl LockFile {
     /// Takes the exclusive lock. Tries without blocking first so that a contended lock is
     /// noticed: `on_wait(holder)` is called once, then we block (or poll until `timeout`).
     /// Without `on_wait` nobody is told, so the holder's pid is not even read.
+    ///
+    /// Once granted, the lock path must still name the locked file (one `stat`): a lock on
+    /// a deleted or replaced lock file excludes nobody, since everyone who opens the path now
+    /// locks another file. Then the new file is opened and locked, and the change is
+    /// returned in `relocked`.
     pub fn acquire(
         &self,
         timeout: Option<Duration>,
         on_wait: Option<&dyn Fn(Option<u32>)>,
     ) -> Result<Acquired<LockGuard<'_>>> {
-        match fs2::FileExt::try_lock_exclusive(&self.file) {
-            Ok(()) => return Ok(self.held(false)),
-            Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
-            Err(_) => {}
-        }
-        let holder = match on_wait {
-            Some(on_wait) => {
-                let holder = self.holder();
-                on_wait(holder);
-                holder
+        let mut relocked = Vec::new();
+        let mut waited = false;
+        let mut told = false;
+        // Set on the first wait: relocking does not restart the clock.
+        let mut deadline = None;
+        loop {
+            match fs2::FileExt::try_lock_exclusive(&*self.file.borrow()) {
+                Ok(()) => {}
+                Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
+                Err(_) => {
+                    waited = true;
+                    let holder = match on_wait {
+                        Some(on_wait) if !told => {
+                            told = true;
+                            let holder = self.holder();
+                            on_wait(holder);
+                            holder
+                        }
+                        _ => None,
+                    };
+                    match timeout {
+                        None => fs2::FileExt::lock_exclusive(&*self.file.borrow())
+                            .map_err(|e| self.lock_error(&e))?,
+                        Some(limit) => {
+                            let deadline = *deadline.get_or_insert_with(|| Instant::now() + limit);
+                            if !self.poll_until(deadline)? {
+                                return Ok(Acquired::TimedOut {
+                                    holder: self.holder().or(holder),
+                                });
+                            }
+                        }
+                    }
+                }
             }
-            None => None,
-        };
-        match timeout {
-            None => {
-                fs2::FileExt::lock_exclusive(&self.file).map_err(|e| self.lock_error(&e))?;
-                Ok(self.held(true))
+            match self.change()? {
+                None => return Ok(self.held(waited, relocked)),
+                Some(change) => {
+                    if relocked.len() >= MAX_RELOCKS {
+                        self.unlock();
+                        return Err(Error::environment(format!(
+                            "failed to lock {}: the lock file was deleted or replaced \
+                             {MAX_RELOCKS} times in a row right after it was locked; \
+                             something keeps removing it; stop it, then run again",
+                            self.path.display()
+                        )));
+                    }
+                    self.unlock();
+                    self.reopen()?;
+                    relocked.push(change);
+                }
             }
-            Some(limit) => self.poll_until(Instant::now() + limit, holder),
         }
     }
 
     /// flock has no timed wait, so a bounded wait polls with a growing pause (1 ms → 16 ms):
-    /// quick to notice a short critical section, cheap while a long one runs.
-    fn poll_until(
-        &self,
-        deadline: Instant,
-        holder: Option<u32>,
-    ) -> Result<Acquired<LockGuard<'_>>> {
+    /// quick to notice a short critical section, cheap while a long one runs. False when
+    /// `deadline` passed first.
+    fn poll_until(&self, deadline: Instant) -> Result<bool> {
         let mut pause = Duration::from_millis(1);
         loop {
-            match fs2::FileExt::try_lock_exclusive(&self.file) {
-                Ok(()) => return Ok(self.held(true)),
+            match fs2::FileExt::try_lock_exclusive(&*self.file.borrow()) {
+                Ok(()) => return Ok(true),
                 Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
                 Err(_) => {}
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(Acquired::TimedOut {
-                    holder: self.holder().or(holder),
-                });
+                return Ok(false);
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(16));
@@ -109,13 +156,20 @@ impl LockFile {
 
     /// For a step that cannot go on without the lock (the launcher setting or settling the
     /// stock): waits by the same policy, and a timeout is an error naming the holder.
+    /// `on_relock` hears each time the lock file had to be locked anew.
     pub fn acquire_or_fail(
         &self,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(Option<u32>),
+        on_relock: &dyn Fn(LockFileChange),
     ) -> Result<LockGuard<'_>> {
         match self.acquire(timeout, Some(on_wait))? {
-            Acquired::Held { guard, .. } => Ok(guard),
+            Acquired::Held {
+                guard, relocked, ..
+            } => {
+                relocked.into_iter().for_each(on_relock);
+                Ok(guard)
+            }
             Acquired::TimedOut { holder } => Err(Error::environment(format!(
                 "timed out after --lock-timeout {} ms waiting for the lock on {}, held by {}; \
                  another program is using this data file",
@@ -130,12 +184,38 @@ impl LockFile {
         &self.path
     }
 
-    fn held(&self, waited: bool) -> Acquired<LockGuard<'_>> {
+    /// Whether the lock path still names the file this process locks; checked after each
+    /// lock is granted, and by a holder before it writes (see [`LockGuard::lost`]).
+    fn change(&self) -> Result<Option<LockFileChange>> {
+        let now = self
+            .dir
+            .id_of(&self.name)
+            .map_err(|e| Error::io("inspect lock file", &self.path, &e))?;
+        Ok(match now {
+            Some(id) if id == self.id.get() => None,
+            Some(_) => Some(LockFileChange::Replaced),
+            None => Some(LockFileChange::Deleted),
+        })
+    }
+
+    /// Opens the file the lock path names now (creating it if it is gone), by the same rules
+    /// as the first open.
+    fn reopen(&self) -> Result<()> {
+        let opened = self
+            .dir
+            .open_sidecar(&self.path, "lock file", rustix::fs::OFlags::empty())?;
+        *self.file.borrow_mut() = opened.file;
+        self.id.set(opened.id);
+        Ok(())
+    }
+
+    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
         // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
-        let _ = self.file.write_all_at(self.pid_slot.as_bytes(), 0);
+        let _ = self.file.borrow().write_all_at(self.pid_slot.as_bytes(), 0);
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited,
+            relocked,
         }
     }
 
@@ -143,8 +223,13 @@ impl LockFile {
     /// behind, so this is a hint for messages, never used for decisions.
     pub fn holder(&self) -> Option<u32> {
         let mut buf = [0u8; PID_SLOT];
-        let n = self.file.read_at(&mut buf, 0).ok()?;
+        let n = self.file.borrow().read_at(&mut buf, 0).ok()?;
         std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+    }
+
+    fn unlock(&self) {
+        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
+        let _ = fs2::FileExt::unlock(&*self.file.borrow());
     }
 
     fn lock_error(&self, err: &io::Error) -> Error {
@@ -194,12 +279,21 @@ fn is_contended(err: &io::Error) -> bool {
     err.raw_os_error() == fs2::lock_contended_error().raw_os_error()
 }
 
+impl LockGuard<'_> {
+    /// Whether the lock file was deleted or replaced since this lock was granted: then the
+    /// lock no longer excludes anyone (whoever opens the path now locks another file), and
+    /// nothing may be written under it. One `stat`; a holder that waited (the network delay)
+    /// checks right before it writes.
+    pub fn lost(&self) -> Result<Option<LockFileChange>> {
+        self.lock.change()
+    }
+}
+
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
         // Blank the pid first, so a waiter never names a holder that has gone (the launcher
         // after setting the stock, say).
-        let _ = self.lock.file.write_all_at(EMPTY_SLOT, 0);
-        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
-        let _ = fs2::FileExt::unlock(&self.lock.file);
+        let _ = self.lock.file.borrow().write_all_at(EMPTY_SLOT, 0);
+        self.lock.unlock();
     }
 }

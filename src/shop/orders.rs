@@ -3,13 +3,14 @@
 //! the sale is confirmed. It is the commit point of a purchase, and fixed-width lines let the
 //! next lock holder read the last entry in one `pread`, however long the log has grown.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::directory::DataDir;
 use crate::exit::{Error, Result};
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
@@ -56,15 +57,12 @@ pub struct OrderLog {
 }
 
 impl OrderLog {
-    pub fn open(path: &Path) -> Result<OrderLog> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| Error::io("open order log", path, &e))?;
+    /// Opens (creating if needed) the log at `path`, a name in `dir`, by the sidecar rules:
+    /// no link followed, a regular file with one link.
+    pub fn open(dir: &DataDir, path: &Path) -> Result<OrderLog> {
+        let opened = dir.open_sidecar(path, "order log", rustix::fs::OFlags::APPEND)?;
         Ok(OrderLog {
-            file,
+            file: opened.file,
             path: path.to_path_buf(),
         })
     }
@@ -153,8 +151,11 @@ impl OrderLog {
 
     /// Every entry written by `run` (read once, at the end of a run).
     pub fn entries_of_run(&self, run: &str) -> Result<Vec<Entry>> {
-        let bytes =
-            std::fs::read(&self.path).map_err(|e| Error::io("read order log", &self.path, &e))?;
+        // Through the open file, not the path: the name may have been replaced since.
+        let mut bytes = vec![0; self.len()? as usize];
+        self.file
+            .read_exact_at(&mut bytes, 0)
+            .map_err(|e| Error::io("read order log", &self.path, &e))?;
         let mut entries = Vec::new();
         for (index, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
             if chunk.contains(&0) {

@@ -25,6 +25,9 @@ pub struct JsonReport<'a> {
     pub recovered: &'a [Recovery],
     pub victims: &'a [VictimReport],
     pub interrupted: bool,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one
+    /// (each buyer's count is in `buyers`).
+    pub launcher_relocks: u64,
     pub events: &'a [Message],
 }
 
@@ -78,6 +81,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         recovered: &result.recovered,
         victims: &result.victims,
         interrupted: result.interrupted,
+        launcher_relocks: result.launcher_relocks,
         events: &result.events,
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")

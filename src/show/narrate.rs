@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::text::{millis, plural, seconds};
-use crate::events::{Event, Message, Outcome};
+use crate::events::{Event, LockFileChange, Message, Outcome};
 use crate::settings::Settings;
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
@@ -68,6 +68,17 @@ impl Narrator {
                 "finishes order #{seq} of buyer-{of_buyer} (pid {of_pid}), who died after committing it: \
                  ticket_num = {after}"
             ),
+            Event::Relocked { lock_file } => {
+                format!(
+                    "the lock file was {}; locked the new one",
+                    change_name(*lock_file)
+                )
+            }
+            Event::LockLost { lock_file } => format!(
+                "the lock file was {} while it held the lock, so the lock no longer kept \
+                 anyone out: writes nothing, lets go and starts the purchase again",
+                change_name(*lock_file)
+            ),
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
             Event::Ordered { seq, before, after } => {
@@ -115,6 +126,14 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
         line.push_str(&format!(", trace {}", trace.display()));
     }
     line
+}
+
+/// "deleted" or "replaced", as in "the lock file was deleted".
+pub fn change_name(change: LockFileChange) -> &'static str {
+    match change {
+        LockFileChange::Deleted => "deleted",
+        LockFileChange::Replaced => "replaced",
+    }
 }
 
 fn outcome_name(outcome: Outcome) -> &'static str {
