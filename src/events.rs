@@ -101,7 +101,8 @@ pub enum Event {
 pub enum LockFileChange {
     /// Nothing is at the lock path any more (`rm data.json.lock`).
     Deleted,
-    /// Another file is at the lock path now.
+    /// Another file is at the lock path now: a replacement, or a new one made after the
+    /// old one was deleted.
     Replaced,
 }
 

@@ -128,11 +128,12 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
     line
 }
 
-/// "deleted" or "replaced", as in "the lock file was deleted".
+/// As in "the lock file was deleted". Another file at the lock path may be a replacement, or
+/// a new one someone made after deleting it: the path cannot tell.
 pub fn change_name(change: LockFileChange) -> &'static str {
     match change {
         LockFileChange::Deleted => "deleted",
-        LockFileChange::Replaced => "replaced",
+        LockFileChange::Replaced => "deleted or replaced",
     }
 }
 
@@ -155,5 +156,41 @@ fn delay_list(delays_ms: &[u64]) -> String {
         "none".to_string()
     } else {
         format!("{} ms", list.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(event: Event) -> String {
+        Narrator::new(false)
+            .line(&Message::at(2, 1_500, event))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_lost_lock_file_is_told_as_it_happened() {
+        assert_eq!(
+            said(Event::Relocked {
+                lock_file: LockFileChange::Deleted
+            }),
+            "  0.002s  buyer-2   the lock file was deleted; locked the new one"
+        );
+        assert!(
+            said(Event::Relocked {
+                lock_file: LockFileChange::Replaced
+            })
+            .ends_with("the lock file was deleted or replaced; locked the new one")
+        );
+        assert!(
+            said(Event::LockLost {
+                lock_file: LockFileChange::Deleted
+            })
+            .ends_with(
+                "the lock file was deleted while it held the lock, so the lock no longer \
+                 kept anyone out: writes nothing, lets go and starts the purchase again"
+            )
+        );
     }
 }
