@@ -60,13 +60,31 @@ impl SharedDir {
         }
     }
 
-    /// Runs grab-tickets on the data file as the victim: nobody when we are root.
-    fn run_as_victim(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data").arg(&self.data).args(args);
-        if running_as_root() {
+    /// grab-tickets on the data file as the victim: nobody when we are root. The binary is
+    /// linked (or copied) into a directory nobody can reach, since the build directory may
+    /// sit under a private home.
+    fn victim_command(&self) -> Command {
+        let mut cmd = if running_as_root() {
+            let bin_dir = self.path("bin");
+            fs::create_dir(&bin_dir).unwrap();
+            fs::set_permissions(&bin_dir, fs::Permissions::from_mode(0o755)).unwrap();
+            let bin = bin_dir.join("grab-tickets");
+            if fs::hard_link(BIN, &bin).is_err() {
+                fs::copy(BIN, &bin).unwrap();
+            }
+            let mut cmd = Command::new(bin);
             cmd.uid(NOBODY).gid(NOBODY);
-        }
+            cmd
+        } else {
+            Command::new(BIN)
+        };
+        cmd.arg("--data").arg(&self.data);
+        cmd
+    }
+
+    fn run_as_victim(&self, args: &[&str]) -> Run {
+        let mut cmd = self.victim_command();
+        cmd.args(args);
         Run::of(cmd)
     }
 
@@ -226,13 +244,8 @@ fn new_sidecars_get_the_data_files_permission_bits_whatever_the_umask() {
     for (bits, umask) in [(0o600, 0o022), (0o640, 0o022), (0o664, 0o077)] {
         let shared = SharedDir::new();
         fs::set_permissions(&shared.data, fs::Permissions::from_mode(bits)).unwrap();
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data")
-            .arg(&shared.data)
-            .args(["-q", "--buyers", "2", "--delay-ms", "0..1"]);
-        if running_as_root() {
-            cmd.uid(NOBODY).gid(NOBODY);
-        }
+        let mut cmd = shared.victim_command();
+        cmd.args(["-q", "--buyers", "2", "--delay-ms", "0..1"]);
         // SAFETY: umask is async-signal-safe and touches nothing but the child's own mask.
         unsafe {
             cmd.pre_exec(move || {
