@@ -389,3 +389,36 @@ fn current_umask() -> u32 {
     rustix::process::umask(mask);
     mask.bits()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn a_chain_of_relative_links_resolves_to_the_real_file_in_its_real_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("shared");
+        std::fs::create_dir(&real_dir).unwrap();
+        std::fs::write(real_dir.join("real.json"), "{}").unwrap();
+        symlink("shared/real.json", dir.path().join("b.json")).unwrap();
+        symlink("b.json", dir.path().join("a.json")).unwrap();
+        let resolved = resolve_data_path(&dir.path().join("a.json")).unwrap();
+        let expected = std::fs::canonicalize(&real_dir).unwrap().join("real.json");
+        assert_eq!(resolved, expected);
+        // No link followed: the path stays as the user typed it.
+        let plain = dir.path().join("shared/../shared/real.json");
+        assert_eq!(resolve_data_path(&plain).unwrap(), plain);
+    }
+
+    #[test]
+    fn a_link_loop_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        symlink("b.json", dir.path().join("a.json")).unwrap();
+        symlink("a.json", dir.path().join("b.json")).unwrap();
+        let message = resolve_data_path(&dir.path().join("a.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("more than 40 symbolic links"), "{message}");
+    }
+}
