@@ -19,7 +19,7 @@
 //!   - `clock`      one monotonic clock shared by all processes
 //! - `shop/`        the shared state and how it changes
 //!   - `purchase`   the race itself: read, delay, check, commit, under a chosen lock scope
-//!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); uses fs2
+//!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); the only fs2 user
 //!   - `store`      reads and atomically replaces data.json; knows no locking
 //!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
