@@ -4,10 +4,9 @@
 //! link in place.
 
 mod common;
-use common::{BIN, Run, TestEnv};
+use common::{TestEnv, grab_tickets};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt as _, symlink};
-use std::process::Command;
 
 /// `text` with its `"ticket_num"` value replaced and `"seq"` added after it, as grab-tickets
 /// writes a hand-written file.
@@ -24,26 +23,22 @@ fn with_numbers(text: &str, old_ticket: &str, ticket_num: u64, seq_field: &str) 
 fn a_run_changes_only_the_two_numbers_and_keeps_every_other_byte() {
     let original = "{\n  \"show\": \"Hamlet\",\n  \"ticket_num\": 3,\n  \"id\": 123456789012345678901234567890,\n  \"price\": 1.50,\n  \"rows\": {\"b\": 2e3, \"a\": -0.0}\n}\n";
     let env = TestEnv::with_data(original);
-    let run = env.run(&["-q", "--buyers", "2", "--delay-ms", "0..1"]);
-    run.assert_code(0);
-    let after = String::from_utf8(env.data_bytes()).unwrap();
+    let run = env.race().quiet().buyers(2).delay("0..1").succeeds();
+    let after = fs::read_to_string(&env.data).unwrap();
     let value: serde_json::Value = serde_json::from_str(&after).unwrap();
     let seq = value["seq"].as_u64().expect("a seq was added");
     let expected = with_numbers(original, "3,", 1, &format!(",\n  \"seq\": {seq},"));
     assert_eq!(after, expected, "{}", run.context());
 
     // A second run finds the seq where the first put it and changes it in place.
-    let run = env.run(&[
-        "-q",
-        "--buyers",
-        "1",
-        "--tickets",
-        "7",
-        "--delay-ms",
-        "0..1",
-    ]);
-    run.assert_code(0);
-    let again = String::from_utf8(env.data_bytes()).unwrap();
+    let run = env
+        .race()
+        .quiet()
+        .buyers(1)
+        .tickets(7)
+        .delay("0..1")
+        .succeeds();
+    let again = fs::read_to_string(&env.data).unwrap();
     let value: serde_json::Value = serde_json::from_str(&again).unwrap();
     let new_seq = value["seq"].as_u64().unwrap();
     let expected = with_numbers(original, "3,", 6, &format!(",\n  \"seq\": {new_seq},"));
@@ -54,8 +49,7 @@ fn a_run_changes_only_the_two_numbers_and_keeps_every_other_byte() {
 fn a_private_data_file_stays_private() {
     let env = TestEnv::new();
     fs::set_permissions(&env.data, fs::Permissions::from_mode(0o600)).unwrap();
-    env.run(&["-q", "--buyers", "2", "--delay-ms", "0..1"])
-        .assert_code(0);
+    env.race().quiet().buyers(2).delay("0..1").succeeds();
     for name in ["data.json", "data.json.lock", "data.json.orders"] {
         let mode = fs::metadata(env.path(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} is {mode:o}");
@@ -75,12 +69,12 @@ fn a_symlinked_data_file_is_written_through_and_the_link_kept() {
     .unwrap();
     let link = env.path("mine.json");
     symlink("shared/tickets.json", &link).unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data")
-        .arg(&link)
-        .args(["--verbose", "--buyers", "3", "--delay-ms", "0..1"]);
-    let run = Run::of(cmd);
-    run.assert_code(0);
+    let run = grab_tickets()
+        .data(&link)
+        .verbose()
+        .buyers(3)
+        .delay("0..1")
+        .succeeds();
     assert!(
         fs::symlink_metadata(&link).unwrap().is_symlink(),
         "the link was replaced{}",

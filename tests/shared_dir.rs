@@ -5,14 +5,13 @@
 //! byte-identical afterwards.
 
 mod common;
-use common::{BIN, Run};
+use common::exit::ENVIRONMENT;
+use common::{Run, TestEnv};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const ENVIRONMENT: i32 = 4;
 /// The user who plays the victim when the tests run as root.
 const NOBODY: u32 = 65534;
 /// Contents of the file an attacker wants overwritten.
@@ -25,76 +24,62 @@ fn running_as_root() -> bool {
 /// A sticky, world-writable directory (mode 1777, like /tmp) holding the victim's data file,
 /// and a file of the victim's that an attacker would like overwritten.
 struct SharedDir {
-    dir: tempfile::TempDir,
-    data: PathBuf,
+    env: TestEnv,
     precious: PathBuf,
 }
 
 impl SharedDir {
     fn new() -> SharedDir {
-        let dir = tempfile::tempdir().expect("create temp dir");
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
-        let data = dir.path().join("data.json");
-        let precious = dir.path().join("precious.txt");
-        fs::write(&data, "{\"ticket_num\": 3}\n").unwrap();
+        let env = TestEnv::new();
+        fs::set_permissions(env.dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        let precious = env.path("precious.txt");
         fs::write(&precious, PRECIOUS).unwrap();
         fs::set_permissions(&precious, fs::Permissions::from_mode(0o600)).unwrap();
-        let shared = SharedDir {
-            dir,
-            data,
-            precious,
-        };
-        shared.give_to_victim(&shared.data);
-        shared.give_to_victim(&shared.precious);
-        shared
+        give_to_victim(&env.data);
+        give_to_victim(&precious);
+        SharedDir { env, precious }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.env.path(name)
     }
 
-    /// Makes `path` the victim's (only needed, and only possible, as root).
-    fn give_to_victim(&self, path: &Path) {
-        if running_as_root() {
-            std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
-        }
-    }
-
-    /// grab-tickets on the data file as the victim: nobody when we are root. The binary is
-    /// linked (or copied) into a directory nobody can reach, since the build directory may
-    /// sit under a private home.
-    fn victim_command(&self) -> Command {
-        let mut cmd = if running_as_root() {
-            let bin_dir = self.path("bin");
-            fs::create_dir(&bin_dir).unwrap();
-            fs::set_permissions(&bin_dir, fs::Permissions::from_mode(0o755)).unwrap();
-            let bin = bin_dir.join("grab-tickets");
-            if fs::hard_link(BIN, &bin).is_err() {
-                fs::copy(BIN, &bin).unwrap();
-            }
-            let mut cmd = Command::new(bin);
-            cmd.uid(NOBODY).gid(NOBODY);
-            cmd
-        } else {
-            Command::new(BIN)
-        };
-        cmd.arg("--data").arg(&self.data);
-        cmd
-    }
-
-    fn run_as_victim(&self, args: &[&str]) -> Run {
-        let mut cmd = self.victim_command();
-        cmd.args(args);
-        Run::of(cmd)
+    /// Runs grab-tickets on the data file with `args`, as the victim: nobody when we are
+    /// root, with the umask `umask` if given.
+    fn run_as_victim(&self, args: &[&str], umask: Option<u32>) -> Run {
+        let root = running_as_root();
+        self.env
+            .race()
+            .args(args)
+            .configure(move |cmd| {
+                if root {
+                    cmd.uid(NOBODY).gid(NOBODY);
+                }
+                if let Some(mask) = umask {
+                    // SAFETY: umask is async-signal-safe and changes only the child's mask.
+                    unsafe {
+                        cmd.pre_exec(move || {
+                            libc::umask(mask);
+                            Ok(())
+                        });
+                    }
+                }
+            })
+            .run()
     }
 
     fn assert_precious_untouched(&self, run: &Run) {
-        assert_eq!(
-            fs::read(&self.precious).unwrap(),
-            PRECIOUS,
-            "the planted link's target changed{}",
-            run.context()
+        run.assert_that(
+            fs::read(&self.precious).unwrap() == PRECIOUS,
+            "the planted link's target changed",
         );
+    }
+}
+
+/// Makes `path` the victim's (only needed, and only possible, as root).
+fn give_to_victim(path: &Path) {
+    if running_as_root() {
+        std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
     }
 }
 
@@ -126,28 +111,23 @@ fn temp_file_symlinks_planted_for_the_next_pids_are_never_followed() {
         )
         .unwrap();
     }
-    let run = shared.run_as_victim(&["--json", "--buyers", "4", "--delay-ms", "0..1"]);
-    run.assert_code(0);
+    let run = shared.run_as_victim(&["--json", "--buyers", "4", "--delay-ms", "0..1"], None);
+    run.assert_success().assert_tickets_left(0);
     shared.assert_precious_untouched(&run);
-    let report = run.json();
-    let pids: Vec<u32> = report["buyers"]
-        .as_array()
-        .unwrap()
+    let pids: Vec<u32> = run
+        .buyers()
         .iter()
         .map(|b| b["pid"].as_u64().unwrap() as u32)
         .collect();
-    assert!(
+    run.assert_that(
         pids.iter().any(|pid| planted.contains(pid)),
-        "no buyer got a pid the attacker planted for ({pids:?}), so nothing was tested{}",
-        run.context()
+        format!("no buyer got a pid the attacker planted for ({pids:?}): nothing was tested"),
     );
-    let meta = fs::symlink_metadata(&shared.data).unwrap();
-    assert!(
+    let meta = fs::symlink_metadata(&shared.env.data).unwrap();
+    run.assert_that(
         meta.file_type().is_file(),
-        "data.json must stay a regular file"
+        "data.json is no longer a regular file",
     );
-    let data: serde_json::Value = serde_json::from_slice(&fs::read(&shared.data).unwrap()).unwrap();
-    assert_eq!(data["ticket_num"], 0, "{}", run.context());
     for pid in &planted {
         let link = shared.path(&format!("data.json.{pid}.tmp"));
         assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
@@ -162,22 +142,20 @@ fn planted_lock_and_log_symlinks_are_refused_and_their_targets_untouched() {
     ] {
         let shared = SharedDir::new();
         symlink(&shared.precious, shared.path(sidecar)).unwrap();
-        let before = fs::read(&shared.data).unwrap();
-        let run = shared.run_as_victim(&["--buyers", "2"]);
+        let run = shared.run_as_victim(&["--buyers", "2"], None);
         run.assert_code(ENVIRONMENT)
             .assert_stderr_contains(&format!(
                 "{what} {} is a symbolic link",
                 shared.path(sidecar).display()
             ))
-            .assert_stderr_contains("remove the link");
+            .assert_stderr_contains("remove the link")
+            .assert_data_untouched();
         shared.assert_precious_untouched(&run);
-        assert_eq!(fs::read(&shared.data).unwrap(), before, "{}", run.context());
         for other in ["data.json.lock", "data.json.orders"] {
             if other != sidecar {
-                assert!(
+                run.assert_that(
                     !shared.path(other).exists(),
-                    "a refused run created {other}{}",
-                    run.context()
+                    format!("a refused run created {other}"),
                 );
             }
         }
@@ -193,15 +171,14 @@ fn a_hard_linked_log_or_lock_file_is_refused_and_the_other_name_untouched() {
         let shared = SharedDir::new();
         // As an attacker may where fs.protected_hardlinks is 0 (root may anywhere).
         fs::hard_link(&shared.precious, shared.path(sidecar)).unwrap();
-        let before = fs::read(&shared.data).unwrap();
-        let run = shared.run_as_victim(&["--buyers", "2"]);
+        let run = shared.run_as_victim(&["--buyers", "2"], None);
         run.assert_code(ENVIRONMENT)
             .assert_stderr_contains(&format!(
                 "{what} {} has 2 hard links",
                 shared.path(sidecar).display()
-            ));
+            ))
+            .assert_data_untouched();
         shared.assert_precious_untouched(&run);
-        assert_eq!(fs::read(&shared.data).unwrap(), before, "{}", run.context());
     }
 }
 
@@ -215,9 +192,10 @@ fn a_fifo_planted_as_the_lock_file_is_refused_without_hanging() {
     )
     .unwrap();
     shared
-        .run_as_victim(&["--buyers", "2"])
+        .run_as_victim(&["--buyers", "2"], None)
         .assert_code(ENVIRONMENT)
-        .assert_stderr_contains("is a named pipe (FIFO), not a regular file");
+        .assert_stderr_contains("is a named pipe (FIFO), not a regular file")
+        .assert_data_untouched();
 }
 
 #[test]
@@ -227,45 +205,37 @@ fn a_data_file_symlink_planted_by_another_user_is_not_followed() {
         return;
     }
     let shared = SharedDir::new();
-    fs::remove_file(&shared.data).unwrap();
+    fs::remove_file(&shared.env.data).unwrap();
     // A JSON file of the victim's that the attacker would like rewritten.
     fs::write(&shared.precious, "{\"ticket_num\": 5}").unwrap();
     let link = shared.path("data.json");
     symlink(&shared.precious, &link).unwrap();
     std::os::unix::fs::lchown(&link, Some(4321), Some(4321)).unwrap();
-    let run = shared.run_as_victim(&["--buyers", "2"]);
+    let run = shared.run_as_victim(&["--buyers", "2"], None);
     run.assert_code(ENVIRONMENT)
-        .assert_stderr_contains("is a symbolic link owned by another user (uid 4321)");
-    assert_eq!(fs::read(&shared.precious).unwrap(), b"{\"ticket_num\": 5}");
+        .assert_stderr_contains("is a symbolic link owned by another user (uid 4321)")
+        .assert_that(
+            fs::read(&shared.precious).unwrap() == b"{\"ticket_num\": 5}",
+            "the link's target changed",
+        );
 }
 
 #[test]
 fn new_sidecars_get_the_data_files_permission_bits_whatever_the_umask() {
     for (bits, umask) in [(0o600, 0o022), (0o640, 0o022), (0o664, 0o077)] {
         let shared = SharedDir::new();
-        fs::set_permissions(&shared.data, fs::Permissions::from_mode(bits)).unwrap();
-        let mut cmd = shared.victim_command();
-        cmd.args(["-q", "--buyers", "2", "--delay-ms", "0..1"]);
-        // SAFETY: umask is async-signal-safe and touches nothing but the child's own mask.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::umask(umask);
-                Ok(())
-            });
-        }
-        let run = Run::of(cmd);
-        run.assert_code(0);
+        fs::set_permissions(&shared.env.data, fs::Permissions::from_mode(bits)).unwrap();
+        let run = shared.run_as_victim(&["-q", "--buyers", "2", "--delay-ms", "0..1"], Some(umask));
+        run.assert_success();
         for name in ["data.json", "data.json.lock", "data.json.orders"] {
             let mode = fs::metadata(shared.path(name))
                 .unwrap()
                 .permissions()
                 .mode()
                 & 0o777;
-            assert_eq!(
-                mode,
-                bits,
-                "{name}: {mode:o}, expected {bits:o} (umask {umask:o}){}",
-                run.context()
+            run.assert_that(
+                mode == bits,
+                format!("{name} is {mode:o}, expected {bits:o} (umask {umask:o})"),
             );
         }
     }
