@@ -134,21 +134,23 @@ fn temp_file_symlinks_planted_for_the_next_pids_are_never_followed() {
     }
 }
 
-#[test]
-fn planted_lock_and_log_symlinks_are_refused_and_their_targets_untouched() {
+/// For the lock file and the order log in turn: `plant(target, sidecar)` puts something
+/// under the sidecar's name pointing at the victim's precious file; the victim's run must
+/// refuse it (exit 4) with `problem` after the sidecar's name, change neither the data file
+/// nor the target, and create neither sidecar.
+fn refuses_planted_sidecars(plant: fn(&Path, &Path) -> std::io::Result<()>, problem: &str) {
     for (sidecar, what) in [
         ("data.json.lock", "lock file"),
         ("data.json.orders", "order log"),
     ] {
         let shared = SharedDir::new();
-        symlink(&shared.precious, shared.path(sidecar)).unwrap();
+        plant(&shared.precious, &shared.path(sidecar)).unwrap();
         let run = shared.run_as_victim(&["--buyers", "2"], None);
         run.assert_code(ENVIRONMENT)
             .assert_stderr_contains(&format!(
-                "{what} {} is a symbolic link",
+                "{what} {} {problem}",
                 shared.path(sidecar).display()
             ))
-            .assert_stderr_contains("remove the link")
             .assert_data_untouched();
         shared.assert_precious_untouched(&run);
         for other in ["data.json.lock", "data.json.orders"] {
@@ -163,23 +165,20 @@ fn planted_lock_and_log_symlinks_are_refused_and_their_targets_untouched() {
 }
 
 #[test]
+fn planted_lock_and_log_symlinks_are_refused_and_their_targets_untouched() {
+    refuses_planted_sidecars(
+        |target, name| symlink(target, name),
+        "is a symbolic link; grab-tickets never follows links to its own files",
+    );
+}
+
+#[test]
 fn a_hard_linked_log_or_lock_file_is_refused_and_the_other_name_untouched() {
-    for (sidecar, what) in [
-        ("data.json.orders", "order log"),
-        ("data.json.lock", "lock file"),
-    ] {
-        let shared = SharedDir::new();
-        // As an attacker may where fs.protected_hardlinks is 0 (root may anywhere).
-        fs::hard_link(&shared.precious, shared.path(sidecar)).unwrap();
-        let run = shared.run_as_victim(&["--buyers", "2"], None);
-        run.assert_code(ENVIRONMENT)
-            .assert_stderr_contains(&format!(
-                "{what} {} has 2 hard links",
-                shared.path(sidecar).display()
-            ))
-            .assert_data_untouched();
-        shared.assert_precious_untouched(&run);
-    }
+    // As an attacker may where fs.protected_hardlinks is 0 (root may anywhere).
+    refuses_planted_sidecars(
+        |target, name| fs::hard_link(target, name),
+        "has 2 hard links: another name shares its contents",
+    );
 }
 
 #[test]
