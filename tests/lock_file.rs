@@ -119,8 +119,8 @@ fn a_lock_file_replaced_by_a_new_regular_file_is_locked_anew() {
 #[test]
 fn a_lock_file_deleted_under_its_holder_is_narrated_and_counted() {
     let env = TestEnv::new();
-    let mut live = env.race().buyers(3).tickets(2).delay("200..200").spawn();
-    // The holder sits in its 200 ms delay, under the lock, when the file goes.
+    let mut live = env.race().buyers(3).tickets(2).delay("500..500").spawn();
+    // The holder sits in its 500 ms delay, under the lock, when the file goes.
     live.wait_for("a buyer to take the lock", has_line("takes the lock"));
     fs::remove_file(env.lock_file()).unwrap();
     live.finish()
