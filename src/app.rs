@@ -1,17 +1,19 @@
-//! One run, start to end: check and set the stock, launch the race, settle and reconcile, show
-//! the result, and choose the exit status.
+//! One run, start to end: check everything, spawn the buyers, set the stock and open the
+//! run's window of the ledger, race, close the window, reconcile, show the result, and choose
+//! the exit status. Every check that can fail runs before anything changes.
 
 use std::os::unix::process::ExitStatusExt as _;
 
 use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
 use crate::race::{chaos, interrupt, launcher};
-use crate::report::{self, Ledger, Status};
-use crate::settings::{Output, Settings};
+use crate::report::{self, Ledger, RunResult, Status};
+use crate::settings::{Output, Restock, Settings};
 use crate::shop::directory;
-use crate::shop::ledger::{self, LockWait};
-use crate::shop::lock::holder_name;
-use crate::show::{json, narrate, progress, text, timeline, trace};
+use crate::shop::file_store::FileStore;
+use crate::shop::ledger::{self, Closed, LockWait, Opened};
+use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
+use crate::show::{json, narrate, out, progress, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -33,8 +35,9 @@ pub fn run(settings: Settings) -> Result<Exit> {
             let _ = std::fs::remove_file(path);
         }
     };
-    let shop = ledger::open_checked(&settings.data, settings.durability)
+    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)
         .inspect_err(|_| forget_trace())?;
+    let gate = RaceGate::open(&shop.log).inspect_err(|_| forget_trace())?;
     let lock_path = shop.lock.path().to_path_buf();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
@@ -58,23 +61,31 @@ pub fn run(settings: Settings) -> Result<Exit> {
         on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let start =
-        ledger::restock(&shop, settings.restock, &run, &wait).inspect_err(|_| forget_trace())?;
+    let victims = chaos::choose_victims(&settings);
+    let start = launcher::Start {
+        settings: &settings,
+        run: &run,
+        victims: &victims,
+    };
+    // The buyers start first and wait for the gun: a machine that cannot run them all
+    // fails here, before the stock is touched.
+    let field = launcher::spawn(&start).inspect_err(|_| forget_trace())?;
+    let (racing, opened) = match enter_race(&settings, &shop, &gate, &run, &wait) {
+        Ok(entered) => entered,
+        Err(e) => {
+            field.call_off();
+            forget_trace();
+            return Err(e);
+        }
+    };
 
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
     if settings.output != Output::Json {
-        println!("{}", text::headline(&settings));
+        out::line(&text::headline(&settings));
     }
-    let victims = chaos::choose_victims(&settings);
-    let launch = launcher::Start {
-        settings: &settings,
-        run: &run,
-        first_seq: start.seq,
-        victims: &victims,
-    };
-    let raced = launcher::launch(&launch, &mut |message: &Message| {
+    let raced = field.race(&victims, &mut |message: &Message| {
         progress.observe(message);
         if narrating && let Some(line) = narrator.line(message) {
             progress.println(&line);
@@ -84,8 +95,8 @@ pub fn run(settings: Settings) -> Result<Exit> {
     let raced = raced?;
 
     let interrupted = interrupt::interrupted();
-    let entries = shop.log.entries_of_run(&run)?;
-    let after = ledger::settle_after_race(&shop, settings.scope, &run, &wait)?;
+    let (closed, settle_error) = close_race(&settings, &shop, &opened, &run, &wait);
+    drop(racing);
     let killed: Vec<u32> = raced
         .reaped
         .iter()
@@ -98,35 +109,103 @@ pub fn run(settings: Settings) -> Result<Exit> {
         raced,
         Ledger {
             run,
-            initial: start.tickets,
-            remaining: after.remaining,
-            entries: &entries,
-            recovered_by_launcher: after.recovered,
+            initial: opened.tickets,
+            remaining: closed.remaining,
+            window: &closed.window,
+            recovered_by_launcher: closed.recovered,
+            settle_error: settle_error.as_ref().map(Error::to_string),
             launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,
         interrupted,
     );
 
-    if narrating {
-        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
-        println!("\n{}", picture.join("\n"));
-    }
-    match settings.output {
-        Output::Json => println!("{}", json::report(&settings, &result)),
-        Output::Text | Output::Verbose | Output::Quiet => {
-            print!("{}", text::report(&settings, &result));
-        }
-    }
-    if settings.output == Output::Verbose {
-        println!("{}", narrate::run_files(&settings, &result.run));
-    }
+    show(&settings, &result, narrating);
     if let Some(file) = trace_file {
         file.write(&result.events)?;
     }
+    exit_status(&settings, &result, settle_error)
+}
 
+/// Sets the stock (waiting for any running race to end first: a restock never lands in the
+/// middle of someone else's race), then joins the race gate and opens the run's window.
+fn enter_race<'g>(
+    settings: &Settings,
+    shop: &FileStore,
+    gate: &'g RaceGate,
+    run: &str,
+    wait: &LockWait,
+) -> Result<(GateGuard<'g>, Opened)> {
+    let on_gate_wait = |pids: &[u32]| {
+        eprintln!(
+            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
+             (join it instead with --keep-stock)",
+            launchers(pids),
+            settings.data.display()
+        );
+    };
+    if let Restock::To(_) = settings.restock {
+        let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
+        ledger::restock(shop, settings.restock, run, wait)?;
+        drop(exclusive);
+    }
+    // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
+    // someone else may slip in here; the window opens after it, and counts from it.
+    let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
+    if settings.restock == Restock::Keep {
+        ledger::restock(shop, settings.restock, run, wait)?;
+    }
+    let opened = ledger::open_window(shop, wait)?;
+    Ok((racing, opened))
+}
+
+/// Closes the run's window. On a full disk (or any failure to settle) the report is still
+/// printed, from the files as they are, and says what happened.
+fn close_race(
+    settings: &Settings,
+    shop: &FileStore,
+    opened: &Opened,
+    run: &str,
+    wait: &LockWait,
+) -> (Closed, Option<Error>) {
+    match ledger::close_window(shop, opened, settings.scope, run, wait) {
+        Ok(closed) => (closed, None),
+        Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
+    }
+}
+
+fn show(settings: &Settings, result: &RunResult, narrating: bool) {
+    if narrating {
+        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        out::line(&format!("\n{}", picture.join("\n")));
+    }
+    match settings.output {
+        Output::Json => out::line(&json::report(settings, result)),
+        Output::Text | Output::Verbose | Output::Quiet => {
+            out::print(&text::report(settings, result))
+        }
+    }
+    if settings.output == Output::Verbose {
+        out::line(&narrate::run_files(settings, &result.run));
+    }
+}
+
+fn exit_status(
+    settings: &Settings,
+    result: &RunResult,
+    settle_error: Option<Error>,
+) -> Result<Exit> {
     if result.interrupted {
         return Ok(Exit::Interrupted);
+    }
+    if let Some(e) = settle_error {
+        return Err(e);
+    }
+    if let Some(kind) = out::failure() {
+        return Err(Error::environment(format!(
+            "failed to write the report to stdout: {}",
+            std::io::Error::from(kind)
+        )));
     }
     if result.a_buyer_failed() {
         return Err(Error::new(

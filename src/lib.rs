@@ -61,7 +61,7 @@ pub fn run() -> Result<Exit, Error> {
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
-            cli::print_completions(shell);
+            show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));
             Ok(Exit::Success)
         }
         None => app::run(cli.race.into_settings()?),

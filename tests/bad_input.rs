@@ -3,7 +3,7 @@
 
 mod common;
 use common::exit::{BAD_DATA, ENVIRONMENT, USAGE};
-use common::{Run, TestEnv, grab_tickets};
+use common::{Run, Tally, TestEnv, grab_tickets};
 use std::fs::{self, Permissions};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -28,15 +28,52 @@ fn usage_error(flags: &[&str], needles: &[&str]) {
 }
 
 #[test]
-fn a_missing_data_file_says_how_to_create_it() {
+fn a_missing_data_file_with_keep_stock_says_how_to_create_it() {
     let env = TestEnv::new();
     let missing = env.path("nope.json");
-    let run = grab_tickets().data(&missing).run();
+    let run = grab_tickets().data(&missing).keep_stock().run();
     run.assert_code(BAD_DATA)
         .assert_stderr_contains(&missing.display().to_string())
-        .assert_stderr_contains("does not exist; create it with: echo '{\"ticket_num\": 3}' >")
+        .assert_stderr_contains("run without --keep-stock to create it with --tickets N")
+        .assert_stderr_contains("echo '{\"ticket_num\": 3}' >")
         .assert_that(!missing.exists(), "the data file was created")
         .assert_that(!env.path("nope.json.lock").exists(), "a stray lock file");
+}
+
+#[test]
+fn a_missing_data_file_is_created_when_the_stock_is_set() {
+    let env = TestEnv::new();
+    let missing = env.path("new.json");
+    let run = grab_tickets()
+        .data(&missing)
+        .tickets(2)
+        .buyers(3)
+        .delay("0..0")
+        .json()
+        .run();
+    run.assert_success()
+        .assert_status("ok")
+        .assert_tally(Tally::initial(2).confirmed(2).remaining(0).logged(2))
+        .assert_tickets_left(0);
+}
+
+#[test]
+fn a_relative_path_in_a_missing_directory_names_the_directory_it_is_relative_to() {
+    let env = TestEnv::new();
+    let run = grab_tickets()
+        .arg("--data")
+        .arg("nowhere/data.json")
+        .configure(|cmd| {
+            cmd.current_dir(env.dir.path());
+        })
+        .run();
+    run.assert_code(ENVIRONMENT)
+        .assert_stderr_contains("directory nowhere (relative to ")
+        .assert_stderr_contains("mkdir -p nowhere")
+        .assert_that(
+            !env.path("nowhere").exists(),
+            "the missing directory was created",
+        );
 }
 
 #[test]
@@ -191,6 +228,25 @@ fn a_directory_that_is_not_writable_is_reported() {
         .assert_stderr_contains("Permission denied")
         .assert_stderr_contains("check that you may write to this directory")
         .assert_data_untouched();
+}
+
+#[test]
+fn a_read_only_directory_with_its_sidecars_in_place_changes_nothing() {
+    let env = TestEnv::new();
+    env.sell_tickets(1);
+    for sidecar in [env.lock_file(), env.order_log()] {
+        fs::set_permissions(&sidecar, Permissions::from_mode(0o666)).unwrap();
+    }
+    let log = fs::read(env.order_log()).unwrap();
+    // The restock cannot stage the new data file, and it stages before it logs anything.
+    run_as_nobody(&env)
+        .assert_code(ENVIRONMENT)
+        .assert_stderr_contains("Permission denied")
+        .assert_data_untouched();
+    assert!(
+        fs::read(env.order_log()).unwrap() == log,
+        "the order log changed"
+    );
 }
 
 #[test]

@@ -75,3 +75,42 @@ fn a_killed_launcher_takes_its_buyers_with_it() {
     // Every buyer is gone, so nothing can change the file any more: no orphan kept buying.
     run.assert_tickets_left(3);
 }
+
+#[test]
+fn a_hangup_stops_the_race_like_ctrl_c() {
+    let env = TestEnv::new();
+    let mut launcher = env.race().buyers(3).delay("2000..2000").spawn();
+    let seen = launcher.wait_for("every buyer searching", |seen| count(seen, "searches") == 3);
+    let pids = buyer_pids(seen);
+    launcher.signal(libc::SIGHUP);
+    launcher
+        .finish()
+        .assert_code(INTERRUPTED)
+        .assert_stdout_contains("INTERRUPTED: the race was stopped early");
+    assert_all_gone(&pids);
+}
+
+#[test]
+fn a_second_signal_stops_at_once_and_says_so() {
+    let env = TestEnv::new();
+    let mut launcher = env.race().buyers(3).delay("2000..2000").spawn();
+    let seen = launcher.wait_for("every buyer searching", |seen| count(seen, "searches") == 3);
+    let pids = buyer_pids(seen);
+    // Both arrive before the launcher can print its report (two of the same signal would
+    // merge into one while pending, so the second is another signal, as from `kill`).
+    launcher.signal(libc::SIGINT);
+    launcher.signal(libc::SIGTERM);
+    let run = launcher.finish();
+    run.assert_code(INTERRUPTED)
+        .assert_stderr_contains("stopped at once by a second signal, without a report")
+        .assert_stdout_lacks("Report (");
+    assert_all_gone(&pids);
+    // The files are whole: the next run settles them.
+    env.race()
+        .keep_stock()
+        .buyers(1)
+        .delay("0..0")
+        .check()
+        .quiet()
+        .succeeds();
+}

@@ -5,17 +5,21 @@ mod common;
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 12] = [
+const TOP: [&str; 16] = [
     "buyers",
     "events",
+    "foreign_restocks",
     "format",
     "interrupted",
     "launcher_relocks",
+    "others",
     "race_ms",
     "recovered",
     "run",
     "settings",
+    "settle_error",
     "tally",
+    "unreadable",
     "verdict",
     "victims",
 ];
@@ -30,13 +34,14 @@ const SETTINGS: [&str; 9] = [
     "seed",
     "tickets",
 ];
-const TALLY: [&str; 8] = [
+const TALLY: [&str; 9] = [
     "confirmed",
     "initial",
     "logged",
     "lost_updates",
     "oversold",
     "remaining",
+    "sold_by_others",
     "unconfirmed",
     "unexplained",
 ];

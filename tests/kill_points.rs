@@ -83,14 +83,17 @@ fn a_buyer_killed_while_holding_the_lock_does_not_block_the_others() {
 }
 
 #[test]
-fn a_sale_logged_before_the_buyer_died_is_finished_by_the_next_lock_holder() {
-    let (_, run) = kill_buyer_one_at("order_logged");
-    sold_but_unconfirmed(&run, 1);
+fn a_buyer_killed_after_staging_its_data_file_but_before_logging_sells_nothing() {
+    // The new data file is staged before the order is logged, so dying (or a full disk)
+    // there sells nothing; the launcher removes the temp file it left.
+    let (env, run) = kill_buyer_one_at("temp_written");
+    sold_nothing(&run);
+    run.assert_that(env.temp_files().is_empty(), "a temp file was left behind");
 }
 
 #[test]
-fn a_buyer_killed_between_temp_file_and_rename_leaves_no_temp_file() {
-    let (env, run) = kill_buyer_one_at("temp_written");
+fn a_buyer_killed_between_logging_and_the_swap_is_finished_and_leaves_no_temp_file() {
+    let (env, run) = kill_buyer_one_at("order_logged");
     // Logged, so sold; not yet confirmed: a sale is confirmed only once it is flushed.
     sold_but_unconfirmed(&run, 1);
     run.assert_that(env.temp_files().is_empty(), "a temp file was left behind");

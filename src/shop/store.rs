@@ -22,7 +22,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::directory::DataDir;
-use crate::exit::{Error, Result};
+use crate::exit::{Error, Result, shown};
 use crate::settings::MAX_TICKETS;
 
 /// A data file larger than this is not a ticket counter; refuse rather than read it all.
@@ -65,6 +65,14 @@ enum SeqPlace {
 }
 
 impl Stock {
+    /// What a data file that does not exist yet starts from: no tickets, no history.
+    pub fn new_file() -> Stock {
+        Stock {
+            has_seq: false,
+            ..Stock::at(0, 0)
+        }
+    }
+
     /// A stock as grab-tickets writes it, with no other fields.
     pub fn at(ticket_num: u64, seq: u64) -> Stock {
         Stock {
@@ -170,6 +178,27 @@ pub fn read(data: &DataFile) -> Result<Stock> {
     parse(&data.path, bytes)
 }
 
+/// The error for a data file that is not there, with a fix that works from here.
+pub fn missing(path: &Path) -> Error {
+    let mkdir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            format!("mkdir -p {} && ", dir.display())
+        }
+        _ => String::new(),
+    };
+    Error::bad_data(format!(
+        "data file {} does not exist; run without --keep-stock to create it with --tickets N, \
+         or create it with: {mkdir}echo '{{\"ticket_num\": 3}}' > {}",
+        shown(path),
+        path.display()
+    ))
+}
+
+/// Whether nothing at all is at `path` (not even a dangling link).
+pub fn is_missing(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+}
+
 /// Reads the raw bytes of the data file. Never follows a link and never waits: a FIFO or a
 /// device put in its place mid-run is read as what it gives at once, then refused as not JSON.
 pub fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
@@ -177,13 +206,7 @@ pub fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let mut file = match rustix::fs::openat(data.dir.fd(), &data.name, flags, Mode::empty()) {
         Ok(fd) => File::from(fd),
-        Err(rustix::io::Errno::NOENT) => {
-            return Err(Error::bad_data(format!(
-                "data file {} does not exist; create it with: echo '{{\"ticket_num\": 3}}' > {}",
-                path.display(),
-                path.display()
-            )));
-        }
+        Err(rustix::io::Errno::NOENT) => return Err(missing(path)),
         Err(rustix::io::Errno::LOOP) => {
             return Err(Error::environment(format!(
                 "data file {} became a symbolic link after the run resolved it; something is \
