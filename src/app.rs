@@ -9,6 +9,7 @@ use crate::exit::{Error, Exit, Result};
 use crate::race::{chaos, interrupt, launcher};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Restock, Settings};
+use crate::shop::directory;
 use crate::shop::file_store::FileStore;
 use crate::shop::ledger::{self, Closed, LockWait, Opened};
 use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
@@ -16,6 +17,13 @@ use crate::show::{json, narrate, out, progress, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
+    // The user's data path is resolved once, following their symbolic link: the buyers are
+    // given the result, so every process works on the one real file, with its lock file and
+    // order log beside it. A FIFO, a device or a socket is refused here, before any open.
+    let settings = Settings {
+        data: directory::resolve_data_path(&settings.data)?,
+        ..settings
+    };
     // The trace file is created first so a bad --trace path fails before the stock changes.
     let trace_file = settings
         .trace
@@ -29,7 +37,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
     };
     let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)
         .inspect_err(|_| forget_trace())?;
-    let gate = RaceGate::open(shop.log.path()).inspect_err(|_| forget_trace())?;
+    let gate = RaceGate::open(&shop.log).inspect_err(|_| forget_trace())?;
     let lock_path = shop.lock.path().to_path_buf();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
@@ -38,9 +46,19 @@ pub fn run(settings: Settings) -> Result<Exit> {
             holder_name(holder)
         );
     };
+    let launcher_relocks = std::cell::Cell::new(0);
+    let on_relock = |change| {
+        eprintln!(
+            "grab-tickets: the lock file {} was {}; locked the new one",
+            lock_path.display(),
+            narrate::change_name(change)
+        );
+        launcher_relocks.set(launcher_relocks.get() + 1);
+    };
     let wait = LockWait {
         timeout: settings.lock_timeout,
         on_wait: &on_wait,
+        on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
     let victims = chaos::choose_victims(&settings);
@@ -96,6 +114,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
             window: &closed.window,
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
+            launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,
         interrupted,

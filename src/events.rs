@@ -36,6 +36,17 @@ pub enum Event {
     LockAcquired {
         waited_us: u64,
     },
+    /// By the time the lock was granted its file had been deleted or replaced, so the lock
+    /// excluded nobody: the buyer locked the file the path names now (sent before
+    /// `lock_acquired`).
+    Relocked {
+        lock_file: LockFileChange,
+    },
+    /// While the buyer held the lock, its file was deleted or replaced: the lock no longer
+    /// excluded anyone, so the buyer wrote nothing, let go, and starts the purchase again.
+    LockLost {
+        lock_file: LockFileChange,
+    },
     /// Finished an order whose buyer died after logging it but before updating the data file.
     Recovered {
         seq: u64,
@@ -82,6 +93,17 @@ pub enum Event {
         message: String,
         exit_code: u8,
     },
+}
+
+/// What became of the lock file under a lock: the path no longer names the file locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockFileChange {
+    /// Nothing is at the lock path any more (`rm data.json.lock`).
+    Deleted,
+    /// Another file is at the lock path now: a replacement, or a new one made after the
+    /// old one was deleted.
+    Replaced,
 }
 
 /// One line on the pipe.

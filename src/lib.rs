@@ -19,8 +19,9 @@
 //!   - `clock`      one monotonic clock shared by all processes
 //! - `shop/`        the shared state and how it changes
 //!   - `purchase`   the race itself: read, delay, check, commit, under a chosen lock scope
-//!   - `lock`       the one lock guard and the one waiting policy; the only user of fs2
+//!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); the only fs2 user
 //!   - `store`      reads and atomically replaces data.json; knows no locking
+//!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
 //!   - `ledger`     keeps data.json and the log in agreement: recovery, restock, settling
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait

@@ -49,7 +49,7 @@ impl<S: Store> Purchase<'_, S> {
     /// to be told whom the lock is held by.
     pub fn attempt(&self, delay_ms: u64, reporting: bool, send: &dyn Fn(Event)) -> Result<Attempt> {
         match self.scope {
-            LockScope::Whole => {
+            LockScope::Whole => loop {
                 let Some(guard) = self.lock(reporting, send)? else {
                     return Ok(Attempt::LockTimeout);
                 };
@@ -68,9 +68,22 @@ impl<S: Store> Purchase<'_, S> {
                     seen: seen.ticket_num(),
                 });
                 network_delay(delay_ms, send);
+                // The lock file may have been deleted during the delay: then someone else may
+                // hold a lock on its successor and be buying too, so write nothing and start
+                // over under the lock everyone now shares. (One more stat, paid only when a
+                // delay made the time since the lock's own check worth checking.)
+                if delay_ms > 0
+                    && seen.ticket_num() > 0
+                    && let Some(lock_file) = self.store.lock_lost(&guard)?
+                {
+                    send(Event::LockLost { lock_file });
+                    send(Event::LockReleased);
+                    drop(guard);
+                    continue;
+                }
                 let taken = self.take_one(&seen, send)?;
-                self.unlock_and_confirm(guard, taken, send)
-            }
+                return self.unlock_and_confirm(guard, taken, send);
+            },
             LockScope::Write | LockScope::None => {
                 let seen = self.store.read()?;
                 send(Event::Read {
@@ -115,7 +128,14 @@ impl<S: Store> Purchase<'_, S> {
         let tell = |holder| send(Event::LockWait { holder });
         let on_wait: Option<&dyn Fn(Option<u32>)> = reporting.then_some(&tell);
         match self.store.acquire(self.lock_timeout, on_wait)? {
-            Acquired::Held { guard, waited } => {
+            Acquired::Held {
+                guard,
+                waited,
+                relocked,
+            } => {
+                for lock_file in relocked {
+                    send(Event::Relocked { lock_file });
+                }
                 let waited_us = if waited {
                     waited_from.elapsed().as_micros() as u64
                 } else {

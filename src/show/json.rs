@@ -36,6 +36,9 @@ pub struct JsonReport<'a> {
     pub foreign_restocks: &'a [Entry],
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one
+    /// (each buyer's count is in `buyers`).
+    pub launcher_relocks: u64,
     pub events: &'a [Message],
 }
 
@@ -93,6 +96,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         unreadable: &result.unreadable,
         foreign_restocks: &result.foreign_restocks,
         settle_error: result.settle_error.as_deref(),
+        launcher_relocks: result.launcher_relocks,
         events: &result.events,
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")

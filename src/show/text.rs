@@ -77,6 +77,26 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             names(&|b: &BuyerSummary| b.outcome == Some(Outcome::LockTimeout)),
         );
     }
+    let relocks = result.relocks();
+    if relocks > 0 {
+        let mut who: Vec<String> = buyers
+            .iter()
+            .filter(|b| b.relocks > 0)
+            .map(|b| format!("buyer-{}", b.buyer))
+            .collect();
+        if result.launcher_relocks > 0 {
+            who.push("the launcher".to_string());
+        }
+        row(
+            &mut out,
+            "lock file lost",
+            relocks,
+            format!(
+                "deleted or replaced mid-run; {} locked the new one",
+                abbreviate(&who, 12)
+            ),
+        );
+    }
     row(
         &mut out,
         "left in data file",
