@@ -33,6 +33,7 @@ mod app;
 mod cli;
 mod events;
 mod exit;
+mod explore;
 mod race;
 mod report;
 mod settings;
@@ -63,6 +64,7 @@ pub fn run() -> Result<Exit, Error> {
             cli::print_completions(shell);
             Ok(Exit::Success)
         }
+        Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),
         None => app::run(cli.race.into_settings()?),
     }
 }

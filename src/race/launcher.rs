@@ -11,7 +11,8 @@ use super::buyer::BuyerPlan;
 use super::chaos::{self, Killer, Victim};
 use super::clock;
 use super::interrupt;
-use super::pipe::{self, Heard};
+use super::pipe::{Heard, Listener};
+use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
 use crate::settings::Settings;
@@ -26,6 +27,15 @@ pub struct Start<'a> {
     pub victims: &'a [Victim],
 }
 
+/// How the buyers move once the gun is fired.
+pub enum Pacing<'a> {
+    /// They race freely: a normal run.
+    Free,
+    /// Each buyer gets its own go pipe and pauses before every move; `chooser` decides who
+    /// moves next (`explore`, `--schedule`).
+    Stepped(&'a mut dyn Chooser),
+}
+
 /// Everything the race produced, before reconciliation.
 pub struct Raced {
     pub reaped: Vec<Reaped>,
@@ -37,13 +47,16 @@ pub struct Raced {
     pub fired: Vec<u32>,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
+    /// How a stepped race went: the schedule it took.
+    pub conducted: Option<Conducted>,
 }
 
 /// Runs the race. `on_event` sees every buyer event as it arrives (live narration).
-pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
+pub fn launch(start: &Start, pacing: Pacing, on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
     let epoch_ns = clock::monotonic_ns();
-    let mut field = spawn_buyers(start, epoch_ns)?;
-    let heard = race(&mut field, start.victims, on_event);
+    let stepped = matches!(pacing, Pacing::Stepped(_));
+    let mut field = spawn_buyers(start, epoch_ns, stepped)?;
+    let heard = race(&mut field, start, pacing, on_event);
     interrupt::forget_buyers();
     if heard.is_err() {
         // Every child is reaped, even when the report cannot be read.
@@ -52,7 +65,7 @@ pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced
         }
     }
     let reaped = reap(field.children);
-    let (mut heard, fired, race_us) = heard?;
+    let (mut heard, fired, race_us, conducted) = heard?;
     // Lines arrive in the order they were written, which is not quite the order of their
     // timestamps (a buyer stamps an event, then writes it); readers want the time order.
     heard.messages.sort_by_key(|m| m.t_us);
@@ -62,6 +75,7 @@ pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced
         garbled: heard.garbled,
         fired,
         race_us,
+        conducted,
     })
 }
 
@@ -69,7 +83,7 @@ pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced
 struct Field {
     children: Vec<Spawned>,
     /// One byte per buyer fires the start; dropping it unfired tells them to exit.
-    gun: PipeWriter,
+    gun: Gun,
     /// The read end of the pipe every buyer writes its events to.
     events: PipeReader,
 }
@@ -81,13 +95,21 @@ struct Spawned {
     spawned_us: u64,
 }
 
-fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
+/// The buyers' stdin: one pipe shared by all, or (stepped) one pipe each, on which every
+/// byte after the starting gun lets the buyer make one move.
+enum Gun {
+    Shared(PipeWriter),
+    Own(Vec<PipeWriter>),
+}
+
+fn spawn_buyers(start: &Start, epoch_ns: u64, stepped: bool) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
     let pipe_error =
         |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
-    let (gun_reader, gun) = std::io::pipe().map_err(pipe_error)?;
+    let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
+    let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers as usize);
     for index in 1..=settings.buyers {
@@ -109,6 +131,14 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             crash_at: chaos::step_for(start.victims, index),
             buyers: settings.buyers,
             first_seq: start.first_seq,
+            stepped,
+        };
+        let stdin = if stepped {
+            let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
+            own_guns.push(writer);
+            reader
+        } else {
+            gun_reader.try_clone().map_err(pipe_error)?
         };
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.
@@ -117,7 +147,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             .arg("buyer")
             .arg("--plan")
             .arg(serde_json::to_string(&plan).expect("a plan serializes"))
-            .stdin(gun_reader.try_clone().map_err(pipe_error)?)
+            .stdin(stdin)
             .stdout(events_writer.try_clone().map_err(pipe_error)?)
             .stderr(Stdio::inherit())
             .process_group(group as i32)
@@ -135,7 +165,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             }
             Err(e) => {
                 // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
-                drop(gun);
+                drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
                 return Err(Error::environment(format!(
@@ -149,18 +179,24 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     drop(events_writer);
     Ok(Field {
         children,
-        gun,
+        gun: if stepped {
+            Gun::Own(own_guns)
+        } else {
+            Gun::Shared(shared_gun)
+        },
         events,
     })
 }
 
-/// Fires the starting gun and reads every event until the last buyer closes the pipe.
-/// Returns what was heard, the buyers the chaos killer fired at, and the race's duration.
+/// Fires the starting gun and reads every event until the last buyer closes the pipe; a
+/// stepped race is conducted move by move first. Returns what was heard, the buyers the chaos
+/// killer fired at, the race's duration and, stepped, the schedule it took.
 fn race(
     field: &mut Field,
-    victims: &[Victim],
+    start: &Start,
+    pacing: Pacing,
     on_event: &mut dyn FnMut(&Message),
-) -> Result<(Heard, Vec<u32>, u64)> {
+) -> Result<(Heard, Vec<u32>, u64, Option<Conducted>)> {
     // The spawn times come first: every one of them is earlier than any event on the pipe.
     let spawned: Vec<Message> = field
         .children
@@ -183,17 +219,44 @@ fn race(
             let _ = spawned.child.kill();
         }
     } else {
-        let shot = vec![b'g'; field.children.len()];
         // A buyer that already died cannot take its byte; the others still can.
-        let _ = field.gun.write_all(&shot);
+        match &mut field.gun {
+            Gun::Shared(gun) => {
+                let _ = gun.write_all(&vec![b'g'; field.children.len()]);
+            }
+            Gun::Own(guns) => {
+                for gun in guns {
+                    let _ = gun.write_all(b"g");
+                }
+            }
+        }
     }
     let gun_ns = clock::monotonic_ns();
-    let timed = chaos::timed_kills(victims, |buyer| {
+    let timed = chaos::timed_kills(start.victims, |buyer| {
         let spawned = field.children.iter().find(|s| s.index == buyer)?;
         Some(spawned.child.id())
     });
     let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
-    let read_result = pipe::read_all(&field.events, &mut heard, on_event);
+    let mut listener = Listener::new(&field.events);
+    let mut conducted = None;
+    if let (Pacing::Stepped(chooser), Gun::Own(go)) = (pacing, &mut field.gun)
+        && !interrupt::interrupted()
+    {
+        let pids: Vec<u32> = field.children.iter().map(|s| s.child.id()).collect();
+        let exited = |buyer: u32| has_exited(pids[buyer as usize - 1]);
+        let mut stage = Stage {
+            go,
+            listener: &mut listener,
+            heard: &mut heard,
+            on_event: &mut *on_event,
+            exited: &exited,
+        };
+        let result = stepper::conduct(&mut stage, start.settings.scope, chooser);
+        // Closing the go pipes lets any buyer still paused exit (a stopped race, an error).
+        go.clear();
+        conducted = Some(result?);
+    }
+    let read_result = listener.read_rest(&mut heard, on_event);
     let race_us = clock::micros_since(gun_ns);
     // Stop the killer before anyone is reaped: see Killer::start.
     let fired = killer.map(Killer::stop).unwrap_or_default();
@@ -203,7 +266,18 @@ fn race(
             format!("failed to read buyer reports: {e}"),
         )
     })?;
-    Ok((heard, fired, race_us))
+    Ok((heard, fired, race_us, conducted))
+}
+
+/// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on
+/// the first buyer staying unreaped until `reap` (see `interrupt::forget_buyers`).
+fn has_exited(pid: u32) -> bool {
+    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
+    let Some(pid) = Pid::from_raw(pid as i32) else {
+        return true;
+    };
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(_)))
 }
 
 /// Waits for every child, so none is left a zombie.

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod interrupt;
 pub mod launcher;
 pub mod pipe;
+pub mod stepper;
 
 /// A buyer process after `wait`.
 #[derive(Debug, Clone, Copy)]

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::schedule::{JsonSchedule, Replayed};
 use super::text::{cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
@@ -26,6 +27,9 @@ pub struct JsonReport<'a> {
     pub victims: &'a [VictimReport],
     pub interrupted: bool,
     pub events: &'a [Message],
+    /// Only in a `--schedule` run: the schedule given and taken, and who got which ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<JsonSchedule>,
 }
 
 #[derive(Serialize)]
@@ -49,7 +53,7 @@ pub struct JsonVerdict {
     pub cause: Option<String>,
 }
 
-pub fn report(settings: &Settings, result: &RunResult) -> String {
+pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
     let doc = JsonReport {
         format: FORMAT,
         settings: JsonSettings {
@@ -79,6 +83,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         victims: &result.victims,
         interrupted: result.interrupted,
         events: &result.events,
+        schedule: replayed.map(|r| JsonSchedule::of(r, result)),
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")
 }
