@@ -118,15 +118,17 @@ impl<'a> Summary<'a> {
             Some(s) => {
                 let how = match s.sampler {
                     Sampler::Pct { depth } => format!(
-                        "PCT: random buyer priorities, the moving buyer demoted at {}; depth \
-                         {depth}",
+                        "by PCT (random buyer priorities, the moving buyer demoted at {}; \
+                         depth {depth}",
                         plural(u64::from(depth - 1), "random step")
                     ),
-                    Sampler::Uniform => "uniformly: any buyer that can move".to_string(),
+                    Sampler::Uniform => {
+                        "uniformly (any buyer that can move, equally likely".to_string()
+                    }
                 };
                 let _ = writeln!(
                     out,
-                    "{} sampled schedules of {race}, drawn by {how} (seed {}).",
+                    "{} sampled schedules of {race}, drawn {how}; seed {}).",
                     s.samples, s.seed
                 );
             }
