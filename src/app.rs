@@ -1,9 +1,9 @@
-//! One run, start to end: check and set the stock, launch the race, settle and reconcile, show
-//! the result, and choose the exit status. `explore` runs many races through [`prepare`] and
-//! [`race`], the very same steps without the showing.
+//! One run, start to end: check everything, spawn the buyers, set the stock and open the
+//! run's window of the ledger, race, close the window, reconcile, show the result, and choose
+//! the exit status. Every check that can fail runs before anything changes. `explore` runs
+//! many races through [`race`], the very same steps without the showing.
 
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::Path;
 
 use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
@@ -12,11 +12,11 @@ use crate::race::interrupt;
 use crate::race::launcher::{self, Pacing};
 use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
-use crate::settings::{Output, Settings};
+use crate::settings::{Output, Restock, Settings};
 use crate::shop::file_store::FileStore;
-use crate::shop::ledger::{self, LockWait, StartingStock};
-use crate::shop::lock::holder_name;
-use crate::show::{json, narrate, progress, schedule, text, timeline, trace};
+use crate::shop::ledger::{self, Closed, LockWait, Opened};
+use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
+use crate::show::{json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -31,14 +31,10 @@ pub fn run(settings: Settings) -> Result<Exit> {
             let _ = std::fs::remove_file(path);
         }
     };
-    let prepared = prepare(&settings).inspect_err(forget_trace)?;
 
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
-    if settings.output != Output::Json {
-        println!("{}", text::headline(&settings));
-    }
     let victims = chaos::choose_victims(&settings);
     let mut script = settings.schedule.as_ref().map(Script::new);
     let pacing = match &mut script {
@@ -47,9 +43,13 @@ pub fn run(settings: Settings) -> Result<Exit> {
     };
     let raced = race(
         &settings,
-        &prepared,
         &victims,
         pacing,
+        &mut || {
+            if settings.output != Output::Json {
+                out::line(&text::headline(&settings));
+            }
+        },
         &mut |message: &Message| {
             progress.observe(message);
             if narrating && let Some(line) = narrator.line(message) {
@@ -58,7 +58,11 @@ pub fn run(settings: Settings) -> Result<Exit> {
         },
     );
     progress.finish();
-    let Raced { result, conducted } = raced?;
+    let Raced {
+        result,
+        conducted,
+        settle_error,
+    } = raced.inspect_err(forget_trace)?;
     if let Some(script) = &mut script
         && !conducted.as_ref().is_some_and(|c| c.stopped)
     {
@@ -75,65 +79,11 @@ pub fn run(settings: Settings) -> Result<Exit> {
         _ => None,
     };
 
-    if narrating {
-        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
-        println!("\n{}", picture.join("\n"));
-    }
-    match settings.output {
-        Output::Json => println!("{}", json::report(&settings, &result, replayed.as_ref())),
-        Output::Text | Output::Verbose | Output::Quiet => {
-            print!("{}", text::report(&settings, &result));
-            if let Some(replayed) = &replayed {
-                print!("{}", schedule::lines(&settings, &result, replayed));
-            }
-        }
-    }
-    if settings.output == Output::Verbose {
-        println!("{}", narrate::run_files(&settings, &result.run));
-    }
+    show(&settings, &result, narrating, replayed.as_ref());
     if let Some(file) = trace_file {
         file.write(&result.events)?;
     }
-
-    if result.interrupted {
-        return Ok(Exit::Interrupted);
-    }
-    if result.a_buyer_failed() {
-        return Err(Error::new(
-            Exit::BuyerFailed,
-            "a buyer process failed; see the report above",
-        ));
-    }
-    if let Some(misfit) = replayed.as_ref().and_then(|r| r.misfit) {
-        return Err(Error::usage(schedule::misfit_error(misfit)));
-    }
-    if settings.check && result.tally.status() != Status::Ok {
-        return Ok(Exit::CheckFailed);
-    }
-    Ok(Exit::Success)
-}
-
-/// The shop set up for one race: its files checked and open, the stock set.
-pub struct Prepared {
-    shop: FileStore,
-    /// The run's id, written into every order it logs.
-    run: String,
-    start: StartingStock,
-}
-
-/// Checks the data file, opens the lock file and the order log, and sets the stock.
-pub fn prepare(settings: &Settings) -> Result<Prepared> {
-    let shop = ledger::open_checked(&settings.data, settings.durability)?;
-    let on_wait = say_waiting(shop.lock.path());
-    let wait = LockWait {
-        timeout: settings.lock_timeout,
-        on_wait: &on_wait,
-    };
-    let run = format!("{:016x}", rand::random::<u64>());
-    let start = ledger::restock(&shop, settings.restock, &run, &wait)?;
-    // The opaque waiting message may hold its borrow of the lock's path until dropped.
-    drop(on_wait);
-    Ok(Prepared { shop, run, start })
+    exit_status(&settings, &result, settle_error, replayed.as_ref())
 }
 
 /// A race that ran and was reconciled.
@@ -141,35 +91,59 @@ pub struct Raced {
     pub result: RunResult,
     /// How a stepped race went: the schedule it took.
     pub conducted: Option<Conducted>,
+    /// Why the ledger could not be settled after the race, if it could not (the result then
+    /// reads the files as they are).
+    pub settle_error: Option<Error>,
 }
 
-/// Launches the race on a prepared shop, settles the stock after it and reconciles. `on_event`
-/// hears every buyer event as it arrives.
+/// One race on `settings.data`, from the checks to the reconciled result: check and open the
+/// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
+/// (`on_event` hears every event as it arrives), close the window and reconcile.
 pub fn race(
     settings: &Settings,
-    prepared: &Prepared,
     victims: &[Victim],
     pacing: Pacing,
+    before_gun: &mut dyn FnMut(),
     on_event: &mut dyn FnMut(&Message),
 ) -> Result<Raced> {
-    let Prepared { shop, run, start } = prepared;
-    let launch = launcher::Start {
-        settings,
-        run,
-        first_seq: start.seq,
-        victims,
+    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+    let gate = RaceGate::open(shop.log.path())?;
+    let lock_path = shop.lock.path().to_path_buf();
+    let on_wait = |holder: Option<u32>| {
+        eprintln!(
+            "grab-tickets: waiting for the lock on {}, held by {}",
+            lock_path.display(),
+            holder_name(holder)
+        );
     };
-    let mut raced = launcher::launch(&launch, pacing, on_event)?;
-    let conducted = raced.conducted.take();
-
-    let interrupted = interrupt::interrupted();
-    let entries = shop.log.entries_of_run(run)?;
-    let on_wait = say_waiting(shop.lock.path());
     let wait = LockWait {
         timeout: settings.lock_timeout,
         on_wait: &on_wait,
     };
-    let after = ledger::settle_after_race(shop, settings.scope, run, &wait)?;
+    let run = format!("{:016x}", rand::random::<u64>());
+    let start = launcher::Start {
+        settings,
+        run: &run,
+        victims,
+        stepped: matches!(pacing, Pacing::Stepped(_)),
+    };
+    // The buyers start first and wait for the gun: a machine that cannot run them all
+    // fails here, before the stock is touched.
+    let field = launcher::spawn(&start)?;
+    let (racing, opened) = match enter_race(settings, &shop, &gate, &run, &wait) {
+        Ok(entered) => entered,
+        Err(e) => {
+            field.call_off();
+            return Err(e);
+        }
+    };
+    before_gun();
+    let mut raced = field.race(victims, pacing, on_event)?;
+    let conducted = raced.conducted.take();
+
+    let interrupted = interrupt::interrupted();
+    let (closed, settle_error) = close_race(settings, &shop, &opened, &run, &wait);
+    drop(racing);
     let killed: Vec<u32> = raced
         .reaped
         .iter()
@@ -181,25 +155,123 @@ pub fn race(
     let result = report::reconcile(
         raced,
         Ledger {
-            run: run.clone(),
-            initial: start.tickets,
-            remaining: after.remaining,
-            entries: &entries,
-            recovered_by_launcher: after.recovered,
+            run,
+            initial: opened.tickets,
+            remaining: closed.remaining,
+            window: &closed.window,
+            recovered_by_launcher: closed.recovered,
+            settle_error: settle_error.as_ref().map(Error::to_string),
         },
         victim_reports,
         interrupted,
     );
-    Ok(Raced { result, conducted })
+    Ok(Raced {
+        result,
+        conducted,
+        settle_error,
+    })
 }
 
-/// What the launcher says when it must wait for the lock (to set or settle the stock).
-fn say_waiting(lock_path: &Path) -> impl Fn(Option<u32>) + '_ {
-    move |holder| {
+/// Sets the stock (waiting for any running race to end first: a restock never lands in the
+/// middle of someone else's race), then joins the race gate and opens the run's window.
+fn enter_race<'g>(
+    settings: &Settings,
+    shop: &FileStore,
+    gate: &'g RaceGate,
+    run: &str,
+    wait: &LockWait,
+) -> Result<(GateGuard<'g>, Opened)> {
+    let on_gate_wait = |pids: &[u32]| {
         eprintln!(
-            "grab-tickets: waiting for the lock on {}, held by {}",
-            lock_path.display(),
-            holder_name(holder)
+            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
+             (join it instead with --keep-stock)",
+            launchers(pids),
+            settings.data.display()
         );
+    };
+    if let Restock::To(_) = settings.restock {
+        let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
+        ledger::restock(shop, settings.restock, run, wait)?;
+        drop(exclusive);
     }
+    // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
+    // someone else may slip in here; the window opens after it, and counts from it.
+    let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
+    if settings.restock == Restock::Keep {
+        ledger::restock(shop, settings.restock, run, wait)?;
+    }
+    let opened = ledger::open_window(shop, wait)?;
+    Ok((racing, opened))
+}
+
+/// Closes the run's window. On a full disk (or any failure to settle) the report is still
+/// printed, from the files as they are, and says what happened.
+fn close_race(
+    settings: &Settings,
+    shop: &FileStore,
+    opened: &Opened,
+    run: &str,
+    wait: &LockWait,
+) -> (Closed, Option<Error>) {
+    match ledger::close_window(shop, opened, settings.scope, run, wait) {
+        Ok(closed) => (closed, None),
+        Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
+    }
+}
+
+fn show(
+    settings: &Settings,
+    result: &RunResult,
+    narrating: bool,
+    replayed: Option<&schedule::Replayed>,
+) {
+    if narrating {
+        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        out::line(&format!("\n{}", picture.join("\n")));
+    }
+    match settings.output {
+        Output::Json => out::line(&json::report(settings, result, replayed)),
+        Output::Text | Output::Verbose | Output::Quiet => {
+            out::print(&text::report(settings, result));
+            if let Some(replayed) = replayed {
+                out::print(&schedule::lines(settings, result, replayed));
+            }
+        }
+    }
+    if settings.output == Output::Verbose {
+        out::line(&narrate::run_files(settings, &result.run));
+    }
+}
+
+fn exit_status(
+    settings: &Settings,
+    result: &RunResult,
+    settle_error: Option<Error>,
+    replayed: Option<&schedule::Replayed>,
+) -> Result<Exit> {
+    if result.interrupted {
+        return Ok(Exit::Interrupted);
+    }
+    if let Some(e) = settle_error {
+        return Err(e);
+    }
+    if let Some(kind) = out::failure() {
+        return Err(Error::environment(format!(
+            "failed to write the report to stdout: {}",
+            std::io::Error::from(kind)
+        )));
+    }
+    if result.a_buyer_failed() {
+        return Err(Error::new(
+            Exit::BuyerFailed,
+            "a buyer process failed; see the report above",
+        ));
+    }
+    if let Some(misfit) = replayed.and_then(|r| r.misfit) {
+        return Err(Error::usage(schedule::misfit_error(misfit)));
+    }
+    if settings.check && result.tally.status() != Status::Ok {
+        return Ok(Exit::CheckFailed);
+    }
+    Ok(Exit::Success)
 }

@@ -70,7 +70,7 @@ pub fn run() -> Result<Exit, Error> {
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
-            cli::print_completions(shell);
+            show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));
             Ok(Exit::Success)
         }
         Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),

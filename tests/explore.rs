@@ -6,9 +6,9 @@
 mod common;
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
-use common::{BIN, Run, TestEnv};
+use common::{Run, TestEnv, exit, grab_tickets};
 use serde_json::Value;
 
 /// A pure model of the race's moves: no processes, no files, just the rules.
@@ -205,17 +205,19 @@ mod model {
 use model::Scope;
 
 fn explore(env: &TestEnv, args: &[&str]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("explore").arg("--data").arg(&env.data).args(args);
-    Run::of(cmd)
+    grab_tickets()
+        .arg("explore")
+        .data(&env.data)
+        .args(args)
+        .run()
 }
 
 fn explore_json(env: &TestEnv, args: &[&str]) -> (Run, Value) {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let run = explore(env, &all);
-    run.assert_code(0);
-    let doc = run.json();
+    run.assert_success();
+    let doc = run.report().clone();
     (run, doc)
 }
 
@@ -311,7 +313,7 @@ fn the_model_counts_the_textbook_figures() {
 fn with_the_whole_lock_no_schedule_goes_wrong() {
     let env = TestEnv::new();
     let run = explore(&env, &["--buyers", "2", "--tickets", "1"]);
-    run.assert_code(0);
+    run.assert_success();
     run.assert_stdout_contains(
         "Every schedule of 2 buyers racing for 1 ticket (lock around the whole purchase)",
     );
@@ -326,9 +328,10 @@ fn with_the_whole_lock_no_schedule_goes_wrong() {
 #[test]
 fn without_a_lock_explore_draws_the_first_bad_schedule_and_how_to_replay_it() {
     let env = TestEnv::new();
-    let before = env.data_bytes();
     let run = explore(&env, &["--no-lock", "--buyers", "2", "--tickets", "1"]);
-    run.assert_code(0);
+    run.assert_success();
+    // Every race ran on a copy: explore never writes the original.
+    run.assert_data_untouched();
     for needle in [
         "schedules run           6",
         "skipped                14  reorderings of moves that cannot affect each other (20 orders in all)",
@@ -343,11 +346,6 @@ fn without_a_lock_explore_draws_the_first_bad_schedule_and_how_to_replay_it() {
     ] {
         run.assert_stdout_contains(needle);
     }
-    assert_eq!(
-        env.data_bytes(),
-        before,
-        "explore must not write the original"
-    );
 }
 
 /// What must be the same every time a schedule is replayed: the tally, the verdict, who got
@@ -393,21 +391,17 @@ fn a_printed_bad_schedule_replays_with_the_same_report_every_time() {
         // Paste the printed command back, as a person would (without the program's name).
         let words: Vec<String> = shell_words(&replay);
         assert_eq!(words[0], "grab-tickets");
-        let replayed = |extra: &[&str]| {
-            let mut cmd = Command::new(BIN);
-            cmd.args(&words[1..]).args(extra);
-            Run::of(cmd)
-        };
+        let replayed = |extra: &[&str]| grab_tickets().args(&words[1..]).args(extra).run();
         let first = replayed(&["--json"]);
         first.assert_code(0);
         let second = replayed(&["--json"]);
         second.assert_code(0);
-        let (a, b) = (first.json(), second.json());
+        let (a, b) = (first.report(), second.report());
         assert_eq!(a["schedule"]["taken"], schedule, "{}", first.context());
         assert_eq!(a["verdict"]["status"], "oversold", "{}", first.context());
         assert_eq!(
-            replay_essentials(&a),
-            replay_essentials(&b),
+            replay_essentials(a),
+            replay_essentials(b),
             "{}",
             second.context()
         );
@@ -453,15 +447,18 @@ fn shell_words(line: &str) -> Vec<String> {
 #[test]
 fn a_schedule_names_who_won_which_ticket() {
     let env = TestEnv::new();
-    let run = env.run(&[
-        "--tickets",
-        "1",
-        "--lock-scope",
-        "whole",
-        "--schedule",
-        "2s 2l 1s 1l 2r 2w 2u 1r 1u",
-    ]);
-    run.assert_code(0);
+    let run = env
+        .race()
+        .args([
+            "--tickets",
+            "1",
+            "--lock-scope",
+            "whole",
+            "--schedule",
+            "2s 2l 1s 1l 2r 2w 2u 1r 1u",
+        ])
+        .run();
+    run.assert_success();
     run.assert_stdout_contains("2 buyers race for 1 ticket");
     run.assert_stdout_contains("stepped by --schedule");
     run.assert_stdout_contains("buyer-1   waits for the lock, held by buyer-2");
@@ -473,8 +470,11 @@ fn a_schedule_names_who_won_which_ticket() {
 #[test]
 fn a_short_schedule_is_finished_in_buyer_order() {
     let env = TestEnv::new();
-    let run = env.run(&["--no-lock", "--tickets", "1", "--schedule", "2s 2r 1s"]);
-    run.assert_code(0);
+    let run = env
+        .race()
+        .args(["--no-lock", "--tickets", "1", "--schedule", "2s 2r 1s"])
+        .run();
+    run.assert_success();
     run.assert_stdout_contains("Schedule: 2s 2r 1s 1r 1w 2w");
     run.assert_stdout_contains("(the 3 steps given, then the rest in buyer order)");
 }
@@ -482,39 +482,49 @@ fn a_short_schedule_is_finished_in_buyer_order() {
 #[test]
 fn a_schedule_that_cannot_be_a_buyers_moves_is_refused_before_anything_changes() {
     let env = TestEnv::new();
-    let before = env.data_bytes();
-    let run = env.run(&["--no-lock", "--schedule", "1s 1l 1r"]);
-    run.assert_code(2);
+    let run = env
+        .race()
+        .args(["--no-lock", "--schedule", "1s 1l 1r"])
+        .run();
+    run.assert_code(exit::USAGE).assert_data_untouched();
     run.assert_stderr_contains("buyer-1 cannot move 1s 1l 1r: with NO lock a buyer moves s r w");
-    let run = env.run(&["--buyers", "2", "--schedule", "1s 3s"]);
-    run.assert_code(2);
+    let run = env
+        .race()
+        .args(["--buyers", "2", "--schedule", "1s 3s"])
+        .run();
+    run.assert_code(exit::USAGE).assert_data_untouched();
     run.assert_stderr_contains("--schedule names buyer-3, but --buyers is 2");
-    let run = env.run(&["--schedule", "1s 2q"]);
-    run.assert_code(2);
+    let run = env.race().args(["--schedule", "1s 2q"]).run();
+    run.assert_code(exit::USAGE);
     run.assert_stderr_contains("'q' is not a move");
-    assert_eq!(env.data_bytes(), before);
 }
 
 #[test]
 fn a_schedule_that_does_not_fit_the_race_is_an_error_after_it_is_finished() {
     let env = TestEnv::new();
     // Buyer 2 reads 0 after buyer 1's write, so it never writes.
-    let run = env.run(&[
-        "--no-lock",
-        "--tickets",
-        "1",
-        "--schedule",
-        "1s 1r 1w 2s 2r 2w",
-    ]);
-    run.assert_code(2);
+    let run = env
+        .race()
+        .args([
+            "--no-lock",
+            "--tickets",
+            "1",
+            "--schedule",
+            "1s 1r 1w 2s 2r 2w",
+        ])
+        .run();
+    run.assert_code(exit::USAGE);
     run.assert_stderr_contains(
         "step 6 of --schedule, '2w', does not fit this race: buyer-2 had already finished",
     );
     run.assert_stdout_contains("OK: 1 ticket, 1 sold, 1 sold out");
     assert_eq!(env.ticket_num(), 0);
     // A waiting buyer cannot read.
-    let run = env.run(&["--tickets", "1", "--schedule", "1s 1l 2s 2l 2r"]);
-    run.assert_code(2);
+    let run = env
+        .race()
+        .args(["--tickets", "1", "--schedule", "1s 1l 2s 2l 2r"])
+        .run();
+    run.assert_code(exit::USAGE);
     run.assert_stderr_contains("'2r', does not fit this race: buyer-2 is blocked in flock, waiting for the lock that buyer-1 holds");
 }
 
@@ -576,33 +586,74 @@ fn uniform_sampling_finds_the_oversell_and_prints_a_schedule_that_replays_it() {
     );
     assert!(n(&doc, "oversold") > 0, "{}", run.context());
     let schedule = doc["first_bad"]["schedule"].as_str().unwrap();
-    let replay = env.run(&[
-        "--no-lock",
-        "--buyers",
-        "10",
-        "--tickets",
-        "1",
-        "--json",
-        "--schedule",
-        schedule,
-    ]);
+    let replay = env
+        .race()
+        .args([
+            "--no-lock",
+            "--buyers",
+            "10",
+            "--tickets",
+            "1",
+            "--json",
+            "--schedule",
+            schedule,
+        ])
+        .run();
     replay.assert_code(0);
     assert_eq!(
-        replay.json()["verdict"]["status"],
+        replay.report()["verdict"]["status"],
         "oversold",
         "{}",
         replay.context()
     );
 }
 
-/// Runs `explore --interactive` with `input` on its stdin.
-fn play(env: &TestEnv, args: &[&str], input: &str) -> Run {
-    let mut cmd = Command::new(BIN);
+/// A finished `explore --interactive`, driven through its stdin.
+struct Played {
+    command: String,
+    output: Output,
+}
+
+impl Played {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    fn context(&self) -> String {
+        format!(
+            "\n--- command: {}\n--- status: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.command,
+            self.output.status,
+            self.stdout(),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    fn assert_success(&self) -> &Played {
+        assert!(self.output.status.success(), "failed{}", self.context());
+        self
+    }
+
+    fn assert_stdout_contains(&self, needle: &str) -> &Played {
+        assert!(
+            self.stdout().contains(needle),
+            "stdout lacks {needle:?}{}",
+            self.context()
+        );
+        self
+    }
+}
+
+/// Runs `explore --interactive` with `input` on its stdin. The builder in `common` gives its
+/// runs no stdin, and the game reads nothing else.
+fn play(env: &TestEnv, args: &[&str], input: &str) -> Played {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_grab-tickets"));
     cmd.arg("explore")
         .arg("--data")
         .arg(&env.data)
         .arg("--interactive")
         .args(args)
+        .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -615,7 +666,7 @@ fn play(env: &TestEnv, args: &[&str], input: &str) -> Run {
         .write_all(input.as_bytes())
         .expect("write stdin");
     let output = child.wait_with_output().expect("wait for grab-tickets");
-    Run { command, output }
+    Played { command, output }
 }
 
 #[test]
@@ -623,7 +674,7 @@ fn playing_without_a_lock_the_player_is_told_the_moment_they_oversell() {
     let env = TestEnv::new();
     // Both search and read before either writes.
     let run = play(&env, &["--no-lock"], "1\n1\n2\n2\n1\n2\n");
-    run.assert_code(0);
+    run.assert_success();
     run.assert_stdout_contains("You are the scheduler: 2 buyers race for 1 ticket (NO lock)");
     run.assert_stdout_contains("buyer-1   next 1r: read the count it will decide on");
     run.assert_stdout_contains("data file: ticket_num = 0; no lock");
@@ -639,7 +690,7 @@ fn playing_with_the_lock_the_player_is_told_why_a_buyer_must_wait() {
     let env = TestEnv::new();
     let input = "1\n1\n2\n2\n2\nnonsense\n1\n1\n1\n2\n2\n";
     let run = play(&env, &[], input);
-    run.assert_code(0);
+    run.assert_success();
     run.assert_stdout_contains("buyer-1 holds the lock");
     run.assert_stdout_contains(
         "buyer-2 asked for the lock, but buyer-1 holds it: buyer-2 is now blocked in flock",
@@ -658,11 +709,11 @@ fn playing_with_the_lock_the_player_is_told_why_a_buyer_must_wait() {
 fn quitting_the_game_stops_the_race_and_says_where() {
     let env = TestEnv::new();
     let run = play(&env, &["--no-lock"], "1\nq\n");
-    run.assert_code(0);
+    run.assert_success();
     run.assert_stdout_contains("Stopped after 1 move: 1s");
     // End of input stops it the same way.
     let run = play(&env, &["--no-lock"], "2\n");
-    run.assert_code(0);
+    run.assert_success();
     run.assert_stdout_contains("Stopped after 1 move: 2s");
 }
 
@@ -670,18 +721,28 @@ fn quitting_the_game_stops_the_race_and_says_where() {
 fn explore_refuses_what_it_cannot_run() {
     let env = TestEnv::new();
     let run = explore(&env, &["--buyers", "5"]);
-    run.assert_code(2);
+    run.assert_code(exit::USAGE);
     run.assert_stderr_contains("--buyers 5 is out of range; use 1 to 4");
     run.assert_stderr_contains("--random N");
     let run = explore(
         &env,
         &["--random", "3", "--sampler", "uniform", "--depth", "2"],
     );
-    run.assert_code(2);
+    run.assert_code(exit::USAGE);
     run.assert_stderr_contains("--depth is the PCT sampler's");
-    let missing = TestEnv::new();
-    std::fs::remove_file(&missing.data).unwrap();
-    let run = explore(&missing, &[]);
-    run.assert_code(3);
-    run.assert_stderr_contains("does not exist");
+    let broken = TestEnv::with_data("{\"ticket_num\": -1}");
+    let run = explore(&broken, &[]);
+    run.assert_code(exit::BAD_DATA).assert_data_untouched();
+    run.assert_stderr_contains("cannot be negative");
+}
+
+#[test]
+fn explore_needs_no_data_file_and_creates_none() {
+    let env = TestEnv::new();
+    std::fs::remove_file(&env.data).unwrap();
+    let run = explore(&env, &["--no-lock"]);
+    run.assert_success();
+    run.assert_stdout_contains("2 of 6 schedules went wrong");
+    assert!(!env.data.exists(), "explore created {}", env.data.display());
+    assert!(!env.lock_file().exists() && !env.order_log().exists());
 }

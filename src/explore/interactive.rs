@@ -3,7 +3,7 @@
 //! number from stdin, then tells what the move did: the buyers' own events, an oversell the
 //! moment it happens, and with the lock, why a buyer has to wait.
 
-use std::io::{BufRead as _, IsTerminal as _, Lines, StdinLock, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Lines, StdinLock};
 
 use super::Workbench;
 use crate::events::{Event, Message};
@@ -12,10 +12,10 @@ use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor, Position};
 use crate::settings::{Exploration, Move};
 use crate::shop::store;
-use crate::show::{explore, narrate::Narrator, schedule, text, timeline};
+use crate::show::{explore, narrate::Narrator, out, schedule, text, timeline};
 
 pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
-    println!("{}", explore::intro(exploration));
+    out::line(&explore::intro(exploration));
     let mut player = Player {
         input: std::io::stdin().lock().lines(),
         narrator: Narrator::new(false),
@@ -27,11 +27,11 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     let trial = bench.race(&mut player)?;
     let settings = &bench.settings;
     if trial.stopped {
-        println!(
+        out::line(&format!(
             "\nStopped after {}: {}",
             text::plural(trial.schedule.0.len() as u64, "move"),
             trial.schedule
-        );
+        ));
         return Ok(if interrupt::interrupted() {
             Exit::Interrupted
         } else {
@@ -41,10 +41,10 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     // The last move's events came after the last question.
     player.tell(&trial.result.events);
     let picture = timeline::render(&trial.result.events, &timeline::Canvas::for_stdout());
-    println!("\n{}", picture.join("\n"));
-    print!("{}", text::report(settings, &trial.result));
-    println!("Your schedule: {}", trial.schedule);
-    println!(
+    out::line(&format!("\n{}", picture.join("\n")));
+    out::print(&text::report(settings, &trial.result));
+    out::line(&format!("Your schedule: {}", trial.schedule));
+    out::line(&format!(
         "Replay it: {}",
         schedule::replay_command(
             &exploration.data,
@@ -53,11 +53,11 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
             exploration.scope,
             &trial.schedule
         )
-    );
-    println!(
-        "{}",
-        explore::moral(exploration.scope, trial.result.tally.status())
-    );
+    ));
+    out::line(&explore::moral(
+        exploration.scope,
+        trial.result.tally.status(),
+    ));
     Ok(Exit::Success)
 }
 
@@ -78,12 +78,12 @@ impl Player<'_> {
     fn tell(&mut self, heard: &[Message]) {
         for (i, message) in heard.iter().enumerate().skip(self.told) {
             if let Some(line) = self.narrator.line(message) {
-                println!("{line}");
+                out::line(&line);
             }
             if let Event::Wrote { .. } = message.event
                 && let Some(lesson) = explore::stale_write(&heard[..=i], self.exploration.tickets)
             {
-                println!("{lesson}");
+                out::line(&lesson);
             }
         }
         self.told = self.told.max(heard.len());
@@ -97,43 +97,42 @@ impl Chooser for Player<'_> {
             && last.mv == Move::Lock
             && floor.position(last.buyer) == Position::Waiting
         {
-            println!("{}", explore::wait_lesson(floor, last.buyer));
+            out::line(&explore::wait_lesson(floor, last.buyer));
         }
         let count = store::read(&self.bench.settings.data).map(|stock| stock.ticket_num);
-        println!("\n{}", explore::board(floor, count.ok()));
+        out::line(&format!("\n{}", explore::board(floor, count.ok())));
         loop {
-            print!("{}", explore::prompt(floor));
-            let _ = std::io::stdout().flush();
+            out::print(&explore::prompt(floor));
             let line = match self.input.next() {
                 Some(Ok(line)) => {
                     if !self.keyboard {
                         // Typed answers echo on a terminal; piped ones are shown so the
                         // transcript reads the same.
-                        println!("{line}");
+                        out::line(&line);
                     }
                     line
                 }
                 // End of input: stop here, like q.
                 Some(Err(_)) | None => {
-                    println!();
+                    out::line("");
                     return None;
                 }
             };
             match line.trim() {
                 "" => {}
                 "q" | "quit" | "exit" => return None,
-                "h" | "help" | "?" => println!("{}", explore::help(floor.scope())),
+                "h" | "help" | "?" => out::line(&explore::help(floor.scope())),
                 word => match word.parse::<u32>() {
                     Ok(buyer) if (1..=floor.buyers()).contains(&buyer) => {
                         match floor.next_move(buyer) {
                             Ok(_) => return Some(buyer),
-                            Err(stuck) => println!("{}", explore::cannot_move(floor, buyer, stuck)),
+                            Err(stuck) => out::line(&explore::cannot_move(floor, buyer, stuck)),
                         }
                     }
-                    _ => println!(
+                    _ => out::line(&format!(
                         "Type a buyer's number from 1 to {}, h for help or q to quit.",
                         floor.buyers()
-                    ),
+                    )),
                 },
             }
         }

@@ -19,10 +19,9 @@ use crate::report::{Ending, RunResult, Status};
 use crate::settings::{
     DelayRange, Exploration, Output, PerBuyer, Restock, Schedule, Search, Settings,
 };
-use crate::shop::lock::lock_path_for;
-use crate::shop::orders::log_path_for;
 use crate::shop::store;
 use crate::show::explore::{Counted, FirstBad, Summary};
+use crate::show::out;
 
 pub fn run(exploration: Exploration) -> Result<Exit> {
     interrupt::install();
@@ -50,17 +49,24 @@ pub struct Trial {
 /// fresh lock and order-log files beside it. The original is only read.
 pub struct Workbench {
     dir: PathBuf,
-    original: Vec<u8>,
+    /// The data file's bytes, or None when there is none yet.
+    original: Option<Vec<u8>>,
     /// The settings of every race run here.
     pub settings: Settings,
 }
 
 impl Workbench {
     fn new(exploration: &Exploration) -> Result<Workbench> {
-        // The usual checks and messages, without creating the sidecars beside the original.
-        store::read(&exploration.data)?;
-        let original = std::fs::read(&exploration.data)
-            .map_err(|e| Error::io("read data file", &exploration.data, &e))?;
+        // The usual checks and messages, without creating the sidecars beside the original. A
+        // missing file is fine: like a normal run, each race then starts from a new one.
+        let original = if store::is_missing(&exploration.data) {
+            None
+        } else {
+            store::read(&exploration.data)?;
+            let bytes = std::fs::read(&exploration.data)
+                .map_err(|e| Error::io("read data file", &exploration.data, &e))?;
+            Some(bytes)
+        };
         let dir = std::env::temp_dir().join(format!(
             "grab-tickets-explore-{}-{:08x}",
             std::process::id(),
@@ -68,7 +74,7 @@ impl Workbench {
         ));
         std::fs::create_dir(&dir).map_err(|e| Error::io("create directory", &dir, &e))?;
         let settings = Settings {
-            data: dir.join("data.json"),
+            data: dir.join("race").join("data.json"),
             buyers: exploration.buyers,
             restock: Restock::To(exploration.tickets),
             scope: exploration.scope,
@@ -92,26 +98,35 @@ impl Workbench {
         })
     }
 
-    /// Runs one race from scratch, `chooser` picking every move.
+    /// Runs one race from scratch, `chooser` picking every move: new buyer processes, and a
+    /// new directory holding a copy of the data file and nothing else.
     pub fn race(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
-        let data = &self.settings.data;
-        for sidecar in [lock_path_for(data), log_path_for(data)] {
-            match std::fs::remove_file(&sidecar) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::io("remove", &sidecar, &e));
-                }
-                _ => {}
+        let race_dir = self
+            .settings
+            .data
+            .parent()
+            .expect("the data file is in the race dir");
+        match std::fs::remove_dir_all(race_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove", race_dir, &e));
             }
+            _ => {}
         }
-        std::fs::write(data, &self.original).map_err(|e| Error::io("write", data, &e))?;
-        let prepared = app::prepare(&self.settings)?;
+        std::fs::create_dir(race_dir).map_err(|e| Error::io("create directory", race_dir, &e))?;
+        let data = &self.settings.data;
+        if let Some(original) = &self.original {
+            std::fs::write(data, original).map_err(|e| Error::io("write", data, &e))?;
+        }
         let raced = app::race(
             &self.settings,
-            &prepared,
             &[],
             Pacing::Stepped(chooser),
+            &mut || {},
             &mut |_| {},
         )?;
+        if let Some(e) = raced.settle_error {
+            return Err(e);
+        }
         let (schedule, stopped) = match raced.conducted {
             Some(conducted) => (conducted.schedule, conducted.stopped),
             // An interrupt during spawning: the race never started.
@@ -175,9 +190,15 @@ fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()>
 /// Prints the summary and picks the exit status.
 fn finish(summary: &Summary) -> Result<Exit> {
     if summary.exploration.json {
-        println!("{}", summary.json());
+        out::line(&summary.json());
     } else {
-        print!("{}", summary.text());
+        out::print(&summary.text());
+    }
+    if let Some(kind) = out::failure() {
+        return Err(Error::environment(format!(
+            "failed to write the summary to stdout: {}",
+            std::io::Error::from(kind)
+        )));
     }
     Ok(if summary.interrupted {
         Exit::Interrupted

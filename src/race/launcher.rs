@@ -15,24 +15,24 @@ use super::pipe::{Heard, Listener};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::Settings;
+use crate::settings::{LockScope, Settings};
 
 /// What the launcher hands every buyer of one race, besides the settings.
 pub struct Start<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
-    /// The data file's seq as the race starts: buyers count sales from it.
-    pub first_seq: u64,
     pub victims: &'a [Victim],
+    /// A stepped race: each buyer gets its own go pipe and pauses before every move.
+    pub stepped: bool,
 }
 
 /// How the buyers move once the gun is fired.
 pub enum Pacing<'a> {
     /// They race freely: a normal run.
     Free,
-    /// Each buyer gets its own go pipe and pauses before every move; `chooser` decides who
-    /// moves next (`explore`, `--schedule`).
+    /// Each buyer pauses before every move; `chooser` decides who moves next (`explore`,
+    /// `--schedule`). Needs buyers spawned with `Start::stepped`.
     Stepped(&'a mut dyn Chooser),
 }
 
@@ -51,41 +51,62 @@ pub struct Raced {
     pub conducted: Option<Conducted>,
 }
 
-/// Runs the race. `on_event` sees every buyer event as it arrives (live narration).
-pub fn launch(start: &Start, pacing: Pacing, on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
-    let epoch_ns = clock::monotonic_ns();
-    let stepped = matches!(pacing, Pacing::Stepped(_));
-    let mut field = spawn_buyers(start, epoch_ns, stepped)?;
-    let heard = race(&mut field, start, pacing, on_event);
-    interrupt::forget_buyers();
-    if heard.is_err() {
-        // Every child is reaped, even when the report cannot be read.
-        for spawned in &mut field.children {
-            let _ = spawned.child.kill();
+/// Spawns every buyer; they open their files and wait for the starting gun. Spawning comes
+/// before anything changes, so a machine that cannot start them all (`ulimit -u`, `-n`)
+/// fails here with the stock untouched.
+pub fn spawn(start: &Start) -> Result<Field> {
+    spawn_buyers(start, clock::monotonic_ns())
+}
+
+impl Field {
+    /// Runs the race: fires the gun, hears every event (`on_event` sees each as it arrives,
+    /// for live narration), reaps every buyer.
+    pub fn race(
+        mut self,
+        victims: &[Victim],
+        pacing: Pacing,
+        on_event: &mut dyn FnMut(&Message),
+    ) -> Result<Raced> {
+        let heard = race(&mut self, victims, pacing, on_event);
+        interrupt::forget_buyers();
+        if heard.is_err() {
+            // Every child is reaped, even when the report cannot be read.
+            for spawned in &mut self.children {
+                let _ = spawned.child.kill();
+            }
         }
+        let reaped = reap(self.children);
+        let (mut heard, fired, race_us, conducted) = heard?;
+        // Lines arrive in the order they were written, which is not quite the order of their
+        // timestamps (a buyer stamps an event, then writes it); readers want the time order.
+        heard.messages.sort_by_key(|m| m.t_us);
+        Ok(Raced {
+            reaped,
+            events: heard.messages,
+            garbled: heard.garbled,
+            fired,
+            race_us,
+            conducted,
+        })
     }
-    let reaped = reap(field.children);
-    let (mut heard, fired, race_us, conducted) = heard?;
-    // Lines arrive in the order they were written, which is not quite the order of their
-    // timestamps (a buyer stamps an event, then writes it); readers want the time order.
-    heard.messages.sort_by_key(|m| m.t_us);
-    Ok(Raced {
-        reaped,
-        events: heard.messages,
-        garbled: heard.garbled,
-        fired,
-        race_us,
-        conducted,
-    })
+
+    /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
+    pub fn call_off(self) {
+        interrupt::forget_buyers();
+        drop(self.gun);
+        reap(self.children);
+    }
 }
 
 /// The buyers between spawning and reaping.
-struct Field {
+pub struct Field {
     children: Vec<Spawned>,
     /// One byte per buyer fires the start; dropping it unfired tells them to exit.
     gun: Gun,
     /// The read end of the pipe every buyer writes its events to.
     events: PipeReader,
+    /// What the lock covers: a stepped race's scheduler tracks the lock by it.
+    scope: LockScope,
 }
 
 struct Spawned {
@@ -102,7 +123,7 @@ enum Gun {
     Own(Vec<PipeWriter>),
 }
 
-fn spawn_buyers(start: &Start, epoch_ns: u64, stepped: bool) -> Result<Field> {
+fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
@@ -130,10 +151,9 @@ fn spawn_buyers(start: &Start, epoch_ns: u64, stepped: bool) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             buyers: settings.buyers,
-            first_seq: start.first_seq,
-            stepped,
+            stepped: start.stepped,
         };
-        let stdin = if stepped {
+        let stdin = if start.stepped {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
             own_guns.push(writer);
             reader
@@ -179,12 +199,13 @@ fn spawn_buyers(start: &Start, epoch_ns: u64, stepped: bool) -> Result<Field> {
     drop(events_writer);
     Ok(Field {
         children,
-        gun: if stepped {
+        gun: if start.stepped {
             Gun::Own(own_guns)
         } else {
             Gun::Shared(shared_gun)
         },
         events,
+        scope: settings.scope,
     })
 }
 
@@ -193,7 +214,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64, stepped: bool) -> Result<Field> {
 /// killer fired at, the race's duration and, stepped, the schedule it took.
 fn race(
     field: &mut Field,
-    start: &Start,
+    victims: &[Victim],
     pacing: Pacing,
     on_event: &mut dyn FnMut(&Message),
 ) -> Result<(Heard, Vec<u32>, u64, Option<Conducted>)> {
@@ -232,29 +253,38 @@ fn race(
         }
     }
     let gun_ns = clock::monotonic_ns();
-    let timed = chaos::timed_kills(start.victims, |buyer| {
+    let timed = chaos::timed_kills(victims, |buyer| {
         let spawned = field.children.iter().find(|s| s.index == buyer)?;
         Some(spawned.child.id())
     });
     let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
     let mut listener = Listener::new(&field.events);
     let mut conducted = None;
-    if let (Pacing::Stepped(chooser), Gun::Own(go)) = (pacing, &mut field.gun)
-        && !interrupt::interrupted()
-    {
-        let pids: Vec<u32> = field.children.iter().map(|s| s.child.id()).collect();
-        let exited = |buyer: u32| has_exited(pids[buyer as usize - 1]);
-        let mut stage = Stage {
-            go,
-            listener: &mut listener,
-            heard: &mut heard,
-            on_event: &mut *on_event,
-            exited: &exited,
-        };
-        let result = stepper::conduct(&mut stage, start.settings.scope, chooser);
-        // Closing the go pipes lets any buyer still paused exit (a stopped race, an error).
-        go.clear();
-        conducted = Some(result?);
+    let scope = field.scope;
+    match (pacing, &mut field.gun) {
+        (Pacing::Stepped(chooser), Gun::Own(go)) if !interrupt::interrupted() => {
+            let pids: Vec<u32> = field.children.iter().map(|s| s.child.id()).collect();
+            let exited = |buyer: u32| has_exited(pids[buyer as usize - 1]);
+            let mut stage = Stage {
+                go,
+                listener: &mut listener,
+                heard: &mut heard,
+                on_event: &mut *on_event,
+                exited: &exited,
+            };
+            let result = stepper::conduct(&mut stage, scope, chooser);
+            // Closing the go pipes lets any buyer still paused exit (a stopped race, an error).
+            go.clear();
+            conducted = Some(result?);
+        }
+        (Pacing::Free, Gun::Own(go)) => {
+            go.clear();
+            return Err(Error::new(
+                Exit::BuyerFailed,
+                "stepped buyers need a chooser; this is a bug in grab-tickets",
+            ));
+        }
+        _ => {}
     }
     let read_result = listener.read_rest(&mut heard, on_event);
     let race_us = clock::micros_since(gun_ns);

@@ -7,8 +7,11 @@ use super::schedule::{JsonSchedule, Replayed};
 use super::text::{cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
-use crate::report::{BuyerSummary, Recovery, RunResult, Status, Tally, sold_out_buyers};
+use crate::report::{
+    BuyerSummary, Participant, Recovery, RunResult, Status, Tally, sold_out_buyers,
+};
 use crate::settings::{Durability, LockScope, Restock, Settings};
+use crate::shop::orders::Entry;
 
 /// The document's version: raised when a field changes meaning or goes away.
 const FORMAT: u32 = 1;
@@ -26,6 +29,14 @@ pub struct JsonReport<'a> {
     pub recovered: &'a [Recovery],
     pub victims: &'a [VictimReport],
     pub interrupted: bool,
+    /// Everyone else who sold from the stock during this run.
+    pub others: &'a [Participant],
+    /// Lines of the run's window of the ledger that were not entries.
+    pub unreadable: &'a [String],
+    /// Restocks made by others during the race (against the protocol).
+    pub foreign_restocks: &'a [Entry],
+    /// Why the ledger could not be settled after the race, if it could not.
+    pub settle_error: Option<&'a str>,
     pub events: &'a [Message],
     /// Only in a `--schedule` run: the schedule given and taken, and who got which ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +93,10 @@ pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replaye
         recovered: &result.recovered,
         victims: &result.victims,
         interrupted: result.interrupted,
+        others: &result.others,
+        unreadable: &result.unreadable,
+        foreign_restocks: &result.foreign_restocks,
+        settle_error: result.settle_error.as_deref(),
         events: &result.events,
         schedule: replayed.map(|r| JsonSchedule::of(r, result)),
     };

@@ -5,6 +5,7 @@ pub mod cause;
 pub mod explore;
 pub mod json;
 pub mod narrate;
+pub mod out;
 pub mod progress;
 pub mod schedule;
 pub mod spans;

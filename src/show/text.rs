@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use crate::events::Outcome;
 use crate::race::chaos::Kill;
 use crate::report::{
-    BuyerSummary, Ending, KillCause, Recovery, RunResult, Status, Tally, sold_out_buyers,
+    BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
+    sold_out_buyers,
 };
 use crate::settings::{LockScope, Restock, Settings};
 
@@ -91,11 +92,19 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         t.logged,
         "orders this run".to_string(),
     );
+    if !result.others.is_empty() {
+        row(
+            &mut out,
+            "sold by others",
+            t.sold_by_others,
+            others(&result.others),
+        );
+    }
     row(
         &mut out,
         "oversold",
         t.oversold,
-        "confirmed beyond the stock".to_string(),
+        "sold beyond the stock".to_string(),
     );
     row(
         &mut out,
@@ -108,7 +117,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             &mut out,
             "unconfirmed",
             t.unconfirmed,
-            "sold (in the log) but the buyer died before confirming".to_string(),
+            "sold (in the log) but the buyer died or failed before confirming".to_string(),
         );
     }
     for line in problems(result) {
@@ -125,6 +134,25 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
 /// someone else, and garbled pipe lines.
 fn problems(result: &RunResult) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(error) = &result.settle_error {
+        lines.push(format!(
+            "the ledger could not be settled after the race, so this report reads the files as \
+             they are: {error}"
+        ));
+    }
+    for entry in &result.foreign_restocks {
+        lines.push(format!(
+            "the stock was set from {} to {} by {} (pid {}) during this race, against the \
+             protocol; counts below do not include it",
+            entry.before,
+            entry.after,
+            participant_name(&entry.run, entry.by_grab_tickets()),
+            entry.pid
+        ));
+    }
+    for line in &result.unreadable {
+        lines.push(format!("unreadable line in the order log: {line}"));
+    }
     if result.interrupted {
         lines.push(
             "INTERRUPTED: the race was stopped early; the buyers still running were killed, \
@@ -211,6 +239,35 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
     super::cause::explain(settings.scope, result.tally.status(), &result.events)
 }
 
+/// "run 3f2a… (pids 812, 907); other program 'shop-7' (pid 66)".
+fn others(participants: &[Participant]) -> String {
+    let named: Vec<String> = participants
+        .iter()
+        .map(|p| {
+            let pids: Vec<String> = p.pids.iter().map(u32::to_string).collect();
+            let pids = match pids.len() {
+                0 => String::new(),
+                1 => format!(" pid {}", pids[0]),
+                _ => format!(" pids {}", abbreviate(&pids, 6)),
+            };
+            format!(
+                "{} sold {}{pids}",
+                participant_name(&p.run, p.grab_tickets),
+                p.sold
+            )
+        })
+        .collect();
+    format!("while this run raced: {}", named.join("; "))
+}
+
+fn participant_name(run: &str, grab_tickets: bool) -> String {
+    if grab_tickets {
+        format!("grab-tickets run {run}")
+    } else {
+        format!("program '{run}'")
+    }
+}
+
 fn abbreviate(items: &[String], max: usize) -> String {
     if items.len() <= max {
         items.join(", ")
@@ -228,7 +285,13 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
-            let mut line = format!("OK: {tickets}, {} sold", t.logged);
+            let mut line = match t.sold_by_others {
+                0 => format!("OK: {tickets}, {} sold", t.logged),
+                others => format!(
+                    "OK: {tickets}, {} sold by this run and {others} by others",
+                    t.logged
+                ),
+            };
             if sold_out_buyers > 0 {
                 let _ = write!(line, ", {sold_out_buyers} sold out");
             }
