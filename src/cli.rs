@@ -75,13 +75,8 @@ pub struct RaceArgs {
     #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
     pub data: PathBuf,
 
-    /// Take no lock at all (same as --lock-scope none): the lesson's race.
-    #[arg(long, conflicts_with = "lock_scope")]
-    pub no_lock: bool,
-
-    /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
-    #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
-    pub lock_scope: ScopeArg,
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Simulated network delay range in milliseconds, LO..HI inclusive.
     #[arg(long, default_value = "100..300", value_name = "LO..HI")]
@@ -142,6 +137,28 @@ pub struct RaceArgs {
     pub schedule: Option<Schedule>,
 }
 
+/// How much of a purchase the lock covers: the same two flags for a run and for `explore`.
+#[derive(Debug, clap::Args)]
+pub struct LockArgs {
+    /// Take no lock at all (same as --lock-scope none): the lesson's race.
+    #[arg(long, conflicts_with = "lock_scope")]
+    pub no_lock: bool,
+
+    /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
+    pub lock_scope: ScopeArg,
+}
+
+impl LockArgs {
+    fn scope(&self) -> LockScope {
+        match (self.no_lock, self.lock_scope) {
+            (true, _) | (false, ScopeArg::None) => LockScope::None,
+            (false, ScopeArg::Write) => LockScope::Write,
+            (false, ScopeArg::Whole) => LockScope::Whole,
+        }
+    }
+}
+
 /// `grab-tickets explore`: the launcher becomes the scheduler.
 #[derive(Debug, clap::Args)]
 pub struct ExploreArgs {
@@ -157,15 +174,10 @@ pub struct ExploreArgs {
     #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
     pub data: PathBuf,
 
-    /// Take no lock at all (same as --lock-scope none).
-    #[arg(long, conflicts_with = "lock_scope")]
-    pub no_lock: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 
-    /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
-    #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
-    pub lock_scope: ScopeArg,
-
-    /// Sample N schedules with a PCT priority scheduler instead of running every one.
+    /// Sample N schedules (drawn by --sampler, from --seed) instead of running every one.
     #[arg(long, value_name = "N", conflicts_with = "interactive")]
     pub random: Option<u64>,
 
@@ -238,7 +250,7 @@ impl RaceArgs {
                 self.tickets
             )));
         }
-        let scope = scope_of(self.no_lock, self.lock_scope);
+        let scope = self.lock.scope();
         if let Some(schedule) = &self.schedule {
             if named > buyers {
                 return Err(Error::usage(format!(
@@ -289,14 +301,6 @@ impl RaceArgs {
             trace: self.trace,
             schedule: self.schedule,
         })
-    }
-}
-
-fn scope_of(no_lock: bool, scope: ScopeArg) -> LockScope {
-    match (no_lock, scope) {
-        (true, _) | (false, ScopeArg::None) => LockScope::None,
-        (false, ScopeArg::Write) => LockScope::Write,
-        (false, ScopeArg::Whole) => LockScope::Whole,
     }
 }
 
@@ -377,7 +381,7 @@ impl ExploreArgs {
             data: self.data,
             buyers: self.buyers,
             tickets: self.tickets,
-            scope: scope_of(self.no_lock, self.lock_scope),
+            scope: self.lock.scope(),
             durability: if self.no_fsync {
                 Durability::NoFsync
             } else {
