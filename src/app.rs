@@ -34,7 +34,9 @@ pub fn run(settings: Settings) -> Result<Exit> {
 
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    let mut progress = progress::Progress::for_run(&settings);
+    // Made at the race's first event, so its clock starts with the race, not with a wait
+    // for the stock to be set.
+    let mut progress: Option<progress::Progress> = None;
     let victims = chaos::choose_victims(&settings);
     let mut script = settings.schedule.as_ref().map(Script::new);
     let pacing = match &mut script {
@@ -51,13 +53,16 @@ pub fn run(settings: Settings) -> Result<Exit> {
             }
         },
         &mut |message: &Message| {
+            let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
             progress.observe(message);
             if narrating && let Some(line) = narrator.line(message) {
                 progress.println(&line);
             }
         },
     );
-    progress.finish();
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     let Raced {
         result,
         conducted,
