@@ -220,12 +220,14 @@ impl<'a> Summary<'a> {
     /// The last line: how many went wrong, and what that says about the lock.
     fn conclusion(&self) -> String {
         let runs = self.runs.len() as u64;
-        let mut line = if self.interrupted {
-            format!("INTERRUPTED after {}: ", plural(runs, "schedule"))
-        } else {
-            String::new()
-        };
         let bad = self.bad();
+        if self.interrupted {
+            return format!(
+                "INTERRUPTED after {}, {bad} of them bad; the rest were not run.",
+                plural(runs, "schedule")
+            );
+        }
+        let mut line = String::new();
         if bad == 0 {
             let _ = write!(
                 line,
