@@ -1,19 +1,23 @@
 //! One run, start to end: check everything, spawn the buyers, set the stock and open the
 //! run's window of the ledger, race, close the window, reconcile, show the result, and choose
-//! the exit status. Every check that can fail runs before anything changes.
+//! the exit status. Every check that can fail runs before anything changes. `explore` runs
+//! many races through [`race`], the very same steps without the showing.
 
 use std::os::unix::process::ExitStatusExt as _;
 
 use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
-use crate::race::{chaos, interrupt, launcher};
+use crate::race::chaos::{self, Victim};
+use crate::race::interrupt;
+use crate::race::launcher::{self, Pacing};
+use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Restock, Settings};
 use crate::shop::directory;
 use crate::shop::file_store::FileStore;
 use crate::shop::ledger::{self, Closed, LockWait, Opened};
 use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
-use crate::show::{json, narrate, out, progress, text, timeline, trace};
+use crate::show::{json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -30,14 +34,93 @@ pub fn run(settings: Settings) -> Result<Exit> {
         .as_deref()
         .map(trace::TraceFile::create)
         .transpose()?;
-    let forget_trace = || {
+    let forget_trace = |_: &Error| {
         if let Some(path) = &settings.trace {
             let _ = std::fs::remove_file(path);
         }
     };
-    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)
-        .inspect_err(|_| forget_trace())?;
-    let gate = RaceGate::open(&shop.log).inspect_err(|_| forget_trace())?;
+
+    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
+    // Made at the race's first event, so its clock starts with the race, not with a wait
+    // for the stock to be set.
+    let mut progress: Option<progress::Progress> = None;
+    let victims = chaos::choose_victims(&settings);
+    let mut script = settings.schedule.as_ref().map(Script::new);
+    let pacing = match &mut script {
+        Some(script) => Pacing::Stepped(script),
+        None => Pacing::Free,
+    };
+    let raced = race(
+        &settings,
+        &victims,
+        pacing,
+        &mut || {
+            if settings.output != Output::Json {
+                out::line(&text::headline(&settings));
+            }
+        },
+        &mut |message: &Message| {
+            let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
+            progress.observe(message);
+            if narrating && let Some(line) = narrator.line(message) {
+                progress.println(&line);
+            }
+        },
+    );
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
+    let Raced {
+        result,
+        conducted,
+        settle_error,
+    } = raced.inspect_err(forget_trace)?;
+    if let Some(script) = &mut script
+        && !conducted.as_ref().is_some_and(|c| c.stopped)
+    {
+        script.end();
+    }
+    let replayed = match (&settings.schedule, &script, &conducted) {
+        (Some(given), Some(script), Some(conducted)) => Some(schedule::Replayed {
+            given,
+            taken: &conducted.schedule,
+            followed: script.followed(),
+            misfit: script.misfit.as_ref(),
+            stopped: conducted.stopped,
+        }),
+        _ => None,
+    };
+
+    show(&settings, &result, narrating, replayed.as_ref());
+    if let Some(file) = trace_file {
+        file.write(&result.events)?;
+    }
+    exit_status(&settings, &result, settle_error, replayed.as_ref())
+}
+
+/// A race that ran and was reconciled.
+pub struct Raced {
+    pub result: RunResult,
+    /// How a stepped race went: the schedule it took.
+    pub conducted: Option<Conducted>,
+    /// Why the ledger could not be settled after the race, if it could not (the result then
+    /// reads the files as they are).
+    pub settle_error: Option<Error>,
+}
+
+/// One race on `settings.data`, from the checks to the reconciled result: check and open the
+/// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
+/// (`on_event` hears every event as it arrives), close the window and reconcile.
+pub fn race(
+    settings: &Settings,
+    victims: &[Victim],
+    pacing: Pacing,
+    before_gun: &mut dyn FnMut(),
+    on_event: &mut dyn FnMut(&Message),
+) -> Result<Raced> {
+    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+    let gate = RaceGate::open(&shop.log)?;
     let lock_path = shop.lock.path().to_path_buf();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
@@ -61,41 +144,28 @@ pub fn run(settings: Settings) -> Result<Exit> {
         on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let victims = chaos::choose_victims(&settings);
     let start = launcher::Start {
-        settings: &settings,
+        settings,
         run: &run,
-        victims: &victims,
+        victims,
+        stepped: matches!(pacing, Pacing::Stepped(_)),
     };
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
-    let field = launcher::spawn(&start).inspect_err(|_| forget_trace())?;
-    let (racing, opened) = match enter_race(&settings, &shop, &gate, &run, &wait) {
+    let field = launcher::spawn(&start)?;
+    let (racing, opened) = match enter_race(settings, &shop, &gate, &run, &wait) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();
-            forget_trace();
             return Err(e);
         }
     };
-
-    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
-    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    let mut progress = progress::Progress::for_run(&settings);
-    if settings.output != Output::Json {
-        out::line(&text::headline(&settings));
-    }
-    let raced = field.race(&victims, &mut |message: &Message| {
-        progress.observe(message);
-        if narrating && let Some(line) = narrator.line(message) {
-            progress.println(&line);
-        }
-    });
-    progress.finish();
-    let raced = raced?;
+    before_gun();
+    let mut raced = field.race(victims, pacing, on_event)?;
+    let conducted = raced.conducted.take();
 
     let interrupted = interrupt::interrupted();
-    let (closed, settle_error) = close_race(&settings, &shop, &opened, &run, &wait);
+    let (closed, settle_error) = close_race(settings, &shop, &opened, &run, &wait);
     drop(racing);
     let killed: Vec<u32> = raced
         .reaped
@@ -104,7 +174,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         .map(|r| r.pid)
         .collect();
     ledger::remove_temp_files_of(&settings.data, &killed);
-    let victim_reports = chaos::report_victims(&victims, &raced.reaped, &raced.fired);
+    let victim_reports = chaos::report_victims(victims, &raced.reaped, &raced.fired);
     let result = report::reconcile(
         raced,
         Ledger {
@@ -119,12 +189,11 @@ pub fn run(settings: Settings) -> Result<Exit> {
         victim_reports,
         interrupted,
     );
-
-    show(&settings, &result, narrating);
-    if let Some(file) = trace_file {
-        file.write(&result.events)?;
-    }
-    exit_status(&settings, &result, settle_error)
+    Ok(Raced {
+        result,
+        conducted,
+        settle_error,
+    })
 }
 
 /// Sets the stock (waiting for any running race to end first: a restock never lands in the
@@ -174,15 +243,23 @@ fn close_race(
     }
 }
 
-fn show(settings: &Settings, result: &RunResult, narrating: bool) {
+fn show(
+    settings: &Settings,
+    result: &RunResult,
+    narrating: bool,
+    replayed: Option<&schedule::Replayed>,
+) {
     if narrating {
         let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {
-        Output::Json => out::line(&json::report(settings, result)),
+        Output::Json => out::line(&json::report(settings, result, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            out::print(&text::report(settings, result))
+            out::print(&text::report(settings, result));
+            if let Some(replayed) = replayed {
+                out::print(&schedule::lines(settings, result, replayed));
+            }
         }
     }
     if settings.output == Output::Verbose {
@@ -194,6 +271,7 @@ fn exit_status(
     settings: &Settings,
     result: &RunResult,
     settle_error: Option<Error>,
+    replayed: Option<&schedule::Replayed>,
 ) -> Result<Exit> {
     if result.interrupted {
         return Ok(Exit::Interrupted);
@@ -212,6 +290,9 @@ fn exit_status(
             Exit::BuyerFailed,
             "a buyer process failed; see the report above",
         ));
+    }
+    if let Some(misfit) = replayed.and_then(|r| r.misfit) {
+        return Err(Error::usage(schedule::misfit_error(misfit)));
     }
     if settings.check && result.tally.status() != Status::Ok {
         return Ok(Exit::CheckFailed);

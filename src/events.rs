@@ -1,8 +1,11 @@
 //! The vocabulary of a run: what a buyer did ([`Event`]), stamped with who and when
 //! ([`Message`]). Buyers send these over the pipe (`race::pipe`), the report and every view
-//! read them. Like `settings`, it imports nothing from the crate.
+//! read them. Below everything but `settings`, whose [`Move`] names where a stepped buyer
+//! paused.
 
 use serde::{Deserialize, Serialize};
+
+use crate::settings::Move;
 
 /// How a buyer's attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +90,11 @@ pub enum Event {
         bought: u64,
         attempts: u64,
         delays_ms: Vec<u64>,
+    },
+    /// A stepped run only (`explore`, `--schedule`): the buyer stopped before `before` and
+    /// waits until the launcher lets it make that move.
+    Paused {
+        before: Move,
     },
     /// The buyer hit an error and stops.
     Failed {

@@ -435,6 +435,33 @@ fn summarize(
         .collect()
 }
 
+/// One ticket and every buyer that was told it bought it: more than one means it was sold
+/// more than once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sale {
+    /// Ticket N is the one sold when the count went from N to N - 1.
+    pub ticket: u64,
+    pub buyers: Vec<u32>,
+}
+
+/// Who got which ticket, from the confirmed sales; the first ticket sold (the highest) first.
+pub fn tickets_sold(events: &[Message]) -> Vec<Sale> {
+    let mut sales: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+    for message in events {
+        if let Event::Ordered { before, .. } = message.event {
+            sales.entry(before).or_default().push(message.buyer);
+        }
+    }
+    sales
+        .into_iter()
+        .rev()
+        .map(|(ticket, mut buyers)| {
+            buyers.sort_unstable();
+            Sale { ticket, buyers }
+        })
+        .collect()
+}
+
 /// Counts for the report that come from outcomes rather than the tally.
 pub fn sold_out_buyers(buyers: &[BuyerSummary]) -> usize {
     buyers

@@ -8,7 +8,7 @@ use super::orders::{Entry, EntryKind};
 use super::{Acquired, Snapshot, Store};
 use crate::events::Event;
 use crate::exit::Result;
-use crate::settings::{Durability, LockScope, Step};
+use crate::settings::{Durability, LockScope, Move, Step};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub struct Purchase<'a, S: Store> {
     pub run: &'a str,
     /// Called at each [`Step`]; fault injection kills the process there.
     pub checkpoint: &'a dyn Fn(Step),
+    /// Called before each [`Move`] of the race; in a stepped run (`explore`, `--schedule`) it
+    /// returns only when the scheduler lets the buyer make that move.
+    pub pause: &'a dyn Fn(Move),
 }
 
 /// What the locked part of a purchase did.
@@ -54,6 +57,7 @@ impl<S: Store> Purchase<'_, S> {
                     return Ok(Attempt::LockTimeout);
                 };
                 (self.checkpoint)(Step::LockHeld);
+                (self.pause)(Move::Read);
                 let settled = self.store.settle()?;
                 if let Some(entry) = settled.recovered {
                     send(Event::Recovered {
@@ -85,6 +89,7 @@ impl<S: Store> Purchase<'_, S> {
                 return self.unlock_and_confirm(guard, taken, send);
             },
             LockScope::Write | LockScope::None => {
+                (self.pause)(Move::Read);
                 let seen = self.store.read()?;
                 send(Event::Read {
                     seen: seen.ticket_num(),
@@ -115,6 +120,7 @@ impl<S: Store> Purchase<'_, S> {
         taken: Taken,
         send: &dyn Fn(Event),
     ) -> Result<Attempt> {
+        (self.pause)(Move::Unlock);
         // Stamped just before the unlock, so recorded critical sections never overlap.
         send(Event::LockReleased);
         drop(guard);
@@ -123,6 +129,7 @@ impl<S: Store> Purchase<'_, S> {
     }
 
     fn lock(&self, reporting: bool, send: &dyn Fn(Event)) -> Result<Option<S::Guard<'_>>> {
+        (self.pause)(Move::Lock);
         (self.checkpoint)(Step::BeforeLock);
         let waited_from = Instant::now();
         let tell = |holder| send(Event::LockWait { holder });
@@ -166,6 +173,7 @@ impl<S: Store> Purchase<'_, S> {
             before: seen.ticket_num(),
             after: seen.ticket_num() - 1,
         };
+        (self.pause)(Move::Write);
         self.store.commit(seen, &order, self.checkpoint)?;
         (self.checkpoint)(Step::DataWritten);
         send(Event::Wrote {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::schedule::{JsonSchedule, Replayed};
 use super::text::{cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
@@ -40,6 +41,9 @@ pub struct JsonReport<'a> {
     /// (each buyer's count is in `buyers`).
     pub launcher_relocks: u64,
     pub events: &'a [Message],
+    /// Only in a `--schedule` run: the schedule given and taken, and who got which ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<JsonSchedule>,
 }
 
 #[derive(Serialize)]
@@ -63,7 +67,7 @@ pub struct JsonVerdict {
     pub cause: Option<String>,
 }
 
-pub fn report(settings: &Settings, result: &RunResult) -> String {
+pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
     let doc = JsonReport {
         format: FORMAT,
         settings: JsonSettings {
@@ -98,6 +102,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         settle_error: result.settle_error.as_deref(),
         launcher_relocks: result.launcher_relocks,
         events: &result.events,
+        schedule: replayed.map(|r| JsonSchedule::of(r, result)),
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")
 }

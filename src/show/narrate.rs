@@ -31,8 +31,13 @@ impl Narrator {
     pub fn line(&mut self, message: &Message) -> Option<String> {
         self.buyer_of_pid.insert(message.pid, message.buyer);
         let what = match &message.event {
-            Event::Spawned | Event::Started | Event::Finished { .. } if !self.verbose => {
+            Event::Spawned | Event::Started | Event::Finished { .. } | Event::Paused { .. }
+                if !self.verbose =>
+            {
                 return None;
+            }
+            Event::Paused { before } => {
+                format!("pauses before its next move: {}", before.describe())
             }
             Event::Spawned => format!("(pid {}) spawned", message.pid),
             Event::Started => "hears the starting gun".to_string(),

@@ -22,12 +22,15 @@ pub fn headline(settings: &Settings) -> String {
         LockScope::Write => "lock around the write only",
         LockScope::None => "NO lock",
     };
+    let pace = match settings.schedule {
+        // The schedule decides every move; a delay would only slow the replay.
+        Some(_) => "stepped by --schedule".to_string(),
+        None => format!("delay {} ms, seed {}", settings.delay, settings.seed),
+    };
     format!(
-        "{} race for {stock} in {} ({lock}, delay {} ms, seed {})",
+        "{} race for {stock} in {} ({lock}, {pace})",
         plural(u64::from(settings.buyers), "buyer"),
         settings.data.display(),
-        settings.delay,
-        settings.seed
     )
 }
 

@@ -141,6 +141,7 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
             "finished",
             json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
         ),
+        Event::Paused { before } => ("paused", json!({"before": before})),
         Event::Failed { message, exit_code } => (
             "failed",
             json!({"message": message, "exit_code": exit_code}),
