@@ -1,24 +1,36 @@
 //! One run, start to end: check everything, spawn the buyers, set the stock and open the
 //! run's window of the ledger, race, close the window, reconcile, show the result, and choose
-//! the exit status. Every check that can fail runs before anything changes.
+//! the exit status. Every check that can fail runs before anything changes. `explore` runs
+//! many races through [`race`], the very same steps without the showing.
 
 use std::os::unix::process::ExitStatusExt as _;
 
 use crate::exit::{Error, Exit, Result};
+use crate::race::chaos::{self, Victim};
+use crate::race::interrupt;
+use crate::race::launcher::{self, Pacing};
 use crate::race::pipe::Tick;
-use crate::race::{chaos, interrupt, launcher};
+use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Restock, Settings};
+use crate::shop::directory;
 use crate::shop::file_store::FileStore;
 use crate::shop::ledger::{self, Closed, LockWait, Opened};
 use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
-use crate::show::{html, json, narrate, out, progress, text, timeline, trace};
+use crate::show::{html, json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
+    // The user's data path is resolved once, following their symbolic link: the buyers are
+    // given the result, so every process works on the one real file, with its lock file and
+    // order log beside it. A FIFO, a device or a socket is refused here, before any open.
+    let settings = Settings {
+        data: directory::resolve_data_path(&settings.data)?,
+        ..settings
+    };
     // The output files are created first so a bad --trace or --html path fails before the
     // stock changes.
-    let forget_trace = || {
+    let forget_trace = |_: &Error| {
         for path in [&settings.trace, &settings.html].into_iter().flatten() {
             let _ = std::fs::remove_file(path);
         }
@@ -33,10 +45,115 @@ pub fn run(settings: Settings) -> Result<Exit> {
         .as_deref()
         .map(html::PageFile::create)
         .transpose()
-        .inspect_err(|_| forget_trace())?;
-    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)
-        .inspect_err(|_| forget_trace())?;
-    let gate = RaceGate::open(shop.log.path()).inspect_err(|_| forget_trace())?;
+        .inspect_err(forget_trace)?;
+
+    let canvas = timeline::Canvas::for_stdout();
+    let detail = match (settings.output, &settings.schedule) {
+        (Output::Verbose, _) => narrate::Detail::EveryStep,
+        // Stepped, the order of the moves is the lesson: each is told on its own line, or a
+        // phrase would hide the other buyer's move in between.
+        (_, Some(_)) => narrate::Detail::Steps,
+        _ => narrate::Detail::Phrases,
+    };
+    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.text_width);
+    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
+    // Made at the race's first event, so its clock starts with the race, not with a wait
+    // for the stock to be set.
+    let mut progress: Option<progress::Progress> = None;
+    let victims = chaos::choose_victims(&settings);
+    let mut script = settings.schedule.as_ref().map(Script::new);
+    let pacing = match &mut script {
+        Some(script) => Pacing::Stepped(script),
+        None => Pacing::Free,
+    };
+    let raced = race(
+        &settings,
+        &victims,
+        pacing,
+        &mut || {
+            if narrating {
+                out::line(&text::headline(&settings));
+            }
+        },
+        &mut |tick: Tick| {
+            let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
+            if let Tick::Event(message) = tick {
+                progress.observe(message);
+            }
+            // Without narration (-q, --json) the narrator is never asked: a throughput run's
+            // hundreds of thousands of events cost the launcher nothing to phrase.
+            if narrating {
+                let lines = match tick {
+                    Tick::Event(message) => narrator.event(message),
+                    Tick::Quiet => narrator.quiet(),
+                };
+                lines.iter().for_each(|line| progress.println(line));
+            }
+        },
+    );
+    if let Some(progress) = &progress {
+        if narrating {
+            narrator
+                .finish()
+                .iter()
+                .for_each(|line| progress.println(line));
+        }
+        progress.finish();
+    }
+    let Raced {
+        result,
+        conducted,
+        settle_error,
+    } = raced.inspect_err(forget_trace)?;
+    if let Some(script) = &mut script
+        && !conducted.as_ref().is_some_and(|c| c.stopped)
+    {
+        script.end();
+    }
+    let replayed = match (&settings.schedule, &script, &conducted) {
+        (Some(given), Some(script), Some(conducted)) => Some(schedule::Replayed {
+            given,
+            taken: &conducted.schedule,
+            followed: script.followed(),
+            misfit: script.misfit.as_ref(),
+            stopped: conducted.stopped,
+        }),
+        _ => None,
+    };
+
+    show(&settings, &result, narrating, replayed.as_ref(), &canvas);
+    if let Some(file) = trace_file {
+        file.write(&result.events)?;
+    }
+    if let Some(file) = page_file {
+        file.write(&settings, &result, replayed.as_ref())?;
+    }
+    exit_status(&settings, &result, settle_error, replayed.as_ref())
+}
+
+/// A race that ran and was reconciled.
+pub struct Raced {
+    pub result: RunResult,
+    /// How a stepped race went: the schedule it took.
+    pub conducted: Option<Conducted>,
+    /// Why the ledger could not be settled after the race, if it could not (the result then
+    /// reads the files as they are).
+    pub settle_error: Option<Error>,
+}
+
+/// One race on `settings.data`, from the checks to the reconciled result: check and open the
+/// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
+/// (`on_tick` hears every event as it arrives, and the quiet moments between them), close the
+/// window and reconcile.
+pub fn race(
+    settings: &Settings,
+    victims: &[Victim],
+    pacing: Pacing,
+    before_gun: &mut dyn FnMut(),
+    on_tick: &mut dyn FnMut(Tick),
+) -> Result<Raced> {
+    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+    let gate = RaceGate::open(&shop.log)?;
     let lock_path = shop.lock.path().to_path_buf();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
@@ -45,65 +162,43 @@ pub fn run(settings: Settings) -> Result<Exit> {
             holder_name(holder)
         );
     };
+    let launcher_relocks = std::cell::Cell::new(0);
+    let on_relock = |change| {
+        eprintln!(
+            "grab-tickets: the lock file {} was {}; locked the new one",
+            lock_path.display(),
+            narrate::change_name(change)
+        );
+        launcher_relocks.set(launcher_relocks.get() + 1);
+    };
     let wait = LockWait {
         timeout: settings.lock_timeout,
         on_wait: &on_wait,
+        on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let victims = chaos::choose_victims(&settings);
     let start = launcher::Start {
-        settings: &settings,
+        settings,
         run: &run,
-        victims: &victims,
+        victims,
+        stepped: matches!(pacing, Pacing::Stepped(_)),
     };
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
-    let field = launcher::spawn(&start).inspect_err(|_| forget_trace())?;
-    let (racing, opened) = match enter_race(&settings, &shop, &gate, &run, &wait) {
+    let field = launcher::spawn(&start)?;
+    let (racing, opened) = match enter_race(settings, &shop, &gate, &run, &wait) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();
-            forget_trace();
             return Err(e);
         }
     };
-
-    let canvas = timeline::Canvas::for_stdout();
-    let detail = match settings.output {
-        Output::Verbose => narrate::Detail::EveryStep,
-        _ => narrate::Detail::Phrases,
-    };
-    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.text_width);
-    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    let mut progress = progress::Progress::for_run(&settings);
-    if narrating {
-        out::line(&text::headline(&settings));
-    }
-    let raced = field.race(&mut |tick: Tick| {
-        if let Tick::Event(message) = tick {
-            progress.observe(message);
-        }
-        // Without narration (-q, --json) the narrator is never asked: a throughput run's
-        // hundreds of thousands of events cost the launcher nothing to phrase.
-        if narrating {
-            let lines = match tick {
-                Tick::Event(message) => narrator.event(message),
-                Tick::Quiet => narrator.quiet(),
-            };
-            lines.iter().for_each(|line| progress.println(line));
-        }
-    });
-    if narrating {
-        narrator
-            .finish()
-            .iter()
-            .for_each(|line| progress.println(line));
-    }
-    progress.finish();
-    let raced = raced?;
+    before_gun();
+    let mut raced = field.race(pacing, on_tick)?;
+    let conducted = raced.conducted.take();
 
     let interrupted = interrupt::interrupted();
-    let (closed, settle_error) = close_race(&settings, &shop, &opened, &run, &wait);
+    let (closed, settle_error) = close_race(settings, &shop, &opened, &run, &wait);
     drop(racing);
     let killed: Vec<u32> = raced
         .reaped
@@ -112,7 +207,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         .map(|r| r.pid)
         .collect();
     ledger::remove_temp_files_of(&settings.data, &killed);
-    let victim_reports = chaos::report_victims(&victims, &raced.reaped);
+    let victim_reports = chaos::report_victims(victims, &raced.reaped);
     let result = report::reconcile(
         raced,
         Ledger {
@@ -122,19 +217,16 @@ pub fn run(settings: Settings) -> Result<Exit> {
             window: &closed.window,
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
+            launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,
         interrupted,
     );
-
-    show(&settings, &result, narrating, &canvas);
-    if let Some(file) = trace_file {
-        file.write(&result.events)?;
-    }
-    if let Some(file) = page_file {
-        file.write(&settings, &result)?;
-    }
-    exit_status(&settings, &result, settle_error)
+    Ok(Raced {
+        result,
+        conducted,
+        settle_error,
+    })
 }
 
 /// Sets the stock (waiting for any running race to end first: a restock never lands in the
@@ -184,15 +276,24 @@ fn close_race(
     }
 }
 
-fn show(settings: &Settings, result: &RunResult, narrating: bool, canvas: &timeline::Canvas) {
+fn show(
+    settings: &Settings,
+    result: &RunResult,
+    narrating: bool,
+    replayed: Option<&schedule::Replayed>,
+    canvas: &timeline::Canvas,
+) {
     if narrating {
         let picture = timeline::render(&result.events, &result.buyers, canvas);
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {
-        Output::Json => out::line(&json::report(settings, result)),
+        Output::Json => out::line(&json::report(settings, result, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            out::print(&text::report(settings, result, canvas.text_width))
+            out::print(&text::report(settings, result, canvas.text_width));
+            if let Some(replayed) = replayed {
+                out::print(&schedule::lines(settings, result, replayed));
+            }
         }
     }
     if settings.output == Output::Verbose {
@@ -204,6 +305,7 @@ fn exit_status(
     settings: &Settings,
     result: &RunResult,
     settle_error: Option<Error>,
+    replayed: Option<&schedule::Replayed>,
 ) -> Result<Exit> {
     if result.interrupted {
         return Ok(Exit::Interrupted);
@@ -222,6 +324,9 @@ fn exit_status(
             Exit::BuyerFailed,
             "a buyer process failed; see the report above",
         ));
+    }
+    if let Some(misfit) = replayed.and_then(|r| r.misfit) {
+        return Err(Error::usage(schedule::misfit_error(misfit)));
     }
     if settings.check && result.tally.status() != Status::Ok {
         return Ok(Exit::CheckFailed);

@@ -109,7 +109,15 @@ fn long_flags(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_flag_the_completions_offer_is_in_the_help() {
-    let help = grab_tickets().arg("--help").succeeds().stdout().to_string();
+    // The completions cover every subcommand; so, together, do the helps.
+    let help: String = [
+        &["--help"][..],
+        &["explore", "--help"],
+        &["completions", "--help"],
+    ]
+    .iter()
+    .map(|args| grab_tickets().args(*args).succeeds().stdout().to_string())
+    .collect();
     let script = grab_tickets()
         .args(["completions", "bash"])
         .succeeds()

@@ -5,12 +5,13 @@ mod common;
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 15] = [
+const TOP: [&str; 16] = [
     "buyers",
     "events",
     "foreign_restocks",
     "format",
     "interrupted",
+    "launcher_relocks",
     "others",
     "race_ms",
     "recovered",
@@ -45,7 +46,7 @@ const TALLY: [&str; 9] = [
     "unexplained",
 ];
 const VERDICT: [&str; 3] = ["cause", "line", "status"];
-const BUYER: [&str; 10] = [
+const BUYER: [&str; 11] = [
     "buyer",
     "confirmed",
     "delays_ms",
@@ -54,6 +55,7 @@ const BUYER: [&str; 10] = [
     "logged",
     "outcome",
     "pid",
+    "relocks",
     "result",
     "searched",
 ];
@@ -84,6 +86,7 @@ fn the_json_report_has_the_documented_shape() {
     assert_keys(&run, "verdict", &report["verdict"], &VERDICT);
     run.assert_report("/format", 1)
         .assert_report("/interrupted", false)
+        .assert_report("/launcher_relocks", 0)
         .assert_report("/victims", json!([]))
         .assert_report("/recovered", json!([]))
         .assert_that(report["run"].is_string(), "run is not a string")

@@ -11,10 +11,11 @@ use super::buyer::BuyerPlan;
 use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
-use super::pipe::{self, Heard, Tick};
+use super::pipe::{Heard, Listener, Tick};
+use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::Settings;
+use crate::settings::{LockScope, Settings};
 
 /// What the launcher hands every buyer of one race, besides the settings.
 pub struct Start<'a> {
@@ -22,6 +23,17 @@ pub struct Start<'a> {
     /// The run's id, written into every order it logs.
     pub run: &'a str,
     pub victims: &'a [Victim],
+    /// A stepped race: each buyer gets its own go pipe and pauses before every move.
+    pub stepped: bool,
+}
+
+/// How the buyers move once the gun is fired.
+pub enum Pacing<'a> {
+    /// They race freely: a normal run.
+    Free,
+    /// Each buyer pauses before every move; `chooser` decides who moves next (`explore`,
+    /// `--schedule`). Needs buyers spawned with `Start::stepped`.
+    Stepped(&'a mut dyn Chooser),
 }
 
 /// Everything the race produced, before reconciliation.
@@ -33,6 +45,8 @@ pub struct Raced {
     pub garbled: Vec<String>,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
+    /// How a stepped race went: the schedule it took.
+    pub conducted: Option<Conducted>,
 }
 
 /// Spawns every buyer; they open their files and wait for the starting gun. Spawning comes
@@ -45,8 +59,8 @@ pub fn spawn(start: &Start) -> Result<Field> {
 impl Field {
     /// Runs the race: fires the gun, hears every event (`on_tick` hears each as it arrives,
     /// for live narration, and the quiet moments between them), reaps every buyer.
-    pub fn race(mut self, on_tick: &mut dyn FnMut(Tick)) -> Result<Raced> {
-        let heard = race(&mut self, on_tick);
+    pub fn race(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<Raced> {
+        let heard = race(&mut self, pacing, on_tick);
         interrupt::forget_buyers();
         if heard.is_err() {
             // Every child is reaped, even when the report cannot be read.
@@ -55,7 +69,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
-        let (mut heard, race_us) = heard?;
+        let (mut heard, race_us, conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
         heard.messages.sort_by_key(|m| m.t_us);
@@ -64,6 +78,7 @@ impl Field {
             events: heard.messages,
             garbled: heard.garbled,
             race_us,
+            conducted,
         })
     }
 
@@ -79,9 +94,11 @@ impl Field {
 pub struct Field {
     children: Vec<Spawned>,
     /// One byte per buyer fires the start; dropping it unfired tells them to exit.
-    gun: PipeWriter,
+    gun: Gun,
     /// The read end of the pipe every buyer writes its events to.
     events: PipeReader,
+    /// What the lock covers: a stepped race's scheduler tracks the lock by it.
+    scope: LockScope,
 }
 
 struct Spawned {
@@ -91,13 +108,21 @@ struct Spawned {
     spawned_us: u64,
 }
 
+/// The buyers' stdin: one pipe shared by all, or (stepped) one pipe each, on which every
+/// byte after the starting gun lets the buyer make one move.
+enum Gun {
+    Shared(PipeWriter),
+    Own(Vec<PipeWriter>),
+}
+
 fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
     let pipe_error =
         |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
-    let (gun_reader, gun) = std::io::pipe().map_err(pipe_error)?;
+    let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
+    let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers as usize);
     for index in 1..=settings.buyers {
@@ -118,6 +143,14 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             buyers: settings.buyers,
+            stepped: start.stepped,
+        };
+        let stdin = if start.stepped {
+            let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
+            own_guns.push(writer);
+            reader
+        } else {
+            gun_reader.try_clone().map_err(pipe_error)?
         };
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.
@@ -126,7 +159,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             .arg("buyer")
             .arg("--plan")
             .arg(serde_json::to_string(&plan).expect("a plan serializes"))
-            .stdin(gun_reader.try_clone().map_err(pipe_error)?)
+            .stdin(stdin)
             .stdout(events_writer.try_clone().map_err(pipe_error)?)
             .stderr(Stdio::inherit())
             .process_group(group as i32)
@@ -144,7 +177,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             }
             Err(e) => {
                 // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
-                drop(gun);
+                drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
                 return Err(Error::environment(format!(
@@ -158,14 +191,24 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     drop(events_writer);
     Ok(Field {
         children,
-        gun,
+        gun: if start.stepped {
+            Gun::Own(own_guns)
+        } else {
+            Gun::Shared(shared_gun)
+        },
         events,
+        scope: settings.scope,
     })
 }
 
-/// Fires the starting gun and reads every event until the last buyer closes the pipe.
-/// Returns what was heard and the race's duration.
-fn race(field: &mut Field, on_tick: &mut dyn FnMut(Tick)) -> Result<(Heard, u64)> {
+/// Fires the starting gun and reads every event until the last buyer closes the pipe; a
+/// stepped race is conducted move by move first. Returns what was heard, the race's duration
+/// and, stepped, the schedule it took.
+fn race(
+    field: &mut Field,
+    pacing: Pacing,
+    on_tick: &mut dyn FnMut(Tick),
+) -> Result<(Heard, u64, Option<Conducted>)> {
     // The spawn times come first: every one of them is earlier than any event on the pipe.
     let spawned: Vec<Message> = field
         .children
@@ -190,12 +233,49 @@ fn race(field: &mut Field, on_tick: &mut dyn FnMut(Tick)) -> Result<(Heard, u64)
             let _ = spawned.child.kill();
         }
     } else {
-        let shot = vec![b'g'; field.children.len()];
         // A buyer that already died cannot take its byte; the others still can.
-        let _ = field.gun.write_all(&shot);
+        match &mut field.gun {
+            Gun::Shared(gun) => {
+                let _ = gun.write_all(&vec![b'g'; field.children.len()]);
+            }
+            Gun::Own(guns) => {
+                for gun in guns {
+                    let _ = gun.write_all(b"g");
+                }
+            }
+        }
     }
     let gun_ns = clock::monotonic_ns();
-    let read_result = pipe::read_all(&field.events, &mut heard, on_tick);
+    let mut listener = Listener::new(&field.events);
+    let mut conducted = None;
+    let scope = field.scope;
+    match (pacing, &mut field.gun) {
+        (Pacing::Stepped(chooser), Gun::Own(go)) if !interrupt::interrupted() => {
+            let pids: Vec<u32> = field.children.iter().map(|s| s.child.id()).collect();
+            let exited = |buyer: u32| has_exited(pids[buyer as usize - 1]);
+            let mut on_event = |message: &Message| on_tick(Tick::Event(message));
+            let mut stage = Stage {
+                go,
+                listener: &mut listener,
+                heard: &mut heard,
+                on_event: &mut on_event,
+                exited: &exited,
+            };
+            let result = stepper::conduct(&mut stage, scope, chooser);
+            // Closing the go pipes lets any buyer still paused exit (a stopped race, an error).
+            go.clear();
+            conducted = Some(result?);
+        }
+        (Pacing::Free, Gun::Own(go)) => {
+            go.clear();
+            return Err(Error::new(
+                Exit::BuyerFailed,
+                "stepped buyers need a chooser; this is a bug in grab-tickets",
+            ));
+        }
+        _ => {}
+    }
+    let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(gun_ns);
     read_result.map_err(|e| {
         Error::new(
@@ -203,7 +283,18 @@ fn race(field: &mut Field, on_tick: &mut dyn FnMut(Tick)) -> Result<(Heard, u64)
             format!("failed to read buyer reports: {e}"),
         )
     })?;
-    Ok((heard, race_us))
+    Ok((heard, race_us, conducted))
+}
+
+/// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on
+/// the first buyer staying unreaped until `reap` (see `interrupt::forget_buyers`).
+fn has_exited(pid: u32) -> bool {
+    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
+    let Some(pid) = Pid::from_raw(pid as i32) else {
+        return true;
+    };
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(_)))
 }
 
 /// Waits for every child, so none is left a zombie.

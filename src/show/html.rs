@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::narrate::{Detail, Narrator};
+use super::schedule::Replayed;
 use super::{json, text};
 use crate::exit::{Error, Result};
 use crate::report::RunResult;
@@ -33,9 +34,14 @@ impl PageFile {
         })
     }
 
-    pub fn write(self, settings: &Settings, result: &RunResult) -> Result<()> {
+    pub fn write(
+        self,
+        settings: &Settings,
+        result: &RunResult,
+        replayed: Option<&Replayed>,
+    ) -> Result<()> {
         let mut out = BufWriter::new(self.file);
-        out.write_all(page(settings, result).as_bytes())
+        out.write_all(page(settings, result, replayed).as_bytes())
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("write page", &self.path, &e))
     }
@@ -55,8 +61,8 @@ struct PageData<'a> {
     run: (),
 }
 
-/// The whole page for one run.
-pub fn page(settings: &Settings, result: &RunResult) -> String {
+/// The whole page for one run (and, stepped by `--schedule`, how its schedule went).
+pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
     let headline = text::headline(settings);
     let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
     let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers, usize::MAX);
@@ -71,7 +77,7 @@ pub fn page(settings: &Settings, result: &RunResult) -> String {
     let mut run = serde_json::to_string(&data).expect("the page data serializes");
     // `"run":null}` becomes `"run":{the --json document}}`.
     run.truncate(run.len() - "null}".len());
-    run.push_str(&json::compact(settings, result));
+    run.push_str(&json::compact(settings, result, replayed));
     run.push('}');
     PAGE.replace("__TITLE__", &escape_html(title))
         // Inside <script>, only "</" could end the element early; "<\/" means the same in JSON.

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::schedule::{JsonSchedule, Replayed};
 use super::text::{cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
@@ -34,7 +35,13 @@ pub struct JsonReport<'a> {
     pub foreign_restocks: &'a [Entry],
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one
+    /// (each buyer's count is in `buyers`).
+    pub launcher_relocks: u64,
     pub events: &'a [Message],
+    /// Only in a `--schedule` run: the schedule given and taken, and who got which ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<JsonSchedule>,
 }
 
 #[derive(Serialize)]
@@ -59,16 +66,21 @@ pub struct JsonVerdict {
 }
 
 /// The document, pretty-printed, as `--json` prints it.
-pub fn report(settings: &Settings, result: &RunResult) -> String {
-    serde_json::to_string_pretty(&document(settings, result)).expect("the report serializes")
+pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
+    serde_json::to_string_pretty(&document(settings, result, replayed))
+        .expect("the report serializes")
 }
 
 /// The same document on one line (the classroom page embeds it).
-pub fn compact(settings: &Settings, result: &RunResult) -> String {
-    serde_json::to_string(&document(settings, result)).expect("the report serializes")
+pub fn compact(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
+    serde_json::to_string(&document(settings, result, replayed)).expect("the report serializes")
 }
 
-fn document<'a>(settings: &Settings, result: &'a RunResult) -> JsonReport<'a> {
+fn document<'a>(
+    settings: &Settings,
+    result: &'a RunResult,
+    replayed: Option<&Replayed>,
+) -> JsonReport<'a> {
     JsonReport {
         format: FORMAT,
         settings: JsonSettings {
@@ -101,6 +113,8 @@ fn document<'a>(settings: &Settings, result: &'a RunResult) -> JsonReport<'a> {
         unreadable: &result.unreadable,
         foreign_restocks: &result.foreign_restocks,
         settle_error: result.settle_error.as_deref(),
+        launcher_relocks: result.launcher_relocks,
         events: &result.events,
+        schedule: replayed.map(|r| JsonSchedule::of(r, result)),
     }
 }

@@ -3,11 +3,13 @@
 //! classroom page.
 
 pub mod cause;
+pub mod explore;
 pub mod html;
 pub mod json;
 pub mod narrate;
 pub mod out;
 pub mod progress;
+pub mod schedule;
 pub mod spans;
 pub mod text;
 pub mod timeline;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::text::{buyer_set, millis, plural, seconds, wrap};
-use crate::events::{Event, Message, Outcome};
+use crate::events::{Event, LockFileChange, Message, Outcome};
 use crate::settings::{Settings, Step};
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
@@ -37,6 +37,9 @@ pub enum Detail {
     Phrases,
     /// Every event on its own line, plus each buyer's spawn, start and finish (`--verbose`).
     EveryStep,
+    /// Every step a buyer makes on its own line, without spawn, start, finish or pause
+    /// (`explore --interactive`, where the person at the keyboard makes each move).
+    Steps,
 }
 
 /// Turns the events of a race into the lines a person follows as it happens.
@@ -52,6 +55,8 @@ pub struct Narrator {
     buyer_of_pid: HashMap<u32, u32>,
     /// Buyers holding the lock right now, to say whether a killed buyer held it.
     holding: HashSet<u32>,
+    /// Buyers whose lock file went away under their lock, until they let go of it.
+    lost_lock: HashSet<u32>,
     /// Which buyer first took each order number (the ledger's seq): racing buyers without
     /// the lock claim the same one.
     first_with_seq: HashMap<u64, u32>,
@@ -99,6 +104,10 @@ enum Clause {
     Searched(u64),
     Waits(String),
     Takes,
+    /// The lock file was gone or replaced when the lock came; the buyer locked the new one.
+    Relocked(LockFileChange),
+    /// The lock file went away under the lock: nothing written, the purchase starts again.
+    LockLost(LockFileChange),
     Recovered {
         seq: u64,
         of_buyer: u32,
@@ -129,6 +138,8 @@ impl Clause {
         match self {
             Clause::Searched(_)
             | Clause::Waits(_)
+            | Clause::Relocked(_)
+            | Clause::LockLost(_)
             | Clause::Delay(_)
             | Clause::Bought { .. }
             | Clause::GivesUp(_)
@@ -167,6 +178,9 @@ impl Clause {
                 format!("{} for the lock, held by {holder}", verb("waits", "wait"))
             }
             Clause::Takes => format!("{} the lock", verb("takes", "take")),
+            // Rare and worth every word: said as --verbose says them.
+            Clause::Relocked(change) => relocked_words(*change),
+            Clause::LockLost(change) => lock_lost_words(*change),
             Clause::Recovered {
                 seq,
                 of_buyer,
@@ -225,6 +239,7 @@ impl Narrator {
             buyers,
             buyer_of_pid: HashMap::new(),
             holding: HashSet::new(),
+            lost_lock: HashSet::new(),
             first_with_seq: HashMap::new(),
             open: BTreeMap::new(),
             told_of: HashMap::new(),
@@ -269,12 +284,33 @@ impl Narrator {
     /// Takes in one event; returns the lines that are ready to be told.
     pub fn event(&mut self, message: &Message) -> Vec<String> {
         let was_holding = self.track(message);
-        if self.detail == Detail::EveryStep {
-            let words = self.step_words(message, was_holding);
-            return vec![self.line(message.t_us, &format!("buyer-{}", message.buyer), &words)];
+        let bookkeeping = matches!(
+            message.event,
+            Event::Spawned | Event::Started | Event::Finished { .. } | Event::Paused { .. }
+        );
+        match self.detail {
+            Detail::Steps if bookkeeping => return Vec::new(),
+            Detail::EveryStep | Detail::Steps => {
+                let words = self.step_words(message, was_holding);
+                let who = format!("buyer-{}", message.buyer);
+                return vec![self.line(message.t_us, &who, &words)];
+            }
+            Detail::Phrases => {}
         }
         self.latest_us = self.latest_us.max(message.t_us);
-        if let Some(clause) = self.clause(message, was_holding) {
+        // A lost lock's line already says the buyer lets go: its release is not said again.
+        let released_lost_lock = match message.event {
+            Event::LockLost { .. } => {
+                self.lost_lock.insert(message.buyer);
+                false
+            }
+            Event::LockReleased => self.lost_lock.remove(&message.buyer),
+            _ => false,
+        };
+        if let Some(clause) = self
+            .clause(message, was_holding)
+            .filter(|_| !released_lost_lock)
+        {
             let locked = was_holding || self.holding.contains(&message.buyer);
             let ordinal = self.told_of.get(&message.buyer).copied().unwrap_or(0);
             let phrase = self.open.entry(message.buyer).or_insert_with(|| Phrase {
@@ -438,7 +474,11 @@ impl Narrator {
     /// the timeline and `--verbose` (spawn, start, finish).
     fn clause(&self, message: &Message, was_holding: bool) -> Option<Clause> {
         Some(match &message.event {
-            Event::Spawned | Event::Started | Event::Finished { .. } => return None,
+            Event::Spawned | Event::Started | Event::Finished { .. } | Event::Paused { .. } => {
+                return None;
+            }
+            Event::Relocked { lock_file } => Clause::Relocked(*lock_file),
+            Event::LockLost { lock_file } => Clause::LockLost(*lock_file),
             Event::Searched { seen } => Clause::Searched(*seen),
             Event::LockWait { holder } => Clause::Waits(self.who_briefly(*holder)),
             Event::LockAcquired { .. } => Clause::Takes,
@@ -475,6 +515,9 @@ impl Narrator {
         match &message.event {
             Event::Spawned => format!("(pid {}) spawned", message.pid),
             Event::Started => "hears the starting gun".to_string(),
+            Event::Paused { before } => {
+                format!("pauses before its next move: {}", before.describe())
+            }
             Event::Finished {
                 outcome,
                 bought,
@@ -510,6 +553,8 @@ impl Narrator {
                 "finishes order #{seq} of buyer-{of_buyer} (pid {of_pid}), who died after committing it: \
                  ticket_num = {after}"
             ),
+            Event::Relocked { lock_file } => relocked_words(*lock_file),
+            Event::LockLost { lock_file } => lock_lost_words(*lock_file),
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
             Event::Ordered { seq, before, after } => {
@@ -580,6 +625,30 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
         line.push_str(&format!(", page {}", html.display()));
     }
     line
+}
+
+fn relocked_words(change: LockFileChange) -> String {
+    format!(
+        "the lock file was {}; locked the new one",
+        change_name(change)
+    )
+}
+
+fn lock_lost_words(change: LockFileChange) -> String {
+    format!(
+        "the lock file was {} while it held the lock, so the lock no longer kept anyone out: \
+         writes nothing, lets go and starts the purchase again",
+        change_name(change)
+    )
+}
+
+/// As in "the lock file was deleted". Another file at the lock path may be a replacement, or
+/// a new one someone made after deleting it: the path cannot tell.
+pub fn change_name(change: LockFileChange) -> &'static str {
+    match change {
+        LockFileChange::Deleted => "deleted",
+        LockFileChange::Replaced => "deleted or replaced",
+    }
 }
 
 fn outcome_name(outcome: Outcome) -> &'static str {
@@ -815,5 +884,75 @@ mod tests {
         let lines = narrator.quiet();
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(lines[0].contains("buyer-1  writes ticket_num = 2"));
+    }
+
+    fn said(event: Event) -> String {
+        Narrator::new(Detail::EveryStep, 2, usize::MAX).event(&Message::at(2, 1_500, event))[0]
+            .clone()
+    }
+
+    #[test]
+    fn a_lost_lock_file_is_told_as_it_happened() {
+        assert_eq!(
+            said(Event::Relocked {
+                lock_file: LockFileChange::Deleted
+            }),
+            " 0.002s buyer-2 the lock file was deleted; locked the new one"
+        );
+        assert!(
+            said(Event::Relocked {
+                lock_file: LockFileChange::Replaced
+            })
+            .ends_with("the lock file was deleted or replaced; locked the new one")
+        );
+        assert!(
+            said(Event::LockLost {
+                lock_file: LockFileChange::Deleted
+            })
+            .ends_with(
+                "the lock file was deleted while it held the lock, so the lock no longer \
+                 kept anyone out: writes nothing, lets go and starts the purchase again"
+            )
+        );
+    }
+
+    #[test]
+    fn a_lost_lock_file_has_its_phrase_too() {
+        let events = [
+            at(
+                2,
+                1_000,
+                Event::Relocked {
+                    lock_file: LockFileChange::Deleted,
+                },
+            ),
+            at(2, 1_001, Event::LockAcquired { waited_us: 0 }),
+            at(2, 1_002, Event::Read { seen: 1 }),
+            at(2, 1_003, Event::Delay { ms: 10 }),
+            at(
+                2,
+                11_000,
+                Event::LockLost {
+                    lock_file: LockFileChange::Deleted,
+                },
+            ),
+            at(2, 11_001, Event::LockReleased),
+        ];
+        // Wide, so the lines are checked whole.
+        let mut narrator = Narrator::new(Detail::Phrases, 10, usize::MAX);
+        let mut lines: Vec<String> = events.iter().flat_map(|m| narrator.event(m)).collect();
+        lines.extend(narrator.finish());
+        assert_eq!(
+            lines,
+            [
+                " 0.001s buyer-2  the lock file was deleted; locked the new one".to_string(),
+                " 0.001s buyer-2  takes the lock, reads ticket_num = 1, network delay 10 ms ..."
+                    .to_string(),
+                format!(
+                    " 0.011s buyer-2  {}",
+                    lock_lost_words(LockFileChange::Deleted)
+                ),
+            ]
+        );
     }
 }

@@ -33,8 +33,14 @@ pub fn headline(settings: &Settings) -> String {
 }
 
 /// What the seed replays, said where the seed is printed: the delays and the chaos plan are
-/// drawn from it; which waiter the kernel wakes is not (`--schedule` is for that).
+/// drawn from it; which waiter the kernel wakes is not (`--schedule` is for that). A stepped
+/// run has no delays: the schedule decides every move.
 fn replay_note(settings: &Settings) -> String {
+    if settings.schedule.is_some() {
+        return "stepped by --schedule: every move comes when the schedule says, so this run \
+                replays exactly"
+            .to_string();
+    }
     let kills = if settings.chaos || !settings.kill_at.is_empty() {
         " and kill points"
     } else {
@@ -115,6 +121,25 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
         if !these.is_empty() {
             row(result_label(kind), these.len() as u64, with_counts(&these));
         }
+    }
+    let relocks = result.relocks();
+    if relocks > 0 {
+        let mut who: Vec<String> = buyers
+            .iter()
+            .filter(|b| b.relocks > 0)
+            .map(|b| format!("buyer-{}", b.buyer))
+            .collect();
+        if result.launcher_relocks > 0 {
+            who.push("the launcher".to_string());
+        }
+        row(
+            "lock file lost",
+            relocks,
+            format!(
+                "deleted or replaced mid-run; {} locked the new one",
+                abbreviate(&who, 12)
+            ),
+        );
     }
     row(
         "left in data file",
@@ -479,6 +504,7 @@ mod tests {
             result,
             delays_ms: Vec::new(),
             lock_wait_us: 0,
+            relocks: 0,
         }
     }
 
