@@ -683,11 +683,13 @@ mod tests {
 
     /// Feeds `events` to a narrator, a quiet moment after each batch of one millisecond.
     fn told(detail: Detail, events: &[Message]) -> Vec<String> {
-        let mut narrator = Narrator::new(detail, 10, 80);
-        let mut lines = Vec::new();
-        for m in events {
-            lines.extend(narrator.event(m));
-        }
+        told_in(detail, 80, events)
+    }
+
+    /// As `told`, on a screen `width` columns wide.
+    fn told_in(detail: Detail, width: usize, events: &[Message]) -> Vec<String> {
+        let mut narrator = Narrator::new(detail, 10, width);
+        let mut lines: Vec<String> = events.iter().flat_map(|m| narrator.event(m)).collect();
         lines.extend(narrator.finish());
         lines
     }
@@ -846,9 +848,7 @@ mod tests {
             at(8, 51_100, Event::LockAcquired { waited_us: 50_000 }),
         ];
         // Wide enough that nothing wraps: the line is checked whole.
-        let mut narrator = Narrator::new(Detail::Phrases, 10, 200);
-        let mut lines: Vec<String> = events.iter().flat_map(|m| narrator.event(m)).collect();
-        lines.extend(narrator.finish());
+        let lines = told_in(Detail::Phrases, 200, &events);
         assert_eq!(
             lines[1],
             " 0.051s buyer-7  KILLED at in_delay (fault injection) while holding the lock — the \
@@ -939,9 +939,7 @@ mod tests {
             at(2, 11_001, Event::LockReleased),
         ];
         // Wide, so the lines are checked whole.
-        let mut narrator = Narrator::new(Detail::Phrases, 10, usize::MAX);
-        let mut lines: Vec<String> = events.iter().flat_map(|m| narrator.event(m)).collect();
-        lines.extend(narrator.finish());
+        let lines = told_in(Detail::Phrases, usize::MAX, &events);
         assert_eq!(
             lines,
             [
