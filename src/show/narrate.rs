@@ -215,15 +215,18 @@ impl Clause {
                 "{} waiting for the lock (--lock-timeout), still held by {holder}",
                 verb("gives up", "give up")
             ),
-            Clause::Killed { step, holding } => killed_words(*step, *holding),
+            Clause::Killed { step, holding } => killed_words(*step, None, *holding),
             Clause::Failed(message) => format!("FAILED: {message}"),
         }
     }
 }
 
 /// "KILLED at order_logged while holding the lock — the kernel frees it".
-fn killed_words(step: Step, holding: bool) -> String {
-    let mut words = format!("KILLED at {step} (fault injection)");
+/// "KILLED at order_logged (fault injection) while holding the lock — the kernel frees it";
+/// step by step, the attempt is named too ("at order_logged of attempt 2").
+fn killed_words(step: Step, attempt: Option<u64>, holding: bool) -> String {
+    let of_attempt = attempt.map_or(String::new(), |a| format!(" of attempt {a}"));
+    let mut words = format!("KILLED at {step}{of_attempt} (fault injection)");
     if holding {
         words.push_str(" while holding the lock — the kernel frees it");
     }
@@ -574,9 +577,7 @@ impl Narrator {
                 "gives up waiting for the lock (--lock-timeout), still held by {}",
                 self.who(*holder)
             ),
-            Event::Killed { step, attempt } => {
-                format!("{} in attempt {attempt}", killed_words(*step, was_holding))
-            }
+            Event::Killed { step, attempt } => killed_words(*step, Some(*attempt), was_holding),
             Event::Failed { message, .. } => format!("FAILED: {message}"),
         }
     }
