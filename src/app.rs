@@ -8,7 +8,8 @@ use crate::exit::{Error, Exit, Result};
 use crate::race::{chaos, interrupt, launcher};
 use crate::report::{self, Ledger, Status};
 use crate::settings::{Output, Settings};
-use crate::shop::ledger::{self, LockWait};
+use crate::shop::keeper::Keeper;
+use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
 use crate::show::{json, narrate, progress, text, timeline, trace};
 
@@ -25,13 +26,12 @@ pub fn run(settings: Settings) -> Result<Exit> {
             let _ = std::fs::remove_file(path);
         }
     };
-    let shop = ledger::open_checked(&settings.data, settings.durability)
-        .inspect_err(|_| forget_trace())?;
-    let lock_path = shop.lock.path().to_path_buf();
+    chaos::check_steps(&settings).inspect_err(|_| forget_trace())?;
+    let mut shop = Keeper::open(&settings).inspect_err(|_| forget_trace())?;
+    let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
-            "grab-tickets: waiting for the lock on {}, held by {}",
-            lock_path.display(),
+            "grab-tickets: waiting for the lock on {lock_name}, held by {}",
             holder_name(holder)
         );
     };
@@ -40,8 +40,9 @@ pub fn run(settings: Settings) -> Result<Exit> {
         on_wait: &on_wait,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let start =
-        ledger::restock(&shop, settings.restock, &run, &wait).inspect_err(|_| forget_trace())?;
+    let start = shop
+        .restock(&settings, &run, &wait)
+        .inspect_err(|_| forget_trace())?;
 
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
@@ -55,6 +56,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         run: &run,
         first_seq: start.seq,
         victims: &victims,
+        password: shop.password(),
     };
     let raced = launcher::launch(&launch, &mut |message: &Message| {
         progress.observe(message);
@@ -66,24 +68,23 @@ pub fn run(settings: Settings) -> Result<Exit> {
     let raced = raced?;
 
     let interrupted = interrupt::interrupted();
-    let entries = shop.log.entries_of_run(&run)?;
-    let after = ledger::settle_after_race(&shop, settings.scope, &run, &wait)?;
     let killed: Vec<u32> = raced
         .reaped
         .iter()
         .filter(|r| r.status.signal().is_some())
         .map(|r| r.pid)
         .collect();
-    ledger::remove_temp_files_of(&settings.data, &killed);
+    let books = shop.close_books(&settings, &run, &wait, &killed)?;
     let victim_reports = chaos::report_victims(&victims, &raced.reaped, &raced.fired);
     let result = report::reconcile(
         raced,
         Ledger {
             run,
             initial: start.tickets,
-            remaining: after.remaining,
-            entries: &entries,
-            recovered_by_launcher: after.recovered,
+            remaining: books.remaining,
+            entries: &books.ours,
+            recovered_by_launcher: books.recovered,
+            others: &books.others,
         },
         victim_reports,
         interrupted,

@@ -9,8 +9,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::exit::{Error, Result};
 use crate::settings::{
-    DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Output, PerBuyer, Restock,
-    Settings, StepKill,
+    DbLock, DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Method, Output, PerBuyer,
+    Restock, Settings, StepKill, StoreAt,
 };
 
 const EXAMPLES: &str = "\
@@ -24,7 +24,14 @@ Examples:
   grab-tickets --json | jq .verdict     the whole report as JSON
   grab-tickets --no-lock --trace race.json
                                         open race.json in ui.perfetto.dev: one lane per buyer
-  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)";
+  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
+
+On PostgreSQL (README: \"When one machine is not enough\"):
+  grab-tickets --store postgres://USER@HOST:PORT/DB            row lock around the purchase
+  grab-tickets --store postgres://USER@HOST:PORT/DB --no-lock  the same race, on a server
+  grab-tickets --store postgres://USER@HOST:PORT/DB --db-lock advisory
+  grab-tickets --store postgres://USER@HOST:PORT/DB --atomic   one conditional UPDATE
+  grab-tickets --store postgres://USER@HOST:PORT/DB --serializable";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -126,6 +133,30 @@ pub struct RaceArgs {
     #[arg(long)]
     pub chaos: bool,
 
+    /// Keep the stock in a PostgreSQL database instead of the data file, e.g.
+    /// postgres://app@db.example:5432/shop (a Unix socket directory goes percent-encoded in
+    /// the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop). Tables are created if
+    /// missing; a password may come from PGPASSWORD.
+    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    pub store: Option<String>,
+
+    /// The database's lock for --lock-scope whole and write: 'row' (SELECT ... FOR UPDATE on
+    /// the stock row, held across the delay) or 'advisory' (pg_advisory_xact_lock, the
+    /// closest analogue of flock). Needs --store.
+    #[arg(long, value_enum, default_value_t = DbLockArg::Row, value_name = "KIND", requires = "store")]
+    pub db_lock: DbLockArg,
+
+    /// The database's own answer: no read-then-write at all, one conditional
+    /// UPDATE ... SET ticket_num = ticket_num - 1 WHERE ticket_num > 0 RETURNING. Needs --store.
+    #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock", "serializable"])]
+    pub atomic: bool,
+
+    /// Read, delay and write in one SERIALIZABLE transaction and no lock: the database aborts
+    /// one of two conflicting purchases, and the buyer retries it (the report counts the
+    /// retries). Needs --store.
+    #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock"])]
+    pub serializable: bool,
+
     /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
     /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
     #[arg(long, value_name = "N:STEP[:A]", hide = true)]
@@ -137,6 +168,12 @@ pub enum ScopeArg {
     Whole,
     Write,
     None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DbLockArg {
+    Row,
+    Advisory,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,7 +201,14 @@ impl RaceArgs {
                 self.tickets
             )));
         }
+        let method = match (self.atomic, self.serializable) {
+            (true, _) => Method::Atomic,
+            (false, true) => Method::Serializable,
+            (false, false) => Method::ReadCheckWrite,
+        };
         let scope = match (self.no_lock, self.lock_scope) {
+            // The database's own answers take no lock of ours.
+            _ if method != Method::ReadCheckWrite => LockScope::None,
             (true, _) | (false, ScopeArg::None) => LockScope::None,
             (false, ScopeArg::Write) => LockScope::Write,
             (false, ScopeArg::Whole) => LockScope::Whole,
@@ -201,6 +245,15 @@ impl RaceArgs {
             chaos: self.chaos,
             kill_at: self.kill_at,
             trace: self.trace,
+            store: match self.store {
+                Some(url) => StoreAt::Postgres { url },
+                None => StoreAt::DataFile,
+            },
+            db_lock: match self.db_lock {
+                DbLockArg::Row => DbLock::Row,
+                DbLockArg::Advisory => DbLock::Advisory,
+            },
+            method,
         })
     }
 }

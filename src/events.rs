@@ -66,6 +66,11 @@ pub enum Event {
         seen: u64,
     },
     LockReleased,
+    /// `--serializable`: the database aborted the purchase that read `seen` (another one
+    /// changed the stock first); nothing was written, and the buyer starts it again.
+    Retried {
+        seen: u64,
+    },
     LockTimedOut {
         holder: Option<u32>,
     },
@@ -76,6 +81,9 @@ pub enum Event {
         bought: u64,
         attempts: u64,
         delays_ms: Vec<u64>,
+        /// Purchases the database aborted and the buyer ran again (`--serializable`).
+        #[serde(default)]
+        retries: u64,
     },
     /// The buyer hit an error and stops.
     Failed {

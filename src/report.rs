@@ -29,6 +29,22 @@ pub struct RunResult {
     pub interrupted: bool,
     /// Time from the starting gun to the last buyer ending, in microseconds.
     pub race_us: u64,
+    /// Other runs that sold from the same stock during this run's window (other launchers,
+    /// standing in for other machines, sharing one database).
+    pub other_runs: Vec<OtherRun>,
+    /// SERIALIZABLE purchases the database aborted and the buyers ran again, all buyers.
+    pub retries: u64,
+}
+
+/// Another run's sales in this run's window.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherRun {
+    pub run: String,
+    pub sold: u64,
+    /// Its buyers' pids (on their machines), as the ledger recorded them.
+    pub pids: Vec<u32>,
+    /// It set the stock during this run's window (a restock, not `--keep-stock`).
+    pub restocked: bool,
 }
 
 /// An order finished by someone other than the buyer that committed it.
@@ -50,6 +66,8 @@ pub struct Ledger<'a> {
     pub entries: &'a [Entry],
     /// An order the launcher applied after the race, if any.
     pub recovered_by_launcher: Option<Entry>,
+    /// Entries of other runs in this run's window (a shared database).
+    pub others: &'a [Entry],
 }
 
 /// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
@@ -93,12 +111,18 @@ pub fn reconcile(
     }));
     let unexplained = buyers
         .iter()
-        .filter(|b| !matches!(b.ending, Ending::Killed { .. }))
+        // A buyer that was killed, or failed (lost its connection during a COMMIT, say),
+        // may have committed a sale it never confirmed.
+        .filter(|b| !matches!(b.ending, Ending::Killed { .. } | Ending::Failed { .. }))
         .map(|b| b.logged.saturating_sub(b.confirmed))
         .sum();
+    let other_runs = other_runs(ledger.others);
+    let sold_by_others = other_runs.iter().map(|o| o.sold).sum();
+    let retries = buyers.iter().map(|b| b.retries).sum();
     RunResult {
         run: ledger.run,
         tally: Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged)
+            .with_sales_by_others(sold_by_others)
             .with_unexplained(unexplained),
         buyers,
         events: raced.events,
@@ -107,7 +131,39 @@ pub fn reconcile(
         victims,
         interrupted,
         race_us: raced.race_us,
+        other_runs,
+        retries,
     }
+}
+
+/// Groups other runs' entries by run, in the order each first appears.
+fn other_runs(others: &[Entry]) -> Vec<OtherRun> {
+    let mut runs: Vec<OtherRun> = Vec::new();
+    for entry in others {
+        let index = match runs.iter().position(|o| o.run == entry.run) {
+            Some(index) => index,
+            None => {
+                runs.push(OtherRun {
+                    run: entry.run.clone(),
+                    sold: 0,
+                    pids: Vec::new(),
+                    restocked: false,
+                });
+                runs.len() - 1
+            }
+        };
+        let other = &mut runs[index];
+        match entry.kind {
+            EntryKind::Order => {
+                other.sold += 1;
+                if !other.pids.contains(&entry.pid) {
+                    other.pids.push(entry.pid);
+                }
+            }
+            EntryKind::Restock => other.restocked = true,
+        }
+    }
+    runs
 }
 
 impl RunResult {
@@ -165,6 +221,8 @@ pub struct BuyerSummary {
     pub delays_ms: Vec<u64>,
     /// Total time spent waiting for the lock, in microseconds.
     pub lock_wait_us: u64,
+    /// SERIALIZABLE purchases the database aborted and this buyer ran again.
+    pub retries: u64,
 }
 
 /// The reconciliation of one run.
@@ -184,8 +242,10 @@ pub struct Tally {
     pub lost_updates: u64,
     /// logged − confirmed, when positive: sales on disk whose buyer died before saying so.
     pub unconfirmed: u64,
-    /// Unconfirmed sales of buyers that were *not* killed: nothing explains them.
+    /// Unconfirmed sales of buyers that neither were killed nor failed: nothing explains them.
     pub unexplained: u64,
+    /// Sales other runs made from the same stock in this run's window (a shared database).
+    pub sold_by_others: u64,
 }
 
 /// The one-word result.
@@ -215,6 +275,22 @@ impl Tally {
             lost_updates: confirmed.saturating_sub(sold_per_file),
             unconfirmed: logged.saturating_sub(confirmed),
             unexplained: 0,
+            sold_by_others: 0,
+        }
+    }
+
+    /// Takes the other runs' sales out of what the stock shows before judging this run's:
+    /// a ticket another launcher sold is neither lost nor ours.
+    pub fn with_sales_by_others(self, sold_by_others: u64) -> Tally {
+        let sold_per_stock = self
+            .initial
+            .saturating_sub(self.remaining)
+            .saturating_sub(sold_by_others);
+        Tally {
+            sold_by_others,
+            oversold: (self.confirmed + sold_by_others).saturating_sub(self.initial),
+            lost_updates: self.confirmed.saturating_sub(sold_per_stock),
+            ..self
         }
     }
 
@@ -231,11 +307,12 @@ impl Tally {
             Status::Oversold
         } else if self.lost_updates > 0 {
             Status::LostUpdates
-        } else if self.remaining + self.logged != self.initial
+        } else if self.remaining + self.logged + self.sold_by_others != self.initial
             || self.confirmed + self.unconfirmed != self.logged
             || self.unexplained > 0
         {
-            // Every ticket must be either still in stock or in the log, and every logged
+            // Every ticket must be either still in stock or in the log (ours or another
+            // run's), and every logged
             // sale either confirmed or explained as unconfirmed.
             Status::Mismatch
         } else {
@@ -275,6 +352,7 @@ fn summarize(
                     },
                     delays_ms: Vec::new(),
                     lock_wait_us: 0,
+                    retries: 0,
                 };
                 let mut ordered = 0;
                 let mut finished_bought = 0;
@@ -287,8 +365,10 @@ fn summarize(
                             outcome,
                             bought,
                             delays_ms,
+                            retries,
                             ..
                         } => {
+                            summary.retries = *retries;
                             summary.outcome = Some(*outcome);
                             finished_bought = *bought;
                             summary.delays_ms = delays_ms.clone();
@@ -359,6 +439,18 @@ mod tests {
         let t = Tally::reconcile(3, 2, 0, 3);
         assert_eq!(t.unconfirmed, 1);
         assert_eq!(t.status(), Status::Ok);
+    }
+
+    #[test]
+    fn another_runs_sales_from_a_shared_stock_are_neither_lost_nor_ours() {
+        // 10 tickets; we sold 4, another launcher 5; 1 left.
+        let t = Tally::reconcile(10, 4, 1, 4).with_sales_by_others(5);
+        assert_eq!((t.oversold, t.lost_updates), (0, 0));
+        assert_eq!(t.status(), Status::Ok);
+        // Together they sold 12 of 10, and the stock shows only 9 of those.
+        let t = Tally::reconcile(10, 6, 1, 6).with_sales_by_others(6);
+        assert_eq!((t.oversold, t.lost_updates), (2, 3));
+        assert_eq!(t.status(), Status::Oversold);
     }
 
     #[test]

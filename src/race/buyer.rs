@@ -14,9 +14,11 @@ use super::chaos::StepDeath;
 use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
 use crate::exit::{Exit, Result};
-use crate::settings::{DelayRange, Durability, LockScope, PerBuyer, Step};
+use crate::settings::{DbLock, DelayRange, Durability, LockScope, Method, PerBuyer, Step, StoreAt};
 use crate::shop::Store;
 use crate::shop::file_store::FileStore;
+use crate::shop::pg::Target;
+use crate::shop::pg::store::PgStore;
 use crate::shop::purchase::{Attempt, Purchase};
 
 /// A buyer stops streaming per-step events after this many attempts, so a throughput run of
@@ -28,6 +30,11 @@ const DETAILED_ATTEMPTS: u64 = 100;
 pub struct BuyerPlan {
     pub index: u32,
     pub data: PathBuf,
+    /// The data file, or a database URL without its password (that comes in PGPASSWORD:
+    /// a command line is readable by every user).
+    pub store: StoreAt,
+    pub db_lock: DbLock,
+    pub method: Method,
     pub scope: LockScope,
     pub delay: DelayRange,
     pub seed: u64,
@@ -103,15 +110,25 @@ pub fn run(plan_json: &str) -> Exit {
     }
 }
 
+/// Opens the store the plan names (before the gun, so the race measures buying, not opening
+/// files or logging in), then buys from it. Only a database buyer pays for connecting.
 fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
-    // Opened before the gun so the race measures buying, not opening files.
-    let store = FileStore::open(&plan.data)?;
+    match &plan.store {
+        StoreAt::DataFile => buy_from(&FileStore::open(&plan.data)?, plan, report),
+        StoreAt::Postgres { url } => {
+            let target = Target::parse(url, plan.durability)?;
+            buy_from(&PgStore::open(&target, plan.index, plan.db_lock)?, plan, report)
+        }
+    }
+}
+
+fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     if !wait_for_starting_gun() {
         return Ok(()); // The launcher gave up before the start; there is nothing to report.
     }
     report.send(Event::Started);
 
-    let searched = store.read()?.ticket_num;
+    let searched = crate::shop::Snapshot::ticket_num(&store.read()?);
     report.send(Event::Searched { seen: searched });
 
     let mut next_delay = delay_stream(plan.seed, plan.index, plan.delay);
@@ -126,14 +143,16 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         }
     };
     let purchase = Purchase {
-        store: &store,
+        store,
         scope: plan.scope,
+        method: plan.method,
         durability: plan.durability,
         lock_timeout: plan.lock_timeout_ms.map(Duration::from_millis),
         buyer: plan.index,
         pid: std::process::id(),
         run: &plan.run,
         checkpoint: &checkpoint,
+        retries: std::cell::Cell::new(0),
     };
     let mut bought = 0;
     let mut delays_ms = Vec::new();
@@ -167,6 +186,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         bought,
         attempts: attempt_number.get(),
         delays_ms,
+        retries: purchase.retries.get(),
     });
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::interrupt;
 use super::pipe::{self, Heard};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::Settings;
+use crate::settings::{Settings, StoreAt, without_password};
 
 /// What the launcher hands every buyer of one race, besides the settings.
 pub struct Start<'a> {
@@ -23,6 +23,8 @@ pub struct Start<'a> {
     pub run: &'a str,
     /// The data file's seq as the race starts: buyers count sales from it.
     pub first_seq: u64,
+    /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
+    pub password: Option<String>,
     pub victims: &'a [Victim],
 }
 
@@ -97,6 +99,14 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
         let plan = BuyerPlan {
             index,
             data: settings.data.clone(),
+            store: match &settings.store {
+                StoreAt::Postgres { url } => StoreAt::Postgres {
+                    url: without_password(url),
+                },
+                StoreAt::DataFile => StoreAt::DataFile,
+            },
+            db_lock: settings.db_lock,
+            method: settings.method,
             scope: settings.scope,
             delay: settings.delay,
             seed: settings.seed,
@@ -113,7 +123,11 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.
         let group = children.first().map_or(0, |s: &Spawned| s.child.id());
-        let spawned = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        if let Some(password) = &start.password {
+            command.env("PGPASSWORD", password);
+        }
+        let spawned = command
             .arg("buyer")
             .arg("--plan")
             .arg(serde_json::to_string(&plan).expect("a plan serializes"))

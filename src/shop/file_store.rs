@@ -75,6 +75,11 @@ impl Store for FileStore {
         staged.swap_in()
     }
 
+    fn release(&self, guard: LockGuard<'_>) -> Result<()> {
+        drop(guard);
+        Ok(())
+    }
+
     fn make_durable(&self) -> Result<()> {
         self.log.sync()
     }

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use super::text::{cause, verdict};
+use super::text::{Words, cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
-use crate::report::{BuyerSummary, Recovery, RunResult, Status, Tally, sold_out_buyers};
-use crate::settings::{Durability, LockScope, Restock, Settings};
+use crate::report::{BuyerSummary, OtherRun, Recovery, RunResult, Status, Tally, sold_out_buyers};
+use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};
 
 /// The document's version: raised when a field changes meaning or goes away.
 const FORMAT: u32 = 1;
@@ -25,6 +25,10 @@ pub struct JsonReport<'a> {
     pub recovered: &'a [Recovery],
     pub victims: &'a [VictimReport],
     pub interrupted: bool,
+    /// Other runs that sold from the same stock in this run's window.
+    pub other_runs: &'a [OtherRun],
+    /// SERIALIZABLE purchases the database refused and the buyers ran again.
+    pub retries: u64,
     pub events: &'a [Message],
 }
 
@@ -40,6 +44,13 @@ pub struct JsonSettings {
     pub per_buyer: String,
     pub fsync: bool,
     pub lock_timeout_ms: Option<u64>,
+    /// "file" or "postgres".
+    pub store: &'static str,
+    /// The database URL without its password, or null for the file store.
+    pub database: Option<String>,
+    /// "row" or "advisory" on a database, null for the file store.
+    pub db_lock: Option<DbLock>,
+    pub method: Method,
 }
 
 #[derive(Serialize)]
@@ -65,19 +76,32 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             per_buyer: settings.per_buyer.to_string(),
             fsync: settings.durability == Durability::Fsync,
             lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
+            store: match settings.store {
+                StoreAt::DataFile => "file",
+                StoreAt::Postgres { .. } => "postgres",
+            },
+            database: settings.on_database().then(|| settings.stock_place()),
+            db_lock: settings.on_database().then_some(settings.db_lock),
+            method: settings.method,
         },
         run: &result.run,
         race_ms: result.race_us as f64 / 1e3,
         tally: &result.tally,
         verdict: JsonVerdict {
             status: result.tally.status(),
-            line: verdict(&result.tally, sold_out_buyers(&result.buyers)),
+            line: verdict(
+                &result.tally,
+                sold_out_buyers(&result.buyers),
+                Words::for_run(settings),
+            ),
             cause: cause(settings, result),
         },
         buyers: &result.buyers,
         recovered: &result.recovered,
         victims: &result.victims,
         interrupted: result.interrupted,
+        other_runs: &result.other_runs,
+        retries: result.retries,
         events: &result.events,
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")

@@ -38,11 +38,17 @@ impl Narrator {
                 bought,
                 attempts,
                 delays_ms,
+                retries,
                 ..
             } => format!(
-                "finished: {}, bought {bought} in {} (delays {})",
+                "finished: {}, bought {bought} in {}{} (delays {})",
                 outcome_name(*outcome),
                 plural(*attempts, "attempt"),
+                match retries {
+                    0 => String::new(),
+                    1 => " and 1 retry".to_string(),
+                    n => format!(" and {n} retries"),
+                },
                 delay_list(delays_ms)
             ),
             Event::Searched { seen } => {
@@ -78,6 +84,10 @@ impl Narrator {
             Event::Wrote { ticket_num } => format!("writes ticket_num = {ticket_num}"),
             Event::SoldOut { .. } => "sold out: no ticket left".to_string(),
             Event::LockReleased => "releases the lock".to_string(),
+            Event::Retried { seen } => format!(
+                "REFUSED by the database: another purchase changed the stock after it read \
+                 {seen}; nothing was written, it tries again"
+            ),
             Event::LockTimedOut { holder } => format!(
                 "gives up waiting for the lock (--lock-timeout), still held by {}",
                 self.who(*holder)
@@ -104,6 +114,12 @@ impl Narrator {
 
 /// With `--verbose`, the last line: the run id and every file the run used.
 pub fn run_files(settings: &Settings, run: &str) -> String {
+    if settings.on_database() {
+        return format!(
+            "run {run}: database {} (tables grab_tickets.stock and grab_tickets.orders)",
+            settings.stock_place()
+        );
+    }
     let data = &settings.data;
     let mut line = format!(
         "run {run}: data {}, lock {}, order log {}",

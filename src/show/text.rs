@@ -8,7 +8,36 @@ use crate::race::chaos::Kill;
 use crate::report::{
     BuyerSummary, Ending, KillCause, Recovery, RunResult, Status, Tally, sold_out_buyers,
 };
-use crate::settings::{LockScope, Restock, Settings};
+use crate::settings::{DbLock, LockScope, Method, Restock, Settings};
+
+/// What the stock and the ledger are called in this run's store.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    /// "data file" or "stock row".
+    pub stock: &'static str,
+    /// "order log" or "orders table".
+    pub ledger: &'static str,
+    /// The report's row for it, short enough for the column.
+    pub ledger_row: &'static str,
+}
+
+impl Words {
+    pub fn for_run(settings: &Settings) -> Words {
+        if settings.on_database() {
+            Words {
+                stock: "stock row",
+                ledger: "orders table",
+                ledger_row: "in orders table",
+            }
+        } else {
+            Words {
+                stock: "data file",
+                ledger: "order log",
+                ledger_row: "in the order log",
+            }
+        }
+    }
+}
 
 /// The first line, printed before the race starts.
 pub fn headline(settings: &Settings) -> String {
@@ -16,15 +45,26 @@ pub fn headline(settings: &Settings) -> String {
         Restock::To(t) => plural(t, "ticket"),
         Restock::Keep => "the tickets in stock".to_string(),
     };
-    let lock = match settings.scope {
-        LockScope::Whole => "lock around the whole purchase",
-        LockScope::Write => "lock around the write only",
-        LockScope::None => "NO lock",
+    let lock_kind = match (settings.on_database(), settings.db_lock) {
+        (false, _) => "lock",
+        (true, DbLock::Row) => "row lock",
+        (true, DbLock::Advisory) => "advisory lock",
+    };
+    let lock = match (settings.method, settings.scope) {
+        (Method::Atomic, _) => "one atomic conditional UPDATE per purchase, no lock".to_string(),
+        (Method::Serializable, _) => {
+            "SERIALIZABLE transactions retried on conflict, no lock".to_string()
+        }
+        (Method::ReadCheckWrite, LockScope::Whole) => {
+            format!("{lock_kind} around the whole purchase")
+        }
+        (Method::ReadCheckWrite, LockScope::Write) => format!("{lock_kind} around the write only"),
+        (Method::ReadCheckWrite, LockScope::None) => "NO lock".to_string(),
     };
     format!(
         "{} race for {stock} in {} ({lock}, delay {} ms, seed {})",
         plural(u64::from(settings.buyers), "buyer"),
-        settings.data.display(),
+        settings.stock_place(),
         settings.delay,
         settings.seed
     )
@@ -76,18 +116,43 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             names(&|b: &BuyerSummary| b.outcome == Some(Outcome::LockTimeout)),
         );
     }
+    let words = Words::for_run(settings);
     row(
         &mut out,
-        "left in data file",
+        &format!("left in {}", words.stock),
         t.remaining,
-        format!("read back from {}", settings.data.display()),
+        format!("read back from {}", settings.stock_place()),
     );
     row(
         &mut out,
-        "in the order log",
+        words.ledger_row,
         t.logged,
         "orders this run".to_string(),
     );
+    if !result.other_runs.is_empty() {
+        let runs: Vec<String> = result
+            .other_runs
+            .iter()
+            .map(|o| {
+                let pids: Vec<String> = o.pids.iter().map(u32::to_string).collect();
+                format!("run {} sold {} (pids {})", o.run, o.sold, abbreviate(&pids, 6))
+            })
+            .collect();
+        row(
+            &mut out,
+            "sold by others",
+            t.sold_by_others,
+            format!("while this run raced: {}", abbreviate(&runs, 4)),
+        );
+    }
+    if settings.method == Method::Serializable {
+        row(
+            &mut out,
+            "retries",
+            result.retries,
+            "purchases the database refused (a conflict) and the buyer ran again".to_string(),
+        );
+    }
     row(
         &mut out,
         "oversold",
@@ -98,14 +163,17 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         &mut out,
         "lost updates",
         t.lost_updates,
-        "sales the data file does not show".to_string(),
+        format!("sales the {} does not show", words.stock),
     );
     if t.unconfirmed > 0 {
         row(
             &mut out,
             "unconfirmed",
             t.unconfirmed,
-            "sold (in the log) but the buyer died before confirming".to_string(),
+            format!(
+                "sold (in the {}) but the buyer died or failed before confirming",
+                words.ledger
+            ),
         );
     }
     for line in problems(result) {
@@ -114,7 +182,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
     if let Some(cause) = cause(settings, result) {
         let _ = writeln!(out, "  Why: {cause}");
     }
-    let _ = writeln!(out, "{}", verdict(t, sold_out_buyers(buyers)));
+    let _ = writeln!(out, "{}", verdict(t, sold_out_buyers(buyers), words));
     out
 }
 
@@ -156,6 +224,26 @@ fn problems(result: &RunResult) -> Vec<String> {
             )),
         }
     }
+    for other in result.other_runs.iter().filter(|o| o.restocked) {
+        lines.push(format!(
+            "run {} set the stock while this run raced (a restock, not --keep-stock), so this \
+             run's counts cannot add up; join a running race with --keep-stock",
+            other.run
+        ));
+    }
+    let lost_connection = result
+        .buyers
+        .iter()
+        .filter(|b| matches!(&b.ending, Ending::Failed { message, .. } if message.contains("lost the connection")))
+        .count();
+    if lost_connection > 0 {
+        lines.push(format!(
+            "the database server dropped {} (a restart or a crash): each one stopped; what it \
+             had committed stands, what it had not was rolled back by the server, and the \
+             counts above were read back after the server returned",
+            plural(lost_connection as u64, "buyer's connection")
+        ));
+    }
     for v in result.victims.iter().filter(|v| !v.died) {
         lines.push(format!(
             "fault injection planned to kill buyer-{} {}, but it finished first",
@@ -183,7 +271,7 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
     if unconfirmed > 0 {
         let _ = write!(
             text,
-            " and {unconfirmed} sold but unconfirmed (in the order log)"
+            " and {unconfirmed} sold but unconfirmed (in the ledger)"
         );
     }
     for r in recovered.iter().filter(|r| r.entry.buyer == b.buyer) {
@@ -221,11 +309,14 @@ fn abbreviate(items: &[String], max: usize) -> String {
 }
 
 /// The verdict: one line a person understands at a glance.
-pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
+pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
             let mut line = format!("OK: {tickets}, {} sold", t.logged);
+            if t.sold_by_others > 0 {
+                let _ = write!(line, " by this run and {} by others", t.sold_by_others);
+            }
             if sold_out_buyers > 0 {
                 let _ = write!(line, ", {sold_out_buyers} sold out");
             }
@@ -250,14 +341,17 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
             }
         ),
         Status::LostUpdates => format!(
-            "LOST UPDATES: {tickets}, {} confirmed, but the data file shows only {} sold ({} lost)",
+            "LOST UPDATES: {tickets}, {} confirmed, but the {} shows only {} sold ({} lost)",
             t.confirmed,
-            t.initial.saturating_sub(t.remaining),
+            words.stock,
+            t.initial
+                .saturating_sub(t.remaining)
+                .saturating_sub(t.sold_by_others),
             t.lost_updates
         ),
         Status::Mismatch => format!(
-            "MISMATCH: {tickets}, {} confirmed, {} in the order log, {} left in the data file",
-            t.confirmed, t.logged, t.remaining
+            "MISMATCH: {tickets}, {} confirmed, {} in the {}, {} left in the {}",
+            t.confirmed, t.logged, words.ledger, t.remaining, words.stock
         ),
     }
 }
@@ -290,16 +384,26 @@ pub fn millis_f(us: u64) -> String {
 mod tests {
     use super::*;
 
+    const FILE: Words = Words {
+        stock: "data file",
+        ledger: "order log",
+        ledger_row: "in the order log",
+    };
+
     #[test]
     fn verdicts_say_what_happened_in_one_line() {
         assert_eq!(
-            verdict(&Tally::reconcile(3, 3, 0, 3), 7),
+            verdict(&Tally::reconcile(3, 3, 0, 3), 7, FILE),
             "OK: 3 tickets, 3 sold, 7 sold out"
         );
         assert_eq!(
-            verdict(&Tally::reconcile(3, 10, 2, 10), 0),
+            verdict(&Tally::reconcile(3, 10, 2, 10), 0, FILE),
             "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
         );
-        assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0).contains("never confirmed"));
+        assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0, FILE).contains("never confirmed"));
+        assert_eq!(
+            verdict(&Tally::reconcile(10, 4, 1, 4).with_sales_by_others(5), 0, FILE),
+            "OK: 10 tickets, 4 sold by this run and 5 by others"
+        );
     }
 }
