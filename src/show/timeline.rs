@@ -57,13 +57,14 @@ enum Cell {
     WaitingForLock,
     HoldingLock,
     GaveUp,
-    /// `--serializable`: the database refused the write; the buyer starts again.
-    Refused,
     SoldOut,
     Read,
     Wrote,
     /// A read and a write fell into the same column.
     ReadAndWrote,
+    /// `--serializable`: the database refused the write; the buyer starts again with a new
+    /// read, which usually falls into the same column, so this mark wins it.
+    Refused,
 }
 
 impl Cell {
