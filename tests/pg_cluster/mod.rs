@@ -263,12 +263,17 @@ impl Cluster {
     /// their open transactions rolled back).
     pub fn restart(&self) {
         let data = self.data_dir();
+        let log = self.dir.join("log");
         let options = self.server_options();
+        // With -l the new server writes to its log, not to our pipe (which it would hold
+        // open, and `output()` would wait for it forever).
         let out = self.pg(
             "pg_ctl",
             &[
                 "-D",
                 data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
                 "-o",
                 &options,
                 "-m",

@@ -1,0 +1,299 @@
+//! Faults with the database store, on a real server: a buyer SIGKILLed inside its transaction
+//! (the server rolls it back and frees its lock), the server restarted mid-race, and every way
+//! of not getting in (refused, wrong password, missing database, malformed URL), each with one
+//! clear message, a documented exit code and the stock untouched.
+
+mod common;
+mod pg_cluster;
+
+use std::time::{Duration, Instant};
+
+use common::{Run, tally};
+use pg_cluster::Db;
+use serde_json::Value;
+
+fn run_url(url: &str, args: &[&str]) -> Run {
+    let mut command = std::process::Command::new(common::BIN);
+    command.arg("--store").arg(url).args(args);
+    command.env_remove("PGPASSWORD");
+    Run::of(command)
+}
+
+fn race(db: &Db, args: &[&str]) -> (Run, Value) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let run = run_url(&db.url(), &all);
+    let report = run.json();
+    (run, report)
+}
+
+/// Three buyers, three tickets, buyer 1 SIGKILLs itself at `step` (with `mode` flags); the
+/// invariants hold and buyer 1 was killed. Returns the report.
+fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> (Run, Value) {
+    let kill = format!("1:{step}");
+    let mut args = vec![
+        "--buyers", "3", "--tickets", "3", "--delay-ms", "0..2", "--check", "--kill-at", &kill,
+    ];
+    args.extend_from_slice(mode);
+    let (run, report) = race(db, &args);
+    run.assert_code(0);
+    let context = run.context();
+    assert_eq!(report["buyers"][0]["ending"]["how"], "killed", "{context}");
+    assert_eq!(report["buyers"][0]["ending"]["signal"], 9, "{context}");
+    let (initial, confirmed, remaining, logged) = tally(&report);
+    assert!(confirmed <= initial, "oversold{context}");
+    assert_eq!(remaining + logged, initial, "a ticket unaccounted for{context}");
+    assert_eq!(report["verdict"]["status"], "ok", "{context}");
+    assert_eq!(db.stock().0, remaining, "{context}");
+    assert_eq!(db.orders_of_run(report["run"].as_str().unwrap()), logged, "{context}");
+    no_transaction_left_open(db);
+    (run, report)
+}
+
+/// The server ended the dead buyer's session: nothing of ours is left idle in a transaction.
+fn no_transaction_left_open(db: &Db) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state LIKE 'idle in transaction%'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 0, "a transaction was left open");
+}
+
+#[test]
+fn a_buyer_killed_inside_its_transaction_sold_nothing_and_freed_the_lock() {
+    let Some(db) = pg_cluster::database("killed_in_transaction") else {
+        return;
+    };
+    let modes: [&[&str]; 3] = [&["--db-lock", "row"], &["--db-lock", "advisory"], &["--serializable"]];
+    for mode in modes {
+        // Holding the lock, after the sale's statement, and (under a lock) after the write
+        // but before the COMMIT: the server rolls each back, so buyer 1 sold nothing, and
+        // the other two got past its lock and bought one ticket each.
+        for step in ["lock_held", "order_logged", "data_written"] {
+            if step == "data_written" && mode == ["--serializable"] {
+                continue; // its COMMIT follows the write directly
+            }
+            let (run, report) = kill_buyer_one_at(&db, step, mode);
+            let context = run.context();
+            assert_eq!(report["buyers"][0]["logged"], 0, "{mode:?} {step}{context}");
+            assert_eq!(tally(&report), (3, 2, 1, 2), "{mode:?} {step}{context}");
+            run.assert_stdout_contains("\"unconfirmed\": 0");
+        }
+    }
+}
+
+#[test]
+fn a_buyer_killed_after_its_commit_keeps_an_unconfirmed_sale() {
+    let Some(db) = pg_cluster::database("killed_after_commit") else {
+        return;
+    };
+    let modes: [&[&str]; 3] = [&["--db-lock", "row"], &["--atomic"], &["--serializable"]];
+    for mode in modes {
+        let (run, report) = kill_buyer_one_at(&db, "released", mode);
+        let context = run.context();
+        // Committed, so sold; killed before it could say so.
+        assert_eq!(report["buyers"][0]["logged"], 1, "{mode:?}{context}");
+        assert_eq!(report["buyers"][0]["confirmed"], 0, "{mode:?}{context}");
+        assert_eq!(report["tally"]["unconfirmed"], 1, "{mode:?}{context}");
+        assert_eq!(tally(&report), (3, 2, 0, 3), "{mode:?}{context}");
+    }
+}
+
+#[test]
+fn a_kill_step_the_database_never_reaches_is_refused() {
+    let Some(db) = pg_cluster::database("kill_step") else {
+        return;
+    };
+    run_url(&db.url(), &["--kill-at", "1:temp_written"])
+        .assert_code(2)
+        .assert_stderr_contains("names a step this run never reaches");
+}
+
+/// The server restarts while buyers hold and wait for the row lock: each buyer stops with a
+/// clear error, the launcher reconnects to read the result, and nothing is oversold.
+#[test]
+fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
+    // A cluster of its own: restarting the shared one would break the other tests.
+    let Some(cluster) = pg_cluster::Cluster::start() else {
+        pg_cluster::skipped("a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing");
+        return;
+    };
+    let db = cluster.create_database("restart");
+    let tickets = 50;
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .args([
+            "--json", "--buyers", "4", "--tickets", "50", "--per-buyer", "all", "--delay-ms",
+            "20..40", "--store",
+        ])
+        .arg(db.url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let command_line = format!("{command:?}");
+    let child = command.spawn().expect("start grab-tickets");
+    // The signal: the first sale is in the orders table (polled, with a time limit).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sold = db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM grab_tickets.orders WHERE kind = 'order'",
+                &[],
+            )
+            .map(|row| row.get::<_, i64>(0))
+            .unwrap_or(0);
+        if sold > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no sale within a minute");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cluster.restart();
+    let output = child.wait_with_output().expect("wait for grab-tickets");
+    let run = Run {
+        command: command_line,
+        output,
+    };
+    let context = run.context();
+    // A buyer failed (it lost its connection): exit 5, and the report says what happened.
+    run.assert_code(5);
+    let report = run.json();
+    let failed: Vec<&Value> = report["buyers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["ending"]["how"] == "failed")
+        .collect();
+    assert!(!failed.is_empty(), "{context}");
+    for buyer in &failed {
+        let message = buyer["ending"]["message"].as_str().unwrap();
+        assert!(message.contains("lost the connection"), "{context}");
+        assert!(message.contains("rolls back whatever was not committed"), "{context}");
+    }
+    let (initial, confirmed, remaining, logged) = tally(&report);
+    assert_eq!(initial, tickets);
+    assert!(confirmed < tickets, "the race should have been cut short{context}");
+    assert!(confirmed <= logged, "{context}");
+    assert_eq!(remaining + logged, initial, "{context}");
+    assert_eq!(report["tally"]["oversold"], 0, "{context}");
+    assert_eq!(report["tally"]["lost_updates"], 0, "{context}");
+    assert_eq!(db.stock().0, remaining, "{context}");
+    assert_eq!(db.orders_of_run(report["run"].as_str().unwrap()), logged, "{context}");
+    // The text report says it in words.
+    let verdict = report["verdict"]["line"].as_str().unwrap();
+    assert!(verdict.starts_with("OK:"), "{context}");
+}
+
+#[test]
+fn a_restart_is_explained_in_the_text_report() {
+    let Some(cluster) = pg_cluster::Cluster::start() else {
+        pg_cluster::skipped("a_restart_is_explained_in_the_text_report");
+        return;
+    };
+    let db = cluster.create_database("restart_text");
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .args([
+            "--buyers", "3", "--tickets", "40", "--per-buyer", "all", "--delay-ms", "20..40",
+            "--store",
+        ])
+        .arg(db.url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let command_line = format!("{command:?}");
+    let mut child = command.spawn().expect("start grab-tickets");
+    // The signal: the launcher narrates the first confirmed sale.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let bought = line.contains("BOUGHT");
+        seen.push(line);
+        if bought {
+            break;
+        }
+    }
+    cluster.restart();
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    let text = seen.join("\n");
+    assert_eq!(status.code(), Some(5), "{command_line}\n{text}");
+    assert!(
+        text.contains("the database server dropped"),
+        "{command_line}\n{text}"
+    );
+    assert!(text.contains("lost the connection"), "{command_line}\n{text}");
+}
+
+#[test]
+fn a_refused_connection_is_one_clear_error_and_exit_4() {
+    // Nobody listens on a port we just found free.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://app@127.0.0.1:{port}/shop");
+    let trace = tempfile::tempdir().unwrap();
+    let trace_path = trace.path().join("race.json");
+    run_url(&url, &["--trace", trace_path.to_str().unwrap()])
+        .assert_code(4)
+        .assert_stderr_contains(&format!("failed to connect to {url}"))
+        .assert_stderr_contains("Connection refused")
+        .assert_stderr_contains("is the server running");
+    assert!(!trace_path.exists(), "a failed run left its trace file");
+}
+
+#[test]
+fn a_wrong_password_or_a_missing_database_changes_nothing() {
+    let Some(db) = pg_cluster::database("bad_login") else {
+        return;
+    };
+    let (first, _) = race(&db, &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"]);
+    first.assert_code(0);
+    let before = (db.stock(), db.all_orders());
+
+    let wrong = run_url(&db.tcp_url("not-the-password"), &["--tickets", "9"]);
+    wrong
+        .assert_code(4)
+        .assert_stderr_contains("failed to log in to postgres://postgres@127.0.0.1:")
+        .assert_stderr_contains("password authentication failed")
+        .assert_stderr_contains("PGPASSWORD");
+    assert!(!wrong.stderr().contains("not-the-password"), "{}", wrong.context());
+    assert_eq!(wrong.stderr().lines().count(), 1, "{}", wrong.context());
+
+    let missing = db.url().replace(&db.name, "no_such_database");
+    run_url(&missing, &["--tickets", "9"])
+        .assert_code(4)
+        .assert_stderr_contains("database \"no_such_database\" does not exist")
+        .assert_stderr_contains("createdb");
+
+    assert_eq!((db.stock(), db.all_orders()), before, "the stock was touched");
+}
+
+#[test]
+fn a_malformed_url_is_a_usage_error() {
+    for url in [
+        "mysql://app@localhost/shop",
+        "postgres://app@localhost:99999/shop",
+        "postgres://app@localhost:5432",
+        "shop",
+    ] {
+        let run = run_url(url, &[]);
+        run.assert_code(2)
+            .assert_stderr_contains("invalid --store")
+            .assert_stderr_contains("expected postgres://USER@HOST:PORT/DB");
+        assert_eq!(run.stderr().lines().count(), 1, "{}", run.context());
+    }
+    // --atomic and friends need a database.
+    let mut command = std::process::Command::new(common::BIN);
+    command.arg("--atomic");
+    Run::of(command)
+        .assert_code(2)
+        .assert_stderr_contains("--store");
+}
