@@ -32,7 +32,15 @@ fn race(db: &Db, args: &[&str]) -> (Run, Value) {
 fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> (Run, Value) {
     let kill = format!("1:{step}");
     let mut args = vec![
-        "--buyers", "3", "--tickets", "3", "--delay-ms", "0..2", "--check", "--kill-at", &kill,
+        "--buyers",
+        "3",
+        "--tickets",
+        "3",
+        "--delay-ms",
+        "0..2",
+        "--check",
+        "--kill-at",
+        &kill,
     ];
     args.extend_from_slice(mode);
     let (run, report) = race(db, &args);
@@ -42,10 +50,18 @@ fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> (Run, Value) {
     assert_eq!(report["buyers"][0]["ending"]["signal"], 9, "{context}");
     let (initial, confirmed, remaining, logged) = tally(&report);
     assert!(confirmed <= initial, "oversold{context}");
-    assert_eq!(remaining + logged, initial, "a ticket unaccounted for{context}");
+    assert_eq!(
+        remaining + logged,
+        initial,
+        "a ticket unaccounted for{context}"
+    );
     assert_eq!(report["verdict"]["status"], "ok", "{context}");
     assert_eq!(db.stock().0, remaining, "{context}");
-    assert_eq!(db.orders_of_run(report["run"].as_str().unwrap()), logged, "{context}");
+    assert_eq!(
+        db.orders_of_run(report["run"].as_str().unwrap()),
+        logged,
+        "{context}"
+    );
     no_transaction_left_open(db);
     (run, report)
 }
@@ -68,7 +84,11 @@ fn a_buyer_killed_inside_its_transaction_sold_nothing_and_freed_the_lock() {
     let Some(db) = pg_cluster::database("killed_in_transaction") else {
         return;
     };
-    let modes: [&[&str]; 3] = [&["--db-lock", "row"], &["--db-lock", "advisory"], &["--serializable"]];
+    let modes: [&[&str]; 3] = [
+        &["--db-lock", "row"],
+        &["--db-lock", "advisory"],
+        &["--serializable"],
+    ];
     for mode in modes {
         // Holding the lock, after the sale's statement, and (under a lock) after the write
         // but before the COMMIT: the server rolls each back, so buyer 1 sold nothing, and
@@ -127,8 +147,16 @@ fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
     let mut command = std::process::Command::new(common::BIN);
     command
         .args([
-            "--json", "--buyers", "4", "--tickets", "50", "--per-buyer", "all", "--delay-ms",
-            "20..40", "--store",
+            "--json",
+            "--buyers",
+            "4",
+            "--tickets",
+            "50",
+            "--per-buyer",
+            "all",
+            "--delay-ms",
+            "20..40",
+            "--store",
         ])
         .arg(db.url())
         .stdout(std::process::Stdio::piped())
@@ -172,17 +200,27 @@ fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
     for buyer in &failed {
         let message = buyer["ending"]["message"].as_str().unwrap();
         assert!(message.contains("lost the connection"), "{context}");
-        assert!(message.contains("rolls back whatever was not committed"), "{context}");
+        assert!(
+            message.contains("rolls back whatever was not committed"),
+            "{context}"
+        );
     }
     let (initial, confirmed, remaining, logged) = tally(&report);
     assert_eq!(initial, tickets);
-    assert!(confirmed < tickets, "the race should have been cut short{context}");
+    assert!(
+        confirmed < tickets,
+        "the race should have been cut short{context}"
+    );
     assert!(confirmed <= logged, "{context}");
     assert_eq!(remaining + logged, initial, "{context}");
     assert_eq!(report["tally"]["oversold"], 0, "{context}");
     assert_eq!(report["tally"]["lost_updates"], 0, "{context}");
     assert_eq!(db.stock().0, remaining, "{context}");
-    assert_eq!(db.orders_of_run(report["run"].as_str().unwrap()), logged, "{context}");
+    assert_eq!(
+        db.orders_of_run(report["run"].as_str().unwrap()),
+        logged,
+        "{context}"
+    );
     // The text report says it in words.
     let verdict = report["verdict"]["line"].as_str().unwrap();
     assert!(verdict.starts_with("OK:"), "{context}");
@@ -198,7 +236,14 @@ fn a_restart_is_explained_in_the_text_report() {
     let mut command = std::process::Command::new(common::BIN);
     command
         .args([
-            "--buyers", "3", "--tickets", "40", "--per-buyer", "all", "--delay-ms", "20..40",
+            "--buyers",
+            "3",
+            "--tickets",
+            "40",
+            "--per-buyer",
+            "all",
+            "--delay-ms",
+            "20..40",
             "--store",
         ])
         .arg(db.url())
@@ -227,7 +272,10 @@ fn a_restart_is_explained_in_the_text_report() {
         text.contains("the database server dropped"),
         "{command_line}\n{text}"
     );
-    assert!(text.contains("lost the connection"), "{command_line}\n{text}");
+    assert!(
+        text.contains("lost the connection"),
+        "{command_line}\n{text}"
+    );
 }
 
 #[test]
@@ -254,7 +302,10 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
     let Some(db) = pg_cluster::database("bad_login") else {
         return;
     };
-    let (first, _) = race(&db, &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"]);
+    let (first, _) = race(
+        &db,
+        &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"],
+    );
     first.assert_code(0);
     let before = (db.stock(), db.all_orders());
 
@@ -264,7 +315,11 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
         .assert_stderr_contains("failed to log in to postgres://postgres@127.0.0.1:")
         .assert_stderr_contains("password authentication failed")
         .assert_stderr_contains("PGPASSWORD");
-    assert!(!wrong.stderr().contains("not-the-password"), "{}", wrong.context());
+    assert!(
+        !wrong.stderr().contains("not-the-password"),
+        "{}",
+        wrong.context()
+    );
     assert_eq!(wrong.stderr().lines().count(), 1, "{}", wrong.context());
 
     let missing = db.url().replace(&db.name, "no_such_database");
@@ -273,7 +328,11 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
         .assert_stderr_contains("database \"no_such_database\" does not exist")
         .assert_stderr_contains("createdb");
 
-    assert_eq!((db.stock(), db.all_orders()), before, "the stock was touched");
+    assert_eq!(
+        (db.stock(), db.all_orders()),
+        before,
+        "the stock was touched"
+    );
 }
 
 #[test]

@@ -42,12 +42,25 @@ fn without_a_lock_buyers_on_a_server_oversell_and_lose_updates() {
     };
     let (run, report) = race(
         &db,
-        &["--no-lock", "--buyers", "6", "--tickets", "2", "--delay-ms", "200..300"],
+        &[
+            "--no-lock",
+            "--buyers",
+            "6",
+            "--tickets",
+            "2",
+            "--delay-ms",
+            "200..300",
+        ],
     );
     run.assert_code(0);
     let (initial, confirmed, remaining, logged) = tally(&report);
     // Everyone read 2 and wrote `UPDATE ... SET ticket_num = 1`: six sales, one visible.
-    assert_eq!((initial, confirmed, remaining, logged), (2, 6, 1, 6), "{}", run.context());
+    assert_eq!(
+        (initial, confirmed, remaining, logged),
+        (2, 6, 1, 6),
+        "{}",
+        run.context()
+    );
     assert_eq!(report["tally"]["oversold"], 4);
     assert_eq!(report["tally"]["lost_updates"], 5);
     assert_eq!(report["verdict"]["status"], "oversold");
@@ -63,8 +76,16 @@ fn locking_only_the_write_on_a_server_still_oversells() {
         let (run, report) = race(
             &db,
             &[
-                "--lock-scope", "write", "--db-lock", lock, "--buyers", "5", "--tickets", "2",
-                "--delay-ms", "200..300",
+                "--lock-scope",
+                "write",
+                "--db-lock",
+                lock,
+                "--buyers",
+                "5",
+                "--tickets",
+                "2",
+                "--delay-ms",
+                "200..300",
             ],
         );
         run.assert_code(0);
@@ -72,7 +93,11 @@ fn locking_only_the_write_on_a_server_still_oversells() {
         assert_eq!(confirmed, 5, "{}", run.context());
         assert_eq!(report["verdict"]["status"], "oversold");
         let cause = report["verdict"]["cause"].as_str().unwrap_or_default();
-        assert!(cause.contains("the lock only covered the write"), "{}", run.context());
+        assert!(
+            cause.contains("the lock only covered the write"),
+            "{}",
+            run.context()
+        );
         agrees_with_the_database(&db, &run, &report);
     }
 }
@@ -92,7 +117,14 @@ fn every_safe_mode_sells_each_ticket_exactly_once() {
     ];
     for mode in modes {
         let mut args = vec![
-            "--buyers", "4", "--tickets", "60", "--per-buyer", "all", "--delay-ms", "0..2",
+            "--buyers",
+            "4",
+            "--tickets",
+            "60",
+            "--per-buyer",
+            "all",
+            "--delay-ms",
+            "0..2",
             "--check",
         ];
         args.extend_from_slice(mode);
@@ -112,7 +144,12 @@ fn every_safe_mode_sells_each_ticket_exactly_once() {
         let streamed = seqs.len();
         seqs.sort_unstable();
         seqs.dedup();
-        assert_eq!(seqs.len(), streamed, "{mode:?}: a seq sold twice{}", run.context());
+        assert_eq!(
+            seqs.len(),
+            streamed,
+            "{mode:?}: a seq sold twice{}",
+            run.context()
+        );
     }
 }
 
@@ -121,7 +158,10 @@ fn the_row_lock_is_held_across_the_delay_so_critical_sections_never_overlap() {
     let Some(db) = pg_cluster::database("row_lock") else {
         return;
     };
-    let (run, report) = race(&db, &["--buyers", "4", "--tickets", "2", "--delay-ms", "10..30"]);
+    let (run, report) = race(
+        &db,
+        &["--buyers", "4", "--tickets", "2", "--delay-ms", "10..30"],
+    );
     run.assert_code(0);
     assert_eq!(tally(&report), (2, 2, 0, 2), "{}", run.context());
     assert_eq!(report["settings"]["store"], "postgres");
@@ -143,7 +183,10 @@ fn the_row_lock_is_held_across_the_delay_so_critical_sections_never_overlap() {
     assert_eq!(sections.len(), 4, "{}", run.context());
     sections.sort_unstable();
     for pair in sections.windows(2) {
-        assert!(pair[0].1 <= pair[1].0, "overlapping critical sections {pair:?}");
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "overlapping critical sections {pair:?}"
+        );
     }
 }
 
@@ -154,7 +197,15 @@ fn serializable_purchases_are_refused_and_retried_never_oversold() {
     };
     let (run, report) = race(
         &db,
-        &["--serializable", "--buyers", "4", "--tickets", "2", "--delay-ms", "100..150"],
+        &[
+            "--serializable",
+            "--buyers",
+            "4",
+            "--tickets",
+            "2",
+            "--delay-ms",
+            "100..150",
+        ],
     );
     run.assert_code(0);
     assert_eq!(tally(&report), (2, 2, 0, 2), "{}", run.context());
@@ -189,8 +240,15 @@ fn the_text_report_names_the_database_and_its_tables() {
     let out = run(
         &db,
         &[
-            "--buyers", "3", "--tickets", "1", "--delay-ms", "40..60", "--serializable",
-            "--trace", trace.path().to_str().unwrap(),
+            "--buyers",
+            "3",
+            "--tickets",
+            "1",
+            "--delay-ms",
+            "40..60",
+            "--serializable",
+            "--trace",
+            trace.path().to_str().unwrap(),
         ],
     );
     out.assert_code(0)
@@ -220,13 +278,23 @@ fn a_waiting_buyer_names_the_holder_of_the_row_lock_and_times_out() {
         let out = run(
             &db,
             &[
-                "--db-lock", lock, "--buyers", "2", "--tickets", "2", "--delay-ms", "400..400",
-                "--lock-timeout", "50",
+                "--db-lock",
+                lock,
+                "--buyers",
+                "2",
+                "--tickets",
+                "2",
+                "--delay-ms",
+                "400..400",
+                "--lock-timeout",
+                "50",
             ],
         );
         out.assert_code(0)
             .assert_stdout_contains("waits for the lock, held by buyer-")
-            .assert_stdout_contains("gives up waiting for the lock (--lock-timeout), still held by buyer-")
+            .assert_stdout_contains(
+                "gives up waiting for the lock (--lock-timeout), still held by buyer-",
+            )
             .assert_stdout_contains("lock timeout             1");
     }
 }
@@ -236,12 +304,22 @@ fn keep_stock_continues_from_the_stock_row() {
     let Some(db) = pg_cluster::database("keep_stock") else {
         return;
     };
-    let (first, report) = race(&db, &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"]);
+    let (first, report) = race(
+        &db,
+        &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"],
+    );
     first.assert_code(0);
     assert_eq!(tally(&report), (5, 2, 3, 2));
     let (second, report) = race(
         &db,
-        &["--keep-stock", "--buyers", "4", "--delay-ms", "0..1", "--check"],
+        &[
+            "--keep-stock",
+            "--buyers",
+            "4",
+            "--delay-ms",
+            "0..1",
+            "--check",
+        ],
     );
     second.assert_code(0);
     assert_eq!(tally(&report), (3, 3, 0, 3), "{}", second.context());
@@ -268,20 +346,44 @@ fn a_password_reaches_the_buyers_but_is_never_shown() {
     let url = db.tcp_url(pg_cluster::PASSWORD);
     let mut command = std::process::Command::new(common::BIN);
     command
-        .args(["--json", "--buyers", "3", "--tickets", "2", "--delay-ms", "0..1", "--store"])
+        .args([
+            "--json",
+            "--buyers",
+            "3",
+            "--tickets",
+            "2",
+            "--delay-ms",
+            "0..1",
+            "--store",
+        ])
         .arg(&url);
     command.env_remove("PGPASSWORD");
     let out = Run::of(command);
     out.assert_code(0);
-    assert!(!out.stdout().contains(pg_cluster::PASSWORD), "{}", out.context());
+    assert!(
+        !out.stdout().contains(pg_cluster::PASSWORD),
+        "{}",
+        out.context()
+    );
     assert_eq!(tally(&out.json()), (2, 2, 0, 2), "{}", out.context());
     // PGPASSWORD works as it does for psql.
     let mut command = std::process::Command::new(common::BIN);
     command
-        .args(["-q", "--buyers", "2", "--tickets", "1", "--delay-ms", "0..1", "--store"])
+        .args([
+            "-q",
+            "--buyers",
+            "2",
+            "--tickets",
+            "1",
+            "--delay-ms",
+            "0..1",
+            "--store",
+        ])
         .arg(db.tcp_url("").replace(":@", "@"));
     command.env("PGPASSWORD", pg_cluster::PASSWORD);
-    Run::of(command).assert_code(0).assert_stdout_contains("OK: 1 ticket, 1 sold");
+    Run::of(command)
+        .assert_code(0)
+        .assert_stdout_contains("OK: 1 ticket, 1 sold");
 }
 
 /// Three launchers, standing in for three machines, race for one stock with --keep-stock:
@@ -292,15 +394,35 @@ fn launchers_sharing_one_database_race_together_and_their_reports_agree() {
         return;
     };
     let tickets = 90;
-    race(&db, &["--buyers", "1", "--tickets", &tickets.to_string(), "--per-buyer", "1", "--delay-ms", "0..0"])
-        .0
-        .assert_code(0);
+    race(
+        &db,
+        &[
+            "--buyers",
+            "1",
+            "--tickets",
+            &tickets.to_string(),
+            "--per-buyer",
+            "1",
+            "--delay-ms",
+            "0..0",
+        ],
+    )
+    .0
+    .assert_code(0);
     let launch = || {
         let mut command = std::process::Command::new(common::BIN);
         command
             .args([
-                "--json", "--keep-stock", "--buyers", "3", "--per-buyer", "all", "--delay-ms",
-                "5..15", "--check", "--store",
+                "--json",
+                "--keep-stock",
+                "--buyers",
+                "3",
+                "--per-buyer",
+                "all",
+                "--delay-ms",
+                "5..15",
+                "--check",
+                "--store",
             ])
             .arg(db.url());
         command
@@ -332,7 +454,11 @@ fn launchers_sharing_one_database_race_together_and_their_reports_agree() {
         attributed += others;
         sold_by_all += confirmed;
     }
-    assert_eq!(sold_by_all, tickets - 1, "the launchers' own sales add up to the stock");
+    assert_eq!(
+        sold_by_all,
+        tickets - 1,
+        "the launchers' own sales add up to the stock"
+    );
     assert_eq!(db.stock().0, 0);
     assert!(attributed > 0, "no launcher saw another one's sales");
 }

@@ -117,7 +117,11 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         StoreAt::DataFile => buy_from(&FileStore::open(&plan.data)?, plan, report),
         StoreAt::Postgres { url } => {
             let target = Target::parse(url, plan.durability)?;
-            buy_from(&PgStore::open(&target, plan.index, plan.db_lock)?, plan, report)
+            buy_from(
+                &PgStore::open(&target, plan.index, plan.db_lock)?,
+                plan,
+                report,
+            )
         }
     }
 }

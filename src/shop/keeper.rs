@@ -13,7 +13,8 @@ use crate::settings::{Settings, StoreAt};
 pub enum Keeper {
     File(FileStore),
     Postgres {
-        ledger: PgLedger,
+        // Boxed: the connection is large, and a run holds one keeper either way.
+        ledger: Box<PgLedger>,
         /// Where this run starts in the orders table (set by `restock`).
         window: Option<Window>,
     },
@@ -40,7 +41,7 @@ impl Keeper {
                 settings.durability,
             )?)),
             StoreAt::Postgres { url } => Ok(Keeper::Postgres {
-                ledger: PgLedger::open(url, settings.durability)?,
+                ledger: Box::new(PgLedger::open(url, settings.durability)?),
                 window: None,
             }),
         }
@@ -63,7 +64,12 @@ impl Keeper {
     }
 
     /// Sets the stock to `--tickets`, or keeps it.
-    pub fn restock(&mut self, settings: &Settings, run: &str, wait: &LockWait) -> Result<StartingStock> {
+    pub fn restock(
+        &mut self,
+        settings: &Settings,
+        run: &str,
+        wait: &LockWait,
+    ) -> Result<StartingStock> {
         match self {
             Keeper::File(shop) => ledger::restock(shop, settings.restock, run, wait),
             Keeper::Postgres { ledger, window } => {
@@ -79,7 +85,13 @@ impl Keeper {
 
     /// After the race: settles the stock and reads the run's part of the ledger. `killed`
     /// are the pids of buyers that died by a signal (their temp files go).
-    pub fn close_books(&mut self, settings: &Settings, run: &str, wait: &LockWait, killed: &[u32]) -> Result<Closed> {
+    pub fn close_books(
+        &mut self,
+        settings: &Settings,
+        run: &str,
+        wait: &LockWait,
+        killed: &[u32],
+    ) -> Result<Closed> {
         match self {
             Keeper::File(shop) => {
                 let ours = shop.log.entries_of_run(run)?;

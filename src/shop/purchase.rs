@@ -192,14 +192,21 @@ impl<S: Store> Purchase<'_, S> {
 
     fn answers(&self) -> Result<&dyn DatabaseAnswers> {
         self.store.database().ok_or_else(|| {
-            Error::usage("--atomic and --serializable need a database store (--store postgres://...)")
+            Error::usage(
+                "--atomic and --serializable need a database store (--store postgres://...)",
+            )
         })
     }
 
     /// `--atomic`: the delay stands for the time the buyer takes to click; then one statement
     /// decides, on the server, with the count as it is at that instant. Nothing is read
     /// first, so there is nothing to go stale.
-    fn atomic(&self, db: &dyn DatabaseAnswers, delay_ms: u64, send: &dyn Fn(Event)) -> Result<Attempt> {
+    fn atomic(
+        &self,
+        db: &dyn DatabaseAnswers,
+        delay_ms: u64,
+        send: &dyn Fn(Event),
+    ) -> Result<Attempt> {
         network_delay(delay_ms, send);
         (self.checkpoint)(Step::BeforeLock);
         let Some(order) = db.sell_if_any(&self.order_from(0, 0))? else {

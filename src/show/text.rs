@@ -135,7 +135,12 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             .iter()
             .map(|o| {
                 let pids: Vec<String> = o.pids.iter().map(u32::to_string).collect();
-                format!("run {} sold {} (pids {})", o.run, o.sold, abbreviate(&pids, 6))
+                format!(
+                    "run {} sold {} (pids {})",
+                    o.run,
+                    o.sold,
+                    abbreviate(&pids, 6)
+                )
             })
             .collect();
         row(
@@ -176,7 +181,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             ),
         );
     }
-    for line in problems(result) {
+    for line in problems(result, settings.on_database()) {
         let _ = writeln!(out, "  ! {line}");
     }
     if let Some(cause) = cause(settings, result) {
@@ -188,7 +193,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
 
 /// Buyers that did not end normally, what each killed buyer left behind, orders finished by
 /// someone else, and garbled pipe lines.
-fn problems(result: &RunResult) -> Vec<String> {
+fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if result.interrupted {
         lines.push(
@@ -215,7 +220,7 @@ fn problems(result: &RunResult) -> Vec<String> {
                 };
                 lines.push(format!(
                     "{who} was killed {by}; {}",
-                    left_behind(b, &result.recovered)
+                    left_behind(b, &result.recovered, on_database)
                 ));
             }
             Ending::NoReport { exit_code } => lines.push(format!(
@@ -265,7 +270,7 @@ fn describe_kill(kill: Kill) -> String {
 }
 
 /// What a killed buyer left: confirmed sales, sales only in the log, and who finished them.
-fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
+fn left_behind(b: &BuyerSummary, recovered: &[Recovery], on_database: bool) -> String {
     let mut text = format!("it had {} confirmed", b.confirmed);
     let unconfirmed = b.logged.saturating_sub(b.confirmed);
     if unconfirmed > 0 {
@@ -286,7 +291,12 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
         );
     }
     if b.logged == 0 && b.confirmed == 0 {
-        text.push_str(": it died before buying, so nothing changed");
+        text.push_str(if on_database {
+            ": it died before its COMMIT, and the server rolled back whatever it had begun, so \
+             nothing changed"
+        } else {
+            ": it died before buying, so nothing changed"
+        });
     }
     text
 }
@@ -402,7 +412,11 @@ mod tests {
         );
         assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0, FILE).contains("never confirmed"));
         assert_eq!(
-            verdict(&Tally::reconcile(10, 4, 1, 4).with_sales_by_others(5), 0, FILE),
+            verdict(
+                &Tally::reconcile(10, 4, 1, 4).with_sales_by_others(5),
+                0,
+                FILE
+            ),
             "OK: 10 tickets, 4 sold by this run and 5 by others"
         );
     }

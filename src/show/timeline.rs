@@ -602,6 +602,7 @@ mod tests {
                     bought: 500,
                     attempts: 501,
                     delays_ms: Vec::new(),
+                    retries: 0,
                 },
             ),
         ];

@@ -114,8 +114,11 @@ pub fn database(test: &str) -> Option<Db> {
     Some(cluster.create_database(test))
 }
 
-/// Says, past the test harness's output capture, that `test` did not run.
+/// Says, past the test harness's output capture, that `test` did not run (named by the test
+/// harness's thread, which carries the test's name).
 pub fn skipped(test: &str) {
+    let current = std::thread::current();
+    let test = current.name().filter(|n| *n != "main").unwrap_or(test);
     let _ = writeln!(
         std::io::stderr(),
         "\n*** SKIPPED {test}: PostgreSQL's initdb/pg_ctl were not found (install the \
@@ -322,7 +325,14 @@ impl Cluster {
         let data = self.data_dir();
         let _ = self.pg(
             "pg_ctl",
-            &["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"],
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
         );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -394,7 +404,12 @@ fn ensure_server_user() {
         .is_ok_and(|o| o.status.success());
     if !exists {
         let status = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
             .arg(SERVER_USER)
             .status()
             .expect("run useradd");

@@ -159,7 +159,10 @@ impl PgLedger {
     }
 }
 
-fn read_books(client: &mut Client, after_id: i64) -> std::result::Result<Option<Books>, postgres::Error> {
+fn read_books(
+    client: &mut Client,
+    after_id: i64,
+) -> std::result::Result<Option<Books>, postgres::Error> {
     let mut transaction = client.transaction()?;
     let Some(row) = transaction.query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])? else {
         return Ok(None);

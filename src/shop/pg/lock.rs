@@ -15,10 +15,7 @@ use crate::settings::DbLock;
 /// How taking the lock went.
 pub enum Locked {
     /// Held; with the row lock, the row as the lock returned it (saves a read).
-    Held {
-        row: Option<PgStock>,
-        waited: bool,
-    },
+    Held { row: Option<PgStock>, waited: bool },
     /// `lock_timeout` ran out while `holder` kept it; the transaction is aborted.
     TimedOut { holder: Option<u32> },
 }

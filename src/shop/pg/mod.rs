@@ -117,7 +117,9 @@ impl Target {
             return Err(usage("it names no host".to_string()));
         }
         if config.get_dbname().is_none() {
-            return Err(usage("it names no database (the /DB at the end)".to_string()));
+            return Err(usage(
+                "it names no database (the /DB at the end)".to_string(),
+            ));
         }
         if config.get_password().is_none()
             && let Ok(password) = std::env::var("PGPASSWORD")
@@ -154,7 +156,11 @@ impl Target {
     fn connect_error(&self, e: &postgres::Error) -> Error {
         let shown = &self.shown;
         let message = match e.as_db_error() {
-            Some(db) if [SqlState::INVALID_PASSWORD, SqlState::INVALID_AUTHORIZATION_SPECIFICATION]
+            Some(db)
+                if [
+                    SqlState::INVALID_PASSWORD,
+                    SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                ]
                 .contains(db.code()) =>
             {
                 format!(

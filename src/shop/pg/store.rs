@@ -200,9 +200,12 @@ impl DatabaseAnswers for PgStore {
     /// was written.
     fn commit_serializable(&self, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<Serialized> {
         let conflict = |e: &postgres::Error| {
-            [SqlState::T_R_SERIALIZATION_FAILURE, SqlState::T_R_DEADLOCK_DETECTED]
-                .iter()
-                .any(|code| e.code() == Some(code))
+            [
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+            ]
+            .iter()
+            .any(|code| e.code() == Some(code))
         };
         match self.write_order(order) {
             Ok(_) => {}
