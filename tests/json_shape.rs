@@ -28,8 +28,10 @@ fn the_json_report_has_the_documented_shape() {
             "events",
             "format",
             "interrupted",
+            "other_runs",
             "race_ms",
             "recovered",
+            "retries",
             "run",
             "settings",
             "tally",
@@ -48,12 +50,16 @@ fn the_json_report_has_the_documented_shape() {
         [
             "buyers",
             "data",
+            "database",
+            "db_lock",
             "delay_ms",
             "fsync",
             "lock_scope",
             "lock_timeout_ms",
+            "method",
             "per_buyer",
             "seed",
+            "store",
             "tickets"
         ]
     );
@@ -66,6 +72,7 @@ fn the_json_report_has_the_documented_shape() {
             "lost_updates",
             "oversold",
             "remaining",
+            "sold_by_others",
             "unconfirmed",
             "unexplained"
         ]
@@ -85,12 +92,20 @@ fn the_json_report_has_the_documented_shape() {
                 "logged",
                 "outcome",
                 "pid",
+                "retries",
                 "searched"
             ]
         );
         assert_eq!(buyer["ending"]["how"], "finished");
     }
     assert!(report["recovered"].as_array().unwrap().is_empty());
+    // The file store's values of the keys the database store added.
+    assert_eq!(report["settings"]["store"], "file");
+    assert_eq!(report["settings"]["database"], Value::Null);
+    assert_eq!(report["settings"]["db_lock"], Value::Null);
+    assert_eq!(report["settings"]["method"], "read_check_write");
+    assert_eq!(report["other_runs"], serde_json::json!([]));
+    assert_eq!(report["retries"], 0);
 }
 
 #[test]
