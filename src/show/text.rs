@@ -276,7 +276,12 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery], on_database: bool) -> S
     if unconfirmed > 0 {
         let _ = write!(
             text,
-            " and {unconfirmed} sold but unconfirmed (in the ledger)"
+            " and {unconfirmed} sold but unconfirmed (in the {})",
+            if on_database {
+                "orders table"
+            } else {
+                "order log"
+            }
         );
     }
     for r in recovered.iter().filter(|r| r.entry.buyer == b.buyer) {
