@@ -1,17 +1,18 @@
-//! One run, start to end: check and set the stock, launch the race, settle and reconcile, show
-//! the result, and choose the exit status.
+//! One run, start to end: check everything, spawn the buyers, set the stock and open the
+//! run's window of the ledger, race, close the window, reconcile, show the result, and choose
+//! the exit status. Every check that can fail runs before anything changes.
 
 use std::os::unix::process::ExitStatusExt as _;
 
 use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
 use crate::race::{chaos, interrupt, launcher};
-use crate::report::{self, Ledger, Status};
+use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Settings};
 use crate::shop::keeper::Keeper;
 use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
-use crate::show::{json, narrate, progress, text, timeline, trace};
+use crate::show::{json, narrate, out, progress, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -27,7 +28,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         }
     };
     chaos::check_steps(&settings).inspect_err(|_| forget_trace())?;
-    let mut shop = Keeper::open(&settings).inspect_err(|_| forget_trace())?;
+    let shop = Keeper::open(&settings).inspect_err(|_| forget_trace())?;
     let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
@@ -40,25 +41,32 @@ pub fn run(settings: Settings) -> Result<Exit> {
         on_wait: &on_wait,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let start = shop
-        .restock(&settings, &run, &wait)
-        .inspect_err(|_| forget_trace())?;
+    let victims = chaos::choose_victims(&settings);
+    let start = launcher::Start {
+        settings: &settings,
+        run: &run,
+        victims: &victims,
+        password: shop.password(),
+    };
+    // The buyers start first and wait for the gun: a machine that cannot run them all
+    // fails here, before the stock is touched.
+    let field = launcher::spawn(&start).inspect_err(|_| forget_trace())?;
+    let (racing, opened) = match shop.enter_race(&settings, &run, &wait) {
+        Ok(entered) => entered,
+        Err(e) => {
+            field.call_off();
+            forget_trace();
+            return Err(e);
+        }
+    };
 
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
     if settings.output != Output::Json {
-        println!("{}", text::headline(&settings));
+        out::line(&text::headline(&settings));
     }
-    let victims = chaos::choose_victims(&settings);
-    let launch = launcher::Start {
-        settings: &settings,
-        run: &run,
-        first_seq: start.seq,
-        victims: &victims,
-        password: shop.password(),
-    };
-    let raced = launcher::launch(&launch, &mut |message: &Message| {
+    let raced = field.race(&victims, &mut |message: &Message| {
         progress.observe(message);
         if narrating && let Some(line) = narrator.line(message) {
             progress.println(&line);
@@ -68,47 +76,69 @@ pub fn run(settings: Settings) -> Result<Exit> {
     let raced = raced?;
 
     let interrupted = interrupt::interrupted();
+    let (closed, settle_error) = shop.close_race(&settings, &opened, &run, &wait);
+    drop(racing);
     let killed: Vec<u32> = raced
         .reaped
         .iter()
         .filter(|r| r.status.signal().is_some())
         .map(|r| r.pid)
         .collect();
-    let books = shop.close_books(&settings, &run, &wait, &killed)?;
+    shop.remove_temp_files_of(&settings, &killed);
     let victim_reports = chaos::report_victims(&victims, &raced.reaped, &raced.fired);
     let result = report::reconcile(
         raced,
         Ledger {
             run,
-            initial: start.tickets,
-            remaining: books.remaining,
-            entries: &books.ours,
-            recovered_by_launcher: books.recovered,
-            others: &books.others,
+            initial: opened.tickets,
+            remaining: closed.remaining,
+            window: &closed.window,
+            recovered_by_launcher: closed.recovered,
+            settle_error: settle_error.as_ref().map(Error::to_string),
         },
         victim_reports,
         interrupted,
     );
 
-    if narrating {
-        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
-        println!("\n{}", picture.join("\n"));
-    }
-    match settings.output {
-        Output::Json => println!("{}", json::report(&settings, &result)),
-        Output::Text | Output::Verbose | Output::Quiet => {
-            print!("{}", text::report(&settings, &result));
-        }
-    }
-    if settings.output == Output::Verbose {
-        println!("{}", narrate::run_files(&settings, &result.run));
-    }
+    show(&settings, &result, narrating);
     if let Some(file) = trace_file {
         file.write(&result.events)?;
     }
+    exit_status(&settings, &result, settle_error)
+}
 
+fn show(settings: &Settings, result: &RunResult, narrating: bool) {
+    if narrating {
+        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        out::line(&format!("\n{}", picture.join("\n")));
+    }
+    match settings.output {
+        Output::Json => out::line(&json::report(settings, result)),
+        Output::Text | Output::Verbose | Output::Quiet => {
+            out::print(&text::report(settings, result))
+        }
+    }
+    if settings.output == Output::Verbose {
+        out::line(&narrate::run_files(settings, &result.run));
+    }
+}
+
+fn exit_status(
+    settings: &Settings,
+    result: &RunResult,
+    settle_error: Option<Error>,
+) -> Result<Exit> {
     if result.interrupted {
         return Ok(Exit::Interrupted);
+    }
+    if let Some(e) = settle_error {
+        return Err(e);
+    }
+    if let Some(kind) = out::failure() {
+        return Err(Error::environment(format!(
+            "failed to write the report to stdout: {}",
+            std::io::Error::from(kind)
+        )));
     }
     if result.a_buyer_failed() {
         return Err(Error::new(

@@ -258,14 +258,11 @@ impl RaceArgs {
     }
 }
 
-/// `grab-tickets completions SHELL`: prints the completion script for `shell`.
-pub fn print_completions(shell: clap_complete::Shell) {
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "grab-tickets",
-        &mut std::io::stdout(),
-    );
+/// `grab-tickets completions SHELL`: the completion script for `shell`.
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "grab-tickets", &mut script);
+    script
 }
 
 #[cfg(test)]

@@ -83,10 +83,18 @@ impl Error {
             std::io::ErrorKind::NotFound => "; check that the directory exists",
             _ => "",
         };
-        Error::environment(format!(
-            "failed to {action} {}: {err}{hint}",
-            path.display()
-        ))
+        Error::environment(format!("failed to {action} {}: {err}{hint}", shown(path)))
+    }
+}
+
+/// A path for a message: a relative one says what it is relative to, since the same words
+/// mean another file in another directory.
+pub fn shown(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => {
+            format!("{} (relative to {})", path.display(), cwd.display())
+        }
+        _ => path.display().to_string(),
     }
 }
 

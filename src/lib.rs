@@ -24,6 +24,9 @@
 //!   - `orders`     the order log's format, the commit point of every sale
 //!   - `ledger`     keeps data.json and the log in agreement: recovery, restock, settling
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
+//!   - `pg/`        the PostgreSQL store: `store` (a buyer's connection, behind the same
+//!                  trait), `lock` (row or advisory lock), `ledger` (the launcher's side)
+//!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
 //! - `show/`        what people and scripts see
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
@@ -60,7 +63,7 @@ pub fn run() -> Result<Exit, Error> {
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
-            cli::print_completions(shell);
+            show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));
             Ok(Exit::Success)
         }
         None => app::run(cli.race.into_settings()?),

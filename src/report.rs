@@ -9,7 +9,7 @@ use crate::events::{Event, Message, Outcome};
 use crate::race::Reaped;
 use crate::race::chaos::VictimReport;
 use crate::race::launcher::Raced;
-use crate::shop::orders::{Entry, EntryKind};
+use crate::shop::orders::{Entry, EntryKind, Window};
 
 /// Everything a finished run produced, reconciled.
 #[derive(Debug)]
@@ -29,22 +29,29 @@ pub struct RunResult {
     pub interrupted: bool,
     /// Time from the starting gun to the last buyer ending, in microseconds.
     pub race_us: u64,
-    /// Other runs that sold from the same stock during this run's window (other launchers,
-    /// standing in for other machines, sharing one database).
-    pub other_runs: Vec<OtherRun>,
+    /// Everyone else who sold from this stock while this run raced.
+    pub others: Vec<Participant>,
+    /// Lines in the run's window of the ledger that were not entries (another program's).
+    pub unreadable: Vec<String>,
+    /// Restocks someone made in the middle of this race (against the protocol).
+    pub foreign_restocks: Vec<Entry>,
+    /// What went wrong after the race, if the ledger could not be settled (a full disk):
+    /// the report is then read from the files as they are.
+    pub settle_error: Option<String>,
     /// SERIALIZABLE purchases the database aborted and the buyers ran again, all buyers.
     pub retries: u64,
 }
 
-/// Another run's sales in this run's window.
+/// Another grab-tickets run, or another program, that sold from the stock during this run.
 #[derive(Debug, Clone, Serialize)]
-pub struct OtherRun {
+pub struct Participant {
+    /// Its run id as it wrote it.
     pub run: String,
+    /// Whether it is a grab-tickets run (else another program following the protocol).
+    pub grab_tickets: bool,
+    /// Net sales: orders minus orders it took back.
     pub sold: u64,
-    /// Its buyers' pids (on their machines), as the ledger recorded them.
     pub pids: Vec<u32>,
-    /// It set the stock during this run's window (a restock, not `--keep-stock`).
-    pub restocked: bool,
 }
 
 /// An order finished by someone other than the buyer that committed it.
@@ -62,12 +69,53 @@ pub struct Ledger<'a> {
     pub initial: u64,
     /// `ticket_num` after every buyer ended and the launcher settled.
     pub remaining: u64,
-    /// This run's entries in the order log.
-    pub entries: &'a [Entry],
+    /// The run's window of the order log: every entry appended while it raced, by anyone.
+    pub window: &'a Window,
     /// An order the launcher applied after the race, if any.
     pub recovered_by_launcher: Option<Entry>,
-    /// Entries of other runs in this run's window (a shared database).
-    pub others: &'a [Entry],
+    /// Why the ledger could not be settled after the race, if it could not.
+    pub settle_error: Option<String>,
+}
+
+/// Net sales in `entries`: orders minus the voids that took orders back.
+fn net_sales<'a>(entries: impl Iterator<Item = &'a Entry>) -> u64 {
+    let (orders, voids) = entries.fold((0u64, 0u64), |(o, v), e| match e.kind {
+        EntryKind::Order => (o + 1, v),
+        EntryKind::Void => (o, v + 1),
+        _ => (o, v),
+    });
+    orders.saturating_sub(voids)
+}
+
+/// Groups the window's entries by who wrote them, other than this run.
+fn participants(window: &Window, run: &str) -> Vec<Participant> {
+    let mut others: Vec<Participant> = Vec::new();
+    for entry in window.entries.iter().filter(|e| e.run != run) {
+        if !matches!(entry.kind, EntryKind::Order | EntryKind::Void) {
+            continue;
+        }
+        let at = match others.iter().position(|p| p.run == entry.run) {
+            Some(at) => at,
+            None => {
+                others.push(Participant {
+                    run: entry.run.clone(),
+                    grab_tickets: entry.by_grab_tickets(),
+                    sold: 0,
+                    pids: Vec::new(),
+                });
+                others.len() - 1
+            }
+        };
+        let p = &mut others[at];
+        if !p.pids.contains(&entry.pid) && entry.pid != 0 {
+            p.pids.push(entry.pid);
+        }
+    }
+    for p in &mut others {
+        p.sold = net_sales(window.entries.iter().filter(|e| e.run == p.run));
+        p.pids.sort_unstable();
+    }
+    others
 }
 
 /// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
@@ -77,7 +125,14 @@ pub fn reconcile(
     victims: Vec<VictimReport>,
     interrupted: bool,
 ) -> RunResult {
-    let entries = ledger.entries;
+    let mine: Vec<Entry> = ledger
+        .window
+        .entries
+        .iter()
+        .filter(|e| e.run == ledger.run)
+        .cloned()
+        .collect();
+    let entries = &mine;
     let buyers = summarize(&raced.reaped, &raced.events, entries, &|index| {
         if victims.iter().any(|v| v.buyer == index && v.died) {
             KillCause::Chaos
@@ -88,10 +143,9 @@ pub fn reconcile(
         }
     });
     let confirmed = buyers.iter().map(|b| b.confirmed).sum();
-    let logged = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Order)
-        .count() as u64;
+    let logged = net_sales(entries.iter());
+    let others = participants(ledger.window, &ledger.run);
+    let by_others = others.iter().map(|p| p.sold).sum();
     let mut recovered: Vec<Recovery> = raced
         .events
         .iter()
@@ -109,20 +163,25 @@ pub fn reconcile(
         entry,
         by_buyer: None,
     }));
+    // A buyer that was killed or failed is named in the report with what it left behind, so
+    // its unconfirmed sales are explained; anyone else's are not.
     let unexplained = buyers
         .iter()
-        // A buyer that was killed, or failed (lost its connection during a COMMIT, say),
-        // may have committed a sale it never confirmed.
         .filter(|b| !matches!(b.ending, Ending::Killed { .. } | Ending::Failed { .. }))
         .map(|b| b.logged.saturating_sub(b.confirmed))
         .sum();
-    let other_runs = other_runs(ledger.others);
-    let sold_by_others = other_runs.iter().map(|o| o.sold).sum();
     let retries = buyers.iter().map(|b| b.retries).sum();
+    let foreign_restocks = ledger
+        .window
+        .entries
+        .iter()
+        .filter(|e| e.run != ledger.run && e.kind == EntryKind::Restock)
+        .cloned()
+        .collect();
     RunResult {
         run: ledger.run,
         tally: Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged)
-            .with_sales_by_others(sold_by_others)
+            .with_others(by_others)
             .with_unexplained(unexplained),
         buyers,
         events: raced.events,
@@ -131,39 +190,12 @@ pub fn reconcile(
         victims,
         interrupted,
         race_us: raced.race_us,
-        other_runs,
+        others,
+        unreadable: ledger.window.unreadable.clone(),
+        foreign_restocks,
+        settle_error: ledger.settle_error,
         retries,
     }
-}
-
-/// Groups other runs' entries by run, in the order each first appears.
-fn other_runs(others: &[Entry]) -> Vec<OtherRun> {
-    let mut runs: Vec<OtherRun> = Vec::new();
-    for entry in others {
-        let index = match runs.iter().position(|o| o.run == entry.run) {
-            Some(index) => index,
-            None => {
-                runs.push(OtherRun {
-                    run: entry.run.clone(),
-                    sold: 0,
-                    pids: Vec::new(),
-                    restocked: false,
-                });
-                runs.len() - 1
-            }
-        };
-        let other = &mut runs[index];
-        match entry.kind {
-            EntryKind::Order => {
-                other.sold += 1;
-                if !other.pids.contains(&entry.pid) {
-                    other.pids.push(entry.pid);
-                }
-            }
-            EntryKind::Restock => other.restocked = true,
-        }
-    }
-    runs
 }
 
 impl RunResult {
@@ -234,18 +266,20 @@ pub struct Tally {
     pub confirmed: u64,
     /// `ticket_num` read back from the data file after every buyer ended.
     pub remaining: u64,
-    /// Orders in the order log for this run.
+    /// Orders in the order log for this run (net of orders taken back).
     pub logged: u64,
-    /// confirmed − initial, when positive: tickets sold that never existed.
+    /// Orders in the ledger by everyone else (other runs, other programs) while this run
+    /// raced, net of orders taken back.
+    pub sold_by_others: u64,
+    /// (confirmed + sold_by_others) − initial, when positive: tickets sold that never existed.
     pub oversold: u64,
-    /// confirmed − (initial − remaining), when positive: sales the data file forgot.
+    /// (confirmed + sold_by_others) − (initial − remaining), when positive: sales the data
+    /// file forgot.
     pub lost_updates: u64,
     /// logged − confirmed, when positive: sales on disk whose buyer died before saying so.
     pub unconfirmed: u64,
-    /// Unconfirmed sales of buyers that neither were killed nor failed: nothing explains them.
+    /// Unconfirmed sales of buyers that were *not* killed: nothing explains them.
     pub unexplained: u64,
-    /// Sales other runs made from the same stock in this run's window (a shared database).
-    pub sold_by_others: u64,
 }
 
 /// The one-word result.
@@ -263,33 +297,31 @@ pub enum Status {
 }
 
 impl Tally {
-    /// Pure arithmetic over the four measured numbers.
+    /// Pure arithmetic over the four numbers measured of this run (others: none yet).
     pub fn reconcile(initial: u64, confirmed: u64, remaining: u64, logged: u64) -> Tally {
-        let sold_per_file = initial.saturating_sub(remaining);
         Tally {
             initial,
             confirmed,
             remaining,
             logged,
-            oversold: confirmed.saturating_sub(initial),
-            lost_updates: confirmed.saturating_sub(sold_per_file),
+            sold_by_others: 0,
+            oversold: 0,
+            lost_updates: 0,
             unconfirmed: logged.saturating_sub(confirmed),
             unexplained: 0,
-            sold_by_others: 0,
         }
+        .with_others(0)
     }
 
-    /// Takes the other runs' sales out of what the stock shows before judging this run's:
-    /// a ticket another launcher sold is neither lost nor ours.
-    pub fn with_sales_by_others(self, sold_by_others: u64) -> Tally {
-        let sold_per_stock = self
-            .initial
-            .saturating_sub(self.remaining)
-            .saturating_sub(sold_by_others);
+    /// Adds the sales everyone else made in the run's window: the stock is judged as the
+    /// ledger shows it, so careful outsiders do not make a correct run look wrong.
+    pub fn with_others(self, sold_by_others: u64) -> Tally {
+        let sold = self.confirmed + sold_by_others;
+        let sold_per_file = self.initial.saturating_sub(self.remaining);
         Tally {
             sold_by_others,
-            oversold: (self.confirmed + sold_by_others).saturating_sub(self.initial),
-            lost_updates: self.confirmed.saturating_sub(sold_per_stock),
+            oversold: sold.saturating_sub(self.initial),
+            lost_updates: sold.saturating_sub(sold_per_file),
             ..self
         }
     }
@@ -311,9 +343,8 @@ impl Tally {
             || self.confirmed + self.unconfirmed != self.logged
             || self.unexplained > 0
         {
-            // Every ticket must be either still in stock or in the log (ours or another
-            // run's), and every logged
-            // sale either confirmed or explained as unconfirmed.
+            // Every ticket must be either still in stock or in the ledger, and every sale
+            // this run logged either confirmed or explained as unconfirmed.
             Status::Mismatch
         } else {
             Status::Ok
@@ -442,14 +473,19 @@ mod tests {
     }
 
     #[test]
-    fn another_runs_sales_from_a_shared_stock_are_neither_lost_nor_ours() {
-        // 10 tickets; we sold 4, another launcher 5; 1 left.
-        let t = Tally::reconcile(10, 4, 1, 4).with_sales_by_others(5);
+    fn sales_by_others_in_the_window_keep_a_correct_run_ok() {
+        // 200 tickets: this run confirmed 59, a careful outsider sold 141.
+        let t = Tally::reconcile(200, 59, 0, 59).with_others(141);
         assert_eq!((t.oversold, t.lost_updates), (0, 0));
         assert_eq!(t.status(), Status::Ok);
-        // Together they sold 12 of 10, and the stock shows only 9 of those.
-        let t = Tally::reconcile(10, 6, 1, 6).with_sales_by_others(6);
-        assert_eq!((t.oversold, t.lost_updates), (2, 3));
+        let alone = Tally::reconcile(200, 59, 0, 59);
+        assert_eq!(alone.status(), Status::Mismatch);
+    }
+
+    #[test]
+    fn others_overselling_with_this_run_is_oversold() {
+        let t = Tally::reconcile(3, 3, 0, 3).with_others(2);
+        assert_eq!(t.oversold, 2);
         assert_eq!(t.status(), Status::Oversold);
     }
 

@@ -140,11 +140,11 @@ pub enum Step {
     BeforeLock,
     /// Holding the lock, before reading.
     LockHeld,
-    /// The order is in the log (not yet flushed), nobody has been told, and the data file is
-    /// not replaced.
-    OrderLogged,
-    /// The new data file is written under its temp name, not yet swapped in.
+    /// The new data file is written under its temp name; nothing is sold yet.
     TempWritten,
+    /// The order is in the log (not yet flushed), nobody has been told, and the data file is
+    /// not swapped in yet.
+    OrderLogged,
     /// The data file is replaced, the lock still held, the sale not yet flushed or confirmed.
     DataWritten,
     /// The lock is released; the sale is not yet flushed or confirmed (early lock release).
@@ -156,8 +156,8 @@ impl Step {
     pub const ALL: [Step; 6] = [
         Step::BeforeLock,
         Step::LockHeld,
-        Step::OrderLogged,
         Step::TempWritten,
+        Step::OrderLogged,
         Step::DataWritten,
         Step::Released,
     ];

@@ -2,51 +2,78 @@
 //! exit code, and leaves the data file byte-identical.
 
 mod common;
-use common::{Run, TestEnv};
+use common::exit::{BAD_DATA, ENVIRONMENT, USAGE};
+use common::{Run, Tally, TestEnv, grab_tickets};
+use std::fs::{self, Permissions};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 
-const BAD_DATA: i32 = 3;
-const ENVIRONMENT: i32 = 4;
-const USAGE: i32 = 2;
-
-/// Runs with `args` against a data file holding `contents`; checks the exit code, that stderr
-/// names `needle`, and that the data file did not change.
-fn rejects(contents: &str, args: &[&str], code: i32, needles: &[&str]) -> Run {
+/// Runs with `flags` against a data file holding `contents`, and checks that the run exits
+/// with `code`, names every one of `needles` on stderr, prints nothing on stdout and leaves
+/// the data file as it was.
+fn rejects(contents: &str, flags: &[&str], code: i32, needles: &[&str]) {
     let env = TestEnv::with_data(contents);
-    let run = env.run(args);
-    run.assert_code(code);
+    let run = env.race().args(flags).run();
+    run.assert_code(code)
+        .assert_stdout_empty()
+        .assert_data_untouched();
     for needle in needles {
         run.assert_stderr_contains(needle);
     }
-    assert_eq!(
-        env.data_bytes(),
-        contents.as_bytes(),
-        "data file changed{}",
-        run.context()
-    );
-    assert!(
-        run.stdout().is_empty(),
-        "nothing should be printed on stdout{}",
-        run.context()
-    );
-    run
+}
+
+/// The lesson's data file with `flags` that must be refused as a usage error naming `needles`.
+fn usage_error(flags: &[&str], needles: &[&str]) {
+    rejects("{\"ticket_num\": 3}", flags, USAGE, needles);
 }
 
 #[test]
-fn a_missing_data_file_says_how_to_create_it() {
+fn a_missing_data_file_with_keep_stock_says_how_to_create_it() {
     let env = TestEnv::new();
     let missing = env.path("nope.json");
-    let run = common::Run::of({
-        let mut cmd = std::process::Command::new(common::BIN);
-        cmd.arg("--data").arg(&missing);
-        cmd
-    });
+    let run = grab_tickets().data(&missing).keep_stock().run();
     run.assert_code(BAD_DATA)
         .assert_stderr_contains(&missing.display().to_string())
-        .assert_stderr_contains("does not exist; create it with: echo '{\"ticket_num\": 3}' >");
-    assert!(!missing.exists());
-    assert!(!env.path("nope.json.lock").exists(), "no stray lock file");
+        .assert_stderr_contains("run without --keep-stock to create it with --tickets N")
+        .assert_stderr_contains("echo '{\"ticket_num\": 3}' >")
+        .assert_that(!missing.exists(), "the data file was created")
+        .assert_that(!env.path("nope.json.lock").exists(), "a stray lock file");
+}
+
+#[test]
+fn a_missing_data_file_is_created_when_the_stock_is_set() {
+    let env = TestEnv::new();
+    let missing = env.path("new.json");
+    let run = grab_tickets()
+        .data(&missing)
+        .tickets(2)
+        .buyers(3)
+        .delay("0..0")
+        .json()
+        .run();
+    run.assert_success()
+        .assert_status("ok")
+        .assert_tally(Tally::initial(2).confirmed(2).remaining(0).logged(2))
+        .assert_tickets_left(0);
+}
+
+#[test]
+fn a_relative_path_in_a_missing_directory_names_the_directory_it_is_relative_to() {
+    let env = TestEnv::new();
+    let run = grab_tickets()
+        .arg("--data")
+        .arg("nowhere/data.json")
+        .configure(|cmd| {
+            cmd.current_dir(env.dir.path());
+        })
+        .run();
+    run.assert_code(ENVIRONMENT)
+        .assert_stderr_contains("directory nowhere (relative to ")
+        .assert_stderr_contains("mkdir -p nowhere")
+        .assert_that(
+            !env.path("nowhere").exists(),
+            "the missing directory was created",
+        );
 }
 
 #[test]
@@ -66,52 +93,33 @@ fn an_empty_data_file_is_not_json() {
 
 #[test]
 fn a_missing_ticket_num_is_named() {
-    rejects(
-        "{\"tickets\": 3}",
-        &[],
-        BAD_DATA,
-        &["has no \"ticket_num\" field"],
-    );
+    let needles = ["has no \"ticket_num\" field"];
+    rejects("{\"tickets\": 3}", &[], BAD_DATA, &needles);
 }
 
 #[test]
 fn a_negative_ticket_num_is_rejected() {
-    rejects(
-        "{\"ticket_num\": -2}",
-        &[],
-        BAD_DATA,
-        &["\"ticket_num\"", "cannot be negative"],
-    );
+    let needles = ["\"ticket_num\"", "cannot be negative"];
+    rejects("{\"ticket_num\": -2}", &[], BAD_DATA, &needles);
 }
 
 #[test]
 fn a_fractional_ticket_num_is_rejected() {
-    rejects(
-        "{\"ticket_num\": 2.5}",
-        &[],
-        BAD_DATA,
-        &["must be a whole number"],
-    );
+    let needles = ["must be a whole number"];
+    rejects("{\"ticket_num\": 2.5}", &[], BAD_DATA, &needles);
 }
 
 #[test]
 fn a_ticket_num_in_quotes_is_rejected() {
-    rejects(
-        "{\"ticket_num\": \"3\"}",
-        &[],
-        BAD_DATA,
-        &["must be a whole number"],
-    );
+    let needles = ["must be a whole number"];
+    rejects("{\"ticket_num\": \"3\"}", &[], BAD_DATA, &needles);
 }
 
 #[test]
 fn an_absurdly_large_ticket_num_is_rejected() {
-    rejects(
-        "{\"ticket_num\": 123456789012345678901234567890}",
-        &["--keep-stock"],
-        BAD_DATA,
-        &["more than the maximum of 1000000000"],
-    );
+    let huge = "{\"ticket_num\": 123456789012345678901234567890}";
+    let needles = ["more than the maximum of 1000000000"];
+    rejects(huge, &["--keep-stock"], BAD_DATA, &needles);
 }
 
 #[test]
@@ -122,9 +130,8 @@ fn a_data_file_that_is_not_an_object_is_rejected() {
 #[test]
 fn unknown_fields_are_kept_not_rejected() {
     let env = TestEnv::with_data("{\"venue\": \"hall\", \"ticket_num\": 3, \"note\": [1, 2]}");
-    env.run(&["--buyers", "2", "--delay-ms", "0..1", "-q"])
-        .assert_code(0);
-    let data: serde_json::Value = serde_json::from_slice(&env.data_bytes()).unwrap();
+    env.race().buyers(2).delay("0..1").quiet().succeeds();
+    let data = env.data_json();
     assert_eq!(data["venue"], "hall");
     assert_eq!(data["note"], serde_json::json!([1, 2]));
     assert_eq!(data["ticket_num"], 1);
@@ -134,60 +141,47 @@ fn unknown_fields_are_kept_not_rejected() {
 fn a_data_path_that_is_a_directory_is_rejected() {
     let env = TestEnv::new();
     let dir = env.path("somedir");
-    std::fs::create_dir(&dir).unwrap();
-    let mut cmd = std::process::Command::new(common::BIN);
-    cmd.arg("--data").arg(&dir);
-    Run::of(cmd)
+    fs::create_dir(&dir).unwrap();
+    grab_tickets()
+        .data(&dir)
+        .run()
         .assert_code(BAD_DATA)
         .assert_stderr_contains("is a directory; point --data at a JSON file");
 }
 
 #[test]
 fn zero_buyers_is_a_usage_error() {
-    rejects(
-        "{\"ticket_num\": 3}",
+    usage_error(
         &["--buyers", "0"],
-        USAGE,
         &["--buyers 0 is out of range; use 1 to 1000"],
     );
 }
 
 #[test]
 fn more_buyers_than_the_maximum_is_a_usage_error() {
-    rejects(
-        "{\"ticket_num\": 3}",
-        &["--buyers", "1001"],
-        USAGE,
-        &["--buyers 1001 is out of range"],
-    );
+    usage_error(&["--buyers", "1001"], &["--buyers 1001 is out of range"]);
 }
 
 #[test]
 fn a_malformed_delay_is_a_usage_error() {
-    rejects(
-        "{\"ticket_num\": 3}",
+    usage_error(
         &["--delay-ms", "100-300"],
-        USAGE,
         &["--delay-ms", "expected LO..HI"],
     );
 }
 
 #[test]
 fn a_reversed_delay_range_is_a_usage_error() {
-    rejects(
-        "{\"ticket_num\": 3}",
+    usage_error(
         &["--delay-ms", "300..100"],
-        USAGE,
         &["LO (300) is greater than HI (100)"],
     );
 }
 
 #[test]
 fn too_many_tickets_is_a_usage_error() {
-    rejects(
-        "{\"ticket_num\": 3}",
+    usage_error(
         &["--tickets", "5000000000"],
-        USAGE,
         &["--tickets 5000000000 is out of range"],
     );
 }
@@ -195,54 +189,75 @@ fn too_many_tickets_is_a_usage_error() {
 #[test]
 fn a_damaged_order_log_is_named() {
     let env = TestEnv::new();
-    env.run(&["--buyers", "1", "--delay-ms", "0..0", "-q"])
-        .assert_code(0);
-    let before = env.data_bytes();
-    std::fs::write(env.path("data.json.orders"), vec![b'x'; 160]).unwrap();
-    env.run(&["--keep-stock"])
+    env.sell_tickets(1);
+    fs::write(env.order_log(), vec![b'x'; grab_tickets::ORDER_ENTRY_LEN]).unwrap();
+    env.race()
+        .keep_stock()
+        .run()
         .assert_code(BAD_DATA)
         .assert_stderr_contains("failed to parse order log")
-        .assert_stderr_contains("data.json.orders");
-    assert_eq!(env.data_bytes(), before);
+        .assert_stderr_contains("data.json.orders")
+        .assert_data_untouched();
 }
 
 /// Runs as an unprivileged user (root ignores file permissions), in a directory that user
 /// may read but not write.
 fn run_as_nobody(env: &TestEnv) -> Run {
-    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-    std::fs::set_permissions(&env.data, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut cmd = env.command(&[]);
+    fs::set_permissions(env.dir.path(), Permissions::from_mode(0o555)).unwrap();
+    fs::set_permissions(&env.data, Permissions::from_mode(0o644)).unwrap();
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.uid(65534).gid(65534);
-    }
-    let run = Run::of(cmd);
-    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = unsafe { libc::geteuid() } == 0;
+    let run = env
+        .race()
+        .configure(|cmd| {
+            if root {
+                cmd.uid(65534).gid(65534);
+            }
+        })
+        .run();
+    fs::set_permissions(env.dir.path(), Permissions::from_mode(0o755)).unwrap();
     run
 }
 
 #[test]
 fn a_directory_that_is_not_writable_is_reported() {
     let env = TestEnv::new();
-    let before = env.data_bytes();
     run_as_nobody(&env)
         .assert_code(ENVIRONMENT)
         .assert_stderr_contains("failed to open lock file")
         .assert_stderr_contains("Permission denied")
-        .assert_stderr_contains("check that you may write to this directory");
-    assert_eq!(env.data_bytes(), before);
+        .assert_stderr_contains("check that you may write to this directory")
+        .assert_data_untouched();
+}
+
+#[test]
+fn a_read_only_directory_with_its_sidecars_in_place_changes_nothing() {
+    let env = TestEnv::new();
+    env.sell_tickets(1);
+    for sidecar in [env.lock_file(), env.order_log()] {
+        fs::set_permissions(&sidecar, Permissions::from_mode(0o666)).unwrap();
+    }
+    let log = fs::read(env.order_log()).unwrap();
+    // The restock cannot stage the new data file, and it stages before it logs anything.
+    run_as_nobody(&env)
+        .assert_code(ENVIRONMENT)
+        .assert_stderr_contains("Permission denied")
+        .assert_data_untouched();
+    assert!(
+        fs::read(env.order_log()).unwrap() == log,
+        "the order log changed"
+    );
 }
 
 #[test]
 fn a_lock_file_that_is_not_writable_is_reported() {
     let env = TestEnv::new();
-    let lock = env.path("data.json.lock");
-    std::fs::write(&lock, "").unwrap();
-    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let before = env.data_bytes();
+    let lock = env.lock_file();
+    fs::write(&lock, "").unwrap();
+    fs::set_permissions(&lock, Permissions::from_mode(0o444)).unwrap();
     run_as_nobody(&env)
         .assert_code(ENVIRONMENT)
         .assert_stderr_contains(&lock.display().to_string())
-        .assert_stderr_contains("Permission denied");
-    assert_eq!(env.data_bytes(), before);
+        .assert_stderr_contains("Permission denied")
+        .assert_data_untouched();
 }

@@ -2,7 +2,7 @@
 //! every step of a purchase; after each one the invariants must hold.
 
 mod common;
-use common::{TestEnv, tally};
+use common::TestEnv;
 use serde_json::Value;
 
 const RUNS: u64 = 300;
@@ -19,74 +19,39 @@ struct Kills {
 /// Runs seed `seed` and checks every invariant; returns what was killed.
 fn chaos_run(seed: u64) -> Kills {
     let env = TestEnv::new();
-    let seed_text = seed.to_string();
-    let buyers = (3 + seed % 5).to_string();
-    let tickets = (1 + seed % 4).to_string();
-    let per_buyer = (1 + seed % 3).to_string();
-    let mut args = vec![
-        "--chaos",
-        "--check",
-        "--seed",
-        &seed_text,
-        "--buyers",
-        &buyers,
-        "--tickets",
-        &tickets,
-        "--per-buyer",
-        &per_buyer,
-        "--delay-ms",
-        "0..2",
-    ];
+    let mut race = env
+        .race()
+        .chaos()
+        .check()
+        .json()
+        .seed(seed)
+        .buyers(3 + seed as u32 % 5)
+        .tickets(1 + seed % 4)
+        .per_buyer(1 + seed % 3)
+        .delay("0..2");
     if seed % 2 == 1 {
-        args.push("--no-fsync");
+        race = race.no_fsync();
     }
-    let (run, report) = env.run_json(&args);
-    run.assert_code(0);
-    let context = run.context();
-
-    // The data file is complete JSON and agrees with the report.
-    let (initial, confirmed, remaining, logged) = tally(&report);
-    assert_eq!(env.ticket_num(), remaining, "{context}");
-    // Nothing oversold, nothing lost: every ticket is in stock or in the order log...
-    assert!(confirmed <= initial, "oversold{context}");
-    assert_eq!(
-        remaining + logged,
-        initial,
-        "a ticket is unaccounted for{context}"
-    );
-    assert_eq!(report["tally"]["lost_updates"], 0, "{context}");
-    assert_eq!(report["verdict"]["status"], "ok", "{context}");
-    // ...and every sale in the log but never confirmed belongs to a killed buyer.
-    for buyer in report["buyers"].as_array().unwrap() {
-        if buyer["logged"].as_u64() > buyer["confirmed"].as_u64() {
-            assert_eq!(
-                buyer["ending"]["how"], "killed",
-                "unexplained sale{context}"
+    let run = race.run();
+    run.assert_success().assert_every_ticket_is_accounted_for();
+    // Every sale in the log but never confirmed belongs to a killed buyer, and every buyer
+    // that died was killed by the chaos.
+    for buyer in run.buyers() {
+        let killed = buyer["ending"]["how"] == "killed";
+        let unconfirmed = buyer["logged"].as_u64() > buyer["confirmed"].as_u64();
+        run.assert_that(killed || !unconfirmed, format!("unexplained sale: {buyer}"))
+            .assert_that(
+                !killed || buyer["ending"]["cause"] == "chaos",
+                format!("killed by something else: {buyer}"),
             );
-        }
-        if buyer["ending"]["how"] == "killed" {
-            assert_eq!(buyer["ending"]["cause"], "chaos", "{context}");
-        }
     }
-    // No temp file survives; the lock file stays (it is never deleted).
-    let leftovers: Vec<String> = std::fs::read_dir(env.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "left behind {leftovers:?}{context}");
-    assert!(env.path("data.json.lock").exists());
 
     let mut kills = Kills {
-        unconfirmed_sales: report["tally"]["unconfirmed"].as_u64().unwrap(),
+        unconfirmed_sales: run.report()["tally"]["unconfirmed"].as_u64().unwrap(),
         ..Kills::default()
     };
-    for victim in report["victims"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["died"] == true)
-    {
+    let victims = run.report()["victims"].as_array().unwrap();
+    for victim in victims.iter().filter(|v| v["died"] == true) {
         kills.total += 1;
         match &victim["kill"] {
             Value::Object(kill) if kill["at"] == "step" => kills
@@ -100,23 +65,33 @@ fn chaos_run(seed: u64) -> Kills {
 
 #[test]
 fn hundreds_of_chaos_runs_never_oversell_and_account_for_every_ticket() {
-    // Two threads: the machine has two cores, and each run is mostly process start-up.
-    let halves: Vec<Vec<Kills>> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..2)
-            .map(|half| {
-                scope.spawn(move || (0..RUNS).filter(|s| s % 2 == half).map(chaos_run).collect())
+    // Each run is mostly process start-up and waits on its buyers: one thread per core the
+    // machine has (one, or many) keeps them all busy.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let all: Vec<Kills> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (0..RUNS)
+                        .filter(|seed| seed % threads == worker)
+                        .map(chaos_run)
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
-    let all: Vec<&Kills> = halves.iter().flatten().collect();
     let total: u64 = all.iter().map(|k| k.total).sum();
     let at_times: u64 = all.iter().map(|k| k.at_times).sum();
     let unconfirmed: u64 = all.iter().map(|k| k.unconfirmed_sales).sum();
     let steps: Vec<&String> = all.iter().flat_map(|k| &k.at_steps).collect();
     eprintln!(
-        "{RUNS} chaos runs: {total} buyers killed ({} at a step, {at_times} at a random moment), \
-         {unconfirmed} sales committed by a buyer that died before confirming; 0 anomalies",
+        "{RUNS} chaos runs on {threads} threads: {total} buyers killed ({} at a step, \
+         {at_times} at a random moment), {unconfirmed} sales committed by a buyer that died \
+         before confirming; 0 anomalies",
         steps.len()
     );
     assert!(total >= RUNS / 2, "too few kills to mean anything: {total}");
@@ -133,5 +108,5 @@ fn hundreds_of_chaos_runs_never_oversell_and_account_for_every_ticket() {
             "no run killed a buyer at {step}"
         );
     }
-    assert!(at_times > 0);
+    assert!(at_times > 0, "no run killed a buyer at a random moment");
 }

@@ -6,7 +6,7 @@
 mod common;
 mod pg_cluster;
 
-use common::{Run, tally};
+use common::Run;
 use pg_cluster::Db;
 use serde_json::Value;
 
@@ -53,41 +53,29 @@ fn chaos_run(db: &Db, seed: u64) -> Kills {
     // step in turn, so every step is hit whatever the draw.
     let steps = STEPS[(seed % 4) as usize];
     let kill_at = format!("1:{}", steps[(seed / 4) as usize % steps.len()]);
-    let seed_text = seed.to_string();
-    let buyers = (3 + seed % 5).to_string();
-    let tickets = (1 + seed % 4).to_string();
-    let per_buyer = (1 + seed % 3).to_string();
-    let mut command = std::process::Command::new(common::BIN);
-    command
-        .args([
-            "--json",
-            "--chaos",
-            "--check",
-            "--seed",
-            &seed_text,
-            "--buyers",
-            &buyers,
-            "--tickets",
-            &tickets,
-            "--per-buyer",
-            &per_buyer,
-            "--delay-ms",
-            "0..2",
-            "--kill-at",
-            &kill_at,
-            "--store",
-        ])
+    let mut race = common::grab_tickets()
+        .json()
+        .chaos()
+        .check()
+        .seed(seed)
+        .buyers(3 + (seed % 5) as u32)
+        .tickets(1 + seed % 4)
+        .per_buyer(1 + seed % 3)
+        .delay("0..2")
+        .kill_at(&kill_at)
+        .arg("--store")
         .arg(db.url())
         .args(mode);
     if seed % 2 == 1 {
-        command.arg("--no-fsync");
+        race = race.no_fsync();
     }
-    let run = Run::of(command);
+    let run: Run = race.run();
     run.assert_code(0);
-    let report = run.json();
+    let report = run.report();
     let context = run.context();
 
-    let (initial, confirmed, remaining, logged) = tally(&report);
+    let t = run.tally();
+    let (initial, confirmed, remaining, logged) = (t.initial, t.confirmed, t.remaining, t.logged);
     assert!(confirmed <= initial, "oversold{context}");
     assert_eq!(
         remaining + logged,

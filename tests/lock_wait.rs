@@ -2,48 +2,43 @@
 //! give up with its own outcome; the launcher itself names an outside holder.
 
 mod common;
-use common::{TestEnv, tally};
+use common::exit::ENVIRONMENT;
+use common::{Tally, TestEnv};
 use std::os::fd::AsRawFd;
 
 #[test]
 fn buyers_that_cannot_get_the_lock_in_time_give_up_and_are_counted() {
     let env = TestEnv::new();
-    let (run, report) = env.run_json(&[
-        "--buyers",
-        "3",
-        "--tickets",
-        "3",
-        "--delay-ms",
-        "500..500",
-        "--lock-timeout",
-        "50",
-    ]);
-    run.assert_code(0);
-    let timed_out = report["buyers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["outcome"] == "lock_timeout")
-        .count();
-    assert_eq!(timed_out, 2, "{}", run.context());
-    assert_eq!(tally(&report), (3, 1, 2, 1), "{}", run.context());
-    assert_eq!(report["verdict"]["status"], "ok");
+    let run = env
+        .race()
+        .buyers(3)
+        .tickets(3)
+        .delay("500..500")
+        .lock_timeout(50)
+        .json()
+        .run();
+    run.assert_success();
+    let timed_out = run.count_buyers(|b| b["outcome"] == "lock_timeout");
+    run.assert_that(
+        timed_out == 2,
+        format!("{timed_out} buyers timed out, not 2"),
+    )
+    .assert_tally(Tally::initial(3).confirmed(1).remaining(2).logged(1))
+    .assert_status("ok");
 }
 
 #[test]
 fn the_text_report_counts_lock_timeouts() {
     let env = TestEnv::new();
-    env.run(&[
-        "--buyers",
-        "2",
-        "--delay-ms",
-        "400..400",
-        "--lock-timeout",
-        "30",
-    ])
-    .assert_code(0)
-    .assert_stdout_contains("gives up waiting for the lock (--lock-timeout), still held by buyer-")
-    .assert_stdout_contains("lock timeout             1");
+    env.race()
+        .buyers(2)
+        .delay("400..400")
+        .lock_timeout(30)
+        .succeeds()
+        .assert_stdout_contains(
+            "gives up waiting for the lock (--lock-timeout), still held by buyer-",
+        )
+        .assert_stdout_contains("lock timeout             1");
 }
 
 #[test]
@@ -54,23 +49,21 @@ fn an_outside_lock_holder_is_named_and_the_launcher_gives_up_in_time() {
         .write(true)
         .create(true)
         .truncate(false)
-        .open(env.path("data.json.lock"))
+        .open(env.lock_file())
         .unwrap();
     // SAFETY: flock on a file descriptor we own.
     assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
-    std::fs::write(
-        env.path("data.json.lock"),
-        format!("{:<11}\n", std::process::id()),
-    )
-    .unwrap();
-    let before = env.data_bytes();
-    env.run(&["--lock-timeout", "100"])
-        .assert_code(4)
+    let me = std::process::id();
+    std::fs::write(env.lock_file(), format!("{me:<11}\n")).unwrap();
+    env.race()
+        .lock_timeout(100)
+        .run()
+        .assert_code(ENVIRONMENT)
         .assert_stderr_contains(&format!(
             "waiting for the lock on {}",
-            env.path("data.json.lock").display()
+            env.lock_file().display()
         ))
-        .assert_stderr_contains(&format!("held by pid {}", std::process::id()))
-        .assert_stderr_contains("timed out after --lock-timeout 100 ms");
-    assert_eq!(env.data_bytes(), before, "nothing changes without the lock");
+        .assert_stderr_contains(&format!("held by pid {me}"))
+        .assert_stderr_contains("timed out after --lock-timeout 100 ms")
+        .assert_data_untouched();
 }

@@ -8,28 +8,37 @@ mod pg_cluster;
 
 use std::time::{Duration, Instant};
 
-use common::{Run, tally};
+use common::{Race, Run};
 use pg_cluster::Db;
 use serde_json::Value;
 
-fn run_url(url: &str, args: &[&str]) -> Run {
-    let mut command = std::process::Command::new(common::BIN);
-    command.arg("--store").arg(url).args(args);
-    command.env_remove("PGPASSWORD");
-    Run::of(command)
+/// The binary against the database at `url`, PGPASSWORD unset.
+fn on(url: &str) -> Race {
+    common::grab_tickets()
+        .arg("--store")
+        .arg(url)
+        .configure(|command| {
+            command.env_remove("PGPASSWORD");
+        })
 }
 
-fn race(db: &Db, args: &[&str]) -> (Run, Value) {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let run = run_url(&db.url(), &all);
-    let report = run.json();
-    (run, report)
+fn run_url(url: &str, args: &[&str]) -> Run {
+    on(url).args(args).run()
+}
+
+fn race(db: &Db, args: &[&str]) -> Run {
+    on(&db.url()).json().args(args).run()
+}
+
+/// The report's tally as (initial, confirmed, remaining, logged).
+fn tally(run: &Run) -> (u64, u64, u64, u64) {
+    let t = run.tally();
+    (t.initial, t.confirmed, t.remaining, t.logged)
 }
 
 /// Three buyers, three tickets, buyer 1 SIGKILLs itself at `step` (with `mode` flags); the
 /// invariants hold and buyer 1 was killed. Returns the report.
-fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> (Run, Value) {
+fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> Run {
     let kill = format!("1:{step}");
     let mut args = vec![
         "--buyers",
@@ -43,12 +52,13 @@ fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> (Run, Value) {
         &kill,
     ];
     args.extend_from_slice(mode);
-    let (run, report) = race(db, &args);
+    let run = race(db, &args);
     run.assert_code(0);
+    let report = run.report();
     let context = run.context();
     assert_eq!(report["buyers"][0]["ending"]["how"], "killed", "{context}");
     assert_eq!(report["buyers"][0]["ending"]["signal"], 9, "{context}");
-    let (initial, confirmed, remaining, logged) = tally(&report);
+    let (initial, confirmed, remaining, logged) = tally(&run);
     assert!(confirmed <= initial, "oversold{context}");
     assert_eq!(
         remaining + logged,
@@ -63,7 +73,7 @@ fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> (Run, Value) {
         "{context}"
     );
     no_transaction_left_open(db);
-    (run, report)
+    run
 }
 
 /// The server ended the dead buyer's session: nothing of ours is left idle in a transaction.
@@ -97,10 +107,11 @@ fn a_buyer_killed_inside_its_transaction_sold_nothing_and_freed_the_lock() {
             if step == "data_written" && mode == ["--serializable"] {
                 continue; // its COMMIT follows the write directly
             }
-            let (run, report) = kill_buyer_one_at(&db, step, mode);
+            let run = kill_buyer_one_at(&db, step, mode);
+            let report = run.report();
             let context = run.context();
             assert_eq!(report["buyers"][0]["logged"], 0, "{mode:?} {step}{context}");
-            assert_eq!(tally(&report), (3, 2, 1, 2), "{mode:?} {step}{context}");
+            assert_eq!(tally(&run), (3, 2, 1, 2), "{mode:?} {step}{context}");
             run.assert_stdout_contains("\"unconfirmed\": 0");
         }
     }
@@ -113,13 +124,14 @@ fn a_buyer_killed_after_its_commit_keeps_an_unconfirmed_sale() {
     };
     let modes: [&[&str]; 3] = [&["--db-lock", "row"], &["--atomic"], &["--serializable"]];
     for mode in modes {
-        let (run, report) = kill_buyer_one_at(&db, "released", mode);
+        let run = kill_buyer_one_at(&db, "released", mode);
+        let report = run.report();
         let context = run.context();
         // Committed, so sold; killed before it could say so.
         assert_eq!(report["buyers"][0]["logged"], 1, "{mode:?}{context}");
         assert_eq!(report["buyers"][0]["confirmed"], 0, "{mode:?}{context}");
         assert_eq!(report["tally"]["unconfirmed"], 1, "{mode:?}{context}");
-        assert_eq!(tally(&report), (3, 2, 0, 3), "{mode:?}{context}");
+        assert_eq!(tally(&run), (3, 2, 0, 3), "{mode:?}{context}");
     }
 }
 
@@ -144,27 +156,15 @@ fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
     };
     let db = cluster.create_database("restart");
     let tickets = 50;
-    let mut command = std::process::Command::new(common::BIN);
-    command
-        .args([
-            "--json",
-            "--buyers",
-            "4",
-            "--tickets",
-            "50",
-            "--per-buyer",
-            "all",
-            "--delay-ms",
-            "20..40",
-            "--store",
-        ])
-        .arg(db.url())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let command_line = format!("{command:?}");
-    let child = command.spawn().expect("start grab-tickets");
-    // The signal: the first sale is in the orders table (polled, with a time limit).
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let live = on(&db.url())
+        .json()
+        .buyers(4)
+        .tickets(tickets)
+        .per_buyer("all")
+        .delay("20..40")
+        .spawn();
+    // The signal: the first sale is in the orders table (polled, with a backstop).
+    let deadline = Instant::now() + common::BACKSTOP;
     loop {
         let sold = db
             .client()
@@ -177,19 +177,15 @@ fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
         if sold > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "no sale within a minute");
+        assert!(Instant::now() < deadline, "no sale before the backstop");
         std::thread::sleep(Duration::from_millis(5));
     }
     cluster.restart();
-    let output = child.wait_with_output().expect("wait for grab-tickets");
-    let run = Run {
-        command: command_line,
-        output,
-    };
+    let run = live.finish();
     let context = run.context();
     // A buyer failed (it lost its connection): exit 5, and the report says what happened.
     run.assert_code(5);
-    let report = run.json();
+    let report = run.report();
     let failed: Vec<&Value> = report["buyers"]
         .as_array()
         .unwrap()
@@ -205,7 +201,7 @@ fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
             "{context}"
         );
     }
-    let (initial, confirmed, remaining, logged) = tally(&report);
+    let (initial, confirmed, remaining, logged) = tally(&run);
     assert_eq!(initial, tickets);
     assert!(
         confirmed < tickets,
@@ -233,49 +229,19 @@ fn a_restart_is_explained_in_the_text_report() {
         return;
     };
     let db = cluster.create_database("restart_text");
-    let mut command = std::process::Command::new(common::BIN);
-    command
-        .args([
-            "--buyers",
-            "3",
-            "--tickets",
-            "40",
-            "--per-buyer",
-            "all",
-            "--delay-ms",
-            "20..40",
-            "--store",
-        ])
-        .arg(db.url())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let command_line = format!("{command:?}");
-    let mut child = command.spawn().expect("start grab-tickets");
+    let mut live = on(&db.url())
+        .buyers(3)
+        .tickets(40)
+        .per_buyer("all")
+        .delay("20..40")
+        .spawn();
     // The signal: the launcher narrates the first confirmed sale.
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let bought = line.contains("BOUGHT");
-        seen.push(line);
-        if bought {
-            break;
-        }
-    }
+    live.wait_for("a sale", |lines| lines.iter().any(|l| l.contains("BOUGHT")));
     cluster.restart();
-    seen.extend(lines.map(|l| l.unwrap()));
-    let status = child.wait().unwrap();
-    let text = seen.join("\n");
-    assert_eq!(status.code(), Some(5), "{command_line}\n{text}");
-    assert!(
-        text.contains("the database server dropped"),
-        "{command_line}\n{text}"
-    );
-    assert!(
-        text.contains("lost the connection"),
-        "{command_line}\n{text}"
-    );
+    live.finish()
+        .assert_code(5)
+        .assert_stdout_contains("the database server dropped")
+        .assert_stdout_contains("lost the connection");
 }
 
 #[test]
@@ -302,7 +268,7 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
     let Some(db) = pg_cluster::database("bad_login") else {
         return;
     };
-    let (first, _) = race(
+    let first = race(
         &db,
         &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"],
     );
@@ -350,9 +316,9 @@ fn a_malformed_url_is_a_usage_error() {
         assert_eq!(run.stderr().lines().count(), 1, "{}", run.context());
     }
     // --atomic and friends need a database.
-    let mut command = std::process::Command::new(common::BIN);
-    command.arg("--atomic");
-    Run::of(command)
+    common::grab_tickets()
+        .arg("--atomic")
+        .run()
         .assert_code(2)
         .assert_stderr_contains("--store");
 }

@@ -5,31 +5,42 @@
 mod common;
 mod pg_cluster;
 
-use common::{Run, tally};
+use common::{Race, Run};
 use pg_cluster::Db;
 use serde_json::Value;
 
-/// The binary against `db` with `args`.
-fn run(db: &Db, args: &[&str]) -> Run {
-    let mut command = std::process::Command::new(common::BIN);
-    command.arg("--store").arg(db.url()).args(args);
-    command.env_remove("PGPASSWORD");
-    Run::of(command)
+/// The binary against the database at `url`. PGPASSWORD is unset: each test says where its
+/// password comes from.
+fn on(url: &str) -> Race {
+    common::grab_tickets()
+        .arg("--store")
+        .arg(url)
+        .configure(|command| {
+            command.env_remove("PGPASSWORD");
+        })
 }
 
-/// As `run`, with `--json`, and the parsed report.
-fn race(db: &Db, args: &[&str]) -> (Run, Value) {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let run = run(db, &all);
-    let report = run.json();
-    (run, report)
+/// The binary against `db` with `args`.
+fn run(db: &Db, args: &[&str]) -> Run {
+    on(&db.url()).args(args).run()
+}
+
+/// As `run`, with `--json`; the report is `run.report()`.
+fn race(db: &Db, args: &[&str]) -> Run {
+    on(&db.url()).json().args(args).run()
+}
+
+/// The report's tally as (initial, confirmed, remaining, logged).
+fn tally(run: &Run) -> (u64, u64, u64, u64) {
+    let t = run.tally();
+    (t.initial, t.confirmed, t.remaining, t.logged)
 }
 
 /// The report agrees with the database: the stock row is what it says is left, and the
 /// orders table holds exactly the orders it counts for this run.
-fn agrees_with_the_database(db: &Db, run: &Run, report: &Value) {
-    let (_, _, remaining, logged) = tally(report);
+fn agrees_with_the_database(db: &Db, run: &Run) {
+    let report = run.report();
+    let (_, _, remaining, logged) = tally(run);
     assert_eq!(db.stock().0, remaining, "{}", run.context());
     let run_id = report["run"].as_str().unwrap();
     assert_eq!(db.orders_of_run(run_id), logged, "{}", run.context());
@@ -40,7 +51,7 @@ fn without_a_lock_buyers_on_a_server_oversell_and_lose_updates() {
     let Some(db) = pg_cluster::database("no_lock") else {
         return;
     };
-    let (run, report) = race(
+    let run = race(
         &db,
         &[
             "--no-lock",
@@ -53,7 +64,8 @@ fn without_a_lock_buyers_on_a_server_oversell_and_lose_updates() {
         ],
     );
     run.assert_code(0);
-    let (initial, confirmed, remaining, logged) = tally(&report);
+    let report = run.report();
+    let (initial, confirmed, remaining, logged) = tally(&run);
     // Everyone read 2 and wrote `UPDATE ... SET ticket_num = 1`: six sales, one visible.
     assert_eq!(
         (initial, confirmed, remaining, logged),
@@ -64,7 +76,7 @@ fn without_a_lock_buyers_on_a_server_oversell_and_lose_updates() {
     assert_eq!(report["tally"]["oversold"], 4);
     assert_eq!(report["tally"]["lost_updates"], 5);
     assert_eq!(report["verdict"]["status"], "oversold");
-    agrees_with_the_database(&db, &run, &report);
+    agrees_with_the_database(&db, &run);
 }
 
 #[test]
@@ -73,7 +85,7 @@ fn locking_only_the_write_on_a_server_still_oversells() {
         return;
     };
     for lock in ["row", "advisory"] {
-        let (run, report) = race(
+        let run = race(
             &db,
             &[
                 "--lock-scope",
@@ -89,7 +101,8 @@ fn locking_only_the_write_on_a_server_still_oversells() {
             ],
         );
         run.assert_code(0);
-        let (_, confirmed, _, _) = tally(&report);
+        let report = run.report();
+        let (_, confirmed, _, _) = tally(&run);
         assert_eq!(confirmed, 5, "{}", run.context());
         assert_eq!(report["verdict"]["status"], "oversold");
         let cause = report["verdict"]["cause"].as_str().unwrap_or_default();
@@ -98,7 +111,7 @@ fn locking_only_the_write_on_a_server_still_oversells() {
             "{}",
             run.context()
         );
-        agrees_with_the_database(&db, &run, &report);
+        agrees_with_the_database(&db, &run);
     }
 }
 
@@ -128,11 +141,12 @@ fn every_safe_mode_sells_each_ticket_exactly_once() {
             "--check",
         ];
         args.extend_from_slice(mode);
-        let (run, report) = race(&db, &args);
+        let run = race(&db, &args);
         run.assert_code(0);
-        assert_eq!(tally(&report), (60, 60, 0, 60), "{mode:?}{}", run.context());
+        let report = run.report();
+        assert_eq!(tally(&run), (60, 60, 0, 60), "{mode:?}{}", run.context());
         assert_eq!(report["verdict"]["status"], "ok");
-        agrees_with_the_database(&db, &run, &report);
+        agrees_with_the_database(&db, &run);
         // Each sale has its own order number: no two buyers sold against the same count.
         let mut seqs: Vec<u64> = report["events"]
             .as_array()
@@ -158,12 +172,13 @@ fn the_row_lock_is_held_across_the_delay_so_critical_sections_never_overlap() {
     let Some(db) = pg_cluster::database("row_lock") else {
         return;
     };
-    let (run, report) = race(
+    let run = race(
         &db,
         &["--buyers", "4", "--tickets", "2", "--delay-ms", "10..30"],
     );
     run.assert_code(0);
-    assert_eq!(tally(&report), (2, 2, 0, 2), "{}", run.context());
+    let report = run.report();
+    assert_eq!(tally(&run), (2, 2, 0, 2), "{}", run.context());
     assert_eq!(report["settings"]["store"], "postgres");
     assert_eq!(report["settings"]["db_lock"], "row");
     let mut sections: Vec<(u64, u64)> = Vec::new();
@@ -195,7 +210,7 @@ fn serializable_purchases_are_refused_and_retried_never_oversold() {
     let Some(db) = pg_cluster::database("serializable") else {
         return;
     };
-    let (run, report) = race(
+    let run = race(
         &db,
         &[
             "--serializable",
@@ -208,7 +223,8 @@ fn serializable_purchases_are_refused_and_retried_never_oversold() {
         ],
     );
     run.assert_code(0);
-    assert_eq!(tally(&report), (2, 2, 0, 2), "{}", run.context());
+    let report = run.report();
+    assert_eq!(tally(&run), (2, 2, 0, 2), "{}", run.context());
     // All four read 2 within a few ms; only the first write can commit, so the other three
     // are refused at least once.
     let retries = report["retries"].as_u64().unwrap();
@@ -228,7 +244,7 @@ fn serializable_purchases_are_refused_and_retried_never_oversold() {
         .count() as u64;
     assert_eq!(refused, retries, "{}", run.context());
     assert_eq!(report["settings"]["method"], "serializable");
-    agrees_with_the_database(&db, &run, &report);
+    agrees_with_the_database(&db, &run);
 }
 
 #[test]
@@ -304,13 +320,13 @@ fn keep_stock_continues_from_the_stock_row() {
     let Some(db) = pg_cluster::database("keep_stock") else {
         return;
     };
-    let (first, report) = race(
+    let first = race(
         &db,
         &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"],
     );
     first.assert_code(0);
-    assert_eq!(tally(&report), (5, 2, 3, 2));
-    let (second, report) = race(
+    assert_eq!(tally(&first), (5, 2, 3, 2));
+    let second = race(
         &db,
         &[
             "--keep-stock",
@@ -322,7 +338,7 @@ fn keep_stock_continues_from_the_stock_row() {
         ],
     );
     second.assert_code(0);
-    assert_eq!(tally(&report), (3, 3, 0, 3), "{}", second.context());
+    assert_eq!(tally(&second), (3, 3, 0, 3), "{}", second.context());
     // Nothing is ever deleted: two restocks... one restock and five orders.
     assert_eq!(db.all_orders(), 1 + 5);
 }
@@ -344,44 +360,24 @@ fn a_password_reaches_the_buyers_but_is_never_shown() {
         return;
     };
     let url = db.tcp_url(pg_cluster::PASSWORD);
-    let mut command = std::process::Command::new(common::BIN);
-    command
-        .args([
-            "--json",
-            "--buyers",
-            "3",
-            "--tickets",
-            "2",
-            "--delay-ms",
-            "0..1",
-            "--store",
-        ])
-        .arg(&url);
-    command.env_remove("PGPASSWORD");
-    let out = Run::of(command);
+    let out = on(&url).json().buyers(3).tickets(2).delay("0..1").run();
     out.assert_code(0);
     assert!(
         !out.stdout().contains(pg_cluster::PASSWORD),
         "{}",
         out.context()
     );
-    assert_eq!(tally(&out.json()), (2, 2, 0, 2), "{}", out.context());
+    assert_eq!(tally(&out), (2, 2, 0, 2), "{}", out.context());
     // PGPASSWORD works as it does for psql.
-    let mut command = std::process::Command::new(common::BIN);
-    command
-        .args([
-            "-q",
-            "--buyers",
-            "2",
-            "--tickets",
-            "1",
-            "--delay-ms",
-            "0..1",
-            "--store",
-        ])
-        .arg(db.tcp_url("").replace(":@", "@"));
-    command.env("PGPASSWORD", pg_cluster::PASSWORD);
-    Run::of(command)
+    on(&db.tcp_url("").replace(":@", "@"))
+        .configure(|command| {
+            command.env("PGPASSWORD", pg_cluster::PASSWORD);
+        })
+        .quiet()
+        .buyers(2)
+        .tickets(1)
+        .delay("0..1")
+        .run()
         .assert_code(0)
         .assert_stdout_contains("OK: 1 ticket, 1 sold");
 }
@@ -407,44 +403,32 @@ fn launchers_sharing_one_database_race_together_and_their_reports_agree() {
             "0..0",
         ],
     )
-    .0
     .assert_code(0);
-    let launch = || {
-        let mut command = std::process::Command::new(common::BIN);
-        command
-            .args([
-                "--json",
-                "--keep-stock",
-                "--buyers",
-                "3",
-                "--per-buyer",
-                "all",
-                "--delay-ms",
-                "5..15",
-                "--check",
-                "--store",
-            ])
-            .arg(db.url());
-        command
-    };
-    let children: Vec<_> = (0..3)
+    // Started together, read together: Live collects each one's output as it comes.
+    let launches: Vec<_> = (0..3)
         .map(|_| {
-            let command = launch();
-            std::thread::spawn(move || Run::of(command))
+            on(&db.url())
+                .json()
+                .keep_stock()
+                .buyers(3)
+                .per_buyer("all")
+                .delay("5..15")
+                .check()
+                .spawn()
         })
         .collect();
-    let runs: Vec<Run> = children.into_iter().map(|c| c.join().unwrap()).collect();
+    let runs: Vec<Run> = launches.into_iter().map(|live| live.finish()).collect();
     let mut sold_by_all = 0;
     let mut attributed = 0;
     for run in &runs {
         run.assert_code(0);
-        let report = run.json();
-        let (initial, confirmed, remaining, logged) = tally(&report);
+        let report = run.report();
+        let (initial, confirmed, remaining, logged) = tally(run);
         let others = report["tally"]["sold_by_others"].as_u64().unwrap();
         assert_eq!(confirmed, logged, "{}", run.context());
         assert_eq!(remaining + logged + others, initial, "{}", run.context());
         assert_eq!(report["verdict"]["status"], "ok", "{}", run.context());
-        let named: u64 = report["other_runs"]
+        let named: u64 = report["others"]
             .as_array()
             .unwrap()
             .iter()

@@ -1,74 +1,121 @@
-//! `--seed` replays every buyer's simulated network delays.
+//! `--seed` replays every buyer's simulated network delays, and a run without one prints the
+//! seed it drew so that it can be replayed.
 
 mod common;
-use common::TestEnv;
+use common::{Race, Run, TestEnv};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
-fn delays_by_buyer(report: &Value) -> Vec<(u64, Value)> {
-    let mut delays: Vec<(u64, Value)> = report["buyers"]
-        .as_array()
-        .unwrap()
+/// Each buyer's `delays_ms` from the `--json` report, by buyer number.
+fn reported_delays(run: &Run) -> BTreeMap<u64, Value> {
+    run.buyers()
         .iter()
         .map(|b| (b["buyer"].as_u64().unwrap(), b["delays_ms"].clone()))
-        .collect();
-    delays.sort_by_key(|(buyer, _)| *buyer);
+        .collect()
+}
+
+/// Each buyer's delays as the narration shows them ("buyer-2   network delay 136 ms ..."),
+/// by buyer name.
+fn narrated_delays(run: &Run) -> BTreeMap<String, Vec<u64>> {
+    let mut delays: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for line in run.stdout().lines() {
+        let narrated = line
+            .split_once(" network delay ")
+            .and_then(|(before, after)| {
+                let buyer = before.split_whitespace().last()?;
+                let ms = after.strip_suffix(" ms ...")?.parse().ok()?;
+                Some((buyer.to_string(), ms))
+            });
+        if let Some((buyer, ms)) = narrated {
+            delays.entry(buyer).or_default().push(ms);
+        }
+    }
     delays
+}
+
+/// The seed the headline names: "3 buyers race for ... (NO lock, delay 1..100 ms, seed 7)".
+fn headline_seed(run: &Run) -> u64 {
+    let headline = run.stdout().lines().next().unwrap_or_default();
+    headline
+        .rsplit_once(", seed ")
+        .and_then(|(_, seed)| seed.strip_suffix(')')?.parse().ok())
+        .unwrap_or_else(|| panic!("no seed in the headline{}", run.context()))
+}
+
+/// Five buyers who want two tickets each, with delays drawn from 1..40 ms.
+fn two_tickets_each(env: &TestEnv) -> Race {
+    env.race().buyers(5).per_buyer(2).tickets(10).delay("1..40")
 }
 
 #[test]
 fn the_same_seed_gives_every_buyer_the_same_delays() {
     let env = TestEnv::new();
-    let args = [
-        "--seed",
-        "42",
-        "--buyers",
-        "5",
-        "--per-buyer",
-        "2",
-        "--tickets",
-        "10",
-        "--delay-ms",
-        "1..40",
-    ];
-    let (first_run, first) = env.run_json(&args);
-    let (second_run, second) = env.run_json(&args);
-    first_run.assert_code(0);
-    second_run.assert_code(0);
-    assert_eq!(first["settings"]["seed"], 42);
-    let first = delays_by_buyer(&first);
-    assert_eq!(first, delays_by_buyer(&second));
-    // Buyers get different streams from the one seed.
-    assert_ne!(first[0].1, first[1].1);
-    assert!(first.iter().all(|(_, d)| d.as_array().unwrap().len() == 2));
+    let first = two_tickets_each(&env).seed(42).json().succeeds();
+    let second = two_tickets_each(&env).seed(42).json().succeeds();
+    let delays = reported_delays(&first);
+    first
+        .assert_report("/settings/seed", 42)
+        .assert_that(delays.len() == 5, "not one entry per buyer")
+        .assert_that(
+            delays.values().all(|d| d.as_array().unwrap().len() == 2),
+            "a buyer did not have two delays",
+        )
+        // Buyers get different streams from the one seed.
+        .assert_that(delays[&1] != delays[&2], "buyers 1 and 2 share delays");
+    second.assert_that(
+        reported_delays(&second) == delays,
+        format!("the delays differ from the first run's {delays:?}"),
+    );
 }
 
 #[test]
 fn different_seeds_give_different_delays() {
     let env = TestEnv::new();
-    let (_, a) = env.run_json(&[
-        "--seed",
-        "1",
-        "--buyers",
-        "4",
-        "--delay-ms",
-        "1..1000",
-        "--no-lock",
-    ]);
-    let (_, b) = env.run_json(&[
-        "--seed",
-        "2",
-        "--buyers",
-        "4",
-        "--delay-ms",
-        "1..1000",
-        "--no-lock",
-    ]);
-    assert_ne!(delays_by_buyer(&a), delays_by_buyer(&b));
+    let with_seed = |seed| {
+        env.race()
+            .no_lock()
+            .buyers(4)
+            .delay("1..1000")
+            .seed(seed)
+            .json()
+            .succeeds()
+    };
+    let (one, two) = (with_seed(1), with_seed(2));
+    two.assert_that(
+        reported_delays(&one) != reported_delays(&two),
+        "seeds 1 and 2 gave the same delays",
+    );
 }
 
 #[test]
-fn a_run_without_seed_prints_the_seed_to_replay_it() {
+fn a_run_without_seed_prints_the_seed_that_replays_its_delays() {
     let env = TestEnv::new();
-    let run = env.run(&["--buyers", "2", "--delay-ms", "0..1", "-q"]);
-    run.assert_code(0).assert_stdout_contains(", seed ");
+    // Three buyers, two purchases each, without the lock so the delays overlap: six delays
+    // from 1..100 ms (a delay of 0 is not narrated), which another seed could not repeat
+    // by chance.
+    let race = || {
+        env.race()
+            .no_lock()
+            .buyers(3)
+            .tickets(10)
+            .per_buyer(2)
+            .delay("1..100")
+    };
+    let first = race().succeeds();
+    let seed = headline_seed(&first);
+    let delays = narrated_delays(&first);
+    first.assert_that(
+        delays.len() == 3 && delays.values().all(|d| d.len() == 2),
+        format!("expected two delays for each of three buyers, got {delays:?}"),
+    );
+    let replay = race().seed(seed).succeeds();
+    replay
+        .assert_that(
+            headline_seed(&replay) == seed,
+            "the replay names another seed",
+        )
+        .assert_that(
+            narrated_delays(&replay) == delays,
+            format!("seed {seed} did not replay the delays {delays:?}"),
+        );
 }

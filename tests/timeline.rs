@@ -1,115 +1,154 @@
 //! After a text run the report draws the race: one lane per buyer on a common time axis.
 
 mod common;
-use common::TestEnv;
+use common::{Run, TestEnv};
 
 /// The lane of `buyer` between its bars, from a run's stdout.
-fn lane(stdout: &str, buyer: u32) -> Option<String> {
+fn lane(run: &Run, buyer: u32) -> Option<&str> {
     let name = format!("buyer-{buyer} ");
-    stdout
+    run.stdout()
         .lines()
         .find(|l| l.starts_with(&name) && l.contains('|'))
         .and_then(|l| l.split('|').nth(1))
-        .map(str::to_string)
+}
+
+/// The lanes of buyers 1 to `buyers`; panics with the run's context if one is missing.
+fn lanes(run: &Run, buyers: u32) -> Vec<&str> {
+    (1..=buyers)
+        .map(|b| lane(run, b).unwrap_or_else(|| panic!("no lane for buyer-{b}{}", run.context())))
+        .collect()
+}
+
+/// The column, counted like a lane's, of the caret marking the first write: under the lanes,
+/// "^ first write (buyer-N)", or "first write (buyer-N) ^" near the right edge.
+fn first_write_mark(run: &Run) -> Option<usize> {
+    let mut lines = run.stdout().lines();
+    let lane_start = lines.find(|l| l.starts_with("buyer-1 "))?.find('|')? + 1;
+    let mark = lines.find(|l| l.contains("first write (buyer-"))?;
+    mark.find('^')?.checked_sub(lane_start)
 }
 
 #[test]
 fn a_no_lock_run_draws_every_buyer_reading_before_the_first_write() {
     let env = TestEnv::new();
-    let run = env.run(&[
-        "--no-lock",
-        "--buyers",
-        "4",
-        "--tickets",
-        "1",
-        "--delay-ms",
-        "200..300",
-    ]);
-    run.assert_code(0);
-    run.assert_stdout_contains("Timeline (");
-    run.assert_stdout_contains("^ first write (buyer-");
-    let stdout = run.stdout();
-    let first_write = (1..=4)
-        .filter_map(|b| lane(&stdout, b)?.find('W'))
-        .min()
-        .expect("a write");
-    for buyer in 1..=4 {
-        let lane = lane(&stdout, buyer).unwrap_or_else(|| panic!("no lane{}", run.context()));
-        let read = lane.find('R').expect("a read");
-        assert!(read < first_write, "buyer-{buyer}: {lane}{}", run.context());
+    let run = env
+        .race()
+        .no_lock()
+        .buyers(4)
+        .tickets(1)
+        .delay("200..300")
+        .run();
+    run.assert_success().assert_stdout_contains("Timeline (");
+    let lanes = lanes(&run, 4);
+    let first_write = lanes.iter().filter_map(|l| l.find('W')).min();
+    run.assert_that(
+        first_write.is_some() && first_write_mark(&run) == first_write,
+        "no caret under the first write",
+    );
+    for lane in &lanes {
+        let read = lane.find('R');
+        run.assert_that(
+            read.is_some() && read < first_write,
+            format!("this lane reads after the first write: {lane}"),
+        );
     }
-    assert_eq!(
-        stdout.matches("| read 1, wrote 0").count(),
-        4,
-        "{}",
-        run.context()
+    run.assert_that(
+        run.stdout().matches("| read 1, wrote 0").count() == 4,
+        "not every buyer read 1 and wrote 0",
     );
 }
 
 #[test]
 fn a_locked_run_draws_waiting_and_holding_with_a_legend() {
     let env = TestEnv::new();
-    let run = env.run(&["--buyers", "3", "--delay-ms", "20..30"]);
-    run.assert_code(0);
-    run.assert_stdout_contains("Legend: . waiting for the lock   = holding the lock");
-    let stdout = run.stdout();
-    let lanes: Vec<String> = (1..=3).filter_map(|b| lane(&stdout, b)).collect();
-    assert_eq!(lanes.len(), 3, "{}", run.context());
-    assert!(lanes.iter().any(|l| l.contains('.')), "{}", run.context());
-    assert!(!stdout.contains("first write"), "{}", run.context());
+    let run = env.race().buyers(3).delay("20..30").succeeds();
+    run.assert_stdout_contains("Legend: . waiting for the lock   = holding the lock")
+        .assert_stdout_lacks("first write")
+        .assert_that(
+            lanes(&run, 3).iter().any(|l| l.contains('.')),
+            "nobody waited for the lock",
+        );
 }
 
 #[test]
 fn locking_only_the_write_draws_reads_outside_the_lock() {
     let env = TestEnv::new();
-    let run = env.run(&[
-        "--lock-scope",
-        "write",
-        "--buyers",
-        "3",
-        "--tickets",
-        "1",
-        "--delay-ms",
-        "200..300",
-    ]);
-    run.assert_code(0);
-    run.assert_stdout_contains("- network delay without the lock");
-    for buyer in 1..=3 {
-        let lane = lane(&run.stdout(), buyer).expect("a lane");
+    let run = env
+        .race()
+        .lock_scope("write")
+        .buyers(3)
+        .tickets(1)
+        .delay("200..300")
+        .run();
+    run.assert_success()
+        .assert_stdout_contains("- network delay without the lock");
+    for lane in lanes(&run, 3) {
         // The read comes first, then the delay without the lock, then the locked write.
-        let (read, write) = (lane.find('R'), lane.find('W'));
-        assert!(read < write && read.is_some(), "{lane}{}", run.context());
-        let between = &lane[read.unwrap()..write.unwrap()];
-        assert!(between.contains('-'), "{lane}{}", run.context());
-        assert!(lane.contains("=W"), "the write is under the lock: {lane}");
+        let read = lane.find('R').unwrap_or(usize::MAX);
+        let write = lane.find('W').unwrap_or(0);
+        run.assert_that(read < write, format!("no read before a write: {lane}"))
+            .assert_that(
+                lane[read..write].contains('-'),
+                format!("no delay without the lock: {lane}"),
+            )
+            .assert_that(
+                lane.contains("=W"),
+                format!("the write is not under the lock: {lane}"),
+            );
     }
 }
 
 #[test]
 fn a_piped_timeline_has_no_colour_codes() {
     let env = TestEnv::new();
-    let run = env.run(&["--buyers", "2", "--delay-ms", "0..2"]);
-    run.assert_code(0);
-    run.assert_stdout_contains("Timeline (");
-    assert!(!run.stdout().contains('\x1b'), "{}", run.context());
+    env.race()
+        .buyers(2)
+        .delay("0..2")
+        .succeeds()
+        .assert_stdout_contains("Timeline (")
+        .assert_stdout_lacks("\x1b");
+}
+
+#[test]
+fn a_timeline_on_a_terminal_is_coloured() {
+    let env = TestEnv::new();
+    env.race()
+        .buyers(2)
+        .delay("0..2")
+        .run_on_terminal()
+        .assert_success()
+        .assert_stdout_contains("Timeline (")
+        .assert_stdout_contains("\x1b[");
+}
+
+#[test]
+fn a_timeline_on_a_terminal_with_no_color_set_is_plain() {
+    let env = TestEnv::new();
+    env.race()
+        .buyers(2)
+        .delay("0..2")
+        .configure(|cmd| {
+            cmd.env("NO_COLOR", "1");
+        })
+        .run_on_terminal()
+        .assert_success()
+        .assert_stdout_contains("Timeline (")
+        .assert_stdout_lacks("\x1b");
 }
 
 #[test]
 fn quiet_and_json_runs_draw_no_timeline() {
     let env = TestEnv::new();
-    for flag in ["--quiet", "--json"] {
-        let run = env.run(&[flag, "--buyers", "2", "--delay-ms", "0..2"]);
-        run.assert_code(0);
-        assert!(!run.stdout().contains("Timeline"), "{}", run.context());
-    }
+    let race = || env.race().buyers(2).delay("0..2");
+    race().quiet().succeeds().assert_stdout_lacks("Timeline");
+    race().json().succeeds().assert_stdout_lacks("Timeline");
 }
 
 #[test]
 fn many_buyers_show_forty_lanes_and_count_the_rest() {
     let env = TestEnv::new();
-    let run = env.run(&["--buyers", "45", "--delay-ms", "0..0", "--no-fsync"]);
-    run.assert_code(0);
-    run.assert_stdout_contains("... 5 more buyers not shown");
-    assert!(lane(&run.stdout(), 40).is_some(), "{}", run.context());
-    assert!(lane(&run.stdout(), 41).is_none(), "{}", run.context());
+    let run = env.race().buyers(45).delay("0..0").no_fsync().succeeds();
+    run.assert_stdout_contains("... 5 more buyers not shown")
+        .assert_that(lane(&run, 40).is_some(), "no lane for buyer-40")
+        .assert_that(lane(&run, 41).is_none(), "a lane for buyer-41");
 }

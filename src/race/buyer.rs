@@ -15,11 +15,11 @@ use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
 use crate::exit::{Exit, Result};
 use crate::settings::{DbLock, DelayRange, Durability, LockScope, Method, PerBuyer, Step, StoreAt};
-use crate::shop::Store;
 use crate::shop::file_store::FileStore;
 use crate::shop::pg::Target;
 use crate::shop::pg::store::PgStore;
 use crate::shop::purchase::{Attempt, Purchase};
+use crate::shop::{Snapshot as _, Store};
 
 /// A buyer stops streaming per-step events after this many attempts, so a throughput run of
 /// 200,000 purchases is not slowed down by 10⁶ pipe writes; its report line still counts all.
@@ -29,6 +29,8 @@ const DETAILED_ATTEMPTS: u64 = 100;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuyerPlan {
     pub index: u32,
+    /// As bytes: a data path need not be UTF-8, and JSON strings must be.
+    #[serde(with = "path_bytes")]
     pub data: PathBuf,
     /// The data file, or a database URL without its password (that comes in PGPASSWORD:
     /// a command line is readable by every user).
@@ -47,10 +49,9 @@ pub struct BuyerPlan {
     pub launcher_pid: u32,
     /// Fault injection: die by SIGKILL at this step of this attempt (1-based).
     pub crash_at: Option<StepDeath>,
-    /// How many buyers race, and the data file's seq at the start: together they tell a
-    /// buyer whether it is ahead of its fair share.
+    /// How many buyers race: with the seq this buyer saw at its search, it tells the buyer
+    /// whether it is ahead of its fair share.
     pub buyers: u32,
-    pub first_seq: u64,
 }
 
 /// 2^64 divided by the golden ratio (SplitMix64's increment): multiplying the buyer number by
@@ -132,7 +133,8 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
     }
     report.send(Event::Started);
 
-    let searched = crate::shop::Snapshot::ticket_num(&store.read()?);
+    let search = store.read()?;
+    let searched = search.ticket_num();
     report.send(Event::Searched { seen: searched });
 
     let mut next_delay = delay_stream(plan.seed, plan.index, plan.delay);
@@ -178,7 +180,7 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         match purchase.attempt(delay, detailed, &send)? {
             Attempt::Bought { seq } => {
                 bought += 1;
-                step_aside_if_ahead(bought, seq.saturating_sub(plan.first_seq), plan.buyers);
+                step_aside_if_ahead(bought, seq.saturating_sub(search.seq()), plan.buyers);
             }
             Attempt::SoldOut => break Outcome::SoldOut,
             Attempt::LockTimeout => break Outcome::LockTimeout,
@@ -241,4 +243,21 @@ fn die_with_launcher(launcher_pid: u32) {
 fn kill_self() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     unreachable!("SIGKILL cannot be caught, so it does not return")
+}
+
+/// A path as its raw bytes in the plan's JSON.
+mod path_bytes {
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(path.as_os_str().as_bytes())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let bytes = Vec::<u8>::deserialize(d)?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
 }

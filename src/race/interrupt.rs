@@ -1,5 +1,5 @@
-//! Ctrl-C (SIGINT) and SIGTERM on the launcher: kill the buyers, so the launcher can reap them
-//! and print a partial report. The buyers share one process group, so the handler needs one
+//! Ctrl-C (SIGINT), SIGTERM and SIGHUP on the launcher: kill the buyers, so the launcher can
+//! reap them and print a partial report; a second signal stops it at once, and says so. The buyers share one process group, so the handler needs one
 //! number, not a table of pids; it only touches atomics and sends one signal, both safe
 //! inside a signal handler.
 
@@ -11,17 +11,21 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// The buyers' process group, or 0 when there is none to kill.
 static BUYERS: AtomicI32 = AtomicI32::new(0);
 
-/// Installs the handler for SIGINT and SIGTERM.
+/// Said by a second signal, which does not wait for the report.
+const STOPPED_AT_ONCE: &[u8] =
+    b"grab-tickets: stopped at once by a second signal, without a report; \
+the buyers were killed, and the next run settles the files\n";
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP (a closed terminal is a request to stop).
 pub fn install() {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: `on_signal` is async-signal-safe (atomics and kill only); the sigaction
         // struct is fully initialised before use.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_signal as *const () as usize;
-            // SA_RESETHAND: a second Ctrl-C kills the launcher at once (buyers follow it via
-            // their parent-death signal).
-            action.sa_flags = libc::SA_RESETHAND;
+            // No SA_RESTART: a signal must cut a blocking wait (a lock, a pipe) short.
+            action.sa_flags = 0;
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
@@ -29,8 +33,15 @@ pub fn install() {
 }
 
 extern "C" fn on_signal(_signal: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+    let again = INTERRUPTED.swap(true, Ordering::SeqCst);
     kill_buyers();
+    if again {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is a static.
+        unsafe {
+            libc::write(2, STOPPED_AT_ONCE.as_ptr().cast(), STOPPED_AT_ONCE.len());
+            libc::_exit(i32::from(crate::exit::Exit::Interrupted.code()));
+        }
+    }
 }
 
 fn kill_buyers() {

@@ -21,8 +21,6 @@ pub struct Start<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
-    /// The data file's seq as the race starts: buyers count sales from it.
-    pub first_seq: u64,
     /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
     pub password: Option<String>,
     pub victims: &'a [Victim],
@@ -41,34 +39,49 @@ pub struct Raced {
     pub race_us: u64,
 }
 
-/// Runs the race. `on_event` sees every buyer event as it arrives (live narration).
-pub fn launch(start: &Start, on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
-    let epoch_ns = clock::monotonic_ns();
-    let mut field = spawn_buyers(start, epoch_ns)?;
-    let heard = race(&mut field, start.victims, on_event);
-    interrupt::forget_buyers();
-    if heard.is_err() {
-        // Every child is reaped, even when the report cannot be read.
-        for spawned in &mut field.children {
-            let _ = spawned.child.kill();
+/// Spawns every buyer; they open their files and wait for the starting gun. Spawning comes
+/// before anything changes, so a machine that cannot start them all (`ulimit -u`, `-n`)
+/// fails here with the stock untouched.
+pub fn spawn(start: &Start) -> Result<Field> {
+    spawn_buyers(start, clock::monotonic_ns())
+}
+
+impl Field {
+    /// Runs the race: fires the gun, hears every event (`on_event` sees each as it arrives,
+    /// for live narration), reaps every buyer.
+    pub fn race(mut self, victims: &[Victim], on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
+        let heard = race(&mut self, victims, on_event);
+        interrupt::forget_buyers();
+        if heard.is_err() {
+            // Every child is reaped, even when the report cannot be read.
+            for spawned in &mut self.children {
+                let _ = spawned.child.kill();
+            }
         }
+        let reaped = reap(self.children);
+        let (mut heard, fired, race_us) = heard?;
+        // Lines arrive in the order they were written, which is not quite the order of their
+        // timestamps (a buyer stamps an event, then writes it); readers want the time order.
+        heard.messages.sort_by_key(|m| m.t_us);
+        Ok(Raced {
+            reaped,
+            events: heard.messages,
+            garbled: heard.garbled,
+            fired,
+            race_us,
+        })
     }
-    let reaped = reap(field.children);
-    let (mut heard, fired, race_us) = heard?;
-    // Lines arrive in the order they were written, which is not quite the order of their
-    // timestamps (a buyer stamps an event, then writes it); readers want the time order.
-    heard.messages.sort_by_key(|m| m.t_us);
-    Ok(Raced {
-        reaped,
-        events: heard.messages,
-        garbled: heard.garbled,
-        fired,
-        race_us,
-    })
+
+    /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
+    pub fn call_off(self) {
+        interrupt::forget_buyers();
+        drop(self.gun);
+        reap(self.children);
+    }
 }
 
 /// The buyers between spawning and reaping.
-struct Field {
+pub struct Field {
     children: Vec<Spawned>,
     /// One byte per buyer fires the start; dropping it unfired tells them to exit.
     gun: PipeWriter,
@@ -118,7 +131,6 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             buyers: settings.buyers,
-            first_seq: start.first_seq,
         };
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.

@@ -60,11 +60,12 @@ impl Store for FileStore {
         ledger::settle(&self.data, &self.log)
     }
 
-    /// The order goes to the log first: once it is there the sale stands, even if this buyer
-    /// dies before the data file is replaced (the next lock holder finishes it).
+    /// The new data file is staged first, so a full disk or a refusing directory fails
+    /// before anything is sold. Then the order goes to the log, the commit point: once it is
+    /// there the sale stands, even if this buyer dies before swapping the data file in (the
+    /// next lock holder finishes it). Should the swap itself fail, a void entry takes the
+    /// order back, so the ledger never holds a sale nobody owns.
     fn commit(&self, seen: &Stock, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<()> {
-        self.log.append(order)?;
-        checkpoint(Step::OrderLogged);
         let next = Stock {
             ticket_num: order.after,
             seq: order.seq,
@@ -72,7 +73,13 @@ impl Store for FileStore {
         };
         let staged = store::stage(&self.data, &next)?;
         checkpoint(Step::TempWritten);
-        staged.swap_in()
+        self.log.append(order)?;
+        checkpoint(Step::OrderLogged);
+        staged.swap_in().inspect_err(|_| {
+            // Best effort: if even this fails, the next lock holder finishes the order
+            // instead, and the report names it either way.
+            let _ = self.log.append(&order.voided());
+        })
     }
 
     fn release(&self, guard: LockGuard<'_>) -> Result<()> {

@@ -1,120 +1,176 @@
-//! The launcher's side of either store, so that one run reads the same on both: open and
-//! check it, set or keep the stock, and after the race settle it and read the run's window of
-//! the ledger. The file's steps live in `ledger`, the database's in `pg::ledger`.
+//! The launcher's side of either store, so that one run reads the same on both: check and
+//! open it, set the stock and open the run's window of the ledger, and after the race close
+//! the window. The file's steps live in `ledger` (with the race gate in `lock`), the
+//! database's in `pg::ledger`.
+
+use std::cell::RefCell;
 
 use super::file_store::FileStore;
-use super::ledger::{self, LockWait, StartingStock};
-use super::orders::Entry;
-use super::pg::ledger::{PgLedger, Window};
-use crate::exit::Result;
-use crate::settings::{Settings, StoreAt};
+use super::ledger::{self, Closed, LockWait, Opened};
+use super::lock::{GateGuard, RaceGate, launchers};
+use super::orders::Window;
+use super::pg::ledger::PgLedger;
+use crate::exit::{Error, Result};
+use crate::settings::{Restock, Settings, StoreAt};
 
 /// The store as the launcher holds it.
 pub enum Keeper {
-    File(FileStore),
-    Postgres {
-        // Boxed: the connection is large, and a run holds one keeper either way.
-        ledger: Box<PgLedger>,
-        /// Where this run starts in the orders table (set by `restock`).
-        window: Option<Window>,
+    File {
+        shop: FileStore,
+        gate: RaceGate,
     },
-}
-
-/// The ledger after the race, read for the report.
-pub struct Closed {
-    pub remaining: u64,
-    /// An order a killed buyer committed that the launcher had to apply (file store only:
-    /// in the database a sale and its order are one transaction).
-    pub recovered: Option<Entry>,
-    /// This run's entries.
-    pub ours: Vec<Entry>,
-    /// Orders of other runs in this run's window: other launchers sharing the stock.
-    pub others: Vec<Entry>,
+    /// In a RefCell: the connection needs `&mut`, while the race gate's guard (file store
+    /// only) keeps the keeper borrowed for the whole race.
+    Postgres(Box<RefCell<PgLedger>>),
 }
 
 impl Keeper {
-    /// Checks the store before anything is created or changed, then opens it.
+    /// Checks the store before anything is created or changed, then opens it: for the file
+    /// store the data file, its lock file, order log and race gate; for the database the
+    /// URL, the login and the tables.
     pub fn open(settings: &Settings) -> Result<Keeper> {
         match &settings.store {
-            StoreAt::DataFile => Ok(Keeper::File(ledger::open_checked(
-                &settings.data,
-                settings.durability,
-            )?)),
-            StoreAt::Postgres { url } => Ok(Keeper::Postgres {
-                ledger: Box::new(PgLedger::open(url, settings.durability)?),
-                window: None,
-            }),
+            StoreAt::DataFile => {
+                let shop =
+                    ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+                let gate = RaceGate::open(shop.log.path())?;
+                Ok(Keeper::File { shop, gate })
+            }
+            StoreAt::Postgres { url } => Ok(Keeper::Postgres(Box::new(RefCell::new(
+                PgLedger::open(url, settings.durability)?,
+            )))),
         }
     }
 
     /// What the launcher waits for when someone else holds the stock, for its message.
     pub fn lock_name(&self) -> String {
         match self {
-            Keeper::File(shop) => shop.lock.path().display().to_string(),
-            Keeper::Postgres { ledger, .. } => format!("the stock in {}", ledger.target().shown()),
+            Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
+            Keeper::Postgres(ledger) => {
+                format!("the stock in {}", ledger.borrow().target().shown())
+            }
         }
     }
 
     /// The password to hand to buyers through their environment, if the URL had one.
     pub fn password(&self) -> Option<String> {
         match self {
-            Keeper::File(_) => None,
-            Keeper::Postgres { ledger, .. } => ledger.target().password(),
+            Keeper::File { .. } => None,
+            Keeper::Postgres(ledger) => ledger.borrow().target().password(),
         }
     }
 
-    /// Sets the stock to `--tickets`, or keeps it.
-    pub fn restock(
-        &mut self,
+    /// Sets the stock (or keeps it) and opens the run's window of the ledger. The file store
+    /// waits for any running race to end before a restock (the race gate, held shared while
+    /// racing). The database has no gate: a restock takes both locks, so it lands between
+    /// two purchases of a running race, and that race's report names it.
+    pub fn enter_race(
+        &self,
         settings: &Settings,
         run: &str,
         wait: &LockWait,
-    ) -> Result<StartingStock> {
+    ) -> Result<(Option<GateGuard<'_>>, Opened)> {
         match self {
-            Keeper::File(shop) => ledger::restock(shop, settings.restock, run, wait),
-            Keeper::Postgres { ledger, window } => {
-                let start = ledger.restock(settings.restock, run, wait.timeout, wait.on_wait)?;
-                *window = Some(start);
-                Ok(StartingStock {
-                    tickets: start.tickets,
-                    seq: start.seq,
-                })
+            Keeper::File { shop, gate } => {
+                let (racing, opened) = enter_file_race(settings, shop, gate, run, wait)?;
+                Ok((Some(racing), opened))
+            }
+            Keeper::Postgres(ledger) => {
+                let window = ledger.borrow_mut().restock(
+                    settings.restock,
+                    run,
+                    wait.timeout,
+                    wait.on_wait,
+                )?;
+                Ok((
+                    None,
+                    Opened {
+                        tickets: window.tickets,
+                        from: window.after_id,
+                    },
+                ))
             }
         }
     }
 
-    /// After the race: settles the stock and reads the run's part of the ledger. `killed`
-    /// are the pids of buyers that died by a signal (their temp files go).
-    pub fn close_books(
-        &mut self,
+    /// Closes the run's window. If that fails (a full disk; a server that stays away), the
+    /// report is still printed, from the store as it is, and says what happened.
+    pub fn close_race(
+        &self,
         settings: &Settings,
+        opened: &Opened,
         run: &str,
         wait: &LockWait,
-        killed: &[u32],
-    ) -> Result<Closed> {
+    ) -> (Closed, Option<Error>) {
         match self {
-            Keeper::File(shop) => {
-                let ours = shop.log.entries_of_run(run)?;
-                let after = ledger::settle_after_race(shop, settings.scope, run, wait)?;
-                ledger::remove_temp_files_of(&settings.data, killed);
-                Ok(Closed {
-                    remaining: after.remaining,
-                    recovered: after.recovered,
-                    ours,
-                    others: Vec::new(),
-                })
+            Keeper::File { shop, .. } => {
+                match ledger::close_window(shop, opened, settings.scope, run, wait) {
+                    Ok(closed) => (closed, None),
+                    Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
+                }
             }
-            Keeper::Postgres { ledger, window } => {
-                let window = window.expect("restock comes before the race");
-                let books = ledger.close_books(&window)?;
-                let (ours, others) = books.entries.into_iter().partition(|e| e.run == run);
-                Ok(Closed {
-                    remaining: books.remaining,
-                    recovered: None,
-                    ours,
-                    others,
-                })
-            }
+            Keeper::Postgres(ledger) => match ledger.borrow_mut().close_books(opened.from) {
+                Ok(books) => (
+                    Closed {
+                        remaining: books.remaining,
+                        // A sale and its order are one transaction: nothing to finish.
+                        recovered: None,
+                        window: Window {
+                            entries: books.entries,
+                            unreadable: Vec::new(),
+                        },
+                    },
+                    None,
+                ),
+                Err(e) => (
+                    Closed {
+                        remaining: opened.tickets,
+                        recovered: None,
+                        window: Window::default(),
+                    },
+                    Some(e),
+                ),
+            },
         }
     }
+
+    /// A buyer killed between writing its temp file and swapping it in leaves the temp file
+    /// behind (file store only). `killed` are the pids of buyers that died by a signal.
+    pub fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
+        if let Keeper::File { .. } = self {
+            ledger::remove_temp_files_of(&settings.data, killed);
+        }
+    }
+}
+
+/// Sets the stock (waiting for any running race to end first: a restock never lands in the
+/// middle of someone else's race), then joins the race gate and opens the run's window.
+fn enter_file_race<'g>(
+    settings: &Settings,
+    shop: &FileStore,
+    gate: &'g RaceGate,
+    run: &str,
+    wait: &LockWait,
+) -> Result<(GateGuard<'g>, Opened)> {
+    let on_gate_wait = |pids: &[u32]| {
+        eprintln!(
+            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
+             (join it instead with --keep-stock)",
+            launchers(pids),
+            settings.data.display()
+        );
+    };
+    if let Restock::To(_) = settings.restock {
+        let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
+        ledger::restock(shop, settings.restock, run, wait)?;
+        drop(exclusive);
+    }
+    // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
+    // someone else may slip in here; the window opens after it, and counts from it.
+    let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
+    if settings.restock == Restock::Keep {
+        ledger::restock(shop, settings.restock, run, wait)?;
+    }
+    let opened = ledger::open_window(shop, wait)?;
+    Ok((racing, opened))
 }

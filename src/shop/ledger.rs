@@ -2,16 +2,16 @@
 //! lock settles before trusting the data file: orders in the log that the data file lacks
 //! (their buyer died between the two) are applied; a data file ahead of the log, empty or
 //! holding zeros (a power cut) is set back to the log's last entry. The launcher's steps on
-//! the ledger live here too: the checks before a run, the restock, and the settling after it.
+//! the ledger live here too: the checks before a run, the restock, and the run's window.
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::Settled;
 use super::file_store::FileStore;
-use super::orders::{ENTRY_LEN, Entry, EntryKind, OrderLog, log_path_for};
+use super::orders::{ENTRY_LEN, Entry, EntryKind, OrderLog, Window, log_path_for};
 use super::store::{self, Stock};
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Exit, Result, shown};
 use crate::settings::{Durability, LockScope, Restock};
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
@@ -39,8 +39,30 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
             recovered: None,
         });
     };
-    if !stock.has_seq || last.seq == stock.seq {
-        // A hand-written data file (no seq) is the truth; the launcher starts a new log for it.
+    if !stock.has_seq {
+        // Only a restock may adopt a hand-written file; selling from it would restart the
+        // seqs in the middle of the ledger.
+        return Err(Error::bad_data(format!(
+            "data file {} has no \"seq\" but its order log {} has entries: the file was \
+             replaced without following the lock protocol; run grab-tickets without \
+             --keep-stock to restock it",
+            data.display(),
+            log.path().display()
+        )));
+    }
+    if last.seq == stock.seq {
+        if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
+            return Err(Error::bad_data(format!(
+                "data file {} says {} tickets at #{}, but its order log {} says {} there: \
+                 the data file was changed without following the lock protocol; run without \
+                 --keep-stock to restock (the ledger goes on from the restock)",
+                data.display(),
+                stock.ticket_num,
+                stock.seq,
+                log.path().display(),
+                last.after
+            )));
+        }
         return Ok(Settled {
             stock,
             recovered: None,
@@ -64,12 +86,13 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
     // Normally one entry ahead (a buyer died between log and data file); more only after a
     // power cut, since the data file is not fsynced per sale. Either way the log must continue
     // exactly from the data file's state, or someone broke the protocol.
-    let next = log.entry_with_seq(stock.seq + 1)?;
-    if next.as_ref().is_none_or(|e| e.before != stock.ticket_num) {
+    let next = log.find_back(stock.seq + 1)?;
+    let applicable = |e: &Entry| e.before == stock.ticket_num && e.kind != EntryKind::Unknown;
+    if next.as_ref().is_none_or(|e| !applicable(e)) || last.kind == EntryKind::Unknown {
         return Err(Error::bad_data(format!(
             "order log {} does not continue from data file {} (data at #{} with {} tickets, \
              log at #{}); something changed one of them without following the lock protocol; \
-             run without --keep-stock to restock and start a new log",
+             run without --keep-stock to restock (the ledger goes on from the restock)",
             log.path().display(),
             data.display(),
             stock.seq,
@@ -90,8 +113,25 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
 }
 
 /// Checks the data file before anything is created or changed: it must be valid, or be the
-/// empty file a power cut can leave behind while its order log knows the count.
-fn preflight(data: &Path) -> Result<()> {
+/// empty file a power cut can leave behind while its order log knows the count, or be missing
+/// when the run is about to set the stock anyway (its directory must exist then).
+fn check_data_file(data: &Path, restock: Restock) -> Result<()> {
+    if store::is_missing(data) && matches!(restock, Restock::To(_)) {
+        let dir = match data.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::environment(format!(
+                "cannot create data file {}: directory {} does not exist; create it \
+                 (mkdir -p {}) or point --data at a file in an existing directory",
+                shown(data),
+                shown(dir),
+                dir.display()
+            )));
+        }
+        return Ok(());
+    }
     match store::read(data) {
         Ok(_) => Ok(()),
         Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => {
@@ -112,12 +152,15 @@ fn cut_by_power_loss(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
 }
 
-/// Checks the data file, then opens its lock file and order log. A new log's name is made
-/// durable too when sales must survive a power cut (fdatasync covers contents, not names).
-pub fn open_checked(data: &Path, durability: Durability) -> Result<FileStore> {
-    preflight(data)?;
+/// Checks the data file, then opens its lock file and order log and checks the ledger's tail
+/// (the entries a run depends on: the last one, and that data.json continues from it). A new
+/// log's name is made durable when sales must survive a power cut (fdatasync covers contents,
+/// not names). Nothing is changed if a check fails.
+pub fn open_checked(data: &Path, durability: Durability, restock: Restock) -> Result<FileStore> {
+    check_data_file(data, restock)?;
     let log_is_new = !log_path_for(data).exists();
     let shop = FileStore::open(data)?;
+    shop.log.check_tail()?;
     if log_is_new && durability == Durability::Fsync {
         store::sync_dir(data)?;
     }
@@ -130,79 +173,149 @@ pub struct LockWait<'a> {
     pub on_wait: &'a dyn Fn(Option<u32>),
 }
 
-/// The stock and its seq as the race starts.
-#[derive(Debug, Clone, Copy)]
-pub struct StartingStock {
-    pub tickets: u64,
-    /// Buyers count sales from it.
-    pub seq: u64,
-}
-
-/// Sets the stock to `--tickets` (a fresh order log starts with a restock entry), or keeps it.
-pub fn restock(
-    shop: &FileStore,
-    restock: Restock,
-    run: &str,
-    wait: &LockWait,
-) -> Result<StartingStock> {
+/// Sets the stock to `--tickets`, or adopts a hand-written file's count, by appending a
+/// restock entry; with `--keep-stock` on a file the ledger already knows, changes nothing.
+/// The new data file is staged first, so a directory that refuses it fails before the
+/// ledger changes. Call only with the race gate held exclusively (no other run is racing).
+pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -> Result<()> {
     let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
-    let stock = match restock {
-        // A stock we are about to replace need not agree with its old log, unless the log
-        // is all that is left of it (an emptied data file).
-        Restock::To(_) => match store::read(&shop.data) {
-            Ok(stock) => stock,
-            Err(_) => settle(&shop.data, &shop.log)?.stock,
-        },
-        Restock::Keep => settle(&shop.data, &shop.log)?.stock,
+    let stock = match (restock, store::read(&shop.data)) {
+        (Restock::Keep, Ok(stock)) if stock.has_seq => settle(&shop.data, &shop.log)?.stock,
+        (_, Ok(stock)) => stock,
+        // Created by setting the stock (checked before the run: its directory exists).
+        (Restock::To(_), Err(_)) if store::is_missing(&shop.data) => Stock::new_file(),
+        // The log is all that is left of an emptied data file (a power cut).
+        (_, Err(_)) => settle(&shop.data, &shop.log)?.stock,
     };
     let tickets = match restock {
         Restock::To(tickets) => tickets,
-        Restock::Keep if stock.has_seq => {
-            return Ok(StartingStock {
-                tickets: stock.ticket_num,
-                seq: stock.seq,
-            });
-        }
-        // A hand-written file: adopt its count and start its order log.
+        Restock::Keep if stock.has_seq => return Ok(()),
+        // A hand-written file: adopt its count.
         Restock::Keep => stock.ticket_num,
     };
-    let seq = restart_history(shop, run, stock, tickets)?;
-    Ok(StartingStock { tickets, seq })
+    let last_seq = shop
+        .log
+        .trim_torn_tail_and_read_last()?
+        .map_or(0, |e| e.seq);
+    let entry = Entry {
+        seq: stock.seq.max(last_seq) + 1,
+        kind: EntryKind::Restock,
+        run: run.to_string(),
+        buyer: 0,
+        pid: std::process::id(),
+        before: stock.ticket_num,
+        after: tickets,
+    };
+    append_and_write(shop, stock, &entry)
 }
 
-/// The stock once every buyer has ended.
-pub struct AfterRace {
+/// Writes a launcher's entry and the data file that matches it: staged, logged, swapped in
+/// (a crash after logging is rolled forward by the next settle). Call holding the lock.
+fn append_and_write(shop: &FileStore, stock: Stock, entry: &Entry) -> Result<()> {
+    let fresh = Stock {
+        ticket_num: entry.after,
+        seq: entry.seq,
+        has_seq: true,
+        ..stock
+    };
+    let staged = store::stage(&shop.data, &fresh)?;
+    shop.log.append(entry)?;
+    staged.swap_in()
+}
+
+/// A run's stretch of the ledger, opened once its buyers are ready to start.
+#[derive(Debug, Clone, Copy)]
+pub struct Opened {
+    /// The stock as the race starts.
+    pub tickets: u64,
+    /// The ledger's end when the window opened: the run reads from here.
+    pub from: u64,
+}
+
+/// Opens the run's window: settles, then notes the stock and where the ledger ends.
+pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
+    let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
+    let stock = settle(&shop.data, &shop.log)?.stock;
+    Ok(Opened {
+        tickets: stock.ticket_num,
+        from: shop.log.end()?,
+    })
+}
+
+/// The ledger once every buyer has ended.
+pub struct Closed {
     pub remaining: u64,
     /// An order a killed buyer committed that the launcher had to apply.
     pub recovered: Option<Entry>,
+    /// Everything appended to the ledger while the run raced, by anyone.
+    pub window: Window,
 }
 
-/// After the race: finishes any order a killed buyer committed but did not apply, then reads
-/// back the stock.
-pub fn settle_after_race(
+/// After the race: finishes any order a killed buyer committed but did not apply, reads back
+/// the stock, and reads the run's window of the ledger. Costs one read of the window, however
+/// long the ledger was before it.
+pub fn close_window(
     shop: &FileStore,
+    opened: &Opened,
     scope: LockScope,
     run: &str,
     wait: &LockWait,
-) -> Result<AfterRace> {
+) -> Result<Closed> {
     let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
     if scope == LockScope::Whole {
         let settled = settle(&shop.data, &shop.log)?;
-        return Ok(AfterRace {
+        let to = shop.log.end()?;
+        drop(_guard);
+        // Entries before `to` never change again: reading them needs no lock.
+        return Ok(Closed {
             remaining: settled.stock.ticket_num,
             recovered: settled.recovered,
+            window: shop.log.read_window(opened.from..to)?,
         });
     }
-    // Without the whole-purchase lock the log is a record of the race, with stale and
-    // repeated seqs, not a journal to replay: start a fresh one at the file's state, so
-    // that a later --keep-stock run can trust it. (The report has read it already.)
+    // Without the whole-purchase lock the race's orders repeat and skip seqs: the chain goes
+    // on from a resync entry at the data file's state, above every seq the race used, so
+    // that the next lock holder can trust the ledger again.
+    let to = shop.log.end()?;
+    let window = shop.log.read_window(opened.from..to)?;
     let stock = store::read(&shop.data)?;
+    let top = window
+        .entries
+        .iter()
+        .map(|e| e.seq)
+        .fold(stock.seq, u64::max);
+    let resync = Entry {
+        seq: top + 1,
+        kind: EntryKind::Resync,
+        run: run.to_string(),
+        buyer: 0,
+        pid: std::process::id(),
+        before: stock.ticket_num,
+        after: stock.ticket_num,
+    };
     let remaining = stock.ticket_num;
-    restart_history(shop, run, stock, remaining)?;
-    Ok(AfterRace {
+    append_and_write(shop, stock, &resync)?;
+    Ok(Closed {
         remaining,
         recovered: None,
+        window,
     })
+}
+
+/// When the ledger cannot be settled after the race (a full disk): the stock and the window
+/// as they are on disk, read without changing anything, so the report can still be printed.
+pub fn read_unsettled(shop: &FileStore, opened: &Opened) -> Closed {
+    let remaining = store::read(&shop.data).map_or(opened.tickets, |s| s.ticket_num);
+    let window = shop
+        .log
+        .end()
+        .and_then(|to| shop.log.read_window(opened.from..to))
+        .unwrap_or_default();
+    Closed {
+        remaining,
+        recovered: None,
+        window,
+    }
 }
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
@@ -211,28 +324,4 @@ pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
     for &pid in pids {
         let _ = std::fs::remove_file(store::temp_path_for_pid(data, pid));
     }
-}
-
-/// Starts a new order log whose first entry sets the stock to `tickets`, then writes the data
-/// file to match (log first: a crash in between is rolled forward). Returns the new seq.
-/// Call only while holding the lock.
-fn restart_history(shop: &FileStore, run: &str, stock: Stock, tickets: u64) -> Result<u64> {
-    let entry = Entry {
-        seq: stock.seq + 1,
-        kind: EntryKind::Restock,
-        run: run.to_string(),
-        buyer: 0,
-        pid: std::process::id(),
-        before: stock.ticket_num,
-        after: tickets,
-    };
-    shop.log.restart(&entry)?;
-    let fresh = Stock {
-        ticket_num: tickets,
-        seq: entry.seq,
-        has_seq: true,
-        ..stock
-    };
-    store::write(&shop.data, &fresh)?;
-    Ok(entry.seq)
 }

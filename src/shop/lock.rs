@@ -52,58 +52,28 @@ impl LockFile {
         })
     }
 
-    /// Takes the exclusive lock. Tries without blocking first so that a contended lock is
-    /// noticed: `on_wait(holder)` is called once, then we block (or poll until `timeout`).
-    /// Without `on_wait` nobody is told, so the holder's pid is not even read.
+    /// Takes the exclusive lock by the one waiting policy (see [`wait`]): `on_wait(holder)`
+    /// is told once if someone holds it. Without `on_wait` nobody is told, so the holder's
+    /// pid is not even read.
     pub fn acquire(
         &self,
         timeout: Option<Duration>,
         on_wait: Option<&dyn Fn(Option<u32>)>,
     ) -> Result<Acquired<LockGuard<'_>>> {
-        match fs2::FileExt::try_lock_exclusive(&self.file) {
-            Ok(()) => return Ok(self.held(false)),
-            Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
-            Err(_) => {}
-        }
-        let holder = match on_wait {
-            Some(on_wait) => {
-                let holder = self.holder();
+        let mut holder = None;
+        let mut tell = || {
+            if let Some(on_wait) = on_wait {
+                holder = self.holder();
                 on_wait(holder);
-                holder
             }
-            None => None,
         };
-        match timeout {
-            None => {
-                fs2::FileExt::lock_exclusive(&self.file).map_err(|e| self.lock_error(&e))?;
-                Ok(self.held(true))
-            }
-            Some(limit) => self.poll_until(Instant::now() + limit, holder),
-        }
-    }
-
-    /// flock has no timed wait, so a bounded wait polls with a growing pause (1 ms → 16 ms):
-    /// quick to notice a short critical section, cheap while a long one runs.
-    fn poll_until(
-        &self,
-        deadline: Instant,
-        holder: Option<u32>,
-    ) -> Result<Acquired<LockGuard<'_>>> {
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match fs2::FileExt::try_lock_exclusive(&self.file) {
-                Ok(()) => return Ok(self.held(true)),
-                Err(e) if !is_contended(&e) => return Err(self.lock_error(&e)),
-                Err(_) => {}
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(Acquired::TimedOut {
-                    holder: self.holder().or(holder),
-                });
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(16));
+        match wait(&self.file, Mode::Exclusive, timeout, &mut tell) {
+            Ok(Waited::No) => Ok(self.held(false)),
+            Ok(Waited::Yes) => Ok(self.held(true)),
+            Ok(Waited::TimedOut) => Ok(Acquired::TimedOut {
+                holder: self.holder().or(holder),
+            }),
+            Err(e) => Err(self.lock_error(&e)),
         }
     }
 
@@ -202,4 +172,181 @@ impl Drop for LockGuard<'_> {
         // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
         let _ = fs2::FileExt::unlock(&self.lock.file);
     }
+}
+
+/// The race gate: while a launcher races it holds a *shared* flock on the order log; a
+/// restock needs it *exclusively*. So a restock never lands in the middle of someone else's
+/// race (it waits for every running race to end), and `--keep-stock` runs join a running race.
+/// The log is never replaced, so every participant locks the same inode; buyers never touch
+/// the gate, so it costs a purchase nothing.
+pub struct RaceGate {
+    file: File,
+    path: PathBuf,
+}
+
+/// Held while racing (shared) or restocking (exclusive); dropping it opens the gate.
+pub struct GateGuard<'a> {
+    gate: &'a RaceGate,
+}
+
+impl RaceGate {
+    /// A descriptor of its own on the order log: flocks belong to the open file, so this one
+    /// never interferes with the log's appends.
+    pub fn open(log: &Path) -> Result<RaceGate> {
+        let file = File::open(log).map_err(|e| Error::io("open order log", log, &e))?;
+        Ok(RaceGate {
+            file,
+            path: log.to_path_buf(),
+        })
+    }
+
+    /// Enters the gate, waiting as long as `timeout` allows; `on_wait(pids)` is told once, with
+    /// the launchers holding the gate, when it must wait.
+    pub fn enter(
+        &self,
+        exclusive: bool,
+        timeout: Option<Duration>,
+        on_wait: &dyn Fn(&[u32]),
+    ) -> Result<GateGuard<'_>> {
+        let mode = if exclusive {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        };
+        let mut tell = || on_wait(&flock_holders(&self.file));
+        match wait(&self.file, mode, timeout, &mut tell) {
+            Ok(Waited::No | Waited::Yes) => Ok(GateGuard { gate: self }),
+            Ok(Waited::TimedOut) => Err(Error::environment(format!(
+                "timed out after --lock-timeout {} ms waiting for the race of {} on {} to \
+                 end; try again later, or join it with --keep-stock",
+                timeout.map_or(0, |d| d.as_millis()),
+                launchers(&flock_holders(&self.file)),
+                self.path.display()
+            ))),
+            Err(e) => Err(self.error(&e)),
+        }
+    }
+
+    fn error(&self, err: &io::Error) -> Error {
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Error::new(
+                Exit::Interrupted,
+                format!(
+                    "interrupted while waiting for another race on {} to end",
+                    self.path.display()
+                ),
+            );
+        }
+        Error::io("lock the race gate on", &self.path, err)
+    }
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        let _ = fs2::FileExt::unlock(&self.gate.file);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// How a wait went.
+enum Waited {
+    /// The lock was free.
+    No,
+    /// Someone held it; we waited and got it.
+    Yes,
+    /// The timeout ran out first.
+    TimedOut,
+}
+
+/// The one waiting policy for every flock here. Tries without blocking first, so that a
+/// contended lock is noticed and `tell` is called once; then blocks, or, since flock has no
+/// timed wait, polls with a growing pause (1 ms → 16 ms) until `timeout`: quick to notice a
+/// short critical section, cheap while a long one runs.
+fn wait(
+    file: &File,
+    mode: Mode,
+    timeout: Option<Duration>,
+    tell: &mut dyn FnMut(),
+) -> io::Result<Waited> {
+    let attempt = || match mode {
+        Mode::Shared => fs2::FileExt::try_lock_shared(file),
+        Mode::Exclusive => fs2::FileExt::try_lock_exclusive(file),
+    };
+    match attempt() {
+        Ok(()) => return Ok(Waited::No),
+        Err(e) if !is_contended(&e) => return Err(e),
+        Err(_) => {}
+    }
+    tell();
+    let Some(limit) = timeout else {
+        match mode {
+            Mode::Shared => fs2::FileExt::lock_shared(file)?,
+            Mode::Exclusive => fs2::FileExt::lock_exclusive(file)?,
+        }
+        return Ok(Waited::Yes);
+    };
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match attempt() {
+            Ok(()) => return Ok(Waited::Yes),
+            Err(e) if !is_contended(&e) => return Err(e),
+            Err(_) => {}
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(Waited::TimedOut);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(16));
+    }
+}
+
+/// "launcher pid 812", "launchers pid 812 and pid 907", or "another launcher".
+pub fn launchers(pids: &[u32]) -> String {
+    match pids {
+        [] => "another launcher".to_string(),
+        [one] => format!("launcher pid {one}"),
+        many => {
+            let names: Vec<String> = many.iter().map(|p| format!("pid {p}")).collect();
+            format!("launchers {}", names.join(" and "))
+        }
+    }
+}
+
+/// The pids holding a flock on `file`, from /proc/locks (Linux); empty where it cannot tell.
+/// Lines look like `3: FLOCK  ADVISORY  READ  812 fd:01:1234 0 EOF`; waiters (`->`) are not
+/// holders.
+fn flock_holders(file: &File) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = file.metadata() else {
+        return Vec::new();
+    };
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        rustix::fs::major(meta.dev()),
+        rustix::fs::minor(meta.dev()),
+        meta.ino()
+    );
+    let Ok(table) = std::fs::read_to_string("/proc/locks") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = table
+        .lines()
+        .filter(|line| line.contains("FLOCK") && !line.contains("->"))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|f| *f == id)?;
+            fields.get(at.checked_sub(1)?)?.parse().ok()
+        })
+        .filter(|&pid| pid != std::process::id())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }

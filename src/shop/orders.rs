@@ -1,7 +1,8 @@
-//! The order log `<data>.orders`: one fixed-width JSON line per change to the stock, appended
-//! under the lock *before* the data file is replaced, and fdatasynced (when durable) before
-//! the sale is confirmed. It is the commit point of a purchase, and fixed-width lines let the
-//! next lock holder read the last entry in one `pread`, however long the log has grown.
+//! The order log `<data>.orders`, a permanent ledger shared by every participant: one
+//! fixed-width JSON line per change to the stock, appended under the lock *before* the data
+//! file is replaced, and fdatasynced (when durable) before the sale is confirmed. Nothing ever
+//! truncates it but a torn tail. Fixed-width lines let a lock holder read the last entry in
+//! one `pread`, and a run read only its own window, however long the ledger has grown.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -15,14 +16,26 @@ use crate::exit::{Error, Result};
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
 pub const ENTRY_LEN: usize = 160;
 
+/// Entries read back per `pread` when searching backwards from the end (16 KiB).
+const BLOCK_ENTRIES: u64 = 100;
+
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
-    /// The launcher set the stock (first entry of a fresh log).
+    /// The stock was set (`--tickets`), or a hand-written count adopted (`before == after`).
     Restock,
     /// A buyer took one ticket.
     Order,
+    /// After a race without the whole-purchase lock: its orders do not chain, so the chain
+    /// restarts here at the data file's count (`before == after`).
+    Resync,
+    /// Takes back the order just before it, whose buyer failed before finishing it: the
+    /// ticket goes back (`after == before + 1`).
+    Void,
+    /// A kind this version does not know (another program's): kept, counted, never applied.
+    #[serde(other)]
+    Unknown,
 }
 
 /// One line of the order log.
@@ -31,10 +44,12 @@ pub struct Entry {
     /// The data file's `seq` once this change is applied.
     pub seq: u64,
     pub kind: EntryKind,
-    /// Identifies the launcher run that wrote it.
+    /// Identifies the launcher run that wrote it: 16 hex digits for grab-tickets runs;
+    /// anything else names another program.
     pub run: String,
-    /// Buyer number (0 for the launcher).
+    /// Buyer number (0 for the launcher; 0 when another program wrote something else).
     pub buyer: u32,
+    /// The writing process (0 when another program wrote something else).
     pub pid: u32,
     /// `ticket_num` before and after this change.
     pub before: u64,
@@ -87,24 +102,65 @@ impl OrderLog {
             .map_err(|e| Error::io("fsync order log", &self.path, &e))
     }
 
-    /// The entry whose `seq` is `seq`, found in one `pread`: a log holds consecutive seqs
-    /// from its first entry on, so the position follows from the first entry's seq.
-    pub fn entry_with_seq(&self, seq: u64) -> Result<Option<Entry>> {
-        let count = self.len()? / ENTRY_LEN as u64;
-        let Some(first) = self.read_entry(0, count)? else {
-            return Ok(None);
-        };
-        let Some(index) = seq.checked_sub(first.seq) else {
-            return Ok(None);
-        };
-        Ok(self.read_entry(index, count)?.filter(|e| e.seq == seq))
+    /// The most recent entry whose `seq` is `seq`, searching back from the end. Normally the
+    /// one wanted is the last or nearly so; the search stops at the first entry older than it.
+    pub fn find_back(&self, seq: u64) -> Result<Option<Entry>> {
+        let mut end = self.len()? / ENTRY_LEN as u64;
+        while end > 0 {
+            let start = end.saturating_sub(BLOCK_ENTRIES);
+            let block = self.read_range(start, end)?;
+            for (i, chunk) in block.chunks_exact(ENTRY_LEN).enumerate().rev() {
+                if chunk.contains(&0) {
+                    continue; // a hole a power cut left among unflushed entries
+                }
+                let entry = decode(&self.path, chunk, start + i as u64 + 1)?;
+                if entry.seq == seq {
+                    return Ok(Some(entry));
+                }
+                if entry.seq < seq {
+                    return Ok(None);
+                }
+            }
+            end = start;
+        }
+        Ok(None)
     }
 
-    fn read_entry(&self, index: u64, count: u64) -> Result<Option<Entry>> {
-        if index >= count {
-            return Ok(None);
+    /// Entries `from..to` (entry numbers, 0-based) as raw bytes, in one `pread`.
+    fn read_range(&self, from: u64, to: u64) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; ((to - from) as usize) * ENTRY_LEN];
+        self.file
+            .read_exact_at(&mut buf, from * ENTRY_LEN as u64)
+            .map_err(|e| Error::io("read order log", &self.path, &e))?;
+        Ok(buf)
+    }
+
+    /// Where the next entry will go, in entries: a run's window starts and ends here.
+    pub fn end(&self) -> Result<u64> {
+        Ok(self.len()? / ENTRY_LEN as u64)
+    }
+
+    /// Every entry in `window` (entry numbers), read once at the end of a run: only this
+    /// run's stretch of the ledger, however long the history before it. Lines that do not
+    /// decode (another program's mistake) are returned as text, never an error.
+    pub fn read_window(&self, window: std::ops::Range<u64>) -> Result<Window> {
+        let mut read = Window::default();
+        if window.is_empty() {
+            return Ok(read);
         }
-        decode(&self.path, &self.read_chunk(index)?, index + 1).map(Some)
+        let bytes = self.read_range(window.start, window.end)?;
+        for (i, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
+            if chunk.contains(&0) {
+                continue; // a hole a power cut left among unflushed entries
+            }
+            match decode(&self.path, chunk, window.start + i as u64 + 1) {
+                Ok(entry) => read.entries.push(entry),
+                Err(_) => read
+                    .unreadable
+                    .push(String::from_utf8_lossy(chunk).trim_end().to_string()),
+            }
+        }
+        Ok(read)
     }
 
     fn read_chunk(&self, index: u64) -> Result<[u8; ENTRY_LEN]> {
@@ -141,31 +197,17 @@ impl OrderLog {
         Ok(last)
     }
 
-    /// Empties the log and writes `first`: a new stock starts a new history. Not flushed:
-    /// the first confirmed sale's fdatasync carries it to the disk (it is an earlier write to
-    /// the same file), and until a sale is confirmed a power cut may only undo the restock.
-    pub fn restart(&self, first: &Entry) -> Result<()> {
-        self.file
-            .set_len(0)
-            .map_err(|e| Error::io("truncate order log", &self.path, &e))?;
-        self.append(first)
-    }
-
-    /// Every entry written by `run` (read once, at the end of a run).
-    pub fn entries_of_run(&self, run: &str) -> Result<Vec<Entry>> {
-        let bytes =
-            std::fs::read(&self.path).map_err(|e| Error::io("read order log", &self.path, &e))?;
-        let mut entries = Vec::new();
-        for (index, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
-            if chunk.contains(&0) {
-                continue; // a hole a power cut left among unflushed entries
-            }
-            let entry = decode(&self.path, chunk, index as u64 + 1)?;
-            if entry.run == run {
-                entries.push(entry);
+    /// Checks, without changing anything, that the last entry (the one the next lock holder
+    /// relies on) is readable. A torn tail is fine: the next lock holder trims it.
+    pub fn check_tail(&self) -> Result<()> {
+        let count = self.len()? / ENTRY_LEN as u64;
+        for index in (0..count).rev() {
+            let chunk = self.read_chunk(index)?;
+            if !chunk.contains(&0) {
+                return decode(&self.path, &chunk, index + 1).map(|_| ());
             }
         }
-        Ok(entries)
+        Ok(())
     }
 
     fn len(&self) -> Result<u64> {
@@ -188,14 +230,72 @@ fn encode(entry: &Entry) -> Vec<u8> {
     line
 }
 
+/// An entry as another program may write it: `seq`, `kind`, `before` and `after` are what
+/// the ledger depends on; `run`, `buyer` and `pid` of another shape are kept as well as they
+/// can be, and extra keys are ignored.
+#[derive(Deserialize)]
+struct Lenient {
+    seq: u64,
+    kind: EntryKind,
+    #[serde(default)]
+    run: serde_json::Value,
+    #[serde(default)]
+    buyer: serde_json::Value,
+    #[serde(default)]
+    pid: serde_json::Value,
+    before: u64,
+    after: u64,
+}
+
 fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let raw: Lenient = serde_json::from_slice(bytes).map_err(|e| {
         Error::bad_data(format!(
-            "failed to parse order log {} at line {line}: {e}; the log is written only by \
-             grab-tickets; move it aside and run again without --keep-stock to start a new one",
+            "failed to parse order log {} at line {line}: {e}; every line must be a JSON \
+             object with whole numbers \"seq\", \"before\", \"after\" and a string \"kind\" \
+             (README, \"The lock protocol\"); a program other than grab-tickets wrote it wrong",
             path.display()
         ))
+    })?;
+    let small = |v: &serde_json::Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+    Ok(Entry {
+        seq: raw.seq,
+        kind: raw.kind,
+        run: match raw.run {
+            serde_json::Value::String(run) => run,
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        },
+        buyer: small(&raw.buyer).unwrap_or(0),
+        pid: small(&raw.pid).unwrap_or(0),
+        before: raw.before,
+        after: raw.after,
     })
+}
+
+/// A run's stretch of the ledger.
+#[derive(Debug, Default)]
+pub struct Window {
+    pub entries: Vec<Entry>,
+    /// Lines that were not entries, as text (shown in the report).
+    pub unreadable: Vec<String>,
+}
+
+impl Entry {
+    /// The entry that takes this order back: the ticket returns to the stock.
+    pub fn voided(&self) -> Entry {
+        Entry {
+            seq: self.seq + 1,
+            kind: EntryKind::Void,
+            before: self.after,
+            after: self.before,
+            ..self.clone()
+        }
+    }
+
+    /// Whether a grab-tickets launcher run wrote it (its run id is 16 hex digits).
+    pub fn by_grab_tickets(&self) -> bool {
+        self.run.len() == 16 && self.run.bytes().all(|b| b.is_ascii_hexdigit())
+    }
 }
 
 impl std::fmt::Debug for OrderLog {

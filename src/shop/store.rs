@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::exit::{Error, Result};
+use crate::exit::{Error, Result, shown};
 use crate::settings::MAX_TICKETS;
 
 /// A data file larger than this is not a ticket counter; refuse rather than read it all.
@@ -31,6 +31,14 @@ pub struct Stock {
 }
 
 impl Stock {
+    /// What a data file that does not exist yet starts from: no tickets, no history.
+    pub fn new_file() -> Stock {
+        Stock {
+            has_seq: false,
+            ..Stock::at(0, 0)
+        }
+    }
+
     /// A stock as grab-tickets writes it, with no extra fields.
     pub fn at(ticket_num: u64, seq: u64) -> Stock {
         Stock {
@@ -60,17 +68,32 @@ pub fn read(path: &Path) -> Result<Stock> {
     parse(path, &bytes)
 }
 
+/// The error for a data file that is not there, with a fix that works from here.
+pub fn missing(path: &Path) -> Error {
+    let mkdir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            format!("mkdir -p {} && ", dir.display())
+        }
+        _ => String::new(),
+    };
+    Error::bad_data(format!(
+        "data file {} does not exist; run without --keep-stock to create it with --tickets N, \
+         or create it with: {mkdir}echo '{{\"ticket_num\": 3}}' > {}",
+        shown(path),
+        path.display()
+    ))
+}
+
+/// Whether nothing at all is at `path` (not even a dangling link).
+pub fn is_missing(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+}
+
 /// Reads the raw bytes of the data file.
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let mut file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(Error::bad_data(format!(
-                "data file {} does not exist; create it with: echo '{{\"ticket_num\": 3}}' > {}",
-                path.display(),
-                path.display()
-            )));
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing(path)),
         Err(e) => return Err(Error::io("open data file", path, &e)),
     };
     // No fstat: this runs once per purchase, so a directory is recognised by read's EISDIR

@@ -6,8 +6,11 @@ use serde::Serialize;
 use super::text::{Words, cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
-use crate::report::{BuyerSummary, OtherRun, Recovery, RunResult, Status, Tally, sold_out_buyers};
+use crate::report::{
+    BuyerSummary, Participant, Recovery, RunResult, Status, Tally, sold_out_buyers,
+};
 use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};
+use crate::shop::orders::Entry;
 
 /// The document's version: raised when a field changes meaning or goes away.
 const FORMAT: u32 = 1;
@@ -25,8 +28,14 @@ pub struct JsonReport<'a> {
     pub recovered: &'a [Recovery],
     pub victims: &'a [VictimReport],
     pub interrupted: bool,
-    /// Other runs that sold from the same stock in this run's window.
-    pub other_runs: &'a [OtherRun],
+    /// Everyone else who sold from the stock during this run.
+    pub others: &'a [Participant],
+    /// Lines of the run's window of the ledger that were not entries.
+    pub unreadable: &'a [String],
+    /// Restocks made by others during the race (against the protocol).
+    pub foreign_restocks: &'a [Entry],
+    /// Why the ledger could not be settled after the race, if it could not.
+    pub settle_error: Option<&'a str>,
     /// SERIALIZABLE purchases the database refused and the buyers ran again.
     pub retries: u64,
     pub events: &'a [Message],
@@ -100,7 +109,10 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         recovered: &result.recovered,
         victims: &result.victims,
         interrupted: result.interrupted,
-        other_runs: &result.other_runs,
+        others: &result.others,
+        unreadable: &result.unreadable,
+        foreign_restocks: &result.foreign_restocks,
+        settle_error: result.settle_error.as_deref(),
         retries: result.retries,
         events: &result.events,
     };

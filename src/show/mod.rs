@@ -4,6 +4,7 @@
 pub mod cause;
 pub mod json;
 pub mod narrate;
+pub mod out;
 pub mod progress;
 pub mod spans;
 pub mod text;

@@ -12,6 +12,9 @@ use crate::shop::orders::log_path_for;
 #[derive(Default)]
 pub struct Narrator {
     buyer_of_pid: HashMap<u32, u32>,
+    /// Which buyer first took each order number (the ledger's seq): racing buyers without
+    /// the lock claim the same one.
+    first_with_seq: HashMap<u64, u32>,
     /// Also tell each buyer's spawn, start and finish (`--verbose`).
     verbose: bool,
 }
@@ -77,9 +80,16 @@ impl Narrator {
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
             Event::Ordered { seq, before, after } => {
-                format!(
-                    "BOUGHT a ticket, confirmed: {before} -> {after} (order #{seq} is in the log)"
-                )
+                let first = *self.first_with_seq.entry(*seq).or_insert(message.buyer);
+                let order = if first == message.buyer {
+                    format!("order #{seq} is in the log")
+                } else {
+                    format!(
+                        "order #{seq} again: buyer-{first} logged that number too, both deciding \
+                         from the same stale count"
+                    )
+                };
+                format!("BOUGHT a ticket, confirmed: {before} -> {after} ({order})")
             }
             Event::Wrote { ticket_num } => format!("writes ticket_num = {ticket_num}"),
             Event::SoldOut { .. } => "sold out: no ticket left".to_string(),

@@ -2,7 +2,7 @@
 //! lock. Drawn on stderr, and only when both stdout and stderr are terminals.
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -81,9 +81,7 @@ impl Progress {
 
     /// Prints a narration line on stdout without tearing the progress line on stderr.
     pub fn println(&self, line: &str) {
-        let print = || {
-            let _ = writeln!(std::io::stdout().lock(), "{line}");
-        };
+        let print = || super::out::line(line);
         match &self.bar {
             Some(bar) if !bar.is_hidden() => bar.suspend(print),
             _ => print(),

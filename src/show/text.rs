@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use crate::events::Outcome;
 use crate::race::chaos::Kill;
 use crate::report::{
-    BuyerSummary, Ending, KillCause, Recovery, RunResult, Status, Tally, sold_out_buyers,
+    BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
+    sold_out_buyers,
 };
 use crate::settings::{DbLock, LockScope, Method, Restock, Settings};
 
@@ -129,25 +130,12 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         t.logged,
         "orders this run".to_string(),
     );
-    if !result.other_runs.is_empty() {
-        let runs: Vec<String> = result
-            .other_runs
-            .iter()
-            .map(|o| {
-                let pids: Vec<String> = o.pids.iter().map(u32::to_string).collect();
-                format!(
-                    "run {} sold {} (pids {})",
-                    o.run,
-                    o.sold,
-                    abbreviate(&pids, 6)
-                )
-            })
-            .collect();
+    if !result.others.is_empty() {
         row(
             &mut out,
             "sold by others",
             t.sold_by_others,
-            format!("while this run raced: {}", abbreviate(&runs, 4)),
+            others(&result.others),
         );
     }
     if settings.method == Method::Serializable {
@@ -162,7 +150,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         &mut out,
         "oversold",
         t.oversold,
-        "confirmed beyond the stock".to_string(),
+        "sold beyond the stock".to_string(),
     );
     row(
         &mut out,
@@ -195,6 +183,32 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
 /// someone else, and garbled pipe lines.
 fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(error) = &result.settle_error {
+        lines.push(format!(
+            "the ledger could not be settled after the race, so this report reads the files as \
+             they are: {error}"
+        ));
+    }
+    for entry in &result.foreign_restocks {
+        lines.push(format!(
+            "the stock was set from {} to {} by {} (pid {}) during this race, against the \
+             protocol; counts below do not include it",
+            entry.before,
+            entry.after,
+            participant_name(&entry.run, entry.by_grab_tickets()),
+            entry.pid
+        ));
+    }
+    for line in &result.unreadable {
+        lines.push(format!(
+            "unreadable line in the {}: {line}",
+            if on_database {
+                "orders table"
+            } else {
+                "order log"
+            }
+        ));
+    }
     if result.interrupted {
         lines.push(
             "INTERRUPTED: the race was stopped early; the buyers still running were killed, \
@@ -228,13 +242,6 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
                 exit_code.map_or("no code".to_string(), |c| format!("code {c}"))
             )),
         }
-    }
-    for other in result.other_runs.iter().filter(|o| o.restocked) {
-        lines.push(format!(
-            "run {} set the stock while this run raced (a restock, not --keep-stock), so this \
-             run's counts cannot add up; join a running race with --keep-stock",
-            other.run
-        ));
     }
     let lost_connection = result
         .buyers
@@ -311,6 +318,35 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
     super::cause::explain(settings.scope, result.tally.status(), &result.events)
 }
 
+/// "run 3f2a… (pids 812, 907); other program 'shop-7' (pid 66)".
+fn others(participants: &[Participant]) -> String {
+    let named: Vec<String> = participants
+        .iter()
+        .map(|p| {
+            let pids: Vec<String> = p.pids.iter().map(u32::to_string).collect();
+            let pids = match pids.len() {
+                0 => String::new(),
+                1 => format!(" pid {}", pids[0]),
+                _ => format!(" pids {}", abbreviate(&pids, 6)),
+            };
+            format!(
+                "{} sold {}{pids}",
+                participant_name(&p.run, p.grab_tickets),
+                p.sold
+            )
+        })
+        .collect();
+    format!("while this run raced: {}", named.join("; "))
+}
+
+fn participant_name(run: &str, grab_tickets: bool) -> String {
+    if grab_tickets {
+        format!("grab-tickets run {run}")
+    } else {
+        format!("program '{run}'")
+    }
+}
+
 fn abbreviate(items: &[String], max: usize) -> String {
     if items.len() <= max {
         items.join(", ")
@@ -328,10 +364,13 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
-            let mut line = format!("OK: {tickets}, {} sold", t.logged);
-            if t.sold_by_others > 0 {
-                let _ = write!(line, " by this run and {} by others", t.sold_by_others);
-            }
+            let mut line = match t.sold_by_others {
+                0 => format!("OK: {tickets}, {} sold", t.logged),
+                others => format!(
+                    "OK: {tickets}, {} sold by this run and {others} by others",
+                    t.logged
+                ),
+            };
             if sold_out_buyers > 0 {
                 let _ = write!(line, ", {sold_out_buyers} sold out");
             }
@@ -359,9 +398,7 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
             "LOST UPDATES: {tickets}, {} confirmed, but the {} shows only {} sold ({} lost)",
             t.confirmed,
             words.stock,
-            t.initial
-                .saturating_sub(t.remaining)
-                .saturating_sub(t.sold_by_others),
+            t.initial.saturating_sub(t.remaining),
             t.lost_updates
         ),
         Status::Mismatch => format!(
@@ -417,11 +454,7 @@ mod tests {
         );
         assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0, FILE).contains("never confirmed"));
         assert_eq!(
-            verdict(
-                &Tally::reconcile(10, 4, 1, 4).with_sales_by_others(5),
-                0,
-                FILE
-            ),
+            verdict(&Tally::reconcile(10, 4, 1, 4).with_others(5), 0, FILE),
             "OK: 10 tickets, 4 sold by this run and 5 by others"
         );
     }

@@ -25,11 +25,11 @@ pub struct PgLedger {
 
 /// Where a run starts in the ledger.
 #[derive(Debug, Clone, Copy)]
-pub struct Window {
+pub struct Start {
+    /// The stock as the race starts.
     pub tickets: u64,
-    pub seq: u64,
     /// Orders after this id belong to the run's window (its own restock is the id itself).
-    pub after_id: i64,
+    pub after_id: u64,
 }
 
 /// The stock after the race, and every order of the window, in commit order.
@@ -61,7 +61,7 @@ impl PgLedger {
         run: &str,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(Option<u32>),
-    ) -> Result<Window> {
+    ) -> Result<Start> {
         let target = self.target.clone();
         let error = |e: postgres::Error| target.error("set the stock", &e);
         let locked = lock::begin_and_lock(
@@ -96,10 +96,9 @@ impl PgLedger {
                     .client
                     .query_one("SELECT coalesce(max(id), 0) FROM grab_tickets.orders", &[])
                     .map_err(error)?;
-                Window {
+                Start {
                     tickets: stock.ticket_num,
-                    seq: stock.seq,
-                    after_id: last.get(0),
+                    after_id: last.get::<_, i64>(0) as u64,
                 }
             }
             Restock::To(tickets) => {
@@ -129,10 +128,9 @@ impl PgLedger {
                         ],
                     )
                     .map_err(error)?;
-                Window {
+                Start {
                     tickets,
-                    seq,
-                    after_id: restocked.get(0),
+                    after_id: restocked.get::<_, i64>(0) as u64,
                 }
             }
         };
@@ -140,13 +138,13 @@ impl PgLedger {
         Ok(window)
     }
 
-    /// After the race: the stock row and every order after `window`, read under the row lock
+    /// After the race: the stock row and every order after `after_id`, read under the row lock
     /// so no sale can slip in between the two reads. Other runs may still be racing; their
     /// sales so far are in the window too. If the server went away (a restart), reconnects.
-    pub fn close_books(&mut self, window: &Window) -> Result<Books> {
+    pub fn close_books(&mut self, after_id: u64) -> Result<Books> {
         let mut reconnected = false;
         loop {
-            match read_books(&mut self.client, window.after_id) {
+            match read_books(&mut self.client, after_id as i64) {
                 Ok(Some(books)) => return Ok(books),
                 Ok(None) => return Err(no_stock(&self.target)),
                 Err(e) if is_connection_loss(&e) && !reconnected => {

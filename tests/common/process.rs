@@ -1,0 +1,243 @@
+//! Starting the binary with its stdout and stderr on pipes or terminals, following it while it
+//! runs, and waiting for processes to end: on signals (a line, a closed pipe, a pidfd), with
+//! BACKSTOP as the only timeout.
+
+use std::cell::OnceCell;
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{BACKSTOP, DataFile, Run};
+
+/// Where a run's stdout or stderr goes.
+#[derive(Clone, Copy)]
+pub enum Screen {
+    Pipe,
+    Terminal,
+}
+
+impl Screen {
+    /// The end the test reads, and the end the child writes to.
+    fn open(self) -> (File, File) {
+        match self {
+            Screen::Pipe => {
+                let (ours, theirs) = io::pipe().expect("create a pipe");
+                (OwnedFd::from(ours).into(), OwnedFd::from(theirs).into())
+            }
+            Screen::Terminal => pty(),
+        }
+    }
+}
+
+/// A running launcher: what it has printed so far, and ways to wait for a line, signal it
+/// and finish it.
+pub struct Live {
+    command: String,
+    data: Option<DataFile>,
+    child: Child,
+    lines: Receiver<Vec<u8>>,
+    stdout: Vec<u8>,
+    seen: Vec<String>,
+    stderr: JoinHandle<Vec<u8>>,
+}
+
+impl Live {
+    pub(super) fn start(
+        mut cmd: Command,
+        data: Option<DataFile>,
+        stdout: Screen,
+        stderr: Screen,
+    ) -> Live {
+        let (stdout, child_stdout) = stdout.open();
+        let (mut stderr, child_stderr) = stderr.open();
+        cmd.stdin(Stdio::null())
+            .stdout(child_stdout)
+            .stderr(child_stderr);
+        let command = format!("{cmd:?}");
+        let child = cmd.spawn().expect("start grab-tickets");
+        // Our copies of the child's ends must close, or reading would never reach the end.
+        drop(cmd);
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                // A terminal whose far end has closed reads as EIO: the end, like EOF.
+                match stdout.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if send.send(line).is_err() => break,
+                    Ok(_) => {}
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = stderr.read_to_end(&mut all);
+            all
+        });
+        Live {
+            command,
+            data,
+            child,
+            lines,
+            stdout: Vec::new(),
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Reads stdout until the lines so far satisfy `done`, and returns them. Panics with
+    /// what was read if stdout closes or the backstop passes first.
+    pub fn wait_for(&mut self, what: &str, done: impl Fn(&[String]) -> bool) -> &[String] {
+        let deadline = Instant::now() + BACKSTOP;
+        while !done(&self.seen) {
+            if let Err(e) = self.read_line(deadline) {
+                panic!(
+                    "gave up waiting for {what} ({e}); stdout so far:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+        }
+        &self.seen
+    }
+
+    /// Takes in the next line of stdout, unless stdout has closed or `deadline` has passed.
+    fn read_line(&mut self, deadline: Instant) -> Result<(), RecvTimeoutError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = self.lines.recv_timeout(left)?;
+        let text = String::from_utf8_lossy(&line);
+        self.seen
+            .push(text.trim_end_matches(['\n', '\r']).to_string());
+        self.stdout.extend_from_slice(&line);
+        Ok(())
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child, which has not been reaped yet.
+        let sent = unsafe { libc::kill(self.pid() as libc::pid_t, signal) };
+        assert_eq!(sent, 0, "kill: {}", io::Error::last_os_error());
+    }
+
+    /// Waits for the run to end (the backstop kills it), then returns it with everything it
+    /// printed.
+    pub fn finish(mut self) -> Run {
+        let pid = self.pid();
+        if !wait_until_gone(pid, BACKSTOP) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!(
+                "{} ran longer than {BACKSTOP:?}; stdout so far:\n{}",
+                self.command,
+                self.seen.join("\n")
+            );
+        }
+        let status = self.child.wait().expect("reap grab-tickets");
+        // Stdout closes when the last process holding it (a buyer, at worst) has ended.
+        let deadline = Instant::now() + BACKSTOP;
+        loop {
+            match self.read_line(deadline) {
+                Ok(()) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("{} left stdout open", self.command),
+            }
+        }
+        let stderr = self.stderr.join().expect("read stderr");
+        Run {
+            command: self.command,
+            pid,
+            status,
+            stdout: String::from_utf8_lossy(&self.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            data: self.data,
+            report: OnceCell::new(),
+        }
+    }
+}
+
+/// Waits until process `pid` has ended (a zombie nobody has reaped yet counts: it can no
+/// longer act), at most `timeout`; false if it is still running then. It waits on a pidfd,
+/// which becomes readable the moment the process ends, so no time is spent polling.
+pub fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        let error = io::Error::last_os_error();
+        assert_eq!(
+            error.raw_os_error(),
+            Some(libc::ESRCH),
+            "pidfd_open: {error}"
+        );
+        return true; // Already reaped.
+    }
+    // SAFETY: pidfd_open just returned this descriptor, and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let mut poll = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, and that count.
+        match unsafe { libc::poll(&mut poll, 1, ms) } {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => panic!("poll: {}", io::Error::last_os_error()),
+            ready => return ready > 0,
+        }
+    }
+}
+
+/// A new pseudo-terminal, 100 columns wide: the end the test reads, and the end the child
+/// writes to (its terminal).
+fn pty() -> (File, File) {
+    fn check(result: libc::c_int, what: &str) -> libc::c_int {
+        assert!(result >= 0, "{what}: {}", io::Error::last_os_error());
+        result
+    }
+    let size = libc::winsize {
+        ws_row: 30,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: libc calls on a descriptor we own; ptsname_r writes at most name.len() bytes,
+    // its NUL included, so the CStr ends inside name.
+    let (ours, name) = unsafe {
+        let fd = check(
+            libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC),
+            "posix_openpt",
+        );
+        let ours = File::from(OwnedFd::from_raw_fd(fd));
+        check(libc::grantpt(fd), "grantpt");
+        check(libc::unlockpt(fd), "unlockpt");
+        check(libc::ioctl(fd, libc::TIOCSWINSZ, &size), "TIOCSWINSZ");
+        let failed = libc::ptsname_r(fd, name.as_mut_ptr(), name.len());
+        assert_eq!(
+            failed,
+            0,
+            "ptsname_r: {}",
+            io::Error::from_raw_os_error(failed)
+        );
+        (ours, CStr::from_ptr(name.as_ptr()))
+    };
+    let theirs = File::options()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(name.to_str().expect("a pty's name is UTF-8"))
+        .expect("open the pty's far end");
+    (ours, theirs)
+}

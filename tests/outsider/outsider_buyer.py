@@ -1,0 +1,626 @@
+#!/usr/bin/env python3
+"""outsider_buyer.py - an independent buyer for the ticket lock protocol.
+
+Written from PROTOCOL.md alone ("Buying one ticket").  Standard library only.
+
+    outsider_buyer.py DATA_PATH --tickets K|all [--run NAME] [--buyer N]
+                      [--delay-ms LO..HI] [--no-fsync] [--seed S] [--verbose]
+
+Keeps buying one ticket at a time from DATA_PATH (= D) until it holds K
+confirmed tickets or the stock is sold out, then prints one JSON line:
+    {"run": NAME, "pid": PID, "confirmed": N, "sold_out": bool, "seqs": [...]}
+
+Exit status: 0 done (K bought or sold out); 3 a protocol violation was
+detected (or D cannot be sold from, e.g. replaced by hand); 1 an I/O error or
+an unfinishable sale; 2 bad command line.  On a non-zero exit the JSON line is
+still printed (with an extra "error" key) so confirmed sales are not lost.
+"""
+
+import argparse
+import fcntl
+import json
+import json.decoder
+import os
+import random
+import re
+import stat
+import sys
+import time
+
+ENTRY = 160                 # every ledger entry is exactly this many bytes
+MAX_DOC = 64 * 1024         # D is at most 64 KiB
+MAX_TICKETS = 1_000_000_000
+KNOWN_KINDS = ("order", "restock", "resync", "void")
+PID_SLOT = 12               # first 12 bytes of D.lock
+SCAN_CHUNK = 64             # entries read per pread when searching back
+WS = " \t\n\r"
+
+
+class Violation(Exception):
+    """Someone broke the protocol (or D cannot be sold from): exit 3."""
+
+
+class Fatal(Exception):
+    """An I/O failure or an unfinishable sale: exit 1."""
+
+
+# --------------------------------------------------------------------------
+# D: a JSON object whose other fields must be kept verbatim and in order.
+# --------------------------------------------------------------------------
+
+def _skip_ws(text, i):
+    n = len(text)
+    while i < n and text[i] in WS:
+        i += 1
+    return i
+
+
+class Doc:
+    """Top-level fields of D kept as raw text, so that every field we do not
+    own (and its order, and its exact number formatting) survives a rewrite."""
+
+    _decoder = json.JSONDecoder()
+
+    def __init__(self, fields):
+        # fields: list of [key, raw_key_text, value, raw_value_text]
+        self.fields = fields
+
+    @classmethod
+    def parse(cls, data):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Violation(f"D is not UTF-8: {e}")
+        fields, seen = [], set()
+        try:
+            i = _skip_ws(text, 0)
+            if text[i] != "{":
+                raise ValueError("not a JSON object")
+            i = _skip_ws(text, i + 1)
+            if text[i] == "}":
+                i += 1
+            else:
+                while True:
+                    if text[i] != '"':
+                        raise ValueError(f"expected a key at offset {i}")
+                    key, j = json.decoder.scanstring(text, i + 1)
+                    raw_key = text[i:j]
+                    i = _skip_ws(text, j)
+                    if text[i] != ":":
+                        raise ValueError(f"expected ':' at offset {i}")
+                    i = _skip_ws(text, i + 1)
+                    value, j = cls._decoder.raw_decode(text, i)
+                    raw_value = text[i:j]
+                    if key in seen:
+                        raise ValueError(f"key {key!r} appears more than once")
+                    seen.add(key)
+                    fields.append([key, raw_key, value, raw_value])
+                    i = _skip_ws(text, j)
+                    if text[i] == ",":
+                        i = _skip_ws(text, i + 1)
+                        continue
+                    if text[i] == "}":
+                        i += 1
+                        break
+                    raise ValueError(f"expected ',' or '}}' at offset {i}")
+            if _skip_ws(text, i) != len(text):
+                raise ValueError("trailing data after the object")
+        except (ValueError, IndexError) as e:
+            raise Violation(f"D is not a valid JSON object: {e}")
+        doc = cls(fields)
+        tn = doc.get("ticket_num")
+        if not _is_whole(tn) or tn > MAX_TICKETS:
+            raise Violation(f"D.ticket_num is missing or not a whole number "
+                            f"0..{MAX_TICKETS}: {tn!r}")
+        if doc.has("seq") and not _is_whole(doc.get("seq")):
+            raise Violation(f"D.seq is not a whole number: {doc.get('seq')!r}")
+        return doc
+
+    @classmethod
+    def fresh(cls, ticket_num, seq):
+        return cls([["ticket_num", '"ticket_num"', ticket_num, str(ticket_num)],
+                    ["seq", '"seq"', seq, str(seq)]])
+
+    def has(self, key):
+        return any(f[0] == key for f in self.fields)
+
+    def get(self, key, default=None):
+        for f in self.fields:
+            if f[0] == key:
+                return f[2]
+        return default
+
+    @property
+    def ticket_num(self):
+        return self.get("ticket_num")
+
+    @property
+    def seq(self):
+        return self.get("seq")
+
+    def updated(self, ticket_num, seq):
+        """A copy with ticket_num and seq replaced in place (seq inserted right
+        after ticket_num if D had none); every other field untouched."""
+        out, have_seq = [], self.has("seq")
+        for key, raw_key, value, raw_value in self.fields:
+            if key == "ticket_num":
+                out.append([key, raw_key, ticket_num, str(ticket_num)])
+                if not have_seq:
+                    out.append(["seq", '"seq"', seq, str(seq)])
+            elif key == "seq":
+                out.append([key, raw_key, seq, str(seq)])
+            else:
+                out.append([key, raw_key, value, raw_value])
+        return Doc(out)
+
+    def encode(self):
+        return ("{" + ",".join(f"{rk}:{rv}" for _, rk, _, rv in self.fields)
+                + "}").encode("utf-8")
+
+
+def _is_whole(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+# --------------------------------------------------------------------------
+# The buyer
+# --------------------------------------------------------------------------
+
+class Buyer:
+    def __init__(self, args):
+        self.path = args.data_path
+        self.dir = os.path.dirname(os.path.abspath(self.path))
+        self.base = os.path.basename(self.path)
+        self.lock_path = self.path + ".lock"
+        self.log_path = self.path + ".orders"
+        self.run = args.run
+        self.buyer = args.buyer
+        self.fsync = not args.no_fsync
+        self.delay = args.delay_ms
+        self.verbose = args.verbose
+        self.rng = random.Random(args.seed)
+        self.pid = os.getpid()
+        self.lock_fd = None
+        self.lock_writable = False
+        self.log_fd = None
+        self.tmp_counter = 0
+        self.purchases = 0          # attempts that reached the commit point
+        self.test_fail_swap = args.test_fail_swap
+        self.test_die_after_commit = args.test_die_after_commit
+        # Refuse a run name whose entries could not fit in 160 bytes.
+        probe = self.entry(10**15, "restock", MAX_TICKETS, MAX_TICKETS)
+        assert len(probe) == ENTRY
+
+    # ---- ledger entries -------------------------------------------------
+
+    def entry(self, seq, kind, before, after):
+        obj = {"seq": seq, "kind": kind, "run": self.run, "buyer": self.buyer,
+               "pid": self.pid, "before": before, "after": after}
+        body = json.dumps(obj, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+        if len(body) > ENTRY - 1:
+            raise Fatal(f"ledger entry would be {len(body)} bytes of JSON "
+                        f"(max {ENTRY - 1}); use a shorter --run name")
+        return body + b" " * (ENTRY - 1 - len(body)) + b"\n"
+
+    @staticmethod
+    def parse_entry(raw, index):
+        where = f"ledger entry #{index} (byte {index * ENTRY})"
+        if len(raw) != ENTRY or raw[-1:] != b"\n":
+            raise Violation(f"{where} is not {ENTRY} bytes ending in a newline")
+        body = raw[:-1]
+        if b"\0" in body or b"\n" in body:
+            raise Violation(f"{where} holds a NUL or a newline")
+        try:
+            obj = json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise Violation(f"{where} is not valid JSON: {e}")
+        if not isinstance(obj, dict):
+            raise Violation(f"{where} is not a JSON object")
+        if not _is_whole(obj.get("seq")):
+            raise Violation(f"{where} has no whole-number seq: {body.strip()!r}")
+        return obj
+
+    def pread_all(self, n, off):
+        buf = b""
+        while len(buf) < n:
+            chunk = os.pread(self.log_fd, n - len(buf), off + len(buf))
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+
+    def append(self, raw):
+        """One write(2) on the O_APPEND descriptor.  Returns True if the
+        whole entry went in."""
+        return os.write(self.log_fd, raw) == ENTRY
+
+    # ---- files ------------------------------------------------------------
+
+    def open_lock(self):
+        flags = os.O_CREAT | os.O_CLOEXEC   # never O_TRUNC
+        try:
+            self.lock_fd = os.open(self.lock_path, flags | os.O_RDWR, 0o666)
+            self.lock_writable = True
+        except PermissionError:
+            self.lock_fd = os.open(self.lock_path, flags | os.O_RDONLY, 0o666)
+            self.lock_writable = False
+
+    def lock(self):
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if self.verbose:
+                holder = os.pread(self.lock_fd, PID_SLOT, 0).decode(
+                    "ascii", "replace").strip()
+                print(f"[{self.run}/{self.pid}] waiting for lock"
+                      + (f" held by pid {holder}" if holder else ""),
+                      file=sys.stderr)
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        if self.lock_writable:
+            try:
+                os.pwrite(self.lock_fd, f"{self.pid:<{PID_SLOT - 1}}\n"
+                          .encode("ascii"), 0)
+            except OSError:
+                pass    # the pid slot is only for messages
+
+    def unlock(self):
+        if self.lock_writable:
+            try:
+                os.pwrite(self.lock_fd, b" " * (PID_SLOT - 1) + b"\n", 0)
+            except OSError:
+                pass
+        fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def open_log(self):
+        """Open (creating if missing, never truncating) the order log."""
+        flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
+        try:
+            self.log_fd = os.open(self.log_path, flags | os.O_CREAT | os.O_EXCL,
+                                  0o666)
+            created = True
+        except FileExistsError:
+            self.log_fd = os.open(self.log_path, flags)
+            created = False
+        if created and self.fsync:
+            dfd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def read_doc(self):
+        """Returns (raw bytes or None if D is missing, permission bits)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None, None
+        try:
+            mode = stat.S_IMODE(os.fstat(fd).st_mode)
+            chunks, total = [], 0
+            while total <= MAX_DOC:
+                c = os.read(fd, MAX_DOC + 1 - total)
+                if not c:
+                    break
+                chunks.append(c)
+                total += len(c)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > MAX_DOC:
+            raise Violation(f"{self.path} is larger than {MAX_DOC} bytes")
+        return data, mode
+
+    def stage(self, doc, mode):
+        """Write the complete new D to a fresh temp file in D's directory
+        (O_CREAT|O_EXCL).  Returns its path."""
+        data = doc.encode()
+        for _ in range(1000):
+            self.tmp_counter += 1
+            name = os.path.join(
+                self.dir, f".{self.base}.{self.run}.{self.pid}."
+                          f"{self.tmp_counter}.{self.rng.getrandbits(32):08x}.tmp")
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | os.O_CLOEXEC, 0o666)
+            except FileExistsError:
+                continue
+            try:
+                if mode is not None:
+                    os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            except BaseException:
+                os.close(fd)
+                _unlink_quiet(name)
+                raise
+            os.close(fd)
+            return name
+        raise Fatal(f"could not create a temp file in {self.dir}")
+
+    def rewrite_doc(self, doc, mode):
+        """Step 7 outside a sale: stage and rename the new D in."""
+        tmp = self.stage(doc, mode)
+        try:
+            os.rename(tmp, self.path)
+        except OSError as e:
+            _unlink_quiet(tmp)
+            raise Fatal(f"could not replace {self.path}: {e}")
+
+    # ---- step 4 -----------------------------------------------------------
+
+    def trim_and_last(self):
+        """Drop a torn tail; return (number of whole entries, last entry)."""
+        size = os.fstat(self.log_fd).st_size
+        end = size - size % ENTRY
+        raw = b""
+        while end > 0:
+            raw = self.pread_all(ENTRY, end - ENTRY)   # the last whole entry
+            if b"\0" not in raw:
+                break
+            end -= ENTRY
+        if end != size:
+            print(f"[{self.run}/{self.pid}] trimming torn tail of "
+                  f"{self.log_path}: {size} -> {end} bytes", file=sys.stderr)
+            os.ftruncate(self.log_fd, end)
+        n = end // ENTRY
+        if n == 0:
+            return 0, None
+        return n, self.parse_entry(raw, n - 1)
+
+    def find_entry(self, n, seq):
+        """Search back from the end of the ledger for the entry with this seq."""
+        hi = n
+        while hi > 0:
+            lo = max(0, hi - SCAN_CHUNK)
+            buf = self.pread_all((hi - lo) * ENTRY, lo * ENTRY)
+            for k in range(hi - 1, lo - 1, -1):
+                off = (k - lo) * ENTRY
+                e = self.parse_entry(buf[off:off + ENTRY], k)
+                if e["seq"] == seq:
+                    return e
+            hi = lo
+        return None
+
+    def bring_up_to_date(self):
+        """Step 4: returns the up-to-date Doc and D's permission bits."""
+        n, last = self.trim_and_last()
+        data, mode = self.read_doc()
+        if last is None:
+            # No history: D is the truth.
+            if data is None:
+                raise Violation(f"{self.path} does not exist")
+            if not data or b"\0" in data:
+                raise Violation(f"{self.path} is empty or holds NUL bytes and "
+                                f"the ledger has no entry to rebuild it from")
+            return Doc.parse(data), mode
+
+        l_seq, l_after = last["seq"], last.get("after")
+        if not _is_whole(l_after) or l_after > MAX_TICKETS:
+            raise Violation(f"last ledger entry (seq {l_seq}) has no valid "
+                            f"'after': {l_after!r}")
+        if data is None:
+            # Not one of the cases the protocol names (rename never leaves D
+            # missing); refuse rather than invent a data file.
+            raise Violation(f"{self.path} does not exist but its ledger has "
+                            f"{n} entries")
+        if not data or b"\0" in data:
+            # Power cut: rebuild D from the last entry.
+            print(f"[{self.run}/{self.pid}] {self.path} is empty or holds NUL "
+                  f"bytes: rebuilding it from ledger seq {l_seq}",
+                  file=sys.stderr)
+            doc = Doc.fresh(l_after, l_seq)
+            self.rewrite_doc(doc, mode)
+            return doc, mode
+
+        doc = Doc.parse(data)
+        if not doc.has("seq"):
+            raise Violation(f"{self.path} has no seq but the ledger has "
+                            f"{n} entries: it was replaced by hand; a buyer "
+                            f"must not sell from it (only a restock may adopt it)")
+        d_seq, d_num = doc.seq, doc.ticket_num
+        if l_seq == d_seq:
+            if last.get("kind") in KNOWN_KINDS and l_after != d_num:
+                raise Violation(
+                    f"{self.path} says seq {d_seq}, ticket_num {d_num} but the "
+                    f"ledger entry with seq {l_seq} says after={l_after}: D was "
+                    f"changed without the ledger")
+            return doc, mode
+        if l_seq > d_seq:
+            e = self.find_entry(n, d_seq + 1)
+            if e is None:
+                raise Violation(
+                    f"the ledger (last seq {l_seq}) does not continue from "
+                    f"{self.path} (seq {d_seq}): no entry with seq {d_seq + 1}")
+            if e.get("kind") not in KNOWN_KINDS or e.get("before") != d_num:
+                raise Violation(
+                    f"the ledger does not continue from {self.path} "
+                    f"(seq {d_seq}, ticket_num {d_num}): entry seq {d_seq + 1} "
+                    f"has kind {e.get('kind')!r}, before {e.get('before')!r}")
+            print(f"[{self.run}/{self.pid}] finishing unfinished ledger entries: "
+                  f"{self.path} seq {d_seq} -> {l_seq}", file=sys.stderr)
+        else:
+            print(f"[{self.run}/{self.pid}] {self.path} (seq {d_seq}) is ahead "
+                  f"of the ledger (seq {l_seq}): unflushed sales were lost, "
+                  f"writing D back", file=sys.stderr)
+        doc = doc.updated(l_after, l_seq)
+        self.rewrite_doc(doc, mode)
+        return doc, mode
+
+    # ---- one purchase -----------------------------------------------------
+
+    def buy_one(self):
+        """Returns ("sold_out", None), ("bought", seq) or raises.  The caller
+        makes the sale durable (step 9)."""
+        self.lock()                                             # steps 1, 3
+        tmp = None
+        try:
+            if self.log_fd is None:
+                self.open_log()
+            doc, mode = self.bring_up_to_date()                 # step 4
+            if self.delay is not None:                          # step 2
+                lo, hi = self.delay
+                time.sleep(self.rng.uniform(lo, hi) / 1000.0)
+            num = doc.ticket_num
+            if num == 0:                                        # step 5
+                return "sold_out", None
+            seq = (doc.seq or 0) + 1
+            new = doc.updated(num - 1, seq)
+            tmp = self.stage(new, mode)                         # step 6
+            order = self.entry(seq, "order", num, num - 1)
+            try:
+                ok = self.append(order)
+            except OSError as e:
+                raise Fatal(f"could not append to {self.log_path}: {e} "
+                            f"(no sale)")
+            if not ok:
+                raise Fatal(f"short write appending to {self.log_path} "
+                            f"(no sale; the torn tail is trimmed by the next "
+                            f"lock holder)")
+            # ---- commit point: the sale stands from here on ----
+            self.purchases += 1
+            if self.test_die_after_commit == self.purchases:
+                os._exit(9)                 # test hook: die between 6 and 7
+            try:                                                # step 7
+                if self.test_fail_swap == self.purchases:
+                    raise OSError("simulated swap failure (test hook)")
+                os.rename(tmp, self.path)
+                tmp = None
+            except OSError as e:
+                _unlink_quiet(tmp)
+                tmp = None
+                void = self.entry(seq + 1, "void", num - 1, num)
+                try:
+                    voided = self.append(void)
+                except OSError:
+                    voided = False
+                if voided:
+                    raise Fatal(f"could not swap in the new {self.path}: {e}; "
+                                f"order seq {seq} voided by seq {seq + 1}")
+                # The order stands; the next lock holder finishes it (step 4).
+                print(f"[{self.run}/{self.pid}] could not swap in the new "
+                      f"{self.path} ({e}) nor void order seq {seq}: the sale "
+                      f"stands and the next lock holder finishes it",
+                      file=sys.stderr)
+            return "bought", seq
+        finally:
+            if tmp is not None:
+                _unlink_quiet(tmp)
+            self.unlock()                                       # step 8
+
+    def durable(self):
+        if self.fsync:                                          # step 9
+            os.fdatasync(self.log_fd)
+
+
+def _unlink_quiet(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+def _tickets(s):
+    if s == "all":
+        return None
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number or 'all'")
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return v
+
+
+def _delay(s):
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:\.\.\s*(\d+(?:\.\d+)?)\s*)?", s)
+    if not m:
+        raise argparse.ArgumentTypeError("expected LO..HI milliseconds, e.g. 0..5")
+    lo = float(m.group(1))
+    hi = float(m.group(2)) if m.group(2) is not None else lo
+    if hi < lo:
+        raise argparse.ArgumentTypeError("HI must be >= LO")
+    return (lo, hi)
+
+
+def _run(s):
+    if not s:
+        raise argparse.ArgumentTypeError("must not be empty")
+    if re.fullmatch(r"[0-9a-fA-F]{16}", s):
+        raise argparse.ArgumentTypeError(
+            "16 hex digits is reserved for grab-tickets run ids")
+    return s
+
+
+def _buyer(s):
+    v = int(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return v
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("data_path", metavar="DATA_PATH")
+    p.add_argument("--tickets", type=_tickets, required=True,
+                   metavar="K|all", help="tickets to buy, or 'all' until sold out")
+    p.add_argument("--run", type=_run, default="py-outsider")
+    p.add_argument("--buyer", type=_buyer, default=0)
+    p.add_argument("--delay-ms", type=_delay, default=None, metavar="LO..HI",
+                   help="random delay held inside the lock, between reading "
+                        "and deciding")
+    p.add_argument("--no-fsync", action="store_true",
+                   help="skip fdatasync of the log (and fsync of the directory)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--verbose", action="store_true",
+                   help="say on stderr when waiting for the lock")
+    # Test hooks (self_test.sh): simulate failures at the N-th committed order.
+    p.add_argument("--test-fail-swap", type=int, default=None,
+                   help=argparse.SUPPRESS)
+    p.add_argument("--test-die-after-commit", type=int, default=None,
+                   help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    want = args.tickets
+    seqs, sold_out, error, code = [], False, None, 0
+    try:
+        b = Buyer(args)
+        b.open_lock()
+        while want is None or len(seqs) < want:
+            outcome, seq = b.buy_one()
+            if outcome == "sold_out":
+                sold_out = True
+                break
+            try:
+                b.durable()
+            except OSError as e:
+                raise Fatal(f"fdatasync of {b.log_path} failed: {e}; order "
+                            f"seq {seq} stands in the ledger but is not "
+                            f"confirmed")
+            seqs.append(seq)                # confirmed
+    except Violation as e:
+        error, code = f"protocol violation: {e}", 3
+    except Fatal as e:
+        error, code = str(e), 1
+    except OSError as e:
+        error, code = f"I/O error: {e}", 1
+    except KeyboardInterrupt:
+        error, code = "interrupted", 130
+    if error:
+        print(f"outsider_buyer [{args.run}/pid {os.getpid()}]: {error}",
+              file=sys.stderr)
+    out = {"run": args.run, "pid": os.getpid(), "confirmed": len(seqs),
+           "sold_out": sold_out, "seqs": seqs}
+    if error:
+        out["error"] = error
+    print(json.dumps(out), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
