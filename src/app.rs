@@ -61,6 +61,9 @@ pub fn run(settings: Settings) -> Result<Exit> {
     };
 
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    if settings.on_database() {
+        narrator = narrator.on_database();
+    }
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     let mut progress = progress::Progress::for_run(&settings);
     if settings.output != Output::Json {

@@ -17,13 +17,24 @@ pub struct Narrator {
     first_with_seq: HashMap<u64, u32>,
     /// Also tell each buyer's spawn, start and finish (`--verbose`).
     verbose: bool,
+    /// Where orders go: "the log", or "the orders table" on a database.
+    ledger: &'static str,
 }
 
 impl Narrator {
     pub fn new(verbose: bool) -> Narrator {
         Narrator {
             verbose,
+            ledger: "the log",
             ..Narrator::default()
+        }
+    }
+
+    /// Narrates a race on the database store, whose ledger is the orders table.
+    pub fn on_database(self) -> Narrator {
+        Narrator {
+            ledger: "the orders table",
+            ..self
         }
     }
 
@@ -82,7 +93,7 @@ impl Narrator {
             Event::Ordered { seq, before, after } => {
                 let first = *self.first_with_seq.entry(*seq).or_insert(message.buyer);
                 let order = if first == message.buyer {
-                    format!("order #{seq} is in the log")
+                    format!("order #{seq} is in {}", self.ledger)
                 } else {
                     format!(
                         "order #{seq} again: buyer-{first} logged that number too, both deciding \
