@@ -8,33 +8,10 @@ mod pg_cluster;
 
 use std::time::{Duration, Instant};
 
-use common::{Race, Run};
+use common::Run;
 use pg_cluster::Db;
+use pg_cluster::{on, tally};
 use serde_json::Value;
-
-/// The binary against the database at `url`, PGPASSWORD unset.
-fn on(url: &str) -> Race {
-    common::grab_tickets()
-        .arg("--store")
-        .arg(url)
-        .configure(|command| {
-            command.env_remove("PGPASSWORD");
-        })
-}
-
-fn run_url(url: &str, args: &[&str]) -> Run {
-    on(url).args(args).run()
-}
-
-fn race(db: &Db, args: &[&str]) -> Run {
-    on(&db.url()).json().args(args).run()
-}
-
-/// The report's tally as (initial, confirmed, remaining, logged).
-fn tally(run: &Run) -> (u64, u64, u64, u64) {
-    let t = run.tally();
-    (t.initial, t.confirmed, t.remaining, t.logged)
-}
 
 /// Three buyers, three tickets, buyer 1 SIGKILLs itself at `step` (with `mode` flags); the
 /// invariants hold and buyer 1 was killed. Returns the report.
@@ -52,7 +29,7 @@ fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> Run {
         &kill,
     ];
     args.extend_from_slice(mode);
-    let run = race(db, &args);
+    let run = db.race(&args);
     run.assert_code(0);
     let report = run.report();
     let context = run.context();
@@ -66,27 +43,13 @@ fn kill_buyer_one_at(db: &Db, step: &str, mode: &[&str]) -> Run {
         "a ticket unaccounted for{context}"
     );
     assert_eq!(report["verdict"]["status"], "ok", "{context}");
-    assert_eq!(db.stock().0, remaining, "{context}");
+    db.assert_agrees_with(&run);
     assert_eq!(
-        db.orders_of_run(report["run"].as_str().unwrap()),
-        logged,
-        "{context}"
+        db.open_transactions(),
+        0,
+        "a transaction was left open{context}"
     );
-    no_transaction_left_open(db);
     run
-}
-
-/// The server ended the dead buyer's session: nothing of ours is left idle in a transaction.
-fn no_transaction_left_open(db: &Db) {
-    let row = db
-        .client()
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND state LIKE 'idle in transaction%'",
-            &[],
-        )
-        .unwrap();
-    assert_eq!(row.get::<_, i64>(0), 0, "a transaction was left open");
 }
 
 #[test]
@@ -140,7 +103,9 @@ fn a_kill_step_the_database_never_reaches_is_refused() {
     let Some(db) = pg_cluster::database("kill_step") else {
         return;
     };
-    run_url(&db.url(), &["--kill-at", "1:temp_written"])
+    on(&db.url())
+        .args(["--kill-at", "1:temp_written"])
+        .run()
         .assert_code(2)
         .assert_stderr_contains("names a step this run never reaches");
 }
@@ -211,12 +176,7 @@ fn a_server_restarted_mid_race_stops_the_buyers_and_oversells_nothing() {
     assert_eq!(remaining + logged, initial, "{context}");
     assert_eq!(report["tally"]["oversold"], 0, "{context}");
     assert_eq!(report["tally"]["lost_updates"], 0, "{context}");
-    assert_eq!(db.stock().0, remaining, "{context}");
-    assert_eq!(
-        db.orders_of_run(report["run"].as_str().unwrap()),
-        logged,
-        "{context}"
-    );
+    db.assert_agrees_with(&run);
     // The text report says it in words.
     let verdict = report["verdict"]["line"].as_str().unwrap();
     assert!(verdict.starts_with("OK:"), "{context}");
@@ -255,7 +215,9 @@ fn a_refused_connection_is_one_clear_error_and_exit_4() {
     let url = format!("postgres://app@127.0.0.1:{port}/shop");
     let trace = tempfile::tempdir().unwrap();
     let trace_path = trace.path().join("race.json");
-    run_url(&url, &["--trace", trace_path.to_str().unwrap()])
+    on(&url)
+        .args(["--trace", trace_path.to_str().unwrap()])
+        .run()
         .assert_code(4)
         .assert_stderr_contains(&format!("failed to connect to {url}"))
         .assert_stderr_contains("Connection refused")
@@ -268,14 +230,13 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
     let Some(db) = pg_cluster::database("bad_login") else {
         return;
     };
-    let first = race(
-        &db,
-        &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"],
-    );
+    let first = db.race(&["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"]);
     first.assert_code(0);
     let before = (db.stock(), db.all_orders());
 
-    let wrong = run_url(&db.tcp_url("not-the-password"), &["--tickets", "9"]);
+    let wrong = on(&db.tcp_url("not-the-password"))
+        .args(["--tickets", "9"])
+        .run();
     wrong
         .assert_code(4)
         .assert_stderr_contains("failed to log in to postgres://postgres@127.0.0.1:")
@@ -289,7 +250,9 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
     assert_eq!(wrong.stderr().lines().count(), 1, "{}", wrong.context());
 
     let missing = db.url().replace(&db.name, "no_such_database");
-    run_url(&missing, &["--tickets", "9"])
+    on(&missing)
+        .args(["--tickets", "9"])
+        .run()
         .assert_code(4)
         .assert_stderr_contains("database \"no_such_database\" does not exist")
         .assert_stderr_contains("createdb");
@@ -309,7 +272,7 @@ fn a_malformed_url_is_a_usage_error() {
         "postgres://app@localhost:5432",
         "shop",
     ] {
-        let run = run_url(url, &[]);
+        let run = on(url).run();
         run.assert_code(2)
             .assert_stderr_contains("invalid --store")
             .assert_stderr_contains("expected postgres://USER@HOST:PORT/DB");

@@ -5,64 +5,24 @@
 mod common;
 mod pg_cluster;
 
-use common::{Race, Run};
-use pg_cluster::Db;
+use common::Run;
+use pg_cluster::{on, tally};
 use serde_json::Value;
-
-/// The binary against the database at `url`. PGPASSWORD is unset: each test says where its
-/// password comes from.
-fn on(url: &str) -> Race {
-    common::grab_tickets()
-        .arg("--store")
-        .arg(url)
-        .configure(|command| {
-            command.env_remove("PGPASSWORD");
-        })
-}
-
-/// The binary against `db` with `args`.
-fn run(db: &Db, args: &[&str]) -> Run {
-    on(&db.url()).args(args).run()
-}
-
-/// As `run`, with `--json`; the report is `run.report()`.
-fn race(db: &Db, args: &[&str]) -> Run {
-    on(&db.url()).json().args(args).run()
-}
-
-/// The report's tally as (initial, confirmed, remaining, logged).
-fn tally(run: &Run) -> (u64, u64, u64, u64) {
-    let t = run.tally();
-    (t.initial, t.confirmed, t.remaining, t.logged)
-}
-
-/// The report agrees with the database: the stock row is what it says is left, and the
-/// orders table holds exactly the orders it counts for this run.
-fn agrees_with_the_database(db: &Db, run: &Run) {
-    let report = run.report();
-    let (_, _, remaining, logged) = tally(run);
-    assert_eq!(db.stock().0, remaining, "{}", run.context());
-    let run_id = report["run"].as_str().unwrap();
-    assert_eq!(db.orders_of_run(run_id), logged, "{}", run.context());
-}
 
 #[test]
 fn without_a_lock_buyers_on_a_server_oversell_and_lose_updates() {
     let Some(db) = pg_cluster::database("no_lock") else {
         return;
     };
-    let run = race(
-        &db,
-        &[
-            "--no-lock",
-            "--buyers",
-            "6",
-            "--tickets",
-            "2",
-            "--delay-ms",
-            "200..300",
-        ],
-    );
+    let run = db.race(&[
+        "--no-lock",
+        "--buyers",
+        "6",
+        "--tickets",
+        "2",
+        "--delay-ms",
+        "200..300",
+    ]);
     run.assert_code(0);
     let report = run.report();
     let (initial, confirmed, remaining, logged) = tally(&run);
@@ -76,7 +36,7 @@ fn without_a_lock_buyers_on_a_server_oversell_and_lose_updates() {
     assert_eq!(report["tally"]["oversold"], 4);
     assert_eq!(report["tally"]["lost_updates"], 5);
     assert_eq!(report["verdict"]["status"], "oversold");
-    agrees_with_the_database(&db, &run);
+    db.assert_agrees_with(&run);
 }
 
 #[test]
@@ -85,21 +45,18 @@ fn locking_only_the_write_on_a_server_still_oversells() {
         return;
     };
     for lock in ["row", "advisory"] {
-        let run = race(
-            &db,
-            &[
-                "--lock-scope",
-                "write",
-                "--db-lock",
-                lock,
-                "--buyers",
-                "5",
-                "--tickets",
-                "2",
-                "--delay-ms",
-                "200..300",
-            ],
-        );
+        let run = db.race(&[
+            "--lock-scope",
+            "write",
+            "--db-lock",
+            lock,
+            "--buyers",
+            "5",
+            "--tickets",
+            "2",
+            "--delay-ms",
+            "200..300",
+        ]);
         run.assert_code(0);
         let report = run.report();
         let (_, confirmed, _, _) = tally(&run);
@@ -111,7 +68,7 @@ fn locking_only_the_write_on_a_server_still_oversells() {
             "{}",
             run.context()
         );
-        agrees_with_the_database(&db, &run);
+        db.assert_agrees_with(&run);
     }
 }
 
@@ -141,12 +98,12 @@ fn every_safe_mode_sells_each_ticket_exactly_once() {
             "--check",
         ];
         args.extend_from_slice(mode);
-        let run = race(&db, &args);
+        let run = db.race(&args);
         run.assert_code(0);
         let report = run.report();
         assert_eq!(tally(&run), (60, 60, 0, 60), "{mode:?}{}", run.context());
         assert_eq!(report["verdict"]["status"], "ok");
-        agrees_with_the_database(&db, &run);
+        db.assert_agrees_with(&run);
         // Each sale has its own order number: no two buyers sold against the same count.
         let mut seqs: Vec<u64> = report["events"]
             .as_array()
@@ -172,10 +129,7 @@ fn the_row_lock_is_held_across_the_delay_so_critical_sections_never_overlap() {
     let Some(db) = pg_cluster::database("row_lock") else {
         return;
     };
-    let run = race(
-        &db,
-        &["--buyers", "4", "--tickets", "2", "--delay-ms", "10..30"],
-    );
+    let run = db.race(&["--buyers", "4", "--tickets", "2", "--delay-ms", "10..30"]);
     run.assert_code(0);
     let report = run.report();
     assert_eq!(tally(&run), (2, 2, 0, 2), "{}", run.context());
@@ -210,18 +164,15 @@ fn serializable_purchases_are_refused_and_retried_never_oversold() {
     let Some(db) = pg_cluster::database("serializable") else {
         return;
     };
-    let run = race(
-        &db,
-        &[
-            "--serializable",
-            "--buyers",
-            "4",
-            "--tickets",
-            "2",
-            "--delay-ms",
-            "100..150",
-        ],
-    );
+    let run = db.race(&[
+        "--serializable",
+        "--buyers",
+        "4",
+        "--tickets",
+        "2",
+        "--delay-ms",
+        "100..150",
+    ]);
     run.assert_code(0);
     let report = run.report();
     assert_eq!(tally(&run), (2, 2, 0, 2), "{}", run.context());
@@ -244,7 +195,7 @@ fn serializable_purchases_are_refused_and_retried_never_oversold() {
         .count() as u64;
     assert_eq!(refused, retries, "{}", run.context());
     assert_eq!(report["settings"]["method"], "serializable");
-    agrees_with_the_database(&db, &run);
+    db.assert_agrees_with(&run);
 }
 
 #[test]
@@ -253,20 +204,17 @@ fn the_text_report_names_the_database_and_its_tables() {
         return;
     };
     let trace = tempfile::NamedTempFile::new().unwrap();
-    let out = run(
-        &db,
-        &[
-            "--buyers",
-            "3",
-            "--tickets",
-            "1",
-            "--delay-ms",
-            "40..60",
-            "--serializable",
-            "--trace",
-            trace.path().to_str().unwrap(),
-        ],
-    );
+    let out = db.run(&[
+        "--buyers",
+        "3",
+        "--tickets",
+        "1",
+        "--delay-ms",
+        "40..60",
+        "--serializable",
+        "--trace",
+        trace.path().to_str().unwrap(),
+    ]);
     out.assert_code(0)
         .assert_stdout_contains("(SERIALIZABLE transactions retried on conflict, no lock")
         .assert_stdout_contains("REFUSED by the database")
@@ -291,21 +239,18 @@ fn a_waiting_buyer_names_the_holder_of_the_row_lock_and_times_out() {
         return;
     };
     for lock in ["row", "advisory"] {
-        let out = run(
-            &db,
-            &[
-                "--db-lock",
-                lock,
-                "--buyers",
-                "2",
-                "--tickets",
-                "2",
-                "--delay-ms",
-                "400..400",
-                "--lock-timeout",
-                "50",
-            ],
-        );
+        let out = db.run(&[
+            "--db-lock",
+            lock,
+            "--buyers",
+            "2",
+            "--tickets",
+            "2",
+            "--delay-ms",
+            "400..400",
+            "--lock-timeout",
+            "50",
+        ]);
         out.assert_code(0)
             .assert_stdout_contains("waits for the lock, held by buyer-")
             .assert_stdout_contains(
@@ -320,23 +265,17 @@ fn keep_stock_continues_from_the_stock_row() {
     let Some(db) = pg_cluster::database("keep_stock") else {
         return;
     };
-    let first = race(
-        &db,
-        &["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"],
-    );
+    let first = db.race(&["--buyers", "2", "--tickets", "5", "--delay-ms", "0..1"]);
     first.assert_code(0);
     assert_eq!(tally(&first), (5, 2, 3, 2));
-    let second = race(
-        &db,
-        &[
-            "--keep-stock",
-            "--buyers",
-            "4",
-            "--delay-ms",
-            "0..1",
-            "--check",
-        ],
-    );
+    let second = db.race(&[
+        "--keep-stock",
+        "--buyers",
+        "4",
+        "--delay-ms",
+        "0..1",
+        "--check",
+    ]);
     second.assert_code(0);
     assert_eq!(tally(&second), (3, 3, 0, 3), "{}", second.context());
     // Nothing is ever deleted: two restocks... one restock and five orders.
@@ -348,7 +287,7 @@ fn keep_stock_on_a_database_without_a_stock_says_how_to_set_one() {
     let Some(db) = pg_cluster::database("no_stock") else {
         return;
     };
-    run(&db, &["--keep-stock"])
+    db.run(&["--keep-stock"])
         .assert_code(3)
         .assert_stderr_contains("has no stock yet")
         .assert_stderr_contains("without --keep-stock");
@@ -390,19 +329,16 @@ fn launchers_sharing_one_database_race_together_and_their_reports_agree() {
         return;
     };
     let tickets = 90;
-    race(
-        &db,
-        &[
-            "--buyers",
-            "1",
-            "--tickets",
-            &tickets.to_string(),
-            "--per-buyer",
-            "1",
-            "--delay-ms",
-            "0..0",
-        ],
-    )
+    db.race(&[
+        "--buyers",
+        "1",
+        "--tickets",
+        &tickets.to_string(),
+        "--per-buyer",
+        "1",
+        "--delay-ms",
+        "0..0",
+    ])
     .assert_code(0);
     // Started together, read together: Live collects each one's output as it comes.
     let launches: Vec<_> = (0..3)

@@ -14,6 +14,25 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::common::{self, Race, Run};
+
+/// The binary against the database at `url`. PGPASSWORD is unset: each test says where its
+/// password comes from.
+pub fn on(url: &str) -> Race {
+    common::grab_tickets()
+        .arg("--store")
+        .arg(url)
+        .configure(|command| {
+            command.env_remove("PGPASSWORD");
+        })
+}
+
+/// A finished run's tally as (initial, confirmed, remaining, logged).
+pub fn tally(run: &Run) -> (u64, u64, u64, u64) {
+    let t = run.tally();
+    (t.initial, t.confirmed, t.remaining, t.logged)
+}
+
 /// The superuser's password, for the tests that log in over TCP with one.
 pub const PASSWORD: &str = "tickets-test-secret";
 const SERVER_USER: &str = "postgres";
@@ -52,6 +71,46 @@ impl Db {
             "postgres://{SERVER_USER}:{password}@127.0.0.1:{}/{}",
             self.port, self.name
         )
+    }
+
+    /// The binary against this database, with `--json` and `args`.
+    pub fn race(&self, args: &[&str]) -> Run {
+        on(&self.url()).json().args(args).run()
+    }
+
+    /// The binary against this database with `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        on(&self.url()).args(args).run()
+    }
+
+    /// Asserts that `run`'s report agrees with the tables: the stock row is what it says is
+    /// left, and the orders table holds exactly the orders it counts for this run.
+    pub fn assert_agrees_with(&self, run: &Run) {
+        let (_, _, remaining, logged) = tally(run);
+        run.assert_that(
+            self.stock().0 == remaining,
+            "the stock row is not what the report says is left",
+        );
+        let id = run.report()["run"]
+            .as_str()
+            .expect("the report names its run");
+        run.assert_that(
+            self.orders_of_run(id) == logged,
+            "the orders table does not hold the orders the report counts",
+        );
+    }
+
+    /// Sessions left idle inside a transaction: after a run, the server must have ended
+    /// every dead buyer's session and rolled back what it had open.
+    pub fn open_transactions(&self) -> i64 {
+        self.client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND state LIKE 'idle in transaction%'",
+                &[],
+            )
+            .expect("count open transactions")
+            .get(0)
     }
 
     /// A connection of the test's own, to look at the tables directly.
@@ -239,54 +298,36 @@ impl Cluster {
         )
     }
 
-    fn pg_ctl_start(&self) -> bool {
+    /// `pg_ctl ACTION` on this cluster, with its options and a log file: with `-l` the
+    /// server writes to its log, not to our pipe (which it would hold open, and `output()`
+    /// would wait for it forever).
+    fn pg_ctl(&self, action: &[&str]) -> Output {
         let data = self.data_dir();
         let log = self.dir.join("log");
         let options = self.server_options();
-        self.pg(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        )
-        .status
-        .success()
+        let mut args = vec![
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            log.to_str().unwrap(),
+            "-o",
+            &options,
+            "-w",
+            "-t",
+            "60",
+        ];
+        args.extend_from_slice(action);
+        self.pg("pg_ctl", &args)
+    }
+
+    fn pg_ctl_start(&self) -> bool {
+        self.pg_ctl(&["start"]).status.success()
     }
 
     /// Restarts the server, dropping every connection (`-m fast`: sessions are ended and
     /// their open transactions rolled back).
     pub fn restart(&self) {
-        let data = self.data_dir();
-        let log = self.dir.join("log");
-        let options = self.server_options();
-        // With -l the new server writes to its log, not to our pipe (which it would hold
-        // open, and `output()` would wait for it forever).
-        let out = self.pg(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "60",
-                "restart",
-            ],
-        );
+        let out = self.pg_ctl(&["-m", "fast", "restart"]);
         assert!(
             out.status.success(),
             "pg_ctl restart failed: {}",
