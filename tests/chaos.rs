@@ -5,7 +5,7 @@
 mod common;
 mod pg_cluster;
 
-use common::{Run, TestEnv};
+use common::{Race, Run, TestEnv};
 use pg_cluster::Db;
 use serde_json::Value;
 
@@ -21,11 +21,9 @@ struct Kills {
     unconfirmed_sales: u64,
 }
 
-/// Runs seed `seed` and checks every invariant; returns what was killed.
-fn chaos_run(seed: u64) -> Kills {
-    let env = TestEnv::new();
-    let mut race = env
-        .race()
+/// `race` as chaos run `seed`: how many buyers, tickets each, durability, all from the seed.
+fn seeded(race: Race, seed: u64) -> Race {
+    let race = race
         .chaos()
         .check()
         .json()
@@ -34,10 +32,13 @@ fn chaos_run(seed: u64) -> Kills {
         .tickets(1 + seed % 4)
         .per_buyer(1 + seed % 3)
         .delay("0..2");
-    if seed % 2 == 1 {
-        race = race.no_fsync();
-    }
-    let run = race.run();
+    if seed % 2 == 1 { race.no_fsync() } else { race }
+}
+
+/// Runs seed `seed` and checks every invariant; returns what was killed.
+fn chaos_run(seed: u64) -> Kills {
+    let env = TestEnv::new();
+    let run = seeded(env.race(), seed).run();
     run.assert_success().assert_every_ticket_is_accounted_for();
     every_death_was_planned(&run);
     kills_in(&run)
@@ -170,21 +171,8 @@ fn chaos_run_on_database(db: &Db, seed: u64) -> Kills {
     // Random step kills may miss a rare step in a short suite: buyer 1 also dies at each of
     // the mode's steps in turn, so every step is hit whatever the draw.
     let kill_at = format!("1:{}", steps[(seed / 4) as usize % steps.len()]);
-    let mut race = pg_cluster::on(&db.url())
-        .args(mode)
-        .chaos()
-        .check()
-        .json()
-        .seed(seed)
-        .buyers(3 + seed as u32 % 5)
-        .tickets(1 + seed % 4)
-        .per_buyer(1 + seed % 3)
-        .delay("0..2")
-        .kill_at(&kill_at);
-    if seed % 2 == 1 {
-        race = race.no_fsync();
-    }
-    let run = race.run();
+    let race = pg_cluster::on(&db.url()).args(mode).kill_at(&kill_at);
+    let run = seeded(race, seed).run();
     let t = run.assert_success().tally();
     run.assert_that(t.confirmed <= t.initial, "oversold")
         .assert_that(
