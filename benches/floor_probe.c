@@ -2,8 +2,9 @@
  * program logic (no JSON library, no events, no checks beyond what the loop needs).
  *
  * One purchase:
- *   flock(lock, LOCK_EX); open + read + close data.json; pwrite pid into the lock file;
- *   open temp (O_CREAT|O_TRUNC) + write + close; renameat2(temp, data, RENAME_EXCHANGE);
+ *   flock(lock, LOCK_EX); lstat the lock path (is it still the file locked?); open + read +
+ *   close data.json; pwrite pid into the lock file; open temp (O_CREAT|O_EXCL|O_NOFOLLOW) +
+ *   write + close; renameat2(temp, data, RENAME_EXCHANGE);
  *   unlink(temp); write one 160-byte line to the O_APPEND order log (+ fdatasync if durable);
  *   flock(lock, LOCK_UN).
  *
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,13 +36,15 @@
 
 #define LOG_LINE 160
 
-enum { S_LOCK, S_READ, S_PID, S_TEMP, S_EXCH, S_UNLINK, S_APPEND, S_SYNC, S_UNLOCK, S_N };
-static const char *STEP_NAMES[S_N] = {"flock_ex",  "open_read_close", "pwrite_pid",
+enum { S_LOCK, S_CHECK, S_READ, S_PID, S_TEMP, S_EXCH, S_UNLINK, S_APPEND, S_SYNC, S_UNLOCK, S_N };
+static const char *STEP_NAMES[S_N] = {"flock_ex",  "stat_lock", "open_read_close", "pwrite_pid",
                                       "temp_write", "renameat2_exchange", "unlink_old",
                                       "append_log", "fdatasync_log", "flock_un"};
 
 static char data_path[4096], temp_path[4200], lock_path[4200], log_path[4200], spare_path[4200];
 static int use_spare;
+/* The lock file's inode, learnt when it was opened. */
+static ino_t lock_ino;
 
 static void die(const char *what) {
     fprintf(stderr, "floor_probe: %s: %s\n", what, strerror(errno));
@@ -81,6 +85,9 @@ static int purchase(int lock_fd, int log_fd, int durable, double *t) {
     }
     if (flock(lock_fd, LOCK_EX) != 0) die("flock");
     STEP(S_LOCK);
+    struct stat st;
+    if (lstat(lock_path, &st) != 0 || st.st_ino != lock_ino) die("lock file replaced");
+    STEP(S_CHECK);
     int fd = open(data_path, O_RDONLY);
     if (fd < 0) die("open data");
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -113,7 +120,7 @@ static int purchase(int lock_fd, int log_fd, int durable, double *t) {
         STEP(S_EXCH);
         STEP(S_UNLINK);
     } else {
-        fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
         if (fd < 0 || write(fd, buf, len) != len || close(fd) != 0) die("write temp");
         STEP(S_TEMP);
         if (renameat2(AT_FDCWD, temp_path, AT_FDCWD, data_path, RENAME_EXCHANGE) != 0)
@@ -140,6 +147,9 @@ static void open_shared(int *lock_fd, int *log_fd) {
     *lock_fd = open(lock_path, O_RDWR | O_CREAT, 0644);
     *log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
     if (*lock_fd < 0 || *log_fd < 0) die("open lock/log");
+    struct stat st;
+    if (fstat(*lock_fd, &st) != 0) die("fstat lock");
+    lock_ino = st.st_ino;
 }
 
 static int single(const char *dir, long n, int durable) {

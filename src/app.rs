@@ -1,34 +1,133 @@
 //! One run, start to end: check everything, spawn the buyers, set the stock and open the
 //! run's window of the ledger, race, close the window, reconcile, show the result, and choose
-//! the exit status. Every check that can fail runs before anything changes.
+//! the exit status. Every check that can fail runs before anything changes. `explore` runs
+//! many races through [`race`], the very same steps without the showing.
 
 use std::os::unix::process::ExitStatusExt as _;
 
 use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
-use crate::race::{chaos, interrupt, launcher};
+use crate::race::chaos::{self, Victim};
+use crate::race::interrupt;
+use crate::race::launcher::{self, Pacing};
+use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Settings};
+use crate::shop::directory;
 use crate::shop::keeper::Keeper;
 use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
-use crate::show::{json, narrate, out, progress, text, timeline, trace};
+use crate::show::{json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
+    // The user's data path is resolved once, following their symbolic link: the buyers are
+    // given the result, so every process works on the one real file, with its lock file and
+    // order log beside it. A FIFO, a device or a socket is refused here, before any open.
+    // (The database store has no data file: `--data` is not even allowed with `--store`.)
+    let settings = match settings.on_database() {
+        false => Settings {
+            data: directory::resolve_data_path(&settings.data)?,
+            ..settings
+        },
+        true => settings,
+    };
     // The trace file is created first so a bad --trace path fails before the stock changes.
     let trace_file = settings
         .trace
         .as_deref()
         .map(trace::TraceFile::create)
         .transpose()?;
-    let forget_trace = || {
+    let forget_trace = |_: &Error| {
         if let Some(path) = &settings.trace {
             let _ = std::fs::remove_file(path);
         }
     };
-    chaos::check_steps(&settings).inspect_err(|_| forget_trace())?;
-    let shop = Keeper::open(&settings).inspect_err(|_| forget_trace())?;
+
+    chaos::check_steps(&settings).inspect_err(forget_trace)?;
+    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    if settings.on_database() {
+        narrator = narrator.on_database();
+    }
+    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
+    // Made at the race's first event, so its clock starts with the race, not with a wait
+    // for the stock to be set.
+    let mut progress: Option<progress::Progress> = None;
+    let victims = chaos::choose_victims(&settings);
+    let mut script = settings.schedule.as_ref().map(Script::new);
+    let pacing = match &mut script {
+        Some(script) => Pacing::Stepped(script),
+        None => Pacing::Free,
+    };
+    let raced = race(
+        &settings,
+        &victims,
+        pacing,
+        &mut || {
+            if settings.output != Output::Json {
+                out::line(&text::headline(&settings));
+            }
+        },
+        &mut |message: &Message| {
+            let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
+            progress.observe(message);
+            if narrating && let Some(line) = narrator.line(message) {
+                progress.println(&line);
+            }
+        },
+    );
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
+    let Raced {
+        result,
+        conducted,
+        settle_error,
+    } = raced.inspect_err(forget_trace)?;
+    if let Some(script) = &mut script
+        && !conducted.as_ref().is_some_and(|c| c.stopped)
+    {
+        script.end();
+    }
+    let replayed = match (&settings.schedule, &script, &conducted) {
+        (Some(given), Some(script), Some(conducted)) => Some(schedule::Replayed {
+            given,
+            taken: &conducted.schedule,
+            followed: script.followed(),
+            misfit: script.misfit.as_ref(),
+            stopped: conducted.stopped,
+        }),
+        _ => None,
+    };
+
+    show(&settings, &result, narrating, replayed.as_ref());
+    if let Some(file) = trace_file {
+        file.write(&result.events)?;
+    }
+    exit_status(&settings, &result, settle_error, replayed.as_ref())
+}
+
+/// A race that ran and was reconciled.
+pub struct Raced {
+    pub result: RunResult,
+    /// How a stepped race went: the schedule it took.
+    pub conducted: Option<Conducted>,
+    /// Why the ledger could not be settled after the race, if it could not (the result then
+    /// reads the files as they are).
+    pub settle_error: Option<Error>,
+}
+
+/// One race on `settings.data`, from the checks to the reconciled result: check and open the
+/// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
+/// (`on_event` hears every event as it arrives), close the window and reconcile.
+pub fn race(
+    settings: &Settings,
+    victims: &[Victim],
+    pacing: Pacing,
+    before_gun: &mut dyn FnMut(),
+    on_event: &mut dyn FnMut(&Message),
+) -> Result<Raced> {
+    let shop = Keeper::open(settings)?;
     let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
@@ -36,50 +135,43 @@ pub fn run(settings: Settings) -> Result<Exit> {
             holder_name(holder)
         );
     };
+    let launcher_relocks = std::cell::Cell::new(0);
+    let on_relock = |change| {
+        eprintln!(
+            "grab-tickets: the lock file {lock_name} was {}; locked the new one",
+            narrate::change_name(change)
+        );
+        launcher_relocks.set(launcher_relocks.get() + 1);
+    };
     let wait = LockWait {
         timeout: settings.lock_timeout,
         on_wait: &on_wait,
+        on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let victims = chaos::choose_victims(&settings);
     let start = launcher::Start {
-        settings: &settings,
+        settings,
         run: &run,
-        victims: &victims,
+        victims,
+        stepped: matches!(pacing, Pacing::Stepped(_)),
         password: shop.password(),
     };
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
-    let field = launcher::spawn(&start).inspect_err(|_| forget_trace())?;
-    let (racing, opened) = match shop.enter_race(&settings, &run, &wait) {
+    let field = launcher::spawn(&start)?;
+    let (racing, opened) = match shop.enter_race(settings, &run, &wait) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();
-            forget_trace();
             return Err(e);
         }
     };
-
-    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
-    if settings.on_database() {
-        narrator = narrator.on_database();
-    }
-    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    let mut progress = progress::Progress::for_run(&settings);
-    if settings.output != Output::Json {
-        out::line(&text::headline(&settings));
-    }
-    let raced = field.race(&victims, &mut |message: &Message| {
-        progress.observe(message);
-        if narrating && let Some(line) = narrator.line(message) {
-            progress.println(&line);
-        }
-    });
-    progress.finish();
-    let raced = raced?;
+    before_gun();
+    let mut raced = field.race(victims, pacing, on_event)?;
+    let conducted = raced.conducted.take();
 
     let interrupted = interrupt::interrupted();
-    let (closed, settle_error) = shop.close_race(&settings, &opened, &run, &wait);
+    let (closed, settle_error) = shop.close_race(settings, &opened, &run, &wait);
     drop(racing);
     let killed: Vec<u32> = raced
         .reaped
@@ -87,8 +179,8 @@ pub fn run(settings: Settings) -> Result<Exit> {
         .filter(|r| r.status.signal().is_some())
         .map(|r| r.pid)
         .collect();
-    shop.remove_temp_files_of(&settings, &killed);
-    let victim_reports = chaos::report_victims(&victims, &raced.reaped, &raced.fired);
+    shop.remove_temp_files_of(settings, &killed);
+    let victim_reports = chaos::report_victims(victims, &raced.reaped, &raced.fired);
     let result = report::reconcile(
         raced,
         Ledger {
@@ -98,27 +190,35 @@ pub fn run(settings: Settings) -> Result<Exit> {
             window: &closed.window,
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
+            launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,
         interrupted,
     );
-
-    show(&settings, &result, narrating);
-    if let Some(file) = trace_file {
-        file.write(&result.events)?;
-    }
-    exit_status(&settings, &result, settle_error)
+    Ok(Raced {
+        result,
+        conducted,
+        settle_error,
+    })
 }
 
-fn show(settings: &Settings, result: &RunResult, narrating: bool) {
+fn show(
+    settings: &Settings,
+    result: &RunResult,
+    narrating: bool,
+    replayed: Option<&schedule::Replayed>,
+) {
     if narrating {
         let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {
-        Output::Json => out::line(&json::report(settings, result)),
+        Output::Json => out::line(&json::report(settings, result, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            out::print(&text::report(settings, result))
+            out::print(&text::report(settings, result));
+            if let Some(replayed) = replayed {
+                out::print(&schedule::lines(settings, result, replayed));
+            }
         }
     }
     if settings.output == Output::Verbose {
@@ -130,6 +230,7 @@ fn exit_status(
     settings: &Settings,
     result: &RunResult,
     settle_error: Option<Error>,
+    replayed: Option<&schedule::Replayed>,
 ) -> Result<Exit> {
     if result.interrupted {
         return Ok(Exit::Interrupted);
@@ -148,6 +249,9 @@ fn exit_status(
             Exit::BuyerFailed,
             "a buyer process failed; see the report above",
         ));
+    }
+    if let Some(misfit) = replayed.and_then(|r| r.misfit) {
+        return Err(Error::usage(schedule::misfit_error(misfit)));
     }
     if settings.check && result.tally.status() != Status::Ok {
         return Ok(Exit::CheckFailed);

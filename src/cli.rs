@@ -9,8 +9,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::exit::{Error, Result};
 use crate::settings::{
-    DbLock, DelayRange, Durability, LockScope, MAX_BUYERS, MAX_TICKETS, Method, Output, PerBuyer,
-    Restock, Settings, StepKill, StoreAt,
+    DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
+    MAX_TICKETS, Method, Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StepKill,
+    StoreAt,
 };
 
 const EXAMPLES: &str = "\
@@ -24,6 +25,9 @@ Examples:
   grab-tickets --json | jq .verdict     the whole report as JSON
   grab-tickets --no-lock --trace race.json
                                         open race.json in ui.perfetto.dev: one lane per buyer
+  grab-tickets explore --no-lock        run every schedule of 2 buyers and 1 ticket, step by step
+  grab-tickets --buyers 2 --tickets 1 --no-lock --schedule \"1s 2s 1r 2r 1w 2w\"
+                                        replay one schedule exactly: both buyers sell ticket 1
   grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
 
 On PostgreSQL (README: \"When one machine is not enough\"):
@@ -56,9 +60,10 @@ pub struct Cli {
 
 #[derive(Debug, clap::Args)]
 pub struct RaceArgs {
-    /// Number of buyer processes to spawn (1 to 1000).
-    #[arg(short, long, default_value_t = 10, value_name = "N")]
-    pub buyers: u32,
+    /// Number of buyer processes to spawn (1 to 1000) [default: 10, or with --schedule the
+    /// highest buyer it names].
+    #[arg(short, long, value_name = "N")]
+    pub buyers: Option<u32>,
 
     /// Set the stock to this many tickets before the race.
     #[arg(
@@ -78,13 +83,8 @@ pub struct RaceArgs {
     #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
     pub data: PathBuf,
 
-    /// Take no lock at all (same as --lock-scope none): the lesson's race.
-    #[arg(long, conflicts_with = "lock_scope")]
-    pub no_lock: bool,
-
-    /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
-    #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
-    pub lock_scope: ScopeArg,
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Simulated network delay range in milliseconds, LO..HI inclusive.
     #[arg(long, default_value = "100..300", value_name = "LO..HI")]
@@ -136,8 +136,9 @@ pub struct RaceArgs {
     /// Keep the stock in a PostgreSQL database instead of the data file, e.g.
     /// postgres://app@db.example:5432/shop (a Unix socket directory goes percent-encoded in
     /// the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop). Tables are created if
-    /// missing; a password may come from PGPASSWORD.
-    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    /// missing; a password may come from PGPASSWORD. (Stepped runs, --schedule, are for the
+    /// data file only.)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["data", "schedule"])]
     pub store: Option<String>,
 
     /// The database's lock for --lock-scope whole and write: 'row' (SELECT ... FOR UPDATE on
@@ -161,6 +162,86 @@ pub struct RaceArgs {
     /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
     #[arg(long, value_name = "N:STEP[:A]", hide = true)]
     pub kill_at: Vec<StepKill>,
+
+    /// Replay one interleaving exactly: each buyer pauses before every move and makes it when
+    /// the schedule says, e.g. "1s 2s 1r 2r 1w 2w" (moves: s search, l lock, r read,
+    /// w write, u unlock; `explore` prints such schedules).
+    #[arg(long, value_name = "STEPS", conflicts_with_all = ["chaos", "kill_at"])]
+    pub schedule: Option<Schedule>,
+}
+
+/// How much of a purchase the lock covers: the same two flags for a run and for `explore`.
+#[derive(Debug, clap::Args)]
+pub struct LockArgs {
+    /// Take no lock at all (same as --lock-scope none): the lesson's race. On a database
+    /// (--store): read the count, delay, then UPDATE ... SET ticket_num = <seen - 1>.
+    #[arg(long, conflicts_with = "lock_scope")]
+    pub no_lock: bool,
+
+    /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
+    /// On a database the lock is a row or advisory lock (--db-lock) held by a transaction.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
+    pub lock_scope: ScopeArg,
+}
+
+impl LockArgs {
+    fn scope(&self) -> LockScope {
+        match (self.no_lock, self.lock_scope) {
+            (true, _) | (false, ScopeArg::None) => LockScope::None,
+            (false, ScopeArg::Write) => LockScope::Write,
+            (false, ScopeArg::Whole) => LockScope::Whole,
+        }
+    }
+}
+
+/// `grab-tickets explore`: the launcher becomes the scheduler.
+#[derive(Debug, clap::Args)]
+pub struct ExploreArgs {
+    /// Number of buyer processes (1 to 4 for every schedule, up to 1000 with --random).
+    #[arg(short, long, default_value_t = 2, value_name = "N")]
+    pub buyers: u32,
+
+    /// Tickets in stock at the start of every schedule.
+    #[arg(short, long, default_value_t = 1, value_name = "T")]
+    pub tickets: u64,
+
+    /// The data file copied afresh for every schedule (it is never written).
+    #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
+    pub data: PathBuf,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    /// Sample N schedules (drawn by --sampler, from --seed) instead of running every one.
+    #[arg(long, value_name = "N", conflicts_with = "interactive")]
+    pub random: Option<u64>,
+
+    /// Seed for --random: the same seed samples the same schedules.
+    #[arg(long, value_name = "S", requires = "random")]
+    pub seed: Option<u64>,
+
+    /// How --random draws a schedule: uniform (any buyer that can move, equally likely; the
+    /// default, which finds this race most often) or pct (priorities with random change
+    /// points).
+    #[arg(long, value_enum, value_name = "HOW", requires = "random")]
+    pub sampler: Option<SamplerArg>,
+
+    /// Depth of the PCT sampler: each sample demotes the moving buyer at DEPTH - 1 random
+    /// steps [default: 3].
+    #[arg(long, value_name = "D", requires = "random")]
+    pub depth: Option<u32>,
+
+    /// Be the scheduler yourself: type a buyer's number to let it make its next move.
+    #[arg(short, long)]
+    pub interactive: bool,
+
+    /// Print the summary as one JSON document.
+    #[arg(long, conflicts_with = "interactive")]
+    pub json: bool,
+
+    /// Do not fsync before confirming a sale (faster; the race is the same).
+    #[arg(long)]
+    pub no_fsync: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -176,8 +257,17 @@ pub enum DbLockArg {
     Advisory,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SamplerArg {
+    Pct,
+    Uniform,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Step real buyer processes through every interleaving of their moves (or a random
+    /// sample, or the ones you pick) and count the schedules that oversell.
+    Explore(ExploreArgs),
     /// Print a shell completion script, e.g.
     /// grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
     Completions {
@@ -189,10 +279,11 @@ pub enum Command {
 impl RaceArgs {
     /// Checks ranges clap cannot express and resolves defaults.
     pub fn into_settings(self) -> Result<Settings> {
-        if self.buyers == 0 || self.buyers > MAX_BUYERS {
+        let named = self.schedule.as_ref().map_or(0, Schedule::buyers);
+        let buyers = self.buyers.unwrap_or(if named > 0 { named } else { 10 });
+        if buyers == 0 || buyers > MAX_BUYERS {
             return Err(Error::usage(format!(
-                "--buyers {} is out of range; use 1 to {MAX_BUYERS}",
-                self.buyers
+                "--buyers {buyers} is out of range; use 1 to {MAX_BUYERS}"
             )));
         }
         if self.tickets > MAX_TICKETS {
@@ -206,13 +297,22 @@ impl RaceArgs {
             (false, true) => Method::Serializable,
             (false, false) => Method::ReadCheckWrite,
         };
-        let scope = match (self.no_lock, self.lock_scope) {
-            // The database's own answers take no lock of ours.
-            _ if method != Method::ReadCheckWrite => LockScope::None,
-            (true, _) | (false, ScopeArg::None) => LockScope::None,
-            (false, ScopeArg::Write) => LockScope::Write,
-            (false, ScopeArg::Whole) => LockScope::Whole,
+        // The database's own answers take no lock of ours.
+        let scope = match method {
+            Method::ReadCheckWrite => self.lock.scope(),
+            Method::Atomic | Method::Serializable => LockScope::None,
         };
+        if let Some(schedule) = &self.schedule {
+            if named > buyers {
+                return Err(Error::usage(format!(
+                    "--schedule names buyer-{named}, but --buyers is {buyers}; \
+                     use --buyers {named} or leave --buyers out"
+                )));
+            }
+            schedule
+                .check_moves(scope, self.per_buyer)
+                .map_err(|e| Error::usage(format!("--schedule \"{schedule}\": {e}")))?;
+        }
         let output = match (self.json, self.quiet, self.verbose) {
             (true, _, _) => Output::Json,
             (false, true, _) => Output::Quiet,
@@ -221,14 +321,19 @@ impl RaceArgs {
         };
         Ok(Settings {
             data: self.data,
-            buyers: self.buyers,
+            buyers,
             restock: if self.keep_stock {
                 Restock::Keep
             } else {
                 Restock::To(self.tickets)
             },
             scope,
-            delay: self.delay_ms,
+            // In a stepped race the schedule decides every move; a delay would only slow it.
+            delay: if self.schedule.is_some() {
+                DelayRange { lo_ms: 0, hi_ms: 0 }
+            } else {
+                self.delay_ms
+            },
             // Small enough to retype: the report prints it so any run can be replayed.
             seed: self
                 .seed
@@ -245,6 +350,7 @@ impl RaceArgs {
             chaos: self.chaos,
             kill_at: self.kill_at,
             trace: self.trace,
+            schedule: self.schedule,
             store: match self.store {
                 Some(url) => StoreAt::Postgres { url },
                 None => StoreAt::DataFile,
@@ -254,6 +360,96 @@ impl RaceArgs {
                 DbLockArg::Advisory => DbLock::Advisory,
             },
             method,
+        })
+    }
+}
+
+/// Most schedules `explore --random` samples in one go.
+const MAX_SAMPLES: u64 = 1_000_000;
+/// PCT depths beyond this add change points no overselling needs.
+const MAX_DEPTH: u32 = 10;
+/// Two demotions per sample: enough for a read to be overtaken and then some.
+const DEFAULT_DEPTH: u32 = 3;
+/// `--interactive` asks for a buyer by number: more than this is not a game any more.
+const MAX_INTERACTIVE_BUYERS: u32 = 9;
+
+impl ExploreArgs {
+    /// Checks ranges clap cannot express and resolves defaults.
+    pub fn into_exploration(self) -> Result<Exploration> {
+        let search = match (self.random, self.interactive) {
+            (Some(samples), _) => Search::Random {
+                samples,
+                seed: self
+                    .seed
+                    .unwrap_or_else(|| rand::random_range(0..1_000_000)),
+                sampler: match (self.sampler, self.depth) {
+                    (Some(SamplerArg::Uniform), Some(_)) => {
+                        return Err(Error::usage(
+                            "--depth is the PCT sampler's; leave it out with --sampler uniform",
+                        ));
+                    }
+                    (Some(SamplerArg::Uniform) | None, None) => Sampler::Uniform,
+                    // --depth alone means PCT: only PCT has a depth.
+                    (Some(SamplerArg::Pct), depth) | (None, depth @ Some(_)) => Sampler::Pct {
+                        depth: depth.unwrap_or(DEFAULT_DEPTH),
+                    },
+                },
+            },
+            (None, true) => Search::Interactive,
+            (None, false) => Search::Every,
+        };
+        let most = match search {
+            Search::Every => MAX_EXPLORED_BUYERS,
+            Search::Random { .. } => MAX_BUYERS,
+            Search::Interactive => MAX_INTERACTIVE_BUYERS,
+        };
+        if self.buyers == 0 || self.buyers > most {
+            let hint = if search == Search::Every && self.buyers > most {
+                "; every schedule of more buyers is too many to run: sample them with \
+                 --random N"
+            } else {
+                ""
+            };
+            return Err(Error::usage(format!(
+                "--buyers {} is out of range; use 1 to {most}{hint}",
+                self.buyers
+            )));
+        }
+        if self.tickets > MAX_TICKETS {
+            return Err(Error::usage(format!(
+                "--tickets {} is out of range; use 0 to {MAX_TICKETS}",
+                self.tickets
+            )));
+        }
+        if let Search::Random {
+            samples, sampler, ..
+        } = search
+        {
+            if samples == 0 || samples > MAX_SAMPLES {
+                return Err(Error::usage(format!(
+                    "--random {samples} is out of range; use 1 to {MAX_SAMPLES}"
+                )));
+            }
+            if let Sampler::Pct { depth } = sampler
+                && (depth == 0 || depth > MAX_DEPTH)
+            {
+                return Err(Error::usage(format!(
+                    "--depth {depth} is out of range; use 1 to {MAX_DEPTH}"
+                )));
+            }
+        }
+        Ok(Exploration {
+            data: self.data,
+            buyers: self.buyers,
+            tickets: self.tickets,
+            scope: self.lock.scope(),
+            durability: if self.no_fsync {
+                Durability::NoFsync
+            } else {
+                Durability::Fsync
+            },
+            search,
+            json: self.json,
         })
     }
 }

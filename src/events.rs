@@ -1,8 +1,11 @@
 //! The vocabulary of a run: what a buyer did ([`Event`]), stamped with who and when
 //! ([`Message`]). Buyers send these over the pipe (`race::pipe`), the report and every view
-//! read them. Like `settings`, it imports nothing from the crate.
+//! read them. Below everything but `settings`, whose [`Move`] names where a stepped buyer
+//! paused.
 
 use serde::{Deserialize, Serialize};
+
+use crate::settings::Move;
 
 /// How a buyer's attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +38,17 @@ pub enum Event {
     },
     LockAcquired {
         waited_us: u64,
+    },
+    /// By the time the lock was granted its file had been deleted or replaced, so the lock
+    /// excluded nobody: the buyer locked the file the path names now (sent before
+    /// `lock_acquired`).
+    Relocked {
+        lock_file: LockFileChange,
+    },
+    /// While the buyer held the lock, its file was deleted or replaced: the lock no longer
+    /// excluded anyone, so the buyer wrote nothing, let go, and starts the purchase again.
+    LockLost {
+        lock_file: LockFileChange,
     },
     /// Finished an order whose buyer died after logging it but before updating the data file.
     Recovered {
@@ -85,11 +99,27 @@ pub enum Event {
         #[serde(default)]
         retries: u64,
     },
+    /// A stepped run only (`explore`, `--schedule`): the buyer stopped before `before` and
+    /// waits until the launcher lets it make that move.
+    Paused {
+        before: Move,
+    },
     /// The buyer hit an error and stops.
     Failed {
         message: String,
         exit_code: u8,
     },
+}
+
+/// What became of the lock file under a lock: the path no longer names the file locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockFileChange {
+    /// Nothing is at the lock path any more (`rm data.json.lock`).
+    Deleted,
+    /// Another file is at the lock path now: a replacement, or a new one made after the
+    /// old one was deleted.
+    Replaced,
 }
 
 /// One line on the pipe.

@@ -3,24 +3,32 @@
 //! ticket is sold exactly once.
 //!
 //! # Layout
-//! Data flows one way: cli → settings → app → race (buyers → shop) → report → show.
+//! Data flows one way: cli → settings → (explore →) app → race (buyers → shop) → report → show.
 //! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]
 //! - `cli`          clap types and completions; resolved into `Settings` before anything runs
 //! - `settings`     the resolved settings and their value types; imports nothing from the crate
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
+//! - `explore/`     `grab-tickets explore`: many stepped races, each a real run through `app`
+//!   - `every`      every distinct schedule once: depth-first over the moves, one race per path
+//!   - `por`        partial-order reduction: which moves commute; counting the orders skipped
+//!   - `sample`     `--random`: PCT (or uniform) schedules drawn from a seed
+//!   - `interactive` `--interactive`: the person at the keyboard picks every move
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
 //!   - `pipe`       both ends of the event pipe
+//!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
+//!     who moves next (`explore`, `--schedule`)
 //!   - `chaos`      fault injection: who is SIGKILLed, when, and what came of it
 //!   - `interrupt`  Ctrl-C / SIGTERM: kill the buyers' process group, report what happened
 //!   - `clock`      one monotonic clock shared by all processes
 //! - `shop/`        the shared state and how it changes
 //!   - `purchase`   the race itself: read, delay, check, commit, under a chosen lock scope
-//!   - `lock`       the one lock guard and the one waiting policy; the only user of fs2
+//!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); the only fs2 user
 //!   - `store`      reads and atomically replaces data.json; knows no locking
+//!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
 //!   - `ledger`     keeps data.json and the log in agreement: recovery, restock, settling
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
@@ -31,11 +39,14 @@
 //! - `show/`        what people and scripts see
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `timeline`, `trace`, `narrate`, `progress`, `cause`, `text`, `json`
+//!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
+//!   - `explore`    the explorer's summary (text and JSON) and the interactive board
 
 mod app;
 mod cli;
 mod events;
 mod exit;
+mod explore;
 mod race;
 mod report;
 mod settings;
@@ -66,6 +77,7 @@ pub fn run() -> Result<Exit, Error> {
             show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));
             Ok(Exit::Success)
         }
+        Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),
         None => app::run(cli.race.into_settings()?),
     }
 }

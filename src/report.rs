@@ -40,6 +40,8 @@ pub struct RunResult {
     pub settle_error: Option<String>,
     /// SERIALIZABLE purchases the database aborted and the buyers ran again, all buyers.
     pub retries: u64,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one.
+    pub launcher_relocks: u64,
 }
 
 /// Another grab-tickets run, or another program, that sold from the stock during this run.
@@ -75,6 +77,8 @@ pub struct Ledger<'a> {
     pub recovered_by_launcher: Option<Entry>,
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<String>,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one.
+    pub launcher_relocks: u64,
 }
 
 /// Net sales in `entries`: orders minus the voids that took orders back.
@@ -195,10 +199,16 @@ pub fn reconcile(
         foreign_restocks,
         settle_error: ledger.settle_error,
         retries,
+        launcher_relocks: ledger.launcher_relocks,
     }
 }
 
 impl RunResult {
+    /// Times anyone in this run found the lock file deleted or replaced and locked the new one.
+    pub fn relocks(&self) -> u64 {
+        self.launcher_relocks + self.buyers.iter().map(|b| b.relocks).sum::<u64>()
+    }
+
     /// Whether a buyer ended in a way nobody planned: a crash, an error, a missing report.
     pub fn a_buyer_failed(&self) -> bool {
         let failed = self.buyers.iter().any(|b| match b.ending {
@@ -255,6 +265,8 @@ pub struct BuyerSummary {
     pub lock_wait_us: u64,
     /// SERIALIZABLE purchases the database aborted and this buyer ran again.
     pub retries: u64,
+    /// Times the buyer found the lock file deleted or replaced and locked the new one.
+    pub relocks: u64,
 }
 
 /// The reconciliation of one run.
@@ -384,6 +396,7 @@ fn summarize(
                     delays_ms: Vec::new(),
                     lock_wait_us: 0,
                     retries: 0,
+                    relocks: 0,
                 };
                 let mut ordered = 0;
                 let mut finished_bought = 0;
@@ -392,6 +405,7 @@ fn summarize(
                         Event::Searched { seen } => summary.searched = Some(*seen),
                         Event::Ordered { .. } => ordered += 1,
                         Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
+                        Event::Relocked { .. } => summary.relocks += 1,
                         Event::Finished {
                             outcome,
                             bought,
@@ -427,6 +441,33 @@ fn summarize(
                 summary
             },
         )
+        .collect()
+}
+
+/// One ticket and every buyer that was told it bought it: more than one means it was sold
+/// more than once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sale {
+    /// Ticket N is the one sold when the count went from N to N - 1.
+    pub ticket: u64,
+    pub buyers: Vec<u32>,
+}
+
+/// Who got which ticket, from the confirmed sales; the first ticket sold (the highest) first.
+pub fn tickets_sold(events: &[Message]) -> Vec<Sale> {
+    let mut sales: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+    for message in events {
+        if let Event::Ordered { before, .. } = message.event {
+            sales.entry(before).or_default().push(message.buyer);
+        }
+    }
+    sales
+        .into_iter()
+        .rev()
+        .map(|(ticket, mut buyers)| {
+            buyers.sort_unstable();
+            Sale { ticket, buyers }
+        })
         .collect()
 }
 

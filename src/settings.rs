@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_BUYERS: u32 = 1000;
 /// Largest stock accepted (from `--tickets` or the data file); above it is surely a typo.
 pub const MAX_TICKETS: u64 = 1_000_000_000;
+/// Most buyers `explore` runs every schedule of: with five, the whole-lock race alone has
+/// hundreds of thousands.
+pub const MAX_EXPLORED_BUYERS: u32 = 4;
 /// Longest simulated network delay, in milliseconds (one minute).
 pub const MAX_DELAY_MS: u64 = 60_000;
 
@@ -194,6 +197,231 @@ impl FromStr for Step {
     }
 }
 
+/// A move of the race that a scheduler can interleave: in a stepped run (`explore`,
+/// `--schedule`) a buyer pauses before each one and makes it only when told to. Its letter is
+/// its name in a schedule string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Move {
+    /// `s`: read the count without buying (the search).
+    Search,
+    /// `l`: ask for the lock (and wait in flock if another buyer holds it).
+    Lock,
+    /// `r`: read the count the buyer will decide on.
+    Read,
+    /// `w`: check and commit: append the order to the log, write the temp file, rename it in.
+    Write,
+    /// `u`: release the lock.
+    Unlock,
+}
+
+impl Move {
+    pub const ALL: [Move; 5] = [
+        Move::Search,
+        Move::Lock,
+        Move::Read,
+        Move::Write,
+        Move::Unlock,
+    ];
+
+    pub fn letter(self) -> char {
+        match self {
+            Move::Search => 's',
+            Move::Lock => 'l',
+            Move::Read => 'r',
+            Move::Write => 'w',
+            Move::Unlock => 'u',
+        }
+    }
+
+    /// What the move does, for people: "read the count".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Move::Search => "search (read the count without buying)",
+            Move::Lock => "ask for the lock",
+            Move::Read => "read the count it will decide on",
+            Move::Write => "check and write (order log, then data file)",
+            Move::Unlock => "release the lock",
+        }
+    }
+
+    /// The moves a buyer makes under `scope`, in order, if it finds a ticket: the schedule
+    /// alphabet of that scope. (A buyer that reads 0 stops early: no write, and with the
+    /// lock around the write only, no lock steps either.)
+    pub fn of_scope(scope: LockScope) -> &'static [Move] {
+        match scope {
+            LockScope::None => &[Move::Search, Move::Read, Move::Write],
+            LockScope::Write => &[
+                Move::Search,
+                Move::Read,
+                Move::Lock,
+                Move::Write,
+                Move::Unlock,
+            ],
+            LockScope::Whole => &[
+                Move::Search,
+                Move::Lock,
+                Move::Read,
+                Move::Write,
+                Move::Unlock,
+            ],
+        }
+    }
+}
+
+/// One turn of a schedule: buyer `buyer` makes its next move, `mv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Turn {
+    pub buyer: u32,
+    pub mv: Move,
+}
+
+impl fmt::Display for Turn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.buyer, self.mv.letter())
+    }
+}
+
+/// `--schedule "1s 2s 1r 2r 1w 2w"`: the order in which buyers make their moves, one turn
+/// per word (buyer number, then the move's letter).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schedule(pub Vec<Turn>);
+
+impl Schedule {
+    /// The highest buyer number the schedule names (0 when empty).
+    pub fn buyers(&self) -> u32 {
+        self.0.iter().map(|t| t.buyer).max().unwrap_or(0)
+    }
+
+    /// Checks what can be checked before the race: that each buyer's moves, read on their
+    /// own, are moves a buyer makes, in that order, under `scope`. Whether they fit together
+    /// (a read may see 0 and end the buyer early) shows only as the race runs.
+    pub fn check_moves(&self, scope: LockScope, per_buyer: PerBuyer) -> Result<(), String> {
+        let mut buyers: Vec<u32> = self.0.iter().map(|t| t.buyer).collect();
+        buyers.sort_unstable();
+        buyers.dedup();
+        for buyer in buyers {
+            let moves: Vec<Move> = self
+                .0
+                .iter()
+                .filter(|t| t.buyer == buyer)
+                .map(|t| t.mv)
+                .collect();
+            if !a_buyers_moves(&moves, scope, per_buyer) {
+                let letters: Vec<String> = moves
+                    .iter()
+                    .map(|m| format!("{buyer}{}", m.letter()))
+                    .collect();
+                let (buys, sold_out, lock) = match scope {
+                    LockScope::None => ("s r w", "s r", "with NO lock"),
+                    LockScope::Write => ("s r l w u", "s r", "with the lock around the write only"),
+                    LockScope::Whole => (
+                        "s l r w u",
+                        "s l r u",
+                        "with the lock around the whole purchase",
+                    ),
+                };
+                return Err(format!(
+                    "buyer-{buyer} cannot move {}: {lock} a buyer moves {buys} ({sold_out} when \
+                     it reads 0){}",
+                    letters.join(" "),
+                    if per_buyer == PerBuyer::Count(1) {
+                        ""
+                    } else {
+                        ", and again without the search for each further ticket"
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `moves` are one buyer's moves in order, or the start of them: a search, then one
+/// attempt per ticket, each buying or (the last) finding none.
+fn a_buyers_moves(moves: &[Move], scope: LockScope, per_buyer: PerBuyer) -> bool {
+    let buys = &Move::of_scope(scope)[1..];
+    let finds_none: &[Move] = match scope {
+        LockScope::Whole => &[Move::Lock, Move::Read, Move::Unlock],
+        LockScope::None | LockScope::Write => &[Move::Read],
+    };
+    let Some((first, mut rest)) = moves.split_first() else {
+        return true;
+    };
+    if *first != Move::Search {
+        return false;
+    }
+    let mut attempts = 0;
+    while !rest.is_empty() {
+        attempts += 1;
+        if let PerBuyer::Count(most) = per_buyer
+            && attempts > most
+        {
+            return false;
+        }
+        if !rest.starts_with(buys) {
+            return buys.starts_with(rest) || finds_none.starts_with(rest);
+        }
+        rest = &rest[buys.len()..];
+    }
+    true
+}
+
+impl FromStr for Schedule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let turns = text
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|word| !word.is_empty())
+            .map(|word| {
+                let bad = |why: &str| {
+                    format!(
+                        "invalid schedule step '{word}': {why}; write each step as a buyer \
+                         number and a move letter (s search, l lock, r read, w write, \
+                         u unlock), e.g. \"1s 2s 1r 2r 1w 2w\""
+                    )
+                };
+                let split = word
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(word.len());
+                let (number, letter) = word.split_at(split);
+                let buyer: u32 = match number.parse() {
+                    Ok(n) if (1..=MAX_BUYERS).contains(&n) => n,
+                    Ok(_) => return Err(bad(&format!("buyers are numbered 1 to {MAX_BUYERS}"))),
+                    Err(_) => return Err(bad("it does not start with a buyer number")),
+                };
+                let mut letters = letter.chars();
+                let mv = match (letters.next(), letters.next()) {
+                    (Some(c), None) => Move::ALL
+                        .into_iter()
+                        .find(|m| m.letter() == c.to_ascii_lowercase())
+                        .ok_or_else(|| bad(&format!("'{c}' is not a move")))?,
+                    (None, _) => return Err(bad("the move letter is missing")),
+                    (Some(_), Some(_)) => return Err(bad("one move letter per step")),
+                };
+                Ok(Turn { buyer, mv })
+            })
+            .collect::<Result<Vec<Turn>, String>>()?;
+        if turns.is_empty() {
+            return Err("the schedule is empty; give steps like \"1s 2s 1r 2r 1w 2w\"".into());
+        }
+        Ok(Schedule(turns))
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, turn) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{turn}")?;
+        }
+        Ok(())
+    }
+}
+
 /// `--kill-at N:STEP[:A]`: buyer `buyer` SIGKILLs itself at `step` of its attempt `attempt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepKill {
@@ -308,6 +536,8 @@ pub struct Settings {
     /// The database store's lock (ignored by the file store).
     pub db_lock: DbLock,
     pub method: Method,
+    /// `--schedule`: step the buyers through this interleaving instead of letting them race.
+    pub schedule: Option<Schedule>,
 }
 
 impl Settings {
@@ -339,6 +569,46 @@ pub fn without_password(url: &str) -> String {
         }
         None => url.to_string(),
     }
+}
+
+/// How `explore` picks the schedules it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// Every distinct schedule, once (partial-order reduction skips mere reorderings).
+    Every,
+    /// `--random N --seed S`: N schedules drawn by `sampler` from the seed.
+    Random {
+        samples: u64,
+        seed: u64,
+        sampler: Sampler,
+    },
+    /// `--interactive`: the person at the keyboard picks every move.
+    Interactive,
+}
+
+/// How `explore --random` draws each schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Sampler {
+    /// PCT (probabilistic concurrency testing): random buyer priorities, the moving buyer
+    /// demoted at `depth - 1` random steps.
+    Pct { depth: u32 },
+    /// Every buyer that can move is equally likely to, at every step.
+    Uniform,
+}
+
+/// `grab-tickets explore`, resolved from the command line.
+#[derive(Debug, Clone)]
+pub struct Exploration {
+    /// The data file copied afresh for every schedule; never written.
+    pub data: PathBuf,
+    pub buyers: u32,
+    pub tickets: u64,
+    pub scope: LockScope,
+    pub durability: Durability,
+    pub search: Search,
+    /// One JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 #[cfg(test)]
@@ -395,6 +665,38 @@ mod tests {
             "postgres://ann@%2Ftmp%2Fpg:5433/shop"
         );
         assert_eq!(without_password("postgres://host/db"), "postgres://host/db");
+    }
+
+    #[test]
+    fn schedules_print_and_parse_by_the_same_letters() {
+        let schedule: Schedule = "1s 2s 1r 2r 1w 2w".parse().unwrap();
+        assert_eq!(schedule.to_string(), "1s 2s 1r 2r 1w 2w");
+        assert_eq!(schedule.buyers(), 2);
+        assert_eq!("1S,2s".parse::<Schedule>().unwrap().to_string(), "1s 2s");
+        for bad in ["", "s1", "1x", "0s", "1sr", "1"] {
+            assert!(bad.parse::<Schedule>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_is_checked_buyer_by_buyer_against_the_lock_scope() {
+        let once = PerBuyer::Count(1);
+        let check = |text: &str, scope| text.parse::<Schedule>().unwrap().check_moves(scope, once);
+        assert!(check("1s 2s 1r 2r 1w 2w", LockScope::None).is_ok());
+        assert!(check("1s 1r", LockScope::None).is_ok());
+        assert!(check("1s 1l 1r 1u", LockScope::Whole).is_ok());
+        assert!(check("1s 1r 1l 1w 1u", LockScope::Write).is_ok());
+        let wrong = check("1s 1l 1r 1w 1u", LockScope::None).unwrap_err();
+        assert!(wrong.contains("buyer-1 cannot move 1s 1l"), "{wrong}");
+        assert!(check("1r", LockScope::None).is_err());
+        assert!(check("1s 1l 1r 1u 1l", LockScope::Whole).is_err());
+        assert!(check("1s 1r 1w 1r", LockScope::None).is_err());
+        let twice = "1s 1r 1w 1r 1w".parse::<Schedule>().unwrap();
+        assert!(
+            twice
+                .check_moves(LockScope::None, PerBuyer::Count(2))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -261,3 +261,56 @@ fn a_lock_file_that_is_not_writable_is_reported() {
         .assert_stderr_contains("Permission denied")
         .assert_data_untouched();
 }
+
+#[test]
+fn duplicate_keys_are_refused_as_ambiguous() {
+    rejects(
+        "{\"ticket_num\":-1,\"ticket_num\":3}",
+        &[],
+        BAD_DATA,
+        &[
+            "data.json",
+            "has the key \"ticket_num\" more than once",
+            "keep one of them",
+        ],
+    );
+}
+
+#[test]
+fn a_fifo_a_device_or_a_socket_as_the_data_path_is_refused_at_once() {
+    let env = TestEnv::new();
+    let fifo = env.path("fifo.json");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
+    let socket = env.path("socket.json");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let link_to_fifo = env.path("link.json");
+    std::os::unix::fs::symlink(&fifo, &link_to_fifo).unwrap();
+    for (path, what) in [
+        (fifo.as_path(), "is a named pipe (FIFO), not a regular file"),
+        (
+            link_to_fifo.as_path(),
+            "is a named pipe (FIFO), not a regular file",
+        ),
+        (
+            std::path::Path::new("/dev/null"),
+            "is a device, not a regular file",
+        ),
+        (socket.as_path(), "is a socket, not a regular file"),
+    ] {
+        // Not `.data(path)`: the builder reads the data file first, and a FIFO would block it.
+        // A hang here ends at the run's backstop, as a failure.
+        grab_tickets()
+            .arg("--data")
+            .arg(path)
+            .run()
+            .assert_code(BAD_DATA)
+            .assert_stderr_contains(what)
+            .assert_stderr_contains("point --data at a JSON file");
+    }
+    assert!(!env.path("fifo.json.lock").exists());
+}

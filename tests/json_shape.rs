@@ -5,12 +5,13 @@ mod common;
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 16] = [
+const TOP: [&str; 17] = [
     "buyers",
     "events",
     "foreign_restocks",
     "format",
     "interrupted",
+    "launcher_relocks",
     "others",
     "race_ms",
     "recovered",
@@ -50,7 +51,7 @@ const TALLY: [&str; 9] = [
     "unexplained",
 ];
 const VERDICT: [&str; 3] = ["cause", "line", "status"];
-const BUYER: [&str; 10] = [
+const BUYER: [&str; 11] = [
     "buyer",
     "confirmed",
     "delays_ms",
@@ -59,6 +60,7 @@ const BUYER: [&str; 10] = [
     "logged",
     "outcome",
     "pid",
+    "relocks",
     "retries",
     "searched",
 ];
@@ -89,6 +91,7 @@ fn the_json_report_has_the_documented_shape() {
     assert_keys(&run, "verdict", &report["verdict"], &VERDICT);
     run.assert_report("/format", 1)
         .assert_report("/interrupted", false)
+        .assert_report("/launcher_relocks", 0)
         .assert_report("/victims", json!([]))
         .assert_report("/recovered", json!([]))
         // The file store's values of the keys the database store added.

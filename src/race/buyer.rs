@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::chaos::StepDeath;
 use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
-use crate::exit::{Exit, Result};
-use crate::settings::{DbLock, DelayRange, Durability, LockScope, Method, PerBuyer, Step, StoreAt};
+use crate::exit::{Error, Exit, Result};
+use crate::settings::{
+    DbLock, DelayRange, Durability, LockScope, Method, Move, PerBuyer, Step, StoreAt,
+};
 use crate::shop::file_store::FileStore;
 use crate::shop::pg::Target;
 use crate::shop::pg::store::PgStore;
@@ -52,6 +54,9 @@ pub struct BuyerPlan {
     /// How many buyers race: with the seq this buyer saw at its search, it tells the buyer
     /// whether it is ahead of its fair share.
     pub buyers: u32,
+    /// A stepped run (`explore`, `--schedule`): pause before every move, reporting where, and
+    /// make it only when the launcher writes a byte to this buyer's own stdin.
+    pub stepped: bool,
 }
 
 /// 2^64 divided by the golden ratio (SplitMix64's increment): multiplying the buyer number by
@@ -132,7 +137,25 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         return Ok(()); // The launcher gave up before the start; there is nothing to report.
     }
     report.send(Event::Started);
+    let go = if plan.stepped {
+        let stdin = open_stdin().map_err(|e| {
+            Error::environment(format!("failed to open the step pipe on stdin: {e}"))
+        })?;
+        Some(stdin)
+    } else {
+        None
+    };
+    let pause = |before: Move| {
+        if let Some(go) = &go {
+            report.send(Event::Paused { before });
+            if !wait_for_byte(go) {
+                // The launcher stopped the stepped run (or is gone): nothing more to do.
+                std::process::exit(0);
+            }
+        }
+    };
 
+    pause(Move::Search);
     let search = store.read()?;
     let searched = search.ticket_num();
     report.send(Event::Searched { seen: searched });
@@ -159,6 +182,7 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         run: &plan.run,
         checkpoint: &checkpoint,
         retries: std::cell::Cell::new(0),
+        pause: &pause,
     };
     let mut bought = 0;
     let mut delays_ms = Vec::new();
@@ -222,13 +246,27 @@ fn step_aside_if_ahead(bought: u64, sold: u64, buyers: u32) {
 /// Blocks until the launcher writes our byte of the starting gun. EOF means the launcher is
 /// gone or aborted the start.
 fn wait_for_starting_gun() -> bool {
-    // Read fd 0 unbuffered: the gun pipe is shared, and a buffered read could take the bytes
-    // meant for the other buyers.
-    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
-        return false;
-    };
+    open_stdin().is_ok_and(|stdin| wait_for_byte(&stdin))
+}
+
+/// Fd 0 as an unbuffered file: the gun pipe is shared, and a buffered read could take the
+/// bytes meant for the other buyers.
+fn open_stdin() -> std::io::Result<std::fs::File> {
+    Ok(std::fs::File::from(
+        std::io::stdin().as_fd().try_clone_to_owned()?,
+    ))
+}
+
+/// Reads one byte; false at EOF (the launcher closed the pipe) or on an error.
+fn wait_for_byte(mut from: &std::fs::File) -> bool {
     let mut byte = [0u8; 1];
-    matches!(std::fs::File::from(fd).read(&mut byte), Ok(1))
+    loop {
+        match from.read(&mut byte) {
+            Ok(n) => return n == 1,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 /// A buyer must never outlive its launcher and keep buying unobserved: ask Linux to SIGKILL us

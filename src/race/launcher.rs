@@ -11,10 +11,11 @@ use super::buyer::BuyerPlan;
 use super::chaos::{self, Killer, Victim};
 use super::clock;
 use super::interrupt;
-use super::pipe::{self, Heard};
+use super::pipe::{Heard, Listener};
+use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::{Settings, StoreAt, without_password};
+use crate::settings::{LockScope, Settings, StoreAt, without_password};
 
 /// What the launcher hands every buyer of one race, besides the settings.
 pub struct Start<'a> {
@@ -24,6 +25,17 @@ pub struct Start<'a> {
     /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
     pub password: Option<String>,
     pub victims: &'a [Victim],
+    /// A stepped race: each buyer gets its own go pipe and pauses before every move.
+    pub stepped: bool,
+}
+
+/// How the buyers move once the gun is fired.
+pub enum Pacing<'a> {
+    /// They race freely: a normal run.
+    Free,
+    /// Each buyer pauses before every move; `chooser` decides who moves next (`explore`,
+    /// `--schedule`). Needs buyers spawned with `Start::stepped`.
+    Stepped(&'a mut dyn Chooser),
 }
 
 /// Everything the race produced, before reconciliation.
@@ -37,6 +49,8 @@ pub struct Raced {
     pub fired: Vec<u32>,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
+    /// How a stepped race went: the schedule it took.
+    pub conducted: Option<Conducted>,
 }
 
 /// Spawns every buyer; they open their files and wait for the starting gun. Spawning comes
@@ -49,8 +63,13 @@ pub fn spawn(start: &Start) -> Result<Field> {
 impl Field {
     /// Runs the race: fires the gun, hears every event (`on_event` sees each as it arrives,
     /// for live narration), reaps every buyer.
-    pub fn race(mut self, victims: &[Victim], on_event: &mut dyn FnMut(&Message)) -> Result<Raced> {
-        let heard = race(&mut self, victims, on_event);
+    pub fn race(
+        mut self,
+        victims: &[Victim],
+        pacing: Pacing,
+        on_event: &mut dyn FnMut(&Message),
+    ) -> Result<Raced> {
+        let heard = race(&mut self, victims, pacing, on_event);
         interrupt::forget_buyers();
         if heard.is_err() {
             // Every child is reaped, even when the report cannot be read.
@@ -59,7 +78,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
-        let (mut heard, fired, race_us) = heard?;
+        let (mut heard, fired, race_us, conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
         heard.messages.sort_by_key(|m| m.t_us);
@@ -69,6 +88,7 @@ impl Field {
             garbled: heard.garbled,
             fired,
             race_us,
+            conducted,
         })
     }
 
@@ -84,9 +104,11 @@ impl Field {
 pub struct Field {
     children: Vec<Spawned>,
     /// One byte per buyer fires the start; dropping it unfired tells them to exit.
-    gun: PipeWriter,
+    gun: Gun,
     /// The read end of the pipe every buyer writes its events to.
     events: PipeReader,
+    /// What the lock covers: a stepped race's scheduler tracks the lock by it.
+    scope: LockScope,
 }
 
 struct Spawned {
@@ -96,13 +118,21 @@ struct Spawned {
     spawned_us: u64,
 }
 
+/// The buyers' stdin: one pipe shared by all, or (stepped) one pipe each, on which every
+/// byte after the starting gun lets the buyer make one move.
+enum Gun {
+    Shared(PipeWriter),
+    Own(Vec<PipeWriter>),
+}
+
 fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
     let pipe_error =
         |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
-    let (gun_reader, gun) = std::io::pipe().map_err(pipe_error)?;
+    let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
+    let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers as usize);
     for index in 1..=settings.buyers {
@@ -131,6 +161,14 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             buyers: settings.buyers,
+            stepped: start.stepped,
+        };
+        let stdin = if start.stepped {
+            let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
+            own_guns.push(writer);
+            reader
+        } else {
+            gun_reader.try_clone().map_err(pipe_error)?
         };
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.
@@ -143,7 +181,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             .arg("buyer")
             .arg("--plan")
             .arg(serde_json::to_string(&plan).expect("a plan serializes"))
-            .stdin(gun_reader.try_clone().map_err(pipe_error)?)
+            .stdin(stdin)
             .stdout(events_writer.try_clone().map_err(pipe_error)?)
             .stderr(Stdio::inherit())
             .process_group(group as i32)
@@ -161,7 +199,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             }
             Err(e) => {
                 // Dropping the gun unfired sends EOF: the buyers already started exit quietly.
-                drop(gun);
+                drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
                 return Err(Error::environment(format!(
@@ -175,18 +213,25 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     drop(events_writer);
     Ok(Field {
         children,
-        gun,
+        gun: if start.stepped {
+            Gun::Own(own_guns)
+        } else {
+            Gun::Shared(shared_gun)
+        },
         events,
+        scope: settings.scope,
     })
 }
 
-/// Fires the starting gun and reads every event until the last buyer closes the pipe.
-/// Returns what was heard, the buyers the chaos killer fired at, and the race's duration.
+/// Fires the starting gun and reads every event until the last buyer closes the pipe; a
+/// stepped race is conducted move by move first. Returns what was heard, the buyers the chaos
+/// killer fired at, the race's duration and, stepped, the schedule it took.
 fn race(
     field: &mut Field,
     victims: &[Victim],
+    pacing: Pacing,
     on_event: &mut dyn FnMut(&Message),
-) -> Result<(Heard, Vec<u32>, u64)> {
+) -> Result<(Heard, Vec<u32>, u64, Option<Conducted>)> {
     // The spawn times come first: every one of them is earlier than any event on the pipe.
     let spawned: Vec<Message> = field
         .children
@@ -209,9 +254,17 @@ fn race(
             let _ = spawned.child.kill();
         }
     } else {
-        let shot = vec![b'g'; field.children.len()];
         // A buyer that already died cannot take its byte; the others still can.
-        let _ = field.gun.write_all(&shot);
+        match &mut field.gun {
+            Gun::Shared(gun) => {
+                let _ = gun.write_all(&vec![b'g'; field.children.len()]);
+            }
+            Gun::Own(guns) => {
+                for gun in guns {
+                    let _ = gun.write_all(b"g");
+                }
+            }
+        }
     }
     let gun_ns = clock::monotonic_ns();
     let timed = chaos::timed_kills(victims, |buyer| {
@@ -219,7 +272,35 @@ fn race(
         Some(spawned.child.id())
     });
     let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
-    let read_result = pipe::read_all(&field.events, &mut heard, on_event);
+    let mut listener = Listener::new(&field.events);
+    let mut conducted = None;
+    let scope = field.scope;
+    match (pacing, &mut field.gun) {
+        (Pacing::Stepped(chooser), Gun::Own(go)) if !interrupt::interrupted() => {
+            let pids: Vec<u32> = field.children.iter().map(|s| s.child.id()).collect();
+            let exited = |buyer: u32| has_exited(pids[buyer as usize - 1]);
+            let mut stage = Stage {
+                go,
+                listener: &mut listener,
+                heard: &mut heard,
+                on_event: &mut *on_event,
+                exited: &exited,
+            };
+            let result = stepper::conduct(&mut stage, scope, chooser);
+            // Closing the go pipes lets any buyer still paused exit (a stopped race, an error).
+            go.clear();
+            conducted = Some(result?);
+        }
+        (Pacing::Free, Gun::Own(go)) => {
+            go.clear();
+            return Err(Error::new(
+                Exit::BuyerFailed,
+                "stepped buyers need a chooser; this is a bug in grab-tickets",
+            ));
+        }
+        _ => {}
+    }
+    let read_result = listener.read_rest(&mut heard, on_event);
     let race_us = clock::micros_since(gun_ns);
     // Stop the killer before anyone is reaped: see Killer::start.
     let fired = killer.map(Killer::stop).unwrap_or_default();
@@ -229,7 +310,18 @@ fn race(
             format!("failed to read buyer reports: {e}"),
         )
     })?;
-    Ok((heard, fired, race_us))
+    Ok((heard, fired, race_us, conducted))
+}
+
+/// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on
+/// the first buyer staying unreaped until `reap` (see `interrupt::forget_buyers`).
+fn has_exited(pid: u32) -> bool {
+    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
+    let Some(pid) = Pid::from_raw(pid as i32) else {
+        return true;
+    };
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(_)))
 }
 
 /// Waits for every child, so none is left a zombie.

@@ -1,5 +1,6 @@
 //! The processes: the launcher spawns the buyers, fires the starting gun, hears their events
-//! on one pipe and reaps them; each buyer runs purchases against the shop.
+//! on one pipe and reaps them; each buyer runs purchases against the shop. In a stepped race
+//! the launcher's stepper also tells each buyer, one move at a time, when to go on.
 
 pub mod buyer;
 pub mod chaos;
@@ -7,6 +8,7 @@ pub mod clock;
 pub mod interrupt;
 pub mod launcher;
 pub mod pipe;
+pub mod stepper;
 
 /// A buyer process after `wait`.
 #[derive(Debug, Clone, Copy)]

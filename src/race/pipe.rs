@@ -6,6 +6,9 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, PipeReader, Write};
 use std::os::fd::AsFd;
+use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::clock;
 use crate::events::{Event, Message};
@@ -53,29 +56,89 @@ pub struct Heard {
     pub garbled: Vec<String>,
 }
 
-/// The launcher's end: reads every line until the last buyer closes the pipe, handing each
-/// event to `on_event` as it arrives.
-pub fn read_all(
-    events: &PipeReader,
-    heard: &mut Heard,
-    on_event: &mut dyn FnMut(&Message),
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(events);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) => return Ok(()),
-            Ok(_) => match serde_json::from_str::<Message>(&line) {
-                Ok(message) => {
+/// What the next line on the pipe was.
+pub enum Next {
+    Message(Message),
+    /// A line that is not a valid event.
+    Garbled(String),
+    /// Every buyer has closed its end.
+    Closed,
+    /// Nothing arrived within the time given.
+    Quiet,
+}
+
+/// The launcher's end, read one line at a time: a stepped race waits for particular reports,
+/// and must be able to look up from the pipe to notice a buyer that died instead.
+pub struct Listener<'a> {
+    reader: BufReader<&'a PipeReader>,
+}
+
+impl<'a> Listener<'a> {
+    pub fn new(events: &'a PipeReader) -> Listener<'a> {
+        Listener {
+            reader: BufReader::new(events),
+        }
+    }
+
+    /// The next line; with `patience`, `Quiet` if none arrives in that time.
+    pub fn next(&mut self, patience: Option<Duration>) -> std::io::Result<Next> {
+        if let Some(patience) = patience
+            && !self.ready(patience)?
+        {
+            return Ok(Next::Quiet);
+        }
+        let mut line = String::new();
+        loop {
+            match self.reader.read_line(&mut line) {
+                Ok(0) => return Ok(Next::Closed),
+                Ok(_) => break,
+                // A signal arrived mid-read; the buyers it killed close the pipe soon.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(match serde_json::from_str::<Message>(&line) {
+            Ok(message) => Next::Message(message),
+            Err(_) => Next::Garbled(line.trim_end().to_string()),
+        })
+    }
+
+    /// Reads every remaining line until the pipe closes.
+    pub fn read_rest(
+        &mut self,
+        heard: &mut Heard,
+        on_event: &mut dyn FnMut(&Message),
+    ) -> std::io::Result<()> {
+        loop {
+            match self.next(None)? {
+                Next::Message(message) => {
                     on_event(&message);
                     heard.messages.push(message);
                 }
-                Err(_) => heard.garbled.push(line.trim_end().to_string()),
-            },
-            // A signal arrived mid-read; the buyers it killed close the pipe soon.
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+                Next::Garbled(line) => heard.garbled.push(line),
+                Next::Closed | Next::Quiet => return Ok(()),
+            }
+        }
+    }
+
+    /// Whether a whole line can be read without blocking, waiting up to `patience` for one.
+    /// Every line is one write shorter than PIPE_BUF, so once the pipe is readable the whole
+    /// line is there.
+    fn ready(&self, patience: Duration) -> std::io::Result<bool> {
+        if self.reader.buffer().contains(&b'\n') {
+            return Ok(true);
+        }
+        let timeout = Timespec {
+            tv_sec: patience.as_secs() as i64,
+            tv_nsec: i64::from(patience.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(*self.reader.get_ref(), PollFlags::IN)];
+        loop {
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(ready) => return Ok(ready > 0),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }

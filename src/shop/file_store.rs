@@ -1,32 +1,41 @@
 //! The embedded store: data.json, its lock file and its order log, opened once per process and
 //! offered to the race as a [`Store`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::ledger;
 use super::lock::{LockFile, LockGuard, lock_path_for};
 use super::orders::{Entry, OrderLog, log_path_for};
-use super::store::{self, Stock};
+use super::store::{self, DataFile, Stock};
 use super::{Acquired, Settled, Snapshot, Store};
+use crate::events::LockFileChange;
 use crate::exit::Result;
 use crate::settings::Step;
 
 /// A data file with its two sidecars.
 pub struct FileStore {
-    pub data: PathBuf,
+    pub data: DataFile,
     pub lock: LockFile,
     pub log: OrderLog,
 }
 
 impl FileStore {
-    /// Opens (creating if needed) the lock file and the order log beside `data`.
+    /// Opens the data file's directory, then (creating if needed) the lock file and the order
+    /// log beside the data file. `data` is a resolved path: no link is followed from here on.
     pub fn open(data: &Path) -> Result<FileStore> {
-        Ok(FileStore {
-            data: data.to_path_buf(),
-            lock: LockFile::open(&lock_path_for(data))?,
-            log: OrderLog::open(&log_path_for(data))?,
-        })
+        FileStore::beside(DataFile::open(data)?)
+    }
+
+    /// Opens the lock file and the order log beside an opened data file.
+    /// Both sidecars are checked before either is created, so a refusal changes nothing.
+    pub fn beside(data: DataFile) -> Result<FileStore> {
+        let (lock_path, log_path) = (lock_path_for(data.path()), log_path_for(data.path()));
+        data.dir().check_sidecar(&lock_path, "lock file")?;
+        data.dir().check_sidecar(&log_path, "order log")?;
+        let lock = LockFile::open(data.dir(), &lock_path)?;
+        let log = OrderLog::open(data.dir(), &log_path)?;
+        Ok(FileStore { data, lock, log })
     }
 }
 
@@ -50,6 +59,10 @@ impl Store for FileStore {
         on_wait: Option<&dyn Fn(Option<u32>)>,
     ) -> Result<Acquired<LockGuard<'_>>> {
         self.lock.acquire(timeout, on_wait)
+    }
+
+    fn lock_lost(&self, guard: &LockGuard<'_>) -> Result<Option<LockFileChange>> {
+        guard.lost()
     }
 
     fn read(&self) -> Result<Stock> {

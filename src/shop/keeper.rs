@@ -13,7 +13,9 @@ use super::pg::ledger::PgLedger;
 use crate::exit::{Error, Result};
 use crate::settings::{Restock, Settings, StoreAt};
 
-/// The store as the launcher holds it.
+/// The store as the launcher holds it. One per run, made once and never moved in bulk, so
+/// the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Keeper {
     File {
         shop: FileStore,
@@ -21,7 +23,7 @@ pub enum Keeper {
     },
     /// In a RefCell: the connection needs `&mut`, while the race gate's guard (file store
     /// only) keeps the keeper borrowed for the whole race.
-    Postgres(Box<RefCell<PgLedger>>),
+    Postgres(RefCell<PgLedger>),
 }
 
 impl Keeper {
@@ -33,12 +35,13 @@ impl Keeper {
             StoreAt::DataFile => {
                 let shop =
                     ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
-                let gate = RaceGate::open(shop.log.path())?;
+                let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })
             }
-            StoreAt::Postgres { url } => Ok(Keeper::Postgres(Box::new(RefCell::new(
-                PgLedger::open(url, settings.durability)?,
-            )))),
+            StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgLedger::open(
+                url,
+                settings.durability,
+            )?))),
         }
     }
 

@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use super::Settled;
 use super::file_store::FileStore;
+use super::lock::LockGuard;
 use super::orders::{ENTRY_LEN, Entry, EntryKind, OrderLog, Window, log_path_for};
-use super::store::{self, Stock};
+use super::store::{self, DataFile, Stock};
+use crate::events::LockFileChange;
 use crate::exit::{Error, Exit, Result, shown};
 use crate::settings::{Durability, LockScope, Restock};
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
-pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
+pub fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
     let last = log.trim_torn_tail_and_read_last()?;
     let stock = match store::read(data) {
         Ok(stock) => stock,
@@ -112,30 +114,37 @@ pub fn settle(data: &Path, log: &OrderLog) -> Result<Settled<Stock>> {
     })
 }
 
+/// Opens the data file's directory. One that does not exist is named with the fix for what
+/// the run was about to do: create the data file (`--tickets`), or read it (`--keep-stock`).
+fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
+    let dir = match data.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match restock {
+        _ if dir.is_dir() => DataFile::open(data),
+        Restock::To(_) => Err(Error::environment(format!(
+            "cannot create data file {}: directory {} does not exist; create it \
+             (mkdir -p {}) or point --data at a file in an existing directory",
+            shown(data),
+            shown(dir),
+            dir.display()
+        ))),
+        Restock::Keep => Err(store::missing(data)),
+    }
+}
+
 /// Checks the data file before anything is created or changed: it must be valid, or be the
 /// empty file a power cut can leave behind while its order log knows the count, or be missing
-/// when the run is about to set the stock anyway (its directory must exist then).
-fn check_data_file(data: &Path, restock: Restock) -> Result<()> {
-    if store::is_missing(data) && matches!(restock, Restock::To(_)) {
-        let dir = match data.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::environment(format!(
-                "cannot create data file {}: directory {} does not exist; create it \
-                 (mkdir -p {}) or point --data at a file in an existing directory",
-                shown(data),
-                shown(dir),
-                dir.display()
-            )));
-        }
+/// when the run is about to set the stock anyway (its directory exists: it is open).
+fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
+    if store::is_missing(data.path()) && matches!(restock, Restock::To(_)) {
         return Ok(());
     }
     match store::read(data) {
         Ok(_) => Ok(()),
         Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => {
-            let log_len = std::fs::metadata(log_path_for(data)).map_or(0, |m| m.len());
+            let log_len = std::fs::metadata(log_path_for(data.path())).map_or(0, |m| m.len());
             if log_len >= ENTRY_LEN as u64 {
                 Ok(())
             } else {
@@ -148,8 +157,8 @@ fn check_data_file(data: &Path, restock: Restock) -> Result<()> {
 
 /// What ext4 can leave of a data file whose new contents never reached the disk: nothing, or
 /// zeros. A person's edit never produces either, so those still get a clear error.
-fn cut_by_power_loss(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
+fn cut_by_power_loss(data: &DataFile) -> bool {
+    store::read_bytes(data).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
 }
 
 /// Checks the data file, then opens its lock file and order log and checks the ledger's tail
@@ -157,12 +166,13 @@ fn cut_by_power_loss(path: &Path) -> bool {
 /// log's name is made durable when sales must survive a power cut (fdatasync covers contents,
 /// not names). Nothing is changed if a check fails.
 pub fn open_checked(data: &Path, durability: Durability, restock: Restock) -> Result<FileStore> {
-    check_data_file(data, restock)?;
-    let log_is_new = !log_path_for(data).exists();
-    let shop = FileStore::open(data)?;
+    let data = open_data_file(data, restock)?;
+    check_data_file(&data, restock)?;
+    let log_is_new = !log_path_for(data.path()).exists();
+    let shop = FileStore::beside(data)?;
     shop.log.check_tail()?;
     if log_is_new && durability == Durability::Fsync {
-        store::sync_dir(data)?;
+        store::sync_dir(&shop.data)?;
     }
     Ok(shop)
 }
@@ -171,6 +181,16 @@ pub fn open_checked(data: &Path, durability: Durability, restock: Restock) -> Re
 pub struct LockWait<'a> {
     pub timeout: Option<Duration>,
     pub on_wait: &'a dyn Fn(Option<u32>),
+    /// Told each time the lock file was found deleted or replaced and locked anew.
+    pub on_relock: &'a dyn Fn(LockFileChange),
+}
+
+impl LockWait<'_> {
+    /// Takes the lock for a launcher's step, by the lock's one policy.
+    fn lock<'s>(&self, shop: &'s FileStore) -> Result<LockGuard<'s>> {
+        shop.lock
+            .acquire_or_fail(self.timeout, self.on_wait, self.on_relock)
+    }
 }
 
 /// Sets the stock to `--tickets`, or adopts a hand-written file's count, by appending a
@@ -178,12 +198,12 @@ pub struct LockWait<'a> {
 /// The new data file is staged first, so a directory that refuses it fails before the
 /// ledger changes. Call only with the race gate held exclusively (no other run is racing).
 pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -> Result<()> {
-    let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
+    let _guard = wait.lock(shop)?;
     let stock = match (restock, store::read(&shop.data)) {
         (Restock::Keep, Ok(stock)) if stock.has_seq => settle(&shop.data, &shop.log)?.stock,
         (_, Ok(stock)) => stock,
         // Created by setting the stock (checked before the run: its directory exists).
-        (Restock::To(_), Err(_)) if store::is_missing(&shop.data) => Stock::new_file(),
+        (Restock::To(_), Err(_)) if store::is_missing(shop.data.path()) => Stock::new_file(),
         // The log is all that is left of an emptied data file (a power cut).
         (_, Err(_)) => settle(&shop.data, &shop.log)?.stock,
     };
@@ -234,7 +254,7 @@ pub struct Opened {
 
 /// Opens the run's window: settles, then notes the stock and where the ledger ends.
 pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
-    let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
+    let _guard = wait.lock(shop)?;
     let stock = settle(&shop.data, &shop.log)?.stock;
     Ok(Opened {
         tickets: stock.ticket_num,
@@ -261,7 +281,7 @@ pub fn close_window(
     run: &str,
     wait: &LockWait,
 ) -> Result<Closed> {
-    let _guard = shop.lock.acquire_or_fail(wait.timeout, wait.on_wait)?;
+    let _guard = wait.lock(shop)?;
     if scope == LockScope::Whole {
         let settled = settle(&shop.data, &shop.log)?;
         let to = shop.log.end()?;
@@ -321,7 +341,5 @@ pub fn read_unsettled(shop: &FileStore, opened: &Opened) -> Closed {
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
 /// behind; it was never part of the data, so it goes. `pids` are the killed buyers'.
 pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
-    for &pid in pids {
-        let _ = std::fs::remove_file(store::temp_path_for_pid(data, pid));
-    }
+    store::remove_temp_files_of(data, pids);
 }

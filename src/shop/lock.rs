@@ -1,22 +1,37 @@
 //! The one door to the lock: an exclusive advisory lock (fs2 / flock) on the sidecar file
-//! `<data>.lock`, which is never replaced or deleted, with the holder's pid written inside.
+//! `<data>.lock`, with the holder's pid written inside. The lock is only as good as the file:
+//! after each lock is granted the path is checked to still name the locked file, and if the
+//! file was deleted or replaced the new one is locked instead.
 
-use std::fs::{File, OpenOptions};
+use std::cell::{Cell, RefCell};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::Acquired;
+use super::directory::{DataDir, FileId};
+use super::orders::OrderLog;
+use crate::events::LockFileChange;
 use crate::exit::{Error, Exit, Result};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
 /// never leaves digits of a longer one behind.
 const PID_SLOT: usize = 12;
+/// Lock files locked in one acquisition before giving up: each one was deleted or replaced
+/// right after we locked it, which only something bent on it does.
+const MAX_RELOCKS: usize = 100;
 
-/// The sidecar lock file, opened once per process and kept open for its lifetime.
+/// The sidecar lock file, opened once per process and kept open for its lifetime; reopened
+/// only when its path comes to name another file.
 pub struct LockFile {
-    file: File,
+    file: RefCell<File>,
+    /// Which file `file` is, learnt when it was opened.
+    id: Cell<FileId>,
+    dir: DataDir,
+    name: OsString,
     path: PathBuf,
     /// This process's pid as written into the lock file, formatted once.
     pid_slot: String,
@@ -35,18 +50,19 @@ pub fn lock_path_for(data: &Path) -> PathBuf {
 }
 
 impl LockFile {
-    /// Opens (creating if needed) the lock file. It is never truncated, replaced or deleted:
-    /// every participant must lock the very same inode.
-    pub fn open(path: &Path) -> Result<LockFile> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io("open lock file", path, &e))?;
+    /// Opens (creating if needed) the lock file at `path`, a name in `dir`, by the sidecar
+    /// rules (no link followed, a regular file with one link). It is never truncated,
+    /// replaced or deleted by us: every participant must lock the very same inode.
+    pub fn open(dir: &DataDir, path: &Path) -> Result<LockFile> {
+        let opened = dir.open_sidecar(path, "lock file", rustix::fs::OFlags::empty())?;
         Ok(LockFile {
-            file,
+            file: RefCell::new(opened.file),
+            id: Cell::new(opened.id),
+            dir: dir.clone(),
+            name: path
+                .file_name()
+                .expect("a lock path ends in a name")
+                .to_owned(),
             path: path.to_path_buf(),
             pid_slot: slot(&std::process::id().to_string()),
         })
@@ -55,37 +71,77 @@ impl LockFile {
     /// Takes the exclusive lock by the one waiting policy (see [`wait`]): `on_wait(holder)`
     /// is told once if someone holds it. Without `on_wait` nobody is told, so the holder's
     /// pid is not even read.
+    ///
+    /// Once granted, the lock path must still name the locked file (one `stat`): a lock on
+    /// a deleted or replaced lock file excludes nobody, since everyone who opens the path now
+    /// locks another file. Then the new file is opened and locked (the timeout counts from
+    /// the first try), and the change is returned in `relocked`.
     pub fn acquire(
         &self,
         timeout: Option<Duration>,
         on_wait: Option<&dyn Fn(Option<u32>)>,
     ) -> Result<Acquired<LockGuard<'_>>> {
         let mut holder = None;
+        let mut told = false;
         let mut tell = || {
-            if let Some(on_wait) = on_wait {
+            if let Some(on_wait) = on_wait
+                && !told
+            {
+                told = true;
                 holder = self.holder();
                 on_wait(holder);
             }
         };
-        match wait(&self.file, Mode::Exclusive, timeout, &mut tell) {
-            Ok(Waited::No) => Ok(self.held(false)),
-            Ok(Waited::Yes) => Ok(self.held(true)),
-            Ok(Waited::TimedOut) => Ok(Acquired::TimedOut {
-                holder: self.holder().or(holder),
-            }),
-            Err(e) => Err(self.lock_error(&e)),
+        let started = timeout.map(|_| Instant::now());
+        let mut waited = false;
+        let mut relocked = Vec::new();
+        loop {
+            let left = timeout
+                .zip(started)
+                .map(|(t, s)| t.saturating_sub(s.elapsed()));
+            match wait(&self.file.borrow(), Mode::Exclusive, left, &mut tell) {
+                Ok(Waited::No) => {}
+                Ok(Waited::Yes) => waited = true,
+                Ok(Waited::TimedOut) => {
+                    return Ok(Acquired::TimedOut {
+                        holder: self.holder().or(holder),
+                    });
+                }
+                Err(e) => return Err(self.lock_error(&e)),
+            }
+            let Some(change) = self.change()? else {
+                return Ok(self.held(waited, relocked));
+            };
+            self.unlock();
+            if relocked.len() >= MAX_RELOCKS {
+                return Err(Error::environment(format!(
+                    "failed to lock {}: the lock file was deleted or replaced {MAX_RELOCKS} \
+                     times in a row right after it was locked; something keeps removing it; \
+                     stop it, then run again",
+                    self.path.display()
+                )));
+            }
+            self.reopen()?;
+            relocked.push(change);
         }
     }
 
     /// For a step that cannot go on without the lock (the launcher setting or settling the
     /// stock): waits by the same policy, and a timeout is an error naming the holder.
+    /// `on_relock` hears each time the lock file had to be locked anew.
     pub fn acquire_or_fail(
         &self,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(Option<u32>),
+        on_relock: &dyn Fn(LockFileChange),
     ) -> Result<LockGuard<'_>> {
         match self.acquire(timeout, Some(on_wait))? {
-            Acquired::Held { guard, .. } => Ok(guard),
+            Acquired::Held {
+                guard, relocked, ..
+            } => {
+                relocked.into_iter().for_each(on_relock);
+                Ok(guard)
+            }
             Acquired::TimedOut { holder } => Err(Error::environment(format!(
                 "timed out after --lock-timeout {} ms waiting for the lock on {}, held by {}; \
                  another program is using this data file",
@@ -100,12 +156,38 @@ impl LockFile {
         &self.path
     }
 
-    fn held(&self, waited: bool) -> Acquired<LockGuard<'_>> {
+    /// Whether the lock path still names the file this process locks; checked after each
+    /// lock is granted, and by a holder before it writes (see [`LockGuard::lost`]).
+    fn change(&self) -> Result<Option<LockFileChange>> {
+        let now = self
+            .dir
+            .id_of(&self.name)
+            .map_err(|e| Error::io("inspect lock file", &self.path, &e))?;
+        Ok(match now {
+            Some(id) if id == self.id.get() => None,
+            Some(_) => Some(LockFileChange::Replaced),
+            None => Some(LockFileChange::Deleted),
+        })
+    }
+
+    /// Opens the file the lock path names now (creating it if it is gone), by the same rules
+    /// as the first open.
+    fn reopen(&self) -> Result<()> {
+        let opened = self
+            .dir
+            .open_sidecar(&self.path, "lock file", rustix::fs::OFlags::empty())?;
+        *self.file.borrow_mut() = opened.file;
+        self.id.set(opened.id);
+        Ok(())
+    }
+
+    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
         // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
-        let _ = self.file.write_all_at(self.pid_slot.as_bytes(), 0);
+        let _ = self.file.borrow().write_all_at(self.pid_slot.as_bytes(), 0);
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited,
+            relocked,
         }
     }
 
@@ -113,8 +195,13 @@ impl LockFile {
     /// behind, so this is a hint for messages, never used for decisions.
     pub fn holder(&self) -> Option<u32> {
         let mut buf = [0u8; PID_SLOT];
-        let n = self.file.read_at(&mut buf, 0).ok()?;
+        let n = self.file.borrow().read_at(&mut buf, 0).ok()?;
         std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+    }
+
+    fn unlock(&self) {
+        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
+        let _ = fs2::FileExt::unlock(&*self.file.borrow());
     }
 
     fn lock_error(&self, err: &io::Error) -> Error {
@@ -164,13 +251,22 @@ fn is_contended(err: &io::Error) -> bool {
     err.raw_os_error() == fs2::lock_contended_error().raw_os_error()
 }
 
+impl LockGuard<'_> {
+    /// Whether the lock file was deleted or replaced since this lock was granted: then the
+    /// lock no longer excludes anyone (whoever opens the path now locks another file), and
+    /// nothing may be written under it. One `stat`; a holder that waited (the network delay)
+    /// checks right before it writes.
+    pub fn lost(&self) -> Result<Option<LockFileChange>> {
+        self.lock.change()
+    }
+}
+
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
         // Blank the pid first, so a waiter never names a holder that has gone (the launcher
         // after setting the stock, say).
-        let _ = self.lock.file.write_all_at(EMPTY_SLOT, 0);
-        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
-        let _ = fs2::FileExt::unlock(&self.lock.file);
+        let _ = self.lock.file.borrow().write_all_at(EMPTY_SLOT, 0);
+        self.lock.unlock();
     }
 }
 
@@ -191,12 +287,13 @@ pub struct GateGuard<'a> {
 
 impl RaceGate {
     /// A descriptor of its own on the order log: flocks belong to the open file, so this one
-    /// never interferes with the log's appends.
-    pub fn open(log: &Path) -> Result<RaceGate> {
-        let file = File::open(log).map_err(|e| Error::io("open order log", log, &e))?;
+    /// never interferes with the log's appends. It is the very file `log` has open (opened
+    /// anew through it, never by name), whatever has happened to the name since.
+    pub fn open(log: &OrderLog) -> Result<RaceGate> {
+        let file = log.open_again()?;
         Ok(RaceGate {
             file,
-            path: log.to_path_buf(),
+            path: log.path().to_path_buf(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! lock file and its order log) and [`pg`] the PostgreSQL one, beside it; [`keeper`] is the
 //! launcher's side of either.
 
+pub mod directory;
 pub mod file_store;
 pub mod keeper;
 pub mod ledger;
@@ -14,14 +15,21 @@ pub mod store;
 
 use std::time::Duration;
 
+use crate::events::LockFileChange;
 use crate::exit::Result;
 use crate::settings::Step;
 use orders::Entry;
 
 /// How an attempt to take the lock went.
 pub enum Acquired<G> {
-    /// Got it; `waited` when someone else held it first.
-    Held { guard: G, waited: bool },
+    /// Got it; `waited` when someone else held it first; `relocked` when the lock file was
+    /// deleted or replaced under the lock granted, so the new one had to be locked (once per
+    /// time).
+    Held {
+        guard: G,
+        waited: bool,
+        relocked: Vec<LockFileChange>,
+    },
     /// `--lock-timeout` ran out while `holder` (a pid, if it left one) kept the lock.
     TimedOut { holder: Option<u32> },
 }
@@ -53,6 +61,10 @@ pub trait Store {
         timeout: Option<Duration>,
         on_wait: Option<&dyn Fn(Option<u32>)>,
     ) -> Result<Acquired<Self::Guard<'_>>>;
+
+    /// Whether the lock behind `guard` stopped excluding others since it was granted (its
+    /// lock file deleted or replaced): then nothing may be written under it.
+    fn lock_lost(&self, guard: &Self::Guard<'_>) -> Result<Option<LockFileChange>>;
 
     /// Reads the count without the lock (the search, and the racing modes).
     fn read(&self) -> Result<Self::Snapshot>;

@@ -4,13 +4,14 @@
 //! truncates it but a torn tail. Fixed-width lines let a lock holder read the last entry in
 //! one `pread`, and a run read only its own window, however long the ledger has grown.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::directory::DataDir;
 use crate::exit::{Error, Result};
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
@@ -71,21 +72,28 @@ pub struct OrderLog {
 }
 
 impl OrderLog {
-    pub fn open(path: &Path) -> Result<OrderLog> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| Error::io("open order log", path, &e))?;
+    /// Opens (creating if needed) the log at `path`, a name in `dir`, by the sidecar rules:
+    /// no link followed, a regular file with one link.
+    pub fn open(dir: &DataDir, path: &Path) -> Result<OrderLog> {
+        let opened = dir.open_sidecar(path, "order log", rustix::fs::OFlags::APPEND)?;
         Ok(OrderLog {
-            file,
+            file: opened.file,
             path: path.to_path_buf(),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A new open file of the log for reading (its own flocks, its own offset), opened
+    /// through this one's descriptor (`/proc/self/fd`), so it is this very file whatever has
+    /// happened to the name since.
+    pub fn open_again(&self) -> Result<File> {
+        use std::os::fd::AsRawFd as _;
+        let fd = self.file.as_raw_fd();
+        File::open(format!("/proc/self/fd/{fd}"))
+            .map_err(|e| Error::io("open order log", &self.path, &e))
     }
 
     /// Appends one entry, in one `write`. Not yet durable: see [`OrderLog::sync`].

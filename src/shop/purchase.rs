@@ -10,7 +10,7 @@ use super::orders::{Entry, EntryKind};
 use super::{Acquired, DatabaseAnswers, Serialized, Snapshot, Store};
 use crate::events::Event;
 use crate::exit::{Error, Result};
-use crate::settings::{Durability, LockScope, Method, Step};
+use crate::settings::{Durability, LockScope, Method, Move, Step};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct Purchase<'a, S: Store> {
     pub checkpoint: &'a dyn Fn(Step),
     /// SERIALIZABLE transactions the database aborted and this buyer ran again.
     pub retries: Cell<u64>,
+    /// Called before each [`Move`] of the race; in a stepped run (`explore`, `--schedule`) it
+    /// returns only when the scheduler lets the buyer make that move.
+    pub pause: &'a dyn Fn(Move),
 }
 
 /// What the locked part of a purchase did.
@@ -59,11 +62,12 @@ impl<S: Store> Purchase<'_, S> {
             Method::Serializable => return self.serializable(self.answers()?, delay_ms, send),
         }
         match self.scope {
-            LockScope::Whole => {
+            LockScope::Whole => loop {
                 let Some(guard) = self.lock(reporting, send)? else {
                     return Ok(Attempt::LockTimeout);
                 };
                 (self.checkpoint)(Step::LockHeld);
+                (self.pause)(Move::Read);
                 let settled = self.store.settle()?;
                 if let Some(entry) = settled.recovered {
                     send(Event::Recovered {
@@ -78,10 +82,24 @@ impl<S: Store> Purchase<'_, S> {
                     seen: seen.ticket_num(),
                 });
                 network_delay(delay_ms, send);
+                // The lock file may have been deleted during the delay: then someone else may
+                // hold a lock on its successor and be buying too, so write nothing and start
+                // over under the lock everyone now shares. (One more stat, paid only when a
+                // delay made the time since the lock's own check worth checking.)
+                if delay_ms > 0
+                    && seen.ticket_num() > 0
+                    && let Some(lock_file) = self.store.lock_lost(&guard)?
+                {
+                    send(Event::LockLost { lock_file });
+                    send(Event::LockReleased);
+                    drop(guard);
+                    continue;
+                }
                 let taken = self.take_one(&seen, send)?;
-                self.unlock_and_confirm(guard, taken, send)
-            }
+                return self.unlock_and_confirm(guard, taken, send);
+            },
             LockScope::Write | LockScope::None => {
+                (self.pause)(Move::Read);
                 let seen = self.store.read()?;
                 send(Event::Read {
                     seen: seen.ticket_num(),
@@ -112,6 +130,7 @@ impl<S: Store> Purchase<'_, S> {
         taken: Taken,
         send: &dyn Fn(Event),
     ) -> Result<Attempt> {
+        (self.pause)(Move::Unlock);
         // Stamped just before the unlock, so recorded critical sections never overlap.
         send(Event::LockReleased);
         self.store.release(guard)?;
@@ -120,12 +139,20 @@ impl<S: Store> Purchase<'_, S> {
     }
 
     fn lock(&self, reporting: bool, send: &dyn Fn(Event)) -> Result<Option<S::Guard<'_>>> {
+        (self.pause)(Move::Lock);
         (self.checkpoint)(Step::BeforeLock);
         let waited_from = Instant::now();
         let tell = |holder| send(Event::LockWait { holder });
         let on_wait: Option<&dyn Fn(Option<u32>)> = reporting.then_some(&tell);
         match self.store.acquire(self.lock_timeout, on_wait)? {
-            Acquired::Held { guard, waited } => {
+            Acquired::Held {
+                guard,
+                waited,
+                relocked,
+            } => {
+                for lock_file in relocked {
+                    send(Event::Relocked { lock_file });
+                }
                 let waited_us = if waited {
                     waited_from.elapsed().as_micros() as u64
                 } else {
@@ -148,6 +175,7 @@ impl<S: Store> Purchase<'_, S> {
             return Ok(Taken::SoldOut);
         }
         let order = self.order_from(seen.ticket_num(), seen.seq());
+        (self.pause)(Move::Write);
         self.store.commit(seen, &order, self.checkpoint)?;
         (self.checkpoint)(Step::DataWritten);
         send(Event::Wrote {

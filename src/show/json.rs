@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::schedule::{JsonSchedule, Replayed};
 use super::text::{Words, cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
@@ -38,7 +39,13 @@ pub struct JsonReport<'a> {
     pub settle_error: Option<&'a str>,
     /// SERIALIZABLE purchases the database refused and the buyers ran again.
     pub retries: u64,
+    /// Times the launcher found the lock file deleted or replaced and locked the new one
+    /// (each buyer's count is in `buyers`).
+    pub launcher_relocks: u64,
     pub events: &'a [Message],
+    /// Only in a `--schedule` run: the schedule given and taken, and who got which ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<JsonSchedule>,
 }
 
 #[derive(Serialize)]
@@ -69,7 +76,7 @@ pub struct JsonVerdict {
     pub cause: Option<String>,
 }
 
-pub fn report(settings: &Settings, result: &RunResult) -> String {
+pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
     let doc = JsonReport {
         format: FORMAT,
         settings: JsonSettings {
@@ -114,7 +121,9 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         foreign_restocks: &result.foreign_restocks,
         settle_error: result.settle_error.as_deref(),
         retries: result.retries,
+        launcher_relocks: result.launcher_relocks,
         events: &result.events,
+        schedule: replayed.map(|r| JsonSchedule::of(r, result)),
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")
 }

@@ -2,10 +2,12 @@
 //! timeline, the text report and its "Why:", the `--json` document and the Chrome trace.
 
 pub mod cause;
+pub mod explore;
 pub mod json;
 pub mod narrate;
 pub mod out;
 pub mod progress;
+pub mod schedule;
 pub mod spans;
 pub mod text;
 pub mod timeline;

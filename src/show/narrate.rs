@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::text::{millis, plural, seconds};
-use crate::events::{Event, Message, Outcome};
+use crate::events::{Event, LockFileChange, Message, Outcome};
 use crate::settings::Settings;
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
@@ -42,8 +42,13 @@ impl Narrator {
     pub fn line(&mut self, message: &Message) -> Option<String> {
         self.buyer_of_pid.insert(message.pid, message.buyer);
         let what = match &message.event {
-            Event::Spawned | Event::Started | Event::Finished { .. } if !self.verbose => {
+            Event::Spawned | Event::Started | Event::Finished { .. } | Event::Paused { .. }
+                if !self.verbose =>
+            {
                 return None;
+            }
+            Event::Paused { before } => {
+                format!("pauses before its next move: {}", before.describe())
             }
             Event::Spawned => format!("(pid {}) spawned", message.pid),
             Event::Started => "hears the starting gun".to_string(),
@@ -87,6 +92,17 @@ impl Narrator {
             } => format!(
                 "finishes order #{seq} of buyer-{of_buyer} (pid {of_pid}), who died after committing it: \
                  ticket_num = {after}"
+            ),
+            Event::Relocked { lock_file } => {
+                format!(
+                    "the lock file was {}; locked the new one",
+                    change_name(*lock_file)
+                )
+            }
+            Event::LockLost { lock_file } => format!(
+                "the lock file was {} while it held the lock, so the lock no longer kept \
+                 anyone out: writes nothing, lets go and starts the purchase again",
+                change_name(*lock_file)
             ),
             Event::Read { seen } => format!("reads ticket_num = {seen}"),
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
@@ -154,6 +170,15 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
     line
 }
 
+/// As in "the lock file was deleted". Another file at the lock path may be a replacement, or
+/// a new one someone made after deleting it: the path cannot tell.
+pub fn change_name(change: LockFileChange) -> &'static str {
+    match change {
+        LockFileChange::Deleted => "deleted",
+        LockFileChange::Replaced => "deleted or replaced",
+    }
+}
+
 fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Bought => "got every ticket it wanted",
@@ -173,5 +198,41 @@ fn delay_list(delays_ms: &[u64]) -> String {
         "none".to_string()
     } else {
         format!("{} ms", list.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(event: Event) -> String {
+        Narrator::new(false)
+            .line(&Message::at(2, 1_500, event))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_lost_lock_file_is_told_as_it_happened() {
+        assert_eq!(
+            said(Event::Relocked {
+                lock_file: LockFileChange::Deleted
+            }),
+            "  0.002s  buyer-2   the lock file was deleted; locked the new one"
+        );
+        assert!(
+            said(Event::Relocked {
+                lock_file: LockFileChange::Replaced
+            })
+            .ends_with("the lock file was deleted or replaced; locked the new one")
+        );
+        assert!(
+            said(Event::LockLost {
+                lock_file: LockFileChange::Deleted
+            })
+            .ends_with(
+                "the lock file was deleted while it held the lock, so the lock no longer \
+                 kept anyone out: writes nothing, lets go and starts the purchase again"
+            )
+        );
     }
 }

@@ -62,12 +62,15 @@ pub fn headline(settings: &Settings) -> String {
         (Method::ReadCheckWrite, LockScope::Write) => format!("{lock_kind} around the write only"),
         (Method::ReadCheckWrite, LockScope::None) => "NO lock".to_string(),
     };
+    let pace = match settings.schedule {
+        // The schedule decides every move; a delay would only slow the replay.
+        Some(_) => "stepped by --schedule".to_string(),
+        None => format!("delay {} ms, seed {}", settings.delay, settings.seed),
+    };
     format!(
-        "{} race for {stock} in {} ({lock}, delay {} ms, seed {})",
+        "{} race for {stock} in {} ({lock}, {pace})",
         plural(u64::from(settings.buyers), "buyer"),
         settings.stock_place(),
-        settings.delay,
-        settings.seed
     )
 }
 
@@ -118,6 +121,26 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         );
     }
     let words = Words::for_run(settings);
+    let relocks = result.relocks();
+    if relocks > 0 {
+        let mut who: Vec<String> = buyers
+            .iter()
+            .filter(|b| b.relocks > 0)
+            .map(|b| format!("buyer-{}", b.buyer))
+            .collect();
+        if result.launcher_relocks > 0 {
+            who.push("the launcher".to_string());
+        }
+        row(
+            &mut out,
+            "lock file lost",
+            relocks,
+            format!(
+                "deleted or replaced mid-run; {} locked the new one",
+                abbreviate(&who, 12)
+            ),
+        );
+    }
     row(
         &mut out,
         &format!("left in {}", words.stock),

@@ -114,6 +114,8 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
         Event::Started => ("started", json!({})),
         Event::Searched { seen } => ("searched", json!({"seen": seen})),
         Event::LockTimedOut { holder } => ("lock timeout", json!({"holder_pid": holder})),
+        Event::Relocked { lock_file } => ("relocked", json!({"lock_file": lock_file})),
+        Event::LockLost { lock_file } => ("lock lost", json!({"lock_file": lock_file})),
         Event::Read { seen } => ("read", json!({"ticket_num": seen})),
         Event::Ordered { seq, before, after } => (
             "ordered",
@@ -140,6 +142,7 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
             "finished",
             json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
         ),
+        Event::Paused { before } => ("paused", json!({"before": before})),
         Event::Failed { message, exit_code } => (
             "failed",
             json!({"message": message, "exit_code": exit_code}),

@@ -247,22 +247,38 @@ class Buyer:
             self.lock_writable = False
 
     def lock(self):
-        try:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if self.verbose:
-                holder = os.pread(self.lock_fd, PID_SLOT, 0).decode(
-                    "ascii", "replace").strip()
-                print(f"[{self.run}/{self.pid}] waiting for lock"
-                      + (f" held by pid {holder}" if holder else ""),
-                      file=sys.stderr)
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if self.verbose:
+                    holder = os.pread(self.lock_fd, PID_SLOT, 0).decode(
+                        "ascii", "replace").strip()
+                    print(f"[{self.run}/{self.pid}] waiting for lock"
+                          + (f" held by pid {holder}" if holder else ""),
+                          file=sys.stderr)
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+            if self.locked_the_lock_file():                     # step 1's check
+                break
+            # Deleted or replaced while we waited: our lock excludes nobody.
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+            os.close(self.lock_fd)
+            self.open_lock()
         if self.lock_writable:
             try:
                 os.pwrite(self.lock_fd, f"{self.pid:<{PID_SLOT - 1}}\n"
                           .encode("ascii"), 0)
             except OSError:
                 pass    # the pid slot is only for messages
+
+    def locked_the_lock_file(self):
+        """Whether the lock path still names the file we hold the lock on."""
+        try:
+            now = os.stat(self.lock_path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self.lock_fd)
+        return (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
 
     def unlock(self):
         if self.lock_writable:
@@ -451,7 +467,8 @@ class Buyer:
     # ---- one purchase -----------------------------------------------------
 
     def buy_one(self):
-        """Returns ("sold_out", None), ("bought", seq) or raises.  The caller
+        """Returns ("sold_out", None), ("bought", seq), ("again", None) (the
+        lock file went while we waited: start over) or raises.  The caller
         makes the sale durable (step 9)."""
         self.lock()                                             # steps 1, 3
         tmp = None
@@ -465,6 +482,9 @@ class Buyer:
             num = doc.ticket_num
             if num == 0:                                        # step 5
                 return "sold_out", None
+            if self.delay is not None and not self.locked_the_lock_file():
+                return "again", None    # step 6: time passed, the lock file went
+
             seq = (doc.seq or 0) + 1
             new = doc.updated(num - 1, seq)
             tmp = self.stage(new, mode)                         # step 6
@@ -593,6 +613,8 @@ def main(argv=None):
         b.open_lock()
         while want is None or len(seqs) < want:
             outcome, seq = b.buy_one()
+            if outcome == "again":
+                continue
             if outcome == "sold_out":
                 sold_out = True
                 break

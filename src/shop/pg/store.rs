@@ -11,6 +11,7 @@ use postgres::{Client, Statement};
 
 use super::lock::{self, Locked};
 use super::{PgStock, READ_STOCK, SELL_IF_ANY, Target, WRITE_ORDER, no_stock, stock_from_text};
+use crate::events::LockFileChange;
 use crate::exit::Result;
 use crate::settings::{DbLock, Step};
 use crate::shop::orders::Entry;
@@ -108,10 +109,17 @@ impl Store for PgStore {
                 Ok(Acquired::Held {
                     guard: PgGuard { store: self },
                     waited,
+                    relocked: Vec::new(),
                 })
             }
             Locked::TimedOut { holder } => Ok(Acquired::TimedOut { holder }),
         }
+    }
+
+    /// A database lock has no file to lose: it lasts as long as the transaction, and if the
+    /// connection goes, so does the transaction, and the write fails instead.
+    fn lock_lost(&self, _guard: &PgGuard<'_>) -> Result<Option<LockFileChange>> {
+        Ok(None)
     }
 
     fn read(&self) -> Result<PgStock> {

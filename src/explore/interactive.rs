@@ -1,0 +1,142 @@
+//! `explore --interactive`: the person at the keyboard is the scheduler. Before every move it
+//! shows where each buyer is, what the data file says and who holds the lock, reads a buyer's
+//! number from stdin, then tells what the move did: the buyers' own events, an oversell the
+//! moment it happens, and with the lock, why a buyer has to wait.
+
+use std::io::{BufRead as _, IsTerminal as _, Lines, StdinLock};
+
+use super::Workbench;
+use crate::events::{Event, Message};
+use crate::exit::{Exit, Result};
+use crate::race::interrupt;
+use crate::race::stepper::{Chooser, Floor, Position};
+use crate::settings::{Exploration, Move};
+use crate::shop::store;
+use crate::show::{explore, narrate::Narrator, out, schedule, text, timeline};
+
+pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
+    out::line(&explore::intro(exploration));
+    let mut player = Player {
+        input: std::io::stdin().lock().lines(),
+        narrator: Narrator::new(false),
+        told: 0,
+        keyboard: std::io::stdin().is_terminal(),
+        bench,
+        exploration,
+    };
+    let trial = bench.race(&mut player)?;
+    let settings = &bench.settings;
+    if trial.stopped {
+        out::line(&format!(
+            "\nStopped after {}: {}",
+            text::plural(trial.schedule.0.len() as u64, "move"),
+            trial.schedule
+        ));
+        return Ok(if interrupt::interrupted() {
+            Exit::Interrupted
+        } else {
+            Exit::Success
+        });
+    }
+    // The last move's events came after the last question.
+    player.tell(&trial.result.events);
+    let picture = timeline::render(&trial.result.events, &timeline::Canvas::for_stdout());
+    out::line(&format!("\n{}", picture.join("\n")));
+    out::print(&text::report(settings, &trial.result));
+    out::line(&format!("Your schedule: {}", trial.schedule));
+    out::line(&format!(
+        "Replay it: {}",
+        schedule::replay_command(
+            &exploration.data,
+            exploration.buyers,
+            exploration.tickets,
+            exploration.scope,
+            &trial.schedule
+        )
+    ));
+    out::line(&explore::moral(
+        exploration.scope,
+        trial.result.tally.status(),
+    ));
+    Ok(Exit::Success)
+}
+
+/// The chooser that asks the person at the keyboard.
+struct Player<'a> {
+    input: Lines<StdinLock<'static>>,
+    narrator: Narrator,
+    /// Events already told.
+    told: usize,
+    /// Whether stdin is a terminal (which echoes what is typed).
+    keyboard: bool,
+    bench: &'a Workbench,
+    exploration: &'a Exploration,
+}
+
+impl Player<'_> {
+    /// Narrates the events since the last time, with a lesson after a stale write.
+    fn tell(&mut self, heard: &[Message]) {
+        for (i, message) in heard.iter().enumerate().skip(self.told) {
+            if let Some(line) = self.narrator.line(message) {
+                out::line(&line);
+            }
+            if let Event::Wrote { .. } = message.event
+                && let Some(lesson) = explore::stale_write(&heard[..=i], self.exploration.tickets)
+            {
+                out::line(&lesson);
+            }
+        }
+        self.told = self.told.max(heard.len());
+    }
+}
+
+impl Chooser for Player<'_> {
+    fn choose(&mut self, floor: &Floor, heard: &[Message]) -> Option<u32> {
+        self.tell(heard);
+        if let Some(last) = floor.taken().last()
+            && last.mv == Move::Lock
+            && floor.position(last.buyer) == Position::Waiting
+        {
+            out::line(&explore::wait_lesson(floor, last.buyer));
+        }
+        let count = store::DataFile::open(&self.bench.settings.data)
+            .and_then(|file| store::read(&file))
+            .map(|stock| stock.ticket_num);
+        out::line(&format!("\n{}", explore::board(floor, count.ok())));
+        loop {
+            out::print(&explore::prompt(floor));
+            let line = match self.input.next() {
+                Some(Ok(line)) => {
+                    if !self.keyboard {
+                        // Typed answers echo on a terminal; piped ones are shown so the
+                        // transcript reads the same.
+                        out::line(&line);
+                    }
+                    line
+                }
+                // End of input: stop here, like q.
+                Some(Err(_)) | None => {
+                    out::line("");
+                    return None;
+                }
+            };
+            match line.trim() {
+                "" => {}
+                "q" | "quit" | "exit" => return None,
+                "h" | "help" | "?" => out::line(&explore::help(floor.scope())),
+                word => match word.parse::<u32>() {
+                    Ok(buyer) if (1..=floor.buyers()).contains(&buyer) => {
+                        match floor.next_move(buyer) {
+                            Ok(_) => return Some(buyer),
+                            Err(stuck) => out::line(&explore::cannot_move(floor, buyer, stuck)),
+                        }
+                    }
+                    _ => out::line(&format!(
+                        "Type a buyer's number from 1 to {}, h for help or q to quit.",
+                        floor.buyers()
+                    )),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! `grab-tickets explore`: the launcher becomes the scheduler. Every schedule is a real race
+//! (buyer processes, a fresh copy of the data file, the lock, the order log, the usual
+//! reconciliation), stepped one move at a time by a chooser: every distinct schedule
+//! ([`every`]), a random sample ([`sample`]), or the person at the keyboard ([`interactive`]).
+
+mod every;
+mod interactive;
+pub mod por;
+mod sample;
+
+use std::path::PathBuf;
+
+use crate::app;
+use crate::exit::{Error, Exit, Result};
+use crate::race::interrupt;
+use crate::race::launcher::Pacing;
+use crate::race::stepper::Chooser;
+use crate::report::{Ending, RunResult, Status};
+use crate::settings::{
+    DbLock, DelayRange, Exploration, Method, Output, PerBuyer, Restock, Schedule, Search, Settings,
+    StoreAt,
+};
+use crate::shop::store;
+use crate::show::explore::{Counted, FirstBad, Summary};
+use crate::show::out;
+
+pub fn run(exploration: Exploration) -> Result<Exit> {
+    interrupt::install();
+    let bench = Workbench::new(&exploration)?;
+    match exploration.search {
+        Search::Every => every::run(&bench, &exploration),
+        Search::Random {
+            samples,
+            seed,
+            sampler,
+        } => sample::run(&bench, &exploration, samples, seed, sampler),
+        Search::Interactive => interactive::run(&bench, &exploration),
+    }
+}
+
+/// One stepped race and the schedule it took.
+pub struct Trial {
+    pub result: RunResult,
+    pub schedule: Schedule,
+    /// The chooser (or an interrupt) stopped it before every buyer finished.
+    pub stopped: bool,
+}
+
+/// A private directory in which every schedule races on a fresh copy of the data file, with
+/// fresh lock and order-log files beside it. The original is only read.
+pub struct Workbench {
+    dir: PathBuf,
+    /// The data file's bytes, or None when there is none yet.
+    original: Option<Vec<u8>>,
+    /// The settings of every race run here.
+    pub settings: Settings,
+}
+
+impl Workbench {
+    fn new(exploration: &Exploration) -> Result<Workbench> {
+        // The usual checks and messages, without creating the sidecars beside the original. A
+        // missing file is fine: like a normal run, each race then starts from a new one.
+        let original = if store::is_missing(&exploration.data) {
+            None
+        } else {
+            store::read(&store::DataFile::open(&exploration.data)?)?;
+            let bytes = std::fs::read(&exploration.data)
+                .map_err(|e| Error::io("read data file", &exploration.data, &e))?;
+            Some(bytes)
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "grab-tickets-explore-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir(&dir).map_err(|e| Error::io("create directory", &dir, &e))?;
+        let settings = Settings {
+            data: dir.join("race").join("data.json"),
+            buyers: exploration.buyers,
+            restock: Restock::To(exploration.tickets),
+            scope: exploration.scope,
+            // The scheduler decides when each buyer moves on; a delay would only slow it.
+            delay: DelayRange { lo_ms: 0, hi_ms: 0 },
+            seed: 0,
+            per_buyer: PerBuyer::Count(1),
+            durability: exploration.durability,
+            lock_timeout: None,
+            check: false,
+            output: Output::Quiet,
+            chaos: false,
+            kill_at: Vec::new(),
+            trace: None,
+            schedule: None,
+            store: StoreAt::DataFile,
+            db_lock: DbLock::Row,
+            method: Method::ReadCheckWrite,
+        };
+        Ok(Workbench {
+            dir,
+            original,
+            settings,
+        })
+    }
+
+    /// Runs one race from scratch, `chooser` picking every move: new buyer processes, and a
+    /// new directory holding a copy of the data file and nothing else.
+    pub fn race(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
+        let race_dir = self
+            .settings
+            .data
+            .parent()
+            .expect("the data file is in the race dir");
+        match std::fs::remove_dir_all(race_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove", race_dir, &e));
+            }
+            _ => {}
+        }
+        std::fs::create_dir(race_dir).map_err(|e| Error::io("create directory", race_dir, &e))?;
+        let data = &self.settings.data;
+        if let Some(original) = &self.original {
+            std::fs::write(data, original).map_err(|e| Error::io("write", data, &e))?;
+        }
+        let raced = app::race(
+            &self.settings,
+            &[],
+            Pacing::Stepped(chooser),
+            &mut || {},
+            &mut |_| {},
+        )?;
+        if let Some(e) = raced.settle_error {
+            return Err(e);
+        }
+        let (schedule, stopped) = match raced.conducted {
+            Some(conducted) => (conducted.schedule, conducted.stopped),
+            // An interrupt during spawning: the race never started.
+            None => (Schedule::default(), true),
+        };
+        Ok(Trial {
+            result: raced.result,
+            schedule,
+            stopped,
+        })
+    }
+}
+
+impl Drop for Workbench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Adds one finished trial to the summary, or fails if a buyer did: a race whose buyer broke
+/// down says nothing about the schedule.
+fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()> {
+    if trial.result.a_buyer_failed() {
+        let why = trial
+            .result
+            .buyers
+            .iter()
+            .find_map(|b| match &b.ending {
+                Ending::Finished => None,
+                Ending::Failed { message, .. } => Some(format!("buyer-{}: {message}", b.buyer)),
+                other => Some(format!("buyer-{} ended {other:?}", b.buyer)),
+            })
+            .unwrap_or_else(|| "a buyer broke the report protocol".to_string());
+        return Err(Error::new(
+            Exit::BuyerFailed,
+            format!("schedule \"{}\" failed: {why}", trial.schedule),
+        ));
+    }
+    let status = trial.result.tally.status();
+    match status {
+        Status::Ok => summary.ok += 1,
+        Status::Oversold => summary.oversold += 1,
+        Status::LostUpdates => summary.lost_updates += 1,
+        Status::Mismatch => summary.mismatch += 1,
+    }
+    summary.runs.push(Counted {
+        schedule: trial.schedule.clone(),
+        status,
+        orders,
+    });
+    if status != Status::Ok && summary.first_bad.is_none() {
+        summary.first_bad = Some(FirstBad {
+            index: summary.runs.len(),
+            schedule: trial.schedule,
+            result: trial.result,
+        });
+    }
+    Ok(())
+}
+
+/// Prints the summary and picks the exit status.
+fn finish(summary: &Summary) -> Result<Exit> {
+    if summary.exploration.json {
+        out::line(&summary.json());
+    } else {
+        out::print(&summary.text());
+    }
+    if let Some(kind) = out::failure() {
+        return Err(Error::environment(format!(
+            "failed to write the summary to stdout: {}",
+            std::io::Error::from(kind)
+        )));
+    }
+    Ok(if summary.interrupted {
+        Exit::Interrupted
+    } else {
+        Exit::Success
+    })
+}

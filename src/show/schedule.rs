@@ -1,0 +1,204 @@
+//! The words of a stepped race: the schedule it took, who got which ticket, a schedule that
+//! did not fit, and the command line that replays a schedule.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::race::stepper::Misfit;
+use crate::report::{RunResult, Sale, tickets_sold};
+use crate::settings::{LockScope, Schedule, Settings};
+
+/// The data file a run uses when `--data` is not given (cli.rs's default).
+const DEFAULT_DATA: &str = "data/data.json";
+
+/// A `--schedule` run: what was asked and what was taken.
+pub struct Replayed<'a> {
+    pub given: &'a Schedule,
+    pub taken: &'a Schedule,
+    /// How many turns of `given` were taken as written.
+    pub followed: usize,
+    pub misfit: Option<&'a Misfit>,
+    /// The race stopped before every buyer finished (an interrupt).
+    pub stopped: bool,
+}
+
+/// The lines after a `--schedule` run's report.
+pub fn lines(settings: &Settings, result: &RunResult, replayed: &Replayed) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Schedule: {}", replayed.taken);
+    match replayed.misfit {
+        Some(misfit) => {
+            let _ = writeln!(
+                out,
+                "  ! {}; from there the race ran in buyer order",
+                misfit_error(misfit)
+            );
+        }
+        None if replayed.taken.0.len() > replayed.followed => {
+            let _ = writeln!(
+                out,
+                "  (the {} steps given, then the rest in buyer order)",
+                replayed.followed
+            );
+        }
+        None => {}
+    }
+    let _ = writeln!(
+        out,
+        "Tickets: {}",
+        tickets_line(&tickets_sold(&result.events), settings.buyers)
+    );
+    out
+}
+
+/// The error for a schedule that did not fit the race.
+pub fn misfit_error(misfit: &Misfit) -> String {
+    format!(
+        "step {} of --schedule, '{}', does not fit this race: {}",
+        misfit.step, misfit.turn, misfit.why
+    )
+}
+
+/// "ticket 1 to buyer-1 and buyer-2 (sold twice); buyer-3 got none".
+pub fn tickets_line(sales: &[Sale], buyers: u32) -> String {
+    let mut parts: Vec<String> = sales
+        .iter()
+        .map(|sale| {
+            let names: Vec<String> = sale.buyers.iter().map(|b| format!("buyer-{b}")).collect();
+            let mut part = format!("ticket {} to {}", sale.ticket, and_list(&names));
+            match sale.buyers.len() {
+                1 => {}
+                2 => part.push_str(" (sold twice)"),
+                n => {
+                    let _ = write!(part, " (sold {n} times)");
+                }
+            }
+            part
+        })
+        .collect();
+    let without: Vec<String> = (1..=buyers)
+        .filter(|b| !sales.iter().any(|s| s.buyers.contains(b)))
+        .map(|b| format!("buyer-{b}"))
+        .collect();
+    if !without.is_empty() {
+        parts.push(format!("{} got none", and_list(&without)));
+    }
+    if parts.is_empty() {
+        "none sold".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The command that replays `schedule`: every flag that shapes the race, and nothing else.
+pub fn replay_command(
+    data: &Path,
+    buyers: u32,
+    tickets: u64,
+    scope: LockScope,
+    schedule: &Schedule,
+) -> String {
+    let mut command = "grab-tickets".to_string();
+    if data != Path::new(DEFAULT_DATA) {
+        let _ = write!(
+            command,
+            " --data {}",
+            shell_word(&data.display().to_string())
+        );
+    }
+    let _ = write!(command, " --buyers {buyers} --tickets {tickets}");
+    match scope {
+        LockScope::None => command.push_str(" --no-lock"),
+        LockScope::Write => command.push_str(" --lock-scope write"),
+        LockScope::Whole => {}
+    }
+    let _ = write!(command, " --schedule \"{schedule}\"");
+    command
+}
+
+/// `word` as one shell word: as it is when that is safe, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The `schedule` object of a `--schedule` run's JSON document.
+#[derive(Serialize)]
+pub struct JsonSchedule {
+    pub given: String,
+    pub taken: String,
+    pub followed: usize,
+    pub misfit: Option<JsonMisfit>,
+    pub stopped: bool,
+    pub tickets: Vec<Sale>,
+}
+
+#[derive(Serialize)]
+pub struct JsonMisfit {
+    pub step: usize,
+    pub turn: String,
+    pub why: String,
+}
+
+impl JsonSchedule {
+    pub fn of(replayed: &Replayed, result: &RunResult) -> JsonSchedule {
+        JsonSchedule {
+            given: replayed.given.to_string(),
+            taken: replayed.taken.to_string(),
+            followed: replayed.followed,
+            misfit: replayed.misfit.map(|m| JsonMisfit {
+                step: m.step,
+                turn: m.turn.to_string(),
+                why: m.why.clone(),
+            }),
+            stopped: replayed.stopped,
+            tickets: tickets_sold(&result.events),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tickets_line_names_double_sales_and_buyers_without_one() {
+        let sales = [Sale {
+            ticket: 1,
+            buyers: vec![1, 2],
+        }];
+        assert_eq!(
+            tickets_line(&sales, 3),
+            "ticket 1 to buyer-1 and buyer-2 (sold twice); buyer-3 got none"
+        );
+        assert_eq!(tickets_line(&[], 0), "none sold");
+    }
+
+    #[test]
+    fn the_replay_command_names_only_what_shapes_the_race() {
+        let schedule: Schedule = "1s 2s".parse().unwrap();
+        assert_eq!(
+            replay_command(Path::new(DEFAULT_DATA), 2, 1, LockScope::None, &schedule),
+            "grab-tickets --buyers 2 --tickets 1 --no-lock --schedule \"1s 2s\""
+        );
+        assert_eq!(
+            replay_command(Path::new("x.json"), 3, 2, LockScope::Whole, &schedule),
+            "grab-tickets --data x.json --buyers 3 --tickets 2 --schedule \"1s 2s\""
+        );
+        assert_eq!(shell_word("my dir/it's.json"), "'my dir/it'\\''s.json'");
+    }
+}
