@@ -9,8 +9,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::exit::{Error, Result};
 use crate::settings::{
-    DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS, MAX_TICKETS,
-    Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StepKill,
+    DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
+    MAX_TICKETS, Method, Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StepKill,
+    StoreAt,
 };
 
 const EXAMPLES: &str = "\
@@ -34,6 +35,13 @@ Examples:
   grab-tickets --buyers 2 --tickets 1 --no-lock --schedule \"1s 2s 1r 2r 1w 2w\"
                                         replay one schedule exactly: both buyers sell ticket 1
   grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
+
+On PostgreSQL (README: \"When one machine is not enough\"):
+  grab-tickets --store postgres://USER@HOST:PORT/DB            row lock around the purchase
+  grab-tickets --store postgres://USER@HOST:PORT/DB --no-lock  the same race, on a server
+  grab-tickets --store postgres://USER@HOST:PORT/DB --db-lock advisory
+  grab-tickets --store postgres://USER@HOST:PORT/DB --atomic   one conditional UPDATE
+  grab-tickets --store postgres://USER@HOST:PORT/DB --serializable
 
 What --seed replays: every buyer's network delays, and which buyers --chaos kills at which
 step. What it cannot: which waiting buyer the kernel lets in when the lock comes free, and so
@@ -156,9 +164,34 @@ pub struct RaceArgs {
     #[arg(long)]
     pub chaos: bool,
 
+    /// Keep the stock in a PostgreSQL database instead of the data file, e.g.
+    /// postgres://app@db.example:5432/shop (a Unix socket directory goes percent-encoded in
+    /// the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop). Tables are created if
+    /// missing; a password may come from PGPASSWORD. (Stepped runs, --schedule, are for the
+    /// data file only.)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["data", "schedule"])]
+    pub store: Option<String>,
+
+    /// The database's lock for --lock-scope whole and write: 'row' (SELECT ... FOR UPDATE on
+    /// the stock row, held across the delay) or 'advisory' (pg_advisory_xact_lock, the
+    /// closest analogue of flock). Needs --store.
+    #[arg(long, value_enum, default_value_t = DbLockArg::Row, value_name = "KIND", requires = "store")]
+    pub db_lock: DbLockArg,
+
+    /// The database's own answer: no read-then-write at all, one conditional
+    /// UPDATE ... SET ticket_num = ticket_num - 1 WHERE ticket_num > 0 RETURNING. Needs --store.
+    #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock", "serializable"])]
+    pub atomic: bool,
+
+    /// Read, delay and write in one SERIALIZABLE transaction and no lock: the database aborts
+    /// one of two conflicting purchases, and the buyer retries it (the report counts the
+    /// retries). Needs --store.
+    #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock"])]
+    pub serializable: bool,
+
     /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1);
     /// repeat for more. Steps: before_lock, lock_held, in_delay, temp_written, order_logged,
-    /// data_written, released.
+    /// data_written, released (a database store passes fewer).
     #[arg(long, value_name = "N:STEP[:A]")]
     pub kill_at: Vec<StepKill>,
 
@@ -172,11 +205,13 @@ pub struct RaceArgs {
 /// How much of a purchase the lock covers: the same two flags for a run and for `explore`.
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
-    /// Take no lock at all (same as --lock-scope none): the lesson's race.
+    /// Take no lock at all (same as --lock-scope none): the lesson's race. On a database
+    /// (--store): read the count, delay, then UPDATE ... SET ticket_num = <seen - 1>.
     #[arg(long, conflicts_with = "lock_scope")]
     pub no_lock: bool,
 
     /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
+    /// On a database the lock is a row or advisory lock (--db-lock) held by a transaction.
     #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
     pub lock_scope: ScopeArg,
 }
@@ -254,6 +289,12 @@ pub enum ScopeArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DbLockArg {
+    Row,
+    Advisory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SamplerArg {
     Pct,
     Uniform,
@@ -288,7 +329,16 @@ impl RaceArgs {
                 self.tickets
             )));
         }
-        let scope = self.lock.scope();
+        let method = match (self.atomic, self.serializable) {
+            (true, _) => Method::Atomic,
+            (false, true) => Method::Serializable,
+            (false, false) => Method::ReadCheckWrite,
+        };
+        // The database's own answers take no lock of ours.
+        let scope = match method {
+            Method::ReadCheckWrite => self.lock.scope(),
+            Method::Atomic | Method::Serializable => LockScope::None,
+        };
         if let Some(schedule) = &self.schedule {
             if named > buyers {
                 return Err(Error::usage(format!(
@@ -339,6 +389,15 @@ impl RaceArgs {
             trace: self.trace,
             html: self.html,
             schedule: self.schedule,
+            store: match self.store {
+                Some(url) => StoreAt::Postgres { url },
+                None => StoreAt::DataFile,
+            },
+            db_lock: match self.db_lock {
+                DbLockArg::Row => DbLock::Row,
+                DbLockArg::Advisory => DbLock::Advisory,
+            },
+            method,
         })
     }
 }
@@ -469,14 +528,20 @@ pub fn parse() -> Result<Option<Cli>> {
     }
 }
 
-/// Clap's multi-line message ("error: ...", a blank, "  tip: ...", usage) as "what; hint".
+/// Clap's multi-line message ("error: ...", maybe a list of arguments, a blank, "  tip: ...",
+/// usage) as "what; hint".
 fn one_line(rendered: &str) -> String {
     let mut lines = rendered.lines().map(str::trim);
-    let what = lines
+    let mut what = lines
         .next()
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_string();
+    // "the following required arguments were not provided:" lists them on the lines below.
+    for listed in lines.by_ref().take_while(|l| !l.is_empty()) {
+        what.push(' ');
+        what.push_str(listed);
+    }
     let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
     let hint = if tips.is_empty() {
         "see 'grab-tickets --help'".to_string()
@@ -496,6 +561,16 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_argument_is_named_on_the_one_line() {
+        let err = Cli::try_parse_from(["grab-tickets", "--atomic"]).unwrap_err();
+        let line = one_line(&err.render().to_string());
+        assert!(
+            line.starts_with("the following required arguments were not provided: --store"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn clap_errors_become_one_line_with_a_hint() {

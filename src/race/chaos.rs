@@ -10,7 +10,8 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::Reaped;
-use crate::settings::{PerBuyer, Settings, Step};
+use crate::exit::{Error, Result};
+use crate::settings::{LockScope, Method, PerBuyer, Settings, Step};
 
 /// Keeps the chaos stream independent of the delay streams drawn from the same seed.
 const CHAOS_SALT: u64 = 0xC4A0_5EED_0BAD_F00D;
@@ -45,6 +46,56 @@ pub struct VictimReport {
     pub died: bool,
 }
 
+/// The steps a purchase passes in this run's store and mode (the file store: all of them). In the database a sale is one statement and the COMMIT
+/// that frees the lock, so there is no temp file; without a lock of ours there are no lock
+/// steps, and `--atomic` has only "before" and "after" its one statement.
+pub fn steps_passed(settings: &Settings) -> &'static [Step] {
+    const DATABASE_LOCKED: &[Step] = &[
+        Step::BeforeLock,
+        Step::LockHeld,
+        Step::InDelay,
+        Step::OrderLogged,
+        Step::DataWritten,
+        Step::Released,
+    ];
+    // Every mode waits its network delay, so every mode passes `in_delay`.
+    const DATABASE_UNLOCKED: &[Step] = &[Step::InDelay, Step::OrderLogged, Step::DataWritten];
+    const ATOMIC: &[Step] = &[Step::InDelay, Step::BeforeLock, Step::Released];
+    const SERIALIZABLE: &[Step] = &[
+        Step::BeforeLock,
+        Step::LockHeld,
+        Step::InDelay,
+        Step::OrderLogged,
+        Step::Released,
+    ];
+    match (settings.on_database(), settings.method, settings.scope) {
+        // The file store's plan is drawn from every step, so old seeds replay as they did.
+        (false, _, _) => &Step::ALL,
+        (true, Method::Atomic, _) => ATOMIC,
+        (true, Method::Serializable, _) => SERIALIZABLE,
+        (true, Method::ReadCheckWrite, LockScope::None) => DATABASE_UNLOCKED,
+        (true, Method::ReadCheckWrite, _) => DATABASE_LOCKED,
+    }
+}
+
+/// A `--kill-at` step this run never passes would silently kill nobody: refuse it.
+pub fn check_steps(settings: &Settings) -> Result<()> {
+    let passed = steps_passed(settings);
+    match settings.kill_at.iter().find(|k| !passed.contains(&k.step)) {
+        Some(kill) => {
+            let names: Vec<&str> = passed.iter().map(|s| s.name()).collect();
+            Err(Error::usage(format!(
+                "--kill-at {}:{} names a step this run never reaches; with these settings a \
+                 purchase passes {}",
+                kill.buyer,
+                kill.step,
+                names.join(", ")
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
 /// `--kill-at` victims first; `--chaos` adds its own for the buyers not named there.
 pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
     let mut victims: Vec<Victim> = settings
@@ -59,7 +110,12 @@ pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
         })
         .collect();
     if settings.chaos {
-        let planned = plan(settings.seed, settings.buyers, settings.per_buyer);
+        let planned = plan(
+            settings.seed,
+            settings.buyers,
+            settings.per_buyer,
+            steps_passed(settings),
+        );
         let named: Vec<u32> = victims.iter().map(|v| v.buyer).collect();
         victims.extend(planned.into_iter().filter(|p| !named.contains(&p.buyer)));
     }
@@ -83,8 +139,9 @@ pub fn report_victims(victims: &[Victim], reaped: &[Reaped]) -> Vec<VictimReport
         .collect()
 }
 
-/// About one buyer in three dies, each at a step and attempt drawn from the seed.
-pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer) -> Vec<Victim> {
+/// About one buyer in three dies, each at one of `steps` (the ones this run passes) and an
+/// attempt, both drawn from the seed.
+pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, steps: &[Step]) -> Vec<Victim> {
     let mut rng = StdRng::seed_from_u64(seed ^ CHAOS_SALT);
     let attempts = match per_buyer {
         PerBuyer::Count(k) => k.min(MAX_PLANNED_ATTEMPT),
@@ -96,7 +153,7 @@ pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer) -> Vec<Victim> {
                 return None;
             }
             let kill = StepDeath {
-                step: Step::ALL[rng.random_range(0..Step::ALL.len())],
+                step: steps[rng.random_range(0..steps.len())],
                 attempt: rng.random_range(1..=attempts),
             };
             Some(Victim { buyer, kill })
@@ -115,9 +172,9 @@ mod tests {
 
     #[test]
     fn the_same_seed_plans_the_same_deaths() {
-        let a = plan(9, 30, PerBuyer::Count(2));
-        assert_eq!(a, plan(9, 30, PerBuyer::Count(2)));
-        assert_ne!(a, plan(10, 30, PerBuyer::Count(2)));
+        let a = plan(9, 30, PerBuyer::Count(2), &Step::ALL);
+        assert_eq!(a, plan(9, 30, PerBuyer::Count(2), &Step::ALL));
+        assert_ne!(a, plan(10, 30, PerBuyer::Count(2), &Step::ALL));
         assert!(
             !a.is_empty() && a.len() < 30,
             "about a third die: {}",
@@ -128,7 +185,7 @@ mod tests {
     #[test]
     fn many_seeds_cover_every_step() {
         let victims: Vec<Victim> = (0..50)
-            .flat_map(|seed| plan(seed, 6, PerBuyer::Count(1)))
+            .flat_map(|seed| plan(seed, 6, PerBuyer::Count(1), &Step::ALL))
             .collect();
         for step in Step::ALL {
             assert!(victims.iter().any(|v| v.kill.step == step), "{step}");

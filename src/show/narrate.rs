@@ -72,6 +72,8 @@ pub struct Narrator {
     hold_at_most: Duration,
     /// How long a finished phrase waits for twins once the pipe is quiet ([`HOLD_FOR_TWINS`]).
     hold_for_twins: Duration,
+    /// Where orders go: "the log", or "the orders table" on a database.
+    ledger: &'static str,
 }
 
 /// One buyer's steps of one moment.
@@ -124,6 +126,8 @@ enum Clause {
     SoldOut,
     Released,
     GivesUp(String),
+    /// `--serializable`: the database refused the purchase, which starts again.
+    Refused(u64),
     Killed {
         step: Step,
         holding: bool,
@@ -143,6 +147,7 @@ impl Clause {
             | Clause::Delay(_)
             | Clause::Bought { .. }
             | Clause::GivesUp(_)
+            | Clause::Refused(_)
             | Clause::Killed { .. }
             | Clause::Failed(_) => true,
             // After a write the sale is confirmed (flushed) just after the unlock: wait for it.
@@ -215,6 +220,7 @@ impl Clause {
                 "{} waiting for the lock (--lock-timeout), still held by {holder}",
                 verb("gives up", "give up")
             ),
+            Clause::Refused(seen) => retried_words(*seen),
             Clause::Killed { step, holding } => killed_words(*step, None, *holding),
             Clause::Failed(message) => format!("FAILED: {message}"),
         }
@@ -250,6 +256,15 @@ impl Narrator {
             latest_us: 0,
             hold_at_most: HOLD_AT_MOST,
             hold_for_twins: HOLD_FOR_TWINS,
+            ledger: "the log",
+        }
+    }
+
+    /// Narrates a race on the database store, whose ledger is the orders table.
+    pub fn on_database(self) -> Narrator {
+        Narrator {
+            ledger: "the orders table",
+            ..self
         }
     }
 
@@ -505,6 +520,7 @@ impl Narrator {
             Event::SoldOut { .. } => Clause::SoldOut,
             Event::LockReleased => Clause::Released,
             Event::LockTimedOut { holder } => Clause::GivesUp(self.who_briefly(*holder)),
+            Event::Retried { seen } => Clause::Refused(*seen),
             Event::Killed { step, .. } => Clause::Killed {
                 step: *step,
                 holding: was_holding,
@@ -526,11 +542,17 @@ impl Narrator {
                 bought,
                 attempts,
                 delays_ms,
+                retries,
                 ..
             } => format!(
-                "finished: {}, bought {bought} in {} (delays {})",
+                "finished: {}, bought {bought} in {}{} (delays {})",
                 outcome_name(*outcome),
                 plural(*attempts, "attempt"),
+                match retries {
+                    0 => String::new(),
+                    1 => " and 1 retry".to_string(),
+                    n => format!(" and {n} retries"),
+                },
                 delay_list(delays_ms)
             ),
             Event::Searched { seen } => {
@@ -562,7 +584,7 @@ impl Narrator {
             Event::Delay { ms } => format!("network delay {ms} ms ..."),
             Event::Ordered { seq, before, after } => {
                 let order = match self.again_of(*seq, message.buyer) {
-                    None => format!("order #{seq} is in the log"),
+                    None => format!("order #{seq} is in {}", self.ledger),
                     Some(first) => format!(
                         "order #{seq} again: buyer-{first} logged that number too, both deciding \
                          from the same stale count"
@@ -573,6 +595,7 @@ impl Narrator {
             Event::Wrote { ticket_num } => format!("writes ticket_num = {ticket_num}"),
             Event::SoldOut { .. } => "sold out: no ticket left".to_string(),
             Event::LockReleased => "releases the lock".to_string(),
+            Event::Retried { seen } => retried_words(*seen),
             Event::LockTimedOut { holder } => format!(
                 "gives up waiting for the lock (--lock-timeout), still held by {}",
                 self.who(*holder)
@@ -612,6 +635,12 @@ impl Narrator {
 
 /// With `--verbose`, the last line: the run id and every file the run used.
 pub fn run_files(settings: &Settings, run: &str) -> String {
+    if settings.on_database() {
+        return format!(
+            "run {run}: database {} (tables grab_tickets.stock and grab_tickets.orders)",
+            settings.stock_place()
+        );
+    }
     let data = &settings.data;
     let mut line = format!(
         "run {run}: data {}, lock {}, order log {}",
@@ -626,6 +655,13 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
         line.push_str(&format!(", page {}", html.display()));
     }
     line
+}
+
+fn retried_words(seen: u64) -> String {
+    format!(
+        "REFUSED by the database: another purchase changed the stock after it read {seen}; \
+         nothing was written, it tries again"
+    )
 }
 
 fn relocked_words(change: LockFileChange) -> String {

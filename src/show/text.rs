@@ -10,7 +10,36 @@ use crate::report::{
     BuyerResult, BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
     count,
 };
-use crate::settings::{LockScope, Restock, Settings};
+use crate::settings::{DbLock, LockScope, Method, Restock, Settings};
+
+/// What the stock and the ledger are called in this run's store.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    /// "data file" or "stock row".
+    pub stock: &'static str,
+    /// "order log" or "orders table".
+    pub ledger: &'static str,
+    /// The report's row for it, short enough for the column.
+    pub ledger_row: &'static str,
+}
+
+impl Words {
+    pub fn for_run(settings: &Settings) -> Words {
+        if settings.on_database() {
+            Words {
+                stock: "stock row",
+                ledger: "orders table",
+                ledger_row: "in orders table",
+            }
+        } else {
+            Words {
+                stock: "data file",
+                ledger: "order log",
+                ledger_row: "in the order log",
+            }
+        }
+    }
+}
 
 /// The first two lines, printed before the race starts: what races, and what `--seed` can
 /// and cannot replay.
@@ -19,15 +48,26 @@ pub fn headline(settings: &Settings) -> String {
         Restock::To(t) => plural(t, "ticket"),
         Restock::Keep => "the tickets in stock".to_string(),
     };
-    let lock = match settings.scope {
-        LockScope::Whole => "lock around the whole purchase",
-        LockScope::Write => "lock around the write only",
-        LockScope::None => "NO lock",
+    let lock_kind = match (settings.on_database(), settings.db_lock) {
+        (false, _) => "lock",
+        (true, DbLock::Row) => "row lock",
+        (true, DbLock::Advisory) => "advisory lock",
+    };
+    let lock = match (settings.method, settings.scope) {
+        (Method::Atomic, _) => "one atomic conditional UPDATE per purchase, no lock".to_string(),
+        (Method::Serializable, _) => {
+            "SERIALIZABLE transactions retried on conflict, no lock".to_string()
+        }
+        (Method::ReadCheckWrite, LockScope::Whole) => {
+            format!("{lock_kind} around the whole purchase")
+        }
+        (Method::ReadCheckWrite, LockScope::Write) => format!("{lock_kind} around the write only"),
+        (Method::ReadCheckWrite, LockScope::None) => "NO lock".to_string(),
     };
     format!(
         "{} race for {stock} in {}, {lock}\n{}",
         plural(u64::from(settings.buyers), "buyer"),
-        settings.data.display(),
+        settings.stock_place(),
         replay_note(settings)
     )
 }
@@ -68,7 +108,7 @@ pub struct ReportParts {
 /// "confirmed  3  buyers 1–3".
 #[derive(Debug, Serialize)]
 pub struct Row {
-    pub label: &'static str,
+    pub label: String,
     pub count: u64,
     pub note: String,
 }
@@ -97,8 +137,12 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
     let t = &result.tally;
     let buyers = &result.buyers;
     let mut rows = Vec::new();
-    let mut row = |label: &'static str, count: u64, note: String| {
-        rows.push(Row { label, count, note });
+    let mut row = |label: &str, count: u64, note: String| {
+        rows.push(Row {
+            label: label.to_string(),
+            count,
+            note,
+        });
     };
     let with = |result_kind: BuyerResult| -> Vec<&BuyerSummary> {
         buyers.iter().filter(|b| b.result == result_kind).collect()
@@ -122,6 +166,7 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
             row(result_label(kind), these.len() as u64, with_counts(&these));
         }
     }
+    let words = Words::for_run(settings);
     let relocks = result.relocks();
     if relocks > 0 {
         let mut who: Vec<String> = buyers
@@ -142,25 +187,35 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
         );
     }
     row(
-        "left in data file",
+        &format!("left in {}", words.stock),
         t.remaining,
-        format!("read back from {}", settings.data.display()),
+        format!("read back from {}", settings.stock_place()),
     );
-    row("in the order log", t.logged, "orders this run".to_string());
+    row(words.ledger_row, t.logged, "orders this run".to_string());
     if !result.others.is_empty() {
         row("sold by others", t.sold_by_others, others(&result.others));
+    }
+    if settings.method == Method::Serializable {
+        row(
+            "retries",
+            result.retries,
+            "purchases the database refused (a conflict) and the buyer ran again".to_string(),
+        );
     }
     row("oversold", t.oversold, "sold beyond the stock".to_string());
     row(
         "lost updates",
         t.lost_updates,
-        "sales the data file does not show".to_string(),
+        format!("sales the {} does not show", words.stock),
     );
     if t.unconfirmed > 0 {
         row(
             "unconfirmed",
             t.unconfirmed,
-            "sold (in the log) but the buyer died or failed before confirming".to_string(),
+            format!(
+                "sold (in the {}) but the buyer died or failed before confirming",
+                words.ledger
+            ),
         );
     }
     ReportParts {
@@ -170,9 +225,9 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
             settings.seed
         ),
         rows,
-        problems: problems(result),
+        problems: problems(result, settings.on_database()),
         why: cause(settings, result),
-        verdict: verdict(t, buyers),
+        verdict: verdict(t, buyers, words),
     }
 }
 
@@ -203,7 +258,7 @@ fn with_counts(buyers: &[&BuyerSummary]) -> String {
 
 /// Buyers that did not end normally, what each killed buyer left behind, orders finished by
 /// someone else, and garbled pipe lines.
-fn problems(result: &RunResult) -> Vec<String> {
+fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(error) = &result.settle_error {
         lines.push(format!(
@@ -222,7 +277,14 @@ fn problems(result: &RunResult) -> Vec<String> {
         ));
     }
     for line in &result.unreadable {
-        lines.push(format!("unreadable line in the order log: {line}"));
+        lines.push(format!(
+            "unreadable line in the {}: {line}",
+            if on_database {
+                "orders table"
+            } else {
+                "order log"
+            }
+        ));
     }
     if result.interrupted {
         lines.push(
@@ -249,7 +311,7 @@ fn problems(result: &RunResult) -> Vec<String> {
                 };
                 lines.push(format!(
                     "{who} was killed {by}; {}",
-                    left_behind(b, &result.recovered)
+                    left_behind(b, &result.recovered, on_database)
                 ));
             }
             Ending::NoReport { exit_code } => lines.push(format!(
@@ -257,6 +319,19 @@ fn problems(result: &RunResult) -> Vec<String> {
                 exit_code.map_or("no code".to_string(), |c| format!("code {c}"))
             )),
         }
+    }
+    let lost_connection = result
+        .buyers
+        .iter()
+        .filter(|b| matches!(&b.ending, Ending::Failed { message, .. } if message.contains("lost the connection")))
+        .count();
+    if lost_connection > 0 {
+        lines.push(format!(
+            "the database server dropped {} (a restart or a crash): each one stopped; what it \
+             had committed stands, what it had not was rolled back by the server, and the \
+             counts above were read back after the server returned",
+            plural(lost_connection as u64, "buyer's connection")
+        ));
     }
     for v in result.victims.iter().filter(|v| !v.died) {
         lines.push(format!(
@@ -276,13 +351,18 @@ fn describe_kill(kill: StepDeath) -> String {
 }
 
 /// What a killed buyer left: confirmed sales, sales only in the log, and who finished them.
-fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
+fn left_behind(b: &BuyerSummary, recovered: &[Recovery], on_database: bool) -> String {
     let mut text = format!("it had {} confirmed", b.confirmed);
     let unconfirmed = b.logged.saturating_sub(b.confirmed);
     if unconfirmed > 0 {
         let _ = write!(
             text,
-            " and {unconfirmed} sold but unconfirmed (in the order log)"
+            " and {unconfirmed} sold but unconfirmed (in the {})",
+            if on_database {
+                "orders table"
+            } else {
+                "order log"
+            }
         );
     }
     for r in recovered.iter().filter(|r| r.entry.buyer == b.buyer) {
@@ -297,7 +377,12 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
         );
     }
     if b.logged == 0 && b.confirmed == 0 {
-        text.push_str(": it died before buying, so nothing changed");
+        text.push_str(if on_database {
+            ": it died before its COMMIT, and the server rolled back whatever it had begun, so \
+             nothing changed"
+        } else {
+            ": it died before buying, so nothing changed"
+        });
     }
     text
 }
@@ -351,7 +436,7 @@ fn abbreviate(items: &[String], max: usize) -> String {
 /// The verdict: one line a person understands at a glance. The buyers' results come after
 /// the tickets, each counted once, so a note about the tickets cannot be read as one about
 /// the buyers.
-pub fn verdict(t: &Tally, buyers: &[BuyerSummary]) -> String {
+pub fn verdict(t: &Tally, buyers: &[BuyerSummary], words: Words) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
@@ -394,14 +479,15 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary]) -> String {
             }
         ),
         Status::LostUpdates => format!(
-            "LOST UPDATES: {tickets}, {} confirmed, but the data file shows only {} sold ({} lost)",
+            "LOST UPDATES: {tickets}, {} confirmed, but the {} shows only {} sold ({} lost)",
             t.confirmed,
+            words.stock,
             t.initial.saturating_sub(t.remaining),
             t.lost_updates
         ),
         Status::Mismatch => format!(
-            "MISMATCH: {tickets}, {} confirmed, {} in the order log, {} left in the data file",
-            t.confirmed, t.logged, t.remaining
+            "MISMATCH: {tickets}, {} confirmed, {} in the {}, {} left in the {}",
+            t.confirmed, t.logged, words.ledger, t.remaining, words.stock
         ),
     }
 }
@@ -492,6 +578,12 @@ pub fn millis(us: u64) -> String {
 mod tests {
     use super::*;
 
+    const FILE: Words = Words {
+        stock: "data file",
+        ledger: "order log",
+        ledger_row: "in the order log",
+    };
+
     fn buyer(buyer: u32, result: BuyerResult, confirmed: u64) -> BuyerSummary {
         BuyerSummary {
             buyer,
@@ -505,6 +597,7 @@ mod tests {
             delays_ms: Vec::new(),
             lock_wait_us: 0,
             relocks: 0,
+            retries: 0,
         }
     }
 
@@ -514,11 +607,11 @@ mod tests {
             (1..=3).map(|b| buyer(b, BuyerResult::Bought, 1)).collect();
         buyers.extend((4..=10).map(|b| buyer(b, BuyerResult::SoldOut, 0)));
         assert_eq!(
-            verdict(&Tally::reconcile(3, 3, 0, 3), &buyers),
+            verdict(&Tally::reconcile(3, 3, 0, 3), &buyers, FILE),
             "OK: 3 tickets, 3 sold, 7 sold out"
         );
         assert_eq!(
-            verdict(&Tally::reconcile(3, 10, 2, 10), &buyers),
+            verdict(&Tally::reconcile(3, 10, 2, 10), &buyers, FILE),
             "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
         );
     }
@@ -532,7 +625,7 @@ mod tests {
             buyer(4, BuyerResult::SoldOut, 0),
         ];
         assert_eq!(
-            verdict(&Tally::reconcile(3, 2, 0, 3), &buyers),
+            verdict(&Tally::reconcile(3, 2, 0, 3), &buyers, FILE),
             "OK: 3 tickets, 3 sold (1 of them logged by a buyer that died or failed before \
              confirming), 1 sold out, 1 killed"
         );
@@ -545,7 +638,7 @@ mod tests {
             buyer(2, BuyerResult::SoldOutAfterBuying, 4),
         ];
         assert_eq!(
-            verdict(&Tally::reconcile(10, 10, 0, 10), &buyers),
+            verdict(&Tally::reconcile(10, 10, 0, 10), &buyers, FILE),
             "OK: 10 tickets, 10 sold, 2 sold out after buying"
         );
     }

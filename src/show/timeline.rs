@@ -67,6 +67,9 @@ enum Cell {
     Wrote,
     /// A read and a write fell into the same column.
     ReadAndWrote,
+    /// `--serializable`: the database refused the write; the buyer starts again with a new
+    /// read, which usually falls into the same column, so this mark wins it.
+    Refused,
     /// The buyer died here (SIGKILL): it wins its column, it is the lane's last word.
     Killed,
 }
@@ -80,6 +83,7 @@ impl Cell {
             Cell::WaitingForLock => '.',
             Cell::HoldingLock => '=',
             Cell::GaveUp => '!',
+            Cell::Refused => '?',
             Cell::SoldOut => 'x',
             Cell::Read => 'R',
             Cell::Wrote => 'W',
@@ -96,6 +100,7 @@ impl Cell {
             Cell::WaitingForLock => "waiting for the lock",
             Cell::HoldingLock => "holding the lock",
             Cell::GaveUp => "gave up or failed",
+            Cell::Refused => "refused by the database, retried",
             Cell::SoldOut => "sold out",
             Cell::Read => "read",
             Cell::Wrote => "wrote",
@@ -111,7 +116,7 @@ impl Cell {
             Cell::Undrawn | Cell::Delay => fg(AnsiColor::BrightBlack),
             Cell::WaitingForLock => fg(AnsiColor::Yellow),
             Cell::HoldingLock => fg(AnsiColor::Green),
-            Cell::GaveUp | Cell::SoldOut => fg(AnsiColor::Red),
+            Cell::GaveUp | Cell::SoldOut | Cell::Refused => fg(AnsiColor::Red),
             Cell::Killed => fg(AnsiColor::BrightRed).bold(),
             Cell::Read => fg(AnsiColor::Cyan).bold(),
             Cell::Wrote | Cell::ReadAndWrote => fg(AnsiColor::Magenta).bold(),
@@ -119,7 +124,7 @@ impl Cell {
     }
 
     /// The legend's order: the lock first, then what happens to the count.
-    const LEGEND: [Cell; 10] = [
+    const LEGEND: [Cell; 11] = [
         Cell::WaitingForLock,
         Cell::HoldingLock,
         Cell::Delay,
@@ -128,6 +133,7 @@ impl Cell {
         Cell::ReadAndWrote,
         Cell::SoldOut,
         Cell::Killed,
+        Cell::Refused,
         Cell::GaveUp,
         Cell::Undrawn,
     ];
@@ -271,6 +277,7 @@ fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -> Lane {
                 marks.push((Cell::SoldOut, t));
                 story.sold_out = true;
             }
+            Event::Retried { .. } => marks.push((Cell::Refused, t)),
             Event::Killed { step, .. } => {
                 marks.push((Cell::Killed, t));
                 story.killed_at = Some(*step);
@@ -699,6 +706,7 @@ mod tests {
                     bought: 500,
                     attempts: 501,
                     delays_ms: Vec::new(),
+                    retries: 0,
                 },
             ),
         ];
