@@ -14,6 +14,12 @@ tally.confirmed == T, remaining == 0, status ok; anchors: their RESULT line says
 a failed verification makes the script exit 1 and names the run. Prints one table of medians,
 the ratios grab-tickets / anchor, and PASS/FAIL against each target of issue 5.
 
+With PostgreSQL installed (initdb and pg_ctl from `pg_config --bindir` or
+/usr/lib/postgresql/*/bin), W3 also runs the database store at the smallest T: the row lock, the
+advisory lock, --atomic and --serializable, on a throwaway cluster in the same temp filesystem
+(fsync on, like the durable file rows; their --no-fsync rows use synchronous_commit off).
+--no-postgres leaves them out.
+
 Measures from outside: whole-run wall (perf_counter around start..wait4) and the peak RSS of
 the largest single process in the tree (wait4's ru_maxrss: the launcher or one buyer, never a
 sum). Measured inside each program: purchases/s = T / race time (grab-tickets' race_ms, the
@@ -101,6 +107,85 @@ class Row:
         return max(shares) if shares else None
 
 
+# The database store's modes, as (key, label, flags); "-nofsync" keys add --no-fsync.
+PG_MODES = [("pg-row", "PostgreSQL row lock", ["--db-lock", "row"]),
+            ("pg-advisory", "PostgreSQL advisory lock", ["--db-lock", "advisory"]),
+            ("pg-atomic", "PostgreSQL --atomic", ["--atomic"]),
+            ("pg-serial", "PostgreSQL --serializable", ["--serializable"])]
+
+
+class PgServer:
+    """A throwaway PostgreSQL cluster for the database rows: initdb, a private socket dir and
+    port, default durability (fsync on). PostgreSQL refuses to run as root, so as root the
+    server runs as the `postgres` user (which the postgresql package creates)."""
+
+    def __init__(self):
+        self.bin = self.find_bin()
+        self.dir = None
+        self.port = None
+        self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @staticmethod
+    def find_bin():
+        try:
+            out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+            candidates = [Path(out.stdout.strip())] if out.returncode == 0 else []
+        except FileNotFoundError:
+            candidates = []
+        candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+                             reverse=True)
+        for d in candidates:
+            if (d / "initdb").exists() and (d / "pg_ctl").exists():
+                return d
+        return None
+
+    def pg(self, *argv):
+        return subprocess.run(self.run_as + [str(self.bin / argv[0])] + list(argv[1:]),
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+    def start(self, parent):
+        """Returns the database URL, or None (with the reason printed) if it cannot start."""
+        if self.bin is None:
+            print("PostgreSQL: initdb/pg_ctl not found; database rows skipped", flush=True)
+            return None
+        import socket
+        self.dir = Path(tempfile.mkdtemp(prefix="gt-bench-pg-", dir=parent))
+        (self.dir / "sock").mkdir()
+        if self.run_as:
+            subprocess.run(["chown", "-R", "postgres", str(self.dir)], check=True)
+        r = self.pg("initdb", "-D", str(self.dir / "data"), "-U", "postgres",
+                    "--auth-local=trust", "-E", "UTF8")
+        if r.returncode != 0:
+            print("PostgreSQL: initdb failed: %s" % r.stderr.strip()[-300:], flush=True)
+            return None
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        options = "-p %d -c listen_addresses='' -c unix_socket_directories=%s" % (
+            self.port, self.dir / "sock")
+        r = self.pg("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
+                    "-o", options, "-w", "start")
+        if r.returncode != 0:
+            print("PostgreSQL: the server did not start: %s" % r.stderr.strip()[-300:])
+            return None
+        r = self.pg("createdb", "-h", str(self.dir / "sock"), "-p", str(self.port), "bench")
+        if r.returncode != 0:
+            print("PostgreSQL: createdb failed: %s" % r.stderr.strip()[-300:])
+            return None
+        socket_dir = str(self.dir / "sock").replace("/", "%2F")
+        version = self.pg("postgres", "--version").stdout.strip()
+        print("PostgreSQL: %s on a private socket, port %d, fsync on" % (version, self.port),
+              flush=True)
+        return "postgres://postgres@%s:%d/bench" % (socket_dir, self.port)
+
+    def stop(self):
+        if self.dir is None:
+            return
+        self.pg("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Bench:
     def __init__(self, args, plan, tmp):
         self.args = args
@@ -113,6 +198,7 @@ class Bench:
         self.fs_probe = {}
         self.skipped = []
         self.counter = 0
+        self.pg_url = None  # set when a PostgreSQL server runs for the database rows
 
     # ---- running one process -------------------------------------------------------------
 
@@ -162,6 +248,14 @@ class Bench:
     def command(self, workload, key, d, procs, tickets, rep):
         py, anchors = sys.executable, str(self.args.anchors)
         data = str(d / "data.json")
+        if key.startswith("pg-"):
+            flags = next(f for k, _, f in PG_MODES if key.removesuffix("-nofsync") == k)
+            argv = [str(BINARY), "--buyers", str(procs), "--tickets", str(tickets),
+                    "--delay-ms", "0..0", "--store", self.pg_url, "--json", "--seed",
+                    str(rep + 1), "--per-buyer", "all"] + flags
+            if key.endswith("-nofsync"):
+                argv.append("--no-fsync")
+            return argv, parse_grab_tickets
         if key.startswith("gt"):
             (d / "data.json").write_text('{"ticket_num": 0}\n')
             argv = [str(BINARY), "--buyers", str(procs), "--tickets", str(tickets),
@@ -253,6 +347,13 @@ class Bench:
                         Program("c-floor-fsync", "C floor, 1 process", "durable"),
                         Program("c-race-fsync", "C same syscalls, P procs", "durable"),
                     ]
+                # The database rows: at the smallest T only (a server round trip per step makes
+                # them 10-100x slower than the file, so larger T adds minutes, not insight).
+                if self.pg_url and tickets == min(self.plan["tickets"]) and not big:
+                    for key, label, _ in PG_MODES:
+                        programs.append(Program(key, label, "durable"))
+                        programs.append(Program(key + "-nofsync", label + " --no-fsync",
+                                                "not durable"))
                 variants = self.args.variants
                 programs = [p for p in programs if p.variant in variants]
                 print("W3: P=%d T=%d, %d reps: %s" % (procs, tickets, reps,
@@ -311,7 +412,8 @@ class Bench:
         lines = []
         order = ["gt-durable-ref", "gt-nofsync-ref", "gt-durable", "gt-nofsync", "seed-lock", "seed-lock-path", "py-flock", "sqlite-off-wal", "c-floor",
                  "c-race", "py-flock-fsync", "sqlite-full-delete", "sqlite-full-wal",
-                 "c-floor-fsync", "c-race-fsync"]
+                 "c-floor-fsync", "c-race-fsync"] + \
+            [k + suffix for k, _, _ in PG_MODES for suffix in ("", "-nofsync")]
         keys = sorted(self.rows, key=lambda k: (k[0], k[3], k[2], order.index(k[1])))
         for workload, key, procs, tickets in keys:
             row = self.rows[(workload, key, procs, tickets)]
@@ -336,6 +438,10 @@ class Bench:
             return ", ".join(part for part in [
                 "wall %.3fx seed_lock" % r if r else "",
                 "%.3fx python3 seed_lock (PATH)" % r2 if r2 else ""] if part)
+        if workload == "W3" and key.startswith("pg-"):
+            file_key = "gt-nofsync" if key.endswith("-nofsync") else "gt-durable"
+            r = self.ratio("W3", key, file_key, procs, tickets)
+            return "%.2fx the file store" % r if r else ""
         if workload != "W3" or not key.startswith("gt") or key.endswith("-ref"):
             return ""
         if tickets >= BIG_T:
@@ -609,6 +715,8 @@ def main():
     ap.add_argument("--variants", default="durable,not durable",
                     help="W3 variants: 'durable', 'not durable' (comma list)")
     ap.add_argument("--no-anchors", action="store_true", help="run grab-tickets only")
+    ap.add_argument("--no-postgres", action="store_true",
+                    help="leave out the database store's rows (no PostgreSQL server)")
     ap.add_argument("--anchors", type=Path, default=REPO.parent / "shared" / "anchors",
                     help="folder of the anchor programs (default ../shared/anchors)")
     ap.add_argument("--tmpdir", help="where to make the temp dir (default: system temp)")
@@ -631,6 +739,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="grab-tickets-bench-", dir=args.tmpdir)
     bench = Bench(args, plan, tmp)
     started = time.perf_counter()
+    server = PgServer()
     try:
         bench.floor_binary, bench.measure_binary = build(args, tmp)
         bench.env = environment(tmp)  # at the start: date and load average of the run
@@ -642,9 +751,14 @@ def main():
                 bench.skipped.append("W1 anchors (--no-anchors)")
             bench.w1()
         if "w3" in workloads:
+            if not args.no_postgres:
+                bench.pg_url = server.start(args.tmpdir)
+                if bench.pg_url is None:
+                    bench.skipped.append("PostgreSQL rows (no server could be started)")
             bench.w3()
         bench.report(args.markdown)
     finally:
+        server.stop()
         if bench.failures or args.keep:
             print("Temp dir kept: %s" % tmp)
         else:

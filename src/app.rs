@@ -12,11 +12,11 @@ use crate::race::interrupt;
 use crate::race::launcher::{self, Pacing};
 use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
-use crate::settings::{Output, Restock, Settings};
+use crate::settings::{Output, Settings};
 use crate::shop::directory;
-use crate::shop::file_store::FileStore;
-use crate::shop::ledger::{self, Closed, LockWait, Opened};
-use crate::shop::lock::{GateGuard, RaceGate, holder_name, launchers};
+use crate::shop::keeper::Keeper;
+use crate::shop::ledger::LockWait;
+use crate::shop::lock::holder_name;
 use crate::show::{json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
@@ -24,9 +24,13 @@ pub fn run(settings: Settings) -> Result<Exit> {
     // The user's data path is resolved once, following their symbolic link: the buyers are
     // given the result, so every process works on the one real file, with its lock file and
     // order log beside it. A FIFO, a device or a socket is refused here, before any open.
-    let settings = Settings {
-        data: directory::resolve_data_path(&settings.data)?,
-        ..settings
+    // (The database store has no data file: `--data` is not even allowed with `--store`.)
+    let settings = match settings.on_database() {
+        false => Settings {
+            data: directory::resolve_data_path(&settings.data)?,
+            ..settings
+        },
+        true => settings,
     };
     // The trace file is created first so a bad --trace path fails before the stock changes.
     let trace_file = settings
@@ -40,7 +44,11 @@ pub fn run(settings: Settings) -> Result<Exit> {
         }
     };
 
+    chaos::check_steps(&settings).inspect_err(forget_trace)?;
     let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    if settings.on_database() {
+        narrator = narrator.on_database();
+    }
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     // Made at the race's first event, so its clock starts with the race, not with a wait
     // for the stock to be set.
@@ -119,21 +127,18 @@ pub fn race(
     before_gun: &mut dyn FnMut(),
     on_event: &mut dyn FnMut(&Message),
 ) -> Result<Raced> {
-    let shop = ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
-    let gate = RaceGate::open(&shop.log)?;
-    let lock_path = shop.lock.path().to_path_buf();
+    let shop = Keeper::open(settings)?;
+    let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
         eprintln!(
-            "grab-tickets: waiting for the lock on {}, held by {}",
-            lock_path.display(),
+            "grab-tickets: waiting for the lock on {lock_name}, held by {}",
             holder_name(holder)
         );
     };
     let launcher_relocks = std::cell::Cell::new(0);
     let on_relock = |change| {
         eprintln!(
-            "grab-tickets: the lock file {} was {}; locked the new one",
-            lock_path.display(),
+            "grab-tickets: the lock file {lock_name} was {}; locked the new one",
             narrate::change_name(change)
         );
         launcher_relocks.set(launcher_relocks.get() + 1);
@@ -149,11 +154,12 @@ pub fn race(
         run: &run,
         victims,
         stepped: matches!(pacing, Pacing::Stepped(_)),
+        password: shop.password(),
     };
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
     let field = launcher::spawn(&start)?;
-    let (racing, opened) = match enter_race(settings, &shop, &gate, &run, &wait) {
+    let (racing, opened) = match shop.enter_race(settings, &run, &wait) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();
@@ -165,7 +171,7 @@ pub fn race(
     let conducted = raced.conducted.take();
 
     let interrupted = interrupt::interrupted();
-    let (closed, settle_error) = close_race(settings, &shop, &opened, &run, &wait);
+    let (closed, settle_error) = shop.close_race(settings, &opened, &run, &wait);
     drop(racing);
     let killed: Vec<u32> = raced
         .reaped
@@ -173,7 +179,7 @@ pub fn race(
         .filter(|r| r.status.signal().is_some())
         .map(|r| r.pid)
         .collect();
-    ledger::remove_temp_files_of(&settings.data, &killed);
+    shop.remove_temp_files_of(settings, &killed);
     let victim_reports = chaos::report_victims(victims, &raced.reaped, &raced.fired);
     let result = report::reconcile(
         raced,
@@ -194,53 +200,6 @@ pub fn race(
         conducted,
         settle_error,
     })
-}
-
-/// Sets the stock (waiting for any running race to end first: a restock never lands in the
-/// middle of someone else's race), then joins the race gate and opens the run's window.
-fn enter_race<'g>(
-    settings: &Settings,
-    shop: &FileStore,
-    gate: &'g RaceGate,
-    run: &str,
-    wait: &LockWait,
-) -> Result<(GateGuard<'g>, Opened)> {
-    let on_gate_wait = |pids: &[u32]| {
-        eprintln!(
-            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
-             (join it instead with --keep-stock)",
-            launchers(pids),
-            settings.data.display()
-        );
-    };
-    if let Restock::To(_) = settings.restock {
-        let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
-        ledger::restock(shop, settings.restock, run, wait)?;
-        drop(exclusive);
-    }
-    // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
-    // someone else may slip in here; the window opens after it, and counts from it.
-    let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
-    if settings.restock == Restock::Keep {
-        ledger::restock(shop, settings.restock, run, wait)?;
-    }
-    let opened = ledger::open_window(shop, wait)?;
-    Ok((racing, opened))
-}
-
-/// Closes the run's window. On a full disk (or any failure to settle) the report is still
-/// printed, from the files as they are, and says what happened.
-fn close_race(
-    settings: &Settings,
-    shop: &FileStore,
-    opened: &Opened,
-    run: &str,
-    wait: &LockWait,
-) -> (Closed, Option<Error>) {
-    match ledger::close_window(shop, opened, settings.scope, run, wait) {
-        Ok(closed) => (closed, None),
-        Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
-    }
 }
 
 fn show(

@@ -9,8 +9,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::exit::{Error, Result};
 use crate::settings::{
-    DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS, MAX_TICKETS,
-    Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StepKill,
+    DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
+    MAX_TICKETS, Method, Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StepKill,
+    StoreAt,
 };
 
 const EXAMPLES: &str = "\
@@ -27,7 +28,14 @@ Examples:
   grab-tickets explore --no-lock        run every schedule of 2 buyers and 1 ticket, step by step
   grab-tickets --buyers 2 --tickets 1 --no-lock --schedule \"1s 2s 1r 2r 1w 2w\"
                                         replay one schedule exactly: both buyers sell ticket 1
-  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)";
+  grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
+
+On PostgreSQL (README: \"When one machine is not enough\"):
+  grab-tickets --store postgres://USER@HOST:PORT/DB            row lock around the purchase
+  grab-tickets --store postgres://USER@HOST:PORT/DB --no-lock  the same race, on a server
+  grab-tickets --store postgres://USER@HOST:PORT/DB --db-lock advisory
+  grab-tickets --store postgres://USER@HOST:PORT/DB --atomic   one conditional UPDATE
+  grab-tickets --store postgres://USER@HOST:PORT/DB --serializable";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,6 +133,31 @@ pub struct RaceArgs {
     #[arg(long)]
     pub chaos: bool,
 
+    /// Keep the stock in a PostgreSQL database instead of the data file, e.g.
+    /// postgres://app@db.example:5432/shop (a Unix socket directory goes percent-encoded in
+    /// the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop). Tables are created if
+    /// missing; a password may come from PGPASSWORD. (Stepped runs, --schedule, are for the
+    /// data file only.)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["data", "schedule"])]
+    pub store: Option<String>,
+
+    /// The database's lock for --lock-scope whole and write: 'row' (SELECT ... FOR UPDATE on
+    /// the stock row, held across the delay) or 'advisory' (pg_advisory_xact_lock, the
+    /// closest analogue of flock). Needs --store.
+    #[arg(long, value_enum, default_value_t = DbLockArg::Row, value_name = "KIND", requires = "store")]
+    pub db_lock: DbLockArg,
+
+    /// The database's own answer: no read-then-write at all, one conditional
+    /// UPDATE ... SET ticket_num = ticket_num - 1 WHERE ticket_num > 0 RETURNING. Needs --store.
+    #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock", "serializable"])]
+    pub atomic: bool,
+
+    /// Read, delay and write in one SERIALIZABLE transaction and no lock: the database aborts
+    /// one of two conflicting purchases, and the buyer retries it (the report counts the
+    /// retries). Needs --store.
+    #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock"])]
+    pub serializable: bool,
+
     /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
     /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
     #[arg(long, value_name = "N:STEP[:A]", hide = true)]
@@ -140,11 +173,13 @@ pub struct RaceArgs {
 /// How much of a purchase the lock covers: the same two flags for a run and for `explore`.
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
-    /// Take no lock at all (same as --lock-scope none): the lesson's race.
+    /// Take no lock at all (same as --lock-scope none): the lesson's race. On a database
+    /// (--store): read the count, delay, then UPDATE ... SET ticket_num = <seen - 1>.
     #[arg(long, conflicts_with = "lock_scope")]
     pub no_lock: bool,
 
     /// How much of a purchase the lock covers: whole (correct), write (a common mistake), none.
+    /// On a database the lock is a row or advisory lock (--db-lock) held by a transaction.
     #[arg(long, value_enum, default_value_t = ScopeArg::Whole, value_name = "SCOPE")]
     pub lock_scope: ScopeArg,
 }
@@ -217,6 +252,12 @@ pub enum ScopeArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DbLockArg {
+    Row,
+    Advisory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SamplerArg {
     Pct,
     Uniform,
@@ -251,7 +292,16 @@ impl RaceArgs {
                 self.tickets
             )));
         }
-        let scope = self.lock.scope();
+        let method = match (self.atomic, self.serializable) {
+            (true, _) => Method::Atomic,
+            (false, true) => Method::Serializable,
+            (false, false) => Method::ReadCheckWrite,
+        };
+        // The database's own answers take no lock of ours.
+        let scope = match method {
+            Method::ReadCheckWrite => self.lock.scope(),
+            Method::Atomic | Method::Serializable => LockScope::None,
+        };
         if let Some(schedule) = &self.schedule {
             if named > buyers {
                 return Err(Error::usage(format!(
@@ -301,6 +351,15 @@ impl RaceArgs {
             kill_at: self.kill_at,
             trace: self.trace,
             schedule: self.schedule,
+            store: match self.store {
+                Some(url) => StoreAt::Postgres { url },
+                None => StoreAt::DataFile,
+            },
+            db_lock: match self.db_lock {
+                DbLockArg::Row => DbLock::Row,
+                DbLockArg::Advisory => DbLock::Advisory,
+            },
+            method,
         })
     }
 }

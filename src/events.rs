@@ -80,6 +80,11 @@ pub enum Event {
         seen: u64,
     },
     LockReleased,
+    /// `--serializable`: the database aborted the purchase that read `seen` (another one
+    /// changed the stock first); nothing was written, and the buyer starts it again.
+    Retried {
+        seen: u64,
+    },
     LockTimedOut {
         holder: Option<u32>,
     },
@@ -90,6 +95,9 @@ pub enum Event {
         bought: u64,
         attempts: u64,
         delays_ms: Vec<u64>,
+        /// Purchases the database aborted and the buyer ran again (`--serializable`).
+        #[serde(default)]
+        retries: u64,
     },
     /// A stepped run only (`explore`, `--schedule`): the buyer stopped before `before` and
     /// waits until the launcher lets it make that move.

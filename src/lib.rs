@@ -32,6 +32,9 @@
 //!   - `orders`     the order log's format, the commit point of every sale
 //!   - `ledger`     keeps data.json and the log in agreement: recovery, restock, settling
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
+//!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
+//!     trait), `lock` its row or advisory lock, `ledger` the launcher's side
+//!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
 //! - `show/`        what people and scripts see
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace

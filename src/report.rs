@@ -38,6 +38,8 @@ pub struct RunResult {
     /// What went wrong after the race, if the ledger could not be settled (a full disk):
     /// the report is then read from the files as they are.
     pub settle_error: Option<String>,
+    /// SERIALIZABLE purchases the database aborted and the buyers ran again, all buyers.
+    pub retries: u64,
     /// Times the launcher found the lock file deleted or replaced and locked the new one.
     pub launcher_relocks: u64,
 }
@@ -172,6 +174,7 @@ pub fn reconcile(
         .filter(|b| !matches!(b.ending, Ending::Killed { .. } | Ending::Failed { .. }))
         .map(|b| b.logged.saturating_sub(b.confirmed))
         .sum();
+    let retries = buyers.iter().map(|b| b.retries).sum();
     let foreign_restocks = ledger
         .window
         .entries
@@ -195,6 +198,7 @@ pub fn reconcile(
         unreadable: ledger.window.unreadable.clone(),
         foreign_restocks,
         settle_error: ledger.settle_error,
+        retries,
         launcher_relocks: ledger.launcher_relocks,
     }
 }
@@ -259,6 +263,8 @@ pub struct BuyerSummary {
     pub delays_ms: Vec<u64>,
     /// Total time spent waiting for the lock, in microseconds.
     pub lock_wait_us: u64,
+    /// SERIALIZABLE purchases the database aborted and this buyer ran again.
+    pub retries: u64,
     /// Times the buyer found the lock file deleted or replaced and locked the new one.
     pub relocks: u64,
 }
@@ -389,6 +395,7 @@ fn summarize(
                     },
                     delays_ms: Vec::new(),
                     lock_wait_us: 0,
+                    retries: 0,
                     relocks: 0,
                 };
                 let mut ordered = 0;
@@ -403,8 +410,10 @@ fn summarize(
                             outcome,
                             bought,
                             delays_ms,
+                            retries,
                             ..
                         } => {
+                            summary.retries = *retries;
                             summary.outcome = Some(*outcome);
                             finished_bought = *bought;
                             summary.delays_ms = delays_ms.clone();

@@ -463,6 +463,41 @@ impl FromStr for StepKill {
     }
 }
 
+/// Where the stock lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreAt {
+    /// The data file, beside its lock file and order log (the embedded default).
+    DataFile,
+    /// A PostgreSQL database, named by a `postgres://USER@HOST:PORT/DB` URL. Buyers on many
+    /// machines can share it; the lock is the database's own.
+    Postgres { url: String },
+}
+
+/// Which lock the database store takes for `--lock-scope whole` and `write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbLock {
+    /// `SELECT ... FOR UPDATE` on the stock row, in a transaction held across the delay.
+    Row,
+    /// `pg_advisory_xact_lock`: a lock on a number, the closest analogue of flock.
+    Advisory,
+}
+
+/// How a purchase decides that a ticket is left. The race's way reads, waits and writes back
+/// (safe only under a whole-purchase lock); a database can also decide by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Read the count, delay, check, write `count - 1`, under `--lock-scope`.
+    ReadCheckWrite,
+    /// `--atomic`: one conditional `UPDATE ... WHERE ticket_num > 0`; no read-then-write.
+    Atomic,
+    /// `--serializable`: read, delay and write in a SERIALIZABLE transaction, retried when the
+    /// database aborts it for a conflict.
+    Serializable,
+}
+
 /// What the launcher prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -496,8 +531,44 @@ pub struct Settings {
     pub kill_at: Vec<StepKill>,
     /// Where `--trace` writes the Chrome trace of the run.
     pub trace: Option<PathBuf>,
+    /// The data file (default) or a database.
+    pub store: StoreAt,
+    /// The database store's lock (ignored by the file store).
+    pub db_lock: DbLock,
+    pub method: Method,
     /// `--schedule`: step the buyers through this interleaving instead of letting them race.
     pub schedule: Option<Schedule>,
+}
+
+impl Settings {
+    /// Where the stock is, for people: the data file's path or the database URL (whose
+    /// password, if any, is never shown).
+    pub fn stock_place(&self) -> String {
+        match &self.store {
+            StoreAt::DataFile => self.data.display().to_string(),
+            StoreAt::Postgres { url } => without_password(url),
+        }
+    }
+
+    pub fn on_database(&self) -> bool {
+        matches!(self.store, StoreAt::Postgres { .. })
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`: the URL as it may be printed.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// How `explore` picks the schedules it runs.
@@ -581,6 +652,19 @@ mod tests {
         );
         assert!("0:lock_held".parse::<StepKill>().is_err());
         assert!("2:lock_held:0".parse::<StepKill>().is_err());
+    }
+
+    #[test]
+    fn a_password_in_a_database_url_is_never_shown() {
+        assert_eq!(
+            without_password("postgres://ann:s3cr@t@db.example:5432/shop?x=1"),
+            "postgres://ann@db.example:5432/shop?x=1"
+        );
+        assert_eq!(
+            without_password("postgres://ann@%2Ftmp%2Fpg:5433/shop"),
+            "postgres://ann@%2Ftmp%2Fpg:5433/shop"
+        );
+        assert_eq!(without_password("postgres://host/db"), "postgres://host/db");
     }
 
     #[test]

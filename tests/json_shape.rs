@@ -5,7 +5,7 @@ mod common;
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 16] = [
+const TOP: [&str; 17] = [
     "buyers",
     "events",
     "foreign_restocks",
@@ -15,6 +15,7 @@ const TOP: [&str; 16] = [
     "others",
     "race_ms",
     "recovered",
+    "retries",
     "run",
     "settings",
     "settle_error",
@@ -23,15 +24,19 @@ const TOP: [&str; 16] = [
     "verdict",
     "victims",
 ];
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 13] = [
     "buyers",
     "data",
+    "database",
+    "db_lock",
     "delay_ms",
     "fsync",
     "lock_scope",
     "lock_timeout_ms",
+    "method",
     "per_buyer",
     "seed",
+    "store",
     "tickets",
 ];
 const TALLY: [&str; 9] = [
@@ -46,7 +51,7 @@ const TALLY: [&str; 9] = [
     "unexplained",
 ];
 const VERDICT: [&str; 3] = ["cause", "line", "status"];
-const BUYER: [&str; 10] = [
+const BUYER: [&str; 11] = [
     "buyer",
     "confirmed",
     "delays_ms",
@@ -56,6 +61,7 @@ const BUYER: [&str; 10] = [
     "outcome",
     "pid",
     "relocks",
+    "retries",
     "searched",
 ];
 
@@ -88,6 +94,12 @@ fn the_json_report_has_the_documented_shape() {
         .assert_report("/launcher_relocks", 0)
         .assert_report("/victims", json!([]))
         .assert_report("/recovered", json!([]))
+        // The file store's values of the keys the database store added.
+        .assert_report("/settings/store", "file")
+        .assert_report("/settings/database", Value::Null)
+        .assert_report("/settings/db_lock", Value::Null)
+        .assert_report("/settings/method", "read_check_write")
+        .assert_report("/retries", 0)
         .assert_that(report["run"].is_string(), "run is not a string")
         .assert_that(report["race_ms"].is_number(), "race_ms is not a number")
         .assert_that(run.buyers().len() == 3, "not one entry per buyer");

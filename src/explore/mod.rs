@@ -17,7 +17,8 @@ use crate::race::launcher::Pacing;
 use crate::race::stepper::Chooser;
 use crate::report::{Ending, RunResult, Status};
 use crate::settings::{
-    DelayRange, Exploration, Output, PerBuyer, Restock, Schedule, Search, Settings,
+    DbLock, DelayRange, Exploration, Method, Output, PerBuyer, Restock, Schedule, Search, Settings,
+    StoreAt,
 };
 use crate::shop::store;
 use crate::show::explore::{Counted, FirstBad, Summary};
@@ -90,6 +91,9 @@ impl Workbench {
             kill_at: Vec::new(),
             trace: None,
             schedule: None,
+            store: StoreAt::DataFile,
+            db_lock: DbLock::Row,
+            method: Method::ReadCheckWrite,
         };
         Ok(Workbench {
             dir,

@@ -14,10 +14,14 @@ use super::chaos::StepDeath;
 use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::{DelayRange, Durability, LockScope, Move, PerBuyer, Step};
-use crate::shop::Store;
+use crate::settings::{
+    DbLock, DelayRange, Durability, LockScope, Method, Move, PerBuyer, Step, StoreAt,
+};
 use crate::shop::file_store::FileStore;
+use crate::shop::pg::Target;
+use crate::shop::pg::store::PgStore;
 use crate::shop::purchase::{Attempt, Purchase};
+use crate::shop::{Snapshot as _, Store};
 
 /// A buyer stops streaming per-step events after this many attempts, so a throughput run of
 /// 200,000 purchases is not slowed down by 10⁶ pipe writes; its report line still counts all.
@@ -30,6 +34,11 @@ pub struct BuyerPlan {
     /// As bytes: a data path need not be UTF-8, and JSON strings must be.
     #[serde(with = "path_bytes")]
     pub data: PathBuf,
+    /// The data file, or a database URL without its password (that comes in PGPASSWORD:
+    /// a command line is readable by every user).
+    pub store: StoreAt,
+    pub db_lock: DbLock,
+    pub method: Method,
     pub scope: LockScope,
     pub delay: DelayRange,
     pub seed: u64,
@@ -107,9 +116,23 @@ pub fn run(plan_json: &str) -> Exit {
     }
 }
 
+/// Opens the store the plan names (before the gun, so the race measures buying, not opening
+/// files or logging in), then buys from it. Only a database buyer pays for connecting.
 fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
-    // Opened before the gun so the race measures buying, not opening files.
-    let store = FileStore::open(&plan.data)?;
+    match &plan.store {
+        StoreAt::DataFile => buy_from(&FileStore::open(&plan.data)?, plan, report),
+        StoreAt::Postgres { url } => {
+            let target = Target::parse(url, plan.durability)?;
+            buy_from(
+                &PgStore::open(&target, plan.index, plan.db_lock)?,
+                plan,
+                report,
+            )
+        }
+    }
+}
+
+fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     if !wait_for_starting_gun() {
         return Ok(()); // The launcher gave up before the start; there is nothing to report.
     }
@@ -134,7 +157,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
 
     pause(Move::Search);
     let search = store.read()?;
-    let searched = search.ticket_num;
+    let searched = search.ticket_num();
     report.send(Event::Searched { seen: searched });
 
     let mut next_delay = delay_stream(plan.seed, plan.index, plan.delay);
@@ -149,14 +172,16 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         }
     };
     let purchase = Purchase {
-        store: &store,
+        store,
         scope: plan.scope,
+        method: plan.method,
         durability: plan.durability,
         lock_timeout: plan.lock_timeout_ms.map(Duration::from_millis),
         buyer: plan.index,
         pid: std::process::id(),
         run: &plan.run,
         checkpoint: &checkpoint,
+        retries: std::cell::Cell::new(0),
         pause: &pause,
     };
     let mut bought = 0;
@@ -179,7 +204,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         match purchase.attempt(delay, detailed, &send)? {
             Attempt::Bought { seq } => {
                 bought += 1;
-                step_aside_if_ahead(bought, seq.saturating_sub(search.seq), plan.buyers);
+                step_aside_if_ahead(bought, seq.saturating_sub(search.seq()), plan.buyers);
             }
             Attempt::SoldOut => break Outcome::SoldOut,
             Attempt::LockTimeout => break Outcome::LockTimeout,
@@ -191,6 +216,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
         bought,
         attempts: attempt_number.get(),
         delays_ms,
+        retries: purchase.retries.get(),
     });
     Ok(())
 }

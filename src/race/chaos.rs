@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::Reaped;
 use super::clock;
-use crate::settings::{DelayRange, PerBuyer, Settings, Step};
+use crate::exit::{Error, Result};
+use crate::settings::{DelayRange, LockScope, Method, PerBuyer, Settings, Step};
 
 /// Keeps the chaos stream independent of the delay streams drawn from the same seed.
 const CHAOS_SALT: u64 = 0xC4A0_5EED_0BAD_F00D;
@@ -49,6 +50,53 @@ pub struct VictimReport {
     pub died: bool,
 }
 
+/// The steps a purchase passes in this run's store and mode (the file store: all of them). In the database a sale is one statement and the COMMIT
+/// that frees the lock, so there is no temp file; without a lock of ours there are no lock
+/// steps, and `--atomic` has only "before" and "after" its one statement.
+pub fn steps_passed(settings: &Settings) -> &'static [Step] {
+    const DATABASE_LOCKED: &[Step] = &[
+        Step::BeforeLock,
+        Step::LockHeld,
+        Step::OrderLogged,
+        Step::DataWritten,
+        Step::Released,
+    ];
+    const DATABASE_UNLOCKED: &[Step] = &[Step::OrderLogged, Step::DataWritten];
+    const ATOMIC: &[Step] = &[Step::BeforeLock, Step::Released];
+    const SERIALIZABLE: &[Step] = &[
+        Step::BeforeLock,
+        Step::LockHeld,
+        Step::OrderLogged,
+        Step::Released,
+    ];
+    match (settings.on_database(), settings.method, settings.scope) {
+        // The file store's plan is drawn from every step, so old seeds replay as they did.
+        (false, _, _) => &Step::ALL,
+        (true, Method::Atomic, _) => ATOMIC,
+        (true, Method::Serializable, _) => SERIALIZABLE,
+        (true, Method::ReadCheckWrite, LockScope::None) => DATABASE_UNLOCKED,
+        (true, Method::ReadCheckWrite, _) => DATABASE_LOCKED,
+    }
+}
+
+/// A `--kill-at` step this run never passes would silently kill nobody: refuse it.
+pub fn check_steps(settings: &Settings) -> Result<()> {
+    let passed = steps_passed(settings);
+    match settings.kill_at.iter().find(|k| !passed.contains(&k.step)) {
+        Some(kill) => {
+            let names: Vec<&str> = passed.iter().map(|s| s.name()).collect();
+            Err(Error::usage(format!(
+                "--kill-at {}:{} names a step this run never reaches; with these settings a \
+                 purchase passes {}",
+                kill.buyer,
+                kill.step,
+                names.join(", ")
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
 /// `--kill-at` victims first; `--chaos` adds its own for the buyers not named there.
 pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
     let mut victims: Vec<Victim> = settings
@@ -68,6 +116,7 @@ pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
             settings.buyers,
             settings.per_buyer,
             settings.delay,
+            steps_passed(settings),
         );
         let named: Vec<u32> = victims.iter().map(|v| v.buyer).collect();
         victims.extend(planned.into_iter().filter(|p| !named.contains(&p.buyer)));
@@ -99,7 +148,13 @@ pub fn report_victims(victims: &[Victim], reaped: &[Reaped], fired: &[u32]) -> V
 
 /// About one buyer in three dies; half of them at a chosen step, half at a random moment
 /// within the time the race is expected to take.
-pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, delay: DelayRange) -> Vec<Victim> {
+pub fn plan(
+    seed: u64,
+    buyers: u32,
+    per_buyer: PerBuyer,
+    delay: DelayRange,
+    steps: &[Step],
+) -> Vec<Victim> {
     let mut rng = StdRng::seed_from_u64(seed ^ CHAOS_SALT);
     let attempts = match per_buyer {
         PerBuyer::Count(k) => k.min(MAX_PLANNED_ATTEMPT),
@@ -114,7 +169,7 @@ pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, delay: DelayRange) -> V
             }
             let kill = if rng.random_bool(0.5) {
                 Kill::Step {
-                    step: Step::ALL[rng.random_range(0..Step::ALL.len())],
+                    step: steps[rng.random_range(0..steps.len())],
                     attempt: rng.random_range(1..=attempts),
                 }
             } else {
@@ -212,9 +267,9 @@ mod tests {
     #[test]
     fn the_same_seed_plans_the_same_deaths() {
         let delay = DelayRange { lo_ms: 0, hi_ms: 2 };
-        let a = plan(9, 30, PerBuyer::Count(2), delay);
-        assert_eq!(a, plan(9, 30, PerBuyer::Count(2), delay));
-        assert_ne!(a, plan(10, 30, PerBuyer::Count(2), delay));
+        let a = plan(9, 30, PerBuyer::Count(2), delay, &Step::ALL);
+        assert_eq!(a, plan(9, 30, PerBuyer::Count(2), delay, &Step::ALL));
+        assert_ne!(a, plan(10, 30, PerBuyer::Count(2), delay, &Step::ALL));
         assert!(
             !a.is_empty() && a.len() < 30,
             "about a third die: {}",
@@ -226,7 +281,7 @@ mod tests {
     fn many_seeds_cover_every_step_and_both_kinds_of_kill() {
         let delay = DelayRange { lo_ms: 0, hi_ms: 2 };
         let victims: Vec<Victim> = (0..50)
-            .flat_map(|seed| plan(seed, 6, PerBuyer::Count(1), delay))
+            .flat_map(|seed| plan(seed, 6, PerBuyer::Count(1), delay, &Step::ALL))
             .collect();
         for step in Step::ALL {
             assert!(

@@ -15,13 +15,15 @@ use super::pipe::{Heard, Listener};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::{LockScope, Settings};
+use crate::settings::{LockScope, Settings, StoreAt, without_password};
 
 /// What the launcher hands every buyer of one race, besides the settings.
 pub struct Start<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
+    /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
+    pub password: Option<String>,
     pub victims: &'a [Victim],
     /// A stepped race: each buyer gets its own go pipe and pauses before every move.
     pub stepped: bool,
@@ -140,6 +142,14 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
         let plan = BuyerPlan {
             index,
             data: settings.data.clone(),
+            store: match &settings.store {
+                StoreAt::Postgres { url } => StoreAt::Postgres {
+                    url: without_password(url),
+                },
+                StoreAt::DataFile => StoreAt::DataFile,
+            },
+            db_lock: settings.db_lock,
+            method: settings.method,
             scope: settings.scope,
             delay: settings.delay,
             seed: settings.seed,
@@ -163,7 +173,11 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.
         let group = children.first().map_or(0, |s: &Spawned| s.child.id());
-        let spawned = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        if let Some(password) = &start.password {
+            command.env("PGPASSWORD", password);
+        }
+        let spawned = command
             .arg("buyer")
             .arg("--plan")
             .arg(serde_json::to_string(&plan).expect("a plan serializes"))

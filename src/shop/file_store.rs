@@ -95,6 +95,11 @@ impl Store for FileStore {
         })
     }
 
+    fn release(&self, guard: LockGuard<'_>) -> Result<()> {
+        drop(guard);
+        Ok(())
+    }
+
     fn make_durable(&self) -> Result<()> {
         self.log.sync()
     }

@@ -1,12 +1,15 @@
 //! The shop: the shared state every buyer races for, and how it changes. [`Store`] is what the
 //! race in [`purchase`] needs from a store; [`file_store`] is the embedded one (data.json, its
-//! lock file and its order log), so a second store can sit beside it without touching the race.
+//! lock file and its order log) and [`pg`] the PostgreSQL one, beside it; [`keeper`] is the
+//! launcher's side of either.
 
 pub mod directory;
 pub mod file_store;
+pub mod keeper;
 pub mod ledger;
 pub mod lock;
 pub mod orders;
+pub mod pg;
 pub mod purchase;
 pub mod store;
 
@@ -74,6 +77,42 @@ pub trait Store {
     fn commit(&self, seen: &Self::Snapshot, order: &Entry, checkpoint: &dyn Fn(Step))
     -> Result<()>;
 
+    /// Ends what the guard covers. The file store just unlocks; a database store COMMITs,
+    /// which makes the sale and frees its lock in one step, and can fail (hence not `Drop`).
+    fn release(&self, guard: Self::Guard<'_>) -> Result<()>;
+
     /// Makes every committed sale durable (called after the lock is released).
     fn make_durable(&self) -> Result<()>;
+
+    /// The database's own answers (`--atomic`, `--serializable`), if this store has them.
+    /// The file store has none: settings accept those flags only with `--store postgres://`.
+    fn database(&self) -> Option<&dyn DatabaseAnswers> {
+        None
+    }
+}
+
+/// How a SERIALIZABLE purchase's write ended.
+pub enum Serialized {
+    Committed,
+    /// The database aborted the transaction (serialization failure): nothing was written;
+    /// the purchase must start again from its read.
+    Conflict,
+}
+
+/// What only a database can do: decide a sale by itself, with no lock of ours.
+pub trait DatabaseAnswers {
+    /// `--atomic`: one conditional statement takes a ticket if one is left and records
+    /// `order` (its `seq`, `before` and `after` are filled in by the database); None when the
+    /// stock was 0. There is no read-then-write to race.
+    fn sell_if_any(&self, order: &Entry) -> Result<Option<Entry>>;
+
+    /// `--serializable`: begins a SERIALIZABLE transaction and reads the stock in it, as
+    /// (ticket_num, seq).
+    fn begin_serializable(&self) -> Result<(u64, u64)>;
+
+    /// Writes `order` (made from the count read in the transaction) and commits.
+    fn commit_serializable(&self, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<Serialized>;
+
+    /// Ends a serializable transaction that wrote nothing (it saw the stock sold out).
+    fn end_read_only(&self) -> Result<()>;
 }

@@ -1,14 +1,16 @@
 //! One attempt to buy one ticket: read, simulated network delay, check, commit. This is where
 //! the race lives, and where `--lock-scope` decides how much of it the lock covers. It talks
-//! to a [`Store`] and knows nothing of files.
+//! to a [`Store`] and knows nothing of files or servers. A database store can also decide a
+//! sale by itself (`--atomic`, `--serializable`): those two shapes are here too, at the end.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::orders::{Entry, EntryKind};
-use super::{Acquired, Snapshot, Store};
+use super::{Acquired, DatabaseAnswers, Serialized, Snapshot, Store};
 use crate::events::Event;
-use crate::exit::Result;
-use crate::settings::{Durability, LockScope, Move, Step};
+use crate::exit::{Error, Result};
+use crate::settings::{Durability, LockScope, Method, Move, Step};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,7 @@ pub enum Attempt {
 pub struct Purchase<'a, S: Store> {
     pub store: &'a S,
     pub scope: LockScope,
+    pub method: Method,
     pub durability: Durability,
     pub lock_timeout: Option<Duration>,
     pub buyer: u32,
@@ -34,6 +37,8 @@ pub struct Purchase<'a, S: Store> {
     pub run: &'a str,
     /// Called at each [`Step`]; fault injection kills the process there.
     pub checkpoint: &'a dyn Fn(Step),
+    /// SERIALIZABLE transactions the database aborted and this buyer ran again.
+    pub retries: Cell<u64>,
     /// Called before each [`Move`] of the race; in a stepped run (`explore`, `--schedule`) it
     /// returns only when the scheduler lets the buyer make that move.
     pub pause: &'a dyn Fn(Move),
@@ -51,6 +56,11 @@ impl<S: Store> Purchase<'_, S> {
     /// buyer has stopped streaming per-step events (long throughput runs), so nobody waits
     /// to be told whom the lock is held by.
     pub fn attempt(&self, delay_ms: u64, reporting: bool, send: &dyn Fn(Event)) -> Result<Attempt> {
+        match self.method {
+            Method::ReadCheckWrite => {}
+            Method::Atomic => return self.atomic(self.answers()?, delay_ms, send),
+            Method::Serializable => return self.serializable(self.answers()?, delay_ms, send),
+        }
         match self.scope {
             LockScope::Whole => loop {
                 let Some(guard) = self.lock(reporting, send)? else {
@@ -123,7 +133,7 @@ impl<S: Store> Purchase<'_, S> {
         (self.pause)(Move::Unlock);
         // Stamped just before the unlock, so recorded critical sections never overlap.
         send(Event::LockReleased);
-        drop(guard);
+        self.store.release(guard)?;
         (self.checkpoint)(Step::Released);
         self.confirm(taken, send)
     }
@@ -164,15 +174,7 @@ impl<S: Store> Purchase<'_, S> {
             send(Event::SoldOut { seen: 0 });
             return Ok(Taken::SoldOut);
         }
-        let order = Entry {
-            seq: seen.seq() + 1,
-            kind: EntryKind::Order,
-            run: self.run.to_string(),
-            buyer: self.buyer,
-            pid: self.pid,
-            before: seen.ticket_num(),
-            after: seen.ticket_num() - 1,
-        };
+        let order = self.order_from(seen.ticket_num(), seen.seq());
         (self.pause)(Move::Write);
         self.store.commit(seen, &order, self.checkpoint)?;
         (self.checkpoint)(Step::DataWritten);
@@ -199,6 +201,88 @@ impl<S: Store> Purchase<'_, S> {
             after: order.after,
         });
         Ok(Attempt::Bought { seq: order.seq })
+    }
+}
+
+impl<S: Store> Purchase<'_, S> {
+    /// This buyer's order for one ticket out of `seen`, the change after `seq`.
+    fn order_from(&self, seen: u64, seq: u64) -> Entry {
+        Entry {
+            seq: seq + 1,
+            kind: EntryKind::Order,
+            run: self.run.to_string(),
+            buyer: self.buyer,
+            pid: self.pid,
+            before: seen,
+            after: seen.saturating_sub(1),
+        }
+    }
+
+    fn answers(&self) -> Result<&dyn DatabaseAnswers> {
+        self.store.database().ok_or_else(|| {
+            Error::usage(
+                "--atomic and --serializable need a database store (--store postgres://...)",
+            )
+        })
+    }
+
+    /// `--atomic`: the delay stands for the time the buyer takes to click; then one statement
+    /// decides, on the server, with the count as it is at that instant. Nothing is read
+    /// first, so there is nothing to go stale.
+    fn atomic(
+        &self,
+        db: &dyn DatabaseAnswers,
+        delay_ms: u64,
+        send: &dyn Fn(Event),
+    ) -> Result<Attempt> {
+        network_delay(delay_ms, send);
+        (self.checkpoint)(Step::BeforeLock);
+        let Some(order) = db.sell_if_any(&self.order_from(0, 0))? else {
+            send(Event::SoldOut { seen: 0 });
+            return Ok(Attempt::SoldOut);
+        };
+        (self.checkpoint)(Step::Released);
+        send(Event::Wrote {
+            ticket_num: order.after,
+        });
+        self.confirm(Taken::Bought(order), send)
+    }
+
+    /// `--serializable`: the race's read, delay and write, in a transaction the database
+    /// refuses to commit if another purchase changed the stock meanwhile. No lock is waited
+    /// for; a refused purchase starts again from its read, as many times as it takes.
+    fn serializable(
+        &self,
+        db: &dyn DatabaseAnswers,
+        delay_ms: u64,
+        send: &dyn Fn(Event),
+    ) -> Result<Attempt> {
+        loop {
+            (self.checkpoint)(Step::BeforeLock);
+            let (seen, seq) = db.begin_serializable()?;
+            (self.checkpoint)(Step::LockHeld);
+            send(Event::Read { seen });
+            network_delay(delay_ms, send);
+            if seen == 0 {
+                db.end_read_only()?;
+                send(Event::SoldOut { seen: 0 });
+                return Ok(Attempt::SoldOut);
+            }
+            let order = self.order_from(seen, seq);
+            match db.commit_serializable(&order, self.checkpoint)? {
+                Serialized::Committed => {
+                    (self.checkpoint)(Step::Released);
+                    send(Event::Wrote {
+                        ticket_num: order.after,
+                    });
+                    return self.confirm(Taken::Bought(order), send);
+                }
+                Serialized::Conflict => {
+                    self.retries.set(self.retries.get() + 1);
+                    send(Event::Retried { seen });
+                }
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::schedule::{replay_command, tickets_line};
-use super::text::{cause, plural, verdict};
+use super::text::{Words, cause, plural, verdict};
 use super::timeline;
 use crate::events::{Event, Message};
 use crate::race::stepper::{Floor, Position, Stuck};
@@ -209,7 +209,11 @@ impl<'a> Summary<'a> {
             let _ = writeln!(
                 out,
                 "  {}",
-                verdict(&bad.result.tally, sold_out_buyers(&bad.result.buyers))
+                verdict(
+                    &bad.result.tally,
+                    sold_out_buyers(&bad.result.buyers),
+                    Words::for_run(self.settings)
+                )
             );
             let _ = writeln!(out, "Replay it: {}", self.replay(&bad.schedule));
         }
@@ -314,7 +318,11 @@ impl<'a> Summary<'a> {
                 schedule: bad.schedule.to_string(),
                 replay: self.replay(&bad.schedule),
                 status: bad.result.tally.status(),
-                verdict: verdict(&bad.result.tally, sold_out_buyers(&bad.result.buyers)),
+                verdict: verdict(
+                    &bad.result.tally,
+                    sold_out_buyers(&bad.result.buyers),
+                    Words::for_run(self.settings),
+                ),
                 cause: cause(self.settings, &bad.result),
                 tickets: tickets_sold(&bad.result.events),
             }),

@@ -4,13 +4,13 @@
 use serde::Serialize;
 
 use super::schedule::{JsonSchedule, Replayed};
-use super::text::{cause, verdict};
+use super::text::{Words, cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
 use crate::report::{
     BuyerSummary, Participant, Recovery, RunResult, Status, Tally, sold_out_buyers,
 };
-use crate::settings::{Durability, LockScope, Restock, Settings};
+use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};
 use crate::shop::orders::Entry;
 
 /// The document's version: raised when a field changes meaning or goes away.
@@ -37,6 +37,8 @@ pub struct JsonReport<'a> {
     pub foreign_restocks: &'a [Entry],
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
+    /// SERIALIZABLE purchases the database refused and the buyers ran again.
+    pub retries: u64,
     /// Times the launcher found the lock file deleted or replaced and locked the new one
     /// (each buyer's count is in `buyers`).
     pub launcher_relocks: u64,
@@ -58,6 +60,13 @@ pub struct JsonSettings {
     pub per_buyer: String,
     pub fsync: bool,
     pub lock_timeout_ms: Option<u64>,
+    /// "file" or "postgres".
+    pub store: &'static str,
+    /// The database URL without its password, or null for the file store.
+    pub database: Option<String>,
+    /// "row" or "advisory" on a database, null for the file store.
+    pub db_lock: Option<DbLock>,
+    pub method: Method,
 }
 
 #[derive(Serialize)]
@@ -83,13 +92,24 @@ pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replaye
             per_buyer: settings.per_buyer.to_string(),
             fsync: settings.durability == Durability::Fsync,
             lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
+            store: match settings.store {
+                StoreAt::DataFile => "file",
+                StoreAt::Postgres { .. } => "postgres",
+            },
+            database: settings.on_database().then(|| settings.stock_place()),
+            db_lock: settings.on_database().then_some(settings.db_lock),
+            method: settings.method,
         },
         run: &result.run,
         race_ms: result.race_us as f64 / 1e3,
         tally: &result.tally,
         verdict: JsonVerdict {
             status: result.tally.status(),
-            line: verdict(&result.tally, sold_out_buyers(&result.buyers)),
+            line: verdict(
+                &result.tally,
+                sold_out_buyers(&result.buyers),
+                Words::for_run(settings),
+            ),
             cause: cause(settings, result),
         },
         buyers: &result.buyers,
@@ -100,6 +120,7 @@ pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replaye
         unreadable: &result.unreadable,
         foreign_restocks: &result.foreign_restocks,
         settle_error: result.settle_error.as_deref(),
+        retries: result.retries,
         launcher_relocks: result.launcher_relocks,
         events: &result.events,
         schedule: replayed.map(|r| JsonSchedule::of(r, result)),

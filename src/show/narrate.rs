@@ -17,13 +17,24 @@ pub struct Narrator {
     first_with_seq: HashMap<u64, u32>,
     /// Also tell each buyer's spawn, start and finish (`--verbose`).
     verbose: bool,
+    /// Where orders go: "the log", or "the orders table" on a database.
+    ledger: &'static str,
 }
 
 impl Narrator {
     pub fn new(verbose: bool) -> Narrator {
         Narrator {
             verbose,
+            ledger: "the log",
             ..Narrator::default()
+        }
+    }
+
+    /// Narrates a race on the database store, whose ledger is the orders table.
+    pub fn on_database(self) -> Narrator {
+        Narrator {
+            ledger: "the orders table",
+            ..self
         }
     }
 
@@ -46,11 +57,17 @@ impl Narrator {
                 bought,
                 attempts,
                 delays_ms,
+                retries,
                 ..
             } => format!(
-                "finished: {}, bought {bought} in {} (delays {})",
+                "finished: {}, bought {bought} in {}{} (delays {})",
                 outcome_name(*outcome),
                 plural(*attempts, "attempt"),
+                match retries {
+                    0 => String::new(),
+                    1 => " and 1 retry".to_string(),
+                    n => format!(" and {n} retries"),
+                },
                 delay_list(delays_ms)
             ),
             Event::Searched { seen } => {
@@ -92,7 +109,7 @@ impl Narrator {
             Event::Ordered { seq, before, after } => {
                 let first = *self.first_with_seq.entry(*seq).or_insert(message.buyer);
                 let order = if first == message.buyer {
-                    format!("order #{seq} is in the log")
+                    format!("order #{seq} is in {}", self.ledger)
                 } else {
                     format!(
                         "order #{seq} again: buyer-{first} logged that number too, both deciding \
@@ -104,6 +121,10 @@ impl Narrator {
             Event::Wrote { ticket_num } => format!("writes ticket_num = {ticket_num}"),
             Event::SoldOut { .. } => "sold out: no ticket left".to_string(),
             Event::LockReleased => "releases the lock".to_string(),
+            Event::Retried { seen } => format!(
+                "REFUSED by the database: another purchase changed the stock after it read \
+                 {seen}; nothing was written, it tries again"
+            ),
             Event::LockTimedOut { holder } => format!(
                 "gives up waiting for the lock (--lock-timeout), still held by {}",
                 self.who(*holder)
@@ -130,6 +151,12 @@ impl Narrator {
 
 /// With `--verbose`, the last line: the run id and every file the run used.
 pub fn run_files(settings: &Settings, run: &str) -> String {
+    if settings.on_database() {
+        return format!(
+            "run {run}: database {} (tables grab_tickets.stock and grab_tickets.orders)",
+            settings.stock_place()
+        );
+    }
     let data = &settings.data;
     let mut line = format!(
         "run {run}: data {}, lock {}, order log {}",

@@ -9,7 +9,36 @@ use crate::report::{
     BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
     sold_out_buyers,
 };
-use crate::settings::{LockScope, Restock, Settings};
+use crate::settings::{DbLock, LockScope, Method, Restock, Settings};
+
+/// What the stock and the ledger are called in this run's store.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    /// "data file" or "stock row".
+    pub stock: &'static str,
+    /// "order log" or "orders table".
+    pub ledger: &'static str,
+    /// The report's row for it, short enough for the column.
+    pub ledger_row: &'static str,
+}
+
+impl Words {
+    pub fn for_run(settings: &Settings) -> Words {
+        if settings.on_database() {
+            Words {
+                stock: "stock row",
+                ledger: "orders table",
+                ledger_row: "in orders table",
+            }
+        } else {
+            Words {
+                stock: "data file",
+                ledger: "order log",
+                ledger_row: "in the order log",
+            }
+        }
+    }
+}
 
 /// The first line, printed before the race starts.
 pub fn headline(settings: &Settings) -> String {
@@ -17,10 +46,21 @@ pub fn headline(settings: &Settings) -> String {
         Restock::To(t) => plural(t, "ticket"),
         Restock::Keep => "the tickets in stock".to_string(),
     };
-    let lock = match settings.scope {
-        LockScope::Whole => "lock around the whole purchase",
-        LockScope::Write => "lock around the write only",
-        LockScope::None => "NO lock",
+    let lock_kind = match (settings.on_database(), settings.db_lock) {
+        (false, _) => "lock",
+        (true, DbLock::Row) => "row lock",
+        (true, DbLock::Advisory) => "advisory lock",
+    };
+    let lock = match (settings.method, settings.scope) {
+        (Method::Atomic, _) => "one atomic conditional UPDATE per purchase, no lock".to_string(),
+        (Method::Serializable, _) => {
+            "SERIALIZABLE transactions retried on conflict, no lock".to_string()
+        }
+        (Method::ReadCheckWrite, LockScope::Whole) => {
+            format!("{lock_kind} around the whole purchase")
+        }
+        (Method::ReadCheckWrite, LockScope::Write) => format!("{lock_kind} around the write only"),
+        (Method::ReadCheckWrite, LockScope::None) => "NO lock".to_string(),
     };
     let pace = match settings.schedule {
         // The schedule decides every move; a delay would only slow the replay.
@@ -30,7 +70,7 @@ pub fn headline(settings: &Settings) -> String {
     format!(
         "{} race for {stock} in {} ({lock}, {pace})",
         plural(u64::from(settings.buyers), "buyer"),
-        settings.data.display(),
+        settings.stock_place(),
     )
 }
 
@@ -80,6 +120,7 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             names(&|b: &BuyerSummary| b.outcome == Some(Outcome::LockTimeout)),
         );
     }
+    let words = Words::for_run(settings);
     let relocks = result.relocks();
     if relocks > 0 {
         let mut who: Vec<String> = buyers
@@ -102,13 +143,13 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
     }
     row(
         &mut out,
-        "left in data file",
+        &format!("left in {}", words.stock),
         t.remaining,
-        format!("read back from {}", settings.data.display()),
+        format!("read back from {}", settings.stock_place()),
     );
     row(
         &mut out,
-        "in the order log",
+        words.ledger_row,
         t.logged,
         "orders this run".to_string(),
     );
@@ -118,6 +159,14 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             "sold by others",
             t.sold_by_others,
             others(&result.others),
+        );
+    }
+    if settings.method == Method::Serializable {
+        row(
+            &mut out,
+            "retries",
+            result.retries,
+            "purchases the database refused (a conflict) and the buyer ran again".to_string(),
         );
     }
     row(
@@ -130,29 +179,32 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         &mut out,
         "lost updates",
         t.lost_updates,
-        "sales the data file does not show".to_string(),
+        format!("sales the {} does not show", words.stock),
     );
     if t.unconfirmed > 0 {
         row(
             &mut out,
             "unconfirmed",
             t.unconfirmed,
-            "sold (in the log) but the buyer died or failed before confirming".to_string(),
+            format!(
+                "sold (in the {}) but the buyer died or failed before confirming",
+                words.ledger
+            ),
         );
     }
-    for line in problems(result) {
+    for line in problems(result, settings.on_database()) {
         let _ = writeln!(out, "  ! {line}");
     }
     if let Some(cause) = cause(settings, result) {
         let _ = writeln!(out, "  Why: {cause}");
     }
-    let _ = writeln!(out, "{}", verdict(t, sold_out_buyers(buyers)));
+    let _ = writeln!(out, "{}", verdict(t, sold_out_buyers(buyers), words));
     out
 }
 
 /// Buyers that did not end normally, what each killed buyer left behind, orders finished by
 /// someone else, and garbled pipe lines.
-fn problems(result: &RunResult) -> Vec<String> {
+fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(error) = &result.settle_error {
         lines.push(format!(
@@ -171,7 +223,14 @@ fn problems(result: &RunResult) -> Vec<String> {
         ));
     }
     for line in &result.unreadable {
-        lines.push(format!("unreadable line in the order log: {line}"));
+        lines.push(format!(
+            "unreadable line in the {}: {line}",
+            if on_database {
+                "orders table"
+            } else {
+                "order log"
+            }
+        ));
     }
     if result.interrupted {
         lines.push(
@@ -198,7 +257,7 @@ fn problems(result: &RunResult) -> Vec<String> {
                 };
                 lines.push(format!(
                     "{who} was killed {by}; {}",
-                    left_behind(b, &result.recovered)
+                    left_behind(b, &result.recovered, on_database)
                 ));
             }
             Ending::NoReport { exit_code } => lines.push(format!(
@@ -206,6 +265,19 @@ fn problems(result: &RunResult) -> Vec<String> {
                 exit_code.map_or("no code".to_string(), |c| format!("code {c}"))
             )),
         }
+    }
+    let lost_connection = result
+        .buyers
+        .iter()
+        .filter(|b| matches!(&b.ending, Ending::Failed { message, .. } if message.contains("lost the connection")))
+        .count();
+    if lost_connection > 0 {
+        lines.push(format!(
+            "the database server dropped {} (a restart or a crash): each one stopped; what it \
+             had committed stands, what it had not was rolled back by the server, and the \
+             counts above were read back after the server returned",
+            plural(lost_connection as u64, "buyer's connection")
+        ));
     }
     for v in result.victims.iter().filter(|v| !v.died) {
         lines.push(format!(
@@ -228,13 +300,18 @@ fn describe_kill(kill: Kill) -> String {
 }
 
 /// What a killed buyer left: confirmed sales, sales only in the log, and who finished them.
-fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
+fn left_behind(b: &BuyerSummary, recovered: &[Recovery], on_database: bool) -> String {
     let mut text = format!("it had {} confirmed", b.confirmed);
     let unconfirmed = b.logged.saturating_sub(b.confirmed);
     if unconfirmed > 0 {
         let _ = write!(
             text,
-            " and {unconfirmed} sold but unconfirmed (in the order log)"
+            " and {unconfirmed} sold but unconfirmed (in the {})",
+            if on_database {
+                "orders table"
+            } else {
+                "order log"
+            }
         );
     }
     for r in recovered.iter().filter(|r| r.entry.buyer == b.buyer) {
@@ -249,7 +326,12 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery]) -> String {
         );
     }
     if b.logged == 0 && b.confirmed == 0 {
-        text.push_str(": it died before buying, so nothing changed");
+        text.push_str(if on_database {
+            ": it died before its COMMIT, and the server rolled back whatever it had begun, so \
+             nothing changed"
+        } else {
+            ": it died before buying, so nothing changed"
+        });
     }
     text
 }
@@ -301,7 +383,7 @@ fn abbreviate(items: &[String], max: usize) -> String {
 }
 
 /// The verdict: one line a person understands at a glance.
-pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
+pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
@@ -336,14 +418,15 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize) -> String {
             }
         ),
         Status::LostUpdates => format!(
-            "LOST UPDATES: {tickets}, {} confirmed, but the data file shows only {} sold ({} lost)",
+            "LOST UPDATES: {tickets}, {} confirmed, but the {} shows only {} sold ({} lost)",
             t.confirmed,
+            words.stock,
             t.initial.saturating_sub(t.remaining),
             t.lost_updates
         ),
         Status::Mismatch => format!(
-            "MISMATCH: {tickets}, {} confirmed, {} in the order log, {} left in the data file",
-            t.confirmed, t.logged, t.remaining
+            "MISMATCH: {tickets}, {} confirmed, {} in the {}, {} left in the {}",
+            t.confirmed, t.logged, words.ledger, t.remaining, words.stock
         ),
     }
 }
@@ -376,16 +459,26 @@ pub fn millis_f(us: u64) -> String {
 mod tests {
     use super::*;
 
+    const FILE: Words = Words {
+        stock: "data file",
+        ledger: "order log",
+        ledger_row: "in the order log",
+    };
+
     #[test]
     fn verdicts_say_what_happened_in_one_line() {
         assert_eq!(
-            verdict(&Tally::reconcile(3, 3, 0, 3), 7),
+            verdict(&Tally::reconcile(3, 3, 0, 3), 7, FILE),
             "OK: 3 tickets, 3 sold, 7 sold out"
         );
         assert_eq!(
-            verdict(&Tally::reconcile(3, 10, 2, 10), 0),
+            verdict(&Tally::reconcile(3, 10, 2, 10), 0, FILE),
             "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
         );
-        assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0).contains("never confirmed"));
+        assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0, FILE).contains("never confirmed"));
+        assert_eq!(
+            verdict(&Tally::reconcile(10, 4, 1, 4).with_others(5), 0, FILE),
+            "OK: 10 tickets, 4 sold by this run and 5 by others"
+        );
     }
 }

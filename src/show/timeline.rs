@@ -62,6 +62,9 @@ enum Cell {
     Wrote,
     /// A read and a write fell into the same column.
     ReadAndWrote,
+    /// `--serializable`: the database refused the write; the buyer starts again with a new
+    /// read, which usually falls into the same column, so this mark wins it.
+    Refused,
 }
 
 impl Cell {
@@ -73,6 +76,7 @@ impl Cell {
             Cell::WaitingForLock => '.',
             Cell::HoldingLock => '=',
             Cell::GaveUp => '!',
+            Cell::Refused => '?',
             Cell::SoldOut => 'x',
             Cell::Read => 'R',
             Cell::Wrote => 'W',
@@ -88,6 +92,7 @@ impl Cell {
             Cell::WaitingForLock => "waiting for the lock",
             Cell::HoldingLock => "holding the lock",
             Cell::GaveUp => "gave up or failed",
+            Cell::Refused => "refused by the database, retried",
             Cell::SoldOut => "saw 0: sold out",
             Cell::Read => "read the count",
             Cell::Wrote => "wrote it",
@@ -102,14 +107,14 @@ impl Cell {
             Cell::Undrawn | Cell::Delay => fg(AnsiColor::BrightBlack),
             Cell::WaitingForLock => fg(AnsiColor::Yellow),
             Cell::HoldingLock => fg(AnsiColor::Green),
-            Cell::GaveUp | Cell::SoldOut => fg(AnsiColor::Red),
+            Cell::GaveUp | Cell::SoldOut | Cell::Refused => fg(AnsiColor::Red),
             Cell::Read => fg(AnsiColor::Cyan).bold(),
             Cell::Wrote | Cell::ReadAndWrote => fg(AnsiColor::Magenta).bold(),
         }
     }
 
     /// The legend's order: the lock first, then what happens to the count.
-    const LEGEND: [Cell; 9] = [
+    const LEGEND: [Cell; 10] = [
         Cell::WaitingForLock,
         Cell::HoldingLock,
         Cell::Delay,
@@ -117,6 +122,7 @@ impl Cell {
         Cell::Wrote,
         Cell::ReadAndWrote,
         Cell::SoldOut,
+        Cell::Refused,
         Cell::GaveUp,
         Cell::Undrawn,
     ];
@@ -278,6 +284,7 @@ fn lane(time: &BuyerTime) -> Lane {
                 marks.push((Cell::SoldOut, t));
                 ending = Some(LaneEnd::SoldOut);
             }
+            Event::Retried { .. } => marks.push((Cell::Refused, t)),
             Event::Failed { .. } => {
                 marks.push((Cell::GaveUp, t));
                 ending = Some(LaneEnd::Failed);
@@ -595,6 +602,7 @@ mod tests {
                     bought: 500,
                     attempts: 501,
                     delays_ms: Vec::new(),
+                    retries: 0,
                 },
             ),
         ];

@@ -123,6 +123,7 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
         ),
         Event::Wrote { ticket_num } => ("wrote", json!({"ticket_num": ticket_num})),
         Event::SoldOut { seen } => ("sold out", json!({"seen": seen})),
+        Event::Retried { seen } => ("retried", json!({"seen": seen})),
         Event::Recovered {
             seq,
             of_buyer,

@@ -1,0 +1,179 @@
+//! The launcher's side of either store, so that one run reads the same on both: check and
+//! open it, set the stock and open the run's window of the ledger, and after the race close
+//! the window. The file's steps live in `ledger` (with the race gate in `lock`), the
+//! database's in `pg::ledger`.
+
+use std::cell::RefCell;
+
+use super::file_store::FileStore;
+use super::ledger::{self, Closed, LockWait, Opened};
+use super::lock::{GateGuard, RaceGate, launchers};
+use super::orders::Window;
+use super::pg::ledger::PgLedger;
+use crate::exit::{Error, Result};
+use crate::settings::{Restock, Settings, StoreAt};
+
+/// The store as the launcher holds it. One per run, made once and never moved in bulk, so
+/// the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Keeper {
+    File {
+        shop: FileStore,
+        gate: RaceGate,
+    },
+    /// In a RefCell: the connection needs `&mut`, while the race gate's guard (file store
+    /// only) keeps the keeper borrowed for the whole race.
+    Postgres(RefCell<PgLedger>),
+}
+
+impl Keeper {
+    /// Checks the store before anything is created or changed, then opens it: for the file
+    /// store the data file, its lock file, order log and race gate; for the database the
+    /// URL, the login and the tables.
+    pub fn open(settings: &Settings) -> Result<Keeper> {
+        match &settings.store {
+            StoreAt::DataFile => {
+                let shop =
+                    ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+                let gate = RaceGate::open(&shop.log)?;
+                Ok(Keeper::File { shop, gate })
+            }
+            StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgLedger::open(
+                url,
+                settings.durability,
+            )?))),
+        }
+    }
+
+    /// What the launcher waits for when someone else holds the stock, for its message.
+    pub fn lock_name(&self) -> String {
+        match self {
+            Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
+            Keeper::Postgres(ledger) => {
+                format!("the stock in {}", ledger.borrow().target().shown())
+            }
+        }
+    }
+
+    /// The password to hand to buyers through their environment, if the URL had one.
+    pub fn password(&self) -> Option<String> {
+        match self {
+            Keeper::File { .. } => None,
+            Keeper::Postgres(ledger) => ledger.borrow().target().password(),
+        }
+    }
+
+    /// Sets the stock (or keeps it) and opens the run's window of the ledger. The file store
+    /// waits for any running race to end before a restock (the race gate, held shared while
+    /// racing). The database has no gate: a restock takes both locks, so it lands between
+    /// two purchases of a running race, and that race's report names it.
+    pub fn enter_race(
+        &self,
+        settings: &Settings,
+        run: &str,
+        wait: &LockWait,
+    ) -> Result<(Option<GateGuard<'_>>, Opened)> {
+        match self {
+            Keeper::File { shop, gate } => {
+                let (racing, opened) = enter_file_race(settings, shop, gate, run, wait)?;
+                Ok((Some(racing), opened))
+            }
+            Keeper::Postgres(ledger) => {
+                let window = ledger.borrow_mut().restock(
+                    settings.restock,
+                    run,
+                    wait.timeout,
+                    wait.on_wait,
+                )?;
+                Ok((
+                    None,
+                    Opened {
+                        tickets: window.tickets,
+                        from: window.after_id,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Closes the run's window. If that fails (a full disk; a server that stays away), the
+    /// report is still printed, from the store as it is, and says what happened.
+    pub fn close_race(
+        &self,
+        settings: &Settings,
+        opened: &Opened,
+        run: &str,
+        wait: &LockWait,
+    ) -> (Closed, Option<Error>) {
+        match self {
+            Keeper::File { shop, .. } => {
+                match ledger::close_window(shop, opened, settings.scope, run, wait) {
+                    Ok(closed) => (closed, None),
+                    Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
+                }
+            }
+            Keeper::Postgres(ledger) => match ledger.borrow_mut().close_books(opened.from) {
+                Ok(books) => (
+                    Closed {
+                        remaining: books.remaining,
+                        // A sale and its order are one transaction: nothing to finish.
+                        recovered: None,
+                        window: Window {
+                            entries: books.entries,
+                            unreadable: Vec::new(),
+                        },
+                    },
+                    None,
+                ),
+                Err(e) => (
+                    Closed {
+                        remaining: opened.tickets,
+                        recovered: None,
+                        window: Window::default(),
+                    },
+                    Some(e),
+                ),
+            },
+        }
+    }
+
+    /// A buyer killed between writing its temp file and swapping it in leaves the temp file
+    /// behind (file store only). `killed` are the pids of buyers that died by a signal.
+    pub fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
+        if let Keeper::File { .. } = self {
+            ledger::remove_temp_files_of(&settings.data, killed);
+        }
+    }
+}
+
+/// Sets the stock (waiting for any running race to end first: a restock never lands in the
+/// middle of someone else's race), then joins the race gate and opens the run's window.
+fn enter_file_race<'g>(
+    settings: &Settings,
+    shop: &FileStore,
+    gate: &'g RaceGate,
+    run: &str,
+    wait: &LockWait,
+) -> Result<(GateGuard<'g>, Opened)> {
+    let on_gate_wait = |pids: &[u32]| {
+        eprintln!(
+            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
+             (join it instead with --keep-stock)",
+            launchers(pids),
+            settings.data.display()
+        );
+    };
+    if let Restock::To(_) = settings.restock {
+        let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
+        ledger::restock(shop, settings.restock, run, wait)?;
+        drop(exclusive);
+    }
+    // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
+    // someone else may slip in here; the window opens after it, and counts from it.
+    let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
+    if settings.restock == Restock::Keep {
+        ledger::restock(shop, settings.restock, run, wait)?;
+    }
+    let opened = ledger::open_window(shop, wait)?;
+    Ok((racing, opened))
+}

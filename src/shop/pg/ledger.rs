@@ -1,0 +1,220 @@
+//! The launcher's side of the database store: create the tables, set or keep the stock
+//! (appending a restock order; nothing is ever deleted), and after the race read back the
+//! stock row with every order of the run's window, whoever made it.
+
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+
+use super::lock::{self, Locked};
+use super::{PgStock, READ_STOCK, Target, application_name, is_connection_loss, no_stock};
+use crate::exit::{Error, Result};
+use crate::settings::{DbLock, Durability, Restock};
+use crate::shop::lock::holder_name;
+use crate::shop::orders::{Entry, EntryKind};
+
+/// How long the launcher keeps trying to reach a server that went away (a restart) before
+/// it gives up on reading the result.
+const RECONNECT_FOR: Duration = Duration::from_secs(30);
+
+/// The launcher's connection to the database.
+pub struct PgLedger {
+    target: Target,
+    client: Client,
+}
+
+/// Where a run starts in the ledger.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// The stock as the race starts.
+    pub tickets: u64,
+    /// Orders after this id belong to the run's window (its own restock is the id itself).
+    pub after_id: u64,
+}
+
+/// The stock after the race, and every order of the window, in commit order.
+pub struct Books {
+    pub remaining: u64,
+    pub entries: Vec<Entry>,
+}
+
+impl PgLedger {
+    /// Checks the URL, logs in and creates the tables if they are missing. Nothing else is
+    /// touched, so a bad URL, a refused connection or a wrong password changes nothing.
+    pub fn open(url: &str, durability: Durability) -> Result<PgLedger> {
+        let target = Target::parse(url, durability)?;
+        let mut client = target.connect(&application_name("launcher"))?;
+        super::create_tables(&mut client, &target)?;
+        Ok(PgLedger { target, client })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Sets the stock to `--tickets` (a restock order in the ledger), or keeps it. Takes the
+    /// advisory lock and then the row lock, the order buyers take them in, so no purchase
+    /// of another run, under either lock, is halfway through while the stock changes.
+    pub fn restock(
+        &mut self,
+        restock: Restock,
+        run: &str,
+        timeout: Option<Duration>,
+        on_wait: &dyn Fn(Option<u32>),
+    ) -> Result<Start> {
+        let target = self.target.clone();
+        let error = |e: postgres::Error| target.error("set the stock", &e);
+        let locked = lock::begin_and_lock(
+            &mut self.client,
+            &target,
+            DbLock::Advisory,
+            timeout,
+            Some(on_wait),
+        )?;
+        if let Locked::TimedOut { holder } = locked {
+            return Err(timed_out(&target, timeout, holder));
+        }
+        let row = match self
+            .client
+            .query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])
+        {
+            Ok(row) => row.as_ref().map(super::stock_from_row),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                let _ = self.client.batch_execute("ROLLBACK");
+                let holder = lock::holder(&mut self.client, DbLock::Row);
+                return Err(timed_out(&target, timeout, holder));
+            }
+            Err(e) => return Err(error(e)),
+        };
+        let window = match restock {
+            Restock::Keep => {
+                let Some(stock) = row else {
+                    let _ = self.client.batch_execute("ROLLBACK");
+                    return Err(no_stock(&target));
+                };
+                let last = self
+                    .client
+                    .query_one("SELECT coalesce(max(id), 0) FROM grab_tickets.orders", &[])
+                    .map_err(error)?;
+                Start {
+                    tickets: stock.ticket_num,
+                    after_id: last.get::<_, i64>(0) as u64,
+                }
+            }
+            Restock::To(tickets) => {
+                let before = row.unwrap_or(PgStock {
+                    ticket_num: 0,
+                    seq: 0,
+                });
+                let seq = before.seq + 1;
+                self.client
+                    .execute(
+                        "INSERT INTO grab_tickets.stock (id, ticket_num, seq) VALUES (1, $1, $2) \
+                         ON CONFLICT (id) DO UPDATE SET ticket_num = $1, seq = $2",
+                        &[&(tickets as i64), &(seq as i64)],
+                    )
+                    .map_err(error)?;
+                let restocked = self
+                    .client
+                    .query_one(
+                        "INSERT INTO grab_tickets.orders (seq, kind, run, buyer, pid, before, after) \
+                         VALUES ($1, 'restock', $2, 0, $3, $4, $5) RETURNING id",
+                        &[
+                            &(seq as i64),
+                            &run,
+                            &(std::process::id() as i32),
+                            &(before.ticket_num as i64),
+                            &(tickets as i64),
+                        ],
+                    )
+                    .map_err(error)?;
+                Start {
+                    tickets,
+                    after_id: restocked.get::<_, i64>(0) as u64,
+                }
+            }
+        };
+        self.client.batch_execute("COMMIT").map_err(error)?;
+        Ok(window)
+    }
+
+    /// After the race: the stock row and every order after `after_id`, read under the row lock
+    /// so no sale can slip in between the two reads. Other runs may still be racing; their
+    /// sales so far are in the window too. If the server went away (a restart), reconnects.
+    pub fn close_books(&mut self, after_id: u64) -> Result<Books> {
+        let mut reconnected = false;
+        loop {
+            match read_books(&mut self.client, after_id as i64) {
+                Ok(Some(books)) => return Ok(books),
+                Ok(None) => return Err(no_stock(&self.target)),
+                Err(e) if is_connection_loss(&e) && !reconnected => {
+                    self.client = reconnect(&self.target)?;
+                    reconnected = true;
+                }
+                Err(e) => return Err(self.target.error("read back the stock and the orders", &e)),
+            }
+        }
+    }
+}
+
+fn read_books(
+    client: &mut Client,
+    after_id: i64,
+) -> std::result::Result<Option<Books>, postgres::Error> {
+    let mut transaction = client.transaction()?;
+    let Some(row) = transaction.query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])? else {
+        return Ok(None);
+    };
+    let stock = super::stock_from_row(&row);
+    let rows = transaction.query(
+        "SELECT seq, kind, run, buyer, pid, before, after FROM grab_tickets.orders \
+         WHERE id > $1 ORDER BY id",
+        &[&after_id],
+    )?;
+    transaction.commit()?;
+    let entries = rows
+        .iter()
+        .map(|row| Entry {
+            seq: row.get::<_, i64>(0) as u64,
+            kind: if row.get::<_, &str>(1) == "restock" {
+                EntryKind::Restock
+            } else {
+                EntryKind::Order
+            },
+            run: row.get(2),
+            buyer: row.get::<_, i32>(3) as u32,
+            pid: row.get::<_, i32>(4) as u32,
+            before: row.get::<_, i64>(5) as u64,
+            after: row.get::<_, i64>(6) as u64,
+        })
+        .collect();
+    Ok(Some(Books {
+        remaining: stock.ticket_num,
+        entries,
+    }))
+}
+
+/// Connects again, for as long as a restarting server may take to accept connections.
+fn reconnect(target: &Target) -> Result<Client> {
+    let deadline = Instant::now() + RECONNECT_FOR;
+    loop {
+        match target.connect(&application_name("launcher")) {
+            Ok(client) => return Ok(client),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn timed_out(target: &Target, timeout: Option<Duration>, holder: Option<u32>) -> Error {
+    Error::environment(format!(
+        "timed out after --lock-timeout {} ms waiting for the stock in {}, locked by {}; \
+         another run is using this database",
+        timeout.map_or(0, |d| d.as_millis()),
+        target.shown(),
+        holder_name(holder)
+    ))
+}

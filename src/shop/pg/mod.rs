@@ -1,0 +1,282 @@
+//! The PostgreSQL store: the stock is one row, the ledger is an orders table, and the lock is
+//! the database's own. This file owns what both sides share: the URL, logging in, the schema,
+//! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
+//! `ledger` the launcher's side.
+
+pub mod ledger;
+pub mod lock;
+pub mod store;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls, SimpleQueryMessage};
+
+use crate::exit::{Error, Result};
+use crate::settings::{Durability, without_password};
+
+/// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
+/// stay clear of other applications' numbers in a shared database.
+pub const ADVISORY_KEY: i64 = 0x6772_6162_7469_636b;
+/// Serializes launchers that create the tables at the same moment.
+const SCHEMA_KEY: i64 = ADVISORY_KEY + 1;
+
+/// A schema of our own, so `stock` and `orders` never collide with an application's tables.
+/// The orders table mirrors the order log line for line and is never pruned: `id` is its
+/// position (assigned under the stock row's lock, so in commit order), `seq` the stock's
+/// change number as the writer saw it (repeated when a `--no-lock` race writes stale counts).
+const SCHEMA: &str = "
+CREATE SCHEMA IF NOT EXISTS grab_tickets;
+CREATE TABLE IF NOT EXISTS grab_tickets.stock (
+    id int PRIMARY KEY CHECK (id = 1),
+    ticket_num bigint NOT NULL CHECK (ticket_num >= 0),
+    seq bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grab_tickets.orders (
+    id bigserial PRIMARY KEY,
+    seq bigint NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('restock', 'order')),
+    run text NOT NULL,
+    buyer int NOT NULL,
+    pid int NOT NULL,
+    before bigint NOT NULL,
+    after bigint NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+);";
+
+/// The count and its change number.
+pub const READ_STOCK: &str = "SELECT ticket_num, seq FROM grab_tickets.stock WHERE id = 1";
+
+/// A sale decided by the buyer: the stock row says `$1` (the count it saw, minus one), and
+/// the order is recorded, in one statement. The UPDATE comes first so the row lock is held
+/// when the order gets its `id`: ids follow the order in which sales commit.
+/// Parameters: after, seq, run, buyer, pid, before.
+pub const WRITE_ORDER: &str = "
+WITH changed AS (
+    UPDATE grab_tickets.stock SET ticket_num = $1, seq = $2 WHERE id = 1 RETURNING seq
+)
+INSERT INTO grab_tickets.orders (seq, kind, run, buyer, pid, before, after)
+SELECT seq, 'order', $3, $4, $5, $6, $1 FROM changed";
+
+/// `--atomic`: the database decides, on the count as it is when the statement runs.
+/// Parameters: run, buyer, pid. Returns seq, before, after; no row when sold out.
+pub const SELL_IF_ANY: &str = "
+WITH sold AS (
+    UPDATE grab_tickets.stock SET ticket_num = ticket_num - 1, seq = seq + 1
+    WHERE id = 1 AND ticket_num > 0
+    RETURNING seq, ticket_num
+)
+INSERT INTO grab_tickets.orders (seq, kind, run, buyer, pid, before, after)
+SELECT seq, 'order', $1, $2, $3, ticket_num + 1, ticket_num FROM sold
+RETURNING seq, before, after";
+
+/// The stock as one read saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgStock {
+    pub ticket_num: u64,
+    pub seq: u64,
+}
+
+impl super::Snapshot for PgStock {
+    fn ticket_num(&self) -> u64 {
+        self.ticket_num
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// A database named by `--store`: how to reach it, and how to name it in messages.
+#[derive(Clone)]
+pub struct Target {
+    config: Config,
+    /// The URL without its password.
+    shown: String,
+}
+
+impl Target {
+    /// Parses a `postgres://` URL; a password may also come from `PGPASSWORD`, as for psql.
+    /// `--no-fsync` becomes `synchronous_commit = off`: a COMMIT then returns before the
+    /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
+    pub fn parse(url: &str, durability: Durability) -> Result<Target> {
+        let shown = without_password(url);
+        let usage = |what: String| {
+            Error::usage(format!(
+                "invalid --store '{shown}': {what}; expected postgres://USER@HOST:PORT/DB, \
+                 e.g. postgres://app@localhost:5432/shop (a socket directory goes \
+                 percent-encoded in the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop)"
+            ))
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(usage("it does not start with postgres://".to_string()));
+        }
+        let mut config = Config::from_str(url).map_err(|e| usage(e.to_string()))?;
+        if config.get_hosts().is_empty() {
+            return Err(usage("it names no host".to_string()));
+        }
+        if config.get_dbname().is_none() {
+            return Err(usage(
+                "it names no database (the /DB at the end)".to_string(),
+            ));
+        }
+        if config.get_password().is_none()
+            && let Ok(password) = std::env::var("PGPASSWORD")
+        {
+            config.password(password);
+        }
+        if durability == Durability::NoFsync {
+            config.options("-c synchronous_commit=off");
+        }
+        config.connect_timeout(Duration::from_secs(10));
+        Ok(Target { config, shown })
+    }
+
+    /// The URL as it may be printed.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The password, if any, to hand to buyers through their environment rather than their
+    /// command line (which any user can read in `ps`).
+    pub fn password(&self) -> Option<String> {
+        let bytes = self.config.get_password()?;
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// Opens one connection, named `who` in `pg_stat_activity`: that name is how a waiter
+    /// learns who holds the lock.
+    pub fn connect(&self, who: &str) -> Result<Client> {
+        let mut config = self.config.clone();
+        config.application_name(who);
+        config.connect(NoTls).map_err(|e| self.connect_error(&e))
+    }
+
+    fn connect_error(&self, e: &postgres::Error) -> Error {
+        let shown = &self.shown;
+        let message = match e.as_db_error() {
+            Some(db)
+                if [
+                    SqlState::INVALID_PASSWORD,
+                    SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                ]
+                .contains(db.code()) =>
+            {
+                format!(
+                    "failed to log in to {shown}: {}; check the user and the password (in the \
+                     URL, or in PGPASSWORD)",
+                    db.message()
+                )
+            }
+            Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => format!(
+                "failed to connect to {shown}: {}; create it first (createdb NAME) or name \
+                 another database at the end of the URL",
+                db.message()
+            ),
+            Some(db) => format!("failed to connect to {shown}: {}", db.message()),
+            None if e.to_string().contains("password missing") => format!(
+                "failed to log in to {shown}: the server asks for a password; put it in the \
+                 URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
+            ),
+            None => format!(
+                "failed to connect to {shown}: {}; is the server running and listening there? \
+                 (README, \"When one machine is not enough\", shows how to start one)",
+                chain(e)
+            ),
+        };
+        Error::environment(message)
+    }
+
+    /// A failure while talking to the server, in our words: `action` says what we were doing.
+    pub fn error(&self, action: &str, e: &postgres::Error) -> Error {
+        let shown = &self.shown;
+        if is_connection_loss(e) {
+            return Error::environment(format!(
+                "lost the connection to {shown} while trying to {action}: {}; the server rolls \
+                 back whatever was not committed, so no half-made sale is left behind",
+                chain(e)
+            ));
+        }
+        Error::environment(format!("failed to {action} in {shown}: {}", chain(e)))
+    }
+}
+
+/// Whether `e` means the connection is gone (the server stopped or restarted, the network
+/// failed), rather than the server refusing one statement.
+pub fn is_connection_loss(e: &postgres::Error) -> bool {
+    let shutdown = [
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+    ];
+    e.is_closed()
+        || e.code().is_some_and(|code| shutdown.contains(code))
+        || (e.as_db_error().is_none() && std::error::Error::source(e).is_some())
+}
+
+/// "error text: its cause: its cause", on one line.
+fn chain(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_string();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Creates the schema if it is missing. Several launchers may start at once, and
+/// `CREATE ... IF NOT EXISTS` is not safe against itself, so they queue on an advisory lock.
+pub fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
+    client
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} COMMIT;"
+        ))
+        .map_err(|e| target.error("create the grab_tickets tables", &e))
+}
+
+/// The stock row from a simple (text) query's rows, if there was one.
+pub fn stock_from_text(messages: &[SimpleQueryMessage]) -> Option<PgStock> {
+    messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => Some(PgStock {
+            ticket_num: row.get(0)?.parse().ok()?,
+            seq: row.get(1)?.parse().ok()?,
+        }),
+        _ => None,
+    })
+}
+
+/// The stock row from a typed query.
+pub fn stock_from_row(row: &postgres::Row) -> PgStock {
+    PgStock {
+        ticket_num: row.get::<_, i64>(0) as u64,
+        seq: row.get::<_, i64>(1) as u64,
+    }
+}
+
+/// What to say when the stock row is missing: nobody has set a stock in this database yet.
+pub fn no_stock(target: &Target) -> Error {
+    Error::bad_data(format!(
+        "{} has no stock yet (grab_tickets.stock is empty); run once without --keep-stock to \
+         set it (--tickets N)",
+        target.shown()
+    ))
+}
+
+/// The connection's name in `pg_stat_activity`: who a waiter is waiting for.
+pub fn application_name(role: &str) -> String {
+    format!("grab-tickets {role} pid {}", std::process::id())
+}
+
+/// The pid in a name made by [`application_name`].
+pub fn pid_in_application_name(name: &str) -> Option<u32> {
+    name.rsplit_once(" pid ")?.1.parse().ok()
+}
