@@ -5,11 +5,11 @@
 
 use std::os::unix::process::ExitStatusExt as _;
 
-use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
 use crate::race::chaos::{self, Victim};
 use crate::race::interrupt;
 use crate::race::launcher::{self, Pacing};
+use crate::race::pipe::Tick;
 use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Settings};
@@ -17,7 +17,7 @@ use crate::shop::directory;
 use crate::shop::keeper::Keeper;
 use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
-use crate::show::{json, narrate, out, progress, schedule, text, timeline, trace};
+use crate::show::{html, json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -32,20 +32,35 @@ pub fn run(settings: Settings) -> Result<Exit> {
         },
         true => settings,
     };
-    // The trace file is created first so a bad --trace path fails before the stock changes.
+    // The output files are created first so a bad --trace or --html path fails before the
+    // stock changes.
+    let forget_trace = |_: &Error| {
+        for path in [&settings.trace, &settings.html].into_iter().flatten() {
+            let _ = std::fs::remove_file(path);
+        }
+    };
     let trace_file = settings
         .trace
         .as_deref()
         .map(trace::TraceFile::create)
         .transpose()?;
-    let forget_trace = |_: &Error| {
-        if let Some(path) = &settings.trace {
-            let _ = std::fs::remove_file(path);
-        }
-    };
+    let page_file = settings
+        .html
+        .as_deref()
+        .map(html::PageFile::create)
+        .transpose()
+        .inspect_err(forget_trace)?;
 
     chaos::check_steps(&settings).inspect_err(forget_trace)?;
-    let mut narrator = narrate::Narrator::new(settings.output == Output::Verbose);
+    let canvas = timeline::Canvas::for_stdout();
+    let detail = match (settings.output, &settings.schedule) {
+        (Output::Verbose, _) => narrate::Detail::EveryStep,
+        // Stepped, the order of the moves is the lesson: each is told on its own line, or a
+        // phrase would hide the other buyer's move in between.
+        (_, Some(_)) => narrate::Detail::Steps,
+        _ => narrate::Detail::Phrases,
+    };
+    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.text_width);
     if settings.on_database() {
         narrator = narrator.on_database();
     }
@@ -64,19 +79,33 @@ pub fn run(settings: Settings) -> Result<Exit> {
         &victims,
         pacing,
         &mut || {
-            if settings.output != Output::Json {
+            if narrating {
                 out::line(&text::headline(&settings));
             }
         },
-        &mut |message: &Message| {
+        &mut |tick: Tick| {
             let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
-            progress.observe(message);
-            if narrating && let Some(line) = narrator.line(message) {
-                progress.println(&line);
+            if let Tick::Event(message) = tick {
+                progress.observe(message);
+            }
+            // Without narration (-q, --json) the narrator is never asked: a throughput run's
+            // hundreds of thousands of events cost the launcher nothing to phrase.
+            if narrating {
+                let lines = match tick {
+                    Tick::Event(message) => narrator.event(message),
+                    Tick::Quiet => narrator.quiet(),
+                };
+                lines.iter().for_each(|line| progress.println(line));
             }
         },
     );
     if let Some(progress) = &progress {
+        if narrating {
+            narrator
+                .finish()
+                .iter()
+                .for_each(|line| progress.println(line));
+        }
         progress.finish();
     }
     let Raced {
@@ -100,9 +129,12 @@ pub fn run(settings: Settings) -> Result<Exit> {
         _ => None,
     };
 
-    show(&settings, &result, narrating, replayed.as_ref());
+    show(&settings, &result, narrating, replayed.as_ref(), &canvas);
     if let Some(file) = trace_file {
         file.write(&result.events)?;
+    }
+    if let Some(file) = page_file {
+        file.write(&settings, &result, replayed.as_ref())?;
     }
     exit_status(&settings, &result, settle_error, replayed.as_ref())
 }
@@ -119,13 +151,14 @@ pub struct Raced {
 
 /// One race on `settings.data`, from the checks to the reconciled result: check and open the
 /// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
-/// (`on_event` hears every event as it arrives), close the window and reconcile.
+/// (`on_tick` hears every event as it arrives, and the quiet moments between them), close the
+/// window and reconcile.
 pub fn race(
     settings: &Settings,
     victims: &[Victim],
     pacing: Pacing,
     before_gun: &mut dyn FnMut(),
-    on_event: &mut dyn FnMut(&Message),
+    on_tick: &mut dyn FnMut(Tick),
 ) -> Result<Raced> {
     let shop = Keeper::open(settings)?;
     let lock_name = shop.lock_name();
@@ -167,7 +200,7 @@ pub fn race(
         }
     };
     before_gun();
-    let mut raced = field.race(victims, pacing, on_event)?;
+    let mut raced = field.race(pacing, on_tick)?;
     let conducted = raced.conducted.take();
 
     let interrupted = interrupt::interrupted();
@@ -180,7 +213,7 @@ pub fn race(
         .map(|r| r.pid)
         .collect();
     shop.remove_temp_files_of(settings, &killed);
-    let victim_reports = chaos::report_victims(victims, &raced.reaped, &raced.fired);
+    let victim_reports = chaos::report_victims(victims, &raced.reaped);
     let result = report::reconcile(
         raced,
         Ledger {
@@ -207,15 +240,16 @@ fn show(
     result: &RunResult,
     narrating: bool,
     replayed: Option<&schedule::Replayed>,
+    canvas: &timeline::Canvas,
 ) {
     if narrating {
-        let picture = timeline::render(&result.events, &timeline::Canvas::for_stdout());
+        let picture = timeline::render(&result.events, &result.buyers, canvas);
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {
         Output::Json => out::line(&json::report(settings, result, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            out::print(&text::report(settings, result));
+            out::print(&text::report(settings, result, canvas.text_width));
             if let Some(replayed) = replayed {
                 out::print(&schedule::lines(settings, result, replayed));
             }

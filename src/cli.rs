@@ -21,7 +21,13 @@ Examples:
   grab-tickets --lock-scope write       lock only the write (a common mistake): still oversells
   grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
                                         a throughput run: buy until the stock is gone
-  grab-tickets --seed 7 --check         reproducible delays; exit 1 if anything was oversold
+  grab-tickets --seed 7 --check         the same delays again; exit 1 if anything was oversold
+  grab-tickets --chaos --seed 2 --tickets 10
+                                        SIGKILL a third of the buyers mid-purchase: nothing is lost
+  grab-tickets --buyers 3 --kill-at 2:order_logged
+                                        kill buyer 2 after it logged its order: the next holder
+                                        finishes it
+  grab-tickets --html race.html         a page that replays the race in a browser (projector)
   grab-tickets --json | jq .verdict     the whole report as JSON
   grab-tickets --no-lock --trace race.json
                                         open race.json in ui.perfetto.dev: one lane per buyer
@@ -35,7 +41,11 @@ On PostgreSQL (README: \"When one machine is not enough\"):
   grab-tickets --store postgres://USER@HOST:PORT/DB --no-lock  the same race, on a server
   grab-tickets --store postgres://USER@HOST:PORT/DB --db-lock advisory
   grab-tickets --store postgres://USER@HOST:PORT/DB --atomic   one conditional UPDATE
-  grab-tickets --store postgres://USER@HOST:PORT/DB --serializable";
+  grab-tickets --store postgres://USER@HOST:PORT/DB --serializable
+
+What --seed replays: every buyer's network delays, and which buyers --chaos kills at which
+step. What it cannot: which waiting buyer the kernel lets in when the lock comes free, and so
+who buys which ticket. Exact replay of that order is --schedule's (explore prints schedules).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,7 +72,8 @@ pub struct Cli {
 pub struct RaceArgs {
     /// Number of buyer processes to spawn (1 to 1000) [default: 10, or with --schedule the
     /// highest buyer it names].
-    #[arg(short, long, value_name = "N")]
+    #[arg(short, long, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole_number::<u32>(1, u64::from(MAX_BUYERS)))]
     pub buyers: Option<u32>,
 
     /// Set the stock to this many tickets before the race.
@@ -71,7 +82,9 @@ pub struct RaceArgs {
         long,
         default_value_t = 3,
         value_name = "T",
-        conflicts_with = "keep_stock"
+        conflicts_with = "keep_stock",
+        allow_negative_numbers = true,
+        value_parser = whole_number::<u64>(0, MAX_TICKETS)
     )]
     pub tickets: u64,
 
@@ -87,15 +100,27 @@ pub struct RaceArgs {
     pub lock: LockArgs,
 
     /// Simulated network delay range in milliseconds, LO..HI inclusive.
-    #[arg(long, default_value = "100..300", value_name = "LO..HI")]
+    #[arg(
+        long,
+        default_value = "100..300",
+        value_name = "LO..HI",
+        allow_hyphen_values = true
+    )]
     pub delay_ms: DelayRange,
 
-    /// Seed for the delays: the same seed replays the same delays for every buyer.
-    #[arg(long, value_name = "S")]
+    /// Seed for the delays and the --chaos plan: the same seed replays every buyer's delays and
+    /// kill points, not which waiter the kernel wakes (exact lock order: --schedule).
+    #[arg(long, value_name = "S", allow_negative_numbers = true,
+          value_parser = whole_number::<u64>(0, u64::MAX))]
     pub seed: Option<u64>,
 
     /// Tickets each buyer tries to get: a number, or 'all' to buy until the stock is gone.
-    #[arg(long, default_value = "1", value_name = "K|all")]
+    #[arg(
+        long,
+        default_value = "1",
+        value_name = "K|all",
+        allow_hyphen_values = true
+    )]
     pub per_buyer: PerBuyer,
 
     /// Do not fsync before confirming a sale: faster; a power cut may lose confirmed sales.
@@ -103,7 +128,8 @@ pub struct RaceArgs {
     pub no_fsync: bool,
 
     /// Give up on the lock after this many milliseconds (the buyer's outcome: lock timeout).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true,
+          value_parser = whole_number::<u64>(0, u64::MAX))]
     pub lock_timeout: Option<u64>,
 
     /// Exit with status 1 if tickets were oversold or the counts do not reconcile.
@@ -119,6 +145,11 @@ pub struct RaceArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
+    /// Also write FILE, one self-contained HTML page that replays the race in a browser: a
+    /// lane per buyer, the ticket counter, the lock holder, play/step controls and the report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Print only the report, not the race as it happens.
     #[arg(short, long)]
     pub quiet: bool,
@@ -128,8 +159,8 @@ pub struct RaceArgs {
     #[arg(short, long, conflicts_with_all = ["quiet", "json"])]
     pub verbose: bool,
 
-    /// Fault injection: SIGKILL about a third of the buyers at random moments and steps
-    /// (drawn from --seed), then show that no sale was lost or sold twice.
+    /// Fault injection: SIGKILL about a third of the buyers, each at a step of an attempt
+    /// drawn from --seed, then show that no sale was lost or sold twice.
     #[arg(long)]
     pub chaos: bool,
 
@@ -158,9 +189,10 @@ pub struct RaceArgs {
     #[arg(long, requires = "store", conflicts_with_all = ["no_lock", "lock_scope", "db_lock"])]
     pub serializable: bool,
 
-    /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1).
-    /// Steps: before_lock, lock_held, order_logged, temp_written, data_written, released.
-    #[arg(long, value_name = "N:STEP[:A]", hide = true)]
+    /// Fault injection for one buyer: SIGKILL buyer N at STEP of its attempt A (default 1);
+    /// repeat for more. Steps: before_lock, lock_held, in_delay, temp_written, order_logged,
+    /// data_written, released (a database store passes fewer).
+    #[arg(long, value_name = "N:STEP[:A]")]
     pub kill_at: Vec<StepKill>,
 
     /// Replay one interleaving exactly: each buyer pauses before every move and makes it when
@@ -198,11 +230,13 @@ impl LockArgs {
 #[derive(Debug, clap::Args)]
 pub struct ExploreArgs {
     /// Number of buyer processes (1 to 4 for every schedule, up to 1000 with --random).
-    #[arg(short, long, default_value_t = 2, value_name = "N")]
+    #[arg(short, long, default_value_t = 2, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole_number::<u32>(1, u64::from(MAX_BUYERS)))]
     pub buyers: u32,
 
     /// Tickets in stock at the start of every schedule.
-    #[arg(short, long, default_value_t = 1, value_name = "T")]
+    #[arg(short, long, default_value_t = 1, value_name = "T", allow_negative_numbers = true,
+          value_parser = whole_number::<u64>(0, MAX_TICKETS))]
     pub tickets: u64,
 
     /// The data file copied afresh for every schedule (it is never written).
@@ -213,11 +247,13 @@ pub struct ExploreArgs {
     pub lock: LockArgs,
 
     /// Sample N schedules (drawn by --sampler, from --seed) instead of running every one.
-    #[arg(long, value_name = "N", conflicts_with = "interactive")]
+    #[arg(long, value_name = "N", conflicts_with = "interactive", allow_negative_numbers = true,
+          value_parser = whole_number::<u64>(1, MAX_SAMPLES))]
     pub random: Option<u64>,
 
     /// Seed for --random: the same seed samples the same schedules.
-    #[arg(long, value_name = "S", requires = "random")]
+    #[arg(long, value_name = "S", requires = "random", allow_negative_numbers = true,
+          value_parser = whole_number::<u64>(0, u64::MAX))]
     pub seed: Option<u64>,
 
     /// How --random draws a schedule: uniform (any buyer that can move, equally likely; the
@@ -228,7 +264,8 @@ pub struct ExploreArgs {
 
     /// Depth of the PCT sampler: each sample demotes the moving buyer at DEPTH - 1 random
     /// steps [default: 3].
-    #[arg(long, value_name = "D", requires = "random")]
+    #[arg(long, value_name = "D", requires = "random", allow_negative_numbers = true,
+          value_parser = whole_number::<u32>(1, u64::from(MAX_DEPTH)))]
     pub depth: Option<u32>,
 
     /// Be the scheduler yourself: type a buyer's number to let it make its next move.
@@ -350,6 +387,7 @@ impl RaceArgs {
             chaos: self.chaos,
             kill_at: self.kill_at,
             trace: self.trace,
+            html: self.html,
             schedule: self.schedule,
             store: match self.store {
                 Some(url) => StoreAt::Postgres { url },
@@ -454,6 +492,65 @@ impl ExploreArgs {
     }
 }
 
+/// A parser for a whole-number flag: a negative or non-numeric value is refused with the
+/// flag's range, instead of clap taking "-1" for an unknown flag. The range itself is checked
+/// where the settings are resolved, which names the flag and the value.
+fn whole_number<T: TryFrom<u64>>(
+    lo: u64,
+    hi: u64,
+) -> impl Fn(&str) -> std::result::Result<T, String> + Clone {
+    move |text: &str| {
+        let range = if hi == u64::MAX {
+            format!("use a whole number, {lo} or more")
+        } else {
+            format!("use a whole number from {lo} to {hi}")
+        };
+        if text.starts_with('-') {
+            return Err(format!("it cannot be negative; {range}"));
+        }
+        let n = text
+            .parse::<u64>()
+            .map_err(|_| format!("not a whole number; {range}"))?;
+        T::try_from(n).map_err(|_| format!("{n} is too large; {range}"))
+    }
+}
+
+/// Parses the command line. Help and version are printed here (`Ok(None)`); every mistake
+/// becomes one [`Error`] in the program's one error style, with clap's tip as the hint.
+pub fn parse() -> Result<Option<Cli>> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(Some(cli)),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Ok(None)
+        }
+        Err(e) => Err(Error::usage(one_line(&e.render().to_string()))),
+    }
+}
+
+/// Clap's multi-line message ("error: ...", maybe a list of arguments, a blank, "  tip: ...",
+/// usage) as "what; hint".
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim);
+    let mut what = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" lists them on the lines below.
+    for listed in lines.by_ref().take_while(|l| !l.is_empty()) {
+        what.push(' ');
+        what.push_str(listed);
+    }
+    let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
+    let hint = if tips.is_empty() {
+        "see 'grab-tickets --help'".to_string()
+    } else {
+        tips.join("; ")
+    };
+    format!("{what}; {hint}")
+}
+
 /// `grab-tickets completions SHELL`: the completion script for `shell`.
 pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
     let mut script = Vec::new();
@@ -464,6 +561,42 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_argument_is_named_on_the_one_line() {
+        let err = Cli::try_parse_from(["grab-tickets", "--atomic"]).unwrap_err();
+        let line = one_line(&err.render().to_string());
+        assert!(
+            line.starts_with("the following required arguments were not provided: --store"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn clap_errors_become_one_line_with_a_hint() {
+        let err = Cli::try_parse_from(["grab-tickets", "--buyer", "3"]).unwrap_err();
+        let line = one_line(&err.render().to_string());
+        assert_eq!(
+            line,
+            "unexpected argument '--buyer' found; a similar argument exists: '--buyers'"
+        );
+        let err = Cli::try_parse_from(["grab-tickets", "--tickets", "-1"]).unwrap_err();
+        assert_eq!(
+            one_line(&err.render().to_string()),
+            "invalid value '-1' for '--tickets <T>': it cannot be negative; use a whole number \
+             from 0 to 1000000000; see 'grab-tickets --help'"
+        );
+    }
+
+    #[test]
+    fn the_kill_at_help_lists_every_step_in_order() {
+        let help = Cli::command().render_long_help().to_string();
+        let steps: Vec<&str> = crate::settings::Step::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        assert!(help.contains(&steps.join(", ")), "{help}");
+    }
 
     #[test]
     fn the_command_line_is_consistent_and_completes_every_flag() {
@@ -477,6 +610,7 @@ mod tests {
         );
         let script = String::from_utf8(script).unwrap();
         assert!(script.contains("--no-lock") && script.contains("--trace"));
+        assert!(script.contains("--html") && script.contains("--kill-at"));
         assert!(script.contains("completions"));
         assert!(!script.contains("subcmd__buyer"), "{script}");
     }

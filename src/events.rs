@@ -1,11 +1,11 @@
 //! The vocabulary of a run: what a buyer did ([`Event`]), stamped with who and when
 //! ([`Message`]). Buyers send these over the pipe (`race::pipe`), the report and every view
 //! read them. Below everything but `settings`, whose [`Move`] names where a stepped buyer
-//! paused.
+//! paused and whose [`Step`] names where fault injection killed one.
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::Move;
+use crate::settings::{Move, Step};
 
 /// How a buyer's attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +98,12 @@ pub enum Event {
         /// Purchases the database aborted and the buyer ran again (`--serializable`).
         #[serde(default)]
         retries: u64,
+    },
+    /// Fault injection (`--chaos`, `--kill-at`) SIGKILLs this buyer now, at `step` of its
+    /// attempt number `attempt`: the buyer's last word, sent just before it kills itself.
+    Killed {
+        step: Step,
+        attempt: u64,
     },
     /// A stepped run only (`explore`, `--schedule`): the buyer stopped before `before` and
     /// waits until the launcher lets it make that move.

@@ -18,10 +18,11 @@
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
-//!   - `pipe`       both ends of the event pipe
+//!   - `pipe`       both ends of the event pipe, and the quiet moments between events
 //!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
 //!     who moves next (`explore`, `--schedule`)
-//!   - `chaos`      fault injection: who is SIGKILLed, when, and what came of it
+//!   - `chaos`      fault injection: who is SIGKILLed at which step (drawn from the seed), and
+//!     what came of it
 //!   - `interrupt`  Ctrl-C / SIGTERM: kill the buyers' process group, report what happened
 //!   - `clock`      one monotonic clock shared by all processes
 //! - `shop/`        the shared state and how it changes
@@ -38,7 +39,9 @@
 //! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
 //! - `show/`        what people and scripts see
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
-//!   - `timeline`, `trace`, `narrate`, `progress`, `cause`, `text`, `json`
+//!   - `narrate`    live narration: phrases per moment, or every step with `--verbose`
+//!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `timeline`, `trace`, `progress`, `cause`, `text`, `json`, `out`
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore`    the explorer's summary (text and JSON) and the interactive board
 
@@ -52,8 +55,6 @@ mod report;
 mod settings;
 mod shop;
 mod show;
-
-use clap::Parser;
 
 pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (README's protocol states it too).
@@ -71,7 +72,9 @@ pub fn run_buyer(plan: &str) -> Exit {
 
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
-    let cli = cli::Cli::parse();
+    let Some(cli) = cli::parse()? else {
+        return Ok(Exit::Success); // --help or --version, printed
+    };
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
             show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));

@@ -246,6 +246,44 @@ pub enum KillCause {
     Unexpected,
 }
 
+/// How one buyer's part in the race ended: the one classification the lanes, the text report
+/// and the JSON all show, so they cannot tell different stories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerResult {
+    /// Got every ticket it wanted.
+    Bought,
+    /// Found no ticket left and bought nothing.
+    SoldOut,
+    /// Bought some tickets, then found no ticket left (`--per-buyer` above 1, or `all`).
+    SoldOutAfterBuying,
+    /// Gave up waiting for the lock (`--lock-timeout`), perhaps after buying some.
+    LockTimeout,
+    /// Died of a signal: fault injection, an interrupt, or something outside.
+    Killed,
+    /// Stopped on an error, or ended without its report line.
+    Failed,
+}
+
+impl BuyerResult {
+    /// The result of a buyer that ended as `ending`, having said `outcome` and confirmed
+    /// `confirmed` sales.
+    pub fn of(ending: &Ending, outcome: Option<Outcome>, confirmed: u64) -> BuyerResult {
+        match (ending, outcome) {
+            (Ending::Killed { .. }, _) => BuyerResult::Killed,
+            (Ending::Failed { .. } | Ending::NoReport { .. }, _) | (Ending::Finished, None) => {
+                BuyerResult::Failed
+            }
+            (Ending::Finished, Some(Outcome::Bought)) => BuyerResult::Bought,
+            (Ending::Finished, Some(Outcome::SoldOut)) if confirmed > 0 => {
+                BuyerResult::SoldOutAfterBuying
+            }
+            (Ending::Finished, Some(Outcome::SoldOut)) => BuyerResult::SoldOut,
+            (Ending::Finished, Some(Outcome::LockTimeout)) => BuyerResult::LockTimeout,
+        }
+    }
+}
+
 /// What one buyer did.
 #[derive(Debug, Clone, Serialize)]
 pub struct BuyerSummary {
@@ -259,6 +297,8 @@ pub struct BuyerSummary {
     pub logged: u64,
     pub outcome: Option<Outcome>,
     pub ending: Ending,
+    /// How its part ended, in one word every view shares.
+    pub result: BuyerResult,
     /// Simulated network delays used, in order (the first 100).
     pub delays_ms: Vec<u64>,
     /// Total time spent waiting for the lock, in microseconds.
@@ -393,6 +433,7 @@ fn summarize(
                     ending: Ending::NoReport {
                         exit_code: status.code(),
                     },
+                    result: BuyerResult::Failed,
                     delays_ms: Vec::new(),
                     lock_wait_us: 0,
                     retries: 0,
@@ -438,10 +479,17 @@ fn summarize(
                 } else if summary.outcome.is_some() && status.success() {
                     summary.ending = Ending::Finished;
                 }
+                summary.result =
+                    BuyerResult::of(&summary.ending, summary.outcome, summary.confirmed);
                 summary
             },
         )
         .collect()
+}
+
+/// How many buyers ended with `result`.
+pub fn count(buyers: &[BuyerSummary], result: BuyerResult) -> usize {
+    buyers.iter().filter(|b| b.result == result).count()
 }
 
 /// One ticket and every buyer that was told it bought it: more than one means it was sold
@@ -469,14 +517,6 @@ pub fn tickets_sold(events: &[Message]) -> Vec<Sale> {
             Sale { ticket, buyers }
         })
         .collect()
-}
-
-/// Counts for the report that come from outcomes rather than the tally.
-pub fn sold_out_buyers(buyers: &[BuyerSummary]) -> usize {
-    buyers
-        .iter()
-        .filter(|b| b.outcome == Some(Outcome::SoldOut) && b.confirmed == 0)
-        .count()
 }
 
 #[cfg(test)]
@@ -511,6 +551,30 @@ mod tests {
         let t = Tally::reconcile(3, 2, 0, 3);
         assert_eq!(t.unconfirmed, 1);
         assert_eq!(t.status(), Status::Ok);
+    }
+
+    #[test]
+    fn each_way_of_ending_has_one_result() {
+        let killed = Ending::Killed {
+            signal: 9,
+            cause: KillCause::Chaos,
+        };
+        let sold_out = Some(Outcome::SoldOut);
+        assert_eq!(BuyerResult::of(&killed, sold_out, 1), BuyerResult::Killed);
+        assert_eq!(
+            BuyerResult::of(&Ending::Finished, sold_out, 0),
+            BuyerResult::SoldOut
+        );
+        assert_eq!(
+            BuyerResult::of(&Ending::Finished, sold_out, 6),
+            BuyerResult::SoldOutAfterBuying
+        );
+        assert_eq!(
+            BuyerResult::of(&Ending::Finished, Some(Outcome::LockTimeout), 2),
+            BuyerResult::LockTimeout
+        );
+        let silent = Ending::NoReport { exit_code: Some(0) };
+        assert_eq!(BuyerResult::of(&silent, None, 0), BuyerResult::Failed);
     }
 
     #[test]

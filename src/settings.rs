@@ -143,6 +143,9 @@ pub enum Step {
     BeforeLock,
     /// Holding the lock, before reading.
     LockHeld,
+    /// Halfway through the simulated network delay: holding the lock when it covers the whole
+    /// purchase, holding nothing otherwise. Where an outside kill most often lands.
+    InDelay,
     /// The new data file is written under its temp name; nothing is sold yet.
     TempWritten,
     /// The order is in the log (not yet flushed), nobody has been told, and the data file is
@@ -156,9 +159,10 @@ pub enum Step {
 
 impl Step {
     /// Every step, in the order a purchase passes them.
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::BeforeLock,
         Step::LockHeld,
+        Step::InDelay,
         Step::TempWritten,
         Step::OrderLogged,
         Step::DataWritten,
@@ -169,6 +173,7 @@ impl Step {
         match self {
             Step::BeforeLock => "before_lock",
             Step::LockHeld => "lock_held",
+            Step::InDelay => "in_delay",
             Step::OrderLogged => "order_logged",
             Step::TempWritten => "temp_written",
             Step::DataWritten => "data_written",
@@ -531,6 +536,8 @@ pub struct Settings {
     pub kill_at: Vec<StepKill>,
     /// Where `--trace` writes the Chrome trace of the run.
     pub trace: Option<PathBuf>,
+    /// Where `--html` writes the page that replays the run in a browser.
+    pub html: Option<PathBuf>,
     /// The data file (default) or a database.
     pub store: StoreAt,
     /// The database store's lock (ignored by the file store).

@@ -263,6 +263,24 @@ fn a_lock_file_that_is_not_writable_is_reported() {
 }
 
 #[test]
+fn a_negative_number_names_its_flag() {
+    for flag in ["--buyers", "--tickets", "--seed", "--lock-timeout"] {
+        usage_error(
+            &[flag, "-1"],
+            &[
+                &format!("invalid value '-1' for '{flag} "),
+                "it cannot be negative",
+            ],
+        );
+    }
+    usage_error(&["--per-buyer", "-2"], &["'--per-buyer <K|all>'", "'-2'"]);
+    usage_error(
+        &["--delay-ms", "-5..10"],
+        &["'--delay-ms <LO..HI>'", "'-5..10'"],
+    );
+}
+
+#[test]
 fn duplicate_keys_are_refused_as_ambiguous() {
     rejects(
         "{\"ticket_num\":-1,\"ticket_num\":3}",
@@ -274,6 +292,38 @@ fn duplicate_keys_are_refused_as_ambiguous() {
             "keep one of them",
         ],
     );
+}
+
+#[test]
+fn every_error_is_one_line_in_one_style_with_a_hint() {
+    let env = TestEnv::new();
+    let wrong: [&[&str]; 7] = [
+        &["--buyer", "3"],
+        &["--tickets", "-1"],
+        &["--tickets", "many"],
+        &["--buyers", "0"],
+        &["--delay-ms", "300..100"],
+        &["--data"],
+        &[
+            "--keep-stock",
+            "--data",
+            "/nonexistent/grab-tickets/data.json",
+        ],
+    ];
+    for flags in wrong {
+        let run = env.race().args(flags).run();
+        let stderr = run.stderr();
+        run.assert_that(run.code() != Some(0), "it did not fail")
+            .assert_that(stderr.lines().count() == 1, "the error is not one line")
+            .assert_that(
+                stderr.starts_with("grab-tickets: error: "),
+                "the error does not start with 'grab-tickets: error: '",
+            )
+            .assert_that(
+                stderr.contains("; "),
+                "the error has no hint after the problem",
+            );
+    }
 }
 
 #[test]

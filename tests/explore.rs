@@ -338,7 +338,7 @@ fn without_a_lock_explore_draws_the_first_bad_schedule_and_how_to_replay_it() {
         "oversold                2",
         "First bad schedule (#3 of 6): 1s 1r 2s 2r 1w 2w",
         "Timeline",
-        "Why: buyers 1 and 2 all read ticket_num = 1 before anyone wrote",
+        "Why: buyer-2 read ticket_num = 1, but another buyer wrote between its read and its write",
         "Tickets: ticket 1 to buyer-1 and buyer-2 (sold twice)",
         "OVERSOLD: 1 ticket, 2 confirmed (1 oversold)",
         "--buyers 2 --tickets 1 --no-lock --schedule \"1s 1r 2s 2r 1w 2w\"",
@@ -461,7 +461,7 @@ fn a_schedule_names_who_won_which_ticket() {
     run.assert_success();
     run.assert_stdout_contains("2 buyers race for 1 ticket");
     run.assert_stdout_contains("stepped by --schedule");
-    run.assert_stdout_contains("buyer-1   waits for the lock, held by buyer-2");
+    run.assert_stdout_contains("buyer-1 waits for the lock, held by buyer-2");
     run.assert_stdout_contains("Schedule: 2s 2l 1s 1l 2r 2w 2u 1r 1u");
     run.assert_stdout_contains("Tickets: ticket 1 to buyer-2; buyer-1 got none");
     run.assert_stdout_contains("OK: 1 ticket, 1 sold, 1 sold out");

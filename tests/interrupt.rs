@@ -7,7 +7,7 @@ use common::exit::INTERRUPTED;
 use common::process::wait_until_gone;
 use common::{BACKSTOP, TestEnv};
 
-/// Buyer pids from the narration's "(pid N) searches" lines.
+/// Buyer pids from the step-by-step narration's "(pid N) searches" lines (`--verbose`).
 fn buyer_pids(lines: &[String]) -> Vec<u32> {
     lines
         .iter()
@@ -32,7 +32,13 @@ fn assert_all_gone(pids: &[u32]) {
 #[test]
 fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let env = TestEnv::new();
-    let mut launcher = env.race().buyers(4).tickets(3).delay("2000..2000").spawn();
+    let mut launcher = env
+        .race()
+        .verbose()
+        .buyers(4)
+        .tickets(3)
+        .delay("2000..2000")
+        .spawn();
     let seen = launcher.wait_for(
         "the first sale, and someone else holding the lock mid-purchase",
         |seen| {
@@ -48,11 +54,13 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
         .assert_stdout_contains("INTERRUPTED: the race was stopped early")
         .assert_stdout_contains("was killed by the interrupt")
         .assert_that(
+            // --verbose ends with the run's files, after the verdict.
             run.stdout()
                 .lines()
-                .last()
+                .rev()
+                .nth(1)
                 .is_some_and(|l| l.starts_with("OK: 3 tickets, 1 sold")),
-            "the verdict is not the last line",
+            "the verdict does not end the report",
         );
     assert_all_gone(&pids);
     // Consistent on disk: one sale, two tickets left.
@@ -62,7 +70,7 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
 #[test]
 fn a_killed_launcher_takes_its_buyers_with_it() {
     let env = TestEnv::new();
-    let mut launcher = env.race().buyers(3).delay("2000..2000").spawn();
+    let mut launcher = env.race().verbose().buyers(3).delay("2000..2000").spawn();
     let seen = launcher.wait_for("every buyer searching, one in its delay", |seen| {
         count(seen, "searches") == 3 && count(seen, "network delay") >= 1
     });
@@ -79,7 +87,7 @@ fn a_killed_launcher_takes_its_buyers_with_it() {
 #[test]
 fn a_hangup_stops_the_race_like_ctrl_c() {
     let env = TestEnv::new();
-    let mut launcher = env.race().buyers(3).delay("2000..2000").spawn();
+    let mut launcher = env.race().verbose().buyers(3).delay("2000..2000").spawn();
     let seen = launcher.wait_for("every buyer searching", |seen| count(seen, "searches") == 3);
     let pids = buyer_pids(seen);
     launcher.signal(libc::SIGHUP);
@@ -93,7 +101,7 @@ fn a_hangup_stops_the_race_like_ctrl_c() {
 #[test]
 fn a_second_signal_stops_at_once_and_says_so() {
     let env = TestEnv::new();
-    let mut launcher = env.race().buyers(3).delay("2000..2000").spawn();
+    let mut launcher = env.race().verbose().buyers(3).delay("2000..2000").spawn();
     let seen = launcher.wait_for("every buyer searching", |seen| count(seen, "searches") == 3);
     let pids = buyer_pids(seen);
     // Both arrive before the launcher can print its report (two of the same signal would

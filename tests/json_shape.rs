@@ -51,7 +51,7 @@ const TALLY: [&str; 9] = [
     "unexplained",
 ];
 const VERDICT: [&str; 3] = ["cause", "line", "status"];
-const BUYER: [&str; 11] = [
+const BUYER: [&str; 12] = [
     "buyer",
     "confirmed",
     "delays_ms",
@@ -61,6 +61,7 @@ const BUYER: [&str; 11] = [
     "outcome",
     "pid",
     "relocks",
+    "result",
     "retries",
     "searched",
 ];
@@ -108,6 +109,10 @@ fn the_json_report_has_the_documented_shape() {
         run.assert_that(
             buyer["ending"]["how"] == "finished",
             "a buyer did not finish",
+        )
+        .assert_that(
+            buyer["result"] == "bought" || buyer["result"] == "sold_out",
+            format!("a finished buyer's result: {buyer}"),
         );
     }
 }

@@ -38,7 +38,8 @@ fn the_text_report_counts_lock_timeouts() {
         .assert_stdout_contains(
             "gives up waiting for the lock (--lock-timeout), still held by buyer-",
         )
-        .assert_stdout_contains("lock timeout             1");
+        .assert_stdout_contains("lock timeout               1  buyer-")
+        .assert_stdout_contains("OK: 3 tickets, 1 sold, 1 lock timeout");
 }
 
 #[test]

@@ -78,13 +78,14 @@ fn a_buyer_wanting_two_tickets_gets_two() {
 #[test]
 fn a_waiting_buyer_says_whom_it_waits_for() {
     let env = TestEnv::new();
-    // Usually "held by buyer-N (pid P)"; a waiter that tries in the microsecond between the
-    // holder's flock and its pid write sees "held by another process".
+    // Usually "held by buyer-N"; a waiter that tries in the microsecond between the holder's
+    // flock and its pid write sees "held by another process". Buyers waiting at once for the
+    // same holder share one line ("buyers 2 and 3 wait for the lock, held by ...").
     env.race()
         .buyers(3)
         .delay("50..60")
         .succeeds()
-        .assert_stdout_contains("waits for the lock, held by ")
+        .assert_stdout_contains(" for the lock, held by ")
         .assert_stdout_contains("OK: 3 tickets, 3 sold");
 }
 

@@ -64,7 +64,7 @@ fn locking_only_the_write_on_a_server_still_oversells() {
         assert_eq!(report["verdict"]["status"], "oversold");
         let cause = report["verdict"]["cause"].as_str().unwrap_or_default();
         assert!(
-            cause.contains("the lock only covered the write"),
+            cause.contains("The lock covered only the write"),
             "{}",
             run.context()
         );
@@ -216,7 +216,7 @@ fn the_text_report_names_the_database_and_its_tables() {
         trace.path().to_str().unwrap(),
     ]);
     out.assert_code(0)
-        .assert_stdout_contains("(SERIALIZABLE transactions retried on conflict, no lock")
+        .assert_stdout_contains(", SERIALIZABLE transactions retried on conflict, no lock")
         .assert_stdout_contains("REFUSED by the database")
         .assert_stdout_contains("left in stock row")
         .assert_stdout_contains("in orders table")
@@ -256,7 +256,7 @@ fn a_waiting_buyer_names_the_holder_of_the_row_lock_and_times_out() {
             .assert_stdout_contains(
                 "gives up waiting for the lock (--lock-timeout), still held by buyer-",
             )
-            .assert_stdout_contains("lock timeout             1");
+            .assert_stdout_contains("lock timeout               1");
     }
 }
 

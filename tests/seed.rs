@@ -14,8 +14,8 @@ fn reported_delays(run: &Run) -> BTreeMap<u64, Value> {
         .collect()
 }
 
-/// Each buyer's delays as the narration shows them ("buyer-2   network delay 136 ms ..."),
-/// by buyer name.
+/// Each buyer's delays as the step-by-step narration (`--verbose`) shows them
+/// ("buyer-2 network delay 136 ms ..."), by buyer name.
 fn narrated_delays(run: &Run) -> BTreeMap<String, Vec<u64>> {
     let mut delays: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for line in run.stdout().lines() {
@@ -33,12 +33,12 @@ fn narrated_delays(run: &Run) -> BTreeMap<String, Vec<u64>> {
     delays
 }
 
-/// The seed the headline names: "3 buyers race for ... (NO lock, delay 1..100 ms, seed 7)".
+/// The seed the headline names on its second line: "--seed 7 replays the delays ...".
 fn headline_seed(run: &Run) -> u64 {
-    let headline = run.stdout().lines().next().unwrap_or_default();
+    let headline = run.stdout().lines().nth(1).unwrap_or_default();
     headline
-        .rsplit_once(", seed ")
-        .and_then(|(_, seed)| seed.strip_suffix(')')?.parse().ok())
+        .strip_prefix("--seed ")
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no seed in the headline{}", run.context()))
 }
 
@@ -95,6 +95,7 @@ fn a_run_without_seed_prints_the_seed_that_replays_its_delays() {
     // by chance.
     let race = || {
         env.race()
+            .verbose()
             .no_lock()
             .buyers(3)
             .tickets(10)
@@ -118,4 +119,23 @@ fn a_run_without_seed_prints_the_seed_that_replays_its_delays() {
             narrated_delays(&replay) == delays,
             format!("seed {seed} did not replay the delays {delays:?}"),
         );
+}
+
+#[test]
+fn the_headline_says_what_the_seed_replays_and_what_it_cannot() {
+    let env = TestEnv::new();
+    let plain = env.race().buyers(2).delay("1..3").seed(5).succeeds();
+    plain.assert_that(
+        plain.stdout().lines().nth(1)
+            == Some("--seed 5 replays the delays (1..3 ms), not who the kernel lets in first"),
+        "the headline's second line",
+    );
+    let chaos = env
+        .race()
+        .buyers(2)
+        .delay("1..3")
+        .seed(5)
+        .chaos()
+        .succeeds();
+    chaos.assert_stdout_contains("--seed 5 replays the delays (1..3 ms) and kill points, not who");
 }

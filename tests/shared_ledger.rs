@@ -287,6 +287,15 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
 fn racing_buyers_without_the_lock_are_told_they_logged_the_same_order_number() {
     let env = TestEnv::new();
     let run = env.race().no_lock().buyers(4).delay("200..200").run();
+    run.assert_success().assert_stdout_contains(" again");
+    // Step by step, the narration says what the repeated number means.
+    let run = env
+        .race()
+        .verbose()
+        .no_lock()
+        .buyers(4)
+        .delay("200..200")
+        .run();
     run.assert_success()
         .assert_stdout_contains("logged that number too, both deciding from the same stale count");
     // The race's repeated seqs are closed by a resync entry above them all.

@@ -62,7 +62,7 @@ fn a_no_lock_run_draws_every_buyer_reading_before_the_first_write() {
 fn a_locked_run_draws_waiting_and_holding_with_a_legend() {
     let env = TestEnv::new();
     let run = env.race().buyers(3).delay("20..30").succeeds();
-    run.assert_stdout_contains("Legend: . waiting for the lock   = holding the lock")
+    run.assert_stdout_contains("Legend: . waiting for the lock  = holding the lock")
         .assert_stdout_lacks("first write")
         .assert_that(
             lanes(&run, 3).iter().any(|l| l.contains('.')),
@@ -81,7 +81,7 @@ fn locking_only_the_write_draws_reads_outside_the_lock() {
         .delay("200..300")
         .run();
     run.assert_success()
-        .assert_stdout_contains("- network delay without the lock");
+        .assert_stdout_contains("- network delay, no lock");
     for lane in lanes(&run, 3) {
         // The read comes first, then the delay without the lock, then the locked write.
         let read = lane.find('R').unwrap_or(usize::MAX);

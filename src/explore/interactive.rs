@@ -12,13 +12,15 @@ use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor, Position};
 use crate::settings::{Exploration, Move};
 use crate::shop::store;
-use crate::show::{explore, narrate::Narrator, out, schedule, text, timeline};
+use crate::show::narrate::{Detail, Narrator};
+use crate::show::{explore, out, schedule, text, timeline};
 
 pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     out::line(&explore::intro(exploration));
+    let canvas = timeline::Canvas::for_stdout();
     let mut player = Player {
         input: std::io::stdin().lock().lines(),
-        narrator: Narrator::new(false),
+        narrator: Narrator::new(Detail::Steps, exploration.buyers, canvas.text_width),
         told: 0,
         keyboard: std::io::stdin().is_terminal(),
         bench,
@@ -40,9 +42,9 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     }
     // The last move's events came after the last question.
     player.tell(&trial.result.events);
-    let picture = timeline::render(&trial.result.events, &timeline::Canvas::for_stdout());
+    let picture = timeline::render(&trial.result.events, &trial.result.buyers, &canvas);
     out::line(&format!("\n{}", picture.join("\n")));
-    out::print(&text::report(settings, &trial.result));
+    out::print(&text::report(settings, &trial.result, canvas.text_width));
     out::line(&format!("Your schedule: {}", trial.schedule));
     out::line(&format!(
         "Replay it: {}",
@@ -77,7 +79,7 @@ impl Player<'_> {
     /// Narrates the events since the last time, with a lesson after a stale write.
     fn tell(&mut self, heard: &[Message]) {
         for (i, message) in heard.iter().enumerate().skip(self.told) {
-            if let Some(line) = self.narrator.line(message) {
+            for line in self.narrator.event(message) {
                 out::line(&line);
             }
             if let Event::Wrote { .. } = message.event

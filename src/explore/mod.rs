@@ -90,6 +90,7 @@ impl Workbench {
             chaos: false,
             kill_at: Vec::new(),
             trace: None,
+            html: None,
             schedule: None,
             store: StoreAt::DataFile,
             db_lock: DbLock::Row,

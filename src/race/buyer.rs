@@ -89,7 +89,10 @@ pub fn run(plan_json: &str) -> Exit {
     let plan: BuyerPlan = match serde_json::from_str(plan_json) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("grab-tickets buyer: bad plan from launcher: {e}");
+            eprintln!(
+                "grab-tickets: error: a buyer got a bad plan from its launcher: {e}; \
+                 buyers are started by grab-tickets itself, not by hand"
+            );
             return Exit::Usage;
         }
     };
@@ -98,7 +101,7 @@ pub fn run(plan_json: &str) -> Exit {
         Ok(report) => report,
         Err(e) => {
             eprintln!(
-                "grab-tickets buyer-{}: no pipe to the launcher: {e}",
+                "grab-tickets: error: buyer-{} has no pipe to its launcher: {e}",
                 plan.index
             );
             return Exit::Environment;
@@ -168,6 +171,11 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
             attempt: attempt_number.get(),
         };
         if plan.crash_at == Some(here) {
+            // Said first, so the narration and the timeline show the death where it happens.
+            report.send(Event::Killed {
+                step,
+                attempt: here.attempt,
+            });
             kill_self();
         }
     };

@@ -8,10 +8,10 @@ use std::process::{Child, Command, Stdio};
 
 use super::Reaped;
 use super::buyer::BuyerPlan;
-use super::chaos::{self, Killer, Victim};
+use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
-use super::pipe::{Heard, Listener};
+use super::pipe::{Heard, Listener, Tick};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Exit, Result};
@@ -45,8 +45,6 @@ pub struct Raced {
     pub events: Vec<Message>,
     /// Lines on the pipe that were not valid events.
     pub garbled: Vec<String>,
-    /// Buyers the chaos killer sent SIGKILL.
-    pub fired: Vec<u32>,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
     /// How a stepped race went: the schedule it took.
@@ -61,15 +59,10 @@ pub fn spawn(start: &Start) -> Result<Field> {
 }
 
 impl Field {
-    /// Runs the race: fires the gun, hears every event (`on_event` sees each as it arrives,
-    /// for live narration), reaps every buyer.
-    pub fn race(
-        mut self,
-        victims: &[Victim],
-        pacing: Pacing,
-        on_event: &mut dyn FnMut(&Message),
-    ) -> Result<Raced> {
-        let heard = race(&mut self, victims, pacing, on_event);
+    /// Runs the race: fires the gun, hears every event (`on_tick` hears each as it arrives,
+    /// for live narration, and the quiet moments between them), reaps every buyer.
+    pub fn race(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<Raced> {
+        let heard = race(&mut self, pacing, on_tick);
         interrupt::forget_buyers();
         if heard.is_err() {
             // Every child is reaped, even when the report cannot be read.
@@ -78,7 +71,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
-        let (mut heard, fired, race_us, conducted) = heard?;
+        let (mut heard, race_us, conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
         heard.messages.sort_by_key(|m| m.t_us);
@@ -86,7 +79,6 @@ impl Field {
             reaped,
             events: heard.messages,
             garbled: heard.garbled,
-            fired,
             race_us,
             conducted,
         })
@@ -224,14 +216,13 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
 }
 
 /// Fires the starting gun and reads every event until the last buyer closes the pipe; a
-/// stepped race is conducted move by move first. Returns what was heard, the buyers the chaos
-/// killer fired at, the race's duration and, stepped, the schedule it took.
+/// stepped race is conducted move by move first. Returns what was heard, the race's duration
+/// and, stepped, the schedule it took.
 fn race(
     field: &mut Field,
-    victims: &[Victim],
     pacing: Pacing,
-    on_event: &mut dyn FnMut(&Message),
-) -> Result<(Heard, Vec<u32>, u64, Option<Conducted>)> {
+    on_tick: &mut dyn FnMut(Tick),
+) -> Result<(Heard, u64, Option<Conducted>)> {
     // The spawn times come first: every one of them is earlier than any event on the pipe.
     let spawned: Vec<Message> = field
         .children
@@ -243,7 +234,9 @@ fn race(
             event: Event::Spawned,
         })
         .collect();
-    spawned.iter().for_each(&mut *on_event);
+    for message in &spawned {
+        on_tick(Tick::Event(message));
+    }
     let mut heard = Heard {
         messages: spawned,
         ..Heard::default()
@@ -267,11 +260,6 @@ fn race(
         }
     }
     let gun_ns = clock::monotonic_ns();
-    let timed = chaos::timed_kills(victims, |buyer| {
-        let spawned = field.children.iter().find(|s| s.index == buyer)?;
-        Some(spawned.child.id())
-    });
-    let killer = (!timed.is_empty()).then(|| Killer::start(timed, gun_ns));
     let mut listener = Listener::new(&field.events);
     let mut conducted = None;
     let scope = field.scope;
@@ -279,11 +267,12 @@ fn race(
         (Pacing::Stepped(chooser), Gun::Own(go)) if !interrupt::interrupted() => {
             let pids: Vec<u32> = field.children.iter().map(|s| s.child.id()).collect();
             let exited = |buyer: u32| has_exited(pids[buyer as usize - 1]);
+            let mut on_event = |message: &Message| on_tick(Tick::Event(message));
             let mut stage = Stage {
                 go,
                 listener: &mut listener,
                 heard: &mut heard,
-                on_event: &mut *on_event,
+                on_event: &mut on_event,
                 exited: &exited,
             };
             let result = stepper::conduct(&mut stage, scope, chooser);
@@ -300,17 +289,15 @@ fn race(
         }
         _ => {}
     }
-    let read_result = listener.read_rest(&mut heard, on_event);
+    let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(gun_ns);
-    // Stop the killer before anyone is reaped: see Killer::start.
-    let fired = killer.map(Killer::stop).unwrap_or_default();
     read_result.map_err(|e| {
         Error::new(
             Exit::BuyerFailed,
             format!("failed to read buyer reports: {e}"),
         )
     })?;
-    Ok((heard, fired, race_us, conducted))
+    Ok((heard, race_us, conducted))
 }
 
 /// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on

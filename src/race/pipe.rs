@@ -56,6 +56,18 @@ pub struct Heard {
     pub garbled: Vec<String>,
 }
 
+/// What the launcher's listener hears while the race runs.
+pub enum Tick<'a> {
+    /// A buyer's event, as it arrives.
+    Event(&'a Message),
+    /// Nothing arrived for [`QUIET`]: a moment to show what was held back (the narration
+    /// holds lines briefly to say simultaneous steps once).
+    Quiet,
+}
+
+/// How long the pipe stays silent before the listener hears [`Tick::Quiet`].
+pub const QUIET: Duration = Duration::from_millis(10);
+
 /// What the next line on the pipe was.
 pub enum Next {
     Message(Message),
@@ -103,20 +115,22 @@ impl<'a> Listener<'a> {
         })
     }
 
-    /// Reads every remaining line until the pipe closes.
+    /// Reads every remaining line until the pipe closes. `on_tick` hears each event as it
+    /// arrives, and [`Tick::Quiet`] whenever the pipe has been silent for [`QUIET`].
     pub fn read_rest(
         &mut self,
         heard: &mut Heard,
-        on_event: &mut dyn FnMut(&Message),
+        on_tick: &mut dyn FnMut(Tick),
     ) -> std::io::Result<()> {
         loop {
-            match self.next(None)? {
+            match self.next(Some(QUIET))? {
                 Next::Message(message) => {
-                    on_event(&message);
+                    on_tick(Tick::Event(&message));
                     heard.messages.push(message);
                 }
                 Next::Garbled(line) => heard.garbled.push(line),
-                Next::Closed | Next::Quiet => return Ok(()),
+                Next::Quiet => on_tick(Tick::Quiet),
+                Next::Closed => return Ok(()),
             }
         }
     }

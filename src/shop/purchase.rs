@@ -81,7 +81,7 @@ impl<S: Store> Purchase<'_, S> {
                 send(Event::Read {
                     seen: seen.ticket_num(),
                 });
-                network_delay(delay_ms, send);
+                self.network_delay(delay_ms, send);
                 // The lock file may have been deleted during the delay: then someone else may
                 // hold a lock on its successor and be buying too, so write nothing and start
                 // over under the lock everyone now shares. (One more stat, paid only when a
@@ -104,7 +104,7 @@ impl<S: Store> Purchase<'_, S> {
                 send(Event::Read {
                     seen: seen.ticket_num(),
                 });
-                network_delay(delay_ms, send);
+                self.network_delay(delay_ms, send);
                 if seen.ticket_num() == 0 {
                     send(Event::SoldOut { seen: 0 });
                     return Ok(Attempt::SoldOut);
@@ -166,6 +166,20 @@ impl<S: Store> Purchase<'_, S> {
                 Ok(None)
             }
         }
+    }
+
+    /// The simulated network delay, with the [`Step::InDelay`] checkpoint halfway through it,
+    /// so fault injection can kill a buyer mid-delay at the same point in every replay.
+    fn network_delay(&self, delay_ms: u64, send: &dyn Fn(Event)) {
+        if delay_ms == 0 {
+            (self.checkpoint)(Step::InDelay);
+            return;
+        }
+        send(Event::Delay { ms: delay_ms });
+        let delay = Duration::from_millis(delay_ms);
+        std::thread::sleep(delay / 2);
+        (self.checkpoint)(Step::InDelay);
+        std::thread::sleep(delay - delay / 2);
     }
 
     /// Check and commit, with `seen` as this buyer last read it.
@@ -235,7 +249,7 @@ impl<S: Store> Purchase<'_, S> {
         delay_ms: u64,
         send: &dyn Fn(Event),
     ) -> Result<Attempt> {
-        network_delay(delay_ms, send);
+        self.network_delay(delay_ms, send);
         (self.checkpoint)(Step::BeforeLock);
         let Some(order) = db.sell_if_any(&self.order_from(0, 0))? else {
             send(Event::SoldOut { seen: 0 });
@@ -262,7 +276,7 @@ impl<S: Store> Purchase<'_, S> {
             let (seen, seq) = db.begin_serializable()?;
             (self.checkpoint)(Step::LockHeld);
             send(Event::Read { seen });
-            network_delay(delay_ms, send);
+            self.network_delay(delay_ms, send);
             if seen == 0 {
                 db.end_read_only()?;
                 send(Event::SoldOut { seen: 0 });
@@ -283,12 +297,5 @@ impl<S: Store> Purchase<'_, S> {
                 }
             }
         }
-    }
-}
-
-fn network_delay(delay_ms: u64, send: &dyn Fn(Event)) {
-    if delay_ms > 0 {
-        send(Event::Delay { ms: delay_ms });
-        std::thread::sleep(Duration::from_millis(delay_ms));
     }
 }

@@ -1,11 +1,15 @@
-//! Why a run oversold, in one sentence built from the events: which buyers decided on a
-//! count that another buyer's write had already made stale.
+//! Why a run oversold, built from the events: every buyer whose sale was decided on a count
+//! that another buyer's write had already changed, grouped by the count they read. A buyer
+//! whose write found the count it had read is not blamed, even in a race.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::text::{and_list, buyer_set};
 use crate::events::{Event, Message};
 use crate::report::Status;
 use crate::settings::LockScope;
 
-/// The sentence for the report's "Why:" line and the JSON verdict's `cause`; None when the
+/// The sentences for the report's "Why:" line and the JSON verdict's `cause`; None when the
 /// run did not oversell or lose updates.
 pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<String> {
     if !matches!(status, Status::Oversold | Status::LostUpdates) {
@@ -13,101 +17,118 @@ pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<S
     }
     let how = match scope {
         LockScope::Write => {
-            "the lock only covered the write, so each of them then wrote a count it had read before the others' writes"
+            "The lock covered only the write, not the read before it, so it came too late."
         }
-        _ => "each of them then sold against a count that was already out of date",
+        _ => "With no lock, nothing kept a buyer's read and its write together.",
     };
-    if let Some(sentence) = all_read_before_the_first_write(events, how) {
-        return Some(sentence);
+    let sales = sales(events);
+    let stale: Vec<&Sale> = sales.iter().filter(|s| s.stale).collect();
+    if stale.is_empty() {
+        // Only possible when the overwriting happened past the attempts buyers stream.
+        return Some(format!(
+            "later writes overwrote earlier ones past the attempts the buyers narrate. {how}"
+        ));
     }
-    if let Some(sentence) = one_overwritten_read(events) {
-        return Some(sentence);
+    // Highest count first: the order in which the race went stale.
+    let mut by_count: BTreeMap<std::cmp::Reverse<u64>, Vec<u32>> = BTreeMap::new();
+    for sale in &stale {
+        by_count
+            .entry(std::cmp::Reverse(sale.read))
+            .or_default()
+            .push(sale.buyer);
     }
-    // Only possible when the overwriting happened past the attempts buyers stream.
-    Some(format!(
-        "buyers read and wrote the count without one lock around both, so later writes \
-         overwrote earlier ones ({}).",
-        match scope {
-            LockScope::Write => "the lock only covered the write",
-            _ => "there was no lock",
-        }
-    ))
-}
-
-/// The lesson's race: several buyers read the same count before anyone wrote.
-fn all_read_before_the_first_write(events: &[Message], how: &str) -> Option<String> {
-    let first_write = events
+    let groups: Vec<String> = by_count
         .iter()
-        .find(|m| matches!(m.event, Event::Wrote { .. }))?
-        .t_us;
-    let stale: Vec<(u32, u64)> = events
-        .iter()
-        .filter(|m| m.t_us < first_write)
-        .filter_map(|m| match m.event {
-            Event::Read { seen } if seen > 0 => Some((m.buyer, seen)),
-            _ => None,
+        .enumerate()
+        .map(|(i, (count, buyers))| {
+            let what = if i == 0 { "ticket_num = " } else { "" };
+            format!("{} read {what}{}", buyer_set(buyers), count.0)
         })
         .collect();
-    let mut buyers: Vec<u32> = stale.iter().map(|&(buyer, _)| buyer).collect();
-    buyers.sort_unstable();
-    buyers.dedup();
-    if buyers.len() < 2 {
-        return None;
+    let stale_buyers: BTreeSet<u32> = stale.iter().map(|s| s.buyer).collect();
+    let (they, their) = if stale.len() == 1 {
+        ("it", "its")
+    } else {
+        ("they", "their")
+    };
+    let mut sentence = format!(
+        "{}, but another buyer wrote between {their} read and {their} write, so {they} sold \
+         against {}",
+        and_list(&groups),
+        if stale.len() == 1 {
+            "an out-of-date count"
+        } else {
+            "out-of-date counts"
+        }
+    );
+    let current: Vec<u32> = sales
+        .iter()
+        .filter(|s| !s.stale && !stale_buyers.contains(&s.buyer))
+        .map(|s| s.buyer)
+        .collect();
+    if !current.is_empty() {
+        sentence.push_str(&format!(
+            "; {} sold against the current count",
+            buyer_set(&current)
+        ));
     }
-    let who: Vec<String> = buyers.iter().map(u32::to_string).collect();
-    Some(format!(
-        "buyers {} all read ticket_num = {} before anyone wrote - {how}.",
-        and_list(&who, 10),
-        stale[0].1
-    ))
+    if streamed_in_part(events) {
+        sentence.push_str(" (in the attempts the buyers narrate, the first 100 of each)");
+    }
+    Some(format!("{sentence}. {how}"))
 }
 
-/// A staggered race: one buyer's read was overwritten by another's write before its own.
-fn one_overwritten_read(events: &[Message]) -> Option<String> {
-    for (i, read) in events.iter().enumerate() {
-        let Event::Read { seen } = read.event else {
-            continue;
-        };
-        let later = &events[i + 1..];
-        let Some(own) = later
-            .iter()
-            .find(|m| m.buyer == read.buyer && matches!(m.event, Event::Wrote { .. }))
-        else {
-            continue;
-        };
-        let overwritten = later.iter().find(|m| {
-            m.buyer != read.buyer
-                && matches!(m.event, Event::Wrote { .. })
-                && m.t_us > read.t_us
-                && m.t_us < own.t_us
-        });
-        if let (Some(other), Event::Wrote { ticket_num: mine }) = (overwritten, &own.event) {
-            let Event::Wrote { ticket_num: theirs } = other.event else {
-                continue;
-            };
-            return Some(format!(
-                "buyer {} read ticket_num = {seen}, then buyer {} wrote {theirs} before buyer {} \
-                 wrote its own {mine} - a sale was overwritten because nothing kept the read \
-                 and the write together.",
-                read.buyer, other.buyer, read.buyer
-            ));
+/// One write of the count by a buyer, and whether the count it had read was still the data
+/// file's when it wrote.
+struct Sale {
+    buyer: u32,
+    read: u64,
+    stale: bool,
+}
+
+/// Walks the events in time order, following what the data file says.
+fn sales(events: &[Message]) -> Vec<Sale> {
+    let mut file: Option<u64> = None;
+    let mut last_read: HashMap<u32, u64> = HashMap::new();
+    let mut sales = Vec::new();
+    for m in events {
+        match m.event {
+            Event::Searched { seen } => {
+                file.get_or_insert(seen);
+            }
+            Event::Read { seen } => {
+                file.get_or_insert(seen);
+                last_read.insert(m.buyer, seen);
+            }
+            Event::Recovered { after, .. } => file = Some(after),
+            Event::Wrote { ticket_num } => {
+                if let Some(&read) = last_read.get(&m.buyer) {
+                    sales.push(Sale {
+                        buyer: m.buyer,
+                        read,
+                        stale: file != Some(read),
+                    });
+                }
+                file = Some(ticket_num);
+            }
+            _ => {}
         }
     }
-    None
+    sales
 }
 
-/// "1", "1 and 2", "1, 2 and 3", or the first `max` and how many more.
-fn and_list(items: &[String], max: usize) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] if items.len() <= max => format!("{} and {last}", init.join(", ")),
-        _ => format!(
-            "{}, ... ({} more)",
-            items[..max].join(", "),
-            items.len() - max
-        ),
-    }
+/// Whether some buyer made more attempts than it narrated (throughput runs).
+fn streamed_in_part(events: &[Message]) -> bool {
+    events.iter().any(|m| match m.event {
+        Event::Finished { attempts, .. } => {
+            let reads = events
+                .iter()
+                .filter(|e| e.buyer == m.buyer && matches!(e.event, Event::Read { .. }))
+                .count() as u64;
+            attempts > reads
+        }
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -124,43 +145,68 @@ mod tests {
     }
 
     #[test]
-    fn buyers_who_all_read_before_the_first_write_are_named() {
+    fn the_first_writer_is_not_blamed() {
         let events = [
             at(1, 0, Event::Read { seen: 1 }),
             at(4, 1, Event::Read { seen: 1 }),
             at(7, 2, Event::Read { seen: 1 }),
             at(1, 9, Event::Wrote { ticket_num: 0 }),
+            at(4, 10, Event::Wrote { ticket_num: 0 }),
+            at(7, 11, Event::Wrote { ticket_num: 0 }),
         ];
         let why = explain(LockScope::None, Status::Oversold, &events).unwrap();
+        assert_eq!(
+            why,
+            "buyers 4 and 7 read ticket_num = 1, but another buyer wrote between their read and \
+             their write, so they sold against out-of-date counts; buyer-1 sold against the \
+             current count. With no lock, nothing kept a buyer's read and its write together."
+        );
+    }
+
+    #[test]
+    fn every_stale_buyer_is_named_grouped_by_the_count_it_read() {
+        // Buyers 1-5 read 3; buyer 1 writes 2; buyers 6-10 read 2; then everyone else writes.
+        let mut events: Vec<Message> = (1..=5)
+            .map(|b| at(b, u64::from(b), Event::Read { seen: 3 }))
+            .collect();
+        events.push(at(1, 10, Event::Wrote { ticket_num: 2 }));
+        events.extend((6..=10).map(|b| at(b, 10 + u64::from(b), Event::Read { seen: 2 })));
+        events.extend((2..=5).map(|b| at(b, 30 + u64::from(b), Event::Wrote { ticket_num: 2 })));
+        events.extend((6..=10).map(|b| at(b, 40 + u64::from(b), Event::Wrote { ticket_num: 1 })));
+        let why = explain(LockScope::None, Status::Oversold, &events).unwrap();
+        // Buyer 6 wrote 1 onto the 2 it had read: up to date. The others were not.
         assert!(
-            why.starts_with("buyers 1, 4 and 7 all read ticket_num = 1 before anyone wrote"),
+            why.starts_with(
+                "buyers 2–5 read ticket_num = 3 and buyers 7–10 read 2, but another buyer wrote"
+            ),
+            "{why}"
+        );
+        assert!(
+            why.contains("; buyers 1 and 6 sold against the current count."),
             "{why}"
         );
     }
 
     #[test]
-    fn a_staggered_race_names_the_overwritten_read() {
+    fn locking_only_the_write_is_named_as_the_mistake() {
         let events = [
             at(1, 0, Event::Read { seen: 5 }),
+            at(2, 1, Event::Read { seen: 5 }),
             at(1, 5, Event::Wrote { ticket_num: 4 }),
-            at(2, 6, Event::Read { seen: 4 }),
-            at(3, 7, Event::Wrote { ticket_num: 3 }),
-            at(2, 9, Event::Wrote { ticket_num: 3 }),
+            at(2, 7, Event::Wrote { ticket_num: 4 }),
         ];
-        let why = explain(LockScope::None, Status::LostUpdates, &events).unwrap();
+        let why = explain(LockScope::Write, Status::LostUpdates, &events).unwrap();
         assert!(
-            why.starts_with("buyer 2 read ticket_num = 4, then buyer 3 wrote 3 before buyer 2"),
+            why.starts_with(
+                "buyer-2 read ticket_num = 5, but another buyer wrote between its read"
+            ),
             "{why}"
         );
-    }
-
-    #[test]
-    fn long_lists_are_cut() {
-        let items: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
-        assert_eq!(
-            and_list(&items, 10),
-            "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (2 more)"
+        assert!(
+            why.ends_with(
+                "The lock covered only the write, not the read before it, so it came too late."
+            ),
+            "{why}"
         );
-        assert_eq!(and_list(&items[..2], 10), "1 and 2");
     }
 }

@@ -11,7 +11,7 @@ use super::text::{Words, cause, plural, verdict};
 use super::timeline;
 use crate::events::{Event, Message};
 use crate::race::stepper::{Floor, Position, Stuck};
-use crate::report::{RunResult, Sale, Status, sold_out_buyers, tickets_sold};
+use crate::report::{RunResult, Sale, Status, tickets_sold};
 use crate::settings::{Exploration, LockScope, Move, Sampler, Schedule, Settings};
 
 /// The JSON document's version: raised when a field changes meaning or goes away.
@@ -196,7 +196,11 @@ impl<'a> Summary<'a> {
                 "\nFirst bad schedule (#{} of {runs}): {}",
                 bad.index, bad.schedule
             );
-            let picture = timeline::render(&bad.result.events, &timeline::Canvas::for_stdout());
+            let picture = timeline::render(
+                &bad.result.events,
+                &bad.result.buyers,
+                &timeline::Canvas::for_stdout(),
+            );
             let _ = writeln!(out, "{}", picture.join("\n"));
             if let Some(why) = cause(self.settings, &bad.result) {
                 let _ = writeln!(out, "  Why: {why}");
@@ -211,7 +215,7 @@ impl<'a> Summary<'a> {
                 "  {}",
                 verdict(
                     &bad.result.tally,
-                    sold_out_buyers(&bad.result.buyers),
+                    &bad.result.buyers,
                     Words::for_run(self.settings)
                 )
             );
@@ -320,7 +324,7 @@ impl<'a> Summary<'a> {
                 status: bad.result.tally.status(),
                 verdict: verdict(
                     &bad.result.tally,
-                    sold_out_buyers(&bad.result.buyers),
+                    &bad.result.buyers,
                     Words::for_run(self.settings),
                 ),
                 cause: cause(self.settings, &bad.result),

@@ -7,9 +7,7 @@ use super::schedule::{JsonSchedule, Replayed};
 use super::text::{Words, cause, verdict};
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
-use crate::report::{
-    BuyerSummary, Participant, Recovery, RunResult, Status, Tally, sold_out_buyers,
-};
+use crate::report::{BuyerSummary, Participant, Recovery, RunResult, Status, Tally};
 use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};
 use crate::shop::orders::Entry;
 
@@ -76,8 +74,23 @@ pub struct JsonVerdict {
     pub cause: Option<String>,
 }
 
+/// The document, pretty-printed, as `--json` prints it.
 pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    let doc = JsonReport {
+    serde_json::to_string_pretty(&document(settings, result, replayed))
+        .expect("the report serializes")
+}
+
+/// The same document on one line (the classroom page embeds it).
+pub fn compact(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
+    serde_json::to_string(&document(settings, result, replayed)).expect("the report serializes")
+}
+
+fn document<'a>(
+    settings: &Settings,
+    result: &'a RunResult,
+    replayed: Option<&Replayed>,
+) -> JsonReport<'a> {
+    JsonReport {
         format: FORMAT,
         settings: JsonSettings {
             data: settings.data.display().to_string(),
@@ -105,11 +118,7 @@ pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replaye
         tally: &result.tally,
         verdict: JsonVerdict {
             status: result.tally.status(),
-            line: verdict(
-                &result.tally,
-                sold_out_buyers(&result.buyers),
-                Words::for_run(settings),
-            ),
+            line: verdict(&result.tally, &result.buyers, Words::for_run(settings)),
             cause: cause(settings, result),
         },
         buyers: &result.buyers,
@@ -124,6 +133,5 @@ pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replaye
         launcher_relocks: result.launcher_relocks,
         events: &result.events,
         schedule: replayed.map(|r| JsonSchedule::of(r, result)),
-    };
-    serde_json::to_string_pretty(&doc).expect("the report serializes")
+    }
 }

@@ -1,8 +1,10 @@
 //! Everything a person or a script sees of a run: the live narration and progress line, the
-//! timeline, the text report and its "Why:", the `--json` document and the Chrome trace.
+//! timeline, the text report and its "Why:", the `--json` document, the Chrome trace and the
+//! classroom page.
 
 pub mod cause;
 pub mod explore;
+pub mod html;
 pub mod json;
 pub mod narrate;
 pub mod out;

@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::events::Outcome;
-use crate::race::chaos::Kill;
+use serde::Serialize;
+
+use crate::race::chaos::StepDeath;
 use crate::report::{
-    BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
-    sold_out_buyers,
+    BuyerResult, BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
+    count,
 };
 use crate::settings::{DbLock, LockScope, Method, Restock, Settings};
 
@@ -40,7 +41,8 @@ impl Words {
     }
 }
 
-/// The first line, printed before the race starts.
+/// The first two lines, printed before the race starts: what races, and what `--seed` can
+/// and cannot replay.
 pub fn headline(settings: &Settings) -> String {
     let stock = match settings.restock {
         Restock::To(t) => plural(t, "ticket"),
@@ -62,63 +64,107 @@ pub fn headline(settings: &Settings) -> String {
         (Method::ReadCheckWrite, LockScope::Write) => format!("{lock_kind} around the write only"),
         (Method::ReadCheckWrite, LockScope::None) => "NO lock".to_string(),
     };
-    let pace = match settings.schedule {
-        // The schedule decides every move; a delay would only slow the replay.
-        Some(_) => "stepped by --schedule".to_string(),
-        None => format!("delay {} ms, seed {}", settings.delay, settings.seed),
-    };
     format!(
-        "{} race for {stock} in {} ({lock}, {pace})",
+        "{} race for {stock} in {}, {lock}\n{}",
         plural(u64::from(settings.buyers), "buyer"),
         settings.stock_place(),
+        replay_note(settings)
     )
 }
 
-/// The reconciliation, the problems worth knowing about, and the verdict line last.
-pub fn report(settings: &Settings, result: &RunResult) -> String {
+/// What the seed replays, said where the seed is printed: the delays and the chaos plan are
+/// drawn from it; which waiter the kernel wakes is not (`--schedule` is for that). A stepped
+/// run has no delays: the schedule decides every move.
+fn replay_note(settings: &Settings) -> String {
+    if settings.schedule.is_some() {
+        return "stepped by --schedule: every move comes when the schedule says, so this run \
+                replays exactly"
+            .to_string();
+    }
+    let kills = if settings.chaos || !settings.kill_at.is_empty() {
+        " and kill points"
+    } else {
+        ""
+    };
+    format!(
+        "--seed {} replays the delays ({} ms){kills}, not who the kernel lets in first",
+        settings.seed, settings.delay
+    )
+}
+
+/// The report before it is laid out: the terminal prints it as text, the classroom page as a
+/// table, so both say the same.
+#[derive(Debug, Serialize)]
+pub struct ReportParts {
+    pub heading: String,
+    pub rows: Vec<Row>,
+    /// Buyers that did not end normally, and what each left behind.
+    pub problems: Vec<String>,
+    /// Where overselling came from (see `cause`), when it happened.
+    pub why: Option<String>,
+    pub verdict: String,
+}
+
+/// "confirmed  3  buyers 1–3".
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub label: String,
+    pub count: u64,
+    pub note: String,
+}
+
+/// The reconciliation, the problems worth knowing about, and the verdict line last; its
+/// sentences wrapped to `width` (`usize::MAX`: not at all).
+pub fn report(settings: &Settings, result: &RunResult, width: usize) -> String {
+    let parts = report_parts(settings, result);
+    let mut out = format!("\n{}\n", parts.heading);
+    for row in &parts.rows {
+        let line = format!("  {:<22}{:>6}  {}", row.label, row.count, row.note);
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    for line in &parts.problems {
+        let _ = writeln!(out, "{}", wrap(&format!("  ! {line}"), width, 4));
+    }
+    if let Some(why) = &parts.why {
+        let _ = writeln!(out, "{}", wrap(&format!("  Why: {why}"), width, 7));
+    }
+    let _ = writeln!(out, "{}", parts.verdict);
+    out
+}
+
+/// Every part of the report, in order.
+pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
     let t = &result.tally;
     let buyers = &result.buyers;
-    let mut out = String::new();
-    let _ = writeln!(out, "\nReport (race took {} ms)", result.race_us / 1_000);
-    let names = |pred: &dyn Fn(&BuyerSummary) -> bool| -> String {
-        let list: Vec<String> = buyers
-            .iter()
-            .filter(|b| pred(b))
-            .map(|b| match b.confirmed {
-                0 | 1 => format!("buyer-{}", b.buyer),
-                n => format!("buyer-{} x{n}", b.buyer),
-            })
-            .collect();
-        abbreviate(&list, 12)
+    let mut rows = Vec::new();
+    let mut row = |label: &str, count: u64, note: String| {
+        rows.push(Row {
+            label: label.to_string(),
+            count,
+            note,
+        });
     };
-    let row = |out: &mut String, label: &str, n: u64, note: String| {
-        let line = format!("  {label:<18}{n:>8}  {note}");
-        let _ = writeln!(out, "{}", line.trim_end());
+    let with = |result_kind: BuyerResult| -> Vec<&BuyerSummary> {
+        buyers.iter().filter(|b| b.result == result_kind).collect()
     };
-    row(&mut out, "stock at start", t.initial, String::new());
+    row("stock at start", t.initial, String::new());
+    let sellers: Vec<&BuyerSummary> = buyers.iter().filter(|b| b.confirmed > 0).collect();
+    row("confirmed", t.confirmed, with_counts(&sellers));
     row(
-        &mut out,
-        "confirmed",
-        t.confirmed,
-        names(&|b: &BuyerSummary| b.confirmed > 0),
-    );
-    row(
-        &mut out,
         "sold out",
-        sold_out_buyers(buyers) as u64,
-        names(&|b: &BuyerSummary| b.outcome == Some(Outcome::SoldOut) && b.confirmed == 0),
+        count(buyers, BuyerResult::SoldOut) as u64,
+        with_counts(&with(BuyerResult::SoldOut)),
     );
-    let timed_out = buyers
-        .iter()
-        .filter(|b| b.outcome == Some(Outcome::LockTimeout))
-        .count() as u64;
-    if timed_out > 0 {
-        row(
-            &mut out,
-            "lock timeout",
-            timed_out,
-            names(&|b: &BuyerSummary| b.outcome == Some(Outcome::LockTimeout)),
-        );
+    for kind in [
+        BuyerResult::SoldOutAfterBuying,
+        BuyerResult::LockTimeout,
+        BuyerResult::Killed,
+        BuyerResult::Failed,
+    ] {
+        let these = with(kind);
+        if !these.is_empty() {
+            row(result_label(kind), these.len() as u64, with_counts(&these));
+        }
     }
     let words = Words::for_run(settings);
     let relocks = result.relocks();
@@ -132,7 +178,6 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             who.push("the launcher".to_string());
         }
         row(
-            &mut out,
             "lock file lost",
             relocks,
             format!(
@@ -142,48 +187,29 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
         );
     }
     row(
-        &mut out,
         &format!("left in {}", words.stock),
         t.remaining,
         format!("read back from {}", settings.stock_place()),
     );
-    row(
-        &mut out,
-        words.ledger_row,
-        t.logged,
-        "orders this run".to_string(),
-    );
+    row(words.ledger_row, t.logged, "orders this run".to_string());
     if !result.others.is_empty() {
-        row(
-            &mut out,
-            "sold by others",
-            t.sold_by_others,
-            others(&result.others),
-        );
+        row("sold by others", t.sold_by_others, others(&result.others));
     }
     if settings.method == Method::Serializable {
         row(
-            &mut out,
             "retries",
             result.retries,
             "purchases the database refused (a conflict) and the buyer ran again".to_string(),
         );
     }
+    row("oversold", t.oversold, "sold beyond the stock".to_string());
     row(
-        &mut out,
-        "oversold",
-        t.oversold,
-        "sold beyond the stock".to_string(),
-    );
-    row(
-        &mut out,
         "lost updates",
         t.lost_updates,
         format!("sales the {} does not show", words.stock),
     );
     if t.unconfirmed > 0 {
         row(
-            &mut out,
             "unconfirmed",
             t.unconfirmed,
             format!(
@@ -192,14 +218,42 @@ pub fn report(settings: &Settings, result: &RunResult) -> String {
             ),
         );
     }
-    for line in problems(result, settings.on_database()) {
-        let _ = writeln!(out, "  ! {line}");
+    ReportParts {
+        heading: format!(
+            "Report (race took {} ms, seed {})",
+            result.race_us / 1_000,
+            settings.seed
+        ),
+        rows,
+        problems: problems(result, settings.on_database()),
+        why: cause(settings, result),
+        verdict: verdict(t, buyers, words),
     }
-    if let Some(cause) = cause(settings, result) {
-        let _ = writeln!(out, "  Why: {cause}");
+}
+
+/// The report row's label for buyers that ended with `result`.
+pub fn result_label(result: BuyerResult) -> &'static str {
+    match result {
+        BuyerResult::Bought => "bought",
+        BuyerResult::SoldOut => "sold out",
+        BuyerResult::SoldOutAfterBuying => "sold out after buying",
+        BuyerResult::LockTimeout => "lock timeout",
+        BuyerResult::Killed => "killed",
+        BuyerResult::Failed => "failed",
     }
-    let _ = writeln!(out, "{}", verdict(t, sold_out_buyers(buyers), words));
-    out
+}
+
+/// "buyers 1–3", or "buyer-1 x6, buyer-2 x5" when some confirmed more than one sale.
+fn with_counts(buyers: &[&BuyerSummary]) -> String {
+    if buyers.iter().all(|b| b.confirmed <= 1) {
+        let numbers: Vec<u32> = buyers.iter().map(|b| b.buyer).collect();
+        return buyer_set(&numbers);
+    }
+    let list: Vec<String> = buyers
+        .iter()
+        .map(|b| format!("buyer-{} x{}", b.buyer, b.confirmed))
+        .collect();
+    abbreviate(&list, 8)
 }
 
 /// Buyers that did not end normally, what each killed buyer left behind, orders finished by
@@ -281,7 +335,7 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     }
     for v in result.victims.iter().filter(|v| !v.died) {
         lines.push(format!(
-            "fault injection planned to kill buyer-{} {}, but it finished first",
+            "fault injection planned to kill buyer-{} {}, but it never got there",
             v.buyer,
             describe_kill(v.kill)
         ));
@@ -292,11 +346,8 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     lines
 }
 
-fn describe_kill(kill: Kill) -> String {
-    match kill {
-        Kill::Step { step, attempt } => format!("at step {step} of attempt {attempt}"),
-        Kill::Time { after_us } => format!("{} after the start", millis_f(after_us)),
-    }
+fn describe_kill(kill: StepDeath) -> String {
+    format!("at step {} of attempt {}", kill.step, kill.attempt)
 }
 
 /// What a killed buyer left: confirmed sales, sales only in the log, and who finished them.
@@ -382,8 +433,10 @@ fn abbreviate(items: &[String], max: usize) -> String {
     }
 }
 
-/// The verdict: one line a person understands at a glance.
-pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
+/// The verdict: one line a person understands at a glance. The buyers' results come after
+/// the tickets, each counted once, so a note about the tickets cannot be read as one about
+/// the buyers.
+pub fn verdict(t: &Tally, buyers: &[BuyerSummary], words: Words) -> String {
     let tickets = plural(t.initial, "ticket");
     match t.status() {
         Status::Ok => {
@@ -394,15 +447,23 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
                     t.logged
                 ),
             };
-            if sold_out_buyers > 0 {
-                let _ = write!(line, ", {sold_out_buyers} sold out");
-            }
             if t.unconfirmed > 0 {
                 let _ = write!(
                     line,
-                    " ({} of them on disk but never confirmed: the buyer died first)",
+                    " ({} of them logged by a buyer that died or failed before confirming)",
                     t.unconfirmed
                 );
+            }
+            for kind in [
+                BuyerResult::SoldOut,
+                BuyerResult::SoldOutAfterBuying,
+                BuyerResult::LockTimeout,
+                BuyerResult::Killed,
+            ] {
+                let n = count(buyers, kind);
+                if n > 0 {
+                    let _ = write!(line, ", {n} {}", result_label(kind));
+                }
             }
             line
         }
@@ -431,6 +492,69 @@ pub fn verdict(t: &Tally, sold_out_buyers: usize, words: Words) -> String {
     }
 }
 
+/// "buyer-3", "buyers 1–10", "buyers 1, 3 and 5–7": runs of consecutive numbers as ranges,
+/// so a list of every buyer stays short.
+pub fn buyer_set(buyers: &[u32]) -> String {
+    let mut sorted = buyers.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    match sorted.as_slice() {
+        [] => String::new(),
+        [one] => format!("buyer-{one}"),
+        _ => format!("buyers {}", and_list(&ranges(&sorted))),
+    }
+}
+
+/// Sorted, distinct numbers as "1–3", "5", "7–8".
+fn ranges(sorted: &[u32]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        match j - i {
+            0 => out.push(sorted[i].to_string()),
+            1 => out.extend([sorted[i].to_string(), sorted[j].to_string()]),
+            _ => out.push(format!("{}–{}", sorted[i], sorted[j])),
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// "a", "a and b", "a, b and c".
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Wraps `text` at spaces to `width` columns, keeping its leading spaces; continuation lines
+/// are indented by `indent`.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let body = text.trim_start_matches(' ');
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = text[..text.len() - body.len()].to_string();
+    let mut empty = true;
+    for word in body.split(' ') {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
 /// "1 ticket", "3 tickets".
 pub fn plural(n: u64, word: &str) -> String {
     if n == 1 {
@@ -450,11 +574,6 @@ pub fn millis(us: u64) -> String {
     format!("{} ms", us / 1_000)
 }
 
-/// "242.5 ms": a moment with a decimal.
-pub fn millis_f(us: u64) -> String {
-    format!("{:.1} ms", us as f64 / 1e3)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,20 +584,76 @@ mod tests {
         ledger_row: "in the order log",
     };
 
+    fn buyer(buyer: u32, result: BuyerResult, confirmed: u64) -> BuyerSummary {
+        BuyerSummary {
+            buyer,
+            pid: 100 + buyer,
+            searched: Some(3),
+            confirmed,
+            logged: confirmed,
+            outcome: None,
+            ending: Ending::Finished,
+            result,
+            delays_ms: Vec::new(),
+            lock_wait_us: 0,
+            relocks: 0,
+            retries: 0,
+        }
+    }
+
     #[test]
     fn verdicts_say_what_happened_in_one_line() {
+        let mut buyers: Vec<BuyerSummary> =
+            (1..=3).map(|b| buyer(b, BuyerResult::Bought, 1)).collect();
+        buyers.extend((4..=10).map(|b| buyer(b, BuyerResult::SoldOut, 0)));
         assert_eq!(
-            verdict(&Tally::reconcile(3, 3, 0, 3), 7, FILE),
+            verdict(&Tally::reconcile(3, 3, 0, 3), &buyers, FILE),
             "OK: 3 tickets, 3 sold, 7 sold out"
         );
         assert_eq!(
-            verdict(&Tally::reconcile(3, 10, 2, 10), 0, FILE),
+            verdict(&Tally::reconcile(3, 10, 2, 10), &buyers, FILE),
             "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
         );
-        assert!(verdict(&Tally::reconcile(3, 2, 0, 3), 0, FILE).contains("never confirmed"));
+    }
+
+    #[test]
+    fn a_note_about_unconfirmed_sales_sits_with_the_sales() {
+        let buyers = [
+            buyer(1, BuyerResult::Bought, 1),
+            buyer(2, BuyerResult::Killed, 0),
+            buyer(3, BuyerResult::Bought, 1),
+            buyer(4, BuyerResult::SoldOut, 0),
+        ];
         assert_eq!(
-            verdict(&Tally::reconcile(10, 4, 1, 4).with_others(5), 0, FILE),
-            "OK: 10 tickets, 4 sold by this run and 5 by others"
+            verdict(&Tally::reconcile(3, 2, 0, 3), &buyers, FILE),
+            "OK: 3 tickets, 3 sold (1 of them logged by a buyer that died or failed before \
+             confirming), 1 sold out, 1 killed"
         );
+    }
+
+    #[test]
+    fn buyers_who_bought_before_selling_out_are_counted_as_such() {
+        let buyers = [
+            buyer(1, BuyerResult::SoldOutAfterBuying, 6),
+            buyer(2, BuyerResult::SoldOutAfterBuying, 4),
+        ];
+        assert_eq!(
+            verdict(&Tally::reconcile(10, 10, 0, 10), &buyers, FILE),
+            "OK: 10 tickets, 10 sold, 2 sold out after buying"
+        );
+    }
+
+    #[test]
+    fn buyer_sets_are_ranges() {
+        assert_eq!(buyer_set(&[3]), "buyer-3");
+        assert_eq!(buyer_set(&[2, 3, 4, 5, 6, 7, 8, 9, 10]), "buyers 2–10");
+        assert_eq!(buyer_set(&[7, 1, 5, 6, 3]), "buyers 1, 3 and 5–7");
+        assert_eq!(buyer_set(&[1, 2]), "buyers 1 and 2");
+    }
+
+    #[test]
+    fn long_sentences_wrap_with_a_hanging_indent() {
+        let text = wrap("  Why: one two three four five six", 17, 7);
+        assert_eq!(text, "  Why: one two\n       three four\n       five six");
     }
 }

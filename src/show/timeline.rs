@@ -2,19 +2,21 @@
 //! waited for the lock, held it, and read and wrote the count. A pure function of the events.
 
 use std::collections::BTreeSet;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
 use super::spans::{self, BuyerTime, SpanKind};
-use crate::events::{Event, Message, Outcome};
+use crate::events::{Event, Message};
+use crate::report::{BuyerResult, BuyerSummary};
+use crate::settings::Step;
 
 /// Lanes drawn before the rest are summed up in one line: more would scroll the report away.
 pub const MAX_LANES: usize = 40;
 /// Width used when stdout is not a terminal (a file, a pipe, a test).
 const DEFAULT_WIDTH: usize = 80;
 /// The lane's closing note ("read 3, wrote 2") is cut to this many characters.
-const NOTE_WIDTH: usize = 24;
+const NOTE_WIDTH: usize = 26;
 /// A lane narrower than this shows nothing useful, so narrow terminals wrap instead.
 const MIN_BAR: usize = 20;
 /// Columns per ruler tick, about: room for a label like "1500ms" and a gap.
@@ -28,6 +30,9 @@ pub struct Canvas {
     pub width: usize,
     pub max_lanes: usize,
     pub color: bool,
+    /// Sentences (narration, "Why:") are wrapped to this width: the terminal's, or none when
+    /// the output goes to a pipe or a file, where a line should stay whole for grep.
+    pub text_width: usize,
 }
 
 impl Canvas {
@@ -35,13 +40,13 @@ impl Canvas {
     /// says otherwise.
     pub fn for_stdout() -> Canvas {
         let stdout = std::io::stdout();
-        let width = terminal_size::terminal_size_of(&stdout)
-            .map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0));
+        let terminal = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
         let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
         Canvas {
-            width,
+            width: terminal.unwrap_or(DEFAULT_WIDTH),
             max_lanes: MAX_LANES,
             color,
+            text_width: terminal.unwrap_or(usize::MAX),
         }
     }
 }
@@ -65,6 +70,8 @@ enum Cell {
     /// `--serializable`: the database refused the write; the buyer starts again with a new
     /// read, which usually falls into the same column, so this mark wins it.
     Refused,
+    /// The buyer died here (SIGKILL): it wins its column, it is the lane's last word.
+    Killed,
 }
 
 impl Cell {
@@ -81,6 +88,7 @@ impl Cell {
             Cell::Read => 'R',
             Cell::Wrote => 'W',
             Cell::ReadAndWrote => '*',
+            Cell::Killed => 'K',
         }
     }
 
@@ -88,15 +96,16 @@ impl Cell {
         match self {
             Cell::Idle => "",
             Cell::Undrawn => "buying, not drawn step by step",
-            Cell::Delay => "network delay without the lock",
+            Cell::Delay => "network delay, no lock",
             Cell::WaitingForLock => "waiting for the lock",
             Cell::HoldingLock => "holding the lock",
             Cell::GaveUp => "gave up or failed",
             Cell::Refused => "refused by the database, retried",
-            Cell::SoldOut => "saw 0: sold out",
-            Cell::Read => "read the count",
-            Cell::Wrote => "wrote it",
+            Cell::SoldOut => "sold out",
+            Cell::Read => "read",
+            Cell::Wrote => "wrote",
             Cell::ReadAndWrote => "read and wrote",
+            Cell::Killed => "killed (SIGKILL)",
         }
     }
 
@@ -108,13 +117,14 @@ impl Cell {
             Cell::WaitingForLock => fg(AnsiColor::Yellow),
             Cell::HoldingLock => fg(AnsiColor::Green),
             Cell::GaveUp | Cell::SoldOut | Cell::Refused => fg(AnsiColor::Red),
+            Cell::Killed => fg(AnsiColor::BrightRed).bold(),
             Cell::Read => fg(AnsiColor::Cyan).bold(),
             Cell::Wrote | Cell::ReadAndWrote => fg(AnsiColor::Magenta).bold(),
         }
     }
 
     /// The legend's order: the lock first, then what happens to the count.
-    const LEGEND: [Cell; 10] = [
+    const LEGEND: [Cell; 11] = [
         Cell::WaitingForLock,
         Cell::HoldingLock,
         Cell::Delay,
@@ -122,6 +132,7 @@ impl Cell {
         Cell::Wrote,
         Cell::ReadAndWrote,
         Cell::SoldOut,
+        Cell::Killed,
         Cell::Refused,
         Cell::GaveUp,
         Cell::Undrawn,
@@ -136,28 +147,10 @@ struct Lane {
     note: String,
 }
 
-/// How a lane's last attempt ended, for its closing note.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LaneEnd {
-    GaveUp,
-    Wrote(u64),
-    SoldOut,
-    Failed,
-}
-
-impl fmt::Display for LaneEnd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LaneEnd::GaveUp => f.write_str("gave up on the lock"),
-            LaneEnd::Wrote(n) => write!(f, "wrote {n}"),
-            LaneEnd::SoldOut => f.write_str("sold out"),
-            LaneEnd::Failed => f.write_str("failed"),
-        }
-    }
-}
-
 /// The timeline's lines, without trailing newlines; empty when there is nothing to draw.
-pub fn render(events: &[Message], canvas: &Canvas) -> Vec<String> {
+/// `buyers` says how each buyer ended, so the lanes tell the report's story; a buyer without
+/// a summary (unit tests) is told from its events alone.
+pub fn render(events: &[Message], buyers: &[BuyerSummary], canvas: &Canvas) -> Vec<String> {
     let by_buyer = spans::by_buyer(events);
     // The axis starts at the starting gun: spawning is the launcher's business, not the race.
     let raced = || events.iter().filter(|m| m.event != Event::Spawned);
@@ -165,7 +158,11 @@ pub fn render(events: &[Message], canvas: &Canvas) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let lanes: Vec<Lane> = by_buyer.iter().take(canvas.max_lanes).map(lane).collect();
+    let lanes: Vec<Lane> = by_buyer
+        .iter()
+        .take(canvas.max_lanes)
+        .map(|time| lane(time, buyers.iter().find(|b| b.buyer == time.buyer), end))
+        .collect();
 
     let last_buyer = by_buyer.last().map_or(1, |b| b.buyer);
     let label_width = format!("buyer-{last_buyer}").len();
@@ -187,8 +184,8 @@ pub fn render(events: &[Message], canvas: &Canvas) -> Vec<String> {
 
     let mut lines = vec![format!(
         "Timeline ({}, one column = {})",
-        duration(axis.span),
-        duration(axis.span.div_ceil(bar as u64))
+        axis.unit().show(axis.span),
+        axis.unit().show(axis.span.div_ceil(bar as u64))
     )];
     lines.push(format!("{:label_width$} {}", "", axis.ruler()));
     let mut used = Vec::new();
@@ -244,8 +241,9 @@ fn first_write_marker(events: &[Message], axis: &Axis, room: usize) -> Option<St
     }
 }
 
-/// Builds a buyer's lane from its spans and the instants among its events.
-fn lane(time: &BuyerTime) -> Lane {
+/// Builds a buyer's lane from its spans and the instants among its events; its closing note
+/// says how it ended, in the words of the report. `end` is the race's last moment.
+fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -> Lane {
     let mut spans: Vec<(Cell, u64, u64)> = time
         .spans
         .iter()
@@ -262,32 +260,27 @@ fn lane(time: &BuyerTime) -> Lane {
         .collect();
     let mut marks = Vec::new();
     let mine = &time.events;
-    let mut reads = Vec::new();
-    let mut ending = None;
-    let mut bought_attempts = None;
+    let mut story = Story::default();
     for (i, message) in mine.iter().enumerate() {
         let t = message.t_us;
         match &message.event {
-            Event::LockTimedOut { .. } => {
-                marks.push((Cell::GaveUp, t));
-                ending = Some(LaneEnd::GaveUp);
-            }
+            Event::LockTimedOut { .. } | Event::Failed { .. } => marks.push((Cell::GaveUp, t)),
             Event::Read { seen } => {
                 marks.push((Cell::Read, t));
-                reads.push(*seen);
+                story.reads.push(*seen);
             }
             Event::Wrote { ticket_num } => {
                 marks.push((Cell::Wrote, t));
-                ending = Some(LaneEnd::Wrote(*ticket_num));
+                story.wrote = Some(*ticket_num);
             }
             Event::SoldOut { .. } => {
                 marks.push((Cell::SoldOut, t));
-                ending = Some(LaneEnd::SoldOut);
+                story.sold_out = true;
             }
             Event::Retried { .. } => marks.push((Cell::Refused, t)),
-            Event::Failed { .. } => {
-                marks.push((Cell::GaveUp, t));
-                ending = Some(LaneEnd::Failed);
+            Event::Killed { step, .. } => {
+                marks.push((Cell::Killed, t));
+                story.killed_at = Some(*step);
             }
             Event::Finished {
                 outcome,
@@ -296,36 +289,104 @@ fn lane(time: &BuyerTime) -> Lane {
                 ..
             } => {
                 // Past the streamed attempts the buyer went on buying without telling us how.
-                if *attempts > reads.len() as u64 && i > 0 {
+                if *attempts > story.reads.len() as u64 && i > 0 {
                     spans.push((Cell::Undrawn, mine[i - 1].t_us, t));
                 }
-                bought_attempts = Some((*bought, *attempts));
-                if *outcome == Outcome::SoldOut {
-                    ending = Some(LaneEnd::SoldOut);
-                }
+                story.bought = *bought;
+                story.attempts = *attempts;
+                story.result = Some(BuyerResult::of(
+                    &crate::report::Ending::Finished,
+                    Some(*outcome),
+                    *bought,
+                ));
             }
             _ => {}
         }
     }
-    let note = match (reads.as_slice(), bought_attempts) {
-        (_, Some((bought, attempts))) if attempts > 1 => {
-            let mut note = format!("{bought} bought");
-            if ending == Some(LaneEnd::SoldOut) {
-                note.push_str(", sold out");
+    if story.killed_at.is_some() {
+        story.result = Some(BuyerResult::Killed);
+    }
+    if let Some(summary) = summary {
+        story.result = Some(summary.result);
+        story.bought = story.bought.max(summary.confirmed);
+        // A death nobody announced (an interrupt, a crash) shows where the race ends, the
+        // last moment the buyer can be said to have lived; a wait it never finished lasts
+        // until then.
+        if summary.result == BuyerResult::Killed && story.killed_at.is_none() {
+            marks.push((Cell::Killed, end));
+            if let Some(wait) = unfinished_wait(mine) {
+                spans.push((Cell::WaitingForLock, wait, end));
             }
-            note
         }
-        ([seen], _) => match ending {
-            Some(end) => format!("read {seen}, {end}"),
-            None => format!("read {seen}"),
-        },
-        _ => ending.map(|e| e.to_string()).unwrap_or_default(),
-    };
+    }
     Lane {
         buyer: time.buyer,
         spans,
         marks,
-        note,
+        note: story.note(),
+    }
+}
+
+/// When the buyer began a lock wait that never ended, if it did.
+fn unfinished_wait(mine: &[&Message]) -> Option<u64> {
+    let mut waiting = None;
+    for message in mine {
+        match message.event {
+            Event::LockWait { .. } => waiting = Some(message.t_us),
+            Event::LockAcquired { .. } | Event::LockTimedOut { .. } => waiting = None,
+            _ => {}
+        }
+    }
+    waiting
+}
+
+/// What a lane's closing note is made of.
+#[derive(Default)]
+struct Story {
+    reads: Vec<u64>,
+    wrote: Option<u64>,
+    bought: u64,
+    attempts: u64,
+    killed_at: Option<Step>,
+    sold_out: bool,
+    result: Option<BuyerResult>,
+}
+
+impl Story {
+    /// "read 3, wrote 2", "read 0, sold out", "bought 6, then sold out", "killed at lock_held":
+    /// the same outcome the report's rows and the JSON `result` give this buyer.
+    fn note(&self) -> String {
+        let single = match self.reads.as_slice() {
+            [seen] if self.attempts <= 1 => Some(*seen),
+            _ => None,
+        };
+        let read = single.map(|seen| format!("read {seen}, "));
+        let read = read.as_deref().unwrap_or("");
+        let bought = self.bought;
+        match self.result {
+            Some(BuyerResult::Bought) => match (single, self.wrote) {
+                (Some(_), Some(n)) => format!("{read}wrote {n}"),
+                _ => format!("bought {bought}"),
+            },
+            Some(BuyerResult::SoldOut) => format!("{read}sold out"),
+            Some(BuyerResult::SoldOutAfterBuying) => format!("bought {bought}, then sold out"),
+            Some(BuyerResult::LockTimeout) if bought > 0 => {
+                format!("bought {bought}, then timed out")
+            }
+            Some(BuyerResult::LockTimeout) => "gave up on the lock".to_string(),
+            Some(BuyerResult::Killed) => match self.killed_at {
+                Some(step) => format!("killed at {step}"),
+                None => format!("{read}killed"),
+            },
+            Some(BuyerResult::Failed) => "failed".to_string(),
+            // No report line: told from the last steps alone.
+            None => match (self.reads.last(), self.wrote, self.sold_out) {
+                (Some(seen), _, true) => format!("read {seen}, sold out"),
+                (Some(seen), Some(n), false) => format!("read {seen}, wrote {n}"),
+                (Some(seen), None, false) => format!("read {seen}"),
+                _ => String::new(),
+            },
+        }
     }
 }
 
@@ -366,13 +427,24 @@ impl Axis {
     }
 
     /// Tick labels at round times ("0ms  100ms  200ms"), each starting at its own column.
+    /// The time between two labels of the ruler.
+    fn step(&self) -> u64 {
+        nice_step(self.span / (self.columns as u64 / COLUMNS_PER_TICK).max(1))
+    }
+
+    /// The one unit every time on this axis is given in.
+    fn unit(&self) -> Unit {
+        Unit::for_step(self.step())
+    }
+
     fn ruler(&self) -> String {
-        let step = nice_step(self.span / (self.columns as u64 / COLUMNS_PER_TICK).max(1));
+        let step = self.step();
+        let unit = self.unit();
         let mut ruler = String::new();
         let mut t = 0;
         while t <= self.span {
             let column = self.column(self.start + t) + 1; // +1 for the lane's opening '|'
-            let label = duration(t);
+            let label = unit.show(t);
             if column >= ruler.len() + usize::from(!ruler.is_empty())
                 && column + label.len() <= self.columns + 2
             {
@@ -398,16 +470,46 @@ fn nice_step(raw: u64) -> u64 {
     }
 }
 
-/// A short duration for the axis: "0ms", "250ms", "1.5s", "80us".
-fn duration(us: u64) -> String {
-    if us == 0 {
-        "0ms".to_string()
-    } else if us < 1_000 {
-        format!("{us}us")
-    } else if us < 10_000_000 && !us.is_multiple_of(1_000_000) {
-        format!("{}ms", us / 1_000)
-    } else {
-        format!("{}s", us as f64 / 1e6)
+/// The unit of an axis, chosen once from its tick step, so the ruler never mixes "1s" with
+/// "1500ms".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Micros,
+    Millis,
+    Seconds,
+}
+
+impl Unit {
+    fn for_step(step_us: u64) -> Unit {
+        if step_us >= 1_000_000 {
+            Unit::Seconds
+        } else if step_us >= 1_000 {
+            Unit::Millis
+        } else {
+            Unit::Micros
+        }
+    }
+
+    /// "250ms", "1.5s", "80us": `us` in this unit, to about three significant digits.
+    fn show(self, us: u64) -> String {
+        let (per_unit, suffix) = match self {
+            Unit::Micros => (1, "us"),
+            Unit::Millis => (1_000, "ms"),
+            Unit::Seconds => (1_000_000, "s"),
+        };
+        let value = us as f64 / per_unit as f64;
+        let decimals = match value {
+            v if v >= 100.0 => 0,
+            v if v >= 10.0 => 1,
+            _ => 2,
+        };
+        let text = format!("{value:.decimals$}");
+        let text = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &text
+        };
+        format!("{text}{suffix}")
     }
 }
 
@@ -432,7 +534,7 @@ fn draw(cells: &[Cell], color: bool) -> String {
 /// The legend, naming only the glyphs the picture used, wrapped to the canvas width.
 fn legend(used: &[Cell], canvas: &Canvas) -> Vec<String> {
     const HEAD: &str = "Legend: ";
-    const GAP: &str = "   ";
+    const GAP: &str = "  ";
     let mut lines = Vec::new();
     let mut line = HEAD.to_string();
     let mut visible = HEAD.len();
@@ -456,6 +558,7 @@ fn legend(used: &[Cell], canvas: &Canvas) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Outcome;
 
     fn at(buyer: u32, t_ms: u64, event: Event) -> Message {
         Message {
@@ -471,6 +574,7 @@ mod tests {
             width,
             max_lanes: MAX_LANES,
             color: false,
+            text_width: width,
         }
     }
 
@@ -502,7 +606,7 @@ mod tests {
 
     #[test]
     fn a_locked_race_shows_one_holder_while_the_other_waits() {
-        let lines = render(&locked_race(), &plain(80));
+        let lines = render(&locked_race(), &[], &plain(80));
         let first = bar_of(&lines, 1);
         let second = bar_of(&lines, 2);
         assert!(first.starts_with("R===="), "{lines:#?}");
@@ -519,7 +623,7 @@ mod tests {
 
     #[test]
     fn the_legend_names_only_what_the_picture_uses() {
-        let lines = render(&locked_race(), &plain(80));
+        let lines = render(&locked_race(), &[], &plain(80));
         let legend = lines[lines.len() - 2..].concat();
         assert!(legend.contains(". waiting for the lock"), "{legend}");
         assert!(legend.contains("= holding the lock"), "{legend}");
@@ -540,7 +644,7 @@ mod tests {
                 Event::Wrote { ticket_num: 0 },
             ));
         }
-        let lines = render(&events, &plain(80));
+        let lines = render(&events, &[], &plain(80));
         for buyer in 1..=3 {
             let bar = bar_of(&lines, buyer);
             assert!(bar.starts_with("R---"), "{lines:#?}");
@@ -567,7 +671,7 @@ mod tests {
     #[test]
     fn every_line_fits_the_width() {
         for width in [60, 80, 132] {
-            for line in render(&locked_race(), &plain(width)) {
+            for line in render(&locked_race(), &[], &plain(width)) {
                 assert!(line.chars().count() <= width, "{width}: {line}");
             }
         }
@@ -582,7 +686,7 @@ mod tests {
             max_lanes: 40,
             ..plain(80)
         };
-        let lines = render(&events, &canvas);
+        let lines = render(&events, &[], &canvas);
         assert!(lines.iter().any(|l| l.starts_with("buyer-40 ")));
         assert!(!lines.iter().any(|l| l.starts_with("buyer-41 ")));
         assert!(lines.iter().any(|l| l.contains("10 more buyers not shown")));
@@ -606,9 +710,14 @@ mod tests {
                 },
             ),
         ];
-        let lines = render(&events, &plain(80));
+        let lines = render(&events, &[], &plain(80));
         assert!(bar_of(&lines, 1).contains("~~~~"), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.ends_with("500 bought, sold out")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with("bought 500, then sold out")),
+            "{lines:#?}"
+        );
     }
 
     #[test]
@@ -617,12 +726,45 @@ mod tests {
             color: true,
             ..plain(80)
         };
-        assert!(render(&locked_race(), &canvas).concat().contains("\x1b["));
-        assert!(!render(&locked_race(), &plain(80)).concat().contains('\x1b'));
+        assert!(
+            render(&locked_race(), &[], &canvas)
+                .concat()
+                .contains("\x1b[")
+        );
+        assert!(
+            !render(&locked_race(), &[], &plain(80))
+                .concat()
+                .contains('\x1b')
+        );
+    }
+
+    #[test]
+    fn one_axis_speaks_one_unit() {
+        assert_eq!(Unit::for_step(500_000).show(1_500_000), "1500ms");
+        assert_eq!(Unit::for_step(1_000_000).show(1_500_000), "1.5s");
+        assert_eq!(Unit::for_step(1_000_000).show(2_047_000), "2.05s");
+        assert_eq!(Unit::for_step(50_000).show(281_362), "281ms");
+        assert_eq!(Unit::for_step(50_000).show(0), "0ms");
+        assert_eq!(Unit::for_step(200).show(80), "80us");
+        // A long race: its ruler counts whole seconds, never "1500ms" beside "1s".
+        let events = vec![
+            at(1, 0, Event::Read { seen: 1 }),
+            at(1, 2_500, Event::Wrote { ticket_num: 0 }),
+        ];
+        let lines = render(&events, &[], &plain(80));
+        assert!(
+            lines[0].starts_with("Timeline (2.5s, one column = "),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[0].ends_with("s)") && !lines[0].contains("ms"),
+            "{lines:#?}"
+        );
+        assert!(!lines[1].contains("ms"), "{lines:#?}");
     }
 
     #[test]
     fn no_events_draw_nothing() {
-        assert!(render(&[], &plain(80)).is_empty());
+        assert!(render(&[], &[], &plain(80)).is_empty());
     }
 }

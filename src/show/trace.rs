@@ -142,6 +142,7 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
             "finished",
             json!({"outcome": outcome, "bought": bought, "attempts": attempts}),
         ),
+        Event::Killed { step, attempt } => ("killed", json!({"step": step, "attempt": attempt})),
         Event::Paused { before } => ("paused", json!({"before": before})),
         Event::Failed { message, exit_code } => (
             "failed",

@@ -1,0 +1,109 @@
+//! `--html FILE`: one self-contained page that replays the race in a browser, for a class on
+//! a projector: a lane per buyer, the shared ticket counter, the lock holder, play / pause /
+//! step / speed, and the report with its "Why:" beside it. The page's script and style are in
+//! `page.html`; the run goes inside it as JSON, so the file needs nothing from the network.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::narrate::{Detail, Narrator};
+use super::schedule::Replayed;
+use super::{json, text};
+use crate::exit::{Error, Result};
+use crate::report::RunResult;
+use crate::settings::Settings;
+
+/// The page, with `__TITLE__` and `__RUN__` to fill in.
+const PAGE: &str = include_str!("page.html");
+
+/// The page file, created before the race so a bad path fails before any buyer starts.
+pub struct PageFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl PageFile {
+    pub fn create(path: &Path) -> Result<PageFile> {
+        let file = File::create(path).map_err(|e| Error::io("create page", path, &e))?;
+        Ok(PageFile {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn write(
+        self,
+        settings: &Settings,
+        result: &RunResult,
+        replayed: Option<&Replayed>,
+    ) -> Result<()> {
+        let mut out = BufWriter::new(self.file);
+        out.write_all(page(settings, result, replayed).as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("write page", &self.path, &e))
+    }
+}
+
+/// What the page's script reads besides the `--json` document: the words for each event and
+/// the text report, so the page tells the race in the same words as the terminal.
+#[derive(Serialize)]
+struct PageData<'a> {
+    title: &'a str,
+    subtitle: &'a str,
+    /// The narration of `run.events[i]`, step by step (the `--verbose` wording).
+    words: Vec<String>,
+    /// The report's rows, problems, "Why:" and verdict, as the terminal shows them.
+    report: text::ReportParts,
+    /// Filled in below: the `--json` document, embedded as it is.
+    run: (),
+}
+
+/// The whole page for one run (and, stepped by `--schedule`, how its schedule went).
+pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
+    let headline = text::headline(settings);
+    let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
+    let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers, usize::MAX);
+    let words = result.events.iter().map(|m| narrator.words(m)).collect();
+    let data = PageData {
+        title,
+        subtitle,
+        words,
+        report: text::report_parts(settings, result),
+        run: (),
+    };
+    let mut run = serde_json::to_string(&data).expect("the page data serializes");
+    // `"run":null}` becomes `"run":{the --json document}}`.
+    run.truncate(run.len() - "null}".len());
+    run.push_str(&json::compact(settings, result, replayed));
+    run.push('}');
+    PAGE.replace("__TITLE__", &escape_html(title))
+        // Inside <script>, only "</" could end the element early; "<\/" means the same in JSON.
+        .replace("__RUN__", &run.replace("</", "<\\/"))
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_needs_nothing_from_elsewhere() {
+        for needle in ["http://", "https://", "src=", "@import", "url("] {
+            assert!(!PAGE.contains(needle), "the page refers to {needle}");
+        }
+        assert_eq!(PAGE.matches("__RUN__").count(), 1);
+    }
+
+    #[test]
+    fn html_in_the_title_is_escaped() {
+        assert_eq!(escape_html("a<b>&c"), "a&lt;b&gt;&amp;c");
+    }
+}
