@@ -13,7 +13,7 @@
 //! - `explore/`     `grab-tickets explore`: many stepped races, each a real run through `app`
 //!   - `every`      every distinct schedule once: depth-first over the moves, one race per path
 //!   - `por`        partial-order reduction: which moves commute; counting the orders skipped
-//!   - `sample`     `--random`: PCT (or uniform) schedules drawn from a seed
+//!   - `sample`     `--random`: uniform (or PCT) schedules drawn from a seed
 //!   - `interactive` `--interactive`: the person at the keyboard picks every move
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
