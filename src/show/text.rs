@@ -459,6 +459,7 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary], words: Words) -> String {
                 BuyerResult::SoldOutAfterBuying,
                 BuyerResult::LockTimeout,
                 BuyerResult::Killed,
+                BuyerResult::Failed,
             ] {
                 let n = count(buyers, kind);
                 if n > 0 {
