@@ -465,8 +465,39 @@ fn a_full_disk_mid_race_sells_nothing_it_cannot_finish_and_still_reports() {
             .all(|b| b["logged"] == 0),
         "a failed buyer left a sale behind",
     );
-    // The torn entry was trimmed; the ledger is whole and agrees with the data file.
+    // The torn entry was trimmed; the ledger is whole and agrees with the data file, and
+    // the failed buyers took their staged data files with them.
     let entries = ledger(&env);
     assert_eq!(entries.len(), 6);
     assert_eq!(env.data_json()["seq"], entries[5]["seq"]);
+    run.assert_that(env.temp_files().is_empty(), "staged files were left behind");
+}
+
+#[test]
+fn a_full_disk_at_the_restock_leaves_both_files_byte_identical() {
+    let env = TestEnv::new();
+    env.sell_tickets(1);
+    let before = files(&env);
+    // Room for 100 bytes of the 160-byte restock entry: it is cut short, then taken back.
+    let limit = before.1.len() + 100;
+    let run = grab_tickets()
+        .data(&env.data)
+        .tickets(5)
+        .configure(|cmd| {
+            let program = cmd.get_program().to_owned();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+            *cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(format!(
+                    "trap '' XFSZ; exec prlimit --fsize={limit} -- \"$@\""
+                ))
+                .arg("sh")
+                .arg(program)
+                .args(args);
+        })
+        .run();
+    run.assert_code(ENVIRONMENT)
+        .assert_stderr_contains("failed to append to order log");
+    assert!(files(&env) == before, "the data file or the log changed");
+    run.assert_that(env.temp_files().is_empty(), "a staged file was left behind");
 }
