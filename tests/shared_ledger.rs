@@ -501,3 +501,43 @@ fn a_full_disk_at_the_restock_leaves_both_files_byte_identical() {
     assert!(files(&env) == before, "the data file or the log changed");
     run.assert_that(env.temp_files().is_empty(), "a staged file was left behind");
 }
+
+#[test]
+fn a_locked_run_beside_a_race_without_the_lock_blames_the_others_not_itself() {
+    let env = TestEnv::new();
+    let mut reckless: Live = env
+        .race()
+        .no_lock()
+        .tickets(5)
+        .buyers(6)
+        .delay("300..300")
+        .spawn();
+    reckless.wait_for("the buyers reading before their delay", |seen| {
+        seen.iter().any(|l| l.contains("read ticket_num"))
+    });
+    let careful = env
+        .race()
+        .keep_stock()
+        .buyers(2)
+        .delay("400..400")
+        .json()
+        .run();
+    reckless.finish();
+    careful.assert_success();
+    let cause = careful.report()["verdict"]["cause"].as_str().unwrap_or("");
+    careful
+        .assert_that(
+            count(&careful, "/tally/sold_by_others") > 0,
+            "the race without the lock sold nothing in this run's window",
+        )
+        .assert_that(
+            cause.contains("others sold from the same stock meanwhile"),
+            "the Why does not name the others",
+        )
+        .assert_status("oversold");
+    let line = careful.report()["verdict"]["line"].as_str().unwrap();
+    careful.assert_that(
+        line.contains("sold by others"),
+        "the verdict hides the others' sales",
+    );
+}
