@@ -330,7 +330,10 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
             "the database server dropped {} (a restart or a crash): each one stopped; what it \
              had committed stands, what it had not was rolled back by the server, and the \
              counts above were read back after the server returned",
-            plural(lost_connection as u64, "buyer's connection")
+            match lost_connection {
+                1 => "1 buyer's connection".to_string(),
+                n => format!("{n} buyers' connections"),
+            }
         ));
     }
     for v in result.victims.iter().filter(|v| !v.died) {

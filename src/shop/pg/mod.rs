@@ -175,9 +175,15 @@ impl Target {
                 db.message()
             ),
             Some(db) => format!("failed to connect to {shown}: {}", db.message()),
-            None if e.to_string().contains("password missing") => format!(
+            // The cause sits in the error's source chain ("invalid configuration: ...").
+            None if chain(e).contains("password missing") => format!(
                 "failed to log in to {shown}: the server asks for a password; put it in the \
                  URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
+            ),
+            None if chain(e).contains("TLS") => format!(
+                "failed to connect to {shown}: {}; the server does not offer TLS: leave \
+                 sslmode out of the URL, or enable ssl on the server",
+                chain(e)
             ),
             None => format!(
                 "failed to connect to {shown}: {}; is the server running and listening there? \
