@@ -249,7 +249,13 @@ fn show(
     match settings.output {
         Output::Json => out::line(&json::report(settings, result, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            out::print(&text::report(settings, result, canvas.text_width));
+            let report = text::report(settings, result, canvas.text_width);
+            // The blank line sets the report off from the race above it; alone, it starts it.
+            let report = match settings.output {
+                Output::Quiet => report.trim_start_matches('\n'),
+                _ => &report,
+            };
+            out::print(report);
             if let Some(replayed) = replayed {
                 out::print(&schedule::lines(settings, result, replayed));
             }

@@ -465,8 +465,79 @@ fn a_full_disk_mid_race_sells_nothing_it_cannot_finish_and_still_reports() {
             .all(|b| b["logged"] == 0),
         "a failed buyer left a sale behind",
     );
-    // The torn entry was trimmed; the ledger is whole and agrees with the data file.
+    // The torn entry was trimmed; the ledger is whole and agrees with the data file, and
+    // the failed buyers took their staged data files with them.
     let entries = ledger(&env);
     assert_eq!(entries.len(), 6);
     assert_eq!(env.data_json()["seq"], entries[5]["seq"]);
+    run.assert_that(env.temp_files().is_empty(), "staged files were left behind");
+}
+
+#[test]
+fn a_full_disk_at_the_restock_leaves_both_files_byte_identical() {
+    let env = TestEnv::new();
+    env.sell_tickets(1);
+    let before = files(&env);
+    // Room for 100 bytes of the 160-byte restock entry: it is cut short, then taken back.
+    let limit = before.1.len() + 100;
+    let run = grab_tickets()
+        .data(&env.data)
+        .tickets(5)
+        .configure(|cmd| {
+            let program = cmd.get_program().to_owned();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+            *cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(format!(
+                    "trap '' XFSZ; exec prlimit --fsize={limit} -- \"$@\""
+                ))
+                .arg("sh")
+                .arg(program)
+                .args(args);
+        })
+        .run();
+    run.assert_code(ENVIRONMENT)
+        .assert_stderr_contains("failed to append to order log");
+    assert!(files(&env) == before, "the data file or the log changed");
+    run.assert_that(env.temp_files().is_empty(), "a staged file was left behind");
+}
+
+#[test]
+fn a_locked_run_beside_a_race_without_the_lock_blames_the_others_not_itself() {
+    let env = TestEnv::new();
+    let mut reckless: Live = env
+        .race()
+        .no_lock()
+        .tickets(5)
+        .buyers(6)
+        .delay("300..300")
+        .spawn();
+    reckless.wait_for("the buyers reading before their delay", |seen| {
+        seen.iter().any(|l| l.contains("read ticket_num"))
+    });
+    let careful = env
+        .race()
+        .keep_stock()
+        .buyers(2)
+        .delay("400..400")
+        .json()
+        .run();
+    reckless.finish();
+    careful.assert_success();
+    let cause = careful.report()["verdict"]["cause"].as_str().unwrap_or("");
+    careful
+        .assert_that(
+            count(&careful, "/tally/sold_by_others") > 0,
+            "the race without the lock sold nothing in this run's window",
+        )
+        .assert_that(
+            cause.contains("others sold from the same stock meanwhile"),
+            "the Why does not name the others",
+        )
+        .assert_status("oversold");
+    let line = careful.report()["verdict"]["line"].as_str().unwrap();
+    careful.assert_that(
+        line.contains("sold by others"),
+        "the verdict hides the others' sales",
+    );
 }

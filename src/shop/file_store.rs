@@ -86,7 +86,10 @@ impl Store for FileStore {
         };
         let staged = store::stage(&self.data, &next)?;
         checkpoint(Step::TempWritten);
-        self.log.append(order)?;
+        if let Err(e) = self.log.append(order) {
+            staged.discard(); // no sale: the staged file never becomes the data
+            return Err(e);
+        }
         checkpoint(Step::OrderLogged);
         staged.swap_in().inspect_err(|_| {
             // Best effort: if even this fails, the next lock holder finishes the order

@@ -239,7 +239,10 @@ fn append_and_write(shop: &FileStore, stock: Stock, entry: &Entry) -> Result<()>
         ..stock
     };
     let staged = store::stage(&shop.data, &fresh)?;
-    shop.log.append(entry)?;
+    if let Err(e) = shop.log.append(entry) {
+        staged.discard();
+        return Err(e);
+    }
     staged.swap_in()
 }
 

@@ -98,9 +98,42 @@ impl OrderLog {
 
     /// Appends one entry, in one `write`. Not yet durable: see [`OrderLog::sync`].
     pub fn append(&self, entry: &Entry) -> Result<()> {
-        (&self.file)
-            .write_all(&encode(entry))
-            .map_err(|e| Error::io("append to order log", &self.path, &e))
+        let line = encode(entry);
+        let mut written = 0;
+        while written < line.len() {
+            match (&self.file).write(&line[written..]) {
+                Ok(0) => {
+                    self.undo_torn(written);
+                    return Err(Error::io(
+                        "append to order log",
+                        &self.path,
+                        &std::io::ErrorKind::WriteZero.into(),
+                    ));
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // A full disk cuts an entry short: take the piece back, so that a
+                    // failure leaves the log as it was (the next lock holder would trim it).
+                    self.undo_torn(written);
+                    return Err(Error::io("append to order log", &self.path, &e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the first `written` bytes of an entry whose append failed, if they are still
+    /// the log's tail (the log ends that far into an entry), so nobody appended after them.
+    fn undo_torn(&self, written: usize) {
+        if written == 0 {
+            return;
+        }
+        if let Ok(len) = self.len()
+            && len % ENTRY_LEN as u64 == written as u64
+        {
+            let _ = self.file.set_len(len - written as u64);
+        }
     }
 
     /// Flushes every entry appended so far (by any process) to the disk.

@@ -472,6 +472,12 @@ impl Staged<'_> {
     /// renamed above it, and it only ever swaps in the temp file this process created: the
     /// name is ours from `O_EXCL` on, and whoever could rename it away (the directory's owner,
     /// or anyone in a directory without the sticky bit) could replace the data file directly.
+    /// Gives up on the staged file: it was never part of the data, so it goes.
+    pub fn discard(self) {
+        let temp = self.data.temp.borrow();
+        let _ = rustix::fs::unlinkat(self.data.dir.fd(), &*temp, AtFlags::empty());
+    }
+
     pub fn swap_in(self) -> Result<()> {
         let data = self.data;
         let temp = data.temp.borrow();

@@ -140,7 +140,7 @@ impl<'a> Summary<'a> {
             legend(e.scope)
         );
         let row = |out: &mut String, label: &str, n: u64, note: &str| {
-            let line = format!("  {label:<16}{n:>9}  {note}");
+            let line = format!("  {label:<18}{n:>7}  {note}");
             let _ = writeln!(out, "{}", line.trim_end());
         };
         let runs = self.runs.len() as u64;
@@ -177,8 +177,18 @@ impl<'a> Summary<'a> {
                 "runs stopped part-way: every move left only reordered a schedule run elsewhere",
             );
         }
-        row(&mut out, "oversold", self.oversold, "");
-        row(&mut out, "lost updates", self.lost_updates, "");
+        row(
+            &mut out,
+            "oversold",
+            self.oversold,
+            "sold more than the stock (each also lost an update)",
+        );
+        row(
+            &mut out,
+            "lost updates only",
+            self.lost_updates,
+            "not oversold, but a sale the data file forgot",
+        );
         if self.mismatch > 0 {
             row(
                 &mut out,

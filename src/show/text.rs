@@ -330,10 +330,9 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
             "the database server dropped {} (a restart or a crash): each one stopped; what it \
              had committed stands, what it had not was rolled back by the server, and the \
              counts above were read back after the server returned",
-            if lost_connection == 1 {
-                "1 buyer's connection".to_string()
-            } else {
-                format!("{lost_connection} buyers' connections")
+            match lost_connection {
+                1 => "1 buyer's connection".to_string(),
+                n => format!("{n} buyers' connections"),
             }
         ));
     }
@@ -393,7 +392,25 @@ fn left_behind(b: &BuyerSummary, recovered: &[Recovery], on_database: bool) -> S
 
 /// One sentence built from the events that says where overselling came from.
 pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
-    super::cause::explain(settings.scope, result.tally.status(), &result.events)
+    let t = &result.tally;
+    let bad = matches!(t.status(), Status::Oversold | Status::LostUpdates);
+    // This run's own buyers held the lock over every purchase, and by themselves they sold
+    // no more than the stock: whatever went wrong came from the others in its window.
+    if bad && settings.scope == LockScope::Whole && t.sold_by_others > 0 && t.confirmed <= t.initial
+    {
+        let names: Vec<String> = result
+            .others
+            .iter()
+            .map(|p| participant_name(&p.run, p.grab_tickets))
+            .collect();
+        return Some(format!(
+            "this run's buyers held the lock around every purchase; the count went wrong \
+             because others sold from the same stock meanwhile ({}), and at least one of them \
+             did not keep the lock protocol (a race without the lock, say).",
+            names.join(", ")
+        ));
+    }
+    super::cause::explain(settings.scope, t.status(), &result.events)
 }
 
 /// "run 3f2a… (pids 812, 907); other program 'shop-7' (pid 66)".
@@ -463,6 +480,7 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary], words: Words) -> String {
                 BuyerResult::SoldOutAfterBuying,
                 BuyerResult::LockTimeout,
                 BuyerResult::Killed,
+                BuyerResult::Failed,
             ] {
                 let n = count(buyers, kind);
                 if n > 0 {
@@ -472,8 +490,12 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary], words: Words) -> String {
             line
         }
         Status::Oversold => format!(
-            "OVERSOLD: {tickets}, {} confirmed ({} oversold), {} lost {}",
+            "OVERSOLD: {tickets}, {} confirmed{} ({} oversold), {} lost {}",
             t.confirmed,
+            match t.sold_by_others {
+                0 => String::new(),
+                others => format!(" here and {others} sold by others"),
+            },
             t.oversold,
             t.lost_updates,
             if t.lost_updates == 1 {

@@ -11,7 +11,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use crate::exit::{Error, Result};
@@ -114,16 +113,6 @@ impl Target {
             return Err(usage("it does not start with postgres://".to_string()));
         }
         let mut config = Config::from_str(url).map_err(|e| usage(e.to_string()))?;
-        // This client talks to the server without TLS (a local socket, a trusted network):
-        // a URL that demands TLS could never connect, so say so before trying.
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(usage(
-                "it asks for TLS (sslmode=require), which grab-tickets does not speak: it \
-                 connects without TLS, over a local socket or a trusted network; drop \
-                 sslmode=require"
-                    .to_string(),
-            ));
-        }
         if config.get_hosts().is_empty() {
             return Err(usage("it names no host".to_string()));
         }
@@ -167,11 +156,6 @@ impl Target {
     fn connect_error(&self, e: &postgres::Error) -> Error {
         let shown = &self.shown;
         let message = match e.as_db_error() {
-            Some(db) if db.message().contains("no encryption") => format!(
-                "failed to log in to {shown}: {}; this server accepts the connection only over \
-                 TLS, which grab-tickets does not speak: allow it without TLS in pg_hba.conf",
-                db.message()
-            ),
             Some(db)
                 if [
                     SqlState::INVALID_PASSWORD,
@@ -191,13 +175,16 @@ impl Target {
                 db.message()
             ),
             Some(db) => format!("failed to connect to {shown}: {}", db.message()),
+            // The cause sits in the error's source chain ("invalid configuration: ...").
             None if chain(e).contains("password missing") => format!(
                 "failed to log in to {shown}: the server asks for a password; put it in the \
                  URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
             ),
-            // Only a failure to reach the server (refused, no such socket, timed out) is an
-            // input/output error; anything else would be misled by the hint below.
-            None if !reaching_failed(e) => format!("failed to connect to {shown}: {}", chain(e)),
+            None if chain(e).contains("TLS") => format!(
+                "failed to connect to {shown}: {}; the server does not offer TLS: leave \
+                 sslmode out of the URL, or enable ssl on the server",
+                chain(e)
+            ),
             None => format!(
                 "failed to connect to {shown}: {}; is the server running and listening there? \
                  (README, \"When one machine is not enough\", shows how to start one)",
@@ -232,18 +219,6 @@ pub fn is_connection_loss(e: &postgres::Error) -> bool {
     e.is_closed()
         || e.code().is_some_and(|code| shutdown.contains(code))
         || (e.as_db_error().is_none() && std::error::Error::source(e).is_some())
-}
-
-/// Whether `e` came from failing to reach the server at all (an input/output error below it).
-fn reaching_failed(e: &postgres::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        if cause.is::<std::io::Error>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 /// "error text: its cause: its cause", on one line.
