@@ -198,10 +198,17 @@ fn a_restart_is_explained_in_the_text_report() {
     // The signal: the launcher narrates the first confirmed sale.
     live.wait_for("a sale", |lines| lines.iter().any(|l| l.contains("BOUGHT")));
     cluster.restart();
-    live.finish()
-        .assert_code(5)
+    let run = live.finish();
+    run.assert_code(5)
         .assert_stdout_contains("the database server dropped")
         .assert_stdout_contains("lost the connection");
+    // "3 buyers' connections", "1 buyer's connection": the possessive agrees with the count.
+    let out = run.stdout();
+    assert!(
+        out.contains("buyers' connections") || out.contains("dropped 1 buyer's connection "),
+        "{}",
+        run.context()
+    );
 }
 
 #[test]
@@ -248,6 +255,22 @@ fn a_wrong_password_or_a_missing_database_changes_nothing() {
         wrong.context()
     );
     assert_eq!(wrong.stderr().lines().count(), 1, "{}", wrong.context());
+
+    // No password at all, where the server asks for one: the login hint, not "is the server
+    // running".
+    let no_password = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
+    let unasked = on(&no_password).args(["--tickets", "9"]).run();
+    unasked
+        .assert_code(4)
+        .assert_stderr_contains(&format!("failed to log in to {no_password}"))
+        .assert_stderr_contains("the server asks for a password")
+        .assert_stderr_contains("PGPASSWORD");
+    assert!(
+        !unasked.stderr().contains("is the server running"),
+        "{}",
+        unasked.context()
+    );
+    assert_eq!(unasked.stderr().lines().count(), 1, "{}", unasked.context());
 
     let missing = db.url().replace(&db.name, "no_such_database");
     on(&missing)
