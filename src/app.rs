@@ -13,9 +13,9 @@ use crate::race::pipe::Tick;
 use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Settings};
+use crate::shop::books::LockWait;
 use crate::shop::directory;
 use crate::shop::keeper::Keeper;
-use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
 use crate::show::{html, json, narrate, out, progress, schedule, text, timeline, trace};
 

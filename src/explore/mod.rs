@@ -20,7 +20,7 @@ use crate::settings::{
     DbLock, DelayRange, Exploration, Method, Output, PerBuyer, Restock, Schedule, Search, Settings,
     StoreAt,
 };
-use crate::shop::store;
+use crate::shop::data_file;
 use crate::show::explore::{Counted, FirstBad, Summary};
 use crate::show::out;
 
@@ -60,10 +60,10 @@ impl Workbench {
     fn new(exploration: &Exploration) -> Result<Workbench> {
         // The usual checks and messages, without creating the sidecars beside the original. A
         // missing file is fine: like a normal run, each race then starts from a new one.
-        let original = if store::is_missing(&exploration.data) {
+        let original = if data_file::is_missing(&exploration.data) {
             None
         } else {
-            store::read(&store::DataFile::open(&exploration.data)?)?;
+            data_file::read(&data_file::DataFile::open(&exploration.data)?)?;
             let bytes = std::fs::read(&exploration.data)
                 .map_err(|e| Error::io("read data file", &exploration.data, &e))?;
             Some(bytes)

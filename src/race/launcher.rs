@@ -1,6 +1,6 @@
 //! The launcher's part of the race: spawns the buyer processes, fires the starting gun,
 //! hears their events on one pipe, and reaps every child. Nothing else: the stock is set
-//! before (`shop::ledger`) and the result is reconciled after (`report`).
+//! before (`shop::books`) and the result is reconciled after (`report`).
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::os::unix::process::CommandExt as _;

@@ -1,12 +1,12 @@
 //! The launcher's side of either store, so that one run reads the same on both: check and
 //! open it, set the stock and open the run's window of the ledger, and after the race close
-//! the window. The file's steps live in `ledger` (with the race gate in `lock`), the
+//! the window. The file's steps live in `books` (with the race gate in `lock`), the
 //! database's in `pg::ledger`.
 
 use std::cell::RefCell;
 
+use super::books::{self, Closed, LockWait, Opened};
 use super::file_store::FileStore;
-use super::ledger::{self, Closed, LockWait, Opened};
 use super::lock::{GateGuard, RaceGate, launchers};
 use super::orders::Window;
 use super::pg::ledger::PgLedger;
@@ -34,7 +34,7 @@ impl Keeper {
         match &settings.store {
             StoreAt::DataFile => {
                 let shop =
-                    ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+                    books::open_checked(&settings.data, settings.durability, settings.restock)?;
                 let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })
             }
@@ -107,9 +107,9 @@ impl Keeper {
     ) -> (Closed, Option<Error>) {
         match self {
             Keeper::File { shop, .. } => {
-                match ledger::close_window(shop, opened, settings.scope, run, wait) {
+                match books::close_window(shop, opened, settings.scope, run, wait) {
                     Ok(closed) => (closed, None),
-                    Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
+                    Err(e) => (books::read_unsettled(shop, opened), Some(e)),
                 }
             }
             Keeper::Postgres(ledger) => match ledger.borrow_mut().close_books(opened.from) {
@@ -141,7 +141,7 @@ impl Keeper {
     /// behind (file store only). `killed` are the pids of buyers that died by a signal.
     pub fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
         if let Keeper::File { .. } = self {
-            ledger::remove_temp_files_of(&settings.data, killed);
+            books::remove_temp_files_of(&settings.data, killed);
         }
     }
 }
@@ -165,15 +165,15 @@ fn enter_file_race<'g>(
     };
     if let Restock::To(_) = settings.restock {
         let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
-        ledger::restock(shop, settings.restock, run, wait)?;
+        books::restock(shop, settings.restock, run, wait)?;
         drop(exclusive);
     }
     // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
     // someone else may slip in here; the window opens after it, and counts from it.
     let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
     if settings.restock == Restock::Keep {
-        ledger::restock(shop, settings.restock, run, wait)?;
+        books::restock(shop, settings.restock, run, wait)?;
     }
-    let opened = ledger::open_window(shop, wait)?;
+    let opened = books::open_window(shop, wait)?;
     Ok((racing, opened))
 }

@@ -3,15 +3,17 @@
 //! lock file and its order log) and [`pg`] the PostgreSQL one, beside it; [`keeper`] is the
 //! launcher's side of either.
 
+pub mod books;
+pub mod data_file;
 pub mod directory;
+pub mod document;
 pub mod file_store;
 pub mod keeper;
-pub mod ledger;
 pub mod lock;
 pub mod orders;
 pub mod pg;
 pub mod purchase;
-pub mod store;
+pub mod recovery;
 
 use std::time::Duration;
 

@@ -409,7 +409,8 @@ fn lock_words(scope: LockScope) -> &'static str {
 
 /// "s search, r read, w write": the letters of the moves under `scope`, in a buyer's order.
 fn legend(scope: LockScope) -> String {
-    Move::of_scope(scope)
+    scope
+        .moves()
         .iter()
         .map(|mv| format!("{} {}", mv.letter(), short_name(*mv)))
         .collect::<Vec<_>>()
@@ -482,7 +483,7 @@ pub fn help(scope: LockScope) -> String {
     let mut out = "Type a buyer's number to let it make the move shown beside it; q stops.\n\
                    A buyer's moves, in order:"
         .to_string();
-    for mv in Move::of_scope(scope) {
+    for mv in scope.moves() {
         let _ = write!(out, "\n  {}  {}", mv.letter(), mv.describe());
     }
     out.push_str("\nA buyer that reads 0 is sold out and stops.");
