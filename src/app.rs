@@ -285,10 +285,7 @@ fn exit_status(
         )));
     }
     if result.a_buyer_failed() {
-        return Err(Error::new(
-            Exit::BuyerFailed,
-            "a buyer process failed; see the report above",
-        ));
+        return Err(Error::buyer("a buyer process failed; see the report above"));
     }
     if let Some(misfit) = replayed.and_then(|r| r.misfit) {
         return Err(Error::usage(schedule::misfit_error(misfit)));

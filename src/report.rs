@@ -6,6 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use serde::Serialize;
 
 use crate::events::{Event, Message, Outcome};
+use crate::exit::Failure;
 use crate::race::Reaped;
 use crate::race::chaos::VictimReport;
 use crate::race::launcher::Raced;
@@ -226,8 +227,12 @@ impl RunResult {
 pub enum Ending {
     /// Exited normally after its report line.
     Finished,
-    /// Reported an error and exited with `exit_code`.
-    Failed { message: String, exit_code: i32 },
+    /// Reported an error (of kind `failure`) and exited with `exit_code`.
+    Failed {
+        failure: Failure,
+        message: String,
+        exit_code: i32,
+    },
     /// Killed by a signal.
     Killed { signal: i32, cause: KillCause },
     /// Exited without a report line: a protocol violation.
@@ -459,8 +464,13 @@ fn summarize(
                             finished_bought = *bought;
                             summary.delays_ms = delays_ms.clone();
                         }
-                        Event::Failed { message, exit_code } => {
+                        Event::Failed {
+                            failure,
+                            message,
+                            exit_code,
+                        } => {
                             summary.ending = Ending::Failed {
+                                failure: *failure,
                                 message: message.clone(),
                                 exit_code: i32::from(*exit_code),
                             };

@@ -28,7 +28,7 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     loop {
         let trial = bench.race(&mut search)?;
         if let Some(why) = search.diverged.take() {
-            return Err(Error::new(Exit::BuyerFailed, why));
+            return Err(Error::buyer(why));
         }
         if interrupt::interrupted() {
             summary.interrupted = true;

@@ -165,10 +165,10 @@ fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()>
                 other => Some(format!("buyer-{} ended {other:?}", b.buyer)),
             })
             .unwrap_or_else(|| "a buyer broke the report protocol".to_string());
-        return Err(Error::new(
-            Exit::BuyerFailed,
-            format!("schedule \"{}\" failed: {why}", trial.schedule),
-        ));
+        return Err(Error::buyer(format!(
+            "schedule \"{}\" failed: {why}",
+            trial.schedule
+        )));
     }
     let status = trial.result.tally.status();
     match status {

@@ -14,7 +14,7 @@ use super::interrupt;
 use super::pipe::{Heard, Listener, Tick};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Result};
 use crate::settings::{LockScope, Settings, StoreAt, without_password};
 
 /// What the launcher hands every buyer of one race, besides the settings.
@@ -282,8 +282,7 @@ fn race(
         }
         (Pacing::Free, Gun::Own(go)) => {
             go.clear();
-            return Err(Error::new(
-                Exit::BuyerFailed,
+            return Err(Error::buyer(
                 "stepped buyers need a chooser; this is a bug in grab-tickets",
             ));
         }
@@ -291,12 +290,7 @@ fn race(
     }
     let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(gun_ns);
-    read_result.map_err(|e| {
-        Error::new(
-            Exit::BuyerFailed,
-            format!("failed to read buyer reports: {e}"),
-        )
-    })?;
+    read_result.map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
     Ok((heard, race_us, conducted))
 }
 

@@ -12,7 +12,7 @@ use super::lock::LockGuard;
 use super::orders::{ENTRY_LEN, Entry, EntryKind, Window, log_path_for};
 use super::recovery::{cut_by_power_loss, settle};
 use crate::events::LockFileChange;
-use crate::exit::{Error, Exit, Result, shown};
+use crate::exit::{Error, Failure, Result, shown};
 use crate::settings::{Durability, LockScope, Restock};
 
 /// Opens the data file's directory. One that does not exist is named with the fix for what
@@ -44,7 +44,7 @@ fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
     }
     match data_file::read(data) {
         Ok(_) => Ok(()),
-        Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => {
+        Err(e) if e.kind() == Failure::BadData && cut_by_power_loss(data) => {
             let log_len = std::fs::metadata(log_path_for(data.path())).map_or(0, |m| m.len());
             if log_len >= ENTRY_LEN as u64 {
                 Ok(())
@@ -179,21 +179,30 @@ pub fn close_window(
     run: &str,
     wait: &LockWait,
 ) -> Result<Closed> {
-    let _guard = wait.lock(shop)?;
-    if scope == LockScope::Whole {
-        let settled = settle(&shop.data, &shop.log)?;
-        let to = shop.log.end()?;
-        drop(_guard);
-        // Entries before `to` never change again: reading them needs no lock.
-        return Ok(Closed {
-            remaining: settled.stock.ticket_num,
-            recovered: settled.recovered,
-            window: shop.log.read_window(opened.from..to)?,
-        });
+    let guard = wait.lock(shop)?;
+    match scope {
+        LockScope::Whole => close_settled(shop, opened, guard),
+        LockScope::Write | LockScope::None => close_with_resync(shop, opened, run),
     }
-    // Without the whole-purchase lock the race's orders repeat and skip seqs: the chain goes
-    // on from a resync entry at the data file's state, above every seq the race used, so
-    // that the next lock holder can trust the ledger again.
+}
+
+/// The whole-purchase lock kept the ledger a chain: settle, note its end, and read the window
+/// after letting go (entries before the end never change again: reading them needs no lock).
+fn close_settled(shop: &FileStore, opened: &Opened, guard: LockGuard<'_>) -> Result<Closed> {
+    let settled = settle(&shop.data, &shop.log)?;
+    let to = shop.log.end()?;
+    drop(guard);
+    Ok(Closed {
+        remaining: settled.stock.ticket_num,
+        recovered: settled.recovered,
+        window: shop.log.read_window(opened.from..to)?,
+    })
+}
+
+/// Without the whole-purchase lock the race's orders repeat and skip seqs: the chain goes on
+/// from a resync entry at the data file's state, above every seq the race used, so that the
+/// next lock holder can trust the ledger again. Call holding the lock.
+fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Closed> {
     let to = shop.log.end()?;
     let window = shop.log.read_window(opened.from..to)?;
     let stock = data_file::read(&shop.data)?;

@@ -15,7 +15,7 @@ use super::Acquired;
 use super::directory::{DataDir, FileId};
 use super::orders::OrderLog;
 use crate::events::LockFileChange;
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Failure, Result};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
 /// never leaves digits of a longer one behind.
@@ -209,7 +209,7 @@ impl LockFile {
         // by a signal means the user asked to stop.
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
-                Exit::Interrupted,
+                Failure::Interrupted,
                 format!(
                     "interrupted while waiting for the lock on {}",
                     self.path.display()
@@ -327,7 +327,7 @@ impl RaceGate {
     fn error(&self, err: &io::Error) -> Error {
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
-                Exit::Interrupted,
+                Failure::Interrupted,
                 format!(
                     "interrupted while waiting for another race on {} to end",
                     self.path.display()

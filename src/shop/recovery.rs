@@ -7,7 +7,7 @@ use super::Settled;
 use super::data_file::{self, DataFile};
 use super::document::Stock;
 use super::orders::{Entry, EntryKind, OrderLog};
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Failure, Result};
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
@@ -17,7 +17,7 @@ pub fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
         Ok(stock) => stock,
         // After a power cut the data file can be empty (its new contents were never written
         // back); the log, fsynced before every confirmation, still knows the count.
-        Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => match last {
+        Err(e) if e.kind() == Failure::BadData && cut_by_power_loss(data) => match last {
             Some(last) => return rebuild_from_log(data, last),
             None => return Err(e),
         },

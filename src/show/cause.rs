@@ -19,7 +19,13 @@ pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<S
         LockScope::Write => {
             "The lock covered only the write, not the read before it, so it came too late."
         }
-        _ => "With no lock, nothing kept a buyer's read and its write together.",
+        LockScope::None => "With no lock, nothing kept a buyer's read and its write together.",
+        // Only a change from outside the protocol can do this under the whole lock: the
+        // data file replaced or restored, or its lock file deleted, between a read and a write.
+        LockScope::Whole => {
+            "The lock covered the whole purchase, so something outside the lock protocol \
+             changed the data file between a read and its write."
+        }
     };
     let sales = sales(events);
     let stale: Vec<&Sale> = sales.iter().filter(|s| s.stale).collect();

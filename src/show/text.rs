@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::exit::Failure;
 use crate::race::chaos::StepDeath;
 use crate::report::{
     BuyerResult, BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
@@ -53,16 +54,16 @@ pub fn headline(settings: &Settings) -> String {
         (true, DbLock::Row) => "row lock",
         (true, DbLock::Advisory) => "advisory lock",
     };
-    let lock = match (settings.method, settings.scope) {
-        (Method::Atomic, _) => "one atomic conditional UPDATE per purchase, no lock".to_string(),
-        (Method::Serializable, _) => {
+    let lock = match settings.method {
+        Method::Atomic => "one atomic conditional UPDATE per purchase, no lock".to_string(),
+        Method::Serializable => {
             "SERIALIZABLE transactions retried on conflict, no lock".to_string()
         }
-        (Method::ReadCheckWrite, LockScope::Whole) => {
-            format!("{lock_kind} around the whole purchase")
-        }
-        (Method::ReadCheckWrite, LockScope::Write) => format!("{lock_kind} around the write only"),
-        (Method::ReadCheckWrite, LockScope::None) => "NO lock".to_string(),
+        Method::ReadCheckWrite => match settings.scope {
+            LockScope::Whole => format!("{lock_kind} around the whole purchase"),
+            LockScope::Write => format!("{lock_kind} around the write only"),
+            LockScope::None => "NO lock".to_string(),
+        },
     };
     format!(
         "{} race for {stock} in {}, {lock}\n{}",
@@ -297,7 +298,9 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
         let who = format!("buyer-{} (pid {})", b.buyer, b.pid);
         match &b.ending {
             Ending::Finished => {}
-            Ending::Failed { message, exit_code } => lines.push(format!(
+            Ending::Failed {
+                message, exit_code, ..
+            } => lines.push(format!(
                 "{who} failed with exit code {exit_code}: {message}"
             )),
             Ending::Killed { signal, cause } => {
@@ -323,7 +326,15 @@ fn problems(result: &RunResult, on_database: bool) -> Vec<String> {
     let lost_connection = result
         .buyers
         .iter()
-        .filter(|b| matches!(&b.ending, Ending::Failed { message, .. } if message.contains("lost the connection")))
+        .filter(|b| {
+            matches!(
+                b.ending,
+                Ending::Failed {
+                    failure: Failure::LostConnection,
+                    ..
+                }
+            )
+        })
         .count();
     if lost_connection > 0 {
         lines.push(format!(
