@@ -5,7 +5,10 @@
 //! # Layout
 //! Data flows one way: cli → settings → (explore →) app → race (buyers → shop) → report → show.
 //! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]
-//! - `cli`          clap types and completions; resolved into `Settings` before anything runs
+//! - `cli/`         the command line and its completions; resolved into `Settings` before anything runs
+//!   - `args`       the clap types: every flag with its help
+//!   - `bounds`     every whole-number flag's range, stated and checked once
+//!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
 //! - `settings/`    the resolved settings; imports nothing from the rest of the crate
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
@@ -39,9 +42,11 @@
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
-//!     trait), `lock` its row or advisory lock, `ledger` the launcher's side
+//!     trait), `lock` its row or advisory lock, `books` the launcher's side
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
-//! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
+//! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording
+//!   - `tally`      the arithmetic: confirmed, remaining, logged → oversold, lost updates, status
+//!   - `buyers`     each buyer's events, exit status and orders → one summary and result
 //! - `show/`        what people and scripts see
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `narrate`    live narration: phrases per moment, or every step with `--verbose`

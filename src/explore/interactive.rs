@@ -26,7 +26,7 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
         bench,
         exploration,
     };
-    let trial = bench.race(&mut player)?;
+    let trial = bench.trial(&mut player)?;
     let settings = &bench.settings;
     if trial.stopped {
         out::line(&format!(

@@ -105,7 +105,7 @@ impl Workbench {
 
     /// Runs one race from scratch, `chooser` picking every move: new buyer processes, and a
     /// new directory holding a copy of the data file and nothing else.
-    pub fn race(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
+    pub fn trial(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
         let race_dir = self
             .settings
             .data
@@ -122,7 +122,7 @@ impl Workbench {
         if let Some(original) = &self.original {
             std::fs::write(data, original).map_err(|e| Error::io("write", data, &e))?;
         }
-        let raced = app::race(
+        let raced = app::race_and_reconcile(
             &self.settings,
             &[],
             Pacing::Stepped(chooser),

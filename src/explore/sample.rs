@@ -47,9 +47,9 @@ pub fn run(
     for _ in 0..samples {
         let trial = match sampler {
             Sampler::Pct { depth } => {
-                bench.race(&mut Pct::draw(&mut rng, exploration.buyers, depth, steps))?
+                bench.trial(&mut Pct::draw(&mut rng, exploration.buyers, depth, steps))?
             }
-            Sampler::Uniform => bench.race(&mut Uniform { rng: &mut rng })?,
+            Sampler::Uniform => bench.trial(&mut Uniform { rng: &mut rng })?,
         };
         if interrupt::interrupted() {
             summary.interrupted = true;

@@ -39,7 +39,7 @@ pub enum Pacing<'a> {
 }
 
 /// Everything the race produced, before reconciliation.
-pub struct Raced {
+pub struct RaceRecord {
     pub reaped: Vec<Reaped>,
     /// Every event, in time order.
     pub events: Vec<Message>,
@@ -61,8 +61,8 @@ pub fn spawn(start: &Start) -> Result<Field> {
 impl Field {
     /// Runs the race: fires the gun, hears every event (`on_tick` hears each as it arrives,
     /// for live narration, and the quiet moments between them), reaps every buyer.
-    pub fn race(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<Raced> {
-        let heard = race(&mut self, pacing, on_tick);
+    pub fn fire(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<RaceRecord> {
+        let heard = hear_race(&mut self, pacing, on_tick);
         interrupt::forget_buyers();
         if heard.is_err() {
             // Every child is reaped, even when the report cannot be read.
@@ -75,7 +75,7 @@ impl Field {
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
         heard.messages.sort_by_key(|m| m.t_us);
-        Ok(Raced {
+        Ok(RaceRecord {
             reaped,
             events: heard.messages,
             garbled: heard.garbled,
@@ -129,7 +129,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let mut children = Vec::with_capacity(settings.buyers as usize);
     for index in 1..=settings.buyers {
         if interrupt::interrupted() {
-            break; // race() sees the interrupt and ends the run without firing the gun
+            break; // hear_race() sees the interrupt and ends the run without firing the gun
         }
         let plan = BuyerPlan {
             index,
@@ -218,7 +218,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
 /// Fires the starting gun and reads every event until the last buyer closes the pipe; a
 /// stepped race is conducted move by move first. Returns what was heard, the race's duration
 /// and, stepped, the schedule it took.
-fn race(
+fn hear_race(
     field: &mut Field,
     pacing: Pacing,
     on_tick: &mut dyn FnMut(Tick),

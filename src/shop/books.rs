@@ -9,8 +9,9 @@ use super::data_file::{self, DataFile};
 use super::document::Stock;
 use super::file_store::FileStore;
 use super::lock::LockGuard;
-use super::orders::{ENTRY_LEN, Entry, EntryKind, Window, log_path_for};
+use super::orders::{ENTRY_LEN, Entry, EntryKind, log_path_for};
 use super::recovery::{cut_by_power_loss, settle};
+use super::{Closed, Opened};
 use crate::events::LockFileChange;
 use crate::exit::{Error, Failure, Result, shown};
 use crate::settings::{Durability, LockScope, Restock};
@@ -141,15 +142,6 @@ fn append_and_write(shop: &FileStore, stock: Stock, entry: &Entry) -> Result<()>
     staged.swap_in()
 }
 
-/// A run's stretch of the ledger, opened once its buyers are ready to start.
-#[derive(Debug, Clone, Copy)]
-pub struct Opened {
-    /// The stock as the race starts.
-    pub tickets: u64,
-    /// The ledger's end when the window opened: the run reads from here.
-    pub from: u64,
-}
-
 /// Opens the run's window: settles, then notes the stock and where the ledger ends.
 pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
     let _guard = wait.lock(shop)?;
@@ -158,15 +150,6 @@ pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
         tickets: stock.ticket_num,
         from: shop.log.end()?,
     })
-}
-
-/// The ledger once every buyer has ended.
-pub struct Closed {
-    pub remaining: u64,
-    /// An order a killed buyer committed that the launcher had to apply.
-    pub recovered: Option<Entry>,
-    /// Everything appended to the ledger while the run raced, by anyone.
-    pub window: Window,
 }
 
 /// After the race: finishes any order a killed buyer committed but did not apply, reads back

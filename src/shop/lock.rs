@@ -301,15 +301,10 @@ impl RaceGate {
     /// the launchers holding the gate, when it must wait.
     pub fn enter(
         &self,
-        exclusive: bool,
+        mode: Mode,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(&[u32]),
     ) -> Result<GateGuard<'_>> {
-        let mode = if exclusive {
-            Mode::Exclusive
-        } else {
-            Mode::Shared
-        };
         let mut tell = || on_wait(&flock_holders(&self.file));
         match wait(&self.file, mode, timeout, &mut tell) {
             Ok(Waited::No | Waited::Yes) => Ok(GateGuard { gate: self }),
@@ -344,9 +339,12 @@ impl Drop for GateGuard<'_> {
     }
 }
 
+/// How a lock is held: shared with others that hold it shared, or by one alone.
 #[derive(Debug, Clone, Copy)]
-enum Mode {
+pub enum Mode {
+    /// Racing: any number of runs race on one stock together.
     Shared,
+    /// Restocking (and every data lock): no one else at the same time.
     Exclusive,
 }
 

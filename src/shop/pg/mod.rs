@@ -1,9 +1,9 @@
 //! The PostgreSQL store: the stock is one row, the ledger is an orders table, and the lock is
 //! the database's own. This file owns what both sides share: the URL, logging in, the schema,
 //! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
-//! `ledger` the launcher's side.
+//! `books` the launcher's side.
 
-pub mod ledger;
+pub mod books;
 pub mod lock;
 pub mod store;
 
