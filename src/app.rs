@@ -4,7 +4,7 @@
 //! many races through [`race_and_reconcile`], the very same steps without the showing.
 
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::exit::{Error, Exit, Result};
 use crate::race::Reaped;
@@ -28,17 +28,17 @@ pub fn run(settings: Settings) -> Result<Exit> {
     // order log beside it. A FIFO, a device or a socket is refused here, before any open.
     // (The database store has no data file: `--data` is not even allowed with `--store`.)
     let settings = match settings.on_database() {
-        false => Settings {
-            data: directory::resolve_data_path(&settings.data)?,
-            ..settings
-        },
+        false => {
+            let data = directory::resolve_data_path(settings.data())?;
+            settings.with_data(data)
+        }
         true => settings,
     };
     let files = OutputFiles::create(&settings)?;
     chaos::check_steps(&settings).inspect_err(|_| files.forget())?;
     let canvas = timeline::Canvas::for_stdout();
-    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
-    let mut script = settings.schedule.as_ref().map(Script::new);
+    let narrating = matches!(settings.output(), Output::Text | Output::Verbose);
+    let mut script = settings.schedule().map(Script::new);
     let Reconciled {
         result,
         conducted,
@@ -50,7 +50,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
     {
         script.end();
     }
-    let replayed = match (&settings.schedule, &script, &conducted) {
+    let replayed = match (settings.schedule(), &script, &conducted) {
         (Some(given), Some(script), Some(conducted)) => Some(schedule::Replayed {
             given,
             taken: &conducted.schedule,
@@ -78,20 +78,15 @@ impl OutputFiles {
         let mut files = OutputFiles {
             trace: None,
             page: None,
-            paths: [&settings.trace, &settings.html]
+            paths: [settings.trace(), settings.html()]
                 .into_iter()
                 .flatten()
-                .cloned()
+                .map(Path::to_path_buf)
                 .collect(),
         };
-        files.trace = settings
-            .trace
-            .as_deref()
-            .map(trace::TraceFile::create)
-            .transpose()?;
+        files.trace = settings.trace().map(trace::TraceFile::create).transpose()?;
         files.page = settings
-            .html
-            .as_deref()
+            .html()
             .map(html::PageFile::create)
             .transpose()
             .inspect_err(|_| files.forget())?;
@@ -128,14 +123,14 @@ fn race_in_view(
     canvas: &timeline::Canvas,
     script: Option<&mut Script>,
 ) -> Result<Reconciled> {
-    let detail = match (settings.output, &settings.schedule) {
+    let detail = match (settings.output(), settings.schedule()) {
         (Output::Verbose, _) => narrate::Detail::EveryStep,
         // Stepped, the order of the moves is the lesson: each is told on its own line, or a
         // phrase would hide the other buyer's move in between.
         (_, Some(_)) => narrate::Detail::Steps,
         _ => narrate::Detail::Phrases,
     };
-    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.text_width);
+    let mut narrator = narrate::Narrator::new(detail, settings.buyers(), canvas.text_width);
     if settings.on_database() {
         narrator = narrator.on_database();
     }
@@ -194,7 +189,7 @@ pub struct Reconciled {
     pub settle_error: Option<Error>,
 }
 
-/// One race on `settings.data`, from the checks to the reconciled result: check and open the
+/// One race on `settings.data()`, from the checks to the reconciled result: check and open the
 /// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
 /// (`on_tick` hears every event as it arrives, and the quiet moments between them), close the
 /// window and reconcile.
@@ -222,7 +217,7 @@ pub fn race_and_reconcile(
         launcher_relocks.set(launcher_relocks.get() + 1);
     };
     let wait = LockWait {
-        timeout: settings.lock_timeout,
+        timeout: settings.lock_timeout(),
         on_wait: &on_wait,
         on_relock: &on_relock,
     };
@@ -294,12 +289,12 @@ fn show(
         let picture = timeline::render(&result.events, &result.buyers, canvas);
         out::line(&format!("\n{}", picture.join("\n")));
     }
-    match settings.output {
+    match settings.output() {
         Output::Json => out::line(&json::report(settings, result, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
             let report = text::report(settings, result, canvas.text_width);
             // The blank line sets the report off from the race above it; alone, it starts it.
-            let report = match settings.output {
+            let report = match settings.output() {
                 Output::Quiet => report.trim_start_matches('\n'),
                 _ => &report,
             };
@@ -309,7 +304,7 @@ fn show(
             }
         }
     }
-    if settings.output == Output::Verbose {
+    if settings.output() == Output::Verbose {
         out::line(&narrate::run_files(settings, &result.run));
     }
 }
@@ -338,7 +333,7 @@ fn exit_status(
     if let Some(misfit) = replayed.and_then(|r| r.misfit) {
         return Err(Error::usage(schedule::misfit_error(misfit)));
     }
-    if settings.check && result.tally.status() != Status::Ok {
+    if settings.check() && result.tally.status() != Status::Ok {
         return Ok(Exit::CheckFailed);
     }
     Ok(Exit::Success)

@@ -2,14 +2,12 @@
 //! flags that only make sense together checked together, into [`Settings`] or an
 //! [`Exploration`].
 
-use std::time::Duration;
-
 use super::args::{DbLockArg, ExploreArgs, LockArgs, RaceArgs, SamplerArg, ScopeArg};
 use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
 use crate::exit::{Error, Result};
 use crate::settings::{
     DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
-    Method, Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StoreAt,
+    Method, Output, PerBuyer, Restock, Rules, Sampler, Schedule, Search, Settings, StoreAt,
 };
 
 impl LockArgs {
@@ -42,45 +40,43 @@ impl RaceArgs {
         if let Some(schedule) = &self.schedule {
             check_schedule(schedule, buyers, scope, self.per_buyer)?;
         }
-        Ok(Settings {
-            buyers,
-            restock: if self.keep_stock {
-                Restock::Keep
-            } else {
-                Restock::To(self.tickets)
-            },
+        let rules = Rules {
             scope,
-            // In a stepped race the schedule decides every move; a delay would only slow it.
-            delay: if self.schedule.is_some() {
-                DelayRange { lo_ms: 0, hi_ms: 0 }
-            } else {
-                self.delay_ms
-            },
-            // Small enough to retype: the report prints it so any run can be replayed.
-            seed: self
-                .seed
-                .unwrap_or_else(|| rand::random_range(0..1_000_000)),
-            per_buyer: self.per_buyer,
-            durability: durability(self.no_fsync),
-            lock_timeout: self.lock_timeout.map(Duration::from_millis),
-            check: self.check,
-            output: self.output(),
-            chaos: self.chaos,
-            kill_at: self.kill_at,
-            trace: self.trace,
-            html: self.html,
-            schedule: self.schedule,
-            store: match self.store {
-                Some(url) => StoreAt::Postgres { url },
-                None => StoreAt::DataFile,
-            },
-            db_lock: match self.db_lock {
-                DbLockArg::Row => DbLock::Row,
-                DbLockArg::Advisory => DbLock::Advisory,
-            },
             method,
-            data: self.data,
-        })
+            durability: durability(self.no_fsync),
+            lock_timeout_ms: self.lock_timeout,
+        };
+        let restock = if self.keep_stock {
+            Restock::Keep
+        } else {
+            Restock::To(self.tickets)
+        };
+        // In a stepped race the schedule decides every move; a delay would only slow it.
+        let delay = match self.schedule {
+            Some(_) => DelayRange { lo_ms: 0, hi_ms: 0 },
+            None => self.delay_ms,
+        };
+        // Small enough to retype: the report prints it so any run can be replayed.
+        let seed = self
+            .seed
+            .unwrap_or_else(|| rand::random_range(0..1_000_000));
+        let output = self.output();
+        let store = match self.store {
+            Some(url) => StoreAt::Postgres { url },
+            None => StoreAt::DataFile,
+        };
+        let db_lock = match self.db_lock {
+            DbLockArg::Row => DbLock::Row,
+            DbLockArg::Advisory => DbLock::Advisory,
+        };
+        Ok(Settings::new(self.data, buyers, restock, rules)
+            .with_delay(delay, seed)
+            .with_per_buyer(self.per_buyer)
+            .with_output(output, self.check)
+            .with_faults(self.chaos, self.kill_at)
+            .with_files(self.trace, self.html)
+            .with_store(store, db_lock)
+            .with_schedule(self.schedule))
     }
 
     fn method(&self) -> Method {

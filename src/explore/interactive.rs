@@ -101,7 +101,7 @@ impl Chooser for Player<'_> {
         {
             out::line(&explore::wait_lesson(floor, last.buyer));
         }
-        let count = data_file::DataFile::open(&self.bench.settings.data)
+        let count = data_file::DataFile::open(self.bench.settings.data())
             .and_then(|file| data_file::read(&file))
             .map(|stock| stock.ticket_num);
         out::line(&format!("\n{}", explore::board(floor, count.ok())));

@@ -16,10 +16,7 @@ use crate::race::interrupt;
 use crate::race::launcher::Pacing;
 use crate::race::stepper::Chooser;
 use crate::report::{Ending, RunResult, Status};
-use crate::settings::{
-    DbLock, DelayRange, Exploration, Method, Output, PerBuyer, Restock, Schedule, Search, Settings,
-    StoreAt,
-};
+use crate::settings::{Exploration, Method, Restock, Rules, Schedule, Search, Settings};
 use crate::shop::data_file;
 use crate::show::explore::{Counted, FirstBad, Summary};
 use crate::show::out;
@@ -74,28 +71,20 @@ impl Workbench {
             rand::random::<u32>()
         ));
         std::fs::create_dir(&dir).map_err(|e| Error::io("create directory", &dir, &e))?;
-        let settings = Settings {
-            data: dir.join("race").join("data.json"),
-            buyers: exploration.buyers,
-            restock: Restock::To(exploration.tickets),
+        let rules = Rules {
             scope: exploration.scope,
-            // The scheduler decides when each buyer moves on; a delay would only slow it.
-            delay: DelayRange { lo_ms: 0, hi_ms: 0 },
-            seed: 0,
-            per_buyer: PerBuyer::Count(1),
-            durability: exploration.durability,
-            lock_timeout: None,
-            check: false,
-            output: Output::Quiet,
-            chaos: false,
-            kill_at: Vec::new(),
-            trace: None,
-            html: None,
-            schedule: None,
-            store: StoreAt::DataFile,
-            db_lock: DbLock::Row,
             method: Method::ReadCheckWrite,
+            durability: exploration.durability,
+            lock_timeout_ms: None,
         };
+        // No delay (the scheduler decides when each buyer moves on; a delay would only slow
+        // it), one ticket each, only the report: `Settings::new`'s defaults.
+        let settings = Settings::new(
+            dir.join("race").join("data.json"),
+            exploration.buyers,
+            Restock::To(exploration.tickets),
+            rules,
+        );
         Ok(Workbench {
             dir,
             original,
@@ -108,7 +97,7 @@ impl Workbench {
     pub fn trial(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
         let race_dir = self
             .settings
-            .data
+            .data()
             .parent()
             .expect("the data file is in the race dir");
         match std::fs::remove_dir_all(race_dir) {
@@ -118,7 +107,7 @@ impl Workbench {
             _ => {}
         }
         std::fs::create_dir(race_dir).map_err(|e| Error::io("create directory", race_dir, &e))?;
-        let data = &self.settings.data;
+        let data = self.settings.data();
         if let Some(original) = &self.original {
             std::fs::write(data, original).map_err(|e| Error::io("write", data, &e))?;
         }

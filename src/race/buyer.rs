@@ -3,7 +3,6 @@
 
 use std::io::Read;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -14,9 +13,7 @@ use super::chaos::StepDeath;
 use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
 use crate::exit::{Error, Exit, Result};
-use crate::settings::{
-    DbLock, DelayRange, Durability, LockScope, Method, Move, PerBuyer, Step, StoreAt,
-};
+use crate::settings::{BuyerSettings, DelayRange, Move, Step, StoreAt};
 use crate::shop::file_store::FileStore;
 use crate::shop::pg::Target;
 use crate::shop::pg::store::PgStore;
@@ -27,33 +24,18 @@ use crate::shop::{Snapshot as _, Store};
 /// 200,000 purchases is not slowed down by 10⁶ pipe writes; its report line still counts all.
 const DETAILED_ATTEMPTS: u64 = 100;
 
-/// What the launcher tells a buyer, passed as one JSON argument.
+/// What the launcher tells a buyer, passed as one JSON argument: the run's settings for
+/// buyers, and who this buyer is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuyerPlan {
     pub index: u32,
-    /// As bytes: a data path need not be UTF-8, and JSON strings must be.
-    #[serde(with = "path_bytes")]
-    pub data: PathBuf,
-    /// The data file, or a database URL without its password (that comes in PGPASSWORD:
-    /// a command line is readable by every user).
-    pub store: StoreAt,
-    pub db_lock: DbLock,
-    pub method: Method,
-    pub scope: LockScope,
-    pub delay: DelayRange,
-    pub seed: u64,
-    pub per_buyer: PerBuyer,
-    pub durability: Durability,
-    pub lock_timeout_ms: Option<u64>,
+    pub settings: BuyerSettings,
     /// The launcher's start on the shared monotonic clock.
     pub epoch_ns: u64,
     pub run: String,
     pub launcher_pid: u32,
     /// Fault injection: die by SIGKILL at this step of this attempt (1-based).
     pub crash_at: Option<StepDeath>,
-    /// How many buyers race: with the seq this buyer saw at its search, it tells the buyer
-    /// whether it is ahead of its fair share.
-    pub buyers: u32,
     /// A stepped run (`explore`, `--schedule`): pause before every move, reporting where, and
     /// make it only when the launcher writes a byte to this buyer's own stdin.
     pub stepped: bool,
@@ -123,12 +105,13 @@ pub fn run(plan_json: &str) -> Exit {
 /// Opens the store the plan names (before the gun, so the race measures buying, not opening
 /// files or logging in), then buys from it. Only a database buyer pays for connecting.
 fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
-    match &plan.store {
-        StoreAt::DataFile => buy_from(&FileStore::open(&plan.data)?, plan, report),
+    let settings = &plan.settings;
+    match &settings.store {
+        StoreAt::DataFile => buy_from(&FileStore::open(&settings.data)?, plan, report),
         StoreAt::Postgres { url } => {
-            let target = Target::parse(url, plan.durability)?;
+            let target = Target::parse(url, settings.rules.durability)?;
             buy_from(
-                &PgStore::open(&target, plan.index, plan.db_lock)?,
+                &PgStore::open(&target, plan.index, settings.db_lock)?,
                 plan,
                 report,
             )
@@ -164,7 +147,7 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
     let searched = search.ticket_num();
     report.send(Event::Searched { seen: searched });
 
-    let mut next_delay = delay_stream(plan.seed, plan.index, plan.delay);
+    let mut next_delay = delay_stream(plan.settings.seed, plan.index, plan.settings.delay);
     let attempt_number = std::cell::Cell::new(0u64);
     let checkpoint = |step: Step| {
         let here = StepDeath {
@@ -182,10 +165,7 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
     };
     let purchase = Purchase {
         store,
-        scope: plan.scope,
-        method: plan.method,
-        durability: plan.durability,
-        lock_timeout: plan.lock_timeout_ms.map(Duration::from_millis),
+        rules: plan.settings.rules,
         buyer: plan.index,
         pid: std::process::id(),
         run: &plan.run,
@@ -196,7 +176,7 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
     let mut bought = 0;
     let mut delays_ms = Vec::new();
     let outcome = loop {
-        if !plan.per_buyer.wants_more(bought) {
+        if !plan.settings.per_buyer.wants_more(bought) {
             break Outcome::Bought;
         }
         attempt_number.set(attempt_number.get() + 1);
@@ -213,7 +193,11 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         match purchase.attempt(delay, detailed, &send)? {
             Attempt::Bought { seq } => {
                 bought += 1;
-                step_aside_if_ahead(bought, seq.saturating_sub(search.seq()), plan.buyers);
+                step_aside_if_ahead(
+                    bought,
+                    seq.saturating_sub(search.seq()),
+                    plan.settings.buyers,
+                );
             }
             Attempt::SoldOut => break Outcome::SoldOut,
             Attempt::LockTimeout => break Outcome::LockTimeout,
@@ -290,21 +274,4 @@ fn die_with_launcher(launcher_pid: u32) {
 fn kill_self() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     unreachable!("SIGKILL cannot be caught, so it does not return")
-}
-
-/// A path as its raw bytes in the plan's JSON.
-mod path_bytes {
-    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
-    use std::path::{Path, PathBuf};
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(path.as_os_str().as_bytes())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-        let bytes = Vec::<u8>::deserialize(d)?;
-        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
-    }
 }

@@ -72,10 +72,11 @@ pub fn steps_passed(settings: &Settings) -> &'static [Step] {
         // The file store's plan is drawn from every step, so old seeds replay as they did.
         return &Step::ALL;
     }
-    match settings.method {
+    let rules = settings.rules();
+    match rules.method {
         Method::Atomic => ATOMIC,
         Method::Serializable => SERIALIZABLE,
-        Method::ReadCheckWrite => match settings.scope {
+        Method::ReadCheckWrite => match rules.scope {
             LockScope::None => DATABASE_UNLOCKED,
             LockScope::Write | LockScope::Whole => DATABASE_LOCKED,
         },
@@ -85,7 +86,11 @@ pub fn steps_passed(settings: &Settings) -> &'static [Step] {
 /// A `--kill-at` step this run never passes would silently kill nobody: refuse it.
 pub fn check_steps(settings: &Settings) -> Result<()> {
     let passed = steps_passed(settings);
-    match settings.kill_at.iter().find(|k| !passed.contains(&k.step)) {
+    match settings
+        .kill_at()
+        .iter()
+        .find(|k| !passed.contains(&k.step))
+    {
         Some(kill) => {
             let names: Vec<&str> = passed.iter().map(|s| s.name()).collect();
             Err(Error::usage(format!(
@@ -103,7 +108,7 @@ pub fn check_steps(settings: &Settings) -> Result<()> {
 /// `--kill-at` victims first; `--chaos` adds its own for the buyers not named there.
 pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
     let mut victims: Vec<Victim> = settings
-        .kill_at
+        .kill_at()
         .iter()
         .map(|k| Victim {
             buyer: k.buyer,
@@ -113,11 +118,11 @@ pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
             },
         })
         .collect();
-    if settings.chaos {
+    if settings.chaos() {
         let planned = plan(
-            settings.seed,
-            settings.buyers,
-            settings.per_buyer,
+            settings.seed(),
+            settings.buyers(),
+            settings.per_buyer(),
             steps_passed(settings),
         );
         let named: Vec<u32> = victims.iter().map(|v| v.buyer).collect();

@@ -15,7 +15,7 @@ use super::pipe::{Heard, Listener, Tick};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
-use crate::settings::{LockScope, Settings, StoreAt, without_password};
+use crate::settings::{LockScope, Settings};
 
 /// What the launcher hands every buyer of one race, besides the settings.
 pub struct Start<'a> {
@@ -126,33 +126,18 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
     let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
-    let mut children = Vec::with_capacity(settings.buyers as usize);
-    for index in 1..=settings.buyers {
+    let mut children = Vec::with_capacity(settings.buyers() as usize);
+    for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
         }
         let plan = BuyerPlan {
             index,
-            data: settings.data.clone(),
-            store: match &settings.store {
-                StoreAt::Postgres { url } => StoreAt::Postgres {
-                    url: without_password(url),
-                },
-                StoreAt::DataFile => StoreAt::DataFile,
-            },
-            db_lock: settings.db_lock,
-            method: settings.method,
-            scope: settings.scope,
-            delay: settings.delay,
-            seed: settings.seed,
-            per_buyer: settings.per_buyer,
-            durability: settings.durability,
-            lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
+            settings: settings.for_buyers(),
             epoch_ns,
             run: start.run.to_string(),
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
-            buyers: settings.buyers,
             stepped: start.stepped,
         };
         let stdin = if start.stepped {
@@ -211,7 +196,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
             Gun::Shared(shared_gun)
         },
         events,
-        scope: settings.scope,
+        scope: settings.scope(),
     })
 }
 

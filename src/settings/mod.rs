@@ -1,19 +1,24 @@
 //! The resolved run settings every module below the CLI reads, and their value types. At the
 //! bottom of the crate: it imports nothing from it.
 //!
-//! `values` holds the value types and their parsers, `moves` the move grammar of a stepped
-//! race, `store_choice` where the stock lives.
+//! [`Settings`] is made once, by [`Settings::new`] and its `with_` parts (the command line and
+//! `explore` alike), keeps its fields to itself, and hands each layer its part: a buyer's
+//! [`BuyerSettings`], the purchase's [`Rules`], the store's place. `values` holds the value
+//! types and their parsers, `moves` the move grammar of a stepped race, `store_choice` where
+//! the stock lives, `parts` what is handed out, `exploration` the settings of `explore`.
 
+mod exploration;
 mod moves;
+mod parts;
 mod store_choice;
 mod values;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
-
+pub use exploration::{Exploration, Sampler, Search};
 pub use moves::{Move, Schedule, Turn};
+pub use parts::{BuyerSettings, Rules};
 pub use store_choice::{DbLock, Method, StoreAt, without_password};
 pub use values::{
     DelayRange, Durability, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS, MAX_TICKETS, PerBuyer,
@@ -33,38 +38,144 @@ pub enum Output {
     Json,
 }
 
-/// Everything a run needs, resolved from the command line.
+/// Everything a run needs, resolved from the command line (or by `explore`, per schedule).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub data: PathBuf,
-    pub buyers: u32,
-    pub restock: Restock,
-    pub scope: LockScope,
-    pub delay: DelayRange,
-    pub seed: u64,
-    pub per_buyer: PerBuyer,
-    pub durability: Durability,
-    pub lock_timeout: Option<Duration>,
-    pub check: bool,
-    pub output: Output,
+    data: PathBuf,
+    buyers: u32,
+    restock: Restock,
+    rules: Rules,
+    delay: DelayRange,
+    seed: u64,
+    per_buyer: PerBuyer,
+    check: bool,
+    output: Output,
     /// `--chaos`: SIGKILL random buyers at random moments (drawn from `seed`).
-    pub chaos: bool,
+    chaos: bool,
     /// `--kill-at`: buyers that must die at a given step (tests use it to hit each window).
-    pub kill_at: Vec<StepKill>,
+    kill_at: Vec<StepKill>,
     /// Where `--trace` writes the Chrome trace of the run.
-    pub trace: Option<PathBuf>,
+    trace: Option<PathBuf>,
     /// Where `--html` writes the page that replays the run in a browser.
-    pub html: Option<PathBuf>,
+    html: Option<PathBuf>,
     /// The data file (default) or a database.
-    pub store: StoreAt,
+    store: StoreAt,
     /// The database store's lock (ignored by the file store).
-    pub db_lock: DbLock,
-    pub method: Method,
+    db_lock: DbLock,
     /// `--schedule`: step the buyers through this interleaving instead of letting them race.
-    pub schedule: Option<Schedule>,
+    schedule: Option<Schedule>,
 }
 
+/// The one way to make [`Settings`]: `new` with what every run has, then a `with_` call for
+/// each part that is not the default.
 impl Settings {
+    /// `buyers` race for the stock in the data file `data` (set by `restock` first) under
+    /// `rules`: no delay, seed 0, one ticket each, only the report printed, nothing injected
+    /// or written besides.
+    pub fn new(data: PathBuf, buyers: u32, restock: Restock, rules: Rules) -> Settings {
+        Settings {
+            data,
+            buyers,
+            restock,
+            rules,
+            delay: DelayRange { lo_ms: 0, hi_ms: 0 },
+            seed: 0,
+            per_buyer: PerBuyer::Count(1),
+            check: false,
+            output: Output::Quiet,
+            chaos: false,
+            kill_at: Vec::new(),
+            trace: None,
+            html: None,
+            store: StoreAt::DataFile,
+            db_lock: DbLock::Row,
+            schedule: None,
+        }
+    }
+
+    /// The same settings on another data path (the user's path, resolved once).
+    pub fn with_data(self, data: PathBuf) -> Settings {
+        Settings { data, ..self }
+    }
+
+    pub fn with_delay(self, delay: DelayRange, seed: u64) -> Settings {
+        Settings {
+            delay,
+            seed,
+            ..self
+        }
+    }
+
+    pub fn with_per_buyer(self, per_buyer: PerBuyer) -> Settings {
+        Settings { per_buyer, ..self }
+    }
+
+    /// What is printed, and whether `--check` turns a wrong result into exit status 1.
+    pub fn with_output(self, output: Output, check: bool) -> Settings {
+        Settings {
+            output,
+            check,
+            ..self
+        }
+    }
+
+    /// Fault injection: `--chaos` and `--kill-at`.
+    pub fn with_faults(self, chaos: bool, kill_at: Vec<StepKill>) -> Settings {
+        Settings {
+            chaos,
+            kill_at,
+            ..self
+        }
+    }
+
+    /// The `--trace` and `--html` files.
+    pub fn with_files(self, trace: Option<PathBuf>, html: Option<PathBuf>) -> Settings {
+        Settings {
+            trace,
+            html,
+            ..self
+        }
+    }
+
+    pub fn with_store(self, store: StoreAt, db_lock: DbLock) -> Settings {
+        Settings {
+            store,
+            db_lock,
+            ..self
+        }
+    }
+
+    pub fn with_schedule(self, schedule: Option<Schedule>) -> Settings {
+        Settings { schedule, ..self }
+    }
+}
+
+/// The parts handed out, and what the launcher and the views read.
+impl Settings {
+    /// The purchase's rules.
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// What every buyer of the run is told (the database URL without its password).
+    pub fn for_buyers(&self) -> BuyerSettings {
+        BuyerSettings {
+            data: self.data.clone(),
+            store: match &self.store {
+                StoreAt::Postgres { url } => StoreAt::Postgres {
+                    url: without_password(url),
+                },
+                StoreAt::DataFile => StoreAt::DataFile,
+            },
+            db_lock: self.db_lock,
+            rules: self.rules,
+            delay: self.delay,
+            seed: self.seed,
+            per_buyer: self.per_buyer,
+            buyers: self.buyers,
+        }
+    }
+
     /// Where the stock is, for people: the data file's path or the database URL (whose
     /// password, if any, is never shown).
     pub fn stock_place(&self) -> String {
@@ -77,44 +188,80 @@ impl Settings {
     pub fn on_database(&self) -> bool {
         matches!(self.store, StoreAt::Postgres { .. })
     }
-}
 
-/// How `explore` picks the schedules it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Search {
-    /// Every distinct schedule, once (partial-order reduction skips mere reorderings).
-    Every,
-    /// `--random N --seed S`: N schedules drawn by `sampler` from the seed.
-    Random {
-        samples: u64,
-        seed: u64,
-        sampler: Sampler,
-    },
-    /// `--interactive`: the person at the keyboard picks every move.
-    Interactive,
-}
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
 
-/// How `explore --random` draws each schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Sampler {
-    /// PCT (probabilistic concurrency testing): random buyer priorities, the moving buyer
-    /// demoted at `depth - 1` random steps.
-    Pct { depth: u32 },
-    /// Every buyer that can move is equally likely to, at every step.
-    Uniform,
-}
+    pub fn buyers(&self) -> u32 {
+        self.buyers
+    }
 
-/// `grab-tickets explore`, resolved from the command line.
-#[derive(Debug, Clone)]
-pub struct Exploration {
-    /// The data file copied afresh for every schedule; never written.
-    pub data: PathBuf,
-    pub buyers: u32,
-    pub tickets: u64,
-    pub scope: LockScope,
-    pub durability: Durability,
-    pub search: Search,
-    /// One JSON document on stdout instead of text.
-    pub json: bool,
+    pub fn restock(&self) -> Restock {
+        self.restock
+    }
+
+    pub fn scope(&self) -> LockScope {
+        self.rules.scope
+    }
+
+    pub fn method(&self) -> Method {
+        self.rules.method
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.rules.durability
+    }
+
+    pub fn lock_timeout(&self) -> Option<Duration> {
+        self.rules.lock_timeout()
+    }
+
+    pub fn delay(&self) -> DelayRange {
+        self.delay
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn per_buyer(&self) -> PerBuyer {
+        self.per_buyer
+    }
+
+    pub fn check(&self) -> bool {
+        self.check
+    }
+
+    pub fn output(&self) -> Output {
+        self.output
+    }
+
+    pub fn chaos(&self) -> bool {
+        self.chaos
+    }
+
+    pub fn kill_at(&self) -> &[StepKill] {
+        &self.kill_at
+    }
+
+    pub fn trace(&self) -> Option<&Path> {
+        self.trace.as_deref()
+    }
+
+    pub fn html(&self) -> Option<&Path> {
+        self.html.as_deref()
+    }
+
+    pub fn store(&self) -> &StoreAt {
+        &self.store
+    }
+
+    pub fn db_lock(&self) -> DbLock {
+        self.db_lock
+    }
+
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
 }

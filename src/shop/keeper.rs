@@ -32,16 +32,19 @@ impl Keeper {
     /// store the data file, its lock file, order log and race gate; for the database the
     /// URL, the login and the tables.
     pub fn open(settings: &Settings) -> Result<Keeper> {
-        match &settings.store {
+        match settings.store() {
             StoreAt::DataFile => {
-                let shop =
-                    books::open_checked(&settings.data, settings.durability, settings.restock)?;
+                let shop = books::open_checked(
+                    settings.data(),
+                    settings.durability(),
+                    settings.restock(),
+                )?;
                 let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })
             }
             StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgBooks::open(
                 url,
-                settings.durability,
+                settings.durability(),
             )?))),
         }
     }
@@ -82,7 +85,7 @@ impl Keeper {
             Keeper::Postgres(db) => {
                 let opened =
                     db.borrow_mut()
-                        .restock(settings.restock, run, wait.timeout, wait.on_wait)?;
+                        .restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
                 Ok((None, opened))
             }
         }
@@ -99,7 +102,7 @@ impl Keeper {
     ) -> (Closed, Option<Error>) {
         match self {
             Keeper::File { shop, .. } => {
-                match books::close_window(shop, opened, settings.scope, run, wait) {
+                match books::close_window(shop, opened, settings.scope(), run, wait) {
                     Ok(closed) => (closed, None),
                     Err(e) => (books::read_unsettled(shop, opened), Some(e)),
                 }
@@ -122,7 +125,7 @@ impl Keeper {
     /// behind (file store only). `killed` are the pids of buyers that died by a signal.
     pub fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
         if let Keeper::File { .. } = self {
-            books::remove_temp_files_of(&settings.data, killed);
+            books::remove_temp_files_of(settings.data(), killed);
         }
     }
 }
@@ -141,19 +144,19 @@ fn enter_file_race<'g>(
             "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
              (join it instead with --keep-stock)",
             launchers(pids),
-            settings.data.display()
+            settings.data().display()
         );
     };
-    if let Restock::To(_) = settings.restock {
-        let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout, &on_gate_wait)?;
-        books::restock(shop, settings.restock, run, wait)?;
+    if let Restock::To(_) = settings.restock() {
+        let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout(), &on_gate_wait)?;
+        books::restock(shop, settings.restock(), run, wait)?;
         drop(exclusive);
     }
     // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
     // someone else may slip in here; the window opens after it, and counts from it.
-    let racing = gate.enter(Mode::Shared, settings.lock_timeout, &|_| {})?;
-    if settings.restock == Restock::Keep {
-        books::restock(shop, settings.restock, run, wait)?;
+    let racing = gate.enter(Mode::Shared, settings.lock_timeout(), &|_| {})?;
+    if settings.restock() == Restock::Keep {
+        books::restock(shop, settings.restock(), run, wait)?;
     }
     let opened = books::open_window(shop, wait)?;
     Ok((racing, opened))

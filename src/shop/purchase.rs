@@ -10,7 +10,7 @@ use super::orders::{Entry, EntryKind};
 use super::{Acquired, DatabaseAnswers, Serialized, Snapshot, Store};
 use crate::events::Event;
 use crate::exit::{Error, Result};
-use crate::settings::{Durability, LockScope, Method, Move, Step};
+use crate::settings::{Durability, LockScope, Method, Move, Rules, Step};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +27,7 @@ pub enum Attempt {
 /// one buyer's attempts.
 pub struct Purchase<'a, S: Store> {
     pub store: &'a S,
-    pub scope: LockScope,
-    pub method: Method,
-    pub durability: Durability,
-    pub lock_timeout: Option<Duration>,
+    pub rules: Rules,
     pub buyer: u32,
     /// This process's pid, looked up once (getpid is a syscall).
     pub pid: u32,
@@ -56,12 +53,12 @@ impl<S: Store> Purchase<'_, S> {
     /// buyer has stopped streaming per-step events (long throughput runs), so nobody waits
     /// to be told whom the lock is held by.
     pub fn attempt(&self, delay_ms: u64, reporting: bool, send: &dyn Fn(Event)) -> Result<Attempt> {
-        match self.method {
+        match self.rules.method {
             Method::ReadCheckWrite => {}
             Method::Atomic => return self.atomic(self.answers()?, delay_ms, send),
             Method::Serializable => return self.serializable(self.answers()?, delay_ms, send),
         }
-        match self.scope {
+        match self.rules.scope {
             LockScope::Whole => loop {
                 let Some(guard) = self.lock(reporting, send)? else {
                     return Ok(Attempt::LockTimeout);
@@ -110,7 +107,7 @@ impl<S: Store> Purchase<'_, S> {
                     return Ok(Attempt::SoldOut);
                 }
                 // The mistake this mode teaches: the count decided on above may be stale by now.
-                if self.scope == LockScope::None {
+                if self.rules.scope == LockScope::None {
                     let taken = self.take_one(&seen, send)?;
                     return self.confirm(taken, send);
                 }
@@ -144,7 +141,7 @@ impl<S: Store> Purchase<'_, S> {
         let waited_from = Instant::now();
         let tell = |holder| send(Event::LockWait { holder });
         let on_wait: Option<&dyn Fn(Option<u32>)> = reporting.then_some(&tell);
-        match self.store.acquire(self.lock_timeout, on_wait)? {
+        match self.store.acquire(self.rules.lock_timeout(), on_wait)? {
             Acquired::Held {
                 guard,
                 waited,
@@ -206,7 +203,7 @@ impl<S: Store> Purchase<'_, S> {
         let Taken::Bought(order) = taken else {
             return Ok(Attempt::SoldOut);
         };
-        if self.durability == Durability::Fsync {
+        if self.rules.durability == Durability::Fsync {
             self.store.make_durable()?;
         }
         send(Event::Ordered {

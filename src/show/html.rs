@@ -65,7 +65,7 @@ struct PageData<'a> {
 pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
     let headline = text::headline(settings);
     let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
-    let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers, usize::MAX);
+    let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers(), usize::MAX);
     let words = result.events.iter().map(|m| narrator.words(m)).collect();
     let data = PageData {
         title,

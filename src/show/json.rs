@@ -93,25 +93,25 @@ fn document<'a>(
     JsonReport {
         format: FORMAT,
         settings: JsonSettings {
-            data: settings.data.display().to_string(),
-            buyers: settings.buyers,
-            tickets: match settings.restock {
+            data: settings.data().display().to_string(),
+            buyers: settings.buyers(),
+            tickets: match settings.restock() {
                 Restock::To(t) => Some(t),
                 Restock::Keep => None,
             },
-            lock_scope: settings.scope,
-            delay_ms: [settings.delay.lo_ms, settings.delay.hi_ms],
-            seed: settings.seed,
-            per_buyer: settings.per_buyer.to_string(),
-            fsync: settings.durability == Durability::Fsync,
-            lock_timeout_ms: settings.lock_timeout.map(|d| d.as_millis() as u64),
-            store: match settings.store {
+            lock_scope: settings.scope(),
+            delay_ms: [settings.delay().lo_ms, settings.delay().hi_ms],
+            seed: settings.seed(),
+            per_buyer: settings.per_buyer().to_string(),
+            fsync: settings.durability() == Durability::Fsync,
+            lock_timeout_ms: settings.lock_timeout().map(|d| d.as_millis() as u64),
+            store: match settings.store() {
                 StoreAt::DataFile => "file",
                 StoreAt::Postgres { .. } => "postgres",
             },
             database: settings.on_database().then(|| settings.stock_place()),
-            db_lock: settings.on_database().then_some(settings.db_lock),
-            method: settings.method,
+            db_lock: settings.on_database().then_some(settings.db_lock()),
+            method: settings.method(),
         },
         run: &result.run,
         race_ms: result.race_us as f64 / 1e3,

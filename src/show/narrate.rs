@@ -641,17 +641,17 @@ pub fn run_files(settings: &Settings, run: &str) -> String {
             settings.stock_place()
         );
     }
-    let data = &settings.data;
+    let data = settings.data();
     let mut line = format!(
         "run {run}: data {}, lock {}, order log {}",
         data.display(),
         lock_path_for(data).display(),
         log_path_for(data).display()
     );
-    if let Some(trace) = &settings.trace {
+    if let Some(trace) = settings.trace() {
         line.push_str(&format!(", trace {}", trace.display()));
     }
-    if let Some(html) = &settings.html {
+    if let Some(html) = settings.html() {
         line.push_str(&format!(", page {}", html.display()));
     }
     line

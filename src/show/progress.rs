@@ -24,7 +24,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn for_run(settings: &Settings) -> Progress {
-        let shown = settings.output != Output::Json
+        let shown = settings.output() != Output::Json
             && std::io::stdout().is_terminal()
             && std::io::stderr().is_terminal();
         let bar = shown.then(|| {
@@ -36,13 +36,13 @@ impl Progress {
                 .expect("the template is valid")
                 .progress_chars("=> "),
             );
-            bar.set_length(u64::from(settings.buyers));
+            bar.set_length(u64::from(settings.buyers()));
             bar
         });
         Progress {
             bar,
             started: Instant::now(),
-            tickets_left: match settings.restock {
+            tickets_left: match settings.restock() {
                 Restock::To(t) => Some(t),
                 Restock::Keep => None,
             },

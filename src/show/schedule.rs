@@ -48,7 +48,7 @@ pub fn lines(settings: &Settings, result: &RunResult, replayed: &Replayed) -> St
     let _ = writeln!(
         out,
         "Tickets: {}",
-        tickets_line(&tickets_sold(&result.events), settings.buyers)
+        tickets_line(&tickets_sold(&result.events), settings.buyers())
     );
     out
 }

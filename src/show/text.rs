@@ -45,21 +45,21 @@ impl Words {
 /// The first two lines, printed before the race starts: what races, and what `--seed` can
 /// and cannot replay.
 pub fn headline(settings: &Settings) -> String {
-    let stock = match settings.restock {
+    let stock = match settings.restock() {
         Restock::To(t) => plural(t, "ticket"),
         Restock::Keep => "the tickets in stock".to_string(),
     };
-    let lock_kind = match (settings.on_database(), settings.db_lock) {
+    let lock_kind = match (settings.on_database(), settings.db_lock()) {
         (false, _) => "lock",
         (true, DbLock::Row) => "row lock",
         (true, DbLock::Advisory) => "advisory lock",
     };
-    let lock = match settings.method {
+    let lock = match settings.method() {
         Method::Atomic => "one atomic conditional UPDATE per purchase, no lock".to_string(),
         Method::Serializable => {
             "SERIALIZABLE transactions retried on conflict, no lock".to_string()
         }
-        Method::ReadCheckWrite => match settings.scope {
+        Method::ReadCheckWrite => match settings.scope() {
             LockScope::Whole => format!("{lock_kind} around the whole purchase"),
             LockScope::Write => format!("{lock_kind} around the write only"),
             LockScope::None => "NO lock".to_string(),
@@ -67,7 +67,7 @@ pub fn headline(settings: &Settings) -> String {
     };
     format!(
         "{} race for {stock} in {}, {lock}\n{}",
-        plural(u64::from(settings.buyers), "buyer"),
+        plural(u64::from(settings.buyers()), "buyer"),
         settings.stock_place(),
         replay_note(settings)
     )
@@ -77,19 +77,20 @@ pub fn headline(settings: &Settings) -> String {
 /// drawn from it; which waiter the kernel wakes is not (`--schedule` is for that). A stepped
 /// run has no delays: the schedule decides every move.
 fn replay_note(settings: &Settings) -> String {
-    if settings.schedule.is_some() {
+    if settings.schedule().is_some() {
         return "stepped by --schedule: every move comes when the schedule says, so this run \
                 replays exactly"
             .to_string();
     }
-    let kills = if settings.chaos || !settings.kill_at.is_empty() {
+    let kills = if settings.chaos() || !settings.kill_at().is_empty() {
         " and kill points"
     } else {
         ""
     };
     format!(
         "--seed {} replays the delays ({} ms){kills}, not who the kernel lets in first",
-        settings.seed, settings.delay
+        settings.seed(),
+        settings.delay()
     )
 }
 
@@ -196,7 +197,7 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
     if !result.others.is_empty() {
         row("sold by others", t.sold_by_others, others(&result.others));
     }
-    if settings.method == Method::Serializable {
+    if settings.method() == Method::Serializable {
         row(
             "retries",
             result.retries,
@@ -223,7 +224,7 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
         heading: format!(
             "Report (race took {} ms, seed {})",
             result.race_us / 1_000,
-            settings.seed
+            settings.seed()
         ),
         rows,
         problems: problems(result, settings.on_database()),
@@ -407,7 +408,10 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
     let bad = matches!(t.status(), Status::Oversold | Status::LostUpdates);
     // This run's own buyers held the lock over every purchase, and by themselves they sold
     // no more than the stock: whatever went wrong came from the others in its window.
-    if bad && settings.scope == LockScope::Whole && t.sold_by_others > 0 && t.confirmed <= t.initial
+    if bad
+        && settings.scope() == LockScope::Whole
+        && t.sold_by_others > 0
+        && t.confirmed <= t.initial
     {
         let names: Vec<String> = result
             .others
@@ -421,7 +425,7 @@ pub fn cause(settings: &Settings, result: &RunResult) -> Option<String> {
             names.join(", ")
         ));
     }
-    super::cause::explain(settings.scope, t.status(), &result.events)
+    super::cause::explain(settings.scope(), t.status(), &result.events)
 }
 
 /// "run 3f2a… (pids 812, 907); other program 'shop-7' (pid 66)".
