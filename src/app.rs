@@ -222,7 +222,7 @@ pub fn race_and_reconcile(
         on_relock: &on_relock,
     };
     let run = format!("{:016x}", rand::random::<u64>());
-    let start = launcher::Start {
+    let start = launcher::Briefing {
         settings,
         run: &run,
         victims,

@@ -1,6 +1,7 @@
 //! One buyer process: wait for the starting gun, search, then buy; every step is reported to
 //! the launcher as an event on the shared pipe, ending with one `finished` report line.
 
+use std::cell::Cell;
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::time::Duration;
@@ -124,13 +125,11 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         return Ok(()); // The launcher gave up before the start; there is nothing to report.
     }
     report.send(Event::Started);
-    let go = if plan.stepped {
-        let stdin = open_stdin().map_err(|e| {
+    let go = match plan.stepped {
+        true => Some(open_stdin().map_err(|e| {
             Error::environment(format!("failed to open the step pipe on stdin: {e}"))
-        })?;
-        Some(stdin)
-    } else {
-        None
+        })?),
+        false => None,
     };
     let pause = |before: Move| {
         if let Some(go) = &go {
@@ -144,11 +143,11 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
 
     pause(Move::Search);
     let search = store.read()?;
-    let searched = search.ticket_num();
-    report.send(Event::Searched { seen: searched });
+    report.send(Event::Searched {
+        seen: search.ticket_num(),
+    });
 
-    let mut next_delay = delay_stream(plan.settings.seed, plan.index, plan.settings.delay);
-    let attempt_number = std::cell::Cell::new(0u64);
+    let attempt_number = Cell::new(0u64);
     let checkpoint = |step: Step| {
         let here = StepDeath {
             step,
@@ -170,9 +169,25 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         pid: std::process::id(),
         run: &plan.run,
         checkpoint: &checkpoint,
-        retries: std::cell::Cell::new(0),
+        retries: Cell::new(0),
         pause: &pause,
     };
+    let finished = buy_until_done(&purchase, plan, report, &attempt_number, &search)?;
+    report.send(finished);
+    Ok(())
+}
+
+/// Attempts purchases until the buyer has what it wants, finds none left or gives up on the
+/// lock (`attempt_number` counts them); returns the report line. Per-step events stream only
+/// for the first attempts.
+fn buy_until_done<S: Store>(
+    purchase: &Purchase<S>,
+    plan: &BuyerPlan,
+    report: &Reporter,
+    attempt_number: &Cell<u64>,
+    search: &S::Snapshot,
+) -> Result<Event> {
+    let mut next_delay = delay_stream(plan.settings.seed, plan.index, plan.settings.delay);
     let mut bought = 0;
     let mut delays_ms = Vec::new();
     let outcome = loop {
@@ -193,25 +208,21 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
         match purchase.attempt(delay, detailed, &send)? {
             Attempt::Bought { seq } => {
                 bought += 1;
-                step_aside_if_ahead(
-                    bought,
-                    seq.saturating_sub(search.seq()),
-                    plan.settings.buyers,
-                );
+                let sold = seq.saturating_sub(search.seq());
+                step_aside_if_ahead(bought, sold, plan.settings.buyers);
             }
             Attempt::SoldOut => break Outcome::SoldOut,
             Attempt::LockTimeout => break Outcome::LockTimeout,
         }
     };
-    report.send(Event::Finished {
+    Ok(Event::Finished {
         outcome,
-        searched,
+        searched: search.ticket_num(),
         bought,
         attempts: attempt_number.get(),
         delays_ms,
         retries: purchase.retries.get(),
-    });
-    Ok(())
+    })
 }
 
 /// How long a buyer ahead of its fair share stays away from the lock.

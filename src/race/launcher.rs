@@ -4,6 +4,7 @@
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::os::unix::process::CommandExt as _;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use super::Reaped;
@@ -17,8 +18,8 @@ use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
 use crate::settings::{LockScope, Settings};
 
-/// What the launcher hands every buyer of one race, besides the settings.
-pub struct Start<'a> {
+/// What the launcher tells every buyer of one race, besides the settings.
+pub struct Briefing<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
@@ -34,7 +35,7 @@ pub enum Pacing<'a> {
     /// They race freely: a normal run.
     Free,
     /// Each buyer pauses before every move; `chooser` decides who moves next (`explore`,
-    /// `--schedule`). Needs buyers spawned with `Start::stepped`.
+    /// `--schedule`). Needs buyers spawned with `Briefing::stepped`.
     Stepped(&'a mut dyn Chooser),
 }
 
@@ -54,7 +55,7 @@ pub struct RaceRecord {
 /// Spawns every buyer; they open their files and wait for the starting gun. Spawning comes
 /// before anything changes, so a machine that cannot start them all (`ulimit -u`, `-n`)
 /// fails here with the stock untouched.
-pub fn spawn(start: &Start) -> Result<Field> {
+pub fn spawn(start: &Briefing) -> Result<Field> {
     spawn_buyers(start, clock::monotonic_ns())
 }
 
@@ -117,7 +118,7 @@ enum Gun {
     Own(Vec<PipeWriter>),
 }
 
-fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
+fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
@@ -127,13 +128,14 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
+    let for_buyers = settings.for_buyers();
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
         }
         let plan = BuyerPlan {
             index,
-            settings: settings.for_buyers(),
+            settings: for_buyers.clone(),
             epoch_ns,
             run: start.run.to_string(),
             launcher_pid: std::process::id(),
@@ -150,19 +152,8 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
         // One process group for all buyers (the first one's pid names it), so an interrupt
         // kills them with one signal.
         let group = children.first().map_or(0, |s: &Spawned| s.child.id());
-        let mut command = Command::new(&exe);
-        if let Some(password) = &start.password {
-            command.env("PGPASSWORD", password);
-        }
-        let spawned = command
-            .arg("buyer")
-            .arg("--plan")
-            .arg(serde_json::to_string(&plan).expect("a plan serializes"))
-            .stdin(stdin)
-            .stdout(events_writer.try_clone().map_err(pipe_error)?)
-            .stderr(Stdio::inherit())
-            .process_group(group as i32)
-            .spawn();
+        let events = events_writer.try_clone().map_err(pipe_error)?;
+        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), stdin, events, group);
         match spawned {
             Ok(child) => {
                 if children.is_empty() {
@@ -198,6 +189,31 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
         events,
         scope: settings.scope(),
     })
+}
+
+/// Starts one buyer process: `grab-tickets buyer --plan JSON`, its stdin the gun, its stdout
+/// the event pipe, in the buyers' process group `group` (0: a new one, named by its pid).
+fn spawn_one(
+    exe: &Path,
+    plan: &BuyerPlan,
+    password: Option<&str>,
+    gun: PipeReader,
+    events: PipeWriter,
+    group: u32,
+) -> std::io::Result<Child> {
+    let mut command = Command::new(exe);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    command
+        .arg("buyer")
+        .arg("--plan")
+        .arg(serde_json::to_string(plan).expect("a plan serializes"))
+        .stdin(gun)
+        .stdout(events)
+        .stderr(Stdio::inherit())
+        .process_group(group as i32)
+        .spawn()
 }
 
 /// Fires the starting gun and reads every event until the last buyer closes the pipe; a
