@@ -17,7 +17,7 @@ use crate::shop::directory;
 use crate::shop::keeper::Keeper;
 use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
-use crate::show::{html, json, narrate, out, progress, schedule, text, timeline, trace};
+use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -60,10 +60,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         (_, Some(_)) => narrate::Detail::Steps,
         _ => narrate::Detail::Phrases,
     };
-    let mut narrator = narrate::Narrator::new(detail, settings.buyers, canvas.text_width);
-    if settings.on_database() {
-        narrator = narrator.on_database();
-    }
+    let mut narrator = narrate::Narrator::for_run(detail, &settings, canvas.text_width);
     let narrating = matches!(settings.output, Output::Text | Output::Verbose);
     // Made at the race's first event, so its clock starts with the race, not with a wait
     // for the stock to be set.
@@ -80,10 +77,14 @@ pub fn run(settings: Settings) -> Result<Exit> {
         pacing,
         &mut || {
             if narrating {
-                out::line(&text::headline(&settings));
+                out::line(&headline::headline(&settings));
             }
         },
         &mut |tick: Tick| {
+            if let Tick::Gun { t_us } = tick {
+                narrator.gun(t_us);
+                return;
+            }
             let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
             if let Tick::Event(message) = tick {
                 progress.observe(message);
@@ -93,7 +94,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
             if narrating {
                 let lines = match tick {
                     Tick::Event(message) => narrator.event(message),
-                    Tick::Quiet => narrator.quiet(),
+                    Tick::Quiet | Tick::Gun { .. } => narrator.quiet(),
                 };
                 lines.iter().for_each(|line| progress.println(line));
             }
@@ -243,7 +244,7 @@ fn show(
     canvas: &timeline::Canvas,
 ) {
     if narrating {
-        let picture = timeline::render(&result.events, &result.buyers, canvas);
+        let picture = timeline::render(&result.events, &result.buyers, result.gun_us, canvas);
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {

@@ -65,6 +65,11 @@ pub fn buyer_plan() -> Option<String> {
     race::buyer::plan_argument()
 }
 
+/// The line `main` prints for an error that ended the run.
+pub fn error_line(err: &Error) -> String {
+    show::lang::tr!("error-line", error = err.to_string())
+}
+
 /// Runs one buyer process to its end.
 pub fn run_buyer(plan: &str) -> Exit {
     race::buyer::run(plan)
@@ -72,6 +77,8 @@ pub fn run_buyer(plan: &str) -> Exit {
 
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
+    // Before clap, so even a usage error speaks the language asked for.
+    show::lang::choose(show::lang::Lang::from_command_line(std::env::args()));
     let Some(cli) = cli::parse()? else {
         return Ok(Exit::Success); // --help or --version, printed
     };

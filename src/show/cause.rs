@@ -4,30 +4,55 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::text::{and_list, buyer_set};
+use super::lang::tr;
+use super::text::participant_name;
+use super::words::{and_list, buyer_set};
 use crate::events::{Event, Message};
-use crate::report::Status;
-use crate::settings::LockScope;
+use crate::report::{RunResult, Status};
+use crate::settings::{LockScope, Settings};
 
-/// The sentences for the report's "Why:" line and the JSON verdict's `cause`; None when the
-/// run did not oversell or lose updates.
+/// The report's "Why:" and the JSON verdict's `cause`: where overselling came from, in one
+/// sentence built from the events; None when nothing went wrong.
+pub fn why(settings: &Settings, result: &RunResult) -> Option<String> {
+    let t = &result.tally;
+    let bad = matches!(t.status(), Status::Oversold | Status::LostUpdates);
+    // This run's own buyers held the lock over every purchase, and by themselves they sold
+    // no more than the stock: whatever went wrong came from the others in its window.
+    if bad && settings.scope == LockScope::Whole && t.sold_by_others > 0 && t.confirmed <= t.initial
+    {
+        let names: Vec<String> = result
+            .others
+            .iter()
+            .map(|p| participant_name(&p.run, p.grab_tickets))
+            .collect();
+        return Some(tr!(
+            "why-others",
+            names = names.join(&tr!("list-separator"))
+        ));
+    }
+    explain(settings.scope, t.status(), &result.events)
+}
+
+/// What the lock did and did not cover, as the last sentence of "Why:".
+fn how(scope: LockScope) -> String {
+    match scope {
+        LockScope::None => tr!("why-how-none"),
+        LockScope::Write => tr!("why-how-write"),
+        LockScope::Whole => tr!("why-how-whole"),
+    }
+}
+
+/// The sentences for a run that oversold or lost updates, from its events alone.
 pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<String> {
     if !matches!(status, Status::Oversold | Status::LostUpdates) {
         return None;
     }
-    let how = match scope {
-        LockScope::Write => {
-            "The lock covered only the write, not the read before it, so it came too late."
-        }
-        _ => "With no lock, nothing kept a buyer's read and its write together.",
-    };
+    let how = how(scope);
     let sales = sales(events);
     let stale: Vec<&Sale> = sales.iter().filter(|s| s.stale).collect();
     if stale.is_empty() {
         // Only possible when the overwriting happened past the attempts buyers stream.
-        return Some(format!(
-            "later writes overwrote earlier ones past the attempts the buyers narrate. {how}"
-        ));
+        return Some(tr!("why-unstreamed", how = how));
     }
     // Highest count first: the order in which the race went stale.
     let mut by_count: BTreeMap<std::cmp::Reverse<u64>, Vec<u32>> = BTreeMap::new();
@@ -41,41 +66,28 @@ pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<S
         .iter()
         .enumerate()
         .map(|(i, (count, buyers))| {
-            let what = if i == 0 { "ticket_num = " } else { "" };
-            format!("{} read {what}{}", buyer_set(buyers), count.0)
+            let key = if i == 0 {
+                "why-group-first"
+            } else {
+                "why-group"
+            };
+            tr!(key, who = buyer_set(buyers), n = count.0)
         })
         .collect();
     let stale_buyers: BTreeSet<u32> = stale.iter().map(|s| s.buyer).collect();
-    let (they, their) = if stale.len() == 1 {
-        ("it", "its")
-    } else {
-        ("they", "their")
-    };
-    let mut sentence = format!(
-        "{}, but another buyer wrote between {their} read and {their} write, so {they} sold \
-         against {}",
-        and_list(&groups),
-        if stale.len() == 1 {
-            "an out-of-date count"
-        } else {
-            "out-of-date counts"
-        }
-    );
+    let mut sentence = tr!("why-stale", groups = and_list(&groups), n = stale.len());
     let current: Vec<u32> = sales
         .iter()
         .filter(|s| !s.stale && !stale_buyers.contains(&s.buyer))
         .map(|s| s.buyer)
         .collect();
     if !current.is_empty() {
-        sentence.push_str(&format!(
-            "; {} sold against the current count",
-            buyer_set(&current)
-        ));
+        sentence.push_str(&tr!("why-current", who = buyer_set(&current)));
     }
     if streamed_in_part(events) {
-        sentence.push_str(" (in the attempts the buyers narrate, the first 100 of each)");
+        sentence.push_str(&tr!("why-in-part"));
     }
-    Some(format!("{sentence}. {how}"))
+    Some(tr!("why-sentence", sentence = sentence, how = how))
 }
 
 /// One write of the count by a buyer, and whether the count it had read was still the data

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::narrate::{Detail, Narrator};
 use super::schedule::Replayed;
-use super::{json, text};
+use super::{headline, json, text};
 use crate::exit::{Error, Result};
 use crate::report::RunResult;
 use crate::settings::Settings;
@@ -63,9 +63,10 @@ struct PageData<'a> {
 
 /// The whole page for one run (and, stepped by `--schedule`, how its schedule went).
 pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    let headline = text::headline(settings);
+    let headline = headline::headline(settings);
     let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
-    let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers, usize::MAX);
+    let mut narrator = Narrator::for_run(Detail::EveryStep, settings, usize::MAX);
+    narrator.gun(result.gun_us);
     let words = result.events.iter().map(|m| narrator.words(m)).collect();
     let data = PageData {
         title,

@@ -3,8 +3,11 @@
 
 use serde::Serialize;
 
+use super::cause;
+use super::lang::{Lang, speaking};
 use super::schedule::{JsonSchedule, Replayed};
-use super::text::{Words, cause, verdict};
+use super::text::verdict;
+use super::words::Store;
 use crate::events::Message;
 use crate::race::chaos::VictimReport;
 use crate::report::{BuyerSummary, Participant, Recovery, RunResult, Status, Tally};
@@ -20,6 +23,9 @@ pub struct JsonReport<'a> {
     pub format: u32,
     pub settings: JsonSettings,
     pub run: &'a str,
+    /// When the starting gun fired, in microseconds on the events' clock (`events[].t_us`):
+    /// the time zero of the narration, the timeline and the page.
+    pub gun_us: u64,
     pub race_ms: f64,
     pub tally: &'a Tally,
     pub verdict: JsonVerdict,
@@ -114,12 +120,15 @@ fn document<'a>(
             method: settings.method,
         },
         run: &result.run,
+        gun_us: result.gun_us,
         race_ms: result.race_us as f64 / 1e3,
         tally: &result.tally,
         verdict: JsonVerdict {
             status: result.tally.status(),
-            line: verdict(&result.tally, &result.buyers, Words::for_run(settings)),
-            cause: cause(settings, result),
+            line: speaking(Lang::En, || {
+                verdict(&result.tally, &result.buyers, Store::of(settings))
+            }),
+            cause: speaking(Lang::En, || cause::why(settings, result)),
         },
         buyers: &result.buyers,
         recovered: &result.recovered,

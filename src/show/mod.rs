@@ -4,8 +4,10 @@
 
 pub mod cause;
 pub mod explore;
+pub mod headline;
 pub mod html;
 pub mod json;
+pub mod lang;
 pub mod narrate;
 pub mod out;
 pub mod progress;
@@ -14,3 +16,4 @@ pub mod spans;
 pub mod text;
 pub mod timeline;
 pub mod trace;
+pub mod words;

@@ -125,6 +125,11 @@ fn ticket_num_in(path: &Path) -> Result<u64, String> {
 pub fn grab_tickets() -> Race {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("NO_COLOR");
+    // The wording the tests check is English, whatever this machine's locale is; a test of
+    // another language says so with `.lang()` or its own LANG.
+    cmd.env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "en_US.UTF-8");
     Race { cmd, data: None }
 }
 
@@ -150,6 +155,17 @@ impl Race {
 
     pub fn keep_stock(self) -> Race {
         self.arg("--keep-stock")
+    }
+
+    /// `--lang en|zh`.
+    pub fn lang(self, lang: &str) -> Race {
+        self.arg("--lang").arg(lang)
+    }
+
+    /// Sets a variable of the child's environment (LANG, LC_ALL, ...).
+    pub fn env(mut self, name: &str, value: &str) -> Race {
+        self.cmd.env(name, value);
+        self
     }
 
     pub fn no_lock(self) -> Race {
