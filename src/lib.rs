@@ -38,12 +38,16 @@
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
 //! - `show/`        what people and scripts see
+//!   - `lang`       the message catalogs (`locales/en.ftl`, `zh.ftl`) and the language choice
+//!   - `words`      the words every view shares: names, lists, times, lock and store phrases,
+//!     display-width layout
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
-//!   - `narrate`    live narration: phrases per moment, or every step with `--verbose`
+//!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
 //!   - `html`       the classroom page (`--html`), its script and style in `page.html`
-//!   - `timeline`, `trace`, `progress`, `cause`, `text`, `json`, `out`
+//!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
+//!     `progress`, `out`
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
-//!   - `explore`    the explorer's summary (text and JSON) and the interactive board
+//!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
 
 mod app;
 mod cli;

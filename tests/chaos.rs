@@ -320,7 +320,7 @@ fn a_chaos_death_is_told_drawn_and_listed_in_the_legend() {
         .kill_at("2:in_delay")
         .run();
     run.assert_success()
-        .assert_stdout_contains("KILLED at in_delay (fault injection)")
+        .assert_stdout_contains("KILLED by fault injection at in_delay")
         .assert_stdout_contains("K killed (SIGKILL)")
         .assert_stdout_contains("killed                     1  buyer-2");
     let lane = lane_of(run.stdout(), 2).expect("a lane for buyer-2");
@@ -331,7 +331,7 @@ fn a_chaos_death_is_told_drawn_and_listed_in_the_legend() {
     // Killed mid-delay under the lock: the narration says the kernel freed it.
     let line = run.stdout().lines().find(|l| l.contains("KILLED")).unwrap();
     run.assert_that(
-        line.contains("while holding the lock — the kernel frees it"),
+        line.contains(", holding the lock: the kernel frees it"),
         format!("the kill line: {line}"),
     );
 }

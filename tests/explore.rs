@@ -697,7 +697,7 @@ fn playing_with_the_lock_the_player_is_told_why_a_buyer_must_wait() {
     );
     run.assert_stdout_contains("buyer-2   blocked in flock until buyer-1 unlocks");
     run.assert_stdout_contains(
-        "Buyer-2 is blocked in flock, waiting for the lock that buyer-1 holds",
+        "buyer-2 is blocked in flock, waiting for the lock that buyer-1 holds",
     );
     run.assert_stdout_contains("That is the lock at work");
     run.assert_stdout_contains("Type a buyer's number from 1 to 2");

@@ -5,11 +5,12 @@ mod common;
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 17] = [
+const TOP: [&str; 18] = [
     "buyers",
     "events",
     "foreign_restocks",
     "format",
+    "gun_us",
     "interrupted",
     "launcher_relocks",
     "others",

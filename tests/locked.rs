@@ -79,7 +79,8 @@ fn a_buyer_wanting_two_tickets_gets_two() {
 fn a_waiting_buyer_says_whom_it_waits_for() {
     let env = TestEnv::new();
     // Usually "held by buyer-N"; a waiter that tries in the microsecond between the holder's
-    // flock and its pid write sees "held by another process". Buyers waiting at once for the
+    // flock and its pid write sees "(its holder has written no pid)", unless the narration knows
+    // which buyer took the lock. Buyers waiting at once for the
     // same holder share one line ("buyers 2 and 3 wait for the lock, held by ...").
     env.race()
         .buyers(3)

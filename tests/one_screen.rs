@@ -5,12 +5,52 @@
 mod common;
 use common::TestEnv;
 
-/// Rows the output takes on an 80-column terminal, long lines wrapping.
+/// Rows the output takes on an 80-column terminal, long lines wrapping; a Chinese character
+/// takes two columns.
 fn rows(stdout: &str) -> usize {
     stdout
         .lines()
-        .map(|line| line.chars().count().div_ceil(80).max(1))
+        .map(|line| {
+            unicode_width::UnicodeWidthStr::width(line)
+                .div_ceil(80)
+                .max(1)
+        })
         .sum()
+}
+
+#[test]
+fn ten_buyers_fit_one_screen_in_chinese_too() {
+    for locked in [true, false] {
+        let env = TestEnv::new();
+        let race = env.race().env("LANG", "zh_CN.UTF-8");
+        let race = if locked { race } else { race.no_lock() };
+        let run = race.succeeds();
+        run.assert_stdout_contains("用户 1–10 查票：看到的余票都是 3")
+            .assert_stdout_contains("时间线（")
+            .assert_stdout_contains("报告（抢票用时")
+            .assert_stdout_contains("图例：");
+        let stdout = run.stdout();
+        run.assert_that(
+            rows(stdout) <= 50,
+            format!("{} rows on an 80-column screen", rows(stdout)),
+        );
+        let widest = stdout
+            .lines()
+            .filter(|l| l.contains('|'))
+            .map(unicode_width::UnicodeWidthStr::width)
+            .max()
+            .unwrap_or(0);
+        run.assert_that(
+            widest <= 80,
+            format!("a timeline lane is {widest} columns wide"),
+        );
+        if locked {
+            run.assert_stdout_contains("等锁，锁在用户");
+        } else {
+            run.assert_stdout_contains("原因：")
+                .assert_stdout_contains("超卖");
+        }
+    }
 }
 
 #[test]
@@ -23,7 +63,7 @@ fn ten_buyers_fit_one_screen_locked_and_unlocked() {
             env.race().no_lock()
         };
         let run = race.succeeds();
-        run.assert_stdout_contains("buyers 1–10 search: all see 3 tickets left")
+        run.assert_stdout_contains("buyers 1–10 search: each sees 3 tickets left")
             .assert_stdout_contains("Timeline (")
             .assert_stdout_contains("Report (race took");
         let stdout = run.stdout();

@@ -40,7 +40,8 @@ pub fn board(floor: &Floor, ticket_num: Option<u64>) -> String {
         ),
     };
     let mut out = tr!("board-state", count = count, lock = lock);
-    let label = crate::show::words::width(&buyer(floor.buyers())) + 1;
+    // Room for "buyer-999", so the moves line up whatever the number of buyers.
+    let label = crate::show::words::width(&buyer(999));
     for b in 1..=floor.buyers() {
         let place = match floor.position(b) {
             Position::Before(mv) => tr!(

@@ -181,7 +181,7 @@ say-waits-for = { $n ->
 say-waits = { $n ->
     [many] wait
    *[one] waits
-} for the lock
+} for the lock (its holder has written no pid)
 say-takes = { $n ->
     [many] take
    *[one] takes
@@ -222,7 +222,7 @@ say-gives-up-on = { $n ->
 say-gives-up = { $n ->
     [many] give up
    *[one] gives up
-} waiting for the lock (--lock-timeout)
+} waiting for the lock (--lock-timeout); its holder has written no pid
 say-refused = REFUSED by the database: another purchase changed the stock after it read { $seen }; nothing was written, it tries again
 say-killed = KILLED by fault injection at { $step }{ killed-holding }
 say-killed-attempt = KILLED by fault injection at { $step } of attempt { $attempt }{ killed-holding }

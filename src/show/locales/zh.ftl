@@ -147,7 +147,7 @@ say-searched = { $n ->
 }
 count-tickets-seen = { $seen } 张票
 say-waits-for = 等锁，锁在{ $holder }手里
-say-waits = 等锁
+say-waits = 等锁（持锁者没有写下 pid）
 say-takes = 拿到锁
 say-recovered = 替{ $of }完成订单 #{ $seq }（它记下订单后就死了）：ticket_num = { $after }
 say-read = 读到 ticket_num = { $seen }
@@ -164,7 +164,7 @@ say-bought = { $n ->
 say-sold-out = 没有余票了：没有抢到票
 say-released = 释放锁
 say-gives-up-on = 放弃等锁（--lock-timeout），锁仍在{ $holder }手里
-say-gives-up = 放弃等锁（--lock-timeout）
+say-gives-up = 放弃等锁（--lock-timeout）；持锁者没有写下 pid
 say-refused = 被数据库拒绝：读到 { $seen } 之后另一笔购买改了库存；什么都没写，重新再来
 say-killed = 在 { $step } 步被故障注入杀死{ killed-holding }
 say-killed-attempt = 在第 { $attempt } 次尝试的 { $step } 步被故障注入杀死{ killed-holding }

@@ -324,7 +324,7 @@ fn a_wait_for_an_unnamed_holder_names_the_buyer_known_to_hold_it() {
     );
     let alone = told_in(Detail::EveryStep, usize::MAX, &events[1..]);
     assert!(
-        alone[0].ends_with("buyer-2  waits for the lock"),
+        alone[0].ends_with("buyer-2  waits for the lock (its holder has written no pid)"),
         "{alone:#?}"
     );
 }
