@@ -1,11 +1,13 @@
 //! One run, start to end: check everything, spawn the buyers, set the stock and open the
 //! run's window of the ledger, race, close the window, reconcile, show the result, and choose
 //! the exit status. Every check that can fail runs before anything changes. `explore` runs
-//! many races through [`race`], the very same steps without the showing.
+//! many races through [`race_and_reconcile`], the very same steps without the showing.
 
 use std::os::unix::process::ExitStatusExt as _;
+use std::path::PathBuf;
 
 use crate::exit::{Error, Exit, Result};
+use crate::race::Reaped;
 use crate::race::chaos::{self, Victim};
 use crate::race::interrupt;
 use crate::race::launcher::{self, Pacing};
@@ -13,9 +15,9 @@ use crate::race::pipe::Tick;
 use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Settings};
+use crate::shop::books::LockWait;
 use crate::shop::directory;
 use crate::shop::keeper::Keeper;
-use crate::shop::ledger::LockWait;
 use crate::shop::lock::holder_name;
 use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
 
@@ -32,27 +34,100 @@ pub fn run(settings: Settings) -> Result<Exit> {
         },
         true => settings,
     };
-    // The output files are created first so a bad --trace or --html path fails before the
-    // stock changes.
-    let forget_trace = |_: &Error| {
-        for path in [&settings.trace, &settings.html].into_iter().flatten() {
+    let files = OutputFiles::create(&settings)?;
+    chaos::check_steps(&settings).inspect_err(|_| files.forget())?;
+    let canvas = timeline::Canvas::for_stdout();
+    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
+    let mut script = settings.schedule.as_ref().map(Script::new);
+    let Reconciled {
+        result,
+        conducted,
+        settle_error,
+    } = race_in_view(&settings, narrating, &canvas, script.as_mut())
+        .inspect_err(|_| files.forget())?;
+    if let Some(script) = &mut script
+        && !conducted.as_ref().is_some_and(|c| c.stopped)
+    {
+        script.end();
+    }
+    let replayed = match (&settings.schedule, &script, &conducted) {
+        (Some(given), Some(script), Some(conducted)) => Some(schedule::Replayed {
+            given,
+            taken: &conducted.schedule,
+            followed: script.followed(),
+            misfit: script.misfit.as_ref(),
+            stopped: conducted.stopped,
+        }),
+        _ => None,
+    };
+    show(&settings, &result, narrating, replayed.as_ref(), &canvas);
+    files.write(&settings, &result, replayed.as_ref())?;
+    exit_status(&settings, &result, settle_error, replayed.as_ref())
+}
+
+/// The `--trace` and `--html` files, created before the stock changes so that a bad path
+/// fails first, and removed again if the run fails before they are written.
+struct OutputFiles {
+    trace: Option<trace::TraceFile>,
+    page: Option<html::PageFile>,
+    paths: Vec<PathBuf>,
+}
+
+impl OutputFiles {
+    fn create(settings: &Settings) -> Result<OutputFiles> {
+        let mut files = OutputFiles {
+            trace: None,
+            page: None,
+            paths: [&settings.trace, &settings.html]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        };
+        files.trace = settings
+            .trace
+            .as_deref()
+            .map(trace::TraceFile::create)
+            .transpose()?;
+        files.page = settings
+            .html
+            .as_deref()
+            .map(html::PageFile::create)
+            .transpose()
+            .inspect_err(|_| files.forget())?;
+        Ok(files)
+    }
+
+    fn forget(&self) {
+        for path in &self.paths {
             let _ = std::fs::remove_file(path);
         }
-    };
-    let trace_file = settings
-        .trace
-        .as_deref()
-        .map(trace::TraceFile::create)
-        .transpose()?;
-    let page_file = settings
-        .html
-        .as_deref()
-        .map(html::PageFile::create)
-        .transpose()
-        .inspect_err(forget_trace)?;
+    }
 
-    chaos::check_steps(&settings).inspect_err(forget_trace)?;
-    let canvas = timeline::Canvas::for_stdout();
+    fn write(
+        self,
+        settings: &Settings,
+        result: &RunResult,
+        replayed: Option<&schedule::Replayed>,
+    ) -> Result<()> {
+        if let Some(file) = self.trace {
+            file.write(&result.events)?;
+        }
+        if let Some(file) = self.page {
+            file.write(settings, result, replayed)?;
+        }
+        Ok(())
+    }
+}
+
+/// One race as people watch it: the headline before the gun, then every event narrated (or
+/// only counted on the progress bar, with `-q` and `--json`) as it arrives.
+fn race_in_view(
+    settings: &Settings,
+    narrating: bool,
+    canvas: &timeline::Canvas,
+    script: Option<&mut Script>,
+) -> Result<Reconciled> {
     let detail = match (settings.output, &settings.schedule) {
         (Output::Verbose, _) => narrate::Detail::EveryStep,
         // Stepped, the order of the moves is the lesson: each is told on its own line, or a
@@ -60,24 +135,22 @@ pub fn run(settings: Settings) -> Result<Exit> {
         (_, Some(_)) => narrate::Detail::Steps,
         _ => narrate::Detail::Phrases,
     };
-    let mut narrator = narrate::Narrator::for_run(detail, &settings, canvas.text_width);
-    let narrating = matches!(settings.output, Output::Text | Output::Verbose);
+    let mut narrator = narrate::Narrator::for_run(detail, settings, canvas.text_width);
     // Made at the race's first event, so its clock starts with the race, not with a wait
     // for the stock to be set.
     let mut progress: Option<progress::Progress> = None;
-    let victims = chaos::choose_victims(&settings);
-    let mut script = settings.schedule.as_ref().map(Script::new);
-    let pacing = match &mut script {
+    let victims = chaos::choose_victims(settings);
+    let pacing = match script {
         Some(script) => Pacing::Stepped(script),
         None => Pacing::Free,
     };
-    let raced = race(
-        &settings,
+    let reconciled = race_and_reconcile(
+        settings,
         &victims,
         pacing,
         &mut || {
             if narrating {
-                out::line(&headline::headline(&settings));
+                out::line(&headline::headline(settings));
             }
         },
         &mut |tick: Tick| {
@@ -85,7 +158,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
                 narrator.gun(t_us);
                 return;
             }
-            let progress = progress.get_or_insert_with(|| progress::Progress::for_run(&settings));
+            let progress = progress.get_or_insert_with(|| progress::Progress::for_run(settings));
             if let Tick::Event(message) = tick {
                 progress.observe(message);
             }
@@ -109,39 +182,11 @@ pub fn run(settings: Settings) -> Result<Exit> {
         }
         progress.finish();
     }
-    let Raced {
-        result,
-        conducted,
-        settle_error,
-    } = raced.inspect_err(forget_trace)?;
-    if let Some(script) = &mut script
-        && !conducted.as_ref().is_some_and(|c| c.stopped)
-    {
-        script.end();
-    }
-    let replayed = match (&settings.schedule, &script, &conducted) {
-        (Some(given), Some(script), Some(conducted)) => Some(schedule::Replayed {
-            given,
-            taken: &conducted.schedule,
-            followed: script.followed(),
-            misfit: script.misfit.as_ref(),
-            stopped: conducted.stopped,
-        }),
-        _ => None,
-    };
-
-    show(&settings, &result, narrating, replayed.as_ref(), &canvas);
-    if let Some(file) = trace_file {
-        file.write(&result.events)?;
-    }
-    if let Some(file) = page_file {
-        file.write(&settings, &result, replayed.as_ref())?;
-    }
-    exit_status(&settings, &result, settle_error, replayed.as_ref())
+    reconciled
 }
 
 /// A race that ran and was reconciled.
-pub struct Raced {
+pub struct Reconciled {
     pub result: RunResult,
     /// How a stepped race went: the schedule it took.
     pub conducted: Option<Conducted>,
@@ -154,13 +199,13 @@ pub struct Raced {
 /// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
 /// (`on_tick` hears every event as it arrives, and the quiet moments between them), close the
 /// window and reconcile.
-pub fn race(
+pub fn race_and_reconcile(
     settings: &Settings,
     victims: &[Victim],
     pacing: Pacing,
     before_gun: &mut dyn FnMut(),
     on_tick: &mut dyn FnMut(Tick),
-) -> Result<Raced> {
+) -> Result<Reconciled> {
     let shop = Keeper::open(settings)?;
     let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
@@ -201,19 +246,13 @@ pub fn race(
         }
     };
     before_gun();
-    let mut raced = field.race(pacing, on_tick)?;
+    let mut raced = field.fire(pacing, on_tick)?;
     let conducted = raced.conducted.take();
 
     let interrupted = interrupt::interrupted();
     let (closed, settle_error) = shop.close_race(settings, &opened, &run, &wait);
     drop(racing);
-    let killed: Vec<u32> = raced
-        .reaped
-        .iter()
-        .filter(|r| r.status.signal().is_some())
-        .map(|r| r.pid)
-        .collect();
-    shop.remove_temp_files_of(settings, &killed);
+    shop.remove_temp_files_of(settings, &killed_pids(&raced.reaped));
     let victim_reports = chaos::report_victims(victims, &raced.reaped);
     let result = report::reconcile(
         raced,
@@ -229,11 +268,20 @@ pub fn race(
         victim_reports,
         interrupted,
     );
-    Ok(Raced {
+    Ok(Reconciled {
         result,
         conducted,
         settle_error,
     })
+}
+
+/// The pids of the buyers that died by a signal.
+fn killed_pids(reaped: &[Reaped]) -> Vec<u32> {
+    reaped
+        .iter()
+        .filter(|r| r.status.signal().is_some())
+        .map(|r| r.pid)
+        .collect()
 }
 
 fn show(
@@ -286,10 +334,7 @@ fn exit_status(
         )));
     }
     if result.a_buyer_failed() {
-        return Err(Error::new(
-            Exit::BuyerFailed,
-            "a buyer process failed; see the report above",
-        ));
+        return Err(Error::buyer("a buyer process failed; see the report above"));
     }
     if let Some(misfit) = replayed.and_then(|r| r.misfit) {
         return Err(Error::usage(schedule::misfit_error(misfit)));

@@ -1,10 +1,11 @@
 //! The vocabulary of a run: what a buyer did ([`Event`]), stamped with who and when
 //! ([`Message`]). Buyers send these over the pipe (`race::pipe`), the report and every view
-//! read them. Below everything but `settings`, whose [`Move`] names where a stepped buyer
+//! read them. Below everything but `exit` (a failure's [`Failure`] kind) and `settings`, whose [`Move`] names where a stepped buyer
 //! paused and whose [`Step`] names where fault injection killed one.
 
 use serde::{Deserialize, Serialize};
 
+use crate::exit::Failure;
 use crate::settings::{Move, Step};
 
 /// How a buyer's attempts ended.
@@ -110,8 +111,9 @@ pub enum Event {
     Paused {
         before: Move,
     },
-    /// The buyer hit an error and stops.
+    /// The buyer hit an error and stops: `failure` is what kind, `message` says it to people.
     Failed {
+        failure: Failure,
         message: String,
         exit_code: u8,
     },

@@ -1,9 +1,12 @@
 //! How a run ends: the one [`Exit`] enum that owns every exit status (README's table), and
-//! the error type that says what failed, where, and how to fix it.
+//! the error type that says what failed, where, and how to fix it, with the [`Failure`] kind
+//! that views decide on (never the message's words).
 
 use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
 
 /// Every way the program can end, each with its documented exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,33 +47,87 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Why a run could not complete, and the exit status that says so.
+/// What kind of failure stopped a run or a buyer: the fact a view decides on, whatever the
+/// message says. Each kind has one exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// A flag or argument is wrong (or a schedule does not fit the race).
+    Usage,
+    /// The data file, the order log or the stock holds something that cannot be trusted.
+    BadData,
+    /// The filesystem or the OS refused: permissions, a missing directory, no lock support.
+    Environment,
+    /// The disk (or a quota, or a file-size limit) is full.
+    DiskFull,
+    /// The database server refused us: not there, the login, the database, a statement.
+    Refused,
+    /// The connection to the database went away mid-run (the server stopped or restarted,
+    /// the network failed): the server rolls back what was not committed.
+    LostConnection,
+    /// Ctrl-C or SIGTERM cut a wait short.
+    Interrupted,
+    /// A buyer process crashed or broke the report or step protocol.
+    Buyer,
+}
+
+impl Failure {
+    /// The exit status that reports this kind of failure.
+    pub fn exit(self) -> Exit {
+        match self {
+            Failure::Usage => Exit::Usage,
+            Failure::BadData => Exit::BadData,
+            Failure::Environment
+            | Failure::DiskFull
+            | Failure::Refused
+            | Failure::LostConnection => Exit::Environment,
+            Failure::Interrupted => Exit::Interrupted,
+            Failure::Buyer => Exit::BuyerFailed,
+        }
+    }
+}
+
+/// Why a run could not complete: what kind of failure (which decides the exit status) and
+/// the message that says what failed, where, and how to fix it.
 #[derive(Debug)]
 pub struct Error {
-    pub exit: Exit,
+    kind: Failure,
     message: String,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+    pub fn new(kind: Failure, message: impl Into<String>) -> Self {
         Error {
-            exit,
+            kind,
             message: message.into(),
         }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
-        Error::new(Exit::Usage, message)
+        Error::new(Failure::Usage, message)
     }
 
     pub fn bad_data(message: impl Into<String>) -> Self {
-        Error::new(Exit::BadData, message)
+        Error::new(Failure::BadData, message)
     }
 
     pub fn environment(message: impl Into<String>) -> Self {
-        Error::new(Exit::Environment, message)
+        Error::new(Failure::Environment, message)
+    }
+
+    /// A buyer crashed or broke a protocol.
+    pub fn buyer(message: impl Into<String>) -> Self {
+        Error::new(Failure::Buyer, message)
+    }
+
+    pub fn kind(&self) -> Failure {
+        self.kind
+    }
+
+    pub fn exit(&self) -> Exit {
+        self.kind.exit()
     }
 
     /// An I/O failure on `path`: `failed to ACTION PATH: OS ERROR`, plus a hint when
@@ -83,7 +140,14 @@ impl Error {
             std::io::ErrorKind::NotFound => "; check that the directory exists",
             _ => "",
         };
-        Error::environment(format!("failed to {action} {}: {err}{hint}", shown(path)))
+        let kind = match err.kind() {
+            std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::QuotaExceeded
+            | std::io::ErrorKind::FileTooLarge => Failure::DiskFull,
+            _ => Failure::Environment,
+        };
+        let message = format!("failed to {action} {}: {err}{hint}", shown(path));
+        Error::new(kind, message)
     }
 }
 
@@ -105,3 +169,34 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_a_kind_of_its_own_whatever_the_words() {
+        for kind in [
+            std::io::ErrorKind::StorageFull,
+            std::io::ErrorKind::QuotaExceeded,
+            std::io::ErrorKind::FileTooLarge,
+        ] {
+            let e = Error::io("append to order log", Path::new("/d.orders"), &kind.into());
+            assert_eq!(e.kind(), Failure::DiskFull, "{e}");
+            assert_eq!(e.exit(), Exit::Environment);
+        }
+        let denied = std::io::ErrorKind::PermissionDenied.into();
+        let e = Error::io("create temp file", Path::new("/d.tmp"), &denied);
+        assert_eq!(e.kind(), Failure::Environment);
+    }
+
+    #[test]
+    fn each_failure_kind_has_its_exit_status() {
+        assert_eq!(Failure::Usage.exit().code(), 2);
+        assert_eq!(Failure::BadData.exit().code(), 3);
+        assert_eq!(Failure::LostConnection.exit().code(), 4);
+        assert_eq!(Failure::Refused.exit().code(), 4);
+        assert_eq!(Failure::Buyer.exit().code(), 5);
+        assert_eq!(Failure::Interrupted.exit().code(), 130);
+    }
+}

@@ -5,8 +5,14 @@
 //! # Layout
 //! Data flows one way: cli → settings → (explore →) app → race (buyers → shop) → report → show.
 //! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]
-//! - `cli`          clap types and completions; resolved into `Settings` before anything runs
-//! - `settings`     the resolved settings and their value types; imports nothing from the crate
+//! - `cli/`         the command line and its completions; resolved into `Settings` before anything runs
+//!   - `args`       the clap types: every flag with its help
+//!   - `bounds`     every whole-number flag's range, stated and checked once
+//!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
+//! - `settings/`    the resolved settings; imports nothing from the rest of the crate
+//!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
+//!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
+//!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -28,15 +34,19 @@
 //! - `shop/`        the shared state and how it changes
 //!   - `purchase`   the race itself: read, delay, check, commit, under a chosen lock scope
 //!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); the only fs2 user
-//!   - `store`      reads and atomically replaces data.json; knows no locking
+//!   - `data_file`  reads and atomically replaces data.json (temp file, swap); knows no locking
+//!   - `document`   the data file's JSON: its two numbers found and rewritten, every other byte kept
 //!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
-//!   - `ledger`     keeps data.json and the log in agreement: recovery, restock, settling
+//!   - `recovery`   every lock holder's settling: data.json brought into agreement with the log
+//!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
-//!     trait), `lock` its row or advisory lock, `ledger` the launcher's side
+//!     trait), `lock` its row or advisory lock, `books` the launcher's side
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
-//! - `report`       outcomes → reconciliation (oversold, lost updates) → status; no wording
+//! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording
+//!   - `tally`      the arithmetic: confirmed, remaining, logged → oversold, lost updates, status
+//!   - `buyers`     each buyer's events, exit status and orders → one summary and result
 //! - `show/`        what people and scripts see
 //!   - `lang`       the message catalogs (`locales/en.ftl`, `zh.ftl`) and the language choice
 //!   - `words`      the words every view shares: names, lists, times, lock and store phrases,

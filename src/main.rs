@@ -5,7 +5,7 @@ fn main() -> ExitCode {
         Some(plan) => grab_tickets::run_buyer(&plan),
         None => grab_tickets::run().unwrap_or_else(|err| {
             eprintln!("{}", grab_tickets::error_line(&err));
-            err.exit
+            err.exit()
         }),
     };
     exit.into()

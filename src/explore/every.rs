@@ -26,9 +26,9 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     let mut orders: u64 = 0;
     let progress = std::io::stderr().is_terminal() && !exploration.json;
     loop {
-        let trial = bench.race(&mut search)?;
+        let trial = bench.trial(&mut search)?;
         if let Some(why) = search.diverged.take() {
-            return Err(Error::new(Exit::BuyerFailed, why));
+            return Err(Error::buyer(why));
         }
         if interrupt::interrupted() {
             summary.interrupted = true;

@@ -11,7 +11,7 @@ use crate::exit::{Exit, Result};
 use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor, Position};
 use crate::settings::{Exploration, Move};
-use crate::shop::store;
+use crate::shop::data_file;
 use crate::show::explore::board as explore;
 use crate::show::lang::tr;
 use crate::show::narrate::{Detail, Narrator};
@@ -28,7 +28,7 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
         bench,
         exploration,
     };
-    let trial = bench.race(&mut player)?;
+    let trial = bench.trial(&mut player)?;
     let settings = &bench.settings;
     if trial.stopped {
         let stopped = tr!(
@@ -104,8 +104,8 @@ impl Chooser for Player<'_> {
         {
             out::line(&explore::wait_lesson(floor, last.buyer));
         }
-        let count = store::DataFile::open(&self.bench.settings.data)
-            .and_then(|file| store::read(&file))
+        let count = data_file::DataFile::open(&self.bench.settings.data)
+            .and_then(|file| data_file::read(&file))
             .map(|stock| stock.ticket_num);
         out::line(&format!("\n{}", explore::board(floor, count.ok())));
         loop {

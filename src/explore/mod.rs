@@ -20,7 +20,7 @@ use crate::settings::{
     DbLock, DelayRange, Exploration, Method, Output, PerBuyer, Restock, Schedule, Search, Settings,
     StoreAt,
 };
-use crate::shop::store;
+use crate::shop::data_file;
 use crate::show::explore::{Counted, FirstBad, Summary};
 use crate::show::out;
 
@@ -60,10 +60,10 @@ impl Workbench {
     fn new(exploration: &Exploration) -> Result<Workbench> {
         // The usual checks and messages, without creating the sidecars beside the original. A
         // missing file is fine: like a normal run, each race then starts from a new one.
-        let original = if store::is_missing(&exploration.data) {
+        let original = if data_file::is_missing(&exploration.data) {
             None
         } else {
-            store::read(&store::DataFile::open(&exploration.data)?)?;
+            data_file::read(&data_file::DataFile::open(&exploration.data)?)?;
             let bytes = std::fs::read(&exploration.data)
                 .map_err(|e| Error::io("read data file", &exploration.data, &e))?;
             Some(bytes)
@@ -105,7 +105,7 @@ impl Workbench {
 
     /// Runs one race from scratch, `chooser` picking every move: new buyer processes, and a
     /// new directory holding a copy of the data file and nothing else.
-    pub fn race(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
+    pub fn trial(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
         let race_dir = self
             .settings
             .data
@@ -122,7 +122,7 @@ impl Workbench {
         if let Some(original) = &self.original {
             std::fs::write(data, original).map_err(|e| Error::io("write", data, &e))?;
         }
-        let raced = app::race(
+        let raced = app::race_and_reconcile(
             &self.settings,
             &[],
             Pacing::Stepped(chooser),
@@ -165,10 +165,10 @@ fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()>
                 other => Some(format!("buyer-{} ended {other:?}", b.buyer)),
             })
             .unwrap_or_else(|| "a buyer broke the report protocol".to_string());
-        return Err(Error::new(
-            Exit::BuyerFailed,
-            format!("schedule \"{}\" failed: {why}", trial.schedule),
-        ));
+        return Err(Error::buyer(format!(
+            "schedule \"{}\" failed: {why}",
+            trial.schedule
+        )));
     }
     let status = trial.result.tally.status();
     match status {

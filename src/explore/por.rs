@@ -23,8 +23,14 @@ pub fn dependent(a: Turn, b: Turn, scope: LockScope) -> bool {
 fn on_the_lock(mv: Move, scope: LockScope) -> bool {
     match mv {
         Move::Lock | Move::Unlock => true,
-        Move::Read => scope == LockScope::Whole,
-        Move::Write => scope != LockScope::None,
+        Move::Read => match scope {
+            LockScope::Whole => true,
+            LockScope::Write | LockScope::None => false,
+        },
+        Move::Write => match scope {
+            LockScope::Write | LockScope::Whole => true,
+            LockScope::None => false,
+        },
         Move::Search => false,
     }
 }

@@ -18,7 +18,7 @@ use crate::events::Message;
 use crate::exit::{Exit, Result};
 use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor};
-use crate::settings::{Exploration, Move, Sampler};
+use crate::settings::{Exploration, Sampler};
 use crate::show::explore::{Sampling, Summary};
 
 /// Keeps the sampler's stream apart from the delay and chaos streams of the same seed.
@@ -42,14 +42,14 @@ pub fn run(
     // the races are deterministic, so the seed replays every schedule.
     let mut rng = StdRng::seed_from_u64(seed ^ SAMPLE_SALT);
     // Every buyer makes at most this many moves, so a schedule has at most buyers x this.
-    let steps = exploration.buyers as usize * Move::of_scope(exploration.scope).len();
+    let steps = exploration.buyers as usize * exploration.scope.moves().len();
     let mut distinct = HashSet::new();
     for _ in 0..samples {
         let trial = match sampler {
             Sampler::Pct { depth } => {
-                bench.race(&mut Pct::draw(&mut rng, exploration.buyers, depth, steps))?
+                bench.trial(&mut Pct::draw(&mut rng, exploration.buyers, depth, steps))?
             }
-            Sampler::Uniform => bench.race(&mut Uniform { rng: &mut rng })?,
+            Sampler::Uniform => bench.trial(&mut Uniform { rng: &mut rng })?,
         };
         if interrupt::interrupted() {
             summary.interrupted = true;

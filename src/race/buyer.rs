@@ -111,10 +111,11 @@ pub fn run(plan_json: &str) -> Exit {
         Ok(()) => Exit::Success,
         Err(e) => {
             report.send(Event::Failed {
+                failure: e.kind(),
                 message: e.to_string(),
-                exit_code: e.exit.code(),
+                exit_code: e.exit().code(),
             });
-            e.exit
+            e.exit()
         }
     }
 }

@@ -68,13 +68,17 @@ pub fn steps_passed(settings: &Settings) -> &'static [Step] {
         Step::OrderLogged,
         Step::Released,
     ];
-    match (settings.on_database(), settings.method, settings.scope) {
+    if !settings.on_database() {
         // The file store's plan is drawn from every step, so old seeds replay as they did.
-        (false, _, _) => &Step::ALL,
-        (true, Method::Atomic, _) => ATOMIC,
-        (true, Method::Serializable, _) => SERIALIZABLE,
-        (true, Method::ReadCheckWrite, LockScope::None) => DATABASE_UNLOCKED,
-        (true, Method::ReadCheckWrite, _) => DATABASE_LOCKED,
+        return &Step::ALL;
+    }
+    match settings.method {
+        Method::Atomic => ATOMIC,
+        Method::Serializable => SERIALIZABLE,
+        Method::ReadCheckWrite => match settings.scope {
+            LockScope::None => DATABASE_UNLOCKED,
+            LockScope::Write | LockScope::Whole => DATABASE_LOCKED,
+        },
     }
 }
 

@@ -1,6 +1,6 @@
 //! The launcher's part of the race: spawns the buyer processes, fires the starting gun,
 //! hears their events on one pipe, and reaps every child. Nothing else: the stock is set
-//! before (`shop::ledger`) and the result is reconciled after (`report`).
+//! before (`shop::books`) and the result is reconciled after (`report`).
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::os::unix::process::CommandExt as _;
@@ -14,7 +14,7 @@ use super::interrupt;
 use super::pipe::{Heard, Listener, Tick};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Result};
 use crate::settings::{LockScope, Settings, StoreAt, without_password};
 
 /// What the launcher hands every buyer of one race, besides the settings.
@@ -39,7 +39,7 @@ pub enum Pacing<'a> {
 }
 
 /// Everything the race produced, before reconciliation.
-pub struct Raced {
+pub struct RaceRecord {
     pub reaped: Vec<Reaped>,
     /// Every event, in time order.
     pub events: Vec<Message>,
@@ -64,8 +64,8 @@ pub fn spawn(start: &Start) -> Result<Field> {
 impl Field {
     /// Runs the race: fires the gun, hears every event (`on_tick` hears each as it arrives,
     /// for live narration, and the quiet moments between them), reaps every buyer.
-    pub fn race(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<Raced> {
-        let heard = race(&mut self, pacing, on_tick);
+    pub fn fire(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<RaceRecord> {
+        let heard = hear_race(&mut self, pacing, on_tick);
         interrupt::forget_buyers();
         if heard.is_err() {
             // Every child is reaped, even when the report cannot be read.
@@ -78,7 +78,7 @@ impl Field {
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
         heard.messages.sort_by_key(|m| m.t_us);
-        Ok(Raced {
+        Ok(RaceRecord {
             reaped,
             events: heard.messages,
             garbled: heard.garbled,
@@ -135,7 +135,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
     let mut children = Vec::with_capacity(settings.buyers as usize);
     for index in 1..=settings.buyers {
         if interrupt::interrupted() {
-            break; // race() sees the interrupt and ends the run without firing the gun
+            break; // hear_race() sees the interrupt and ends the run without firing the gun
         }
         let plan = BuyerPlan {
             index,
@@ -225,7 +225,7 @@ fn spawn_buyers(start: &Start, epoch_ns: u64) -> Result<Field> {
 /// Fires the starting gun and reads every event until the last buyer closes the pipe; a
 /// stepped race is conducted move by move first. Returns what was heard, the race's duration
 /// and, stepped, the schedule it took.
-fn race(
+fn hear_race(
     field: &mut Field,
     pacing: Pacing,
     on_tick: &mut dyn FnMut(Tick),
@@ -291,8 +291,7 @@ fn race(
         }
         (Pacing::Free, Gun::Own(go)) => {
             go.clear();
-            return Err(Error::new(
-                Exit::BuyerFailed,
+            return Err(Error::buyer(
                 "stepped buyers need a chooser; this is a bug in grab-tickets",
             ));
         }
@@ -300,12 +299,7 @@ fn race(
     }
     let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(field.epoch_ns).saturating_sub(gun_us);
-    read_result.map_err(|e| {
-        Error::new(
-            Exit::BuyerFailed,
-            format!("failed to read buyer reports: {e}"),
-        )
-    })?;
+    read_result.map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
     Ok((heard, (gun_us, race_us), conducted))
 }
 

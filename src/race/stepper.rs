@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::interrupt;
 use super::pipe::{Heard, Listener, Next};
 use crate::events::{Event, Message};
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Result};
 use crate::settings::{LockScope, Move, Schedule, Turn};
 
 /// How long the launcher listens before it looks up to check that the buyers it waits for are
@@ -203,14 +203,11 @@ pub fn conduct(
             break;
         }
         if floor.movable().is_empty() {
-            return Err(Error::new(
-                Exit::BuyerFailed,
-                format!(
-                    "the stepped race is stuck: no buyer can move (lock held by {:?}, waiting: \
+            return Err(Error::buyer(format!(
+                "the stepped race is stuck: no buyer can move (lock held by {:?}, waiting: \
                      {:?}); this is a bug in grab-tickets",
-                    floor.holder, floor.waiter
-                ),
-            ));
+                floor.holder, floor.waiter
+            )));
         }
         let Some(buyer) = chooser.choose(&floor, &stage.heard.messages) else {
             stopped = true;
@@ -244,13 +241,10 @@ pub fn conduct(
         }
         let mut pipe = &stage.go[buyer as usize - 1];
         if let Err(e) = pipe.write_all(b"g") {
-            return Err(Error::new(
-                Exit::BuyerFailed,
-                format!(
-                    "failed to let buyer-{buyer} make its move ({}): {e}",
-                    mv.letter()
-                ),
-            ));
+            return Err(Error::buyer(format!(
+                "failed to let buyer-{buyer} make its move ({}): {e}",
+                mv.letter()
+            )));
         }
     }
     Ok(Conducted {
@@ -273,12 +267,10 @@ fn await_reports(
         if interrupt::interrupted() {
             return Ok(false);
         }
-        let next = stage.listener.next(Some(PATIENCE)).map_err(|e| {
-            Error::new(
-                Exit::BuyerFailed,
-                format!("failed to read buyer reports: {e}"),
-            )
-        })?;
+        let next = stage
+            .listener
+            .next(Some(PATIENCE))
+            .map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
         match next {
             Next::Message(message) => {
                 hear(floor, awaited, &message)?;
@@ -339,14 +331,11 @@ fn hear(floor: &mut Floor, awaited: &mut Vec<(u32, Awaited)>, message: &Message)
             }
         }
         (Event::Paused { before }, _) => {
-            return Err(Error::new(
-                Exit::BuyerFailed,
-                format!(
-                    "buyer-{buyer} paused before its {} without being let go: the step \
+            return Err(Error::buyer(format!(
+                "buyer-{buyer} paused before its {} without being let go: the step \
                      protocol is broken",
-                    before.letter()
-                ),
-            ));
+                before.letter()
+            )));
         }
         _ => return Ok(()),
     }
@@ -357,10 +346,9 @@ fn hear(floor: &mut Floor, awaited: &mut Vec<(u32, Awaited)>, message: &Message)
 }
 
 fn gone(buyer: u32) -> Error {
-    Error::new(
-        Exit::BuyerFailed,
-        format!("buyer-{buyer} exited without reporting its next step"),
-    )
+    Error::buyer(format!(
+        "buyer-{buyer} exited without reporting its next step"
+    ))
 }
 
 /// Follows a schedule turn by turn, then finishes the race in buyer order. The first turn that

@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::ledger;
+use super::data_file::{self, DataFile};
+use super::document::Stock;
 use super::lock::{LockFile, LockGuard, lock_path_for};
 use super::orders::{Entry, OrderLog, log_path_for};
-use super::store::{self, DataFile, Stock};
+use super::recovery;
 use super::{Acquired, Settled, Snapshot, Store};
 use crate::events::LockFileChange;
 use crate::exit::Result;
@@ -66,11 +67,11 @@ impl Store for FileStore {
     }
 
     fn read(&self) -> Result<Stock> {
-        store::read(&self.data)
+        data_file::read(&self.data)
     }
 
     fn settle(&self) -> Result<Settled<Stock>> {
-        ledger::settle(&self.data, &self.log)
+        recovery::settle(&self.data, &self.log)
     }
 
     /// The new data file is staged first, so a full disk or a refusing directory fails
@@ -84,7 +85,7 @@ impl Store for FileStore {
             seq: order.seq,
             ..seen.clone()
         };
-        let staged = store::stage(&self.data, &next)?;
+        let staged = data_file::stage(&self.data, &next)?;
         checkpoint(Step::TempWritten);
         if let Err(e) = self.log.append(order) {
             staged.discard(); // no sale: the staged file never becomes the data

@@ -1,15 +1,16 @@
 //! The launcher's side of either store, so that one run reads the same on both: check and
 //! open it, set the stock and open the run's window of the ledger, and after the race close
-//! the window. The file's steps live in `ledger` (with the race gate in `lock`), the
-//! database's in `pg::ledger`.
+//! the window. The file's steps live in `books` (with the race gate in `lock`), the
+//! database's in `pg::books`.
 
 use std::cell::RefCell;
 
+use super::books::{self, LockWait};
 use super::file_store::FileStore;
-use super::ledger::{self, Closed, LockWait, Opened};
-use super::lock::{GateGuard, RaceGate, launchers};
+use super::lock::{GateGuard, Mode, RaceGate, launchers};
 use super::orders::Window;
-use super::pg::ledger::PgLedger;
+use super::pg::books::PgBooks;
+use super::{Closed, Opened};
 use crate::exit::{Error, Result};
 use crate::settings::{Restock, Settings, StoreAt};
 
@@ -23,7 +24,7 @@ pub enum Keeper {
     },
     /// In a RefCell: the connection needs `&mut`, while the race gate's guard (file store
     /// only) keeps the keeper borrowed for the whole race.
-    Postgres(RefCell<PgLedger>),
+    Postgres(RefCell<PgBooks>),
 }
 
 impl Keeper {
@@ -34,11 +35,11 @@ impl Keeper {
         match &settings.store {
             StoreAt::DataFile => {
                 let shop =
-                    ledger::open_checked(&settings.data, settings.durability, settings.restock)?;
+                    books::open_checked(&settings.data, settings.durability, settings.restock)?;
                 let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })
             }
-            StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgLedger::open(
+            StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgBooks::open(
                 url,
                 settings.durability,
             )?))),
@@ -49,8 +50,8 @@ impl Keeper {
     pub fn lock_name(&self) -> String {
         match self {
             Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
-            Keeper::Postgres(ledger) => {
-                format!("the stock in {}", ledger.borrow().target().shown())
+            Keeper::Postgres(db) => {
+                format!("the stock in {}", db.borrow().target().shown())
             }
         }
     }
@@ -59,7 +60,7 @@ impl Keeper {
     pub fn password(&self) -> Option<String> {
         match self {
             Keeper::File { .. } => None,
-            Keeper::Postgres(ledger) => ledger.borrow().target().password(),
+            Keeper::Postgres(db) => db.borrow().target().password(),
         }
     }
 
@@ -78,20 +79,11 @@ impl Keeper {
                 let (racing, opened) = enter_file_race(settings, shop, gate, run, wait)?;
                 Ok((Some(racing), opened))
             }
-            Keeper::Postgres(ledger) => {
-                let window = ledger.borrow_mut().restock(
-                    settings.restock,
-                    run,
-                    wait.timeout,
-                    wait.on_wait,
-                )?;
-                Ok((
-                    None,
-                    Opened {
-                        tickets: window.tickets,
-                        from: window.after_id,
-                    },
-                ))
+            Keeper::Postgres(db) => {
+                let opened =
+                    db.borrow_mut()
+                        .restock(settings.restock, run, wait.timeout, wait.on_wait)?;
+                Ok((None, opened))
             }
         }
     }
@@ -107,24 +99,13 @@ impl Keeper {
     ) -> (Closed, Option<Error>) {
         match self {
             Keeper::File { shop, .. } => {
-                match ledger::close_window(shop, opened, settings.scope, run, wait) {
+                match books::close_window(shop, opened, settings.scope, run, wait) {
                     Ok(closed) => (closed, None),
-                    Err(e) => (ledger::read_unsettled(shop, opened), Some(e)),
+                    Err(e) => (books::read_unsettled(shop, opened), Some(e)),
                 }
             }
-            Keeper::Postgres(ledger) => match ledger.borrow_mut().close_books(opened.from) {
-                Ok(books) => (
-                    Closed {
-                        remaining: books.remaining,
-                        // A sale and its order are one transaction: nothing to finish.
-                        recovered: None,
-                        window: Window {
-                            entries: books.entries,
-                            unreadable: Vec::new(),
-                        },
-                    },
-                    None,
-                ),
+            Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
+                Ok(closed) => (closed, None),
                 Err(e) => (
                     Closed {
                         remaining: opened.tickets,
@@ -141,7 +122,7 @@ impl Keeper {
     /// behind (file store only). `killed` are the pids of buyers that died by a signal.
     pub fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
         if let Keeper::File { .. } = self {
-            ledger::remove_temp_files_of(&settings.data, killed);
+            books::remove_temp_files_of(&settings.data, killed);
         }
     }
 }
@@ -164,16 +145,16 @@ fn enter_file_race<'g>(
         );
     };
     if let Restock::To(_) = settings.restock {
-        let exclusive = gate.enter(true, settings.lock_timeout, &on_gate_wait)?;
-        ledger::restock(shop, settings.restock, run, wait)?;
+        let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout, &on_gate_wait)?;
+        books::restock(shop, settings.restock, run, wait)?;
         drop(exclusive);
     }
     // flock cannot turn an exclusive lock into a shared one atomically, so a restock by
     // someone else may slip in here; the window opens after it, and counts from it.
-    let racing = gate.enter(false, settings.lock_timeout, &|_| {})?;
+    let racing = gate.enter(Mode::Shared, settings.lock_timeout, &|_| {})?;
     if settings.restock == Restock::Keep {
-        ledger::restock(shop, settings.restock, run, wait)?;
+        books::restock(shop, settings.restock, run, wait)?;
     }
-    let opened = ledger::open_window(shop, wait)?;
+    let opened = books::open_window(shop, wait)?;
     Ok((racing, opened))
 }

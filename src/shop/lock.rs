@@ -15,7 +15,7 @@ use super::Acquired;
 use super::directory::{DataDir, FileId};
 use super::orders::OrderLog;
 use crate::events::LockFileChange;
-use crate::exit::{Error, Exit, Result};
+use crate::exit::{Error, Failure, Result};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
 /// never leaves digits of a longer one behind.
@@ -209,7 +209,7 @@ impl LockFile {
         // by a signal means the user asked to stop.
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
-                Exit::Interrupted,
+                Failure::Interrupted,
                 format!(
                     "interrupted while waiting for the lock on {}",
                     self.path.display()
@@ -301,15 +301,10 @@ impl RaceGate {
     /// the launchers holding the gate, when it must wait.
     pub fn enter(
         &self,
-        exclusive: bool,
+        mode: Mode,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(&[u32]),
     ) -> Result<GateGuard<'_>> {
-        let mode = if exclusive {
-            Mode::Exclusive
-        } else {
-            Mode::Shared
-        };
         let mut tell = || on_wait(&flock_holders(&self.file));
         match wait(&self.file, mode, timeout, &mut tell) {
             Ok(Waited::No | Waited::Yes) => Ok(GateGuard { gate: self }),
@@ -327,7 +322,7 @@ impl RaceGate {
     fn error(&self, err: &io::Error) -> Error {
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
-                Exit::Interrupted,
+                Failure::Interrupted,
                 format!(
                     "interrupted while waiting for another race on {} to end",
                     self.path.display()
@@ -344,9 +339,12 @@ impl Drop for GateGuard<'_> {
     }
 }
 
+/// How a lock is held: shared with others that hold it shared, or by one alone.
 #[derive(Debug, Clone, Copy)]
-enum Mode {
+pub enum Mode {
+    /// Racing: any number of runs race on one stock together.
     Shared,
+    /// Restocking (and every data lock): no one else at the same time.
     Exclusive,
 }
 

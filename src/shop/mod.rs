@@ -3,22 +3,24 @@
 //! lock file and its order log) and [`pg`] the PostgreSQL one, beside it; [`keeper`] is the
 //! launcher's side of either.
 
+pub mod books;
+pub mod data_file;
 pub mod directory;
+pub mod document;
 pub mod file_store;
 pub mod keeper;
-pub mod ledger;
 pub mod lock;
 pub mod orders;
 pub mod pg;
 pub mod purchase;
-pub mod store;
+pub mod recovery;
 
 use std::time::Duration;
 
 use crate::events::LockFileChange;
 use crate::exit::Result;
 use crate::settings::Step;
-use orders::Entry;
+use orders::{Entry, Window};
 
 /// How an attempt to take the lock went.
 pub enum Acquired<G> {
@@ -39,6 +41,25 @@ pub enum Acquired<G> {
 pub trait Snapshot: Clone {
     fn ticket_num(&self) -> u64;
     fn seq(&self) -> u64;
+}
+
+/// A run's stretch of the ledger (either store's), opened once its buyers are ready to start.
+#[derive(Debug, Clone, Copy)]
+pub struct Opened {
+    /// The stock as the race starts.
+    pub tickets: u64,
+    /// The ledger's end when the window opened (the file's log offset, the table's last
+    /// id): the run reads from here.
+    pub from: u64,
+}
+
+/// The ledger once every buyer has ended.
+pub struct Closed {
+    pub remaining: u64,
+    /// An order a killed buyer committed that the launcher had to apply.
+    pub recovered: Option<Entry>,
+    /// Everything appended to the ledger while the run raced, by anyone.
+    pub window: Window,
 }
 
 /// A state brought up to date with the ledger, and the order applied on the way, if any.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::cause;
 use super::lang::tr;
 use super::words::{Store, abbreviate, buyer, buyer_set, pad, pad_left, step, wrap};
+use crate::exit::Failure;
 use crate::race::chaos::StepDeath;
 use crate::report::{
     BuyerResult, BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult, Status, Tally,
@@ -231,7 +232,15 @@ fn problems(result: &RunResult, store: Store) -> Vec<String> {
     let lost_connection = result
         .buyers
         .iter()
-        .filter(|b| matches!(&b.ending, Ending::Failed { message, .. } if message.contains("lost the connection")))
+        .filter(|b| {
+            matches!(
+                b.ending,
+                Ending::Failed {
+                    failure: Failure::LostConnection,
+                    ..
+                }
+            )
+        })
         .count();
     if lost_connection > 0 {
         lines.push(tr!("problem-lost-connections", n = lost_connection));
@@ -254,7 +263,9 @@ fn ending_problem(b: &BuyerSummary, result: &RunResult, store: Store) -> Option<
     let who = tr!("buyer-with-pid", who = buyer(b.buyer), pid = b.pid);
     Some(match &b.ending {
         Ending::Finished => return None,
-        Ending::Failed { message, exit_code } => tr!(
+        Ending::Failed {
+            message, exit_code, ..
+        } => tr!(
             "problem-failed",
             who = who,
             code = *exit_code,

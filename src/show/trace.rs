@@ -144,7 +144,9 @@ fn instant(event: &Event) -> Option<(&'static str, Value)> {
         ),
         Event::Killed { step, attempt } => ("killed", json!({"step": step, "attempt": attempt})),
         Event::Paused { before } => ("paused", json!({"before": before})),
-        Event::Failed { message, exit_code } => (
+        Event::Failed {
+            message, exit_code, ..
+        } => (
             "failed",
             json!({"message": message, "exit_code": exit_code}),
         ),

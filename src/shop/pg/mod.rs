@@ -1,9 +1,9 @@
 //! The PostgreSQL store: the stock is one row, the ledger is an orders table, and the lock is
 //! the database's own. This file owns what both sides share: the URL, logging in, the schema,
 //! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
-//! `ledger` the launcher's side.
+//! `books` the launcher's side.
 
-pub mod ledger;
+pub mod books;
 pub mod lock;
 pub mod store;
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
-use crate::exit::{Error, Result};
+use crate::exit::{Error, Failure, Result};
 use crate::settings::{Durability, without_password};
 
 /// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
@@ -191,20 +191,26 @@ impl Target {
                 chain(e)
             ),
         };
-        Error::environment(message)
+        Error::new(Failure::Refused, message)
     }
 
     /// A failure while talking to the server, in our words: `action` says what we were doing.
     pub fn error(&self, action: &str, e: &postgres::Error) -> Error {
         let shown = &self.shown;
         if is_connection_loss(e) {
-            return Error::environment(format!(
-                "lost the connection to {shown} while trying to {action}: {}; the server rolls \
+            return Error::new(
+                Failure::LostConnection,
+                format!(
+                    "lost the connection to {shown} while trying to {action}: {}; the server rolls \
                  back whatever was not committed, so no half-made sale is left behind",
-                chain(e)
-            ));
+                    chain(e)
+                ),
+            );
         }
-        Error::environment(format!("failed to {action} in {shown}: {}", chain(e)))
+        Error::new(
+            Failure::Refused,
+            format!("failed to {action} in {shown}: {}", chain(e)),
+        )
     }
 }
 

@@ -7,7 +7,7 @@ use super::legend;
 use crate::events::{Event, Message};
 use crate::race::stepper::{Floor, Position, Stuck};
 use crate::report::Status;
-use crate::settings::{Exploration, LockScope, Move};
+use crate::settings::{Exploration, LockScope};
 use crate::show::lang::tr;
 use crate::show::words::{buyer, describe_move, lock_scope, pad};
 
@@ -68,7 +68,7 @@ pub fn retype(floor: &Floor) -> String {
 
 pub fn help(scope: LockScope) -> String {
     let mut out = tr!("board-help");
-    for mv in Move::of_scope(scope) {
+    for mv in scope.moves() {
         let _ = write!(out, "\n  {}  {}", mv.letter(), describe_move(*mv));
     }
     out.push('\n');

@@ -220,7 +220,8 @@ struct JsonRun {
 
 /// "s search, r read, w write": the letters of the moves under `scope`, in a buyer's order.
 fn legend(scope: LockScope) -> String {
-    Move::of_scope(scope)
+    scope
+        .moves()
         .iter()
         .map(|mv| {
             tr!(
@@ -235,7 +236,8 @@ fn legend(scope: LockScope) -> String {
 
 /// The same letters for `--json`, whose values stay in one language whatever `--lang` says.
 fn machine_legend(scope: LockScope) -> String {
-    Move::of_scope(scope)
+    scope
+        .moves()
         .iter()
         .map(|mv| {
             let name = match mv {

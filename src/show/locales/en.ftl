@@ -150,7 +150,7 @@ verdict-mismatch = MISMATCH: { count-tickets-of }, { $confirmed } confirmed, { $
 why-others = this run's buyers held the lock around every purchase; the count went wrong because others sold from the same stock meanwhile ({ $names }), and at least one of them did not keep the lock protocol (a race without the lock, say).
 why-how-none = With no lock, nothing kept a buyer's read and its write together.
 why-how-write = The lock covered only the write, not the read before it, so it came too late.
-why-how-whole = Every purchase held the lock, yet the lock did not keep these buyers apart: something outside it changed the files (see the lines above).
+why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }

@@ -128,7 +128,7 @@ verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirme
 why-others = 本次运行的用户每次买票都持有互斥锁；余票出错是因为同时有别人从同一份库存里卖票（{ $names }），其中至少有一个没有遵守加锁的约定（比如一次不加锁的抢票）。
 why-how-none = 没有互斥锁，一个用户读到余票之后、写回余票之前，别人可以插进来。
 why-how-write = 锁只包住了写入，没有包住前面的读取，所以加锁太晚了。
-why-how-whole = 每次买票都持有互斥锁，但锁没能把这些用户隔开：是锁之外有东西改动了文件（见上面几行）。
+why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-group-first = { $who }读到 ticket_num = { $n }
 why-group = { $who }读到 { $n }

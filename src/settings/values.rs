@@ -1,12 +1,12 @@
-//! The resolved run settings every module below the CLI reads, and their value types. At the
-//! bottom of the crate: it imports nothing from it.
+//! The value types a run's settings are made of, and how each is read from its text: the lock
+//! scope (and the moves it makes), the delay, the stock, the fault-injection steps.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use super::moves::{Move, Schedule};
 
 /// Most buyer processes one run may spawn: enough for any classroom, few enough that the
 /// launcher stays within a default open-file limit.
@@ -29,6 +29,31 @@ pub enum LockScope {
     Write,
     /// Read, delay, check and write all under one lock: correct.
     Whole,
+}
+
+impl LockScope {
+    /// The moves a buyer makes under this scope, in order, if it finds a ticket: the
+    /// schedule alphabet of the scope. (A buyer that reads 0 stops early: no write, and with
+    /// the lock around the write only, no lock steps either.)
+    pub fn moves(self) -> &'static [Move] {
+        match self {
+            LockScope::None => &[Move::Search, Move::Read, Move::Write],
+            LockScope::Write => &[
+                Move::Search,
+                Move::Read,
+                Move::Lock,
+                Move::Write,
+                Move::Unlock,
+            ],
+            LockScope::Whole => &[
+                Move::Search,
+                Move::Lock,
+                Move::Read,
+                Move::Write,
+                Move::Unlock,
+            ],
+        }
+    }
 }
 
 /// Whether a sale is flushed to the disk before it is confirmed.
@@ -202,102 +227,8 @@ impl FromStr for Step {
     }
 }
 
-/// A move of the race that a scheduler can interleave: in a stepped run (`explore`,
-/// `--schedule`) a buyer pauses before each one and makes it only when told to. Its letter is
-/// its name in a schedule string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Move {
-    /// `s`: read the count without buying (the search).
-    Search,
-    /// `l`: ask for the lock (and wait in flock if another buyer holds it).
-    Lock,
-    /// `r`: read the count the buyer will decide on.
-    Read,
-    /// `w`: check and commit: append the order to the log, write the temp file, rename it in.
-    Write,
-    /// `u`: release the lock.
-    Unlock,
-}
-
-impl Move {
-    pub const ALL: [Move; 5] = [
-        Move::Search,
-        Move::Lock,
-        Move::Read,
-        Move::Write,
-        Move::Unlock,
-    ];
-
-    pub fn letter(self) -> char {
-        match self {
-            Move::Search => 's',
-            Move::Lock => 'l',
-            Move::Read => 'r',
-            Move::Write => 'w',
-            Move::Unlock => 'u',
-        }
-    }
-
-    /// What the move does, for people: "read the count".
-    pub fn describe(self) -> &'static str {
-        match self {
-            Move::Search => "search (read the count without buying)",
-            Move::Lock => "ask for the lock",
-            Move::Read => "read the count it will decide on",
-            Move::Write => "check and write (order log, then data file)",
-            Move::Unlock => "release the lock",
-        }
-    }
-
-    /// The moves a buyer makes under `scope`, in order, if it finds a ticket: the schedule
-    /// alphabet of that scope. (A buyer that reads 0 stops early: no write, and with the
-    /// lock around the write only, no lock steps either.)
-    pub fn of_scope(scope: LockScope) -> &'static [Move] {
-        match scope {
-            LockScope::None => &[Move::Search, Move::Read, Move::Write],
-            LockScope::Write => &[
-                Move::Search,
-                Move::Read,
-                Move::Lock,
-                Move::Write,
-                Move::Unlock,
-            ],
-            LockScope::Whole => &[
-                Move::Search,
-                Move::Lock,
-                Move::Read,
-                Move::Write,
-                Move::Unlock,
-            ],
-        }
-    }
-}
-
-/// One turn of a schedule: buyer `buyer` makes its next move, `mv`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Turn {
-    pub buyer: u32,
-    pub mv: Move,
-}
-
-impl fmt::Display for Turn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.buyer, self.mv.letter())
-    }
-}
-
-/// `--schedule "1s 2s 1r 2r 1w 2w"`: the order in which buyers make their moves, one turn
-/// per word (buyer number, then the move's letter).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Schedule(pub Vec<Turn>);
-
+/// A schedule read against the lock scope (its grammar is `moves`').
 impl Schedule {
-    /// The highest buyer number the schedule names (0 when empty).
-    pub fn buyers(&self) -> u32 {
-        self.0.iter().map(|t| t.buyer).max().unwrap_or(0)
-    }
-
     /// Checks what can be checked before the race: that each buyer's moves, read on their
     /// own, are moves a buyer makes, in that order, under `scope`. Whether they fit together
     /// (a read may see 0 and end the buyer early) shows only as the race runs.
@@ -345,7 +276,7 @@ impl Schedule {
 /// Whether `moves` are one buyer's moves in order, or the start of them: a search, then one
 /// attempt per ticket, each buying or (the last) finding none.
 fn a_buyers_moves(moves: &[Move], scope: LockScope, per_buyer: PerBuyer) -> bool {
-    let buys = &Move::of_scope(scope)[1..];
+    let buys = &scope.moves()[1..];
     let finds_none: &[Move] = match scope {
         LockScope::Whole => &[Move::Lock, Move::Read, Move::Unlock],
         LockScope::None | LockScope::Write => &[Move::Read],
@@ -376,54 +307,7 @@ impl FromStr for Schedule {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let turns = text
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|word| !word.is_empty())
-            .map(|word| {
-                let bad = |why: &str| {
-                    format!(
-                        "invalid schedule step '{word}': {why}; write each step as a buyer \
-                         number and a move letter (s search, l lock, r read, w write, \
-                         u unlock), e.g. \"1s 2s 1r 2r 1w 2w\""
-                    )
-                };
-                let split = word
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(word.len());
-                let (number, letter) = word.split_at(split);
-                let buyer: u32 = match number.parse() {
-                    Ok(n) if (1..=MAX_BUYERS).contains(&n) => n,
-                    Ok(_) => return Err(bad(&format!("buyers are numbered 1 to {MAX_BUYERS}"))),
-                    Err(_) => return Err(bad("it does not start with a buyer number")),
-                };
-                let mut letters = letter.chars();
-                let mv = match (letters.next(), letters.next()) {
-                    (Some(c), None) => Move::ALL
-                        .into_iter()
-                        .find(|m| m.letter() == c.to_ascii_lowercase())
-                        .ok_or_else(|| bad(&format!("'{c}' is not a move")))?,
-                    (None, _) => return Err(bad("the move letter is missing")),
-                    (Some(_), Some(_)) => return Err(bad("one move letter per step")),
-                };
-                Ok(Turn { buyer, mv })
-            })
-            .collect::<Result<Vec<Turn>, String>>()?;
-        if turns.is_empty() {
-            return Err("the schedule is empty; give steps like \"1s 2s 1r 2r 1w 2w\"".into());
-        }
-        Ok(Schedule(turns))
-    }
-}
-
-impl fmt::Display for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, turn) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{turn}")?;
-        }
-        Ok(())
+        Schedule::parse(text, MAX_BUYERS)
     }
 }
 
@@ -468,156 +352,6 @@ impl FromStr for StepKill {
     }
 }
 
-/// Where the stock lives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreAt {
-    /// The data file, beside its lock file and order log (the embedded default).
-    DataFile,
-    /// A PostgreSQL database, named by a `postgres://USER@HOST:PORT/DB` URL. Buyers on many
-    /// machines can share it; the lock is the database's own.
-    Postgres { url: String },
-}
-
-/// Which lock the database store takes for `--lock-scope whole` and `write`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DbLock {
-    /// `SELECT ... FOR UPDATE` on the stock row, in a transaction held across the delay.
-    Row,
-    /// `pg_advisory_xact_lock`: a lock on a number, the closest analogue of flock.
-    Advisory,
-}
-
-/// How a purchase decides that a ticket is left. The race's way reads, waits and writes back
-/// (safe only under a whole-purchase lock); a database can also decide by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Read the count, delay, check, write `count - 1`, under `--lock-scope`.
-    ReadCheckWrite,
-    /// `--atomic`: one conditional `UPDATE ... WHERE ticket_num > 0`; no read-then-write.
-    Atomic,
-    /// `--serializable`: read, delay and write in a SERIALIZABLE transaction, retried when the
-    /// database aborts it for a conflict.
-    Serializable,
-}
-
-/// What the launcher prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    /// The narrated race, the timeline and the report.
-    Text,
-    /// As Text, plus every buyer's start and finish, its delays, the run id and file paths.
-    Verbose,
-    /// Only the report.
-    Quiet,
-    /// One JSON document on stdout.
-    Json,
-}
-
-/// Everything a run needs, resolved from the command line.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub data: PathBuf,
-    pub buyers: u32,
-    pub restock: Restock,
-    pub scope: LockScope,
-    pub delay: DelayRange,
-    pub seed: u64,
-    pub per_buyer: PerBuyer,
-    pub durability: Durability,
-    pub lock_timeout: Option<Duration>,
-    pub check: bool,
-    pub output: Output,
-    /// `--chaos`: SIGKILL random buyers at random moments (drawn from `seed`).
-    pub chaos: bool,
-    /// `--kill-at`: buyers that must die at a given step (tests use it to hit each window).
-    pub kill_at: Vec<StepKill>,
-    /// Where `--trace` writes the Chrome trace of the run.
-    pub trace: Option<PathBuf>,
-    /// Where `--html` writes the page that replays the run in a browser.
-    pub html: Option<PathBuf>,
-    /// The data file (default) or a database.
-    pub store: StoreAt,
-    /// The database store's lock (ignored by the file store).
-    pub db_lock: DbLock,
-    pub method: Method,
-    /// `--schedule`: step the buyers through this interleaving instead of letting them race.
-    pub schedule: Option<Schedule>,
-}
-
-impl Settings {
-    /// Where the stock is, for people: the data file's path or the database URL (whose
-    /// password, if any, is never shown).
-    pub fn stock_place(&self) -> String {
-        match &self.store {
-            StoreAt::DataFile => self.data.display().to_string(),
-            StoreAt::Postgres { url } => without_password(url),
-        }
-    }
-
-    pub fn on_database(&self) -> bool {
-        matches!(self.store, StoreAt::Postgres { .. })
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user@host/db`: the URL as it may be printed.
-pub fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{scheme}://{user}@{host}{tail}")
-        }
-        None => url.to_string(),
-    }
-}
-
-/// How `explore` picks the schedules it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Search {
-    /// Every distinct schedule, once (partial-order reduction skips mere reorderings).
-    Every,
-    /// `--random N --seed S`: N schedules drawn by `sampler` from the seed.
-    Random {
-        samples: u64,
-        seed: u64,
-        sampler: Sampler,
-    },
-    /// `--interactive`: the person at the keyboard picks every move.
-    Interactive,
-}
-
-/// How `explore --random` draws each schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Sampler {
-    /// PCT (probabilistic concurrency testing): random buyer priorities, the moving buyer
-    /// demoted at `depth - 1` random steps.
-    Pct { depth: u32 },
-    /// Every buyer that can move is equally likely to, at every step.
-    Uniform,
-}
-
-/// `grab-tickets explore`, resolved from the command line.
-#[derive(Debug, Clone)]
-pub struct Exploration {
-    /// The data file copied afresh for every schedule; never written.
-    pub data: PathBuf,
-    pub buyers: u32,
-    pub tickets: u64,
-    pub scope: LockScope,
-    pub durability: Durability,
-    pub search: Search,
-    /// One JSON document on stdout instead of text.
-    pub json: bool,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,30 +393,6 @@ mod tests {
         );
         assert!("0:lock_held".parse::<StepKill>().is_err());
         assert!("2:lock_held:0".parse::<StepKill>().is_err());
-    }
-
-    #[test]
-    fn a_password_in_a_database_url_is_never_shown() {
-        assert_eq!(
-            without_password("postgres://ann:s3cr@t@db.example:5432/shop?x=1"),
-            "postgres://ann@db.example:5432/shop?x=1"
-        );
-        assert_eq!(
-            without_password("postgres://ann@%2Ftmp%2Fpg:5433/shop"),
-            "postgres://ann@%2Ftmp%2Fpg:5433/shop"
-        );
-        assert_eq!(without_password("postgres://host/db"), "postgres://host/db");
-    }
-
-    #[test]
-    fn schedules_print_and_parse_by_the_same_letters() {
-        let schedule: Schedule = "1s 2s 1r 2r 1w 2w".parse().unwrap();
-        assert_eq!(schedule.to_string(), "1s 2s 1r 2r 1w 2w");
-        assert_eq!(schedule.buyers(), 2);
-        assert_eq!("1S,2s".parse::<Schedule>().unwrap().to_string(), "1s 2s");
-        for bad in ["", "s1", "1x", "0s", "1sr", "1"] {
-            assert!(bad.parse::<Schedule>().is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -11,41 +11,27 @@ use super::{PgStock, READ_STOCK, Target, application_name, is_connection_loss, n
 use crate::exit::{Error, Result};
 use crate::settings::{DbLock, Durability, Restock};
 use crate::shop::lock::holder_name;
-use crate::shop::orders::{Entry, EntryKind};
+use crate::shop::orders::{Entry, EntryKind, Window};
+use crate::shop::{Closed, Opened};
 
 /// How long the launcher keeps trying to reach a server that went away (a restart) before
 /// it gives up on reading the result.
 const RECONNECT_FOR: Duration = Duration::from_secs(30);
 
-/// The launcher's connection to the database.
-pub struct PgLedger {
+/// The launcher's connection to the database: its books.
+pub struct PgBooks {
     target: Target,
     client: Client,
 }
 
-/// Where a run starts in the ledger.
-#[derive(Debug, Clone, Copy)]
-pub struct Start {
-    /// The stock as the race starts.
-    pub tickets: u64,
-    /// Orders after this id belong to the run's window (its own restock is the id itself).
-    pub after_id: u64,
-}
-
-/// The stock after the race, and every order of the window, in commit order.
-pub struct Books {
-    pub remaining: u64,
-    pub entries: Vec<Entry>,
-}
-
-impl PgLedger {
+impl PgBooks {
     /// Checks the URL, logs in and creates the tables if they are missing. Nothing else is
     /// touched, so a bad URL, a refused connection or a wrong password changes nothing.
-    pub fn open(url: &str, durability: Durability) -> Result<PgLedger> {
+    pub fn open(url: &str, durability: Durability) -> Result<PgBooks> {
         let target = Target::parse(url, durability)?;
         let mut client = target.connect(&application_name("launcher"))?;
         super::create_tables(&mut client, &target)?;
-        Ok(PgLedger { target, client })
+        Ok(PgBooks { target, client })
     }
 
     pub fn target(&self) -> &Target {
@@ -61,7 +47,7 @@ impl PgLedger {
         run: &str,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(Option<u32>),
-    ) -> Result<Start> {
+    ) -> Result<Opened> {
         let target = self.target.clone();
         let error = |e: postgres::Error| target.error("set the stock", &e);
         let locked = lock::begin_and_lock(
@@ -96,9 +82,10 @@ impl PgLedger {
                     .client
                     .query_one("SELECT coalesce(max(id), 0) FROM grab_tickets.orders", &[])
                     .map_err(error)?;
-                Start {
+                Opened {
                     tickets: stock.ticket_num,
-                    after_id: last.get::<_, i64>(0) as u64,
+                    // Orders after this id belong to the run's window.
+                    from: last.get::<_, i64>(0) as u64,
                 }
             }
             Restock::To(tickets) => {
@@ -106,32 +93,7 @@ impl PgLedger {
                     ticket_num: 0,
                     seq: 0,
                 });
-                let seq = before.seq + 1;
-                self.client
-                    .execute(
-                        "INSERT INTO grab_tickets.stock (id, ticket_num, seq) VALUES (1, $1, $2) \
-                         ON CONFLICT (id) DO UPDATE SET ticket_num = $1, seq = $2",
-                        &[&(tickets as i64), &(seq as i64)],
-                    )
-                    .map_err(error)?;
-                let restocked = self
-                    .client
-                    .query_one(
-                        "INSERT INTO grab_tickets.orders (seq, kind, run, buyer, pid, before, after) \
-                         VALUES ($1, 'restock', $2, 0, $3, $4, $5) RETURNING id",
-                        &[
-                            &(seq as i64),
-                            &run,
-                            &(std::process::id() as i32),
-                            &(before.ticket_num as i64),
-                            &(tickets as i64),
-                        ],
-                    )
-                    .map_err(error)?;
-                Start {
-                    tickets,
-                    after_id: restocked.get::<_, i64>(0) as u64,
-                }
+                set_stock(&mut self.client, before, tickets, run).map_err(error)?
             }
         };
         self.client.batch_execute("COMMIT").map_err(error)?;
@@ -141,7 +103,7 @@ impl PgLedger {
     /// After the race: the stock row and every order after `after_id`, read under the row lock
     /// so no sale can slip in between the two reads. Other runs may still be racing; their
     /// sales so far are in the window too. If the server went away (a restart), reconnects.
-    pub fn close_books(&mut self, after_id: u64) -> Result<Books> {
+    pub fn close_books(&mut self, after_id: u64) -> Result<Closed> {
         let mut reconnected = false;
         loop {
             match read_books(&mut self.client, after_id as i64) {
@@ -157,10 +119,41 @@ impl PgLedger {
     }
 }
 
+/// Sets the stock row to `tickets` and appends the restock order, inside the caller's
+/// transaction. The window opens at the restock's id: later orders are the run's.
+fn set_stock(
+    client: &mut Client,
+    before: PgStock,
+    tickets: u64,
+    run: &str,
+) -> std::result::Result<Opened, postgres::Error> {
+    let seq = before.seq + 1;
+    client.execute(
+        "INSERT INTO grab_tickets.stock (id, ticket_num, seq) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET ticket_num = $1, seq = $2",
+        &[&(tickets as i64), &(seq as i64)],
+    )?;
+    let restocked = client.query_one(
+        "INSERT INTO grab_tickets.orders (seq, kind, run, buyer, pid, before, after) \
+         VALUES ($1, 'restock', $2, 0, $3, $4, $5) RETURNING id",
+        &[
+            &(seq as i64),
+            &run,
+            &(std::process::id() as i32),
+            &(before.ticket_num as i64),
+            &(tickets as i64),
+        ],
+    )?;
+    Ok(Opened {
+        tickets,
+        from: restocked.get::<_, i64>(0) as u64,
+    })
+}
+
 fn read_books(
     client: &mut Client,
     after_id: i64,
-) -> std::result::Result<Option<Books>, postgres::Error> {
+) -> std::result::Result<Option<Closed>, postgres::Error> {
     let mut transaction = client.transaction()?;
     let Some(row) = transaction.query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])? else {
         return Ok(None);
@@ -188,9 +181,14 @@ fn read_books(
             after: row.get::<_, i64>(6) as u64,
         })
         .collect();
-    Ok(Some(Books {
+    Ok(Some(Closed {
         remaining: stock.ticket_num,
-        entries,
+        // A sale and its order are one transaction: nothing to finish.
+        recovered: None,
+        window: Window {
+            entries,
+            unreadable: Vec::new(),
+        },
     }))
 }
 

@@ -1,118 +1,20 @@
-//! Keeps data.json and its order log in agreement; the log is the truth. Whoever holds the
-//! lock settles before trusting the data file: orders in the log that the data file lacks
-//! (their buyer died between the two) are applied; a data file ahead of the log, empty or
-//! holding zeros (a power cut) is set back to the log's last entry. The launcher's steps on
-//! the ledger live here too: the checks before a run, the restock, and the run's window.
+//! The launcher's books on the file store: the checks before a run, the restock, and the run's
+//! window of the ledger (opened as the race starts, closed and read back after it). What every
+//! lock holder does to keep data.json and the log in agreement is `recovery`'s.
 
 use std::path::Path;
 use std::time::Duration;
 
-use super::Settled;
+use super::data_file::{self, DataFile};
+use super::document::Stock;
 use super::file_store::FileStore;
 use super::lock::LockGuard;
-use super::orders::{ENTRY_LEN, Entry, EntryKind, OrderLog, Window, log_path_for};
-use super::store::{self, DataFile, Stock};
+use super::orders::{ENTRY_LEN, Entry, EntryKind, log_path_for};
+use super::recovery::{cut_by_power_loss, settle};
+use super::{Closed, Opened};
 use crate::events::LockFileChange;
-use crate::exit::{Error, Exit, Result, shown};
+use crate::exit::{Error, Failure, Result, shown};
 use crate::settings::{Durability, LockScope, Restock};
-
-/// Call only while holding the lock. Costs one read of the data file and one `pread` of the
-/// log's last entry, however many orders came before.
-pub fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
-    let last = log.trim_torn_tail_and_read_last()?;
-    let stock = match store::read(data) {
-        Ok(stock) => stock,
-        // After a power cut the data file can be empty (its new contents were never written
-        // back); the log, fsynced before every confirmation, still knows the count.
-        Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) && last.is_some() => {
-            let last = last.expect("checked above");
-            let rebuilt = Stock::at(last.after, last.seq);
-            store::write(data, &rebuilt)?;
-            return Ok(Settled {
-                stock: rebuilt,
-                recovered: Some(last),
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let Some(last) = last else {
-        return Ok(Settled {
-            stock,
-            recovered: None,
-        });
-    };
-    if !stock.has_seq {
-        // Only a restock may adopt a hand-written file; selling from it would restart the
-        // seqs in the middle of the ledger.
-        return Err(Error::bad_data(format!(
-            "data file {} has no \"seq\" but its order log {} has entries: the file was \
-             replaced without following the lock protocol; run grab-tickets without \
-             --keep-stock to restock it",
-            data.display(),
-            log.path().display()
-        )));
-    }
-    if last.seq == stock.seq {
-        if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
-            return Err(Error::bad_data(format!(
-                "data file {} says {} tickets at #{}, but its order log {} says {} there: \
-                 the data file was changed without following the lock protocol; run without \
-                 --keep-stock to restock (the ledger goes on from the restock)",
-                data.display(),
-                stock.ticket_num,
-                stock.seq,
-                log.path().display(),
-                last.after
-            )));
-        }
-        return Ok(Settled {
-            stock,
-            recovered: None,
-        });
-    }
-    if last.seq < stock.seq {
-        // The data file holds sales the log lost. Entries are appended before the data file
-        // is replaced, so only a power cut does this, taking sales that were flushed to
-        // neither and so never confirmed: the log is the truth, roll the data file back.
-        let fixed = Stock {
-            ticket_num: last.after,
-            seq: last.seq,
-            ..stock
-        };
-        store::write(data, &fixed)?;
-        return Ok(Settled {
-            stock: fixed,
-            recovered: None,
-        });
-    }
-    // Normally one entry ahead (a buyer died between log and data file); more only after a
-    // power cut, since the data file is not fsynced per sale. Either way the log must continue
-    // exactly from the data file's state, or someone broke the protocol.
-    let next = log.find_back(stock.seq + 1)?;
-    let applicable = |e: &Entry| e.before == stock.ticket_num && e.kind != EntryKind::Unknown;
-    if next.as_ref().is_none_or(|e| !applicable(e)) || last.kind == EntryKind::Unknown {
-        return Err(Error::bad_data(format!(
-            "order log {} does not continue from data file {} (data at #{} with {} tickets, \
-             log at #{}); something changed one of them without following the lock protocol; \
-             run without --keep-stock to restock (the ledger goes on from the restock)",
-            log.path().display(),
-            data.display(),
-            stock.seq,
-            stock.ticket_num,
-            last.seq
-        )));
-    }
-    let fixed = Stock {
-        ticket_num: last.after,
-        seq: last.seq,
-        ..stock
-    };
-    store::write(data, &fixed)?;
-    Ok(Settled {
-        stock: fixed,
-        recovered: Some(last),
-    })
-}
 
 /// Opens the data file's directory. One that does not exist is named with the fix for what
 /// the run was about to do: create the data file (`--tickets`), or read it (`--keep-stock`).
@@ -130,7 +32,7 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
             shown(dir),
             dir.display()
         ))),
-        Restock::Keep => Err(store::missing(data)),
+        Restock::Keep => Err(data_file::missing(data)),
     }
 }
 
@@ -138,12 +40,12 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
 /// empty file a power cut can leave behind while its order log knows the count, or be missing
 /// when the run is about to set the stock anyway (its directory exists: it is open).
 fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
-    if store::is_missing(data.path()) && matches!(restock, Restock::To(_)) {
+    if data_file::is_missing(data.path()) && matches!(restock, Restock::To(_)) {
         return Ok(());
     }
-    match store::read(data) {
+    match data_file::read(data) {
         Ok(_) => Ok(()),
-        Err(e) if e.exit == Exit::BadData && cut_by_power_loss(data) => {
+        Err(e) if e.kind() == Failure::BadData && cut_by_power_loss(data) => {
             let log_len = std::fs::metadata(log_path_for(data.path())).map_or(0, |m| m.len());
             if log_len >= ENTRY_LEN as u64 {
                 Ok(())
@@ -153,12 +55,6 @@ fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
         }
         Err(e) => Err(e),
     }
-}
-
-/// What ext4 can leave of a data file whose new contents never reached the disk: nothing, or
-/// zeros. A person's edit never produces either, so those still get a clear error.
-fn cut_by_power_loss(data: &DataFile) -> bool {
-    store::read_bytes(data).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
 }
 
 /// Checks the data file, then opens its lock file and order log and checks the ledger's tail
@@ -172,7 +68,7 @@ pub fn open_checked(data: &Path, durability: Durability, restock: Restock) -> Re
     let shop = FileStore::beside(data)?;
     shop.log.check_tail()?;
     if log_is_new && durability == Durability::Fsync {
-        store::sync_dir(&shop.data)?;
+        data_file::sync_dir(&shop.data)?;
     }
     Ok(shop)
 }
@@ -199,11 +95,11 @@ impl LockWait<'_> {
 /// ledger changes. Call only with the race gate held exclusively (no other run is racing).
 pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -> Result<()> {
     let _guard = wait.lock(shop)?;
-    let stock = match (restock, store::read(&shop.data)) {
+    let stock = match (restock, data_file::read(&shop.data)) {
         (Restock::Keep, Ok(stock)) if stock.has_seq => settle(&shop.data, &shop.log)?.stock,
         (_, Ok(stock)) => stock,
         // Created by setting the stock (checked before the run: its directory exists).
-        (Restock::To(_), Err(_)) if store::is_missing(shop.data.path()) => Stock::new_file(),
+        (Restock::To(_), Err(_)) if data_file::is_missing(shop.data.path()) => Stock::new_file(),
         // The log is all that is left of an emptied data file (a power cut).
         (_, Err(_)) => settle(&shop.data, &shop.log)?.stock,
     };
@@ -238,21 +134,12 @@ fn append_and_write(shop: &FileStore, stock: Stock, entry: &Entry) -> Result<()>
         has_seq: true,
         ..stock
     };
-    let staged = store::stage(&shop.data, &fresh)?;
+    let staged = data_file::stage(&shop.data, &fresh)?;
     if let Err(e) = shop.log.append(entry) {
         staged.discard();
         return Err(e);
     }
     staged.swap_in()
-}
-
-/// A run's stretch of the ledger, opened once its buyers are ready to start.
-#[derive(Debug, Clone, Copy)]
-pub struct Opened {
-    /// The stock as the race starts.
-    pub tickets: u64,
-    /// The ledger's end when the window opened: the run reads from here.
-    pub from: u64,
 }
 
 /// Opens the run's window: settles, then notes the stock and where the ledger ends.
@@ -265,15 +152,6 @@ pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
     })
 }
 
-/// The ledger once every buyer has ended.
-pub struct Closed {
-    pub remaining: u64,
-    /// An order a killed buyer committed that the launcher had to apply.
-    pub recovered: Option<Entry>,
-    /// Everything appended to the ledger while the run raced, by anyone.
-    pub window: Window,
-}
-
 /// After the race: finishes any order a killed buyer committed but did not apply, reads back
 /// the stock, and reads the run's window of the ledger. Costs one read of the window, however
 /// long the ledger was before it.
@@ -284,24 +162,33 @@ pub fn close_window(
     run: &str,
     wait: &LockWait,
 ) -> Result<Closed> {
-    let _guard = wait.lock(shop)?;
-    if scope == LockScope::Whole {
-        let settled = settle(&shop.data, &shop.log)?;
-        let to = shop.log.end()?;
-        drop(_guard);
-        // Entries before `to` never change again: reading them needs no lock.
-        return Ok(Closed {
-            remaining: settled.stock.ticket_num,
-            recovered: settled.recovered,
-            window: shop.log.read_window(opened.from..to)?,
-        });
+    let guard = wait.lock(shop)?;
+    match scope {
+        LockScope::Whole => close_settled(shop, opened, guard),
+        LockScope::Write | LockScope::None => close_with_resync(shop, opened, run),
     }
-    // Without the whole-purchase lock the race's orders repeat and skip seqs: the chain goes
-    // on from a resync entry at the data file's state, above every seq the race used, so
-    // that the next lock holder can trust the ledger again.
+}
+
+/// The whole-purchase lock kept the ledger a chain: settle, note its end, and read the window
+/// after letting go (entries before the end never change again: reading them needs no lock).
+fn close_settled(shop: &FileStore, opened: &Opened, guard: LockGuard<'_>) -> Result<Closed> {
+    let settled = settle(&shop.data, &shop.log)?;
+    let to = shop.log.end()?;
+    drop(guard);
+    Ok(Closed {
+        remaining: settled.stock.ticket_num,
+        recovered: settled.recovered,
+        window: shop.log.read_window(opened.from..to)?,
+    })
+}
+
+/// Without the whole-purchase lock the race's orders repeat and skip seqs: the chain goes on
+/// from a resync entry at the data file's state, above every seq the race used, so that the
+/// next lock holder can trust the ledger again. Call holding the lock.
+fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Closed> {
     let to = shop.log.end()?;
     let window = shop.log.read_window(opened.from..to)?;
-    let stock = store::read(&shop.data)?;
+    let stock = data_file::read(&shop.data)?;
     let top = window
         .entries
         .iter()
@@ -328,7 +215,7 @@ pub fn close_window(
 /// When the ledger cannot be settled after the race (a full disk): the stock and the window
 /// as they are on disk, read without changing anything, so the report can still be printed.
 pub fn read_unsettled(shop: &FileStore, opened: &Opened) -> Closed {
-    let remaining = store::read(&shop.data).map_or(opened.tickets, |s| s.ticket_num);
+    let remaining = data_file::read(&shop.data).map_or(opened.tickets, |s| s.ticket_num);
     let window = shop
         .log
         .end()
@@ -344,5 +231,5 @@ pub fn read_unsettled(shop: &FileStore, opened: &Opened) -> Closed {
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
 /// behind; it was never part of the data, so it goes. `pids` are the killed buyers'.
 pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
-    store::remove_temp_files_of(data, pids);
+    data_file::remove_temp_files_of(data, pids);
 }

@@ -1,0 +1,87 @@
+//! The range of every whole-number flag, stated once: clap's parser refuses what is not a
+//! whole number (naming the range), and resolution checks the range, naming the flag and the
+//! value. Each bound is written here and nowhere else.
+
+use crate::exit::{Error, Result};
+use crate::settings::{MAX_BUYERS, MAX_TICKETS};
+
+/// Most schedules `explore --random` samples in one go.
+const MAX_SAMPLES: u64 = 1_000_000;
+/// PCT depths beyond this add change points no overselling needs.
+const MAX_DEPTH: u32 = 10;
+
+/// A whole-number flag's range, inclusive.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub flag: &'static str,
+    pub lo: u64,
+    pub hi: u64,
+}
+
+pub const BUYERS: Bounds = Bounds {
+    flag: "--buyers",
+    lo: 1,
+    hi: MAX_BUYERS as u64,
+};
+pub const TICKETS: Bounds = Bounds {
+    flag: "--tickets",
+    lo: 0,
+    hi: MAX_TICKETS,
+};
+pub const SAMPLES: Bounds = Bounds {
+    flag: "--random",
+    lo: 1,
+    hi: MAX_SAMPLES,
+};
+pub const DEPTH: Bounds = Bounds {
+    flag: "--depth",
+    lo: 1,
+    hi: MAX_DEPTH as u64,
+};
+/// Any whole number (a seed, a timeout): only its type bounds it.
+pub const ANY: Bounds = Bounds {
+    flag: "",
+    lo: 0,
+    hi: u64::MAX,
+};
+
+impl Bounds {
+    /// The same flag with a lower ceiling (`explore`'s buyers depend on the search).
+    pub fn up_to(self, hi: u64) -> Bounds {
+        Bounds { hi, ..self }
+    }
+
+    /// `value` if it is in range; else the usage error that names the flag, the value and the
+    /// range, followed by `hint`.
+    pub fn check(self, value: u64, hint: &str) -> Result<u64> {
+        if (self.lo..=self.hi).contains(&value) {
+            return Ok(value);
+        }
+        Err(Error::usage(format!(
+            "{} {value} is out of range; use {} to {}{hint}",
+            self.flag, self.lo, self.hi
+        )))
+    }
+
+    /// A clap parser for the flag: a negative or non-numeric value is refused with the flag's
+    /// range, instead of clap taking "-1" for an unknown flag. The range itself is
+    /// [`check`](Bounds::check)ed where the settings are resolved.
+    pub fn parser<T: TryFrom<u64>>(
+        self,
+    ) -> impl Fn(&str) -> std::result::Result<T, String> + Clone {
+        move |text: &str| {
+            let range = if self.hi == u64::MAX {
+                format!("use a whole number, {} or more", self.lo)
+            } else {
+                format!("use a whole number from {} to {}", self.lo, self.hi)
+            };
+            if text.starts_with('-') {
+                return Err(format!("it cannot be negative; {range}"));
+            }
+            let n = text
+                .parse::<u64>()
+                .map_err(|_| format!("not a whole number; {range}"))?;
+            T::try_from(n).map_err(|_| format!("{n} is too large; {range}"))
+        }
+    }
+}

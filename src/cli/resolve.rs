@@ -1,0 +1,195 @@
+//! The command line resolved: defaults filled in, every range checked once (`bounds`), and
+//! flags that only make sense together checked together, into [`Settings`] or an
+//! [`Exploration`].
+
+use std::time::Duration;
+
+use super::args::{DbLockArg, ExploreArgs, LockArgs, RaceArgs, SamplerArg, ScopeArg};
+use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
+use crate::exit::{Error, Result};
+use crate::settings::{
+    DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
+    Method, Output, PerBuyer, Restock, Sampler, Schedule, Search, Settings, StoreAt,
+};
+
+impl LockArgs {
+    /// `--no-lock` is `--lock-scope none`.
+    fn scope(&self) -> LockScope {
+        match (self.no_lock, self.lock_scope) {
+            (true, _) | (false, ScopeArg::None) => LockScope::None,
+            (false, ScopeArg::Write) => LockScope::Write,
+            (false, ScopeArg::Whole) => LockScope::Whole,
+        }
+    }
+}
+
+impl RaceArgs {
+    /// Checks ranges clap cannot express and resolves defaults.
+    pub fn into_settings(self) -> Result<Settings> {
+        let named = self.schedule.as_ref().map_or(0, Schedule::buyers);
+        let buyers = match self.buyers {
+            Some(buyers) => BUYERS.check(u64::from(buyers), "")? as u32,
+            None if named > 0 => named,
+            None => 10,
+        };
+        TICKETS.check(self.tickets, "")?;
+        let method = self.method();
+        // The database's own answers take no lock of ours.
+        let scope = match method {
+            Method::ReadCheckWrite => self.lock.scope(),
+            Method::Atomic | Method::Serializable => LockScope::None,
+        };
+        if let Some(schedule) = &self.schedule {
+            check_schedule(schedule, buyers, scope, self.per_buyer)?;
+        }
+        Ok(Settings {
+            buyers,
+            restock: if self.keep_stock {
+                Restock::Keep
+            } else {
+                Restock::To(self.tickets)
+            },
+            scope,
+            // In a stepped race the schedule decides every move; a delay would only slow it.
+            delay: if self.schedule.is_some() {
+                DelayRange { lo_ms: 0, hi_ms: 0 }
+            } else {
+                self.delay_ms
+            },
+            // Small enough to retype: the report prints it so any run can be replayed.
+            seed: self
+                .seed
+                .unwrap_or_else(|| rand::random_range(0..1_000_000)),
+            per_buyer: self.per_buyer,
+            durability: durability(self.no_fsync),
+            lock_timeout: self.lock_timeout.map(Duration::from_millis),
+            check: self.check,
+            output: self.output(),
+            chaos: self.chaos,
+            kill_at: self.kill_at,
+            trace: self.trace,
+            html: self.html,
+            schedule: self.schedule,
+            store: match self.store {
+                Some(url) => StoreAt::Postgres { url },
+                None => StoreAt::DataFile,
+            },
+            db_lock: match self.db_lock {
+                DbLockArg::Row => DbLock::Row,
+                DbLockArg::Advisory => DbLock::Advisory,
+            },
+            method,
+            data: self.data,
+        })
+    }
+
+    fn method(&self) -> Method {
+        match (self.atomic, self.serializable) {
+            (true, _) => Method::Atomic,
+            (false, true) => Method::Serializable,
+            (false, false) => Method::ReadCheckWrite,
+        }
+    }
+
+    fn output(&self) -> Output {
+        match (self.json, self.quiet, self.verbose) {
+            (true, _, _) => Output::Json,
+            (false, true, _) => Output::Quiet,
+            (false, false, true) => Output::Verbose,
+            (false, false, false) => Output::Text,
+        }
+    }
+}
+
+/// `--schedule` against the race: it names no buyer beyond `--buyers`, and each buyer's moves
+/// are moves a buyer makes under the lock scope.
+fn check_schedule(
+    schedule: &Schedule,
+    buyers: u32,
+    scope: LockScope,
+    per_buyer: PerBuyer,
+) -> Result<()> {
+    let named = schedule.buyers();
+    if named > buyers {
+        return Err(Error::usage(format!(
+            "--schedule names buyer-{named}, but --buyers is {buyers}; \
+             use --buyers {named} or leave --buyers out"
+        )));
+    }
+    schedule
+        .check_moves(scope, per_buyer)
+        .map_err(|e| Error::usage(format!("--schedule \"{schedule}\": {e}")))
+}
+
+fn durability(no_fsync: bool) -> Durability {
+    if no_fsync {
+        Durability::NoFsync
+    } else {
+        Durability::Fsync
+    }
+}
+
+/// Two demotions per sample: enough for a read to be overtaken and then some.
+const DEFAULT_DEPTH: u32 = 3;
+/// `--interactive` asks for a buyer by number: more than this is not a game any more.
+const MAX_INTERACTIVE_BUYERS: u32 = 9;
+
+impl ExploreArgs {
+    /// Checks ranges clap cannot express and resolves defaults.
+    pub fn into_exploration(self) -> Result<Exploration> {
+        let search = match (self.random, self.interactive) {
+            (Some(samples), _) => Search::Random {
+                samples,
+                seed: self
+                    .seed
+                    .unwrap_or_else(|| rand::random_range(0..1_000_000)),
+                sampler: match (self.sampler, self.depth) {
+                    (Some(SamplerArg::Uniform), Some(_)) => {
+                        return Err(Error::usage(
+                            "--depth is the PCT sampler's; leave it out with --sampler uniform",
+                        ));
+                    }
+                    (Some(SamplerArg::Uniform) | None, None) => Sampler::Uniform,
+                    // --depth alone means PCT: only PCT has a depth.
+                    (Some(SamplerArg::Pct), depth) | (None, depth @ Some(_)) => Sampler::Pct {
+                        depth: depth.unwrap_or(DEFAULT_DEPTH),
+                    },
+                },
+            },
+            (None, true) => Search::Interactive,
+            (None, false) => Search::Every,
+        };
+        let most = match search {
+            Search::Every => MAX_EXPLORED_BUYERS,
+            Search::Random { .. } => MAX_BUYERS,
+            Search::Interactive => MAX_INTERACTIVE_BUYERS,
+        };
+        let hint = if search == Search::Every && self.buyers > most {
+            "; every schedule of more buyers is too many to run: sample them with --random N"
+        } else {
+            ""
+        };
+        BUYERS
+            .up_to(u64::from(most))
+            .check(u64::from(self.buyers), hint)?;
+        TICKETS.check(self.tickets, "")?;
+        if let Search::Random {
+            samples, sampler, ..
+        } = search
+        {
+            SAMPLES.check(samples, "")?;
+            if let Sampler::Pct { depth } = sampler {
+                DEPTH.check(u64::from(depth), "")?;
+            }
+        }
+        Ok(Exploration {
+            data: self.data,
+            buyers: self.buyers,
+            tickets: self.tickets,
+            scope: self.lock.scope(),
+            durability: durability(self.no_fsync),
+            search,
+            json: self.json,
+        })
+    }
+}

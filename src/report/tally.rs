@@ -1,0 +1,157 @@
+//! The arithmetic of one run: stock before and after, confirmations and the log's orders, down
+//! to what was oversold, what updates were lost, and the one-word [`Status`].
+
+use serde::Serialize;
+
+/// The reconciliation of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Stock when the race started.
+    pub initial: u64,
+    /// Purchases confirmed to buyers.
+    pub confirmed: u64,
+    /// `ticket_num` read back from the data file after every buyer ended.
+    pub remaining: u64,
+    /// Orders in the order log for this run (net of orders taken back).
+    pub logged: u64,
+    /// Orders in the ledger by everyone else (other runs, other programs) while this run
+    /// raced, net of orders taken back.
+    pub sold_by_others: u64,
+    /// (confirmed + sold_by_others) − initial, when positive: tickets sold that never existed.
+    pub oversold: u64,
+    /// (confirmed + sold_by_others) − (initial − remaining), when positive: sales the data
+    /// file forgot.
+    pub lost_updates: u64,
+    /// logged − confirmed, when positive: sales on disk whose buyer died before saying so.
+    pub unconfirmed: u64,
+    /// Unconfirmed sales of buyers that were *not* killed: nothing explains them.
+    pub unexplained: u64,
+}
+
+/// The one-word result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every ticket accounted for, none sold twice.
+    Ok,
+    /// More sales confirmed than tickets existed.
+    Oversold,
+    /// Not oversold, but the file forgot some sales.
+    LostUpdates,
+    /// The numbers do not add up in a way neither of the above explains.
+    Mismatch,
+}
+
+impl Tally {
+    /// Pure arithmetic over the four numbers measured of this run (others: none yet).
+    pub fn reconcile(initial: u64, confirmed: u64, remaining: u64, logged: u64) -> Tally {
+        Tally {
+            initial,
+            confirmed,
+            remaining,
+            logged,
+            sold_by_others: 0,
+            oversold: 0,
+            lost_updates: 0,
+            unconfirmed: logged.saturating_sub(confirmed),
+            unexplained: 0,
+        }
+        .with_others(0)
+    }
+
+    /// Adds the sales everyone else made in the run's window: the stock is judged as the
+    /// ledger shows it, so careful outsiders do not make a correct run look wrong.
+    pub fn with_others(self, sold_by_others: u64) -> Tally {
+        let sold = self.confirmed + sold_by_others;
+        let sold_per_file = self.initial.saturating_sub(self.remaining);
+        Tally {
+            sold_by_others,
+            oversold: sold.saturating_sub(self.initial),
+            lost_updates: sold.saturating_sub(sold_per_file),
+            ..self
+        }
+    }
+
+    /// Records how many unconfirmed sales belong to buyers that were not killed.
+    pub fn with_unexplained(self, unexplained: u64) -> Tally {
+        Tally {
+            unexplained,
+            ..self
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        if self.oversold > 0 {
+            Status::Oversold
+        } else if self.lost_updates > 0 {
+            Status::LostUpdates
+        } else if self.remaining + self.logged + self.sold_by_others != self.initial
+            || self.confirmed + self.unconfirmed != self.logged
+            || self.unexplained > 0
+        {
+            // Every ticket must be either still in stock or in the ledger, and every sale
+            // this run logged either confirmed or explained as unconfirmed.
+            Status::Mismatch
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_correct_locked_run_is_ok() {
+        let t = Tally::reconcile(3, 3, 0, 3);
+        assert_eq!((t.oversold, t.lost_updates, t.unconfirmed), (0, 0, 0));
+        assert_eq!(t.status(), Status::Ok);
+    }
+
+    #[test]
+    fn ten_confirmations_of_three_tickets_are_seven_oversold() {
+        // The lesson's race: everyone read 3, everyone wrote 2.
+        let t = Tally::reconcile(3, 10, 2, 10);
+        assert_eq!(t.oversold, 7);
+        assert_eq!(t.lost_updates, 9);
+        assert_eq!(t.status(), Status::Oversold);
+    }
+
+    #[test]
+    fn lost_updates_without_overselling() {
+        let t = Tally::reconcile(20, 10, 19, 10);
+        assert_eq!((t.oversold, t.lost_updates), (0, 9));
+        assert_eq!(t.status(), Status::LostUpdates);
+    }
+
+    #[test]
+    fn a_sale_logged_by_a_killed_buyer_is_accounted_for() {
+        let t = Tally::reconcile(3, 2, 0, 3);
+        assert_eq!(t.unconfirmed, 1);
+        assert_eq!(t.status(), Status::Ok);
+    }
+
+    #[test]
+    fn sales_by_others_in_the_window_keep_a_correct_run_ok() {
+        // 200 tickets: this run confirmed 59, a careful outsider sold 141.
+        let t = Tally::reconcile(200, 59, 0, 59).with_others(141);
+        assert_eq!((t.oversold, t.lost_updates), (0, 0));
+        assert_eq!(t.status(), Status::Ok);
+        let alone = Tally::reconcile(200, 59, 0, 59);
+        assert_eq!(alone.status(), Status::Mismatch);
+    }
+
+    #[test]
+    fn others_overselling_with_this_run_is_oversold() {
+        let t = Tally::reconcile(3, 3, 0, 3).with_others(2);
+        assert_eq!(t.oversold, 2);
+        assert_eq!(t.status(), Status::Oversold);
+    }
+
+    #[test]
+    fn a_ticket_neither_in_stock_nor_logged_is_a_mismatch() {
+        let t = Tally::reconcile(3, 2, 0, 2);
+        assert_eq!(t.status(), Status::Mismatch);
+    }
+}

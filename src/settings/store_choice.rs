@@ -1,0 +1,73 @@
+//! Where the stock lives and what a database store is asked to do: the data file or a
+//! PostgreSQL URL (never printed with its password), its lock, and how a sale is decided.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the stock lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreAt {
+    /// The data file, beside its lock file and order log (the embedded default).
+    DataFile,
+    /// A PostgreSQL database, named by a `postgres://USER@HOST:PORT/DB` URL. Buyers on many
+    /// machines can share it; the lock is the database's own.
+    Postgres { url: String },
+}
+
+/// Which lock the database store takes for `--lock-scope whole` and `write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbLock {
+    /// `SELECT ... FOR UPDATE` on the stock row, in a transaction held across the delay.
+    Row,
+    /// `pg_advisory_xact_lock`: a lock on a number, the closest analogue of flock.
+    Advisory,
+}
+
+/// How a purchase decides that a ticket is left. The race's way reads, waits and writes back
+/// (safe only under a whole-purchase lock); a database can also decide by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Read the count, delay, check, write `count - 1`, under `--lock-scope`.
+    ReadCheckWrite,
+    /// `--atomic`: one conditional `UPDATE ... WHERE ticket_num > 0`; no read-then-write.
+    Atomic,
+    /// `--serializable`: read, delay and write in a SERIALIZABLE transaction, retried when the
+    /// database aborts it for a conflict.
+    Serializable,
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`: the URL as it may be printed.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_a_database_url_is_never_shown() {
+        assert_eq!(
+            without_password("postgres://ann:s3cr@t@db.example:5432/shop?x=1"),
+            "postgres://ann@db.example:5432/shop?x=1"
+        );
+        assert_eq!(
+            without_password("postgres://ann@%2Ftmp%2Fpg:5433/shop"),
+            "postgres://ann@%2Ftmp%2Fpg:5433/shop"
+        );
+        assert_eq!(without_password("postgres://host/db"), "postgres://host/db");
+    }
+}

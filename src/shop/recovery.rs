@@ -1,0 +1,135 @@
+//! Keeps data.json and its order log in agreement, on every lock holder's path; the log is the
+//! truth. Whoever holds the lock settles before trusting the data file: orders in the log that
+//! the data file lacks (their buyer died between the two) are applied; a data file ahead of the
+//! log, empty or holding zeros (a power cut) is set back to the log's last entry.
+
+use super::Settled;
+use super::data_file::{self, DataFile};
+use super::document::Stock;
+use super::orders::{Entry, EntryKind, OrderLog};
+use crate::exit::{Error, Failure, Result};
+
+/// Call only while holding the lock. Costs one read of the data file and one `pread` of the
+/// log's last entry, however many orders came before.
+pub fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
+    let last = log.trim_torn_tail_and_read_last()?;
+    let stock = match data_file::read(data) {
+        Ok(stock) => stock,
+        // After a power cut the data file can be empty (its new contents were never written
+        // back); the log, fsynced before every confirmation, still knows the count.
+        Err(e) if e.kind() == Failure::BadData && cut_by_power_loss(data) => match last {
+            Some(last) => return rebuild_from_log(data, last),
+            None => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
+    let Some(last) = last else {
+        return Ok(Settled {
+            stock,
+            recovered: None,
+        });
+    };
+    if !stock.has_seq {
+        // Only a restock may adopt a hand-written file; selling from it would restart the
+        // seqs in the middle of the ledger.
+        return Err(Error::bad_data(format!(
+            "data file {} has no \"seq\" but its order log {} has entries: the file was \
+             replaced without following the lock protocol; run grab-tickets without \
+             --keep-stock to restock it",
+            data.display(),
+            log.path().display()
+        )));
+    }
+    if last.seq == stock.seq {
+        return agreeing(data, log, stock, &last);
+    }
+    if last.seq < stock.seq {
+        // The data file holds sales the log lost. Entries are appended before the data file
+        // is replaced, so only a power cut does this, taking sales that were flushed to
+        // neither and so never confirmed: the log is the truth, roll the data file back.
+        let fixed = set_to(data, stock, &last)?;
+        return Ok(Settled {
+            stock: fixed,
+            recovered: None,
+        });
+    }
+    roll_forward(data, log, stock, last)
+}
+
+/// The data file is gone to nothing (a power cut): rebuilt from the log's last entry alone.
+fn rebuild_from_log(data: &DataFile, last: Entry) -> Result<Settled<Stock>> {
+    let rebuilt = Stock::at(last.after, last.seq);
+    data_file::write(data, &rebuilt)?;
+    Ok(Settled {
+        stock: rebuilt,
+        recovered: Some(last),
+    })
+}
+
+/// Data file and log end at the same change: they must say the same count.
+fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Result<Settled<Stock>> {
+    if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
+        return Err(Error::bad_data(format!(
+            "data file {} says {} tickets at #{}, but its order log {} says {} there: \
+             the data file was changed without following the lock protocol; run without \
+             --keep-stock to restock (the ledger goes on from the restock)",
+            data.display(),
+            stock.ticket_num,
+            stock.seq,
+            log.path().display(),
+            last.after
+        )));
+    }
+    Ok(Settled {
+        stock,
+        recovered: None,
+    })
+}
+
+/// The log is ahead of the data file: normally by one entry (a buyer died between log and
+/// data file); by more only after a power cut, since the data file is not fsynced per sale.
+/// Either way the log must continue exactly from the data file's state, or someone broke the
+/// protocol.
+fn roll_forward(
+    data: &DataFile,
+    log: &OrderLog,
+    stock: Stock,
+    last: Entry,
+) -> Result<Settled<Stock>> {
+    let next = log.find_back(stock.seq + 1)?;
+    let applicable = |e: &Entry| e.before == stock.ticket_num && e.kind != EntryKind::Unknown;
+    if next.as_ref().is_none_or(|e| !applicable(e)) || last.kind == EntryKind::Unknown {
+        return Err(Error::bad_data(format!(
+            "order log {} does not continue from data file {} (data at #{} with {} tickets, \
+             log at #{}); something changed one of them without following the lock protocol; \
+             run without --keep-stock to restock (the ledger goes on from the restock)",
+            log.path().display(),
+            data.display(),
+            stock.seq,
+            stock.ticket_num,
+            last.seq
+        )));
+    }
+    let fixed = set_to(data, stock, &last)?;
+    Ok(Settled {
+        stock: fixed,
+        recovered: Some(last),
+    })
+}
+
+/// Writes the data file at `last`'s count and seq, keeping the rest of its document.
+fn set_to(data: &DataFile, stock: Stock, last: &Entry) -> Result<Stock> {
+    let fixed = Stock {
+        ticket_num: last.after,
+        seq: last.seq,
+        ..stock
+    };
+    data_file::write(data, &fixed)?;
+    Ok(fixed)
+}
+
+/// What ext4 can leave of a data file whose new contents never reached the disk: nothing, or
+/// zeros. A person's edit never produces either, so those still get a clear error.
+pub fn cut_by_power_loss(data: &DataFile) -> bool {
+    data_file::read_bytes(data).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
+}
