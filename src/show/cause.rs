@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::lang::tr;
-use super::text::participant_name;
+use super::problems::participant_name;
 use super::words::{and_list, buyer_set};
 use crate::events::{Event, Message};
 use crate::report::{RunResult, Status};

@@ -10,6 +10,7 @@ pub mod json;
 pub mod lang;
 pub mod narrate;
 pub mod out;
+mod problems;
 pub mod progress;
 pub mod schedule;
 pub mod spans;

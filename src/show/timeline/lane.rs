@@ -80,24 +80,36 @@ pub(super) fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -
     if story.killed_at.is_some() {
         story.result = Some(BuyerResult::Killed);
     }
-    if let Some(summary) = summary {
-        story.result = Some(summary.result);
-        story.bought = story.bought.max(summary.confirmed);
-        // A death nobody announced (an interrupt, a crash) shows where the race ends, the
-        // last moment the buyer can be said to have lived; a wait it never finished lasts
-        // until then.
-        if summary.result == BuyerResult::Killed && story.killed_at.is_none() {
-            marks.push((Cell::Killed, end));
-            if let Some(wait) = unfinished_wait(mine) {
-                spans.push((Cell::WaitingForLock, wait, end));
-            }
-        }
-    }
-    Lane {
+    let mut lane = Lane {
         buyer: time.buyer,
         spans,
         marks,
-        note: story.note(),
+        note: String::new(),
+    };
+    if let Some(summary) = summary {
+        told_by_the_report(&mut lane, &mut story, summary, mine, end);
+    }
+    lane.note = story.note();
+    lane
+}
+
+/// The report's word on how the buyer ended wins over its events. A death nobody announced
+/// (an interrupt, a crash) shows where the race ends, the last moment the buyer can be said
+/// to have lived; a wait it never finished lasts until then.
+fn told_by_the_report(
+    lane: &mut Lane,
+    story: &mut Story,
+    summary: &BuyerSummary,
+    mine: &[&Message],
+    end: u64,
+) {
+    story.result = Some(summary.result);
+    story.bought = story.bought.max(summary.confirmed);
+    if summary.result == BuyerResult::Killed && story.killed_at.is_none() {
+        lane.marks.push((Cell::Killed, end));
+        if let Some(wait) = unfinished_wait(mine) {
+            lane.spans.push((Cell::WaitingForLock, wait, end));
+        }
     }
 }
 
