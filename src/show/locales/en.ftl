@@ -426,3 +426,31 @@ progress-template = buyers done
 ## Errors (main.rs, exit.rs)
 
 error-line = grab-tickets: error: { $error }
+
+## The classroom page (show/html.rs, page.html); "{name}" is filled in by the page
+
+page-tickets-left = tickets left
+page-the-lock = the lock
+page-time = time
+page-free = free
+page-held-by = held by { $who }
+page-start = start
+page-step = step
+page-play = play
+page-pause = pause
+page-speed = speed
+page-report = Report
+page-step-of = step { $k } of { $n }
+page-ready-to-race = Press play or step: { $buyers } buyer processes are about to race for { $tickets } tickets.
+page-ready = ready
+page-searched = searched: sees { $seen }
+page-recovered = finished order #{ $seq } of { $who }
+page-delay = network delay { $ms } ms
+page-bought = BOUGHT (order #{ $seq })
+page-bought-again = BOUGHT { $k } (order #{ $seq })
+page-killed = KILLED at { $step }
+page-failed = FAILED
+page-legend-read = R read the count
+page-legend-wrote = W wrote it
+page-legend-sold-out = x saw 0: sold out
+page-legend-killed = K killed (SIGKILL)

@@ -130,10 +130,10 @@ why-how-none = 没有互斥锁，一个用户读到余票之后、写回余票�
 why-how-write = 锁只包住了写入，没有包住前面的读取，所以加锁太晚了。
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
-why-group-first = { $who }读到 ticket_num = { $n }
-why-group = { $who }读到 { $n }
+why-group-first = { $who } 读到 ticket_num = { $n }
+why-group = { $who } 读到 { $n }
 why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的
-why-current = ；{ $who }按当时的余票卖出
+why-current = ；{ $who } 按当时的余票卖出
 why-in-part = （只算用户逐条报告的尝试，每人前 100 次）
 why-sentence = { $sentence }。{ $how }
 
@@ -355,3 +355,31 @@ progress-template = 个用户已结束
 ## 错误（main.rs、exit.rs）
 
 error-line = grab-tickets：错误：{ $error }
+
+## 课堂网页（show/html.rs、page.html）；"{name}" 由网页填入
+
+page-tickets-left = 余票
+page-the-lock = 互斥锁
+page-time = 时间
+page-free = 空闲
+page-held-by = 在{ $who }手里
+page-start = 开头
+page-step = 一步
+page-play = 播放
+page-pause = 暂停
+page-speed = 速度
+page-report = 报告
+page-step-of = 第 { $k } 步，共 { $n } 步
+page-ready-to-race = 按“播放”或“一步”：{ $buyers } 个用户进程马上要抢 { $tickets } 张票。
+page-ready = 就绪
+page-searched = 查票：余票 { $seen }
+page-recovered = 替{ $who }完成了订单 #{ $seq }
+page-delay = 网络延迟 { $ms } 毫秒
+page-bought = 买票成功（订单 #{ $seq }）
+page-bought-again = 第 { $k } 次买票成功（订单 #{ $seq }）
+page-killed = 在 { $step } 被杀死
+page-failed = 出错
+page-legend-read = R 读余票
+page-legend-wrote = W 写回
+page-legend-sold-out = x 读到 0：没有抢到票
+page-legend-killed = K 被杀死（SIGKILL）
