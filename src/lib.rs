@@ -13,6 +13,8 @@
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
+//! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
+//!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -48,7 +50,6 @@
 //!   - `tally`      the arithmetic: confirmed, remaining, logged → oversold, lost updates, status
 //!   - `buyers`     each buyer's events, exit status and orders → one summary and result
 //! - `show/`        what people and scripts see
-//!   - `lang`       the message catalogs (`locales/en.ftl`, `zh.ftl`) and the language choice
 //!   - `words`      the words every view shares: names, lists, times, lock and store phrases,
 //!     display-width layout
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
@@ -64,6 +65,7 @@ mod cli;
 mod events;
 mod exit;
 mod explore;
+mod lang;
 mod race;
 mod report;
 mod settings;
@@ -81,7 +83,7 @@ pub fn buyer_plan() -> Option<String> {
 
 /// The line `main` prints for an error that ended the run.
 pub fn error_line(err: &Error) -> String {
-    show::lang::tr!("error-line", error = err.to_string())
+    lang::tr!("error-line", error = err.to_string())
 }
 
 /// Runs one buyer process to its end.
@@ -92,7 +94,7 @@ pub fn run_buyer(plan: &str) -> Exit {
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
     // Before clap, so even a usage error speaks the language asked for.
-    show::lang::choose(show::lang::Lang::from_command_line(std::env::args()));
+    lang::choose(lang::Lang::from_command_line(std::env::args()));
     let Some(cli) = cli::parse()? else {
         return Ok(Exit::Success); // --help or --version, printed
     };

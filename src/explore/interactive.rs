@@ -8,12 +8,12 @@ use std::io::{BufRead as _, IsTerminal as _, Lines, StdinLock};
 use super::Workbench;
 use crate::events::{Event, Message};
 use crate::exit::{Exit, Result};
+use crate::lang::tr;
 use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor, Position};
 use crate::settings::{Exploration, Move};
 use crate::shop::data_file;
 use crate::show::explore::board as explore;
-use crate::show::lang::tr;
 use crate::show::narrate::{Detail, Narrator};
 use crate::show::{out, schedule, text, timeline};
 

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::lang::tr;
 use super::problems::participant_name;
 use super::words::{and_list, buyer_set};
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::report::{RunResult, Status};
 use crate::settings::{LockScope, Settings};
 

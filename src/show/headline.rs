@@ -1,8 +1,8 @@
 //! The first two lines, printed before the race starts: what races, and what `--seed` can
 //! and cannot replay.
 
-use super::lang::tr;
 use super::words::run_lock;
+use crate::lang::tr;
 use crate::settings::{Restock, Settings};
 
 /// "10 buyers race for 3 tickets in data/data.json, lock around the whole purchase", then the

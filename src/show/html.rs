@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::lang::{self, Lang, tr};
 use super::narrate::{Detail, Narrator};
 use super::schedule::Replayed;
 use super::{headline, json, text};
 use crate::exit::{Error, Result};
+use crate::lang::{self, Lang, tr};
 use crate::report::RunResult;
 use crate::settings::Settings;
 

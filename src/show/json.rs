@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use super::cause;
-use super::lang::{Lang, speaking};
 use super::schedule::{JsonSchedule, Replayed};
 use super::text::verdict;
 use super::words::Store;
 use crate::events::Message;
+use crate::lang::{Lang, speaking};
 use crate::race::chaos::VictimReport;
 use crate::report::{BuyerSummary, Participant, Recovery, RunResult, Status, Tally};
 use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};

@@ -7,7 +7,6 @@ pub mod explore;
 pub mod headline;
 pub mod html;
 pub mod json;
-pub mod lang;
 pub mod narrate;
 pub mod out;
 mod problems;

@@ -2,9 +2,9 @@
 //! orders finished by someone else, restocks against the protocol, lines nobody could read;
 //! and the names of the others who sold from the same stock.
 
-use super::lang::tr;
 use super::words::{Store, abbreviate, buyer, step};
 use crate::exit::Failure;
+use crate::lang::tr;
 use crate::race::chaos::StepDeath;
 use crate::report::{BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult};
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::lang::tr;
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::settings::{Output, Restock, Settings};
 
 /// A race shorter than this is over before a progress line could help, so it never shows.

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::lang::tr;
 use super::words::{and_list, buyer};
+use crate::lang::tr;
 use crate::race::stepper::Misfit;
 use crate::report::{RunResult, Sale, tickets_sold};
 use crate::settings::{LockScope, Schedule, Settings};

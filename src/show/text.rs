@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::cause;
-use super::lang::tr;
 use super::problems::{others, problems};
 use super::words::{Store, abbreviate, buyer, buyer_set, pad, pad_left, wrap};
+use crate::lang::tr;
 use crate::report::{BuyerResult, BuyerSummary, RunResult, Status, Tally, count};
 use crate::settings::{Method, Settings};
 

@@ -4,7 +4,7 @@
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::lang::tr;
+use crate::lang::tr;
 use crate::settings::{DbLock, LockScope, Method, Move, Settings, Step};
 
 /// "buyer-3" (用户3).

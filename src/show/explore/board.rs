@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 
 use super::legend;
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::race::stepper::{Floor, Position, Stuck};
 use crate::report::Status;
 use crate::settings::{Exploration, LockScope};
-use crate::show::lang::tr;
 use crate::show::words::{buyer, describe_move, lock_scope, pad};
 
 /// `--interactive`'s opening lines.

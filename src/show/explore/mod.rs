@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::cause;
-use super::lang::{Lang, speaking, tr};
 use super::schedule::replay_command;
 use super::text::verdict;
 use super::words::{Store, move_name};
+use crate::lang::{Lang, speaking, tr};
 use crate::report::{RunResult, Sale, Status, tickets_sold};
 use crate::settings::{Exploration, LockScope, Move, Sampler, Schedule, Settings};
 

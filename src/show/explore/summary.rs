@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use super::{Summary, legend};
+use crate::lang::tr;
 use crate::report::tickets_sold;
 use crate::settings::{LockScope, Sampler};
-use crate::show::lang::tr;
 use crate::show::schedule::tickets_line;
 use crate::show::text::verdict;
 use crate::show::words::{Store, lock_scope, pad, pad_left};

@@ -2,8 +2,8 @@
 
 use super::steps::{killed_words, lock_lost_words, relocked_words, retried_words};
 use crate::events::LockFileChange;
+use crate::lang::tr;
 use crate::settings::Step;
-use crate::show::lang::tr;
 
 /// One step, as the narration says it.
 #[derive(Debug, Clone, PartialEq, Eq)]

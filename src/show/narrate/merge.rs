@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::Narrator;
 use super::clause::Clause;
-use crate::show::lang::tr;
+use crate::lang::tr;
 use crate::show::words::{buyer_set, millis};
 
 /// Identical phrases that start within this much of each other (one after another) are said

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use self::clause::Clause;
 use self::merge::{HOLD_AT_MOST, HOLD_FOR_TWINS, Phrase};
 pub use self::steps::{change_name, run_files};
-use super::lang::tr;
 use super::words::{buyer, pad, seconds, width, wrap};
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::settings::Settings;
 
 /// How much the narration says.

@@ -3,10 +3,10 @@
 
 use super::Narrator;
 use crate::events::{Event, LockFileChange, Message, Outcome};
+use crate::lang::tr;
 use crate::settings::{Settings, Step};
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
-use crate::show::lang::tr;
 use crate::show::words::{Store, buyer, describe_move, millis, step};
 
 impl Narrator {

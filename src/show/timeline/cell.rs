@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::Canvas;
-use crate::show::lang::tr;
+use crate::lang::tr;
 use crate::show::words::width;
 
 /// What one column of a lane shows; a later kind in this list wins a shared column.

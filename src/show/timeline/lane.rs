@@ -2,9 +2,9 @@
 
 use super::cell::Cell;
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::report::{BuyerResult, BuyerSummary};
 use crate::settings::Step;
-use crate::show::lang::tr;
 use crate::show::spans::{BuyerTime, SpanKind};
 
 /// One buyer's time, as spans (from, to) and instants, in microseconds on the shared clock.

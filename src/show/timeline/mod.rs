@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 use self::axis::Axis;
 use self::cell::{draw, legend};
 use self::lane::{Lane, lane};
-use super::lang::tr;
 use super::spans;
 use super::words::{buyer, cut, pad, width};
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::report::BuyerSummary;
 
 /// Lanes drawn before the rest are summed up in one line: more would scroll the report away.
