@@ -419,3 +419,97 @@ error-data-not-object = 数据文件 { $path } 不是 JSON 对象；{ $shape }
 error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape }
 error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
 error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
+
+## 命令行帮助（cli/mod.rs）：英文帮助就是 cli/args.rs 的文档注释，这里只有中文
+
+help-template = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    命令：
+    {"{"}subcommands{"}"}
+
+    选项：
+    {"{"}options{"}"}{"{"}after-help{"}"}
+help-template-explore = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    选项：
+    {"{"}options{"}"}
+help-template-completions = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    参数：
+    {"{"}positionals{"}"}
+
+    选项：
+    {"{"}options{"}"}
+help-about = 真实的进程从同一个 JSON 文件里抢票。
+help-long-about = 真实的进程从同一个 JSON 文件里抢票。
+
+    每个用户都是一个独立的操作系统进程。它先查票（读出并显示余票），再买票：重新读一次，模拟一段随机的网络延迟，有票就买一张。不加锁会超卖；用互斥锁（文件锁）包住整个“读—判断—写”，每张票都恰好卖出一次：将并发变成串行，牺牲了效率但是保障了数据的安全。
+help-examples = 示例：
+      grab-tickets                          10 个用户抢 3 张票，加锁：每张票只卖一次
+      grab-tickets --no-lock                同样的抢票，不加锁：看它超卖
+      grab-tickets --lock-scope write       只在写入时加锁（常见错误）：仍然超卖
+      grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
+                                            吞吐量测试：一直买到卖完
+      grab-tickets --seed 7 --check         重放同样的延迟；有超卖就以 1 退出
+      grab-tickets --chaos --seed 2 --tickets 10
+                                            在买票中途 SIGKILL 三分之一的用户：一笔也不丢
+      grab-tickets --buyers 3 --kill-at 2:order_logged
+                                            在用户2记下订单后杀死它：下一个持锁者替它完成
+      grab-tickets --html race.html         生成在浏览器里重放抢票的网页（投影用）
+      grab-tickets --json | jq .verdict     整份报告输出为 JSON
+      grab-tickets --lang zh                用中文讲解（--lang en 用英文）
+      grab-tickets explore --no-lock        逐步跑遍 2 个用户抢 1 张票的每一种调度
+      grab-tickets --buyers 2 --tickets 1 --no-lock --schedule "1s 2s 1r 2r 1w 2w"
+                                            原样重放一种调度：两个用户都卖出了第 1 张票
+      grab-tickets completions bash         输出命令补全脚本（bash、zsh、fish……）
+
+    --seed 能重放：每个用户的网络延迟，以及 --chaos 在哪一步杀死哪些用户。不能重放：锁空出来时内核先让哪个等待者进来，因此也不能重放谁买到哪张票。要原样重放这个顺序，请用 --schedule（explore 会打印调度）。
+help-explore-about = 让真实的用户进程逐步走遍它们各步的每一种交错（或随机抽样，或由你来选），数一数有多少种调度会超卖。
+help-completions-about = 输出 shell 命令补全脚本，例如 grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
+help-race-lang = 所有输出的语言：en（English）或 zh（简体中文）。默认依次看 LC_ALL、LC_MESSAGES、LANG，再看系统设置，否则用英文。--json 不受影响。
+help-race-buyers = 启动的用户进程数（1 到 1000）[默认：10，用 --schedule 时为它提到的最大用户号]。
+help-race-tickets = 抢票前把余票设为这么多张。
+help-race-keep_stock = 直接用数据文件里现有的余票，不按 --tickets 重设。
+help-race-data = 共享的数据文件：{"{"}"ticket_num": N{"}"}。
+help-race-delay_ms = 模拟网络延迟的范围（毫秒），LO..HI，含两端。
+help-race-seed = 延迟和 --chaos 计划的种子：同一个种子能重放每个用户的延迟和被杀的位置，不能重放内核唤醒哪个等待者（要精确的加锁顺序：--schedule）。
+help-race-per_buyer = 每个用户想买的票数：一个数字，或 all（一直买到卖完）。
+help-race-no_fsync = 确认销售前不做 fsync：更快；断电可能丢失已确认的销售。
+help-race-lock_timeout = 等锁超过这么多毫秒就放弃（该用户的结果：等锁超时）。
+help-race-check = 有超卖或数字对不上时以状态 1 退出。
+help-race-json = 把整份报告输出为一个 JSON 文档，代替文字（隐含 --quiet）。
+help-race-trace = 另把抢票过程写进 FILE，格式为 Chrome Trace Event（用 ui.perfetto.dev 或 chrome://tracing 打开）。
+help-race-html = 另写一个 FILE：一个自包含的 HTML 网页，在浏览器里重放抢票：每个用户一条泳道、余票计数、持锁者、播放/单步控制和报告。
+help-race-quiet = 只打印报告，不实时讲解抢票过程。
+help-race-verbose = 另外讲解每个用户的开始和结束（含延迟），并给出运行 id 和用到的每个文件。
+help-race-chaos = 故障注入：按 --seed 抽取的步骤，SIGKILL 大约三分之一的用户，然后证明没有一笔销售丢失或重复。
+help-race-store = 把库存放在 PostgreSQL 数据库里而不是数据文件里，例如 postgres://app@db.example:5432/shop。表不存在会自动创建；密码可以来自 PGPASSWORD。（逐步运行 --schedule 只用于数据文件。）
+help-race-db_lock = 数据库在 --lock-scope whole 和 write 时用的锁：row（对库存行 SELECT ... FOR UPDATE，延迟期间一直持有）或 advisory（pg_advisory_xact_lock，最接近 flock）。需要 --store。
+help-race-atomic = 数据库自己的办法：根本不先读后写，一条条件 UPDATE ... SET ticket_num = ticket_num - 1 WHERE ticket_num > 0 RETURNING。需要 --store。
+help-race-serializable = 在一个 SERIALIZABLE 事务里读、延迟、写，不加锁：两笔冲突的购买中数据库会中止一笔，用户再试（报告会统计重试）。需要 --store。
+help-race-kill_at = 对一个用户做故障注入：在第 A 次尝试（默认 1）的 STEP 步 SIGKILL 用户 N；可重复。步骤：before_lock、lock_held、in_delay、temp_written、order_logged、data_written、released（数据库存储的步骤少一些）。
+help-race-schedule = 原样重放一种交错：每个用户在每一步前暂停，按调度指定的时候才走，例如 "1s 2s 1r 2r 1w 2w"（s 查票、l 加锁、r 读、w 写、u 解锁；explore 会打印这样的调度）。
+help-race-no_lock = 完全不加锁（同 --lock-scope none）：课上那个会超卖的抢票。在数据库上（--store）：读出余票、延迟，然后 UPDATE ... SET ticket_num = <读到的数 - 1>。
+help-race-lock_scope = 锁包住买票过程的多少：whole（正确）、write（常见错误）、none。在数据库上，锁是事务持有的行锁或咨询锁（--db-lock）。
+help-race-help = 打印帮助
+help-race-version = 打印版本
+help-explore-buyers = 用户进程数（跑遍每种调度时 1 到 4，用 --random 时最多 1000）。
+help-explore-tickets = 每种调度开始时的余票。
+help-explore-data = 每种调度都重新复制一份的数据文件（它本身从不被写）。
+help-explore-random = 抽样 N 种调度（按 --sampler，从 --seed 抽），而不是跑遍每一种。
+help-explore-seed = --random 的种子：同一个种子抽到同样的调度。
+help-explore-sampler = --random 怎样抽一种调度：uniform（每个能走的用户机会相同；默认，最常找到这种抢票错误）或 pct（优先级在随机的点上改变）。
+help-explore-depth = PCT 抽样的深度：每次抽样在 DEPTH - 1 个随机步上把正在走的用户降级 [默认：3]。
+help-explore-interactive = 你自己当调度器：输入用户编号，让他走下一步。
+help-explore-json = 把总结输出为一个 JSON 文档。
+help-explore-no_fsync = 确认销售前不做 fsync（更快；抢票过程不变）。
+help-explore-no_lock = 完全不加锁（同 --lock-scope none）：课上那个会超卖的抢票。
+help-explore-lock_scope = 锁包住买票过程的多少：whole（正确）、write（常见错误）、none。
+help-explore-lang = 所有输出的语言：en（English）或 zh（简体中文）。
+help-explore-help = 打印帮助
+help-completions-shell = 要生成补全脚本的 shell
+help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
+help-completions-help = 打印帮助

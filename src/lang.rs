@@ -227,14 +227,19 @@ mod tests {
     fn both_catalogs_say_every_message() {
         let (en, zh) = (ids(EN), ids(ZH));
         let only_en: Vec<&String> = en.iter().filter(|id| !zh.contains(id)).collect();
-        let only_zh: Vec<&String> = zh.iter().filter(|id| !en.contains(id)).collect();
+        // The command line's help is the doc comments in English; only zh.ftl has it.
+        let only_zh: Vec<&String> = zh
+            .iter()
+            .filter(|id| !en.contains(id) && !id.starts_with("help-"))
+            .collect();
         assert!(only_en.is_empty(), "missing in zh.ftl: {only_en:?}");
         assert!(only_zh.is_empty(), "missing in en.ftl: {only_zh:?}");
     }
 
     #[test]
     fn every_message_the_code_asks_for_is_in_the_catalog() {
-        let en = ids(EN);
+        // Help messages are asked for in Chinese only (see cli::in_language).
+        let en: Vec<String> = ids(EN).into_iter().chain(ids(ZH)).collect();
         let mut missing = Vec::new();
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
         let mut dirs = vec![std::path::PathBuf::from(src)];

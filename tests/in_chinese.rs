@@ -77,3 +77,21 @@ fn explore_and_its_board_speak_chinese() {
         .assert_stdout_contains("原因：")
         .assert_stdout_contains("超卖：1 张票");
 }
+
+#[test]
+fn the_help_speaks_chinese_too() {
+    let help = common::grab_tickets().lang("zh").arg("--help").run();
+    help.assert_success()
+        .assert_stdout_contains("用法：grab-tickets")
+        .assert_stdout_contains("启动的用户进程数")
+        .assert_stdout_contains("将并发变成串行");
+    let explore = common::grab_tickets()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["explore", "--help"])
+        .run();
+    explore
+        .assert_success()
+        .assert_stdout_contains("你自己当调度器");
+    let english = common::grab_tickets().arg("--help").run();
+    english.assert_stdout_contains("Usage: grab-tickets");
+}
