@@ -19,6 +19,7 @@ use crate::shop::books::LockWait;
 use crate::shop::directory;
 use crate::shop::keeper::Keeper;
 use crate::shop::lock::holder_name;
+use crate::show::story::Story;
 use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
@@ -60,8 +61,17 @@ pub fn run(settings: Settings) -> Result<Exit> {
         }),
         _ => None,
     };
-    show(&settings, &result, narrating, replayed.as_ref(), &canvas);
-    files.write(&settings, &result, replayed.as_ref())?;
+    // The run's facts, worked out once; every view after the race reads them.
+    let story = Story::of(&result);
+    show(
+        &settings,
+        &result,
+        &story,
+        narrating,
+        replayed.as_ref(),
+        &canvas,
+    );
+    files.write(&settings, &result, &story, replayed.as_ref())?;
     exit_status(&settings, &result, settle_error, replayed.as_ref())
 }
 
@@ -108,13 +118,14 @@ impl OutputFiles {
         self,
         settings: &Settings,
         result: &RunResult,
+        story: &Story,
         replayed: Option<&schedule::Replayed>,
     ) -> Result<()> {
         if let Some(file) = self.trace {
             file.write(&result.events)?;
         }
         if let Some(file) = self.page {
-            file.write(settings, result, replayed)?;
+            file.write(settings, result, story, replayed)?;
         }
         Ok(())
     }
@@ -287,18 +298,19 @@ fn killed_pids(reaped: &[Reaped]) -> Vec<u32> {
 fn show(
     settings: &Settings,
     result: &RunResult,
+    story: &Story,
     narrating: bool,
     replayed: Option<&schedule::Replayed>,
     canvas: &timeline::Canvas,
 ) {
     if narrating {
-        let picture = timeline::render(&result.events, &result.buyers, result.gun_us, canvas);
+        let picture = timeline::render(&result.events, &result.buyers, story.gun_us, canvas);
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output {
-        Output::Json => out::line(&json::report(settings, result, replayed)),
+        Output::Json => out::line(&json::report(settings, result, story, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            let report = text::report(settings, result, canvas.text_width);
+            let report = text::report(settings, result, story, canvas.text_width);
             // The blank line sets the report off from the race above it; alone, it starts it.
             let report = match settings.output {
                 Output::Quiet => report.trim_start_matches('\n'),
@@ -306,7 +318,7 @@ fn show(
             };
             out::print(report);
             if let Some(replayed) = replayed {
-                out::print(&schedule::lines(settings, result, replayed));
+                out::print(&schedule::lines(settings, story, replayed));
             }
         }
     }

@@ -94,7 +94,9 @@ pub fn run_buyer(plan: &str) -> Exit {
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
     // Before clap, so even a usage error speaks the language asked for.
-    lang::choose(lang::Lang::from_command_line(std::env::args()));
+    // args_os: a data path need not be UTF-8, and only "--lang" and its value matter here.
+    let args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    lang::choose(lang::Lang::from_command_line(args));
     let Some(cli) = cli::parse()? else {
         return Ok(Exit::Success); // --help or --version, printed
     };

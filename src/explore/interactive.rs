@@ -15,6 +15,7 @@ use crate::settings::{Exploration, Move};
 use crate::shop::data_file;
 use crate::show::explore::board as explore;
 use crate::show::narrate::{Detail, Narrator};
+use crate::show::story::Story;
 use crate::show::{out, schedule, text, timeline};
 
 pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
@@ -48,7 +49,13 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     let result = &trial.result;
     let picture = timeline::render(&result.events, &result.buyers, result.gun_us, &canvas);
     out::line(&format!("\n{}", picture.join("\n")));
-    out::print(&text::report(settings, &trial.result, canvas.text_width));
+    let story = Story::of(&trial.result);
+    out::print(&text::report(
+        settings,
+        &trial.result,
+        &story,
+        canvas.text_width,
+    ));
     let schedule = trial.schedule.to_string();
     out::line(&tr!("your-schedule", schedule = schedule));
     let command = schedule::replay_command(

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::narrate::{Detail, Narrator};
 use super::schedule::Replayed;
+use super::story::Story;
 use super::{headline, json, text};
 use crate::exit::{Error, Result};
 use crate::lang::{self, Lang, tr};
@@ -41,10 +42,11 @@ impl PageFile {
         self,
         settings: &Settings,
         result: &RunResult,
+        story: &Story,
         replayed: Option<&Replayed>,
     ) -> Result<()> {
         let mut out = BufWriter::new(self.file);
-        out.write_all(page(settings, result, replayed).as_bytes())
+        out.write_all(page(settings, result, story, replayed).as_bytes())
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("write page", &self.path, &e))
     }
@@ -70,17 +72,22 @@ struct PageData<'a> {
 }
 
 /// The whole page for one run (and, stepped by `--schedule`, how its schedule went).
-pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
+pub fn page(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    replayed: Option<&Replayed>,
+) -> String {
     let headline = headline::headline(settings);
     let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
     let mut narrator = Narrator::for_run(Detail::EveryStep, settings, usize::MAX);
-    narrator.gun(result.gun_us);
+    narrator.gun(story.gun_us);
     let words = result.events.iter().map(|m| narrator.words(m)).collect();
     let data = PageData {
         title,
         subtitle,
         words,
-        report: text::report_parts(settings, result),
+        report: text::report_parts(settings, result, story),
         lang: match lang::current() {
             Lang::En => "en",
             Lang::Zh => "zh",
@@ -92,7 +99,7 @@ pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>
     let mut run = serde_json::to_string(&data).expect("the page data serializes");
     // `"run":null}` becomes `"run":{the --json document}}`.
     run.truncate(run.len() - "null}".len());
-    run.push_str(&json::compact(settings, result, replayed));
+    run.push_str(&json::compact(settings, result, story, replayed));
     run.push('}');
     PAGE.replace("__TITLE__", &escape_html(title))
         // Inside <script>, only "</" could end the element early; "<\/" means the same in JSON.

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::cause;
 use super::schedule::{JsonSchedule, Replayed};
+use super::story::Story;
 use super::text::verdict;
 use super::words::Store;
 use crate::events::Message;
@@ -81,19 +82,31 @@ pub struct JsonVerdict {
 }
 
 /// The document, pretty-printed, as `--json` prints it.
-pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    serde_json::to_string_pretty(&document(settings, result, replayed))
+pub fn report(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    replayed: Option<&Replayed>,
+) -> String {
+    serde_json::to_string_pretty(&document(settings, result, story, replayed))
         .expect("the report serializes")
 }
 
 /// The same document on one line (the classroom page embeds it).
-pub fn compact(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    serde_json::to_string(&document(settings, result, replayed)).expect("the report serializes")
+pub fn compact(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    replayed: Option<&Replayed>,
+) -> String {
+    serde_json::to_string(&document(settings, result, story, replayed))
+        .expect("the report serializes")
 }
 
 fn document<'a>(
     settings: &Settings,
     result: &'a RunResult,
+    story: &Story,
     replayed: Option<&Replayed>,
 ) -> JsonReport<'a> {
     JsonReport {
@@ -128,7 +141,7 @@ fn document<'a>(
             line: speaking(Lang::En, || {
                 verdict(&result.tally, &result.buyers, Store::of(settings))
             }),
-            cause: speaking(Lang::En, || cause::why(settings, result)),
+            cause: speaking(Lang::En, || cause::why(settings, result, story)),
         },
         buyers: &result.buyers,
         recovered: &result.recovered,
@@ -141,6 +154,6 @@ fn document<'a>(
         retries: result.retries,
         launcher_relocks: result.launcher_relocks,
         events: &result.events,
-        schedule: replayed.map(|r| JsonSchedule::of(r, result)),
+        schedule: replayed.map(|r| JsonSchedule::of(r, story)),
     }
 }

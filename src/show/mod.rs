@@ -13,6 +13,7 @@ mod problems;
 pub mod progress;
 pub mod schedule;
 pub mod spans;
+pub mod story;
 pub mod text;
 pub mod timeline;
 pub mod trace;

@@ -6,10 +6,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::story::Story;
 use super::words::{and_list, buyer};
 use crate::lang::tr;
 use crate::race::stepper::Misfit;
-use crate::report::{RunResult, Sale, tickets_sold};
+use crate::report::Sale;
 use crate::settings::{LockScope, Schedule, Settings};
 
 /// The data file a run uses when `--data` is not given (cli.rs's default).
@@ -27,7 +28,7 @@ pub struct Replayed<'a> {
 }
 
 /// The lines after a `--schedule` run's report.
-pub fn lines(settings: &Settings, result: &RunResult, replayed: &Replayed) -> String {
+pub fn lines(settings: &Settings, story: &Story, replayed: &Replayed) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -47,7 +48,7 @@ pub fn lines(settings: &Settings, result: &RunResult, replayed: &Replayed) -> St
         }
         None => {}
     }
-    let tickets = tickets_line(&tickets_sold(&result.events), settings.buyers);
+    let tickets = tickets_line(&story.tickets, settings.buyers);
     let _ = writeln!(out, "{}", tr!("tickets-line", tickets = tickets));
     out
 }
@@ -145,7 +146,7 @@ pub struct JsonMisfit {
 }
 
 impl JsonSchedule {
-    pub fn of(replayed: &Replayed, result: &RunResult) -> JsonSchedule {
+    pub fn of(replayed: &Replayed, story: &Story) -> JsonSchedule {
         JsonSchedule {
             given: replayed.given.to_string(),
             taken: replayed.taken.to_string(),
@@ -156,7 +157,7 @@ impl JsonSchedule {
                 why: m.why.clone(),
             }),
             stopped: replayed.stopped,
-            tickets: tickets_sold(&result.events),
+            tickets: story.tickets.clone(),
         }
     }
 }

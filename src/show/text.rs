@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::cause;
 use super::problems::{others, problems};
+use super::story::Story;
 use super::words::{Store, abbreviate, buyer, buyer_set, pad, pad_left, wrap};
 use crate::lang::tr;
 use crate::report::{BuyerResult, BuyerSummary, RunResult, Status, Tally, count};
@@ -40,8 +41,8 @@ const LABEL_COLUMNS: usize = 22;
 
 /// The reconciliation, the problems worth knowing about, and the verdict line last; its
 /// sentences wrapped to `width` (`usize::MAX`: not at all).
-pub fn report(settings: &Settings, result: &RunResult, width: usize) -> String {
-    let parts = report_parts(settings, result);
+pub fn report(settings: &Settings, result: &RunResult, story: &Story, width: usize) -> String {
+    let parts = report_parts(settings, result, story);
     let mut out = format!("\n{}\n", parts.heading);
     for row in &parts.rows {
         let line = format!(
@@ -65,7 +66,7 @@ pub fn report(settings: &Settings, result: &RunResult, width: usize) -> String {
 }
 
 /// Every part of the report, in order.
-pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
+pub fn report_parts(settings: &Settings, result: &RunResult, story: &Story) -> ReportParts {
     let store = Store::of(settings);
     ReportParts {
         heading: tr!(
@@ -75,7 +76,7 @@ pub fn report_parts(settings: &Settings, result: &RunResult) -> ReportParts {
         ),
         rows: rows(settings, result, store),
         problems: problems(result, store),
-        why: cause::why(settings, result),
+        why: cause::why(settings, result, story),
         why_label: tr!("why-label"),
         verdict: verdict(&result.tally, &result.buyers, store),
     }

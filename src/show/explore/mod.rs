@@ -10,10 +10,11 @@ use serde::Serialize;
 
 use super::cause;
 use super::schedule::replay_command;
+use super::story::Story;
 use super::text::verdict;
 use super::words::{Store, move_name};
 use crate::lang::{Lang, speaking, tr};
-use crate::report::{RunResult, Sale, Status, tickets_sold};
+use crate::report::{RunResult, Sale, Status};
 use crate::settings::{Exploration, LockScope, Move, Sampler, Schedule, Settings};
 
 /// The JSON document's version: raised when a field changes meaning or goes away.
@@ -63,6 +64,8 @@ pub struct Counted {
 
 /// The first schedule that oversold or lost an update, with its whole race.
 pub struct FirstBad {
+    /// The race's facts, worked out once for the text and the JSON.
+    pub story: Story,
     /// 1-based, in the order run.
     pub index: usize,
     pub schedule: Schedule,
@@ -156,8 +159,8 @@ impl<'a> Summary<'a> {
                     &bad.result.buyers,
                     Store::of(self.settings),
                 ),
-                cause: cause::why(self.settings, &bad.result),
-                tickets: tickets_sold(&bad.result.events),
+                cause: cause::why(self.settings, &bad.result, &bad.story),
+                tickets: bad.story.tickets.clone(),
             }),
             runs,
             took_ms: self.took.as_secs_f64() * 1e3,

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use super::{Summary, legend};
 use crate::lang::tr;
-use crate::report::tickets_sold;
 use crate::settings::{LockScope, Sampler};
 use crate::show::schedule::tickets_line;
 use crate::show::text::verdict;
@@ -147,14 +146,14 @@ impl Summary<'_> {
         let picture = timeline::render(
             &bad.result.events,
             &bad.result.buyers,
-            bad.result.gun_us,
+            bad.story.gun_us,
             &timeline::Canvas::for_stdout(),
         );
         let _ = writeln!(out, "{}", picture.join("\n"));
-        if let Some(why) = cause::why(self.settings, &bad.result) {
+        if let Some(why) = cause::why(self.settings, &bad.result, &bad.story) {
             let _ = writeln!(out, "  {} {why}", tr!("why-label"));
         }
-        let tickets = tickets_line(&tickets_sold(&bad.result.events), e.buyers);
+        let tickets = tickets_line(&bad.story.tickets, e.buyers);
         let _ = writeln!(out, "  {}", tr!("tickets-line", tickets = tickets));
         let store = Store::of(self.settings);
         let verdict = verdict(&bad.result.tally, &bad.result.buyers, store);

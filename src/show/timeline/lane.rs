@@ -34,27 +34,27 @@ pub(super) fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -
         .collect();
     let mut marks = Vec::new();
     let mine = &time.events;
-    let mut story = Story::default();
+    let mut note = LaneNote::default();
     for (i, message) in mine.iter().enumerate() {
         let t = message.t_us;
         match &message.event {
             Event::LockTimedOut { .. } | Event::Failed { .. } => marks.push((Cell::GaveUp, t)),
             Event::Read { seen } => {
                 marks.push((Cell::Read, t));
-                story.reads.push(*seen);
+                note.reads.push(*seen);
             }
             Event::Wrote { ticket_num } => {
                 marks.push((Cell::Wrote, t));
-                story.wrote = Some(*ticket_num);
+                note.wrote = Some(*ticket_num);
             }
             Event::SoldOut { .. } => {
                 marks.push((Cell::SoldOut, t));
-                story.sold_out = true;
+                note.sold_out = true;
             }
             Event::Retried { .. } => marks.push((Cell::Refused, t)),
             Event::Killed { step, .. } => {
                 marks.push((Cell::Killed, t));
-                story.killed_at = Some(*step);
+                note.killed_at = Some(*step);
             }
             Event::Finished {
                 outcome,
@@ -63,12 +63,12 @@ pub(super) fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -
                 ..
             } => {
                 // Past the streamed attempts the buyer went on buying without telling us how.
-                if *attempts > story.reads.len() as u64 && i > 0 {
+                if *attempts > note.reads.len() as u64 && i > 0 {
                     spans.push((Cell::Undrawn, mine[i - 1].t_us, t));
                 }
-                story.bought = *bought;
-                story.attempts = *attempts;
-                story.result = Some(BuyerResult::of(
+                note.bought = *bought;
+                note.attempts = *attempts;
+                note.result = Some(BuyerResult::of(
                     &crate::report::Ending::Finished,
                     Some(*outcome),
                     *bought,
@@ -77,8 +77,8 @@ pub(super) fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -
             _ => {}
         }
     }
-    if story.killed_at.is_some() {
-        story.result = Some(BuyerResult::Killed);
+    if note.killed_at.is_some() {
+        note.result = Some(BuyerResult::Killed);
     }
     let mut lane = Lane {
         buyer: time.buyer,
@@ -87,9 +87,9 @@ pub(super) fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -
         note: String::new(),
     };
     if let Some(summary) = summary {
-        told_by_the_report(&mut lane, &mut story, summary, mine, end);
+        told_by_the_report(&mut lane, &mut note, summary, mine, end);
     }
-    lane.note = story.note();
+    lane.note = note.note();
     lane
 }
 
@@ -98,14 +98,14 @@ pub(super) fn lane(time: &BuyerTime, summary: Option<&BuyerSummary>, end: u64) -
 /// to have lived; a wait it never finished lasts until then.
 fn told_by_the_report(
     lane: &mut Lane,
-    story: &mut Story,
+    note: &mut LaneNote,
     summary: &BuyerSummary,
     mine: &[&Message],
     end: u64,
 ) {
-    story.result = Some(summary.result);
-    story.bought = story.bought.max(summary.confirmed);
-    if summary.result == BuyerResult::Killed && story.killed_at.is_none() {
+    note.result = Some(summary.result);
+    note.bought = note.bought.max(summary.confirmed);
+    if summary.result == BuyerResult::Killed && note.killed_at.is_none() {
         lane.marks.push((Cell::Killed, end));
         if let Some(wait) = unfinished_wait(mine) {
             lane.spans.push((Cell::WaitingForLock, wait, end));
@@ -128,7 +128,7 @@ fn unfinished_wait(mine: &[&Message]) -> Option<u64> {
 
 /// What a lane's closing note is made of.
 #[derive(Default)]
-struct Story {
+struct LaneNote {
     reads: Vec<u64>,
     wrote: Option<u64>,
     bought: u64,
@@ -138,7 +138,7 @@ struct Story {
     result: Option<BuyerResult>,
 }
 
-impl Story {
+impl LaneNote {
     /// "read 3, wrote 2", "read 0, sold out", "bought 6, then sold out", "killed at lock_held":
     /// the same outcome the report's rows and the JSON `result` give this buyer.
     fn note(&self) -> String {
