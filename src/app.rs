@@ -19,7 +19,8 @@ use crate::shop::books::LockWait;
 use crate::shop::directory;
 use crate::shop::keeper::Keeper;
 use crate::shop::lock::holder_name;
-use crate::show::{html, json, narrate, out, progress, schedule, text, timeline, trace};
+use crate::show::story::Story;
+use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
 
 pub fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
@@ -60,8 +61,17 @@ pub fn run(settings: Settings) -> Result<Exit> {
         }),
         _ => None,
     };
-    show(&settings, &result, narrating, replayed.as_ref(), &canvas);
-    files.write(&settings, &result, replayed.as_ref())?;
+    // The run's facts, worked out once; every view after the race reads them.
+    let story = Story::of(&result);
+    show(
+        &settings,
+        &result,
+        &story,
+        narrating,
+        replayed.as_ref(),
+        &canvas,
+    );
+    files.write(&settings, &result, &story, replayed.as_ref())?;
     exit_status(&settings, &result, settle_error, replayed.as_ref())
 }
 
@@ -103,13 +113,14 @@ impl OutputFiles {
         self,
         settings: &Settings,
         result: &RunResult,
+        story: &Story,
         replayed: Option<&schedule::Replayed>,
     ) -> Result<()> {
         if let Some(file) = self.trace {
             file.write(&result.events)?;
         }
         if let Some(file) = self.page {
-            file.write(settings, result, replayed)?;
+            file.write(settings, result, story, replayed)?;
         }
         Ok(())
     }
@@ -130,10 +141,7 @@ fn race_in_view(
         (_, Some(_)) => narrate::Detail::Steps,
         _ => narrate::Detail::Phrases,
     };
-    let mut narrator = narrate::Narrator::new(detail, settings.buyers(), canvas.text_width);
-    if settings.on_database() {
-        narrator = narrator.on_database();
-    }
+    let mut narrator = narrate::Narrator::for_run(detail, settings, canvas.text_width);
     // Made at the race's first event, so its clock starts with the race, not with a wait
     // for the stock to be set.
     let mut progress: Option<progress::Progress> = None;
@@ -148,10 +156,14 @@ fn race_in_view(
         pacing,
         &mut || {
             if narrating {
-                out::line(&text::headline(settings));
+                out::line(&headline::headline(settings));
             }
         },
         &mut |tick: Tick| {
+            if let Tick::Gun { t_us } = tick {
+                narrator.gun(t_us);
+                return;
+            }
             let progress = progress.get_or_insert_with(|| progress::Progress::for_run(settings));
             if let Tick::Event(message) = tick {
                 progress.observe(message);
@@ -161,7 +173,7 @@ fn race_in_view(
             if narrating {
                 let lines = match tick {
                     Tick::Event(message) => narrator.event(message),
-                    Tick::Quiet => narrator.quiet(),
+                    Tick::Quiet | Tick::Gun { .. } => narrator.quiet(),
                 };
                 lines.iter().for_each(|line| progress.println(line));
             }
@@ -281,18 +293,19 @@ fn killed_pids(reaped: &[Reaped]) -> Vec<u32> {
 fn show(
     settings: &Settings,
     result: &RunResult,
+    story: &Story,
     narrating: bool,
     replayed: Option<&schedule::Replayed>,
     canvas: &timeline::Canvas,
 ) {
     if narrating {
-        let picture = timeline::render(&result.events, &result.buyers, canvas);
+        let picture = timeline::render(&result.events, &result.buyers, story.gun_us, canvas);
         out::line(&format!("\n{}", picture.join("\n")));
     }
     match settings.output() {
-        Output::Json => out::line(&json::report(settings, result, replayed)),
+        Output::Json => out::line(&json::report(settings, result, story, replayed)),
         Output::Text | Output::Verbose | Output::Quiet => {
-            let report = text::report(settings, result, canvas.text_width);
+            let report = text::report(settings, result, story, canvas.text_width);
             // The blank line sets the report off from the race above it; alone, it starts it.
             let report = match settings.output() {
                 Output::Quiet => report.trim_start_matches('\n'),
@@ -300,7 +313,7 @@ fn show(
             };
             out::print(report);
             if let Some(replayed) = replayed {
-                out::print(&schedule::lines(settings, result, replayed));
+                out::print(&schedule::lines(settings, story, replayed));
             }
         }
     }

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lang::tr;
+
 /// Every way the program can end, each with its documented exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -134,11 +136,9 @@ impl Error {
     /// the OS error has an obvious fix.
     pub fn io(action: &str, path: &Path, err: &std::io::Error) -> Self {
         let hint = match err.kind() {
-            std::io::ErrorKind::PermissionDenied => {
-                "; check that you may write to this directory (or use --data elsewhere)"
-            }
-            std::io::ErrorKind::NotFound => "; check that the directory exists",
-            _ => "",
+            std::io::ErrorKind::PermissionDenied => tr!("error-hint-permission"),
+            std::io::ErrorKind::NotFound => tr!("error-hint-not-found"),
+            _ => String::new(),
         };
         let kind = match err.kind() {
             std::io::ErrorKind::StorageFull
@@ -146,7 +146,16 @@ impl Error {
             | std::io::ErrorKind::FileTooLarge => Failure::DiskFull,
             _ => Failure::Environment,
         };
-        let message = format!("failed to {action} {}: {err}{hint}", shown(path));
+        // The action is a catalog key made of its English words ("read data file" is
+        // io-read-data-file), so the sentence reads whole in either language.
+        let key = format!("io-{}", action.replace(' ', "-"));
+        let message = tr!(
+            "error-io",
+            action = crate::lang::message_or(&key, action),
+            path = shown(path),
+            error = err.to_string(),
+            hint = hint
+        );
         Error::new(kind, message)
     }
 }

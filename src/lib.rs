@@ -13,6 +13,8 @@
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
+//! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
+//!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -48,18 +50,22 @@
 //!   - `tally`      the arithmetic: confirmed, remaining, logged → oversold, lost updates, status
 //!   - `buyers`     each buyer's events, exit status and orders → one summary and result
 //! - `show/`        what people and scripts see
+//!   - `words`      the words every view shares: names, lists, times, lock and store phrases,
+//!     display-width layout
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
-//!   - `narrate`    live narration: phrases per moment, or every step with `--verbose`
+//!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
 //!   - `html`       the classroom page (`--html`), its script and style in `page.html`
-//!   - `timeline`, `trace`, `progress`, `cause`, `text`, `json`, `out`
+//!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
+//!     `progress`, `out`
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
-//!   - `explore`    the explorer's summary (text and JSON) and the interactive board
+//!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
 
 mod app;
 mod cli;
 mod events;
 mod exit;
 mod explore;
+mod lang;
 mod race;
 mod report;
 mod settings;
@@ -75,6 +81,11 @@ pub fn buyer_plan() -> Option<String> {
     race::buyer::plan_argument()
 }
 
+/// The line `main` prints for an error that ended the run.
+pub fn error_line(err: &Error) -> String {
+    lang::tr!("error-line", error = err.to_string())
+}
+
 /// Runs one buyer process to its end.
 pub fn run_buyer(plan: &str) -> Exit {
     race::buyer::run(plan)
@@ -82,6 +93,10 @@ pub fn run_buyer(plan: &str) -> Exit {
 
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
+    // Before clap, so even a usage error speaks the language asked for.
+    // args_os: a data path need not be UTF-8, and only "--lang" and its value matter here.
+    let args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    lang::choose(lang::Lang::from_command_line(args));
     let Some(cli) = cli::parse()? else {
         return Ok(Exit::Success); // --help or --version, printed
     };

@@ -4,7 +4,7 @@ fn main() -> ExitCode {
     let exit = match grab_tickets::buyer_plan() {
         Some(plan) => grab_tickets::run_buyer(&plan),
         None => grab_tickets::run().unwrap_or_else(|err| {
-            eprintln!("grab-tickets: error: {err}");
+            eprintln!("{}", grab_tickets::error_line(&err));
             err.exit()
         }),
     };

@@ -60,6 +60,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub race: RaceArgs,
+
+    /// Language of everything printed: en (English) or zh (简体中文). Default: from LC_ALL,
+    /// LC_MESSAGES or LANG, else the system's setting, else English. --json stays the same.
+    #[arg(long, global = true, value_enum, value_name = "LANG")]
+    pub lang: Option<crate::lang::Lang>,
 }
 
 #[derive(Debug, clap::Args)]

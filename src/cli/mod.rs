@@ -7,16 +7,20 @@ mod args;
 mod bounds;
 mod resolve;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::exit::{Error, Result};
+use crate::lang::{self, Lang, tr};
 
 pub use args::{Cli, Command};
 
 /// Parses the command line. Help and version are printed here (`Ok(None)`); every mistake
 /// becomes one [`Error`] in the program's one error style, with clap's tip as the hint.
 pub fn parse() -> Result<Option<Cli>> {
-    match Cli::try_parse() {
+    let parsed = in_language(Cli::command())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => Ok(Some(cli)),
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
@@ -24,6 +28,70 @@ pub fn parse() -> Result<Option<Cli>> {
         }
         Err(e) => Err(Error::usage(one_line(&e.render().to_string()))),
     }
+}
+
+/// The command line's help in the chosen language. English is the doc comments of `args`;
+/// Chinese comes from the catalog, one `help-COMMAND-ARG` message per argument, with the
+/// section headings in a template of its own (clap's "Usage:" and "Options:" are fixed words
+/// otherwise). Clap's own error messages stay in English.
+fn in_language(command: clap::Command) -> clap::Command {
+    if lang::current() == Lang::En {
+        return command;
+    }
+    let translate = |prefix: &'static str| {
+        move |arg: clap::Arg| {
+            let key = format!("help-{prefix}-{}", arg.get_id());
+            let help = lang::message_or(&key, "");
+            if help.is_empty() {
+                arg
+            } else {
+                arg.help(help.clone()).long_help(help)
+            }
+        }
+    };
+    // Clap adds -h and -V itself, in English, after this runs: ours say it in the language.
+    let help = |key: &str| {
+        clap::Arg::new("help")
+            .short('h')
+            .long("help")
+            .action(clap::ArgAction::Help)
+            .help(tr!(key))
+    };
+    command
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(help("help-race-help"))
+        .arg(
+            clap::Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(clap::ArgAction::Version)
+                .help(tr!("help-race-version")),
+        )
+        .about(tr!("help-about"))
+        .long_about(tr!("help-long-about"))
+        .after_help(tr!("help-examples"))
+        .after_long_help(tr!("help-examples"))
+        .help_template(tr!("help-template"))
+        .mut_args(translate("race"))
+        .mut_subcommand("explore", |explore| {
+            explore
+                .disable_help_flag(true)
+                .arg(help("help-explore-help"))
+                .about(tr!("help-explore-about"))
+                .long_about(tr!("help-explore-about"))
+                .help_template(tr!("help-template-explore"))
+                .mut_args(translate("explore"))
+        })
+        .mut_subcommand("completions", |completions| {
+            completions
+                .disable_help_flag(true)
+                .arg(help("help-completions-help"))
+                .about(tr!("help-completions-about"))
+                .long_about(tr!("help-completions-about"))
+                .help_template(tr!("help-template-completions"))
+                .mut_args(translate("completions"))
+        })
 }
 
 /// Clap's multi-line message ("error: ...", maybe a list of arguments, a blank, "  tip: ...",
@@ -59,6 +127,27 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
+
+    #[test]
+    fn every_argument_has_its_chinese_help() {
+        let mut missing = Vec::new();
+        let root = Cli::command();
+        let commands = std::iter::once(("race", &root)).chain(
+            root.get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .map(|c| (c.get_name(), c)),
+        );
+        for (name, command) in commands {
+            for arg in command.get_arguments() {
+                let key = format!("help-{name}-{}", arg.get_id());
+                if lang::message_in(Lang::Zh, &key, &[]) == key {
+                    missing.push(key);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not in zh.ftl: {missing:?}");
+    }
 
     #[test]
     fn a_missing_argument_is_named_on_the_one_line() {

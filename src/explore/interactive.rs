@@ -8,12 +8,15 @@ use std::io::{BufRead as _, IsTerminal as _, Lines, StdinLock};
 use super::Workbench;
 use crate::events::{Event, Message};
 use crate::exit::{Exit, Result};
+use crate::lang::tr;
 use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor, Position};
 use crate::settings::{Exploration, Move};
 use crate::shop::data_file;
+use crate::show::explore::board as explore;
 use crate::show::narrate::{Detail, Narrator};
-use crate::show::{explore, out, schedule, text, timeline};
+use crate::show::story::Story;
+use crate::show::{out, schedule, text, timeline};
 
 pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     out::line(&explore::intro(exploration));
@@ -29,11 +32,12 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     let trial = bench.trial(&mut player)?;
     let settings = &bench.settings;
     if trial.stopped {
-        out::line(&format!(
-            "\nStopped after {}: {}",
-            text::plural(trial.schedule.0.len() as u64, "move"),
-            trial.schedule
-        ));
+        let stopped = tr!(
+            "interactive-stopped",
+            n = trial.schedule.0.len(),
+            schedule = trial.schedule.to_string()
+        );
+        out::line(&format!("\n{stopped}"));
         return Ok(if interrupt::interrupted() {
             Exit::Interrupted
         } else {
@@ -42,20 +46,26 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     }
     // The last move's events came after the last question.
     player.tell(&trial.result.events);
-    let picture = timeline::render(&trial.result.events, &trial.result.buyers, &canvas);
+    let result = &trial.result;
+    let picture = timeline::render(&result.events, &result.buyers, result.gun_us, &canvas);
     out::line(&format!("\n{}", picture.join("\n")));
-    out::print(&text::report(settings, &trial.result, canvas.text_width));
-    out::line(&format!("Your schedule: {}", trial.schedule));
-    out::line(&format!(
-        "Replay it: {}",
-        schedule::replay_command(
-            &exploration.data,
-            exploration.buyers,
-            exploration.tickets,
-            exploration.scope,
-            &trial.schedule
-        )
+    let story = Story::of(&trial.result);
+    out::print(&text::report(
+        settings,
+        &trial.result,
+        &story,
+        canvas.text_width,
     ));
+    let schedule = trial.schedule.to_string();
+    out::line(&tr!("your-schedule", schedule = schedule));
+    let command = schedule::replay_command(
+        &exploration.data,
+        exploration.buyers,
+        exploration.tickets,
+        exploration.scope,
+        &trial.schedule,
+    );
+    out::line(&tr!("replay-it", command = command));
     out::line(&explore::moral(
         exploration.scope,
         trial.result.tally.status(),
@@ -133,10 +143,7 @@ impl Chooser for Player<'_> {
                             Err(stuck) => out::line(&explore::cannot_move(floor, buyer, stuck)),
                         }
                     }
-                    _ => out::line(&format!(
-                        "Type a buyer's number from 1 to {}, h for help or q to quit.",
-                        floor.buyers()
-                    )),
+                    _ => out::line(&explore::retype(floor)),
                 },
             }
         }

@@ -20,6 +20,7 @@ use crate::settings::{Exploration, Method, Restock, Rules, Schedule, Search, Set
 use crate::shop::data_file;
 use crate::show::explore::{Counted, FirstBad, Summary};
 use crate::show::out;
+use crate::show::story::Story;
 
 pub fn run(exploration: Exploration) -> Result<Exit> {
     interrupt::install();
@@ -173,6 +174,7 @@ fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()>
     });
     if status != Status::Ok && summary.first_bad.is_none() {
         summary.first_bad = Some(FirstBad {
+            story: Story::of(&trial.result),
             index: summary.runs.len(),
             schedule: trial.schedule,
             result: trial.result,

@@ -46,6 +46,9 @@ pub struct RaceRecord {
     pub events: Vec<Message>,
     /// Lines on the pipe that were not valid events.
     pub garbled: Vec<String>,
+    /// When the starting gun fired, in microseconds on the events' clock: time zero for
+    /// every view.
+    pub gun_us: u64,
     /// From the starting gun to the last buyer closing the pipe, in microseconds.
     pub race_us: u64,
     /// How a stepped race went: the schedule it took.
@@ -72,7 +75,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
-        let (mut heard, race_us, conducted) = heard?;
+        let (mut heard, (gun_us, race_us), conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
         heard.messages.sort_by_key(|m| m.t_us);
@@ -80,6 +83,7 @@ impl Field {
             reaped,
             events: heard.messages,
             garbled: heard.garbled,
+            gun_us,
             race_us,
             conducted,
         })
@@ -102,6 +106,8 @@ pub struct Field {
     events: PipeReader,
     /// What the lock covers: a stepped race's scheduler tracks the lock by it.
     scope: LockScope,
+    /// The run's clock starts here (a value of `clock::monotonic_ns`).
+    epoch_ns: u64,
 }
 
 struct Spawned {
@@ -188,6 +194,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         },
         events,
         scope: settings.scope(),
+        epoch_ns,
     })
 }
 
@@ -223,7 +230,7 @@ fn hear_race(
     field: &mut Field,
     pacing: Pacing,
     on_tick: &mut dyn FnMut(Tick),
-) -> Result<(Heard, u64, Option<Conducted>)> {
+) -> Result<(Heard, (u64, u64), Option<Conducted>)> {
     // The spawn times come first: every one of them is earlier than any event on the pipe.
     let spawned: Vec<Message> = field
         .children
@@ -242,6 +249,9 @@ fn hear_race(
         messages: spawned,
         ..Heard::default()
     };
+    // Time zero, taken before the gun fires: no buyer can stamp an event before it.
+    let gun_us = clock::micros_since(field.epoch_ns);
+    on_tick(Tick::Gun { t_us: gun_us });
     if interrupt::interrupted() {
         // Ctrl-C during spawning: no race. The gun is never fired; kill the buyers started.
         for spawned in &mut field.children {
@@ -260,7 +270,6 @@ fn hear_race(
             }
         }
     }
-    let gun_ns = clock::monotonic_ns();
     let mut listener = Listener::new(&field.events);
     let mut conducted = None;
     let scope = field.scope;
@@ -290,9 +299,9 @@ fn hear_race(
         _ => {}
     }
     let read_result = listener.read_rest(&mut heard, on_tick);
-    let race_us = clock::micros_since(gun_ns);
+    let race_us = clock::micros_since(field.epoch_ns).saturating_sub(gun_us);
     read_result.map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
-    Ok((heard, race_us, conducted))
+    Ok((heard, (gun_us, race_us), conducted))
 }
 
 /// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on

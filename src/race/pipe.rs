@@ -58,6 +58,8 @@ pub struct Heard {
 
 /// What the launcher's listener hears while the race runs.
 pub enum Tick<'a> {
+    /// The starting gun fired at `t_us` on the run's clock: every view counts time from here.
+    Gun { t_us: u64 },
     /// A buyer's event, as it arrives.
     Event(&'a Message),
     /// Nothing arrived for [`QUIET`]: a moment to show what was held back (the narration

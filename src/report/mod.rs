@@ -32,6 +32,8 @@ pub struct RunResult {
     /// Ctrl-C or SIGTERM stopped the race; the report is partial.
     pub interrupted: bool,
     /// Time from the starting gun to the last buyer ending, in microseconds.
+    /// When the starting gun fired, on the events' clock (`t_us`): time zero for every view.
+    pub gun_us: u64,
     pub race_us: u64,
     /// Everyone else who sold from this stock while this run raced.
     pub others: Vec<Participant>,
@@ -197,6 +199,7 @@ pub fn reconcile(
         recovered,
         victims,
         interrupted,
+        gun_us: raced.gun_us,
         race_us: raced.race_us,
         others,
         unreadable: ledger.window.unreadable.clone(),

@@ -18,6 +18,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use super::directory::DataDir;
 use super::document::{self, Stock};
 use crate::exit::{Error, Result, shown};
+use crate::lang::tr;
 
 /// A data file larger than this is not a ticket counter; refuse rather than read it all.
 const MAX_DATA_BYTES: u64 = 64 * 1024;
@@ -102,11 +103,10 @@ pub fn missing(path: &Path) -> Error {
         }
         _ => String::new(),
     };
-    Error::bad_data(format!(
-        "data file {} does not exist; run without --keep-stock to create it with --tickets N, \
-         or create it with: {mkdir}echo '{{\"ticket_num\": 3}}' > {}",
-        shown(path),
-        path.display()
+    Error::bad_data(tr!(
+        "error-data-missing",
+        shown = shown(path),
+        command = format!("{mkdir}echo '{{\"ticket_num\": 3}}' > {}", path.display())
     ))
 }
 

@@ -13,6 +13,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::MAX_TICKETS;
 
 /// Largest `seq` accepted: half of u64, so `seq + 1` for the next order can never overflow,
@@ -136,7 +137,7 @@ struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Parses and validates a data file's bytes; every failure names `path` and says how to fix it.
 pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
-    let shape = r#"it must hold a JSON object like {"ticket_num": 3}"#;
+    let shape = tr!("error-data-shape");
     let fields: Vec<Field> = match serde_json::from_slice::<Fields>(&bytes) {
         Ok(Fields(fields)) => fields
             .into_iter()
@@ -150,15 +151,18 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
             })
             .collect(),
         Err(e) if e.classify() == serde_json::error::Category::Data => {
-            return Err(Error::bad_data(format!(
-                "data file {} is not a JSON object; {shape}",
-                path.display()
+            return Err(Error::bad_data(tr!(
+                "error-data-not-object",
+                path = path.display().to_string(),
+                shape = shape
             )));
         }
         Err(e) => {
-            return Err(Error::bad_data(format!(
-                "failed to parse data file {}: {e}; {shape}",
-                path.display()
+            return Err(Error::bad_data(tr!(
+                "error-data-unparsed",
+                path = path.display().to_string(),
+                error = e.to_string(),
+                shape = shape
             )));
         }
     };
@@ -174,9 +178,10 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
         }
     }
     let Some(ticket) = fields.iter().find(|f| f.key == "ticket_num") else {
-        return Err(Error::bad_data(format!(
-            "data file {} has no \"ticket_num\" field; {shape}",
-            path.display()
+        return Err(Error::bad_data(tr!(
+            "error-data-no-ticket-num",
+            path = path.display().to_string(),
+            shape = shape
         )));
     };
     let ticket_num = count_field(path, "ticket_num", ticket.value.get(), MAX_TICKETS)?;

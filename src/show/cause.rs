@@ -2,38 +2,60 @@
 //! that another buyer's write had already changed, grouped by the count they read. A buyer
 //! whose write found the count it had read is not blamed, even in a race.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::text::{and_list, buyer_set};
-use crate::events::{Event, Message};
-use crate::report::Status;
-use crate::settings::LockScope;
+use super::problems::participant_name;
+use super::story::{Sale, Story};
+use super::words::{and_list, buyer_set};
+use crate::lang::tr;
+use crate::report::{RunResult, Status};
+use crate::settings::{LockScope, Settings};
 
-/// The sentences for the report's "Why:" line and the JSON verdict's `cause`; None when the
-/// run did not oversell or lose updates.
-pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<String> {
+/// The report's "Why:" and the JSON verdict's `cause`: where overselling came from, in one
+/// sentence built from the events; None when nothing went wrong.
+pub fn why(settings: &Settings, result: &RunResult, story: &Story) -> Option<String> {
+    let t = &result.tally;
+    let bad = matches!(t.status(), Status::Oversold | Status::LostUpdates);
+    // This run's own buyers held the lock over every purchase, and by themselves they sold
+    // no more than the stock: whatever went wrong came from the others in its window.
+    if bad
+        && settings.scope() == LockScope::Whole
+        && t.sold_by_others > 0
+        && t.confirmed <= t.initial
+    {
+        let names: Vec<String> = result
+            .others
+            .iter()
+            .map(|p| participant_name(&p.run, p.grab_tickets))
+            .collect();
+        return Some(tr!(
+            "why-others",
+            names = names.join(&tr!("list-separator"))
+        ));
+    }
+    explain(settings.scope(), t.status(), story)
+}
+
+/// What the lock did and did not cover, as the last sentence of "Why:".
+fn how(scope: LockScope) -> String {
+    match scope {
+        LockScope::None => tr!("why-how-none"),
+        LockScope::Write => tr!("why-how-write"),
+        LockScope::Whole => tr!("why-how-whole"),
+    }
+}
+
+/// The sentences for a run that oversold or lost updates, from its events alone.
+pub fn explain(scope: LockScope, status: Status, story: &Story) -> Option<String> {
     if !matches!(status, Status::Oversold | Status::LostUpdates) {
         return None;
     }
-    let how = match scope {
-        LockScope::Write => {
-            "The lock covered only the write, not the read before it, so it came too late."
-        }
-        LockScope::None => "With no lock, nothing kept a buyer's read and its write together.",
-        // Only a change from outside the protocol can do this under the whole lock: the
-        // data file replaced or restored, or its lock file deleted, between a read and a write.
-        LockScope::Whole => {
-            "The lock covered the whole purchase, so something outside the lock protocol \
-             changed the data file between a read and its write."
-        }
-    };
-    let sales = sales(events);
+    let how = how(scope);
+    let sales = &story.sales;
     let stale: Vec<&Sale> = sales.iter().filter(|s| s.stale).collect();
     if stale.is_empty() {
         // Only possible when the overwriting happened past the attempts buyers stream.
-        return Some(format!(
-            "later writes overwrote earlier ones past the attempts the buyers narrate. {how}"
-        ));
+        return Some(tr!("why-unstreamed", how = how));
     }
     // Highest count first: the order in which the race went stale.
     let mut by_count: BTreeMap<std::cmp::Reverse<u64>, Vec<u32>> = BTreeMap::new();
@@ -47,99 +69,34 @@ pub fn explain(scope: LockScope, status: Status, events: &[Message]) -> Option<S
         .iter()
         .enumerate()
         .map(|(i, (count, buyers))| {
-            let what = if i == 0 { "ticket_num = " } else { "" };
-            format!("{} read {what}{}", buyer_set(buyers), count.0)
+            let key = if i == 0 {
+                "why-group-first"
+            } else {
+                "why-group"
+            };
+            tr!(key, who = buyer_set(buyers), n = count.0)
         })
         .collect();
     let stale_buyers: BTreeSet<u32> = stale.iter().map(|s| s.buyer).collect();
-    let (they, their) = if stale.len() == 1 {
-        ("it", "its")
-    } else {
-        ("they", "their")
-    };
-    let mut sentence = format!(
-        "{}, but another buyer wrote between {their} read and {their} write, so {they} sold \
-         against {}",
-        and_list(&groups),
-        if stale.len() == 1 {
-            "an out-of-date count"
-        } else {
-            "out-of-date counts"
-        }
-    );
+    let mut sentence = tr!("why-stale", groups = and_list(&groups), n = stale.len());
     let current: Vec<u32> = sales
         .iter()
         .filter(|s| !s.stale && !stale_buyers.contains(&s.buyer))
         .map(|s| s.buyer)
         .collect();
     if !current.is_empty() {
-        sentence.push_str(&format!(
-            "; {} sold against the current count",
-            buyer_set(&current)
-        ));
+        sentence.push_str(&tr!("why-current", who = buyer_set(&current)));
     }
-    if streamed_in_part(events) {
-        sentence.push_str(" (in the attempts the buyers narrate, the first 100 of each)");
+    if story.streamed_in_part {
+        sentence.push_str(&tr!("why-in-part"));
     }
-    Some(format!("{sentence}. {how}"))
-}
-
-/// One write of the count by a buyer, and whether the count it had read was still the data
-/// file's when it wrote.
-struct Sale {
-    buyer: u32,
-    read: u64,
-    stale: bool,
-}
-
-/// Walks the events in time order, following what the data file says.
-fn sales(events: &[Message]) -> Vec<Sale> {
-    let mut file: Option<u64> = None;
-    let mut last_read: HashMap<u32, u64> = HashMap::new();
-    let mut sales = Vec::new();
-    for m in events {
-        match m.event {
-            Event::Searched { seen } => {
-                file.get_or_insert(seen);
-            }
-            Event::Read { seen } => {
-                file.get_or_insert(seen);
-                last_read.insert(m.buyer, seen);
-            }
-            Event::Recovered { after, .. } => file = Some(after),
-            Event::Wrote { ticket_num } => {
-                if let Some(&read) = last_read.get(&m.buyer) {
-                    sales.push(Sale {
-                        buyer: m.buyer,
-                        read,
-                        stale: file != Some(read),
-                    });
-                }
-                file = Some(ticket_num);
-            }
-            _ => {}
-        }
-    }
-    sales
-}
-
-/// Whether some buyer made more attempts than it narrated (throughput runs).
-fn streamed_in_part(events: &[Message]) -> bool {
-    events.iter().any(|m| match m.event {
-        Event::Finished { attempts, .. } => {
-            let reads = events
-                .iter()
-                .filter(|e| e.buyer == m.buyer && matches!(e.event, Event::Read { .. }))
-                .count() as u64;
-            attempts > reads
-        }
-        _ => false,
-    })
+    Some(tr!("why-sentence", sentence = sentence, how = how))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{Event, Message};
 
     fn at(buyer: u32, t_us: u64, event: Event) -> Message {
         Message::at(buyer, t_us, event)
@@ -147,7 +104,10 @@ mod tests {
 
     #[test]
     fn a_correct_run_needs_no_explanation() {
-        assert_eq!(explain(LockScope::Whole, Status::Ok, &[]), None);
+        assert_eq!(
+            explain(LockScope::Whole, Status::Ok, &Story::of_events(&[])),
+            None
+        );
     }
 
     #[test]
@@ -160,7 +120,12 @@ mod tests {
             at(4, 10, Event::Wrote { ticket_num: 0 }),
             at(7, 11, Event::Wrote { ticket_num: 0 }),
         ];
-        let why = explain(LockScope::None, Status::Oversold, &events).unwrap();
+        let why = explain(
+            LockScope::None,
+            Status::Oversold,
+            &Story::of_events(&events),
+        )
+        .unwrap();
         assert_eq!(
             why,
             "buyers 4 and 7 read ticket_num = 1, but another buyer wrote between their read and \
@@ -179,7 +144,12 @@ mod tests {
         events.extend((6..=10).map(|b| at(b, 10 + u64::from(b), Event::Read { seen: 2 })));
         events.extend((2..=5).map(|b| at(b, 30 + u64::from(b), Event::Wrote { ticket_num: 2 })));
         events.extend((6..=10).map(|b| at(b, 40 + u64::from(b), Event::Wrote { ticket_num: 1 })));
-        let why = explain(LockScope::None, Status::Oversold, &events).unwrap();
+        let why = explain(
+            LockScope::None,
+            Status::Oversold,
+            &Story::of_events(&events),
+        )
+        .unwrap();
         // Buyer 6 wrote 1 onto the 2 it had read: up to date. The others were not.
         assert!(
             why.starts_with(
@@ -201,7 +171,12 @@ mod tests {
             at(1, 5, Event::Wrote { ticket_num: 4 }),
             at(2, 7, Event::Wrote { ticket_num: 4 }),
         ];
-        let why = explain(LockScope::Write, Status::LostUpdates, &events).unwrap();
+        let why = explain(
+            LockScope::Write,
+            Status::LostUpdates,
+            &Story::of_events(&events),
+        )
+        .unwrap();
         assert!(
             why.starts_with(
                 "buyer-2 read ticket_num = 5, but another buyer wrote between its read"

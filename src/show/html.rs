@@ -7,12 +7,16 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::narrate::{Detail, Narrator};
 use super::schedule::Replayed;
-use super::{json, text};
+use super::story::Story;
+use super::{headline, json, text};
 use crate::exit::{Error, Result};
+use crate::lang::{self, Lang, tr};
 use crate::report::RunResult;
 use crate::settings::Settings;
 
@@ -38,10 +42,11 @@ impl PageFile {
         self,
         settings: &Settings,
         result: &RunResult,
+        story: &Story,
         replayed: Option<&Replayed>,
     ) -> Result<()> {
         let mut out = BufWriter::new(self.file);
-        out.write_all(page(settings, result, replayed).as_bytes())
+        out.write_all(page(settings, result, story, replayed).as_bytes())
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("write page", &self.path, &e))
     }
@@ -57,31 +62,126 @@ struct PageData<'a> {
     words: Vec<String>,
     /// The report's rows, problems, "Why:" and verdict, as the terminal shows them.
     report: text::ReportParts,
+    /// The page's language ("en", "zh") and its own words, "{name}" to be filled in there.
+    lang: &'static str,
+    ui: BTreeMap<&'static str, String>,
+    /// How each buyer ended (the JSON's `result`), in the report's words.
+    results: BTreeMap<&'static str, String>,
     /// Filled in below: the `--json` document, embedded as it is.
     run: (),
 }
 
 /// The whole page for one run (and, stepped by `--schedule`, how its schedule went).
-pub fn page(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    let headline = text::headline(settings);
+pub fn page(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    replayed: Option<&Replayed>,
+) -> String {
+    let headline = headline::headline(settings);
     let (title, subtitle) = headline.split_once('\n').unwrap_or((&headline, ""));
-    let mut narrator = Narrator::new(Detail::EveryStep, settings.buyers(), usize::MAX);
+    let mut narrator = Narrator::for_run(Detail::EveryStep, settings, usize::MAX);
+    narrator.gun(story.gun_us);
     let words = result.events.iter().map(|m| narrator.words(m)).collect();
     let data = PageData {
         title,
         subtitle,
         words,
-        report: text::report_parts(settings, result),
+        report: text::report_parts(settings, result, story),
+        lang: match lang::current() {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        },
+        ui: ui(),
+        results: results(),
         run: (),
     };
     let mut run = serde_json::to_string(&data).expect("the page data serializes");
     // `"run":null}` becomes `"run":{the --json document}}`.
     run.truncate(run.len() - "null}".len());
-    run.push_str(&json::compact(settings, result, replayed));
+    run.push_str(&json::compact(settings, result, story, replayed));
     run.push('}');
     PAGE.replace("__TITLE__", &escape_html(title))
         // Inside <script>, only "</" could end the element early; "<\/" means the same in JSON.
         .replace("__RUN__", &run.replace("</", "<\\/"))
+}
+
+/// The page's own words. A variable given as "{name}" comes out as "{name}", for the page's
+/// script to fill in with what it shows at that step.
+fn ui() -> BTreeMap<&'static str, String> {
+    let n = "{n}";
+    BTreeMap::from([
+        ("tickets_left", tr!("page-tickets-left")),
+        ("the_lock", tr!("page-the-lock")),
+        ("time", tr!("page-time")),
+        ("free", tr!("page-free")),
+        ("held_by", tr!("page-held-by", who = buyer_placeholder())),
+        ("start", tr!("page-start")),
+        ("step", tr!("page-step")),
+        ("play", tr!("page-play")),
+        ("pause", tr!("page-pause")),
+        ("speed", tr!("page-speed")),
+        ("report", tr!("page-report")),
+        ("step_of", tr!("page-step-of", k = "{k}", n = n)),
+        (
+            "ready_to_race",
+            tr!(
+                "page-ready-to-race",
+                buyers = "{buyers}",
+                tickets = "{tickets}"
+            ),
+        ),
+        ("ready", tr!("page-ready")),
+        ("buyer", buyer_placeholder()),
+        ("searched", tr!("page-searched", seen = "{seen}")),
+        ("waiting", tr!("legend-entry", cell = "waiting")),
+        ("holding", tr!("legend-entry", cell = "holding")),
+        ("gave_up", tr!("note-gave-up")),
+        (
+            "recovered",
+            tr!("page-recovered", seq = "{seq}", who = buyer_placeholder()),
+        ),
+        ("read", tr!("say-read", n = "one", seen = "{seen}")),
+        ("delay", tr!("page-delay", ms = "{ms}")),
+        ("wrote", tr!("say-wrote", n = "one", ticket_num = "{n}")),
+        ("bought", tr!("page-bought", seq = "{seq}")),
+        (
+            "bought_again",
+            tr!("page-bought-again", k = "{k}", seq = "{seq}"),
+        ),
+        ("sold_out", tr!("note-sold-out")),
+        ("killed", tr!("page-killed", step = "{step}")),
+        ("failed", tr!("page-failed")),
+        ("legend_wait", tr!("legend-entry", cell = "waiting")),
+        ("legend_hold", tr!("legend-entry", cell = "holding")),
+        ("legend_delay", tr!("legend-entry", cell = "delay")),
+        ("legend_read", tr!("page-legend-read")),
+        ("legend_wrote", tr!("page-legend-wrote")),
+        ("legend_sold_out", tr!("page-legend-sold-out")),
+        ("legend_killed", tr!("page-legend-killed")),
+        ("row_oversold", tr!("row-oversold")),
+        ("row_lost_updates", tr!("row-lost-updates")),
+    ])
+}
+
+/// "buyer-{n}" (用户{n}): a buyer's name for the page to number.
+fn buyer_placeholder() -> String {
+    tr!("buyer", n = "{n}")
+}
+
+/// Each `result` of the JSON, in the report's words.
+fn results() -> BTreeMap<&'static str, String> {
+    [
+        "bought",
+        "sold_out",
+        "sold_out_after_buying",
+        "lock_timeout",
+        "killed",
+        "failed",
+    ]
+    .into_iter()
+    .map(|key| (key, tr!("result", result = key)))
+    .collect()
 }
 
 fn escape_html(text: &str) -> String {

@@ -3,9 +3,13 @@
 
 use serde::Serialize;
 
+use super::cause;
 use super::schedule::{JsonSchedule, Replayed};
-use super::text::{Words, cause, verdict};
+use super::story::Story;
+use super::text::verdict;
+use super::words::Store;
 use crate::events::Message;
+use crate::lang::{Lang, speaking};
 use crate::race::chaos::VictimReport;
 use crate::report::{BuyerSummary, Participant, Recovery, RunResult, Status, Tally};
 use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};
@@ -20,6 +24,9 @@ pub struct JsonReport<'a> {
     pub format: u32,
     pub settings: JsonSettings,
     pub run: &'a str,
+    /// When the starting gun fired, in microseconds on the events' clock (`events[].t_us`):
+    /// the time zero of the narration, the timeline and the page.
+    pub gun_us: u64,
     pub race_ms: f64,
     pub tally: &'a Tally,
     pub verdict: JsonVerdict,
@@ -75,19 +82,31 @@ pub struct JsonVerdict {
 }
 
 /// The document, pretty-printed, as `--json` prints it.
-pub fn report(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    serde_json::to_string_pretty(&document(settings, result, replayed))
+pub fn report(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    replayed: Option<&Replayed>,
+) -> String {
+    serde_json::to_string_pretty(&document(settings, result, story, replayed))
         .expect("the report serializes")
 }
 
 /// The same document on one line (the classroom page embeds it).
-pub fn compact(settings: &Settings, result: &RunResult, replayed: Option<&Replayed>) -> String {
-    serde_json::to_string(&document(settings, result, replayed)).expect("the report serializes")
+pub fn compact(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    replayed: Option<&Replayed>,
+) -> String {
+    serde_json::to_string(&document(settings, result, story, replayed))
+        .expect("the report serializes")
 }
 
 fn document<'a>(
     settings: &Settings,
     result: &'a RunResult,
+    story: &Story,
     replayed: Option<&Replayed>,
 ) -> JsonReport<'a> {
     JsonReport {
@@ -114,12 +133,15 @@ fn document<'a>(
             method: settings.method(),
         },
         run: &result.run,
+        gun_us: result.gun_us,
         race_ms: result.race_us as f64 / 1e3,
         tally: &result.tally,
         verdict: JsonVerdict {
             status: result.tally.status(),
-            line: verdict(&result.tally, &result.buyers, Words::for_run(settings)),
-            cause: cause(settings, result),
+            line: speaking(Lang::En, || {
+                verdict(&result.tally, &result.buyers, Store::of(settings))
+            }),
+            cause: speaking(Lang::En, || cause::why(settings, result, story)),
         },
         buyers: &result.buyers,
         recovered: &result.recovered,
@@ -132,6 +154,6 @@ fn document<'a>(
         retries: result.retries,
         launcher_relocks: result.launcher_relocks,
         events: &result.events,
-        schedule: replayed.map(|r| JsonSchedule::of(r, result)),
+        schedule: replayed.map(|r| JsonSchedule::of(r, story)),
     }
 }

@@ -4,13 +4,17 @@
 
 pub mod cause;
 pub mod explore;
+pub mod headline;
 pub mod html;
 pub mod json;
 pub mod narrate;
 pub mod out;
+mod problems;
 pub mod progress;
 pub mod schedule;
 pub mod spans;
+pub mod story;
 pub mod text;
 pub mod timeline;
 pub mod trace;
+pub mod words;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::events::{Event, Message};
+use crate::lang::tr;
 use crate::settings::{Output, Restock, Settings};
 
 /// A race shorter than this is over before a progress line could help, so it never shows.
@@ -30,9 +31,10 @@ impl Progress {
         let bar = shown.then(|| {
             // Hidden until SHOW_AFTER has passed; drawn to stderr from then on.
             let bar = ProgressBar::hidden().with_style(
-                ProgressStyle::with_template(
-                    "{spinner} {elapsed:>3} [{bar:16}] {pos}/{len} buyers done, {msg}",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} {{elapsed:>3}} [{{bar:16}}] {{pos}}/{{len}} {}, {{msg}}",
+                    tr!("progress-template")
+                ))
                 .expect("the template is valid")
                 .progress_chars("=> "),
             );
@@ -69,10 +71,14 @@ impl Progress {
             Event::Finished { .. } | Event::Failed { .. } => bar.inc(1),
             _ => {}
         }
-        let left = self.tickets_left.map_or("? tickets left".to_string(), |t| {
-            format!("{} left", super::text::plural(t, "ticket"))
-        });
-        bar.set_message(format!("{left}, {} waiting", self.waiting.len()));
+        let left = self
+            .tickets_left
+            .map_or_else(|| tr!("progress-unknown"), |t| tr!("progress-left", n = t));
+        bar.set_message(tr!(
+            "progress-line",
+            left = left,
+            waiting = self.waiting.len()
+        ));
         if bar.is_hidden() && self.started.elapsed() >= SHOW_AFTER {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.enable_steady_tick(Duration::from_millis(100));

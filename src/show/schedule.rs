@@ -6,8 +6,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::story::Story;
+use super::words::{and_list, buyer};
+use crate::lang::tr;
 use crate::race::stepper::Misfit;
-use crate::report::{RunResult, Sale, tickets_sold};
+use crate::report::Sale;
 use crate::settings::{LockScope, Schedule, Settings};
 
 /// The data file a run uses when `--data` is not given (cli.rs's default).
@@ -25,39 +28,38 @@ pub struct Replayed<'a> {
 }
 
 /// The lines after a `--schedule` run's report.
-pub fn lines(settings: &Settings, result: &RunResult, replayed: &Replayed) -> String {
+pub fn lines(settings: &Settings, story: &Story, replayed: &Replayed) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Schedule: {}", replayed.taken);
+    let _ = writeln!(
+        out,
+        "{}",
+        tr!("schedule-taken", schedule = replayed.taken.to_string())
+    );
     match replayed.misfit {
         Some(misfit) => {
             let _ = writeln!(
                 out,
-                "  ! {}; from there the race ran in buyer order",
-                misfit_error(misfit)
+                "{}",
+                tr!("schedule-misfit-then", error = misfit_error(misfit))
             );
         }
         None if replayed.taken.0.len() > replayed.followed => {
-            let _ = writeln!(
-                out,
-                "  (the {} steps given, then the rest in buyer order)",
-                replayed.followed
-            );
+            let _ = writeln!(out, "{}", tr!("schedule-partly", n = replayed.followed));
         }
         None => {}
     }
-    let _ = writeln!(
-        out,
-        "Tickets: {}",
-        tickets_line(&tickets_sold(&result.events), settings.buyers())
-    );
+    let tickets = tickets_line(&story.tickets, settings.buyers());
+    let _ = writeln!(out, "{}", tr!("tickets-line", tickets = tickets));
     out
 }
 
 /// The error for a schedule that did not fit the race.
 pub fn misfit_error(misfit: &Misfit) -> String {
-    format!(
-        "step {} of --schedule, '{}', does not fit this race: {}",
-        misfit.step, misfit.turn, misfit.why
+    tr!(
+        "schedule-misfit",
+        step = misfit.step,
+        turn = misfit.turn.to_string(),
+        why = misfit.why.as_str()
     )
 }
 
@@ -66,37 +68,26 @@ pub fn tickets_line(sales: &[Sale], buyers: u32) -> String {
     let mut parts: Vec<String> = sales
         .iter()
         .map(|sale| {
-            let names: Vec<String> = sale.buyers.iter().map(|b| format!("buyer-{b}")).collect();
-            let mut part = format!("ticket {} to {}", sale.ticket, and_list(&names));
-            match sale.buyers.len() {
-                1 => {}
-                2 => part.push_str(" (sold twice)"),
-                n => {
-                    let _ = write!(part, " (sold {n} times)");
-                }
-            }
-            part
+            let names: Vec<String> = sale.buyers.iter().map(|b| buyer(*b)).collect();
+            tr!(
+                "ticket-to",
+                ticket = sale.ticket,
+                buyers = and_list(&names),
+                times = sale.buyers.len()
+            )
         })
         .collect();
     let without: Vec<String> = (1..=buyers)
         .filter(|b| !sales.iter().any(|s| s.buyers.contains(b)))
-        .map(|b| format!("buyer-{b}"))
+        .map(buyer)
         .collect();
     if !without.is_empty() {
-        parts.push(format!("{} got none", and_list(&without)));
+        parts.push(tr!("tickets-none-for", buyers = and_list(&without)));
     }
     if parts.is_empty() {
-        "none sold".to_string()
+        tr!("tickets-none-sold")
     } else {
-        parts.join("; ")
-    }
-}
-
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        parts.join(&tr!("list-groups"))
     }
 }
 
@@ -155,7 +146,7 @@ pub struct JsonMisfit {
 }
 
 impl JsonSchedule {
-    pub fn of(replayed: &Replayed, result: &RunResult) -> JsonSchedule {
+    pub fn of(replayed: &Replayed, story: &Story) -> JsonSchedule {
         JsonSchedule {
             given: replayed.given.to_string(),
             taken: replayed.taken.to_string(),
@@ -166,7 +157,7 @@ impl JsonSchedule {
                 why: m.why.clone(),
             }),
             stopped: replayed.stopped,
-            tickets: tickets_sold(&result.events),
+            tickets: story.tickets.clone(),
         }
     }
 }

@@ -1,0 +1,492 @@
+# grab-tickets in English. Messages are keyed by meaning; variables carry counts and names.
+# zh.ftl has the same messages in Simplified Chinese (a test checks both say every one).
+
+## Shared words (show/words.rs)
+
+buyer = buyer-{ $n }
+buyers = buyers { $list }
+buyer-with-pid = { $who } (pid { $pid })
+list-and = { $init } and { $last }
+list-separator = {", "}
+list-groups = {"; "}
+list-more = { $shown }, ... ({ $more } more)
+millis = { $ms } ms
+count-tickets = { $n ->
+    [one] 1 ticket
+   *[other] { $n } tickets
+}
+count-buyers = { $n ->
+    [one] 1 buyer
+   *[other] { $n } buyers
+}
+count-moves = { $n ->
+    [one] 1 move
+   *[other] { $n } moves
+}
+count-schedules = { $n ->
+    [one] 1 schedule
+   *[other] { $n } schedules
+}
+the-launcher = the launcher
+scope-none = NO lock
+scope-write = lock around the write only
+scope-whole = lock around the whole purchase
+lock-kind = { $kind ->
+    [row] row lock
+    [advisory] advisory lock
+   *[file] lock
+}
+lock-whole = { lock-kind } around the whole purchase
+lock-write = { lock-kind } around the write only
+method-atomic = one atomic conditional UPDATE per purchase, no lock
+method-serializable = SERIALIZABLE transactions retried on conflict, no lock
+step = { $name }
+store-stock = { $store ->
+    [database] stock row
+   *[file] data file
+}
+store-ledger = { $store ->
+    [database] orders table
+   *[file] order log
+}
+
+## The headline (show/headline.rs)
+
+headline = { $buyers } race for { $stock } in { $place }, { $lock }
+headline-stock-kept = the tickets in stock
+headline-stepped = stepped by --schedule: every move comes when the schedule says, so this run replays exactly
+headline-seed = --seed { $seed } replays the delays ({ $delay } ms){ $kills ->
+    [yes] {" "}and kill points
+   *[no] {""}
+}, not who the kernel lets in first
+
+## The report (show/text.rs)
+
+report-heading = Report (race took { $ms } ms, seed { $seed })
+why-label = Why:
+row-stock-at-start = stock at start
+row-confirmed = confirmed
+result = { $result ->
+    [bought] bought
+    [sold_out] sold out
+    [sold_out_after_buying] sold out after buying
+    [lock_timeout] lock timeout
+    [killed] killed
+   *[failed] failed
+}
+buyer-bought = { $who } bought { $n }
+row-lock-file-lost = lock file lost
+note-lock-file-lost = deleted or replaced mid-run; { $who } locked the new one
+row-left = left in { $stock }
+note-read-back = read back from { $place }
+row-logged = { $store ->
+    [database] in orders table
+   *[file] in the order log
+}
+note-logged = orders this run
+row-sold-by-others = sold by others
+row-retries = retries
+note-retries = purchases the database refused (a conflict) and the buyer ran again
+row-oversold = oversold
+note-oversold = sold beyond the stock
+row-lost-updates = lost updates
+note-lost-updates = sales the { $stock } does not show
+row-unconfirmed = unconfirmed
+note-unconfirmed = sold (in the { $ledger }) but the buyer died or failed before confirming
+note-others = while this run raced: { $list }
+other-sold = { $who } sold { $n }{ $count ->
+    [0] {""}
+    [one] {" "}pid { $pids }
+   *[other] {" "}pids { $pids }
+}
+participant-run = grab-tickets run { $run }
+participant-program = program '{ $run }'
+problem-unsettled = the ledger could not be settled after the race, so this report reads the files as they are: { $error }
+problem-foreign-restock = the stock was set from { $before } to { $after } by { $who } (pid { $pid }) during this race, against the protocol; counts below do not include it
+problem-unreadable-entry = unreadable line in the { $ledger }: { $line }
+problem-interrupted = INTERRUPTED: the race was stopped early; the buyers still running were killed, and every ticket below is accounted for
+problem-failed = { $who } failed with exit code { $code }: { $message }
+problem-killed = { $who } was killed { $by }; { $left }
+killed-by-chaos-at = by fault injection { $at }
+killed-by-chaos = by fault injection
+killed-by-interrupt = by the interrupt
+killed-by-signal = by signal { $signal } (not by this program)
+problem-no-report = { $who } exited (code { $code }) without its report line
+problem-no-report-no-code = { $who } exited (no code) without its report line
+problem-lost-connections = the database server dropped { $n ->
+    [one] 1 buyer's connection
+   *[other] { $n } buyers' connections
+} (a restart or a crash): each one stopped; what it had committed stands, what it had not was rolled back by the server, and the counts above were read back after the server returned
+problem-kill-missed = fault injection planned to kill { $who } { $at }, but it never got there
+problem-garbled = unreadable line from a buyer: { $line }
+kill-point = at step { $step } of attempt { $attempt }
+left-confirmed = it had { $n } confirmed
+left-unconfirmed = {" "}and { $n } sold but unconfirmed (in the { $ledger })
+left-finished-by = ; its order #{ $seq } reached the data file only when { $by } finished it (ticket_num = { $after })
+left-nothing = : it died before buying, so nothing changed
+left-nothing-database = : it died before its COMMIT, and the server rolled back whatever it had begun, so nothing changed
+verdict-ok = OK: { count-tickets-of }, { $sold } sold{ $others ->
+    [0] {""}
+   *[other] {" "}by this run and { $others } by others
+}
+count-tickets-of = { $tickets ->
+    [one] 1 ticket
+   *[other] { $tickets } tickets
+}
+verdict-ok-unconfirmed = {" "}({ $n } of them logged by a buyer that died or failed before confirming)
+verdict-ok-buyers = , { $n } { result }
+verdict-oversold = OVERSOLD: { count-tickets-of }, { $confirmed } confirmed{ $others ->
+    [0] {""}
+   *[other] {" "}here and { $others } sold by others
+} ({ $oversold } oversold), { $lost } lost { $lost ->
+    [one] update
+   *[other] updates
+}
+verdict-lost-updates = LOST UPDATES: { count-tickets-of }, { $confirmed } confirmed, but the { $stock } shows only { $sold } sold ({ $lost } lost)
+verdict-mismatch = MISMATCH: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, { $remaining } left in the { $stock }
+
+## "Why:" (show/cause.rs)
+
+why-others = this run's buyers held the lock around every purchase; the count went wrong because others sold from the same stock meanwhile ({ $names }), and at least one of them did not keep the lock protocol (a race without the lock, say).
+why-how-none = With no lock, nothing kept a buyer's read and its write together.
+why-how-write = The lock covered only the write, not the read before it, so it came too late.
+why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
+why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
+why-group-first = { $who } read ticket_num = { $n }
+why-group = { $who } read { $n }
+why-stale = { $groups }, but another buyer wrote between { $n ->
+    [one] its read and its write, so it sold against an out-of-date count
+   *[other] their read and their write, so they sold against out-of-date counts
+}
+why-current = ; { $who } sold against the current count
+why-in-part = {" "}(in the attempts the buyers narrate, the first 100 of each)
+why-sentence = { $sentence }. { $how }
+
+## The narration (show/narrate/)
+# $n is "one" for one buyer, "many" for several said together.
+
+pid = pid { $pid }
+say-searched = { $n ->
+    [many] search: each sees { count-tickets-seen } left
+   *[one] searches: sees { count-tickets-seen } left
+}
+count-tickets-seen = { $seen ->
+    [one] 1 ticket
+   *[other] { $seen } tickets
+}
+say-waits-for = { $n ->
+    [many] wait
+   *[one] waits
+} for the lock, held by { $holder }
+say-waits = { $n ->
+    [many] wait
+   *[one] waits
+} for the lock (its holder has written no pid)
+say-takes = { $n ->
+    [many] take
+   *[one] takes
+} the lock
+say-recovered = { $n ->
+    [many] finish
+   *[one] finishes
+} order #{ $seq } of { $of }, who died after logging it: ticket_num = { $after }
+say-read = { $n ->
+    [many] read
+   *[one] reads
+} ticket_num = { $seen }
+say-delay = network delay { $ms } ms ...
+say-delays = network delays { $lo }–{ $hi } ms ...
+say-wrote = { $n ->
+    [many] write
+   *[one] writes
+} ticket_num = { $ticket_num }
+say-bought = { $n ->
+    [many] each BOUGHT
+   *[one] BOUGHT
+}, order #{ $seq }{ $again ->
+    [yes] {" "}again
+   *[no] {""}
+}
+say-sold-out = { $n ->
+    [many] find
+   *[one] finds
+} no ticket left: sold out
+say-released = { $n ->
+    [many] release
+   *[one] releases
+} the lock
+say-gives-up-on = { $n ->
+    [many] give up
+   *[one] gives up
+} waiting for the lock (--lock-timeout), still held by { $holder }
+say-gives-up = { $n ->
+    [many] give up
+   *[one] gives up
+} waiting for the lock (--lock-timeout); its holder has written no pid
+say-refused = REFUSED by the database: another purchase changed the stock after it read { $seen }; nothing was written, it tries again
+say-killed = KILLED by fault injection at { $step }{ killed-holding }
+say-killed-attempt = KILLED by fault injection at { $step } of attempt { $attempt }{ killed-holding }
+killed-holding = { $holding ->
+    [yes] , holding the lock: the kernel frees it
+   *[no] {""}
+}
+say-failed = FAILED: { $message }
+say-relocked = the lock file was { lock-file-change }; locked the new one
+say-lock-lost = the lock file was { lock-file-change } while it held the lock, so the lock no longer kept anyone out: writes nothing, lets go and starts the purchase again
+lock-file-change = { $change ->
+    [deleted] deleted
+   *[replaced] deleted or replaced
+}
+say-in-turn = in turn:{" "}
+say-then = {", "}
+say-then-sale = {"; "}
+say-within = {" "}(within { $within })
+step-spawned = (pid { $pid }) spawned
+step-started = hears the starting gun
+step-paused = pauses before its next move: { $next }
+step-finished = finished: { $outcome ->
+    [bought] got every ticket it wanted
+    [sold_out] sold out
+   *[lock_timeout] gave up on the lock
+}, bought { $bought } in { $attempts ->
+    [one] 1 attempt
+   *[other] { $attempts } attempts
+}{ $retries ->
+    [0] {""}
+    [one] {" "}and 1 retry
+   *[other] {" "}and { $retries } retries
+} (delays { $delays })
+step-searched = (pid { $pid }) searches: sees { count-tickets-seen } left
+step-takes-after = takes the lock after waiting { $waited }
+step-recovered = finishes order #{ $seq } of { $of }, who died after logging it: ticket_num = { $after }
+step-order-logged = order #{ $seq } is in the { store-ledger }
+step-order-again = order #{ $seq } again: { $first } logged that number too, both deciding from the same stale count
+step-bought = BOUGHT a ticket, confirmed: { $before } -> { $after } ({ $order })
+step-sold-out = sold out: no ticket left
+delays = { $list } ms
+delays-none = none
+files = run { $run }: data { $data }, lock { $lock }, order log { $log }
+files-database = run { $run }: database { $place } (tables grab_tickets.stock and grab_tickets.orders)
+files-trace = , trace { $path }
+files-page = , page { $path }
+move-describe = { $mv ->
+    [s] search (read the count without buying)
+    [l] ask for the lock
+    [r] read the count it will decide on
+    [w] check and write (order log, then data file)
+   *[u] release the lock
+}
+move-name = { $mv ->
+    [s] search
+    [l] lock
+    [r] read
+    [w] write
+   *[u] unlock
+}
+
+## The timeline (show/timeline/)
+
+timeline-heading = Timeline ({ $span }, one column = { $column })
+timeline-hidden = ... { $n ->
+    [one] 1 more buyer
+   *[other] { $n } more buyers
+} not shown (--trace FILE draws every one)
+timeline-first-write = first write ({ $who })
+legend = {"Legend: "}
+legend-entry = { $cell ->
+    [undrawn] buying, not drawn step by step
+    [delay] network delay, no lock
+    [waiting] waiting for the lock
+    [holding] holding the lock
+    [gave_up] gave up or failed
+    [refused] refused by the database, retried
+    [sold_out] sold out
+    [read] read
+    [wrote] wrote
+    [read_and_wrote] read and wrote
+   *[killed] killed (SIGKILL)
+}
+note-read-then = read { $seen }, { $then }
+note-read = read { $seen }
+note-wrote = wrote { $n }
+note-bought = bought { $n }
+note-sold-out = sold out
+note-bought-sold-out = bought { $n }, then sold out
+note-bought-timed-out = bought { $n }, then timed out
+note-gave-up = gave up on the lock
+note-killed-at = killed at { $step }
+note-killed = killed
+note-failed = failed
+
+## explore (show/explore/)
+
+move-letter = { $letter } { $name }
+explore-race = { $buyers } racing for { $tickets } ({ $lock })
+explore-every = Every schedule of { $race }.
+explore-pct = by PCT (random buyer priorities, the moving buyer demoted at { $steps ->
+    [one] 1 random step
+   *[other] { $steps } random steps
+}; depth { $depth }
+explore-uniform = uniformly (any buyer that can move, equally likely
+explore-sampled = { $samples } sampled schedules of { $race }, drawn { $how }; seed { $seed }).
+explore-each = Each one a race of real buyer processes on a fresh copy of { $data }; moves: { $moves }.
+explore-row-run = schedules run
+explore-row-skipped = skipped
+explore-note-skipped = reorderings of moves that cannot affect each other ({ $orders } orders in all)
+explore-row-sampled = sampled
+explore-row-distinct = distinct
+explore-note-distinct = different races (reorderings of independent moves count once)
+explore-row-dead-ends = dead ends
+explore-note-dead-ends = runs stopped part-way: every move left only reordered a schedule run elsewhere
+explore-note-oversold = sold more than the stock (each also lost an update)
+explore-row-lost-only = lost updates only
+explore-note-lost-only = not oversold, but a sale the data file forgot
+explore-row-mismatched = mismatched
+explore-note-mismatched = counts that do not reconcile (see --json)
+explore-row-ok = ended OK
+explore-row-took = took
+explore-first-bad = First bad schedule (#{ $index } of { $runs }): { $schedule }
+tickets-line = Tickets: { $tickets }
+replay-it = Replay it: { $command }
+explore-interrupted = INTERRUPTED after { $runs ->
+    [one] 1 schedule
+   *[other] { $runs } schedules
+}, { $bad } of them bad; the rest were not run.
+explore-none-bad = No schedule went wrong: { $why ->
+    [lock] with the lock around the whole purchase no order of the moves can sell a ticket twice.
+    [enough] there are enough tickets for every buyer, so nobody can be overwritten into overselling; try fewer tickets.
+   *[lucky] none of the orders run let two buyers decide on the same count.
+}
+explore-some-bad = { $bad } of { $runs } { $sampled ->
+    [yes] sampled schedules
+   *[no] schedules
+} went wrong ({ $percent }%): { $scope ->
+    [none] without a lock, a buyer can decide on a count another buyer is about to change.
+    [write] the lock around the write does not cover the read, so a buyer can still write a stale count.
+   *[whole] this should not happen with the lock; please report it.
+}
+
+## explore --interactive (show/explore/board.rs, explore/interactive.rs)
+
+board-intro = You are the scheduler: { $buyers } race for { $tickets } ({ $lock }), real processes on a copy of { $data }.
+    Each buyer is paused before its next move; type a buyer's number to let it make that move (h for help, q to quit).
+    Moves: { $moves }.
+board-count = ticket_num = { $n }
+board-unreadable = unreadable
+board-no-lock = no lock
+board-lock-free = the lock is free
+board-held = { $holder } holds the lock
+board-held-waited = { $holder } holds the lock, { $waiter } waits for it
+board-state = {"  "}data file: { $count }; { $lock }
+board-next = next { $key }: { $what }
+board-blocked = blocked in flock until { $holder } unlocks
+board-done = done
+board-prompt = Move which buyer? [1-{ $n }]{" "}
+board-retype = Type a buyer's number from 1 to { $n }, h for help or q to quit.
+board-help = Type a buyer's number to let it make the move shown beside it; q stops.
+    A buyer's moves, in order:
+board-help-sold-out = A buyer that reads 0 is sold out and stops.
+stuck-done = { $who } has finished.
+stuck-waiting = { $who } is blocked in flock, waiting for the lock that { $holder } holds; it goes on when { $holder } unlocks.
+stuck-second-waiter = { $who } would wait for the lock too, but { $waiter } already waits for { $holder } to unlock; one buyer waits at a time (flock does not queue its waiters, so with two the kernel would choose who goes next).
+stuck-lock-at-work = {" "}That is the lock at work: while one buyer is between its read and its write, nobody else can read.
+lesson-wait = {"  "}{ $who } asked for the lock, but { $holder } holds it: { $who } is now blocked in flock. { $then }
+lesson-wait-whole = It cannot read until { $holder } has written and unlocked, so it will see { $holder }'s sale: with the lock around the whole purchase, no order of moves can oversell.
+lesson-wait-write = But the lock covers only the write: { $who } read its count before it asked, so once it gets the lock it writes what it read, even if { $holder } changed it.
+lesson-oversold = {"  "}!! OVERSOLD: { $who } just sold a ticket that was already gone. It decided on ticket_num = { $seen }, read before { $other } wrote { $theirs }: that makes { $sold } sales of { $tickets }.
+lesson-lost-update = {"  "}!! LOST UPDATE: { $who } wrote { $mine } over { $other }'s sale. It decided on ticket_num = { $seen }, read before { $other } wrote { $theirs }.
+moral-locked = With the lock around the whole purchase you could not oversell, whatever order you chose.
+moral-lucky = No oversell this time. Try letting every buyer read before any of them writes.
+moral-bad = You made the race go wrong: a buyer wrote a count that another buyer's write had already made stale.
+moral-mismatch = The counts do not reconcile; see the report above.
+interactive-stopped = Stopped after { count-moves }: { $schedule }
+your-schedule = Your schedule: { $schedule }
+
+## A stepped run (show/schedule.rs)
+
+schedule-taken = Schedule: { $schedule }
+schedule-misfit-then = {"  "}! { $error }; from there the race ran in buyer order
+schedule-partly = {"  "}(the { $n } steps given, then the rest in buyer order)
+schedule-misfit = step { $step } of --schedule, '{ $turn }', does not fit this race: { $why }
+ticket-to = ticket { $ticket } to { $buyers }{ $times ->
+    [1] {""}
+    [2] {" "}(sold twice)
+   *[other] {" "}(sold { $times } times)
+}
+tickets-none-for = { $buyers } got none
+tickets-none-sold = none sold
+
+## The progress line (show/progress.rs)
+
+progress-left = { count-tickets } left
+progress-unknown = ? tickets left
+progress-line = { $left }, { $waiting } waiting
+progress-template = buyers done
+
+## Errors (main.rs, exit.rs)
+
+error-line = grab-tickets: error: { $error }
+
+## The classroom page (show/html.rs, page.html); "{name}" is filled in by the page
+
+page-tickets-left = tickets left
+page-the-lock = the lock
+page-time = time
+page-free = free
+page-held-by = held by { $who }
+page-start = start
+page-step = step
+page-play = play
+page-pause = pause
+page-speed = speed
+page-report = Report
+page-step-of = step { $k } of { $n }
+page-ready-to-race = Press play or step: { $buyers } buyer processes are about to race for { $tickets } tickets.
+page-ready = ready
+page-searched = searched: sees { $seen }
+page-recovered = finished order #{ $seq } of { $who }
+page-delay = network delay { $ms } ms
+page-bought = BOUGHT (order #{ $seq })
+page-bought-again = BOUGHT { $k } (order #{ $seq })
+page-killed = KILLED at { $step }
+page-failed = FAILED
+page-legend-read = R read the count
+page-legend-wrote = W wrote it
+page-legend-sold-out = x saw 0: sold out
+page-legend-killed = K killed (SIGKILL)
+
+## Errors: what failed (exit.rs's Error::io), and the data file's
+
+io-append-to-order-log = append to order log
+io-create-directory = create directory
+io-create-page = create page
+io-create-temp-file = create temp file
+io-create-trace-file = create trace file
+io-fsync-directory = fsync directory
+io-fsync-order-log = fsync order log
+io-inspect-data-file = inspect data file
+io-inspect-lock-file = inspect lock file
+io-inspect-order-log = inspect order log
+io-lock = lock
+io-lock-the-race-gate-on = lock the race gate on
+io-open-data-file = open data file
+io-open-directory = open directory
+io-open-order-log = open order log
+io-read-data-file = read data file
+io-read-order-log = read order log
+io-read-symbolic-link = read symbolic link
+io-remove = remove
+io-replace-data-file = replace data file
+io-trim-order-log = trim order log
+io-write = write
+io-write-page = write page
+io-write-temp-file = write temp file
+io-write-trace-file = write trace file
+error-io = failed to { $action } { $path }: { $error }{ $hint }
+error-hint-permission = ; check that you may write to this directory (or use --data elsewhere)
+error-hint-not-found = ; check that the directory exists
+error-data-shape = it must hold a JSON object like {"{"}"ticket_num": 3{"}"}
+error-data-not-object = data file { $path } is not a JSON object; { $shape }
+error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape }
+error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
+error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }

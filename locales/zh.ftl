@@ -1,0 +1,515 @@
+# grab-tickets 的简体中文。用词取自课程笔记：抢票、查票、余票、互斥锁、超卖、丢失更新、串行。
+# 每条消息与 en.ftl 一一对应（有测试检查）。
+
+## 共用的词（show/words.rs）
+
+buyer = 用户{ $n }
+buyers = 用户 { $list }
+buyer-with-pid = { $who }（pid { $pid }）
+list-and = { $init } 和 { $last }
+list-separator = 、
+list-groups = ；
+list-more = { $shown } 等（另有 { $more } 个）
+millis = { $ms } 毫秒
+count-tickets = { $n } 张票
+count-buyers = { $n } 个用户
+count-moves = { $n } 步
+count-schedules = { $n } 种调度
+the-launcher = 主进程
+scope-none = 不加锁
+scope-write = 只在写入时加锁
+scope-whole = 整个买票过程加互斥锁
+lock-kind = { $kind ->
+    [row] 行锁
+    [advisory] 咨询锁
+   *[file] 互斥锁
+}
+lock-whole = 整个买票过程加{ lock-kind }
+lock-write = 只在写入时加{ lock-kind }
+method-atomic = 每次购买一条原子的条件 UPDATE，不加锁
+method-serializable = SERIALIZABLE 事务，冲突时重试，不加锁
+step = { $name }
+store-stock = { $store ->
+    [database] 库存行
+   *[file] 数据文件
+}
+store-ledger = { $store ->
+    [database] 订单表
+   *[file] 订单日志
+}
+
+## 开头两行（show/headline.rs）
+
+headline = { $buyers }抢 { $stock }（{ $place }），{ $lock }
+headline-stock-kept = 库存里现有的票
+headline-stepped = 按 --schedule 逐步执行：每一步都在调度指定的时候发生，所以这次运行可以原样重放
+headline-seed = --seed { $seed } 能重放网络延迟（{ $delay } 毫秒）{ $kills ->
+    [yes] 和杀进程的位置
+   *[no] {""}
+}，不能重放内核先让谁拿到锁
+
+## 报告（show/text.rs）
+
+report-heading = 报告（抢票用时 { $ms } 毫秒，种子 { $seed }）
+why-label = 原因：
+row-stock-at-start = 开始时的余票
+row-confirmed = 买票成功
+result = { $result ->
+    [bought] 买到票
+    [sold_out] 没有抢到票
+    [sold_out_after_buying] 买到几张后售罄
+    [lock_timeout] 等锁超时
+    [killed] 被杀死
+   *[failed] 出错
+}
+buyer-bought = { $who }买到 { $n } 张
+row-lock-file-lost = 锁文件丢失
+note-lock-file-lost = 运行中被删除或替换；{ $who }锁住了新的锁文件
+row-left = { $stock }中的余票
+note-read-back = 从 { $place } 读回
+row-logged = { $store ->
+    [database] 订单表中的订单
+   *[file] 订单日志中的订单
+}
+note-logged = 本次运行的订单
+row-sold-by-others = 别人卖出
+row-retries = 重试
+note-retries = 数据库拒绝（冲突）后用户重新执行的购买
+row-oversold = 超卖
+note-oversold = 卖出的票超过了库存
+row-lost-updates = 丢失更新
+note-lost-updates = { $stock }里没有记上的销售
+row-unconfirmed = 未确认
+note-unconfirmed = 已卖出（记在{ $ledger }里），但用户在确认前死掉或出错
+note-others = 本次运行期间：{ $list }
+other-sold = { $who }卖出 { $n } 张{ $count ->
+    [0] {""}
+   *[other] （pid { $pids }）
+}
+participant-run = grab-tickets 运行 { $run }
+participant-program = 程序“{ $run }”
+problem-unsettled = 抢票结束后无法结清账目，所以本报告按文件现状读取：{ $error }
+problem-foreign-restock = 本次抢票期间，{ $who }（pid { $pid }）违反约定把库存从 { $before } 改成了 { $after }；下面的数字不包括这次改动
+problem-unreadable-entry = { $ledger }中有一行无法读取：{ $line }
+problem-interrupted = 已中断：抢票被提前停止；仍在运行的用户进程被杀死，下面每一张票都有交代
+problem-failed = { $who }出错，退出码 { $code }：{ $message }
+problem-killed = { $who }{ $by }被杀死；{ $left }
+killed-by-chaos-at = 在故障注入中{ $at }
+killed-by-chaos = 在故障注入中
+killed-by-interrupt = 因中断
+killed-by-signal = 被信号 { $signal }（不是本程序发出的）
+problem-no-report = { $who }退出了（退出码 { $code }），没有留下报告行
+problem-no-report-no-code = { $who }退出了（没有退出码），没有留下报告行
+problem-lost-connections = 数据库服务器断开了 { $n } 个用户的连接（重启或崩溃）：这些用户都停了下来；已提交的照旧有效，未提交的由服务器回滚，上面的数字是服务器恢复后读回的
+problem-kill-missed = 故障注入原计划{ $at }杀死{ $who }，但它没有走到那一步
+problem-garbled = 用户发来一行无法读取的内容：{ $line }
+kill-point = 在第 { $attempt } 次尝试的 { $step } 步
+left-confirmed = 它已确认 { $n } 张
+left-unconfirmed = ，另有 { $n } 张已卖出但未确认（记在{ $ledger }里）
+left-finished-by = ；它的订单 #{ $seq } 直到{ $by }替它完成才写进数据文件（ticket_num = { $after }）
+left-nothing = ：它在买票之前就死了，所以什么都没变
+left-nothing-database = ：它在 COMMIT 之前就死了，服务器回滚了它开始的一切，所以什么都没变
+verdict-ok = 结果正确：{ $tickets } 张票，卖出 { $sold } 张{ $others ->
+    [0] {""}
+   *[other] （本次运行），别人卖出 { $others } 张
+}
+count-tickets-of = { $tickets } 张票
+verdict-ok-unconfirmed = （其中 { $n } 张由确认前死掉或出错的用户记下）
+verdict-ok-buyers = ，{ $n } 人{ result }
+verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } 张{ $others ->
+    [0] {""}
+   *[other] （本次运行），别人卖出 { $others } 张
+}（超卖 { $oversold } 张），丢失更新 { $lost } 次
+verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
+verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
+
+## “原因：”（show/cause.rs）
+
+why-others = 本次运行的用户每次买票都持有互斥锁；余票出错是因为同时有别人从同一份库存里卖票（{ $names }），其中至少有一个没有遵守加锁的约定（比如一次不加锁的抢票）。
+why-how-none = 没有互斥锁，一个用户读到余票之后、写回余票之前，别人可以插进来。
+why-how-write = 锁只包住了写入，没有包住前面的读取，所以加锁太晚了。
+why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
+why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
+why-group-first = { $who } 读到 ticket_num = { $n }
+why-group = { $who } 读到 { $n }
+why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的
+why-current = ；{ $who } 按当时的余票卖出
+why-in-part = （只算用户逐条报告的尝试，每人前 100 次）
+why-sentence = { $sentence }。{ $how }
+
+## 实时解说（show/narrate/）
+# $n 为 "one" 表示一个用户，"many" 表示几个用户合在一行说。
+
+pid = pid { $pid }
+say-searched = { $n ->
+    [many] 查票：看到的余票都是 { $seen }
+   *[one] 查票：当前余票 { $seen }
+}
+count-tickets-seen = { $seen } 张票
+say-waits-for = 等锁，锁在{ $holder }手里
+say-waits = 等锁（持锁者没有写下 pid）
+say-takes = 拿到锁
+say-recovered = 替{ $of }完成订单 #{ $seq }（它记下订单后就死了）：ticket_num = { $after }
+say-read = 读到 ticket_num = { $seen }
+say-delay = 网络延迟 { $ms } 毫秒……
+say-delays = 网络延迟 { $lo }–{ $hi } 毫秒……
+say-wrote = 写入 ticket_num = { $ticket_num }
+say-bought = { $n ->
+    [many] 各自买票成功
+   *[one] 买票成功
+}，订单 #{ $seq }{ $again ->
+    [yes] （重复的订单号）
+   *[no] {""}
+}
+say-sold-out = 没有余票了：没有抢到票
+say-released = 释放锁
+say-gives-up-on = 放弃等锁（--lock-timeout），锁仍在{ $holder }手里
+say-gives-up = 放弃等锁（--lock-timeout）；持锁者没有写下 pid
+say-refused = 被数据库拒绝：读到 { $seen } 之后另一笔购买改了库存；什么都没写，重新再来
+say-killed = 在 { $step } 步被故障注入杀死{ killed-holding }
+say-killed-attempt = 在第 { $attempt } 次尝试的 { $step } 步被故障注入杀死{ killed-holding }
+killed-holding = { $holding ->
+    [yes] ，当时持有锁：由内核释放
+   *[no] {""}
+}
+say-failed = 出错：{ $message }
+say-relocked = 锁文件被{ lock-file-change }了；锁住了新的锁文件
+say-lock-lost = 持有锁期间锁文件被{ lock-file-change }了，锁已经挡不住别人：什么都不写，放开锁，重新买票
+lock-file-change = { $change ->
+    [deleted] 删除
+   *[replaced] 删除或替换
+}
+say-in-turn = 依次：
+say-then = ，
+say-then-sale = ；
+say-within = （{ $within }内）
+step-spawned = （pid { $pid }）已启动
+step-started = 听到发令枪
+step-paused = 暂停，下一步：{ $next }
+step-finished = 结束：{ $outcome ->
+    [bought] 想买的票都买到了
+    [sold_out] 没有余票了
+   *[lock_timeout] 等锁超时放弃了
+}，{ $attempts } 次尝试买到 { $bought } 张{ $retries ->
+    [0] {""}
+   *[other] ，重试 { $retries } 次
+}（延迟 { $delays }）
+step-searched = （pid { $pid }）查票：当前余票 { $seen }
+step-takes-after = 等了 { $waited }后拿到锁
+step-recovered = 替{ $of }完成订单 #{ $seq }（它记下订单后就死了）：ticket_num = { $after }
+step-order-logged = 订单 #{ $seq } 已记入{ store-ledger }
+step-order-again = 订单 #{ $seq } 重复：{ $first }也记下了这个订单号，两人都是按同一个过期的余票做的决定
+step-bought = 买票成功，已确认：{ $before } -> { $after }（{ $order }）
+step-sold-out = 没有余票了：没有抢到票
+delays = { $list } 毫秒
+delays-none = 无
+files = 运行 { $run }：数据 { $data }，锁 { $lock }，订单日志 { $log }
+files-database = 运行 { $run }：数据库 { $place }（表 grab_tickets.stock 和 grab_tickets.orders）
+files-trace = ，追踪 { $path }
+files-page = ，网页 { $path }
+move-describe = { $mv ->
+    [s] 查票（只读余票，不买）
+    [l] 申请互斥锁
+    [r] 读出要据以决定的余票
+    [w] 检查并写入（先订单日志，再数据文件）
+   *[u] 释放锁
+}
+move-name = { $mv ->
+    [s] 查票
+    [l] 加锁
+    [r] 读
+    [w] 写
+   *[u] 解锁
+}
+
+## 时间线（show/timeline/）
+
+timeline-heading = 时间线（{ $span }，每列 = { $column }）
+timeline-hidden = …… 另有 { $n } 个用户没有画出（--trace FILE 会画出每一个）
+timeline-first-write = 第一次写入（{ $who }）
+legend = 图例：
+legend-entry = { $cell ->
+    [undrawn] 在买票，未逐步画出
+    [delay] 网络延迟，未持锁
+    [waiting] 等锁
+    [holding] 持有锁
+    [gave_up] 放弃或出错
+    [refused] 被数据库拒绝，重试
+    [sold_out] 没有抢到票
+    [read] 读
+    [wrote] 写
+    [read_and_wrote] 读并写
+   *[killed] 被杀死（SIGKILL）
+}
+note-read-then = 读到 { $seen }，{ $then }
+note-read = 读到 { $seen }
+note-wrote = 写入 { $n }
+note-bought = 买到 { $n } 张
+note-sold-out = 没抢到
+note-bought-sold-out = 买到 { $n } 张后售罄
+note-bought-timed-out = 买到 { $n } 张后等锁超时
+note-gave-up = 等锁超时放弃
+note-killed-at = 在 { $step } 被杀死
+note-killed = 被杀死
+note-failed = 出错
+
+## explore（show/explore/）
+
+move-letter = { $letter } { $name }
+explore-race = { $buyers }抢 { $tickets }（{ $lock }）
+explore-every = { $race }的每一种调度。
+explore-pct = 按 PCT 抽取（用户优先级随机，在 { $steps } 个随机步上把正在走的用户降级；深度 { $depth }
+explore-uniform = 均匀抽取（每个能走的用户机会相同
+explore-sampled = { $race }中抽样 { $samples } 种调度，{ $how }；种子 { $seed }）。
+explore-each = 每一种都是真实用户进程的一次抢票，用的是 { $data } 的新副本；各步：{ $moves }。
+explore-row-run = 跑过的调度
+explore-row-skipped = 跳过
+explore-note-skipped = 互不影响的步骤换个顺序而已（共 { $orders } 种顺序）
+explore-row-sampled = 抽样
+explore-row-distinct = 不同的
+explore-note-distinct = 不同的抢票过程（独立步骤换顺序只算一次）
+explore-row-dead-ends = 走不通
+explore-note-dead-ends = 中途停下的运行：剩下的每一步都只是把别处跑过的调度换个顺序
+explore-note-oversold = 卖出超过库存（每次也都丢失了更新）
+explore-row-lost-only = 只丢失更新
+explore-note-lost-only = 没有超卖，但数据文件漏记了一笔销售
+explore-row-mismatched = 对不上账
+explore-note-mismatched = 数字对不上（见 --json）
+explore-row-ok = 结果正确
+explore-row-took = 用时
+explore-first-bad = 第一个出错的调度（第 { $index } 个，共 { $runs } 个）：{ $schedule }
+tickets-line = 票：{ $tickets }
+replay-it = 重放：{ $command }
+explore-interrupted = 已中断：跑了 { $runs } 种调度，其中 { $bad } 种出错；其余没有跑。
+explore-none-bad = 没有一种调度出错：{ $why ->
+    [lock] 整个买票过程加了互斥锁，无论步骤怎么排，同一张票都不会卖两次。
+    [enough] 票够每个用户买，所以没有人会被覆盖而超卖；试试少一点票。
+   *[lucky] 跑过的顺序里没有两个用户按同一个余票做决定。
+}
+explore-some-bad = { $runs } 种{ $sampled ->
+    [yes] 抽样调度
+   *[no] 调度
+}中有 { $bad } 种出错（{ $percent }%）：{ $scope ->
+    [none] 不加锁时，一个用户可能按另一个用户马上要改的余票做决定。
+    [write] 锁只包住写入，没有包住读取，所以用户仍会写回过期的余票。
+   *[whole] 加了锁不应该出现这种情况；请报告这个问题。
+}
+
+## explore --interactive（show/explore/board.rs、explore/interactive.rs）
+
+board-intro = 你来当调度器：{ $buyers }抢 { $tickets }（{ $lock }），在 { $data } 的副本上跑真实进程。
+    每个用户都停在下一步之前；输入用户编号让他走这一步（h 看帮助，q 退出）。
+    各步：{ $moves }。
+board-count = ticket_num = { $n }
+board-unreadable = 无法读取
+board-no-lock = 不加锁
+board-lock-free = 锁空闲
+board-held = 锁在{ $holder }手里
+board-held-waited = 锁在{ $holder }手里，{ $waiter }在等
+board-state = {"  "}数据文件：{ $count }；{ $lock }
+board-next = 下一步 { $key }：{ $what }
+board-blocked = 卡在 flock 里，等{ $holder }解锁
+board-done = 已结束
+board-prompt = 让哪个用户走？[1-{ $n }]{" "}
+board-retype = 请输入 1 到 { $n } 的用户编号，h 看帮助，q 退出。
+board-help = 输入用户编号，让他走旁边显示的那一步；q 停止。
+    一个用户的各步，依次为：
+board-help-sold-out = 读到 0 的用户没有抢到票，就此停下。
+stuck-done = { $who }已经结束了。
+stuck-waiting = { $who }卡在 flock 里，在等{ $holder }手里的锁；{ $holder }解锁后它才能继续。
+stuck-second-waiter = { $who }也想等锁，但{ $waiter }已经在等{ $holder }解锁；一次只让一个用户等（flock 不给等待者排队，两个人等时由内核决定谁先）。
+stuck-lock-at-work = 这就是互斥锁在起作用：一个用户在读和写之间时，别人都不能读——并发变成了串行。
+lesson-wait = {"  "}{ $who }申请锁，但锁在{ $holder }手里：{ $who }现在卡在 flock 里。{ $then }
+lesson-wait-whole = { $holder }写完并解锁之前它读不了，所以它会看到{ $holder }这笔销售：整个买票过程加了互斥锁，无论怎么排都不会超卖。
+lesson-wait-write = 但锁只包住了写入：{ $who }在申请锁之前就读了余票，所以一拿到锁就会写回它读到的数，哪怕{ $holder }已经改过。
+lesson-oversold = {"  "}!! 超卖：{ $who }刚卖出一张早已没有的票。它是按 ticket_num = { $seen } 做的决定，那是在{ $other }写入 { $theirs } 之前读到的：{ $tickets }一共卖出了 { $sold } 次。
+lesson-lost-update = {"  "}!! 丢失更新：{ $who }写入的 { $mine } 覆盖了{ $other }的销售。它是按 ticket_num = { $seen } 做的决定，那是在{ $other }写入 { $theirs } 之前读到的。
+moral-locked = 整个买票过程加了互斥锁，无论你怎么排顺序都超卖不了。
+moral-lucky = 这次没有超卖。试试先让每个用户都读，再让他们写。
+moral-bad = 你让抢票出错了：一个用户写回的余票，早已被另一个用户的写入改过期了。
+moral-mismatch = 数字对不上；见上面的报告。
+interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
+your-schedule = 你的调度：{ $schedule }
+
+## 逐步运行（show/schedule.rs）
+
+schedule-taken = 调度：{ $schedule }
+schedule-misfit-then = {"  "}! { $error }；从那里起按用户顺序跑完
+schedule-partly = {"  "}（按给定的 { $n } 步走，其余按用户顺序）
+schedule-misfit = --schedule 的第 { $step } 步“{ $turn }”不适合这次抢票：{ $why }
+ticket-to = 第 { $ticket } 张票卖给了{ $buyers }{ $times ->
+    [1] {""}
+    [2] （卖了两次）
+   *[other] （卖了 { $times } 次）
+}
+tickets-none-for = { $buyers }没有买到
+tickets-none-sold = 一张也没卖出
+
+## 进度行（show/progress.rs）
+
+progress-left = 余票 { $n }
+progress-unknown = 余票未知
+progress-line = { $left }，{ $waiting } 人在等锁
+progress-template = 个用户已结束
+
+## 错误（main.rs、exit.rs）
+
+error-line = grab-tickets：错误：{ $error }
+
+## 课堂网页（show/html.rs、page.html）；"{name}" 由网页填入
+
+page-tickets-left = 余票
+page-the-lock = 互斥锁
+page-time = 时间
+page-free = 空闲
+page-held-by = 在{ $who }手里
+page-start = 开头
+page-step = 一步
+page-play = 播放
+page-pause = 暂停
+page-speed = 速度
+page-report = 报告
+page-step-of = 第 { $k } 步，共 { $n } 步
+page-ready-to-race = 按“播放”或“一步”：{ $buyers } 个用户进程马上要抢 { $tickets } 张票。
+page-ready = 就绪
+page-searched = 查票：余票 { $seen }
+page-recovered = 替{ $who }完成了订单 #{ $seq }
+page-delay = 网络延迟 { $ms } 毫秒
+page-bought = 买票成功（订单 #{ $seq }）
+page-bought-again = 第 { $k } 次买票成功（订单 #{ $seq }）
+page-killed = 在 { $step } 被杀死
+page-failed = 出错
+page-legend-read = R 读余票
+page-legend-wrote = W 写回
+page-legend-sold-out = x 读到 0：没有抢到票
+page-legend-killed = K 被杀死（SIGKILL）
+
+## 错误：哪一步失败（exit.rs 的 Error::io），以及数据文件的错误
+
+io-append-to-order-log = 追加订单日志
+io-create-directory = 创建目录
+io-create-page = 创建网页
+io-create-temp-file = 创建临时文件
+io-create-trace-file = 创建追踪文件
+io-fsync-directory = fsync 目录
+io-fsync-order-log = fsync 订单日志
+io-inspect-data-file = 检查数据文件
+io-inspect-lock-file = 检查锁文件
+io-inspect-order-log = 检查订单日志
+io-lock = 锁住
+io-lock-the-race-gate-on = 锁住抢票闸门
+io-open-data-file = 打开数据文件
+io-open-directory = 打开目录
+io-open-order-log = 打开订单日志
+io-read-data-file = 读取数据文件
+io-read-order-log = 读取订单日志
+io-read-symbolic-link = 读取符号链接
+io-remove = 删除
+io-replace-data-file = 替换数据文件
+io-trim-order-log = 截短订单日志
+io-write = 写入
+io-write-page = 写入网页
+io-write-temp-file = 写入临时文件
+io-write-trace-file = 写入追踪文件
+error-io = 无法{ $action } { $path }：{ $error }{ $hint }
+error-hint-permission = ；请确认你有权写这个目录（或用 --data 换个地方）
+error-hint-not-found = ；请确认这个目录存在
+error-data-shape = 它应该是一个 JSON 对象，比如 {"{"}"ticket_num": 3{"}"}
+error-data-not-object = 数据文件 { $path } 不是 JSON 对象；{ $shape }
+error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape }
+error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
+error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
+
+## 命令行帮助（cli/mod.rs）：英文帮助就是 cli/args.rs 的文档注释，这里只有中文
+
+help-template = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    命令：
+    {"{"}subcommands{"}"}
+
+    选项：
+    {"{"}options{"}"}{"{"}after-help{"}"}
+help-template-explore = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    选项：
+    {"{"}options{"}"}
+help-template-completions = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    参数：
+    {"{"}positionals{"}"}
+
+    选项：
+    {"{"}options{"}"}
+help-about = 真实的进程从同一个 JSON 文件里抢票。
+help-long-about = 真实的进程从同一个 JSON 文件里抢票。
+
+    每个用户都是一个独立的操作系统进程。它先查票（读出并显示余票），再买票：重新读一次，模拟一段随机的网络延迟，有票就买一张。不加锁会超卖；用互斥锁（文件锁）包住整个“读—判断—写”，每张票都恰好卖出一次：将并发变成串行，牺牲了效率但是保障了数据的安全。
+help-examples = 示例：
+      grab-tickets                          10 个用户抢 3 张票，加锁：每张票只卖一次
+      grab-tickets --no-lock                同样的抢票，不加锁：看它超卖
+      grab-tickets --lock-scope write       只在写入时加锁（常见错误）：仍然超卖
+      grab-tickets --buyers 4 --tickets 20 --per-buyer all --delay-ms 0..0
+                                            吞吐量测试：一直买到卖完
+      grab-tickets --seed 7 --check         重放同样的延迟；有超卖就以 1 退出
+      grab-tickets --chaos --seed 2 --tickets 10
+                                            在买票中途 SIGKILL 三分之一的用户：一笔也不丢
+      grab-tickets --buyers 3 --kill-at 2:order_logged
+                                            在用户2记下订单后杀死它：下一个持锁者替它完成
+      grab-tickets --html race.html         生成在浏览器里重放抢票的网页（投影用）
+      grab-tickets --json | jq .verdict     整份报告输出为 JSON
+      grab-tickets --lang zh                用中文讲解（--lang en 用英文）
+      grab-tickets explore --no-lock        逐步跑遍 2 个用户抢 1 张票的每一种调度
+      grab-tickets --buyers 2 --tickets 1 --no-lock --schedule "1s 2s 1r 2r 1w 2w"
+                                            原样重放一种调度：两个用户都卖出了第 1 张票
+      grab-tickets completions bash         输出命令补全脚本（bash、zsh、fish……）
+
+    --seed 能重放：每个用户的网络延迟，以及 --chaos 在哪一步杀死哪些用户。不能重放：锁空出来时内核先让哪个等待者进来，因此也不能重放谁买到哪张票。要原样重放这个顺序，请用 --schedule（explore 会打印调度）。
+help-explore-about = 让真实的用户进程逐步走遍它们各步的每一种交错（或随机抽样，或由你来选），数一数有多少种调度会超卖。
+help-completions-about = 输出 shell 命令补全脚本，例如 grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
+help-race-lang = 所有输出的语言：en（English）或 zh（简体中文）。默认依次看 LC_ALL、LC_MESSAGES、LANG，再看系统设置，否则用英文。--json 不受影响。
+help-race-buyers = 启动的用户进程数（1 到 1000）[默认：10，用 --schedule 时为它提到的最大用户号]。
+help-race-tickets = 抢票前把余票设为这么多张。
+help-race-keep_stock = 直接用数据文件里现有的余票，不按 --tickets 重设。
+help-race-data = 共享的数据文件：{"{"}"ticket_num": N{"}"}。
+help-race-delay_ms = 模拟网络延迟的范围（毫秒），LO..HI，含两端。
+help-race-seed = 延迟和 --chaos 计划的种子：同一个种子能重放每个用户的延迟和被杀的位置，不能重放内核唤醒哪个等待者（要精确的加锁顺序：--schedule）。
+help-race-per_buyer = 每个用户想买的票数：一个数字，或 all（一直买到卖完）。
+help-race-no_fsync = 确认销售前不做 fsync：更快；断电可能丢失已确认的销售。
+help-race-lock_timeout = 等锁超过这么多毫秒就放弃（该用户的结果：等锁超时）。
+help-race-check = 有超卖或数字对不上时以状态 1 退出。
+help-race-json = 把整份报告输出为一个 JSON 文档，代替文字（隐含 --quiet）。
+help-race-trace = 另把抢票过程写进 FILE，格式为 Chrome Trace Event（用 ui.perfetto.dev 或 chrome://tracing 打开）。
+help-race-html = 另写一个 FILE：一个自包含的 HTML 网页，在浏览器里重放抢票：每个用户一条泳道、余票计数、持锁者、播放/单步控制和报告。
+help-race-quiet = 只打印报告，不实时讲解抢票过程。
+help-race-verbose = 另外讲解每个用户的开始和结束（含延迟），并给出运行 id 和用到的每个文件。
+help-race-chaos = 故障注入：按 --seed 抽取的步骤，SIGKILL 大约三分之一的用户，然后证明没有一笔销售丢失或重复。
+help-race-store = 把库存放在 PostgreSQL 数据库里而不是数据文件里，例如 postgres://app@db.example:5432/shop。表不存在会自动创建；密码可以来自 PGPASSWORD。（逐步运行 --schedule 只用于数据文件。）
+help-race-db_lock = 数据库在 --lock-scope whole 和 write 时用的锁：row（对库存行 SELECT ... FOR UPDATE，延迟期间一直持有）或 advisory（pg_advisory_xact_lock，最接近 flock）。需要 --store。
+help-race-atomic = 数据库自己的办法：根本不先读后写，一条条件 UPDATE ... SET ticket_num = ticket_num - 1 WHERE ticket_num > 0 RETURNING。需要 --store。
+help-race-serializable = 在一个 SERIALIZABLE 事务里读、延迟、写，不加锁：两笔冲突的购买中数据库会中止一笔，用户再试（报告会统计重试）。需要 --store。
+help-race-kill_at = 对一个用户做故障注入：在第 A 次尝试（默认 1）的 STEP 步 SIGKILL 用户 N；可重复。步骤：before_lock、lock_held、in_delay、temp_written、order_logged、data_written、released（数据库存储的步骤少一些）。
+help-race-schedule = 原样重放一种交错：每个用户在每一步前暂停，按调度指定的时候才走，例如 "1s 2s 1r 2r 1w 2w"（s 查票、l 加锁、r 读、w 写、u 解锁；explore 会打印这样的调度）。
+help-race-no_lock = 完全不加锁（同 --lock-scope none）：课上那个会超卖的抢票。在数据库上（--store）：读出余票、延迟，然后 UPDATE ... SET ticket_num = <读到的数 - 1>。
+help-race-lock_scope = 锁包住买票过程的多少：whole（正确）、write（常见错误）、none。在数据库上，锁是事务持有的行锁或咨询锁（--db-lock）。
+help-race-help = 打印帮助
+help-race-version = 打印版本
+help-explore-buyers = 用户进程数（跑遍每种调度时 1 到 4，用 --random 时最多 1000）。
+help-explore-tickets = 每种调度开始时的余票。
+help-explore-data = 每种调度都重新复制一份的数据文件（它本身从不被写）。
+help-explore-random = 抽样 N 种调度（按 --sampler，从 --seed 抽），而不是跑遍每一种。
+help-explore-seed = --random 的种子：同一个种子抽到同样的调度。
+help-explore-sampler = --random 怎样抽一种调度：uniform（每个能走的用户机会相同；默认，最常找到这种抢票错误）或 pct（优先级在随机的点上改变）。
+help-explore-depth = PCT 抽样的深度：每次抽样在 DEPTH - 1 个随机步上把正在走的用户降级 [默认：3]。
+help-explore-interactive = 你自己当调度器：输入用户编号，让他走下一步。
+help-explore-json = 把总结输出为一个 JSON 文档。
+help-explore-no_fsync = 确认销售前不做 fsync（更快；抢票过程不变）。
+help-explore-no_lock = 完全不加锁（同 --lock-scope none）：课上那个会超卖的抢票。
+help-explore-lock_scope = 锁包住买票过程的多少：whole（正确）、write（常见错误）、none。
+help-explore-lang = 所有输出的语言：en（English）或 zh（简体中文）。
+help-explore-help = 打印帮助
+help-completions-shell = 要生成补全脚本的 shell
+help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
+help-completions-help = 打印帮助

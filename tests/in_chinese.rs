@@ -1,0 +1,97 @@
+//! The class's language: `--lang`, else LC_ALL / LC_MESSAGES / LANG, chooses English or
+//! Chinese for everything a person reads, errors and their hints included; `--json` stays
+//! one language-neutral document.
+
+mod common;
+use common::TestEnv;
+use serde_json::Value;
+
+#[test]
+fn the_same_schedule_gives_the_same_json_in_both_languages() {
+    let schedule = "1s 2s 1r 2r 1w 2w";
+    let json = |lang: &str| {
+        let env = TestEnv::new();
+        let run = env
+            .race()
+            .env("LANG", if lang == "zh" { "zh_CN.UTF-8" } else { "C" })
+            .buyers(2)
+            .tickets(1)
+            .no_lock()
+            .args(["--schedule", schedule])
+            .json()
+            .run();
+        let doc: Value = serde_json::from_str(run.stdout()).expect("JSON");
+        (doc["tally"].clone(), doc["verdict"].clone())
+    };
+    let (en, zh) = (json("en"), json("zh"));
+    assert_eq!(en.0, zh.0, "the tally differs");
+    assert_eq!(en.1["status"], "oversold");
+    assert_eq!(en.1, zh.1, "the verdict differs");
+}
+
+#[test]
+fn the_language_comes_from_the_flag_then_the_locale() {
+    let env = TestEnv::new();
+    let by_lang = env.race().env("LANG", "zh_CN.UTF-8").quiet().run();
+    by_lang.assert_stdout_contains("结果正确：3 张票");
+    let by_lc_all = env
+        .race()
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "C")
+        .quiet()
+        .run();
+    by_lc_all.assert_stdout_contains("OK: 3 tickets");
+    let by_flag = env
+        .race()
+        .env("LANG", "en_US.UTF-8")
+        .lang("zh")
+        .quiet()
+        .run();
+    by_flag
+        .assert_stdout_contains("报告（抢票用时")
+        .assert_stdout_contains("买票成功");
+}
+
+#[test]
+fn a_broken_data_file_is_refused_in_chinese_with_its_hint_and_left_as_it_was() {
+    let env = TestEnv::with_data("oops\n");
+    let run = env.race().lang("zh").keep_stock().run();
+    run.assert_code(3)
+        .assert_stderr_contains("grab-tickets：错误：无法解析数据文件")
+        .assert_stderr_contains("它应该是一个 JSON 对象，比如 {\"ticket_num\": 3}");
+    assert_eq!(std::fs::read(&env.data).unwrap(), b"oops\n");
+}
+
+#[test]
+fn explore_and_its_board_speak_chinese() {
+    let env = TestEnv::new();
+    let summary = common::grab_tickets()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["explore", "--no-lock", "--data"])
+        .arg(&env.data)
+        .run();
+    summary
+        .assert_success()
+        .assert_stdout_contains("2 个用户抢 1 张票（不加锁）的每一种调度。")
+        .assert_stdout_contains("第一个出错的调度")
+        .assert_stdout_contains("原因：")
+        .assert_stdout_contains("超卖：1 张票");
+}
+
+#[test]
+fn the_help_speaks_chinese_too() {
+    let help = common::grab_tickets().lang("zh").arg("--help").run();
+    help.assert_success()
+        .assert_stdout_contains("用法：grab-tickets")
+        .assert_stdout_contains("启动的用户进程数")
+        .assert_stdout_contains("将并发变成串行");
+    let explore = common::grab_tickets()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["explore", "--help"])
+        .run();
+    explore
+        .assert_success()
+        .assert_stdout_contains("你自己当调度器");
+    let english = common::grab_tickets().arg("--help").run();
+    english.assert_stdout_contains("Usage: grab-tickets");
+}
