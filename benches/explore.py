@@ -8,7 +8,7 @@ and how often each sampler finds the oversell.
 
 Builds the release binary, then times `explore --buyers B --tickets 1 [mode] --json` for
 B = 2, 3 (and 4 without a lock) in every lock mode, each on a fresh temp data file. Every run's
-counts are checked against the figures the pure model in tests/explore.rs derives without a
+counts are checked against the figures the pure model in tests/it/explore.rs derives without a
 single process (a mismatch makes the script exit 1). Target of issue 11: every schedule of 3
 buyers, 1 ticket, no lock, in under a minute on this 2-core machine. Then 10 buyers, 1 ticket:
 the fraction of sampled schedules that oversell, PCT (depth 3) against uniform choice.
@@ -33,7 +33,7 @@ BINARY = REPO / "target" / HOST / "release" / "grab-tickets"
 
 MODES = {"none": ["--no-lock"], "write": ["--lock-scope", "write"], "whole": ["--lock-scope", "whole"]}
 # (buyers, mode) -> (schedules, orders, oversold, lost updates, ok): what the pure model in
-# tests/explore.rs counts for 1 ticket (cargo test checks the 2- and 3-buyer rows against it).
+# tests/it/explore.rs counts for 1 ticket (cargo test checks the 2- and 3-buyer rows against it).
 EXPECTED = {
     (2, "none"): (6, 20, 2, 0, 4),
     (2, "write"): (10, 82, 6, 0, 4),

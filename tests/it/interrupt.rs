@@ -2,10 +2,9 @@
 //! that is SIGKILLed takes its buyers with it. Both tests wait for the buyers' own output
 //! and for their processes to end (signals), never for a fixed sleep.
 
-mod common;
-use common::exit::INTERRUPTED;
-use common::process::wait_until_gone;
-use common::{BACKSTOP, TestEnv};
+use crate::common::exit::INTERRUPTED;
+use crate::common::process::wait_until_gone;
+use crate::common::{BACKSTOP, TestEnv};
 
 /// Buyer pids from the step-by-step narration's "(pid N) searches" lines (`--verbose`).
 fn buyer_pids(lines: &[String]) -> Vec<u32> {

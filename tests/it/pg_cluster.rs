@@ -6,15 +6,13 @@
 //! loudly that it skipped, unless `GRAB_TICKETS_REQUIRE_POSTGRES=1` (set by `.ci/run`)
 //! makes that a failure.
 
-#![allow(dead_code)] // Each test file uses a different part of this helper.
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::common::{self, Race, Run};
+use crate::common::{self, Race, Run};
 
 /// The binary against the database at `url`. PGPASSWORD is unset: each test says where its
 /// password comes from.
@@ -228,10 +226,6 @@ impl Cluster {
             "the test cluster did not start; its log:\n{}",
             std::fs::read_to_string(cluster.dir.join("log")).unwrap_or_default()
         );
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     fn socket_dir(&self) -> PathBuf {

@@ -3,11 +3,9 @@
 //! the database store, against a real PostgreSQL server, in each of its safe modes. And a seed
 //! replays its kills: the same victims at the same steps.
 
-mod common;
-mod pg_cluster;
-
-use common::{Race, Run, TestEnv};
-use pg_cluster::Db;
+use crate::common::{Race, Run, TestEnv};
+use crate::pg_cluster;
+use crate::pg_cluster::Db;
 
 const RUNS: u64 = 300;
 const DATABASE_RUNS: u64 = 120;

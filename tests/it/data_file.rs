@@ -3,8 +3,7 @@
 //! permission bits, and goes through the user's symbolic link to the real file, leaving the
 //! link in place.
 
-mod common;
-use common::{TestEnv, grab_tickets};
+use crate::common::{TestEnv, grab_tickets};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt as _, symlink};
 

@@ -1,7 +1,6 @@
 //! After a text run the report draws the race: one lane per buyer on a common time axis.
 
-mod common;
-use common::{Run, TestEnv};
+use crate::common::{Run, TestEnv};
 
 /// The lane of `buyer` between its bars, from a run's stdout.
 fn lane(run: &Run, buyer: u32) -> Option<&str> {

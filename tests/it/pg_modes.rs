@@ -2,11 +2,9 @@
 //! `pg_cluster`): the same buyers, report, trace and JSON as with the data file, the stock in
 //! a row, the ledger in an orders table that every report is checked against.
 
-mod common;
-mod pg_cluster;
-
-use common::Run;
-use pg_cluster::{on, tally};
+use crate::common::Run;
+use crate::pg_cluster;
+use crate::pg_cluster::{on, tally};
 use serde_json::Value;
 
 #[test]

@@ -3,14 +3,13 @@
 //! of not getting in (refused, wrong password, missing database, malformed URL), each with one
 //! clear message, a documented exit code and the stock untouched.
 
-mod common;
-mod pg_cluster;
-
+use crate::common;
+use crate::pg_cluster;
 use std::time::{Duration, Instant};
 
-use common::Run;
-use pg_cluster::Db;
-use pg_cluster::{on, tally};
+use crate::common::Run;
+use crate::pg_cluster::Db;
+use crate::pg_cluster::{on, tally};
 use serde_json::Value;
 
 /// Three buyers, three tickets, buyer 1 SIGKILLs itself at `step` (with `mode` flags); the

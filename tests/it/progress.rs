@@ -2,8 +2,7 @@
 //! shows it on stderr there, and a run whose output goes to a pipe or a file gets none,
 //! however long it takes; nor does a `--json` run, or a race over before the line could help.
 
-mod common;
-use common::{Race, TestEnv};
+use crate::common::{Race, TestEnv};
 
 /// What only the progress line prints.
 const PROGRESS: &str = " buyers done, ";

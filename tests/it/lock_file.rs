@@ -3,9 +3,8 @@
 //! before it writes; each re-lock is narrated, counted and traced. And the lock is the plain
 //! flock(2) of README's protocol: util-linux `flock(1)` on the sidecar makes buyers wait.
 
-mod common;
-use common::process::wait_until_gone;
-use common::{BACKSTOP, Run, TestEnv};
+use crate::common::process::wait_until_gone;
+use crate::common::{BACKSTOP, Run, TestEnv};
 use serde_json::Value;
 use std::fs;
 use std::io::{BufRead, BufReader};

@@ -2,8 +2,7 @@
 //! the buyer SIGKILL itself exactly there) leaves a complete data file, no oversold ticket, a
 //! free lock, and a report that accounts for every ticket.
 
-mod common;
-use common::{Run, Tally, TestEnv};
+use crate::common::{Run, Tally, TestEnv};
 use grab_tickets::ORDER_ENTRY_LEN;
 use std::fs;
 

@@ -1,8 +1,7 @@
 //! `--seed` replays every buyer's simulated network delays, and a run without one prints the
 //! seed it drew so that it can be replayed.
 
-mod common;
-use common::{Race, Run, TestEnv};
+use crate::common::{Race, Run, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

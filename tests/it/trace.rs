@@ -1,9 +1,8 @@
 //! `--trace FILE` writes the race as a Chrome trace: a lane per buyer, the lock as spans.
 //! Mutual exclusion and the no-lock race are checked from the trace file alone.
 
-mod common;
-use common::exit::ENVIRONMENT;
-use common::{Race, Run, TestEnv};
+use crate::common::exit::ENVIRONMENT;
+use crate::common::{Race, Run, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

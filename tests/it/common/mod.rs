@@ -3,10 +3,6 @@
 //! assertions on the finished run that print its command, status, stdout and stderr when
 //! they fail.
 
-// Every file in tests/ is its own crate with its own copy of this module, and each uses a
-// different part of it: what one file leaves unused another one needs.
-#![allow(dead_code)]
-
 pub mod process;
 
 use std::cell::OnceCell;

@@ -4,9 +4,8 @@
 //! and a screenshot of it is not blank. Without Chromium (a developer machine) the browser part says loudly that it was
 //! skipped; `.ci/run` installs Chromium, so CI always runs it.
 
-mod common;
-use common::TestEnv;
-use common::exit::ENVIRONMENT;
+use crate::common::TestEnv;
+use crate::common::exit::ENVIRONMENT;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

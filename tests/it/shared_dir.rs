@@ -4,9 +4,8 @@
 //! ignores them), in a sticky world-writable directory like /tmp, and each planted target is
 //! byte-identical afterwards.
 
-mod common;
-use common::exit::ENVIRONMENT;
-use common::{Run, TestEnv};
+use crate::common::exit::ENVIRONMENT;
+use crate::common::{Run, TestEnv};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::os::unix::process::CommandExt as _;

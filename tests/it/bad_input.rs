@@ -1,9 +1,8 @@
 //! Bad input gets one clear error naming the file or flag and how to fix it, a documented
 //! exit code, and leaves the data file byte-identical.
 
-mod common;
-use common::exit::{BAD_DATA, ENVIRONMENT, USAGE};
-use common::{Run, Tally, TestEnv, grab_tickets};
+use crate::common::exit::{BAD_DATA, ENVIRONMENT, USAGE};
+use crate::common::{Run, Tally, TestEnv, grab_tickets};
 use std::fs::{self, Permissions};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

@@ -3,12 +3,10 @@
 //! driven by stdin. The pure model below counts the same schedules without a single process;
 //! the real explorer must agree with it exactly.
 
-mod common;
-
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use common::{Run, TestEnv, exit, grab_tickets};
+use crate::common::{Run, TestEnv, exit, grab_tickets};
 use serde_json::Value;
 
 /// A pure model of the race's moves: no processes, no files, just the rules.

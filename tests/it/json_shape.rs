@@ -1,8 +1,7 @@
 //! `--json` prints one document whose shape is documented in the README ("The --json
 //! document"); scripts rely on it, so every key listed there is checked here.
 
-mod common;
-use common::{Run, TestEnv};
+use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 
 const TOP: [&str; 17] = [

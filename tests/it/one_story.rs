@@ -2,8 +2,7 @@
 //! JSON's `result` of each buyer agree on how every buyer ended (sold out, bought K then sold
 //! out, killed, timed out). The JSON is read from the `--html` page the same text run wrote.
 
-mod common;
-use common::{Race, Run, TestEnv};
+use crate::common::{Race, Run, TestEnv};
 use serde_json::Value;
 
 /// A text run that also writes its page; returns the run and the `--json` document inside

@@ -1,9 +1,8 @@
 //! Waiting for the lock: a buyer says once whom it waits for, and `--lock-timeout` makes it
 //! give up with its own outcome; the launcher itself names an outside holder.
 
-mod common;
-use common::exit::ENVIRONMENT;
-use common::{Tally, TestEnv};
+use crate::common::exit::ENVIRONMENT;
+use crate::common::{Tally, TestEnv};
 use std::os::fd::AsRawFd;
 
 #[test]

@@ -3,10 +3,10 @@
 //! window, every sale in that window is attributed, and a restock never lands in the middle of
 //! someone else's race.
 
-mod common;
-use common::exit::ENVIRONMENT;
-use common::process::Live;
-use common::{BACKSTOP, Run, TestEnv, grab_tickets};
+use crate::common;
+use crate::common::exit::ENVIRONMENT;
+use crate::common::process::Live;
+use crate::common::{BACKSTOP, Run, TestEnv, grab_tickets};
 use grab_tickets::ORDER_ENTRY_LEN;
 use serde_json::Value;
 use std::fs;
@@ -156,12 +156,9 @@ fn keep_stock_joins_a_running_race_and_each_report_counts_the_other() {
     }
 }
 
-/// Runs the independent buyer in tests/outsider (written from README's protocol alone).
+/// Runs the independent buyer in tests/it/outsider_buyer.py (written from README's protocol alone).
 fn outsider(data: &Path, run: &str) -> std::process::Child {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/outsider/outsider_buyer.py"
-    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/outsider_buyer.py");
     Command::new("python3")
         .arg(script)
         .arg(data)

@@ -1,8 +1,7 @@
 //! `--check` turns the verdict into the exit status, so scripts and CI can assert correctness.
 
-mod common;
-use common::exit::{CHECK_FAILED, USAGE};
-use common::{Race, TestEnv};
+use crate::common::exit::{CHECK_FAILED, USAGE};
+use crate::common::{Race, TestEnv};
 
 /// Five buyers, one ticket, no lock, and a delay long enough that all of them read before
 /// anyone writes: an oversold run.

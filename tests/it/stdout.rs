@@ -1,9 +1,8 @@
 //! A reader that goes away (`grab-tickets | head -3`) or a full stdout (`> /dev/full`) ends
 //! the output, never the run in a panic: the race still finishes and settles the files.
 
-mod common;
-use common::TestEnv;
-use common::exit::ENVIRONMENT;
+use crate::common::TestEnv;
+use crate::common::exit::ENVIRONMENT;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

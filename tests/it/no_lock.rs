@@ -2,8 +2,7 @@
 //! all buyers start on one starting gun and read long before the first write, because the
 //! simulated delay (200 ms or more) dwarfs the spawn jitter (a few ms), on one core or many.
 
-mod common;
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,9 +1,8 @@
 //! The friendly parts of the command line: version, completions, --verbose and --quiet, and
 //! a --help that shows every flag the completions offer.
 
-mod common;
-use common::exit::USAGE;
-use common::{TestEnv, grab_tickets};
+use crate::common::exit::USAGE;
+use crate::common::{TestEnv, grab_tickets};
 use std::collections::BTreeSet;
 
 #[test]

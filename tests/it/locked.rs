@@ -1,7 +1,6 @@
 //! With the lock around the whole purchase, every ticket is sold exactly once.
 
-mod common;
-use common::{Tally, TestEnv};
+use crate::common::{Tally, TestEnv};
 use std::collections::BTreeSet;
 
 #[test]

@@ -2,8 +2,7 @@
 //! timeline and report: simultaneous, identical steps are said once. `--verbose` keeps the
 //! step-by-step account.
 
-mod common;
-use common::TestEnv;
+use crate::common::TestEnv;
 
 /// Rows the output takes on an 80-column terminal, long lines wrapping.
 fn rows(stdout: &str) -> usize {

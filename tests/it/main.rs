@@ -1,0 +1,70 @@
+//! grab-tickets' integration tests: one crate, so one build and one binary, and the shared
+//! helpers compiled once. Every test runs the real binary on a temp directory (and the real
+//! PostgreSQL or Chromium it needs). Add a test to the module it belongs to; add a module only
+//! for a behaviour none of these covers, and give it a line here.
+
+// The helpers every module shares.
+// TestEnv, the `Race` builder for one run and the assertions that print the run's context.
+mod common;
+// A throwaway PostgreSQL cluster and the `Race` builder aimed at one of its databases.
+mod pg_cluster;
+
+// The lesson: the race and its fix.
+// Without the lock (or with it around the write only) the race oversells, every time.
+mod no_lock;
+// With the lock around the whole purchase, every ticket is sold exactly once.
+mod locked;
+// Waiting for the lock: said once, for whom; `--lock-timeout` gives up.
+mod lock_wait;
+// The lock survives its file being deleted or replaced; outside flock(1) holders are honoured.
+mod lock_file;
+// The same race and fixes on a PostgreSQL server: row lock, advisory lock, serializable.
+mod pg_modes;
+
+// What people and scripts see.
+// A default run fits one screen; `--verbose` keeps the step-by-step account.
+mod one_screen;
+// The timeline, the report and the JSON tell one story of each buyer.
+mod one_story;
+// The timeline's lanes on a common time axis.
+mod timeline;
+// `--trace FILE`: a Chrome trace whose spans show the lock.
+mod trace;
+// `--html FILE`: the classroom page, checked in headless Chromium.
+mod page;
+// `--json`: every key the README documents.
+mod json_shape;
+// The live progress line appears only for a person at a terminal.
+mod progress;
+// A closed or full stdout ends the output, never the run.
+mod stdout;
+// `--check` turns the verdict into the exit status.
+mod check;
+// Version, completions, --verbose, --quiet and --help.
+mod cli;
+
+// Replaying and exploring schedules.
+// `--seed` replays the delays; a run without one prints the seed it drew.
+mod seed;
+// `explore` and `--schedule`, checked against a pure model of the same moves.
+mod explore;
+
+// Nothing is lost: kills, interrupts, faults.
+// A buyer SIGKILLed at each step of a locked purchase.
+mod kill_points;
+// Hundreds of seeded `--chaos` runs, on the file and on the database.
+mod chaos;
+// Ctrl-C and SIGKILL on the launcher.
+mod interrupt;
+// Database faults: killed in a transaction, server restarted, every way of not getting in.
+mod pg_faults;
+
+// The data file and the files beside it.
+// A write changes `ticket_num` and `seq` and not one other byte.
+mod data_file;
+// The order log is a ledger shared with other runs and other programs.
+mod shared_ledger;
+// Links planted in a shared directory are never written through.
+mod shared_dir;
+// Bad input: one clear error, a documented exit code, nothing changed.
+mod bad_input;
