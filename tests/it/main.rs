@@ -32,6 +32,10 @@ mod timeline;
 mod trace;
 // `--html FILE`: the classroom page, checked in headless Chromium.
 mod page;
+// Every narration line is true of the run's events, in both languages.
+mod narration_truth;
+// `--lang` and the locale: everything a person reads in English or Chinese.
+mod in_chinese;
 // `--json`: every key the README documents.
 mod json_shape;
 // The live progress line appears only for a person at a terminal.

@@ -3,8 +3,7 @@
 //! and in Chinese, each line checked against the run's own events (read from its page). A
 //! merged line never gives the lock to two buyers at once.
 
-mod common;
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::Value;
 
 /// The words the checks look for, in one language.

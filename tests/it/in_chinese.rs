@@ -2,8 +2,7 @@
 //! Chinese for everything a person reads, errors and their hints included; `--json` stays
 //! one language-neutral document.
 
-mod common;
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::Value;
 
 #[test]
@@ -65,7 +64,7 @@ fn a_broken_data_file_is_refused_in_chinese_with_its_hint_and_left_as_it_was() {
 #[test]
 fn explore_and_its_board_speak_chinese() {
     let env = TestEnv::new();
-    let summary = common::grab_tickets()
+    let summary = crate::common::grab_tickets()
         .env("LANG", "zh_CN.UTF-8")
         .args(["explore", "--no-lock", "--data"])
         .arg(&env.data)
@@ -80,18 +79,18 @@ fn explore_and_its_board_speak_chinese() {
 
 #[test]
 fn the_help_speaks_chinese_too() {
-    let help = common::grab_tickets().lang("zh").arg("--help").run();
+    let help = crate::common::grab_tickets().lang("zh").arg("--help").run();
     help.assert_success()
         .assert_stdout_contains("用法：grab-tickets")
         .assert_stdout_contains("启动的用户进程数")
         .assert_stdout_contains("将并发变成串行");
-    let explore = common::grab_tickets()
+    let explore = crate::common::grab_tickets()
         .env("LANG", "zh_CN.UTF-8")
         .args(["explore", "--help"])
         .run();
     explore
         .assert_success()
         .assert_stdout_contains("你自己当调度器");
-    let english = common::grab_tickets().arg("--help").run();
+    let english = crate::common::grab_tickets().arg("--help").run();
     english.assert_stdout_contains("Usage: grab-tickets");
 }
