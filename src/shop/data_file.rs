@@ -17,6 +17,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 
 use super::directory::DataDir;
 use super::document::{self, Stock};
+use super::record::{self, Op};
 use crate::exit::{Error, Result, shown};
 use crate::lang::tr;
 
@@ -187,10 +188,16 @@ pub struct Staged<'a> {
 pub fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
     let mut file = create_temp(data)?;
     let temp = data.temp.borrow();
-    if let Err(e) = file.write_all(&stock.to_json()) {
-        let _ = rustix::fs::unlinkat(data.dir.fd(), &*temp, AtFlags::empty());
+    let json = stock.to_json();
+    if let Err(e) = file.write_all(&json) {
+        unlink(data, &temp);
         return Err(Error::io("write temp file", &data.temp_path(&temp), &e));
     }
+    record::note(|| Op::Write {
+        name: record::name(&temp),
+        offset: 0,
+        bytes: record::hex(&json),
+    });
     Ok(Staged { data })
 }
 
@@ -218,8 +225,7 @@ fn create_temp(data: &DataFile) -> Result<File> {
 impl Staged<'_> {
     /// Gives up on the staged file: it was never part of the data, so it goes.
     pub fn discard(self) {
-        let temp = self.data.temp.borrow();
-        let _ = rustix::fs::unlinkat(self.data.dir.fd(), &*temp, AtFlags::empty());
+        unlink(self.data, &self.data.temp.borrow());
     }
 
     /// Second half of [`write`]: makes the new file the data file. Names are relative to the
@@ -231,7 +237,7 @@ impl Staged<'_> {
         let data = self.data;
         let temp = data.temp.borrow();
         if let Err(e) = swap_names(data, &temp) {
-            let _ = rustix::fs::unlinkat(data.dir.fd(), &*temp, AtFlags::empty());
+            unlink(data, &temp);
             return Err(e);
         }
         Ok(())
@@ -246,9 +252,13 @@ fn swap_names(data: &DataFile, temp: &OsStr) -> Result<()> {
     let dir = data.dir.fd();
     match rustix::fs::renameat_with(dir, temp, dir, &data.name, RenameFlags::EXCHANGE) {
         Ok(()) => {
+            record::note(|| Op::Exchange {
+                a: record::name(temp),
+                b: record::name(&data.name),
+            });
             // The new document is in place; a leftover old copy is only litter (the
             // launcher removes a killed buyer's), never worth failing a sale over.
-            let _ = rustix::fs::unlinkat(dir, temp, AtFlags::empty());
+            unlink(data, temp);
             return Ok(());
         }
         Err(
@@ -260,7 +270,21 @@ fn swap_names(data: &DataFile, temp: &OsStr) -> Result<()> {
         Err(e) => return Err(Error::io("replace data file", &data.path, &e.into())),
     }
     rustix::fs::renameat(dir, temp, dir, &data.name)
-        .map_err(|e| Error::io("replace data file", &data.path, &e.into()))
+        .map_err(|e| Error::io("replace data file", &data.path, &e.into()))?;
+    record::note(|| Op::Rename {
+        from: record::name(temp),
+        to: record::name(&data.name),
+    });
+    Ok(())
+}
+
+/// Removes `name` from the data file's directory, if it can: only ever a temp file of ours.
+fn unlink(data: &DataFile, name: &OsStr) {
+    if rustix::fs::unlinkat(data.dir.fd(), name, AtFlags::empty()).is_ok() {
+        record::note(|| Op::Unlink {
+            name: record::name(name),
+        });
+    }
 }
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
@@ -291,7 +315,7 @@ pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
             FileType::from_raw_mode(s.st_mode) == FileType::RegularFile && s.st_uid == me
         });
         if ours {
-            let _ = rustix::fs::unlinkat(fd, &name, AtFlags::empty());
+            unlink(&dir, &name);
         }
     }
 }

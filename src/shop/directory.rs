@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat};
 
+use super::record::{self, Op};
 use crate::exit::{Error, Result};
 
 /// Linux's own limit on symbolic links followed in one lookup.
@@ -237,6 +238,7 @@ impl DataDir {
             | extra;
         let mode = Mode::from_raw_mode(self.mode.bits.unwrap_or(0o666));
         let fd = rustix::fs::openat(self.fd(), name, flags, mode)?;
+        record::note(|| Op::Create { name: record::name(name) });
         if self.mode.umask_narrows {
             rustix::fs::fchmod(&fd, mode)?;
         }
@@ -309,6 +311,7 @@ impl DataDir {
     fn create_sidecar(&self, name: &OsStr, flags: OFlags) -> rustix::io::Result<OwnedFd> {
         let mode = Mode::from_raw_mode(self.mode.bits.unwrap_or(0o666) & 0o666);
         let fd = rustix::fs::openat(self.fd(), name, flags | OFlags::CREATE | OFlags::EXCL, mode)?;
+        record::note(|| Op::Create { name: record::name(name) });
         if self.mode.umask_narrows {
             rustix::fs::fchmod(&fd, mode)?;
         }
@@ -337,6 +340,7 @@ impl DataDir {
 
     /// fsyncs the directory, so a name created or renamed in it survives a power cut.
     pub fn sync(&self) -> Result<()> {
+        record::note(|| Op::SyncDir);
         let synced = match rustix::fs::fsync(self.fd()) {
             // Opened with O_PATH (a directory we may not list): reopen it to fsync.
             Err(rustix::io::Errno::BADF) => File::open(&self.path).and_then(|d| d.sync_all()),

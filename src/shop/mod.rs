@@ -12,7 +12,9 @@ pub mod keeper;
 pub mod lock;
 pub mod orders;
 pub mod pg;
+pub mod planted;
 pub mod purchase;
+pub mod record;
 pub mod recovery;
 
 use std::time::Duration;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::directory::DataDir;
+use super::record::{self, Op};
 use crate::exit::{Error, Result};
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
@@ -110,7 +111,13 @@ impl OrderLog {
                         &std::io::ErrorKind::WriteZero.into(),
                     ));
                 }
-                Ok(n) => written += n,
+                Ok(n) => {
+                    record::note(|| Op::Append {
+                        name: record::name_of(&self.path),
+                        bytes: record::hex(&line[written..written + n]),
+                    });
+                    written += n;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     // A full disk cuts an entry short: take the piece back, so that a
@@ -132,12 +139,15 @@ impl OrderLog {
         if let Ok(len) = self.len()
             && len % ENTRY_LEN as u64 == written as u64
         {
-            let _ = self.file.set_len(len - written as u64);
+            self.truncate(len - written as u64);
         }
     }
 
     /// Flushes every entry appended so far (by any process) to the disk.
     pub fn sync(&self) -> Result<()> {
+        record::note(|| Op::SyncFile {
+            name: record::name_of(&self.path),
+        });
         self.file
             .sync_data()
             .map_err(|e| Error::io("fsync order log", &self.path, &e))
@@ -234,6 +244,10 @@ impl OrderLog {
             self.file
                 .set_len(count * ENTRY_LEN as u64)
                 .map_err(|e| Error::io("trim order log", &self.path, &e))?;
+            record::note(|| Op::Truncate {
+                name: record::name_of(&self.path),
+                len: count * ENTRY_LEN as u64,
+            });
         }
         Ok(last)
     }
@@ -249,6 +263,16 @@ impl OrderLog {
             }
         }
         Ok(())
+    }
+
+    /// Cuts the log to `len` bytes, best effort (the next lock holder trims what is left).
+    fn truncate(&self, len: u64) {
+        if self.file.set_len(len).is_ok() {
+            record::note(|| Op::Truncate {
+                name: record::name_of(&self.path),
+                len,
+            });
+        }
     }
 
     fn len(&self) -> Result<u64> {

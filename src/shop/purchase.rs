@@ -7,6 +7,8 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::orders::{Entry, EntryKind};
+use super::planted::{Bug, planted};
+use super::record::{self, Op};
 use super::{Acquired, DatabaseAnswers, Serialized, Snapshot, Store};
 use crate::events::Event;
 use crate::exit::{Error, Result};
@@ -203,8 +205,15 @@ impl<S: Store> Purchase<'_, S> {
         let Taken::Bought(order) = taken else {
             return Ok(Attempt::SoldOut);
         };
+        let confirmed = || record::note(|| Op::Confirmed { buyer: self.buyer, seq: order.seq });
+        if planted(Bug::ConfirmBeforeSync) {
+            confirmed();
+        }
         if self.rules.durability == Durability::Fsync {
             self.store.make_durable()?;
+        }
+        if !planted(Bug::ConfirmBeforeSync) {
+            confirmed();
         }
         send(Event::Ordered {
             seq: order.seq,

@@ -1,0 +1,28 @@
+//! Bugs planted on purpose, so a test can show that `explore --power-cut` finds a protocol
+//! that leaves out a sync: `GRAB_TICKETS_PLANTED_BUG` names one. Never set in a real run.
+
+use std::sync::OnceLock;
+
+/// The environment variable that plants a bug (hidden: tests only).
+pub const PLANTED_ENV: &str = "GRAB_TICKETS_PLANTED_BUG";
+
+/// A sync the protocol makes that a planted bug leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bug {
+    /// `no-log-dir-sync`: the directory is not fsynced after the order log is created, so
+    /// the log's name may not survive a power cut even though its contents were fsynced.
+    NoLogDirSync,
+    /// `confirm-before-sync`: a buyer confirms its sale before the order log is fsynced.
+    ConfirmBeforeSync,
+}
+
+/// Whether `bug` is planted in this process.
+pub fn planted(bug: Bug) -> bool {
+    static PLANTED: OnceLock<Option<Bug>> = OnceLock::new();
+    let chosen = PLANTED.get_or_init(|| match std::env::var(PLANTED_ENV).ok()?.as_str() {
+        "no-log-dir-sync" => Some(Bug::NoLogDirSync),
+        "confirm-before-sync" => Some(Bug::ConfirmBeforeSync),
+        _ => None,
+    });
+    *chosen == Some(bug)
+}
