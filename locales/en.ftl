@@ -366,6 +366,44 @@ explore-some-bad = { $bad } of { $runs } { $sampled ->
    *[whole] this should not happen with the lock; please report it.
 }
 
+## explore --power-cut (show/power_cut.rs)
+
+power-title = Power cuts: { $buyers } buyers, { $tickets } tickets, { $fsync ->
+    [yes] the order log fsynced before every confirmation
+   *[no] no fsync before confirming (--no-fsync)
+}. One real race recorded: { $steps } file operations, { $confirmed } sales confirmed.
+power-model-weak = weak model (unsynced writes lost, torn, zero-filled; at most { $bound } reordered)
+power-model-ordered = ordered model (ext4's default, data=ordered)
+power-model-line = { $model }: { $states } crash states at { $cuts } cut points, { $distinct } distinct, each recovered by the next run: { $vulnerable } vulnerable
+power-vulnerable-head = Vulnerable under the { $model }: the power went out after step { $cut } of { $steps }; of the { $unsynced } operations not yet synced, { $lost } never reached the disk (✓ reached it, ✗ lost, ≈ torn, 0 zero-filled; unmarked: synced, or nothing to lose):
+power-went-wrong = What went wrong after the next run recovered it:
+power-more = … and { $more } more vulnerable crash states under this model (--json lists them all).
+power-verdict-safe = Every crash state recovered: no confirmed sale lost, nothing oversold, the ledger's chain whole, no file refused.
+power-verdict-vulnerable = { $vulnerable } crash states recovered wrongly: a power cut at those moments breaks the promise.
+power-took = took { $seconds } s
+power-launcher = launcher
+power-op-create = create { $name }
+power-op-write = write { $name }: { $text }
+power-op-append-entry = append to { $name }: { $kind } #{ $seq } ({ $before } → { $after })
+power-op-append = append { $bytes } bytes to { $name }
+power-op-truncate = ftruncate { $name } to { $len } bytes
+power-op-sync-file = fdatasync { $name }
+power-op-sync-dir = fsync the directory
+power-op-rename = rename { $from } → { $to }
+power-op-exchange = exchange { $a } ⇄ { $b }
+power-op-unlink = unlink { $name }
+power-op-confirmed = confirms: bought the ticket of order #{ $seq }
+power-fate-kept = {""}
+power-fate-lost = {"  "}(lost)
+power-fate-torn = {"  "}(torn: only the first { $kept } bytes)
+power-fate-zeroed = {"  "}(zeros: the size reached the disk, the bytes did not)
+power-problem-refused = the next run refused the files (exit { $exit }): { $message }
+power-problem-sale-lost = buyer-{ $buyer } was told it bought the ticket of order #{ $seq }, but that order is not in the ledger
+power-problem-oversold = { $sold } tickets sold of { $tickets }: oversold
+power-problem-chain = the ledger's chain breaks at #{ $seq }: it does not continue from the entry before it
+power-problem-count = data.json says { $data } tickets left, the ledger { $ledger }
+power-problem-unaccounted = { $sold } sold and { $remaining } left do not add up to the { $tickets } tickets in stock
+
 ## explore --interactive (show/explore/board.rs, explore/interactive.rs)
 
 board-intro = You are the scheduler: { $buyers } race for { $tickets } ({ $lock }), real processes on a copy of { $data }.

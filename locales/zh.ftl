@@ -295,6 +295,44 @@ explore-some-bad = { $runs } 种{ $sampled ->
    *[whole] 加了锁不应该出现这种情况；请报告这个问题。
 }
 
+## explore --power-cut (show/power_cut.rs)
+
+power-title = 断电：{ $buyers } 个用户，{ $tickets } 张票，{ $fsync ->
+    [yes] 每次确认销售前都 fsync 订单日志
+   *[no] 确认销售前不做 fsync（--no-fsync）
+}。录下一次真实抢票：{ $steps } 个文件操作，确认了 { $confirmed } 笔销售。
+power-model-weak = 弱模型（未同步的写入可能丢失、写一半、变成全零；最多 { $bound } 个被重排）
+power-model-ordered = 有序模型（ext4 的默认方式，data=ordered）
+power-model-line = { $model }：在 { $cuts } 个断电点上造出 { $states } 种崩溃状态，其中 { $distinct } 种互不相同，每种都由下一次运行来恢复：{ $vulnerable } 种出问题
+power-vulnerable-head = { $model }下出问题：在第 { $steps } 步中的第 { $cut } 步之后断电；还没同步的 { $unsynced } 个操作里，有 { $lost } 个没写到磁盘上（✓ 写到了，✗ 丢失，≈ 写了一半，0 全零；没有标记的：已同步，或没有可丢的）：
+power-went-wrong = 下一次运行恢复之后，出了什么问题：
+power-more = …… 这个模型下还有 { $more } 种出问题的崩溃状态（--json 会全部列出）。
+power-verdict-safe = 每一种崩溃状态都恢复了：没有丢失已确认的销售，没有超卖，账本的链条完整，没有文件被拒绝。
+power-verdict-vulnerable = 有 { $vulnerable } 种崩溃状态恢复错了：在那些时刻断电，就违背了承诺。
+power-took = 用时 { $seconds } 秒
+power-launcher = 启动器
+power-op-create = 创建 { $name }
+power-op-write = 写入 { $name }：{ $text }
+power-op-append-entry = 追加到 { $name }：{ $kind } #{ $seq }（{ $before } → { $after }）
+power-op-append = 向 { $name } 追加 { $bytes } 字节
+power-op-truncate = ftruncate { $name } 到 { $len } 字节
+power-op-sync-file = fdatasync { $name }
+power-op-sync-dir = fsync 目录
+power-op-rename = 重命名 { $from } → { $to }
+power-op-exchange = 交换 { $a } ⇄ { $b }
+power-op-unlink = 删除 { $name }
+power-op-confirmed = 确认：买到了订单 #{ $seq } 的票
+power-fate-kept = {""}
+power-fate-lost = {"  "}（丢失）
+power-fate-torn = {"  "}（写了一半：只有前 { $kept } 字节）
+power-fate-zeroed = {"  "}（全零：文件大小写到了磁盘上，内容没有）
+power-problem-refused = 下一次运行拒绝了这些文件（退出码 { $exit }）：{ $message }
+power-problem-sale-lost = buyer-{ $buyer } 被告知买到了订单 #{ $seq } 的票，但账本里没有这笔订单：已确认的销售丢失了
+power-problem-oversold = { $tickets } 张票卖出了 { $sold } 张：超卖
+power-problem-chain = 账本的链条在 #{ $seq } 断了：它没有接着前一条记录
+power-problem-count = data.json 说还剩 { $data } 张票，账本说 { $ledger } 张
+power-problem-unaccounted = 卖出的 { $sold } 张加上剩下的 { $remaining } 张，不等于库存的 { $tickets } 张
+
 ## explore --interactive（show/explore/board.rs、explore/interactive.rs）
 
 board-intro = 你来当调度器：{ $buyers }抢 { $tickets }（{ $lock }），在 { $data } 的副本上跑真实进程。
@@ -506,6 +544,8 @@ help-explore-depth = PCT 抽样的深度：每次抽样在 DEPTH - 1 个随机�
 help-explore-interactive = 你自己当调度器：输入用户编号，让他走下一步。
 help-explore-json = 把总结输出为一个 JSON 文档。
 help-explore-no_fsync = 确认销售前不做 fsync（更快；抢票过程不变）。
+help-explore-power_cut = 探索断电而不是调度：录下一次真实抢票的文件操作，造出断电可能留在磁盘上的每一种状态，用下一次运行恢复每一种，检查有没有丢失已确认的销售（有问题时退出码为 1）。从一个新的数据文件开始。
+help-explore-model = 配合 --power-cut：断电会怎样对待还没同步的写入：weak（丢失、写一半、全零、重排）或 ordered（ext4 的默认方式，data=ordered）[默认：两个都跑]。
 help-explore-no_lock = 完全不加锁（同 --lock-scope none）：课上那个会超卖的抢票。
 help-explore-lock_scope = 锁包住买票过程的多少：whole（正确）、write（常见错误）、none。
 help-explore-lang = 所有输出的语言：en（English）或 zh（简体中文）。

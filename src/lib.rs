@@ -66,6 +66,7 @@ mod events;
 mod exit;
 mod explore;
 mod lang;
+mod powercut;
 mod race;
 mod report;
 mod settings;

@@ -268,6 +268,23 @@ pub struct ExploreArgs {
     /// Do not fsync before confirming a sale (faster; the race is the same).
     #[arg(long)]
     pub no_fsync: bool,
+
+    /// Power cuts instead of schedules: record one real race's file operations, build every
+    /// state a power cut could leave on disk, recover each with the next run and check that
+    /// no confirmed sale is lost (exit 1 if one is vulnerable). Starts from a new data file.
+    #[arg(long, conflicts_with_all = ["random", "interactive", "no_lock", "lock_scope", "data"])]
+    pub power_cut: bool,
+
+    /// With --power-cut, what a power cut may leave of unsynced writes: weak (lost, torn,
+    /// zeroed, reordered) or ordered (ext4's default, data=ordered) [default: both].
+    #[arg(long, value_enum, value_name = "MODEL", requires = "power_cut")]
+    pub model: Option<ModelArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelArg {
+    Weak,
+    Ordered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,12 +2,13 @@
 //! flags that only make sense together checked together, into [`Settings`] or an
 //! [`Exploration`].
 
-use super::args::{DbLockArg, ExploreArgs, LockArgs, RaceArgs, SamplerArg, ScopeArg};
+use super::args::{DbLockArg, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg};
 use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
 use crate::exit::{Error, Result};
 use crate::settings::{
     DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
-    Method, Output, PerBuyer, Restock, Rules, Sampler, Schedule, Search, Settings, StoreAt,
+    Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule, Search, Settings,
+    StoreAt,
 };
 
 impl LockArgs {
@@ -153,10 +154,17 @@ impl ExploreArgs {
                 },
             },
             (None, true) => Search::Interactive,
+            (None, false) if self.power_cut => Search::PowerCut {
+                models: match self.model {
+                    Some(ModelArg::Weak) => vec![Persistence::Weak],
+                    Some(ModelArg::Ordered) => vec![Persistence::Ordered],
+                    None => vec![Persistence::Weak, Persistence::Ordered],
+                },
+            },
             (None, false) => Search::Every,
         };
         let most = match search {
-            Search::Every => MAX_EXPLORED_BUYERS,
+            Search::Every | Search::PowerCut { .. } => MAX_EXPLORED_BUYERS,
             Search::Random { .. } => MAX_BUYERS,
             Search::Interactive => MAX_INTERACTIVE_BUYERS,
         };
@@ -171,11 +179,11 @@ impl ExploreArgs {
         TICKETS.check(self.tickets, "")?;
         if let Search::Random {
             samples, sampler, ..
-        } = search
+        } = &search
         {
-            SAMPLES.check(samples, "")?;
+            SAMPLES.check(*samples, "")?;
             if let Sampler::Pct { depth } = sampler {
-                DEPTH.check(u64::from(depth), "")?;
+                DEPTH.check(u64::from(*depth), "")?;
             }
         }
         Ok(Exploration {

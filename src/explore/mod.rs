@@ -24,6 +24,9 @@ use crate::show::story::Story;
 
 pub fn run(exploration: Exploration) -> Result<Exit> {
     interrupt::install();
+    if let Search::PowerCut { models } = &exploration.search {
+        return crate::powercut::run(&exploration, models);
+    }
     let bench = Workbench::new(&exploration)?;
     match exploration.search {
         Search::Every => every::run(&bench, &exploration),
@@ -33,6 +36,7 @@ pub fn run(exploration: Exploration) -> Result<Exit> {
             sampler,
         } => sample::run(&bench, &exploration, samples, seed, sampler),
         Search::Interactive => interactive::run(&bench, &exploration),
+        Search::PowerCut { .. } => unreachable!("power cuts are explored above"),
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::values::{Durability, LockScope};
 
 /// How `explore` picks the schedules it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Search {
     /// Every distinct schedule, once (partial-order reduction skips mere reorderings).
     Every,
@@ -20,6 +20,21 @@ pub enum Search {
     },
     /// `--interactive`: the person at the keyboard picks every move.
     Interactive,
+    /// `--power-cut`: one real race recorded, then every crash state its file operations
+    /// allow under each of `models`, each recovered by the next run and checked.
+    PowerCut { models: Vec<Persistence> },
+}
+
+/// What a power cut may leave on disk of the writes that were not synced yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Persistence {
+    /// Any unsynced write lost, kept, torn at a sector boundary or zero-filled where the
+    /// size grew; directory entries only after the directory's fsync, in any order before it.
+    Weak,
+    /// ext4's default (data=ordered): metadata in one journal, in order, committed by any
+    /// fsync; a file's data lost only whole, never torn or as zeros.
+    Ordered,
 }
 
 /// How `explore --random` draws each schedule.

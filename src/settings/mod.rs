@@ -16,7 +16,7 @@ mod values;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use exploration::{Exploration, Sampler, Search};
+pub use exploration::{Exploration, Persistence, Sampler, Search};
 pub use moves::{Move, Schedule, Turn};
 pub use parts::{BuyerSettings, Rules};
 pub use store_choice::{DbLock, Method, StoreAt, without_password};

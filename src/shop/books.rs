@@ -9,8 +9,8 @@ use super::data_file::{self, DataFile};
 use super::document::Stock;
 use super::file_store::FileStore;
 use super::lock::LockGuard;
-use super::planted::{Bug, planted};
 use super::orders::{ENTRY_LEN, Entry, EntryKind, log_path_for};
+use super::planted::{Bug, planted};
 use super::recovery::{cut_by_power_loss, settle};
 use super::{Closed, Opened};
 use crate::events::LockFileChange;
@@ -41,7 +41,10 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
 /// empty file a power cut can leave behind while its order log knows the count, or be missing
 /// when the run is about to set the stock anyway (its directory exists: it is open).
 fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
-    if data_file::is_missing(data.path()) && matches!(restock, Restock::To(_)) {
+    // Setting the stock makes a new file anyway: a missing one, or what a power cut left of
+    // the first run's (nothing or zeros, its restock maybe lost too), is no obstacle.
+    let replaceable = data_file::is_missing(data.path()) || cut_by_power_loss(data);
+    if replaceable && matches!(restock, Restock::To(_)) {
         return Ok(());
     }
     match data_file::read(data) {
@@ -96,11 +99,20 @@ impl LockWait<'_> {
 /// ledger changes. Call only with the race gate held exclusively (no other run is racing).
 pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -> Result<()> {
     let _guard = wait.lock(shop)?;
+    let created = data_file::is_missing(shop.data.path());
     let stock = match (restock, data_file::read(&shop.data)) {
         (Restock::Keep, Ok(stock)) if stock.has_seq => settle(&shop.data, &shop.log)?.stock,
         (_, Ok(stock)) => stock,
         // Created by setting the stock (checked before the run: its directory exists).
-        (Restock::To(_), Err(_)) if data_file::is_missing(shop.data.path()) => Stock::new_file(),
+        (Restock::To(_), Err(_)) if created => Stock::new_file(),
+        // What a power cut left of a data file whose log kept no entry (nothing, or zeros
+        // the trim drops): there is no count to keep, so start afresh.
+        (Restock::To(_), Err(_))
+            if cut_by_power_loss(&shop.data)
+                && shop.log.trim_torn_tail_and_read_last()?.is_none() =>
+        {
+            Stock::new_file()
+        }
         // The log is all that is left of an emptied data file (a power cut).
         (_, Err(_)) => settle(&shop.data, &shop.log)?.stock,
     };
@@ -123,7 +135,14 @@ pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -
         before: stock.ticket_num,
         after: tickets,
     };
-    append_and_write(shop, stock, &entry)
+    append_and_write(shop, stock, &entry)?;
+    // The data file's name is new: fsync the directory, or a power cut may take the name
+    // (and with it the count every later sale is made from) while the log keeps the sales.
+    // Once per shop; found by `explore --power-cut` (weak model).
+    if created {
+        data_file::sync_dir(&shop.data)?;
+    }
+    Ok(())
 }
 
 /// Writes a launcher's entry and the data file that matches it: staged, logged, swapped in

@@ -238,7 +238,9 @@ impl DataDir {
             | extra;
         let mode = Mode::from_raw_mode(self.mode.bits.unwrap_or(0o666));
         let fd = rustix::fs::openat(self.fd(), name, flags, mode)?;
-        record::note(|| Op::Create { name: record::name(name) });
+        record::note(|| Op::Create {
+            name: record::name(name),
+        });
         if self.mode.umask_narrows {
             rustix::fs::fchmod(&fd, mode)?;
         }
@@ -311,7 +313,9 @@ impl DataDir {
     fn create_sidecar(&self, name: &OsStr, flags: OFlags) -> rustix::io::Result<OwnedFd> {
         let mode = Mode::from_raw_mode(self.mode.bits.unwrap_or(0o666) & 0o666);
         let fd = rustix::fs::openat(self.fd(), name, flags | OFlags::CREATE | OFlags::EXCL, mode)?;
-        record::note(|| Op::Create { name: record::name(name) });
+        record::note(|| Op::Create {
+            name: record::name(name),
+        });
         if self.mode.umask_narrows {
             rustix::fs::fchmod(&fd, mode)?;
         }

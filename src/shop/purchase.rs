@@ -205,7 +205,12 @@ impl<S: Store> Purchase<'_, S> {
         let Taken::Bought(order) = taken else {
             return Ok(Attempt::SoldOut);
         };
-        let confirmed = || record::note(|| Op::Confirmed { buyer: self.buyer, seq: order.seq });
+        let confirmed = || {
+            record::note(|| Op::Confirmed {
+                buyer: self.buyer,
+                seq: order.seq,
+            })
+        };
         if planted(Bug::ConfirmBeforeSync) {
             confirmed();
         }

@@ -1,0 +1,438 @@
+//! Every crash state a persistence model allows at every point of a record (ALICE's idea:
+//! Pillai et al., OSDI 2014). A power cut after step `cut` leaves what was synced, plus some
+//! of what was not: which of it, each model says.
+//!
+//! - Weak: a file's changes are safe once the file is synced, the directory's names once the
+//!   directory is. Anything unsynced may be kept, lost, torn at a sector boundary, or
+//!   zero-filled where the file grew, in any order. Every order is too many, so the bound: an
+//!   in-order run of the unsynced steps is kept, and at most [`REORDER_BOUND`] of the later
+//!   ones reach the disk ahead of the ones before them (kept, torn or zero-filled).
+//! - Ordered (ext4's default, data=ordered with delayed allocation): names and sizes go
+//!   through one journal, in order, and any fsync commits all of it; a file's data is flushed
+//!   in order, whole writes, when that file is synced, or before a rename that replaces a file
+//!   commits (auto_da_alloc); an exchange has no such rule. Enumerated in full.
+
+use serde::Serialize;
+
+use super::disk::{Fate, Image, partial_fates};
+use super::trace::{Change, DirOp, Effect, Ino, Step};
+use crate::settings::Persistence;
+
+/// At most this many unsynced steps reach the disk out of order in one weak crash state.
+pub const REORDER_BOUND: usize = 2;
+
+/// One crash state as a model built it: the steps before the cut, the fate of each unsynced
+/// one (the synced ones are all kept), and the disk that results.
+pub struct CrashState<'a> {
+    pub cut: usize,
+    pub fates: &'a [(usize, Fate)],
+    pub image: &'a Image,
+}
+
+/// How many crash states a model built, and at how many points.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    pub cut_points: u64,
+    pub states: u64,
+    /// States no disk could hold (an exchange reached the disk before its file's name did).
+    pub impossible: u64,
+}
+
+/// Builds every crash state `model` allows after every prefix of `steps`, handing each to
+/// `visit`; returns the counts.
+pub fn build(steps: &[Step], model: Persistence, visit: &mut dyn FnMut(CrashState)) -> Counts {
+    let sizes = sizes_before(steps);
+    let mut counts = Counts::default();
+    for cut in 0..=steps.len() {
+        counts.cut_points += 1;
+        let cut_steps = &steps[..cut];
+        match model {
+            Persistence::Weak => weak(cut_steps, &sizes, &mut counts, visit),
+            Persistence::Ordered => ordered(cut_steps, &mut counts, visit),
+        }
+    }
+    counts
+}
+
+/// The size of each step's file just before it (0 for steps that change no contents).
+fn sizes_before(steps: &[Step]) -> Vec<u64> {
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut before = Vec::with_capacity(steps.len());
+    for step in steps {
+        let Effect::Content { ino, change } = &step.effect else {
+            before.push(0);
+            continue;
+        };
+        if sizes.len() <= *ino {
+            sizes.resize(ino + 1, 0);
+        }
+        before.push(sizes[*ino]);
+        sizes[*ino] = match change {
+            Change::Write { offset, bytes } => sizes[*ino].max(offset + bytes.len() as u64),
+            Change::Truncate { len } => *len,
+        };
+    }
+    before
+}
+
+/// The index of the last step before the cut that syncs what `syncs` says, if any.
+fn last(steps: &[Step], syncs: impl Fn(&Effect) -> bool) -> Option<usize> {
+    steps.iter().rposition(|s| syncs(&s.effect))
+}
+
+/// The steps before the cut that change something, split into synced (safe) and not.
+fn split(steps: &[Step], safe: impl Fn(usize, &Effect) -> bool) -> (Vec<usize>, Vec<usize>) {
+    let changes = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s.effect, Effect::Content { .. } | Effect::Dir(_)));
+    let (safe, pending): (Vec<_>, Vec<_>) = changes.partition(|(i, s)| safe(*i, &s.effect));
+    (
+        safe.into_iter().map(|(i, _)| i).collect(),
+        pending.into_iter().map(|(i, _)| i).collect(),
+    )
+}
+
+/// Applies `step` to `image` with `fate`; Err when no disk could hold the result.
+fn apply(image: &mut Image, step: &Step, fate: Fate) -> Result<(), super::disk::Impossible> {
+    match (&step.effect, fate) {
+        (Effect::Content { ino, change }, _) => image.change(*ino, change, fate),
+        (Effect::Dir(_), Fate::Lost) => {}
+        (Effect::Dir(op), _) => image.rename(op)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The disk with every synced step of the cut applied.
+fn synced_image(steps: &[Step], safe: &[usize]) -> Option<Image> {
+    let mut image = Image::default();
+    for &i in safe {
+        apply(&mut image, &steps[i], Fate::Kept).ok()?;
+    }
+    Some(image)
+}
+
+/// Hands one state to `visit`: `chosen` are the unsynced steps that reach the disk, in order.
+fn emit(
+    steps: &[Step],
+    base: &Image,
+    pending: &[usize],
+    chosen: &[(usize, Fate)],
+    counts: &mut Counts,
+    visit: &mut dyn FnMut(CrashState),
+) {
+    let mut image = base.clone();
+    let mut fates = Vec::with_capacity(pending.len());
+    for &i in pending {
+        let fate = chosen
+            .iter()
+            .find(|(c, _)| *c == i)
+            .map_or(Fate::Lost, |(_, f)| *f);
+        if apply(&mut image, &steps[i], fate).is_err() {
+            counts.impossible += 1;
+            return;
+        }
+        fates.push((i, fate));
+    }
+    counts.states += 1;
+    visit(CrashState {
+        cut: steps.len(),
+        fates: &fates,
+        image: &image,
+    });
+}
+
+fn weak(steps: &[Step], sizes: &[u64], counts: &mut Counts, visit: &mut dyn FnMut(CrashState)) {
+    let dir_synced = last(steps, |e| matches!(e, Effect::SyncDir));
+    let (safe, pending) = split(steps, |i, effect| match effect {
+        Effect::Content { ino, .. } => {
+            last(steps, |e| *e == Effect::SyncFile(*ino)).is_some_and(|s| i < s)
+        }
+        _ => dir_synced.is_some_and(|s| i < s),
+    });
+    let Some(base) = synced_image(steps, &safe) else {
+        return;
+    };
+    let out_of_order = |i: usize| -> Vec<Fate> {
+        let mut fates = vec![Fate::Kept];
+        if let Effect::Content { change, .. } = &steps[i].effect {
+            fates.extend(partial_fates(change, sizes[i]));
+        }
+        fates
+    };
+    for kept in 0..=pending.len() {
+        let prefix: Vec<(usize, Fate)> = pending[..kept].iter().map(|&i| (i, Fate::Kept)).collect();
+        let rest = &pending[kept..];
+        // The first step after the kept run is not kept whole (that state has a longer run),
+        // but may be torn or zeroed; the ones after it may reach the disk in any fate.
+        let fates_at = |pos: usize| {
+            let mut fates = out_of_order(rest[pos]);
+            if pos == 0 {
+                fates.retain(|f| *f != Fate::Kept);
+            }
+            fates
+        };
+        let mut chosen = prefix.clone();
+        emit(steps, &base, &pending, &chosen, counts, visit);
+        for a in 0..rest.len() {
+            for fa in fates_at(a) {
+                chosen.truncate(kept);
+                chosen.push((rest[a], fa));
+                emit(steps, &base, &pending, &chosen, counts, visit);
+                // The second of the REORDER_BOUND steps that may jump the queue.
+                for b in a + 1..rest.len() {
+                    for fb in fates_at(b) {
+                        chosen.truncate(kept + 1);
+                        chosen.push((rest[b], fb));
+                        emit(steps, &base, &pending, &chosen, counts, visit);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether the step is a journal entry of the ordered model: a name or a size.
+fn is_metadata(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Dir(_)
+            | Effect::Content {
+                change: Change::Truncate { .. },
+                ..
+            }
+    )
+}
+
+fn ordered(steps: &[Step], counts: &mut Counts, visit: &mut dyn FnMut(CrashState)) {
+    let committed = last(steps, |e| {
+        matches!(e, Effect::SyncFile(_) | Effect::SyncDir)
+    });
+    let (safe, pending) = split(steps, |i, effect| {
+        if is_metadata(effect) {
+            return committed.is_some_and(|c| i < c);
+        }
+        let Effect::Content { ino, .. } = effect else {
+            return false;
+        };
+        let synced = last(steps, |e| *e == Effect::SyncFile(*ino)).is_some_and(|s| i < s);
+        // A committed rename over a file flushed the renamed file's data first.
+        let flushed = steps.iter().enumerate().any(|(r, s)| {
+            committed.is_some_and(|c| r < c) && r > i && replaces_with(&s.effect, *ino)
+        });
+        synced || flushed
+    });
+    let Some(base) = synced_image(steps, &safe) else {
+        return;
+    };
+    let journal: Vec<usize> = pending
+        .iter()
+        .copied()
+        .filter(|&i| is_metadata(&steps[i].effect))
+        .collect();
+    let mut writes: Vec<(Ino, Vec<usize>)> = Vec::new();
+    for &i in pending.iter().filter(|&&i| !is_metadata(&steps[i].effect)) {
+        let Effect::Content { ino, .. } = steps[i].effect else {
+            continue;
+        };
+        match writes.iter_mut().find(|(f, _)| *f == ino) {
+            Some((_, list)) => list.push(i),
+            None => writes.push((ino, vec![i])),
+        }
+    }
+    for m in 0..=journal.len() {
+        let committed_now = &journal[..m];
+        // Each file's writes reach the disk in order: at least those a committed rename
+        // flushed, at most all of them.
+        let least: Vec<usize> = writes
+            .iter()
+            .map(|(ino, list)| {
+                let last_rename = committed_now
+                    .iter()
+                    .filter(|&&r| replaces_with(&steps[r].effect, *ino))
+                    .max();
+                last_rename.map_or(0, |&r| list.iter().filter(|&&w| w < r).count())
+            })
+            .collect();
+        let mut counts_of: Vec<usize> = least.clone();
+        loop {
+            let mut chosen: Vec<(usize, Fate)> =
+                committed_now.iter().map(|&i| (i, Fate::Kept)).collect();
+            for ((_, list), &n) in writes.iter().zip(&counts_of) {
+                chosen.extend(list[..n].iter().map(|&i| (i, Fate::Kept)));
+            }
+            emit(steps, &base, &pending, &chosen, counts, visit);
+            // The next combination of per-file counts, like an odometer.
+            let mut digit = 0;
+            loop {
+                if digit == writes.len() {
+                    break;
+                }
+                if counts_of[digit] < writes[digit].1.len() {
+                    counts_of[digit] += 1;
+                    break;
+                }
+                counts_of[digit] = least[digit];
+                digit += 1;
+            }
+            if digit == writes.len() {
+                break;
+            }
+        }
+    }
+}
+
+/// Whether `effect` is a rename over an existing file that moves file `ino`.
+fn replaces_with(effect: &Effect, ino: Ino) -> bool {
+    matches!(effect, Effect::Dir(DirOp::Rename { ino: moved, replaced: true, .. }) if *moved == ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::powercut::trace::resolve;
+    use crate::shop::record::{Op, Recorded, hex};
+
+    fn record(ops: Vec<Op>) -> Vec<Step> {
+        resolve(ops.into_iter().map(|op| Recorded { pid: 1, op }).collect()).unwrap()
+    }
+
+    fn create(name: &str) -> Op {
+        Op::Create { name: name.into() }
+    }
+
+    fn append(name: &str, bytes: &[u8]) -> Op {
+        Op::Append {
+            name: name.into(),
+            bytes: hex(bytes),
+        }
+    }
+
+    fn sync(name: &str) -> Op {
+        Op::SyncFile { name: name.into() }
+    }
+
+    /// Every distinct disk (as name → bytes) the model allows at the end of the record.
+    fn disks_at_end(steps: &[Step], model: Persistence) -> Vec<Vec<(String, Vec<u8>)>> {
+        let mut disks = Vec::new();
+        build(steps, model, &mut |state| {
+            if state.cut == steps.len() && !disks.contains(&state.image.files()) {
+                disks.push(state.image.files());
+            }
+        });
+        disks
+    }
+
+    #[test]
+    fn a_synced_append_in_a_synced_directory_always_survives() {
+        let steps = record(vec![
+            create("log"),
+            Op::SyncDir,
+            append("log", b"a"),
+            sync("log"),
+        ]);
+        for model in [Persistence::Weak, Persistence::Ordered] {
+            let disks = disks_at_end(&steps, model);
+            assert_eq!(
+                disks,
+                [vec![("log".to_string(), b"a".to_vec())]],
+                "{model:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unsynced_append_may_be_kept_lost_or_zero_filled_in_the_weak_model_only() {
+        let steps = record(vec![create("log"), Op::SyncDir, append("log", b"ab")]);
+        let weak = disks_at_end(&steps, Persistence::Weak);
+        let logs: Vec<&[u8]> = weak.iter().map(|d| d[0].1.as_slice()).collect();
+        assert_eq!(logs, [&b""[..], &[0, 0][..], &b"ab"[..]]);
+        let ordered = disks_at_end(&steps, Persistence::Ordered);
+        let logs: Vec<&[u8]> = ordered.iter().map(|d| d[0].1.as_slice()).collect();
+        assert_eq!(logs, [&b""[..], &b"ab"[..]]);
+    }
+
+    #[test]
+    fn an_fsynced_file_without_a_directory_sync_may_vanish_unless_a_journal_commits_it() {
+        let steps = record(vec![create("log"), append("log", b"a"), sync("log")]);
+        let weak = disks_at_end(&steps, Persistence::Weak);
+        assert!(weak.contains(&vec![]), "{weak:?}");
+        // ext4's fsync commits the journal, and the name with it.
+        let ordered = disks_at_end(&steps, Persistence::Ordered);
+        assert_eq!(ordered, [vec![("log".to_string(), b"a".to_vec())]]);
+    }
+
+    #[test]
+    fn an_exchange_may_reach_the_disk_before_the_data_of_the_file_it_swaps_in() {
+        let steps = record(vec![
+            create("data"),
+            create("tmp"),
+            Op::SyncDir,
+            Op::Write {
+                name: "tmp".into(),
+                offset: 0,
+                bytes: hex(b"new"),
+            },
+            Op::Exchange {
+                a: "tmp".into(),
+                b: "data".into(),
+            },
+            create("log"),
+            sync("log"),
+        ]);
+        for model in [Persistence::Weak, Persistence::Ordered] {
+            let disks = disks_at_end(&steps, model);
+            let empty_after_swap = disks.iter().any(|d| {
+                d.contains(&("data".to_string(), Vec::new()))
+                    && d.contains(&("tmp".to_string(), Vec::new()))
+                    && d.iter().any(|(n, _)| n == "log")
+            });
+            assert!(empty_after_swap, "{model:?}: {disks:?}");
+        }
+    }
+
+    #[test]
+    fn a_rename_over_a_file_flushes_its_data_first_in_the_ordered_model() {
+        let steps = record(vec![
+            create("data"),
+            create("tmp"),
+            Op::SyncDir,
+            Op::Write {
+                name: "tmp".into(),
+                offset: 0,
+                bytes: hex(b"new"),
+            },
+            Op::Rename {
+                from: "tmp".into(),
+                to: "data".into(),
+            },
+            Op::SyncDir,
+        ]);
+        let ordered = disks_at_end(&steps, Persistence::Ordered);
+        assert_eq!(ordered, [vec![("data".to_string(), b"new".to_vec())]]);
+        let weak = disks_at_end(&steps, Persistence::Weak);
+        assert!(weak.contains(&vec![("data".to_string(), Vec::new())]));
+    }
+
+    #[test]
+    fn a_later_append_may_reach_the_disk_before_an_earlier_one_in_the_weak_model() {
+        let first = vec![b'a'; 512];
+        let steps = record(vec![
+            create("log"),
+            Op::SyncDir,
+            append("log", &first),
+            append("log", b"b"),
+        ]);
+        let weak = disks_at_end(&steps, Persistence::Weak);
+        let mut hole = vec![0u8; 512];
+        hole.push(b'b');
+        assert!(weak.contains(&vec![("log".to_string(), hole)]));
+        let mut counts = Counts::default();
+        build(&steps, Persistence::Weak, &mut |_| counts.states += 1);
+        assert_eq!(
+            counts.states,
+            build(&steps, Persistence::Weak, &mut |_| {}).states
+        );
+    }
+}

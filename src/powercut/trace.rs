@@ -1,0 +1,227 @@
+//! A race's record read back (`shop::record`'s lines) and resolved from names to files: which
+//! file each write lands in and at which offset, what each directory operation does to which
+//! name. The crash states are built from this.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::exit::{Error, Result};
+use crate::shop::record::{Op, Recorded, unhex};
+
+/// A file, by the order in which the record created it (an inode number of our own).
+pub type Ino = usize;
+
+/// What one recorded operation does, in terms the persistence models reason about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// The contents of file `ino` change.
+    Content { ino: Ino, change: Change },
+    /// A name in the directory changes.
+    Dir(DirOp),
+    /// The file's data (and size) is flushed.
+    SyncFile(Ino),
+    /// The directory's entries are flushed.
+    SyncDir,
+    /// A buyer confirmed a sale: from here on it must survive.
+    Confirmed { buyer: u32, seq: u64 },
+}
+
+/// A change to a file's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `bytes` written at `offset` (an append is resolved to the offset it landed at).
+    Write { offset: u64, bytes: Vec<u8> },
+    /// The size set to `len`.
+    Truncate { len: u64 },
+}
+
+/// A change to the directory's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirOp {
+    /// `name` is created for the new file `ino`.
+    Link {
+        name: String,
+        ino: Ino,
+    },
+    /// `to` names what `from` named (file `ino`); `replaced` tells whether `to` named a
+    /// file before.
+    Rename {
+        from: String,
+        to: String,
+        ino: Ino,
+        replaced: bool,
+    },
+    Exchange {
+        a: String,
+        b: String,
+    },
+    Unlink {
+        name: String,
+    },
+}
+
+/// One step of the record: who made it, the operation as recorded, what it does.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub pid: u32,
+    pub op: Op,
+    pub effect: Effect,
+}
+
+/// Reads the record file a race wrote.
+pub fn read(path: &Path) -> Result<Vec<Step>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("read power-cut record", path, &e))?;
+    let mut lines = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let recorded: Recorded = serde_json::from_str(line).map_err(|e| {
+            Error::environment(format!(
+                "failed to parse power-cut record {} at line {}: {e}",
+                path.display(),
+                number + 1
+            ))
+        })?;
+        lines.push(recorded);
+    }
+    resolve(lines).map_err(|why| {
+        Error::environment(format!(
+            "power-cut record {} does not add up: {why}",
+            path.display()
+        ))
+    })
+}
+
+/// Follows the names through the record, from an empty directory.
+pub fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, String> {
+    let mut names: HashMap<String, Ino> = HashMap::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut steps = Vec::with_capacity(lines.len());
+    for Recorded { pid, op } in lines {
+        let ino_of = |names: &HashMap<String, Ino>, name: &str| {
+            names
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("{name} is used before it is created"))
+        };
+        let bytes_of = |hex: &str| unhex(hex).ok_or_else(|| format!("{hex:?} is not hex"));
+        let effect = match &op {
+            Op::Create { name } => {
+                let ino = sizes.len();
+                sizes.push(0);
+                names.insert(name.clone(), ino);
+                Effect::Dir(DirOp::Link {
+                    name: name.clone(),
+                    ino,
+                })
+            }
+            Op::Write {
+                name,
+                offset,
+                bytes,
+            } => {
+                let ino = ino_of(&names, name)?;
+                let bytes = bytes_of(bytes)?;
+                sizes[ino] = sizes[ino].max(offset + bytes.len() as u64);
+                let change = Change::Write {
+                    offset: *offset,
+                    bytes,
+                };
+                Effect::Content { ino, change }
+            }
+            Op::Append { name, bytes } => {
+                let ino = ino_of(&names, name)?;
+                let bytes = bytes_of(bytes)?;
+                let offset = sizes[ino];
+                sizes[ino] += bytes.len() as u64;
+                let change = Change::Write { offset, bytes };
+                Effect::Content { ino, change }
+            }
+            Op::Truncate { name, len } => {
+                let ino = ino_of(&names, name)?;
+                sizes[ino] = *len;
+                let change = Change::Truncate { len: *len };
+                Effect::Content { ino, change }
+            }
+            Op::SyncFile { name } => Effect::SyncFile(ino_of(&names, name)?),
+            Op::SyncDir => Effect::SyncDir,
+            Op::Rename { from, to } => {
+                let ino = ino_of(&names, from)?;
+                names.remove(from);
+                let replaced = names.insert(to.clone(), ino).is_some();
+                Effect::Dir(DirOp::Rename {
+                    from: from.clone(),
+                    to: to.clone(),
+                    ino,
+                    replaced,
+                })
+            }
+            Op::Exchange { a, b } => {
+                let (ia, ib) = (ino_of(&names, a)?, ino_of(&names, b)?);
+                names.insert(a.clone(), ib);
+                names.insert(b.clone(), ia);
+                Effect::Dir(DirOp::Exchange {
+                    a: a.clone(),
+                    b: b.clone(),
+                })
+            }
+            Op::Unlink { name } => {
+                ino_of(&names, name)?;
+                names.remove(name);
+                Effect::Dir(DirOp::Unlink { name: name.clone() })
+            }
+            Op::Confirmed { buyer, seq } => Effect::Confirmed {
+                buyer: *buyer,
+                seq: *seq,
+            },
+        };
+        steps.push(Step { pid, op, effect });
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shop::record::hex;
+
+    fn line(op: Op) -> Recorded {
+        Recorded { pid: 1, op }
+    }
+
+    #[test]
+    fn appends_land_at_the_end_and_renames_move_files() {
+        let steps = resolve(vec![
+            line(Op::Create { name: "log".into() }),
+            line(Op::Append {
+                name: "log".into(),
+                bytes: hex(b"ab"),
+            }),
+            line(Op::Append {
+                name: "log".into(),
+                bytes: hex(b"cd"),
+            }),
+            line(Op::Create { name: "tmp".into() }),
+            line(Op::Rename {
+                from: "tmp".into(),
+                to: "data".into(),
+            }),
+            line(Op::SyncFile {
+                name: "data".into(),
+            }),
+        ])
+        .unwrap();
+        assert_eq!(
+            steps[2].effect,
+            Effect::Content {
+                ino: 0,
+                change: Change::Write {
+                    offset: 2,
+                    bytes: b"cd".to_vec()
+                }
+            }
+        );
+        assert_eq!(steps[5].effect, Effect::SyncFile(1));
+        let unknown = resolve(vec![line(Op::Unlink { name: "x".into() })]);
+        assert_eq!(unknown.unwrap_err(), "x is used before it is created");
+    }
+}

@@ -1,0 +1,305 @@
+//! What `explore --power-cut` shows: how many crash states each model built and how many
+//! recovered wrongly, and for the first few of those the story of the cut: every step of the
+//! record up to it, marked kept or lost, and what went wrong.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::lang::tr;
+use crate::powercut::disk::Fate;
+use crate::powercut::recover::Problem;
+use crate::powercut::states::REORDER_BOUND;
+use crate::powercut::trace::Step;
+use crate::powercut::{Explored, ModelResult, Vulnerable};
+use crate::settings::{Durability, Persistence};
+use crate::shop::record::{Op, unhex};
+
+/// Vulnerable states told in full per model; the rest are counted (`--json` has them all).
+const TOLD: usize = 3;
+/// The JSON document's version.
+const FORMAT: u32 = 1;
+
+/// The summary as text.
+pub fn text(explored: &Explored) -> String {
+    let who = names(explored);
+    let confirmed = explored
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Confirmed { .. }))
+        .count();
+    let mut out = vec![tr!(
+        "power-title",
+        buyers = explored.buyers,
+        tickets = explored.tickets,
+        fsync = fsync_word(explored.durability),
+        steps = explored.steps.len(),
+        confirmed = confirmed
+    )];
+    for model in &explored.models {
+        out.push(tr!(
+            "power-model-line",
+            model = model_name(model.model),
+            states = model.counts.states,
+            cuts = model.counts.cut_points,
+            distinct = model.distinct,
+            vulnerable = model.vulnerable.len()
+        ));
+    }
+    for model in &explored.models {
+        for vulnerable in model.vulnerable.iter().take(TOLD) {
+            out.push(String::new());
+            out.extend(story(explored, model, vulnerable, &who));
+        }
+        if model.vulnerable.len() > TOLD {
+            out.push(tr!("power-more", more = model.vulnerable.len() - TOLD));
+        }
+    }
+    out.push(String::new());
+    let vulnerable: usize = explored.models.iter().map(|m| m.vulnerable.len()).sum();
+    out.push(match vulnerable {
+        0 => tr!("power-verdict-safe"),
+        n => tr!("power-verdict-vulnerable", vulnerable = n),
+    });
+    out.push(tr!(
+        "power-took",
+        seconds = format!("{:.1}", explored.took.as_secs_f64())
+    ));
+    out.join("\n") + "\n"
+}
+
+/// One vulnerable state as a short story: where the power went, what reached the disk, what
+/// went wrong.
+fn story(
+    explored: &Explored,
+    model: &ModelResult,
+    vulnerable: &Vulnerable,
+    who: &HashMap<u32, String>,
+) -> Vec<String> {
+    let fates: HashMap<usize, Fate> = vulnerable.fates.iter().copied().collect();
+    let lost = vulnerable
+        .fates
+        .iter()
+        .filter(|(_, f)| *f == Fate::Lost)
+        .count();
+    let mut lines = vec![tr!(
+        "power-vulnerable-head",
+        model = model_name(model.model),
+        cut = vulnerable.cut,
+        steps = explored.steps.len(),
+        unsynced = vulnerable.fates.len(),
+        lost = lost
+    )];
+    for (i, step) in explored.steps[..vulnerable.cut].iter().enumerate() {
+        let mark = match fates.get(&i) {
+            None => "  ",
+            Some(Fate::Kept) => "✓ ",
+            Some(Fate::Lost) => "✗ ",
+            Some(Fate::Torn { .. }) => "≈ ",
+            Some(Fate::Zeroed) => "0 ",
+        };
+        let fate = fates.get(&i).map(|f| fate_words(*f)).unwrap_or_default();
+        let actor = who.get(&step.pid).cloned().unwrap_or_default();
+        lines.push(format!(
+            "  {mark}{:>3} {actor:<9} {}{fate}",
+            i + 1,
+            op_words(step)
+        ));
+    }
+    lines.push(tr!("power-went-wrong"));
+    lines.extend(
+        vulnerable
+            .problems
+            .iter()
+            .map(|p| format!("  {}", problem(p))),
+    );
+    lines
+}
+
+/// Every pid of the record, named: the launcher, or the buyer whose entries it wrote.
+fn names(explored: &Explored) -> HashMap<u32, String> {
+    let mut who = HashMap::new();
+    who.insert(explored.launcher, tr!("power-launcher"));
+    for step in &explored.steps {
+        let buyer = match &step.op {
+            Op::Confirmed { buyer, .. } => Some(*buyer),
+            Op::Append { bytes, .. } => {
+                entry(bytes).and_then(|e| e["buyer"].as_u64().map(|b| b as u32))
+            }
+            _ => None,
+        };
+        if let Some(buyer) = buyer.filter(|&b| b > 0) {
+            who.insert(step.pid, format!("buyer-{buyer}"));
+        }
+    }
+    for step in &explored.steps {
+        who.entry(step.pid)
+            .or_insert_with(|| format!("pid {}", step.pid));
+    }
+    who
+}
+
+/// An appended order-log entry, decoded, if the bytes are one.
+fn entry(hex: &str) -> Option<serde_json::Value> {
+    serde_json::from_slice(&unhex(hex)?).ok()
+}
+
+fn op_words(step: &Step) -> String {
+    match &step.op {
+        Op::Create { name } => tr!("power-op-create", name = short(name)),
+        Op::Write { name, bytes, .. } => {
+            let text = unhex(bytes).map(|b| String::from_utf8_lossy(&b).trim_end().to_string());
+            tr!(
+                "power-op-write",
+                name = short(name),
+                text = text.unwrap_or_default()
+            )
+        }
+        Op::Append { name, bytes } => match entry(bytes) {
+            Some(e) => tr!(
+                "power-op-append-entry",
+                name = short(name),
+                kind = e["kind"].as_str().unwrap_or("?").to_string(),
+                seq = e["seq"].as_u64().unwrap_or(0),
+                before = e["before"].as_u64().unwrap_or(0),
+                after = e["after"].as_u64().unwrap_or(0)
+            ),
+            None => tr!(
+                "power-op-append",
+                name = short(name),
+                bytes = bytes.len() / 2
+            ),
+        },
+        Op::Truncate { name, len } => tr!("power-op-truncate", name = short(name), len = *len),
+        Op::SyncFile { name } => tr!("power-op-sync-file", name = short(name)),
+        Op::SyncDir => tr!("power-op-sync-dir"),
+        Op::Rename { from, to } => tr!("power-op-rename", from = short(from), to = short(to)),
+        Op::Exchange { a, b } => tr!("power-op-exchange", a = short(a), b = short(b)),
+        Op::Unlink { name } => tr!("power-op-unlink", name = short(name)),
+        Op::Confirmed { seq, .. } => tr!("power-op-confirmed", seq = *seq),
+    }
+}
+
+/// A temp file's name without its 16 random digits, which say nothing to a reader.
+fn short(name: &str) -> String {
+    match name.strip_suffix(".tmp").and_then(|n| n.rsplit_once('.')) {
+        Some((stem, random)) if random.len() == 16 => format!("{stem}.tmp"),
+        _ => name.to_string(),
+    }
+}
+
+fn fate_words(fate: Fate) -> String {
+    match fate {
+        Fate::Kept => tr!("power-fate-kept"),
+        Fate::Lost => tr!("power-fate-lost"),
+        Fate::Torn { kept } => tr!("power-fate-torn", kept = kept),
+        Fate::Zeroed => tr!("power-fate-zeroed"),
+    }
+}
+
+fn problem(problem: &Problem) -> String {
+    match problem {
+        Problem::Refused { exit, message } => {
+            tr!(
+                "power-problem-refused",
+                exit = *exit,
+                message = message.clone()
+            )
+        }
+        Problem::SaleLost { buyer, seq } => {
+            tr!("power-problem-sale-lost", buyer = *buyer, seq = *seq)
+        }
+        Problem::Oversold { sold, tickets } => {
+            tr!("power-problem-oversold", sold = *sold, tickets = *tickets)
+        }
+        Problem::ChainBroken { seq } => tr!("power-problem-chain", seq = *seq),
+        Problem::CountDisagrees { data, ledger } => {
+            tr!("power-problem-count", data = *data, ledger = *ledger)
+        }
+        Problem::Unaccounted {
+            sold,
+            remaining,
+            tickets,
+        } => tr!(
+            "power-problem-unaccounted",
+            sold = *sold,
+            remaining = *remaining,
+            tickets = *tickets
+        ),
+    }
+}
+
+fn model_name(model: Persistence) -> String {
+    match model {
+        Persistence::Weak => tr!("power-model-weak", bound = REORDER_BOUND),
+        Persistence::Ordered => tr!("power-model-ordered"),
+    }
+}
+
+fn fsync_word(durability: Durability) -> &'static str {
+    match durability {
+        Durability::Fsync => "yes",
+        Durability::NoFsync => "no",
+    }
+}
+
+/// The summary as one JSON document: language-neutral keys, every vulnerable state.
+pub fn json(explored: &Explored) -> String {
+    let models: Vec<serde_json::Value> = explored
+        .models
+        .iter()
+        .map(|m| {
+            json!({
+                "model": m.model,
+                "reorder_bound": match m.model {
+                    Persistence::Weak => Some(REORDER_BOUND),
+                    Persistence::Ordered => None,
+                },
+                "cut_points": m.counts.cut_points,
+                "crash_states": m.counts.states,
+                "impossible": m.counts.impossible,
+                "distinct_states": m.distinct,
+                "vulnerable": m.vulnerable.len(),
+                "vulnerabilities": m.vulnerable.iter().map(|v| vulnerability(explored, v)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let sum = |f: &dyn Fn(&ModelResult) -> u64| explored.models.iter().map(f).sum::<u64>();
+    let document = json!({
+        "format": FORMAT,
+        "buyers": explored.buyers,
+        "tickets": explored.tickets,
+        "fsync": explored.durability == Durability::Fsync,
+        "operations": explored.steps.iter().map(|s| json!({"pid": s.pid, "op": s.op})).collect::<Vec<_>>(),
+        "crash_states": sum(&|m| m.counts.states),
+        "distinct_states": sum(&|m| m.distinct),
+        "vulnerable": sum(&|m| m.vulnerable.len() as u64),
+        "models": models,
+        "seconds": explored.took.as_secs_f64(),
+    });
+    document.to_string()
+}
+
+/// One vulnerable state: where the cut was, the unsynced steps kept and lost (by their index
+/// in `operations`), and the problems.
+fn vulnerability(explored: &Explored, v: &Vulnerable) -> serde_json::Value {
+    let reached: Vec<serde_json::Value> = v
+        .fates
+        .iter()
+        .filter(|(_, f)| *f != Fate::Lost)
+        .map(|(i, f)| json!({"step": i, "fate": f}))
+        .collect();
+    let lost: Vec<usize> = v
+        .fates
+        .iter()
+        .filter(|(_, f)| *f == Fate::Lost)
+        .map(|(i, _)| *i)
+        .collect();
+    json!({
+        "cut_after": v.cut,
+        "last_step": v.cut.checked_sub(1).map(|i| json!(explored.steps[i].op)),
+        "persisted": reached,
+        "lost": lost,
+        "problems": v.problems,
+    })
+}
