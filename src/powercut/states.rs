@@ -173,7 +173,7 @@ fn weak(steps: &[Step], sizes: &[u64], counts: &mut Counts, visit: &mut dyn FnMu
             }
             fates
         };
-        let mut chosen = prefix.clone();
+        let mut chosen = prefix;
         emit(steps, &base, &pending, &chosen, counts, visit);
         for a in 0..rest.len() {
             for fa in fates_at(a) {
@@ -181,10 +181,10 @@ fn weak(steps: &[Step], sizes: &[u64], counts: &mut Counts, visit: &mut dyn FnMu
                 chosen.push((rest[a], fa));
                 emit(steps, &base, &pending, &chosen, counts, visit);
                 // The second of the REORDER_BOUND steps that may jump the queue.
-                for b in a + 1..rest.len() {
+                for (b, &step) in rest.iter().enumerate().skip(a + 1) {
                     for fb in fates_at(b) {
                         chosen.truncate(kept + 1);
-                        chosen.push((rest[b], fb));
+                        chosen.push((step, fb));
                         emit(steps, &base, &pending, &chosen, counts, visit);
                     }
                 }
