@@ -486,6 +486,17 @@ io-write = write
 io-write-page = write page
 io-write-temp-file = write temp file
 io-write-trace-file = write trace file
+error-kill-at-no-buyer = --kill-at { $kill } names buyer-{ $buyer }, but this run has { $buyers ->
+    [one] 1 buyer (buyer-1)
+   *[other] { $buyers } buyers (buyer-1 to buyer-{ $buyers })
+}; name one of them, or raise --buyers
+error-kill-at-no-attempt = --kill-at { $kill } names attempt { $attempt }, but each buyer makes { $attempts ->
+    [one] 1 attempt
+   *[other] at most { $attempts } attempts
+} (--per-buyer { $attempts }); { $attempts ->
+    [one] name attempt 1
+   *[other] name an attempt from 1 to { $attempts }
+}, or raise --per-buyer
 error-io = failed to { $action } { $path }: { $error }{ $hint }
 error-hint-permission = ; check that you may write to this directory (or use --data elsewhere)
 error-hint-not-found = ; check that the directory exists
