@@ -772,3 +772,71 @@ fn explore_needs_no_data_file_and_creates_none() {
     assert!(!env.data.exists(), "explore created {}", env.data.display());
     assert!(!env.lock_file().exists() && !env.order_log().exists());
 }
+
+/// The pids of `parent`'s children, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // "pid (comm) state ppid ...": the comm may hold spaces, so split after its ')'.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| rest.to_string()))
+                .and_then(|rest| rest.split(' ').nth(1)?.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
+#[test]
+fn ctrl_c_at_the_interactive_prompt_stops_at_once_and_leaves_no_process() {
+    use std::io::BufRead as _;
+    let env = TestEnv::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grab-tickets"))
+        .arg("explore")
+        .arg("--data")
+        .arg(&env.data)
+        .args(["--interactive", "--no-lock", "--buyers", "3"])
+        .env("LC_ALL", "C")
+        .stdin(Stdio::piped()) // held open: the game waits at its prompt
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start grab-tickets");
+    let pid = child.id();
+    let (send, board) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = send.send(line);
+        }
+    });
+    // The signal: the board has been drawn (the prompt itself has no newline), so every
+    // buyer is paused before its first move.
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("ticket_num = 1")) {
+        match board.recv_timeout(crate::common::BACKSTOP) {
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no board ({e}): {seen:?}"),
+        }
+    }
+    let buyers = children_of(pid);
+    assert_eq!(buyers.len(), 3, "three paused buyers: {buyers:?} {seen:?}");
+    // SAFETY: kill(2) on our own unreaped child.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) }, 0);
+    assert!(
+        crate::common::process::wait_until_gone(pid, crate::common::BACKSTOP),
+        "Ctrl-C did not stop explore --interactive: {seen:?}"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status} {seen:?}");
+    // Reaped by the launcher before it ended: not even a zombie is left.
+    for buyer in buyers {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{buyer}")).exists(),
+            "buyer pid {buyer} outlived explore --interactive"
+        );
+    }
+}
