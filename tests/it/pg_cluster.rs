@@ -6,7 +6,6 @@
 //! loudly that it skipped, unless `GRAB_TICKETS_REQUIRE_POSTGRES=1` (set by `.ci/run`)
 //! makes that a failure.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
