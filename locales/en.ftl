@@ -490,3 +490,17 @@ error-data-not-object = data file { $path } is not a JSON object; { $shape }
 error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape }
 error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
+
+## Outputs that would overwrite the shop (app.rs, shop/own_files.rs)
+
+shop-file = { $what ->
+    [lock] the lock file
+    [log] the order log
+   *[data] the data file
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] leads through a symbolic link to
+    [hardlink] is a hard link to
+   *[named] is
+} { shop-file } { $shop }; an output never overwrites the shop's own files, so nothing was changed; choose another file, e.g. --{ $flag } { $example }
+error-outputs-same-file = --trace and --html both name { $path }; give each its own file

@@ -513,3 +513,17 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+
+## 会覆盖本店文件的输出（app.rs、shop/own_files.rs）
+
+shop-file = { $what ->
+    [lock] 锁文件
+    [log] 订单日志
+   *[data] 数据文件
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] 经符号链接指向
+    [hardlink] 是硬链接，指向
+   *[named] 就是
+}{ shop-file } { $shop }；输出文件绝不能覆盖本店自己的文件，所以什么都没改；换一个文件，比如 --{ $flag } { $example }
+error-outputs-same-file = --trace 和 --html 指向同一个文件 { $path }；请给它们各自一个文件
