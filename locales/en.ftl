@@ -504,3 +504,4 @@ error-output-is-shop-file = --{ $flag } { $path } { $how ->
    *[named] is
 } { shop-file } { $shop }; an output never overwrites the shop's own files, so nothing was changed; choose another file, e.g. --{ $flag } { $example }
 error-outputs-same-file = --trace and --html both name { $path }; give each its own file
+error-data-path-is-directory-syntax = data path { $path } ends in "/", "." or "..", so it names a directory, not a file; nothing was created; point --data at a JSON file, e.g. --data { $example }

@@ -527,3 +527,4 @@ error-output-is-shop-file = --{ $flag } { $path } { $how ->
    *[named] 就是
 }{ shop-file } { $shop }；输出文件绝不能覆盖本店自己的文件，所以什么都没改；换一个文件，比如 --{ $flag } { $example }
 error-outputs-same-file = --trace 和 --html 指向同一个文件 { $path }；请给它们各自一个文件
+error-data-path-is-directory-syntax = 数据路径 { $path } 以 "/"、"." 或 ".." 结尾，指的是目录而不是文件；什么都没创建；请让 --data 指向一个 JSON 文件，比如 --data { $example }
