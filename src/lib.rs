@@ -40,6 +40,7 @@
 //!   - `document`   the data file's JSON: its two numbers found and rewritten, every other byte kept
 //!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
+//!   - `own_files`  which of the shop's files (data, lock, log) a path names, by any link
 //!   - `recovery`   every lock holder's settling: data.json brought into agreement with the log
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
@@ -55,6 +56,7 @@
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
 //!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `out_file`   an output staged as a temp file and renamed over its destination
 //!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
 //!     `progress`, `out`
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying

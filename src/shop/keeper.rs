@@ -34,10 +34,18 @@ impl Keeper {
     pub fn open(settings: &Settings) -> Result<Keeper> {
         match settings.store() {
             StoreAt::DataFile => {
+                let seqs = books::SeqsNeeded {
+                    buyers: settings.buyers(),
+                    tickets: match settings.restock() {
+                        Restock::To(tickets) => Some(tickets),
+                        Restock::Keep => None,
+                    },
+                };
                 let shop = books::open_checked(
                     settings.data(),
                     settings.durability(),
                     settings.restock(),
+                    seqs,
                 )?;
                 let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })

@@ -32,6 +32,8 @@ mod timeline;
 mod trace;
 // `--html FILE`: the classroom page, checked in headless Chromium.
 mod page;
+// `--trace` and `--html` never overwrite the shop's files; a failed run keeps the old ones.
+mod outputs;
 // Every narration line is true of the run's events, in both languages.
 mod narration_truth;
 // `--lang` and the locale: everything a person reads in English or Chinese.
