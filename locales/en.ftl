@@ -330,9 +330,10 @@ explore-pct = by PCT (random buyer priorities, the moving buyer demoted at { $st
 explore-uniform = uniformly (any buyer that can move, equally likely
 explore-sampled = { $samples } sampled schedules of { $race }, drawn { $how }; seed { $seed }).
 explore-each = Each one a race of real buyer processes on a fresh copy of { $data }; moves: { $moves }.
-explore-row-run = schedules run
-explore-row-skipped = skipped
-explore-note-skipped = reorderings of moves that cannot affect each other ({ $orders } orders in all)
+explore-row-interleavings = interleavings
+explore-note-interleavings = every order of the buyers' moves
+explore-row-distinct-run = distinct schedules
+explore-note-distinct-run = run, one per group up to moves that commute
 explore-row-sampled = sampled
 explore-row-distinct = distinct
 explore-note-distinct = different races (reorderings of independent moves count once)
@@ -357,14 +358,17 @@ explore-none-bad = No schedule went wrong: { $why ->
     [enough] there are enough tickets for every buyer, so nobody can be overwritten into overselling; try fewer tickets.
    *[lucky] none of the orders run let two buyers decide on the same count.
 }
-explore-some-bad = { $bad } of { $runs } { $sampled ->
-    [yes] sampled schedules
-   *[no] schedules
-} went wrong ({ $percent }%): { $scope ->
+explore-none-bad-counted = 0 of { $interleavings } interleavings ({ $schedules } distinct schedules) went wrong.
+explore-lesson = { $scope ->
     [none] without a lock, a buyer can decide on a count another buyer is about to change.
     [write] the lock around the write does not cover the read, so a buyer can still write a stale count.
    *[whole] this should not happen with the lock; please report it.
 }
+explore-interleavings-bad = { $bad } of { $total } interleavings { $how ->
+    [oversell] oversell
+   *[wrong] go wrong
+} ({ $percent } %); they fall into { $schedules } distinct schedules up to moves that commute, { $bad_schedules } of them bad: { $lesson }
+explore-some-bad = { $bad } of { $runs } sampled schedules went wrong ({ $percent } %): { $lesson }
 
 ## explore --interactive (show/explore/board.rs, explore/interactive.rs)
 
@@ -482,6 +486,17 @@ io-write = write
 io-write-page = write page
 io-write-temp-file = write temp file
 io-write-trace-file = write trace file
+error-kill-at-no-buyer = --kill-at { $kill } names buyer-{ $buyer }, but this run has { $buyers ->
+    [one] 1 buyer (buyer-1)
+   *[other] { $buyers } buyers (buyer-1 to buyer-{ $buyers })
+}; name one of them, or raise --buyers
+error-kill-at-no-attempt = --kill-at { $kill } names attempt { $attempt }, but each buyer makes { $attempts ->
+    [one] 1 attempt
+   *[other] at most { $attempts } attempts
+} (--per-buyer { $attempts }); { $attempts ->
+    [one] name attempt 1
+   *[other] name an attempt from 1 to { $attempts }
+}, or raise --per-buyer
 error-io = failed to { $action } { $path }: { $error }{ $hint }
 error-hint-permission = ; check that you may write to this directory (or use --data elsewhere)
 error-hint-not-found = ; check that the directory exists

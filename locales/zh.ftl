@@ -262,9 +262,10 @@ explore-pct = 按 PCT 抽取（用户优先级随机，在 { $steps } 个随机�
 explore-uniform = 均匀抽取（每个能走的用户机会相同
 explore-sampled = { $race }中抽样 { $samples } 种调度，{ $how }；种子 { $seed }）。
 explore-each = 每一种都是真实用户进程的一次抢票，用的是 { $data } 的新副本；各步：{ $moves }。
-explore-row-run = 跑过的调度
-explore-row-skipped = 跳过
-explore-note-skipped = 互不影响的步骤换个顺序而已（共 { $orders } 种顺序）
+explore-row-interleavings = 交错
+explore-note-interleavings = 各用户步骤的每一种先后顺序
+explore-row-distinct-run = 不同的调度
+explore-note-distinct-run = 实际跑过的（只差可交换步骤先后的算一种）
 explore-row-sampled = 抽样
 explore-row-distinct = 不同的
 explore-note-distinct = 不同的抢票过程（独立步骤换顺序只算一次）
@@ -286,14 +287,17 @@ explore-none-bad = 没有一种调度出错：{ $why ->
     [enough] 票够每个用户买，所以没有人会被覆盖而超卖；试试少一点票。
    *[lucky] 跑过的顺序里没有两个用户按同一个余票做决定。
 }
-explore-some-bad = { $runs } 种{ $sampled ->
-    [yes] 抽样调度
-   *[no] 调度
-}中有 { $bad } 种出错（{ $percent }%）：{ $scope ->
+explore-none-bad-counted = { $interleavings } 种交错（{ $schedules } 种不同的调度）都没有出错。
+explore-lesson = { $scope ->
     [none] 不加锁时，一个用户可能按另一个用户马上要改的余票做决定。
     [write] 锁只包住写入，没有包住读取，所以用户仍会写回过期的余票。
    *[whole] 加了锁不应该出现这种情况；请报告这个问题。
 }
+explore-interleavings-bad = { $total } 种交错中有 { $bad } 种{ $how ->
+    [oversell] 超卖
+   *[wrong] 出错
+}（{ $percent }%）；按可交换的步骤归并，它们是 { $schedules } 种不同的调度，其中 { $bad_schedules } 种出错：{ $lesson }
+explore-some-bad = { $runs } 种抽样调度中有 { $bad } 种出错（{ $percent }%）：{ $lesson }
 
 ## explore --interactive（show/explore/board.rs、explore/interactive.rs）
 
@@ -411,6 +415,8 @@ io-write = 写入
 io-write-page = 写入网页
 io-write-temp-file = 写入临时文件
 io-write-trace-file = 写入追踪文件
+error-kill-at-no-buyer = --kill-at { $kill } 指定的是用户{ $buyer }，但这次只有 { $buyers } 个用户（用户1 到用户{ $buyers }）；请指定其中一个，或者调大 --buyers
+error-kill-at-no-attempt = --kill-at { $kill } 指定的是第 { $attempt } 次购买，但每个用户最多买 { $attempts } 次（--per-buyer { $attempts }）；请指定 1 到 { $attempts } 之间的次数，或者调大 --per-buyer
 error-io = 无法{ $action } { $path }：{ $error }{ $hint }
 error-hint-permission = ；请确认你有权写这个目录（或用 --data 换个地方）
 error-hint-not-found = ；请确认这个目录存在

@@ -83,7 +83,8 @@ pub fn buyer_plan() -> Option<String> {
 
 /// The line `main` prints for an error that ended the run.
 pub fn error_line(err: &Error) -> String {
-    lang::tr!("error-line", error = err.to_string())
+    let line = lang::tr!("error-line", error = err.to_string());
+    show::out::escaped(&line).into_owned()
 }
 
 /// Runs one buyer process to its end.

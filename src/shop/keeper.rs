@@ -140,12 +140,13 @@ fn enter_file_race<'g>(
     wait: &LockWait,
 ) -> Result<(GateGuard<'g>, Opened)> {
     let on_gate_wait = |pids: &[u32]| {
-        eprintln!(
+        let line = format!(
             "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
              (join it instead with --keep-stock)",
             launchers(pids),
             settings.data().display()
         );
+        eprintln!("{}", crate::show::out::escaped(&line));
     };
     if let Restock::To(_) = settings.restock() {
         let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout(), &on_gate_wait)?;

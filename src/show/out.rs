@@ -8,8 +8,27 @@ use std::sync::Mutex;
 /// The first write error, after which nothing more is written.
 static FAILED: Mutex<Option<io::ErrorKind>> = Mutex::new(None);
 
-/// Writes `text` as it is.
+/// `text` with every control character but the newline written as an escape (`\u{1b}`,
+/// `\r`): paths, run names and store names come from users and other programs, and an
+/// escape sequence or carriage return in one must not redraw or forge a line on the screen.
+pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes `text`, its control characters escaped (see [`escaped`]).
 pub fn print(text: &str) {
+    let text = escaped(text);
     let mut failed = FAILED.lock().unwrap_or_else(|e| e.into_inner());
     if failed.is_some() {
         return;

@@ -363,3 +363,52 @@ fn a_fifo_a_device_or_a_socket_as_the_data_path_is_refused_at_once() {
     }
     assert!(!env.path("fifo.json.lock").exists());
 }
+
+/// Every file in the run's directory, by name, with its bytes.
+fn every_file(env: &TestEnv) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name, fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_kill_at_for_a_buyer_or_attempt_that_does_not_exist_is_refused_before_anything_changes() {
+    let env = TestEnv::with_data("{\"ticket_num\": 3}");
+    // A run first, so that the lock file and the order log exist and must stay as they are.
+    env.race().buyers(2).quiet().run().assert_success();
+    let before = every_file(&env);
+    let run = env
+        .race()
+        .buyers(10)
+        .args(["--kill-at", "11:order_logged"])
+        .run();
+    run.assert_code(USAGE)
+        .assert_stdout_empty()
+        .assert_stderr_contains("--kill-at 11:order_logged names buyer-11")
+        .assert_stderr_contains("this run has 10 buyers (buyer-1 to buyer-10)");
+    assert_eq!(every_file(&env), before, "a file changed{}", run.context());
+    let run = env
+        .race()
+        .buyers(3)
+        .args(["--kill-at", "2:order_logged:2"])
+        .run();
+    run.assert_code(USAGE)
+        .assert_stderr_contains("names attempt 2, but each buyer makes 1 attempt (--per-buyer 1)");
+    assert_eq!(every_file(&env), before, "a file changed{}", run.context());
+    let run = env
+        .race()
+        .lang("zh")
+        .buyers(3)
+        .args(["--kill-at", "4:order_logged"])
+        .run();
+    run.assert_code(USAGE)
+        .assert_stderr_contains("但这次只有 3 个用户（用户1 到用户3）");
+    assert_eq!(every_file(&env), before, "a file changed{}", run.context());
+}

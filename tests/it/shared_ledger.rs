@@ -283,7 +283,14 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
 #[test]
 fn racing_buyers_without_the_lock_are_told_they_logged_the_same_order_number() {
     let env = TestEnv::new();
-    let run = env.race().no_lock().buyers(4).delay("200..200").run();
+    // Every buyer reads before anyone writes, so all four decide from the same count.
+    let all_read_first = "1s 2s 3s 4s 1r 2r 3r 4r 1w 2w 3w 4w";
+    let run = env
+        .race()
+        .no_lock()
+        .buyers(4)
+        .schedule(all_read_first)
+        .run();
     run.assert_success().assert_stdout_contains(" again");
     // Step by step, the narration says what the repeated number means.
     let run = env
@@ -291,7 +298,7 @@ fn racing_buyers_without_the_lock_are_told_they_logged_the_same_order_number() {
         .verbose()
         .no_lock()
         .buyers(4)
-        .delay("200..200")
+        .schedule(all_read_first)
         .run();
     run.assert_success()
         .assert_stdout_contains("logged that number too, both deciding from the same stale count");
