@@ -20,6 +20,8 @@ mod lock_wait;
 mod lock_file;
 // The same race and fixes on a PostgreSQL server: row lock, advisory lock, serializable.
 mod pg_modes;
+// lesson/grab_tickets.py, the course's Python program: it oversells without its lock, never with it.
+mod lesson_program;
 
 // What people and scripts see.
 // A default run fits one screen; `--verbose` keeps the step-by-step account.
