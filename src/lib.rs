@@ -15,6 +15,8 @@
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
 //! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
 //!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
+//! - `safe_text`    text from users and other programs (paths, run names) with its control
+//!   characters escaped, so it can never redraw or forge a line; a leaf
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -58,7 +60,7 @@
 //!   - `html`       the classroom page (`--html`), its script and style in `page.html`
 //!   - `out_file`   an output staged as a temp file and renamed over its destination
 //!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
-//!     `progress`, `out`
+//!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
 
@@ -70,6 +72,7 @@ mod explore;
 mod lang;
 mod race;
 mod report;
+mod safe_text;
 mod settings;
 mod shop;
 mod show;

@@ -154,7 +154,7 @@ fn enter_file_race<'g>(
             launchers(pids),
             settings.data().display()
         );
-        eprintln!("{}", crate::show::out::escaped(&line));
+        eprintln!("{}", crate::safe_text::escaped(&line));
     };
     if let Restock::To(_) = settings.restock() {
         let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout(), &on_gate_wait)?;
