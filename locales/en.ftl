@@ -512,3 +512,25 @@ error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $sha
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
 error-data-deleted-during-race = data file { $shown } was deleted during the race, so the stock could not be read back; every sale is still in the order log { $log }; run again with --tickets N to start a new stock
 error-pg-stock-deleted-during-race = the stock row in { $shown } was deleted during the race, so the stock could not be read back; every sale is still in grab_tickets.orders; run again with --tickets N to set a new stock
+
+## Outputs that would overwrite the shop (app.rs, shop/own_files.rs)
+
+shop-file = { $what ->
+    [lock] the lock file
+    [log] the order log
+   *[data] the data file
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] leads through a symbolic link to
+    [hardlink] is a hard link to
+   *[named] is
+} { shop-file } { $shop }; an output never overwrites the shop's own files, so nothing was changed; choose another file, e.g. --{ $flag } { $example }
+error-outputs-same-file = --trace and --html both name { $path }; give each its own file
+error-data-path-is-directory-syntax = data path { $path } ends in "/", "." or "..", so it names a directory, not a file; nothing was created; point --data at a JSON file, e.g. --data { $example }
+
+## Limits that hold before writing (shop/books.rs, data_file.rs, orders.rs)
+
+error-data-would-grow-too-large = data file { $path } would reach { $len } bytes as its counts grow, more than the { $max } bytes every reader accepts; nothing was changed; remove at least { $spare } bytes of other fields
+error-seq-no-room = the ledger of { $data } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; move { $data } and { $log } away to start a new ledger
+error-seq-at-maximum = the order log { $log } has reached the largest seq there may be ({ $max }); nothing was written; move the data file and its log away to start a new ledger
+error-log-seq-too-large = order log { $path } at line { $line } has seq { $seq }, more than the largest there may be ({ $max }); a program other than grab-tickets wrote it; nothing was changed

@@ -526,3 +526,25 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+
+## 会覆盖本店文件的输出（app.rs、shop/own_files.rs）
+
+shop-file = { $what ->
+    [lock] 锁文件
+    [log] 订单日志
+   *[data] 数据文件
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] 经符号链接指向
+    [hardlink] 是硬链接，指向
+   *[named] 就是
+}{ shop-file } { $shop }；输出文件绝不能覆盖本店自己的文件，所以什么都没改；换一个文件，比如 --{ $flag } { $example }
+error-outputs-same-file = --trace 和 --html 指向同一个文件 { $path }；请给它们各自一个文件
+error-data-path-is-directory-syntax = 数据路径 { $path } 以 "/"、"." 或 ".." 结尾，指的是目录而不是文件；什么都没创建；请让 --data 指向一个 JSON 文件，比如 --data { $example }
+
+## 写入之前就守住的上限（shop/books.rs、data_file.rs、orders.rs）
+
+error-data-would-grow-too-large = 数据文件 { $path } 的数字变长后会达到 { $len } 字节，超过每个读者接受的 { $max } 字节；什么都没改；请删掉其他字段里至少 { $spare } 字节
+error-seq-no-room = { $data } 的账本已到 seq { $seq }，离 seq 的上限（{ $max }）太近，这次运行写不完；什么都没改；把 { $data } 和 { $log } 移走，开一本新账
+error-seq-at-maximum = 订单日志 { $log } 已经到了 seq 的上限（{ $max }）；什么都没写；把数据文件和它的日志移走，开一本新账
+error-log-seq-too-large = 订单日志 { $path } 第 { $line } 行的 seq 是 { $seq }，超过上限（{ $max }）；这是 grab-tickets 以外的程序写的；什么都没改

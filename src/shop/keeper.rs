@@ -34,10 +34,18 @@ impl Keeper {
     pub fn open(settings: &Settings) -> Result<Keeper> {
         match settings.store() {
             StoreAt::DataFile => {
+                let seqs = books::SeqsNeeded {
+                    buyers: settings.buyers(),
+                    tickets: match settings.restock() {
+                        Restock::To(tickets) => Some(tickets),
+                        Restock::Keep => None,
+                    },
+                };
                 let shop = books::open_checked(
                     settings.data(),
                     settings.durability(),
                     settings.restock(),
+                    seqs,
                 )?;
                 let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })
@@ -150,7 +158,7 @@ fn enter_file_race<'g>(
             launchers(pids),
             settings.data().display()
         );
-        eprintln!("{}", crate::show::out::escaped(&line));
+        eprintln!("{}", crate::safe_text::escaped(&line));
     };
     if let Restock::To(_) = settings.restock() {
         let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout(), &on_gate_wait)?;

@@ -11,6 +11,7 @@ pub mod file_store;
 pub mod keeper;
 pub mod lock;
 pub mod orders;
+pub mod own_files;
 pub mod pg;
 pub mod purchase;
 pub mod recovery;
