@@ -67,6 +67,8 @@ row-lock-file-lost = 锁文件丢失
 note-lock-file-lost = 运行中被删除或替换；{ $who }锁住了新的锁文件
 row-left = { $stock }中的余票
 note-read-back = 从 { $place } 读回
+count-unknown = 未知
+note-not-read-back = 无法从 { $place } 读回
 row-logged = { $store ->
     [database] 订单表中的订单
    *[file] 订单日志中的订单
@@ -122,6 +124,7 @@ verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } �
 }（超卖 { $oversold } 张），丢失更新 { $lost } 次
 verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
+verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
 
 ## “原因：”（show/cause.rs）
 
@@ -130,6 +133,7 @@ why-how-none = 没有互斥锁，一个用户读到余票之后、写回余票�
 why-how-write = 锁只包住了写入，没有包住前面的读取，所以加锁太晚了。
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
+why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
 why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的
@@ -332,6 +336,7 @@ moral-locked = 整个买票过程加了互斥锁，无论你怎么排顺序都�
 moral-lucky = 这次没有超卖。试试先让每个用户都读，再让他们写。
 moral-bad = 你让抢票出错了：一个用户写回的余票，早已被另一个用户的写入改过期了。
 moral-mismatch = 数字对不上；见上面的报告。
+moral-stock-unknown = 无法读回余票；见上面的报告。
 interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
 your-schedule = 你的调度：{ $schedule }
 
@@ -425,6 +430,8 @@ error-data-not-object = 数据文件 { $path } 不是 JSON 对象；{ $shape }
 error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape }
 error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
 error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
+error-data-deleted-during-race = 数据文件 { $shown } 在抢票过程中被删除，无法读回余票；每一笔售出仍记在订单日志 { $log } 里；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-deleted-during-race = { $shown } 中的余票行在抢票过程中被删除，无法读回余票；每一笔售出仍记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
 
 ## 命令行帮助（cli/mod.rs）：英文帮助就是 cli/args.rs 的文档注释，这里只有中文
 

@@ -232,7 +232,7 @@ fn close_settled(shop: &FileStore, opened: &Opened, guard: LockGuard<'_>) -> Res
     let to = shop.log.end()?;
     drop(guard);
     Ok(Closed {
-        remaining: settled.stock.ticket_num,
+        remaining: Some(settled.stock.ticket_num),
         recovered: settled.recovered,
         window: shop.log.read_window(opened.from..to)?,
     })
@@ -259,7 +259,7 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
         before: stock.ticket_num,
         after: stock.ticket_num,
     };
-    let remaining = stock.ticket_num;
+    let remaining = Some(stock.ticket_num);
     append_and_write(shop, stock, &resync)?;
     Ok(Closed {
         remaining,
@@ -270,18 +270,28 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
 
 /// When the ledger cannot be settled after the race (a full disk): the stock and the window
 /// as they are on disk, read without changing anything, so the report can still be printed.
-pub fn read_unsettled(shop: &FileStore, opened: &Opened) -> Closed {
-    let remaining = data_file::read(&shop.data).map_or(opened.tickets, |s| s.ticket_num);
+/// A data file that cannot be read (deleted under the run) leaves the stock unknown: the
+/// report must not show a number it did not read. A deleted one replaces `error`, whose
+/// hint (`--keep-stock`) is for a file missing before a run, with what happened.
+pub fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) -> (Closed, Error) {
+    let remaining = data_file::read(&shop.data).ok().map(|s| s.ticket_num);
+    let path = shop.data.path();
+    let error = if remaining.is_none() && data_file::is_missing(path) {
+        data_file::deleted_during_race(path, &log_path_for(path))
+    } else {
+        error
+    };
     let window = shop
         .log
         .end()
         .and_then(|to| shop.log.read_window(opened.from..to))
         .unwrap_or_default();
-    Closed {
+    let closed = Closed {
         remaining,
         recovered: None,
         window,
-    }
+    };
+    (closed, error)
 }
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file

@@ -110,6 +110,16 @@ pub fn missing(path: &Path) -> Error {
     ))
 }
 
+/// The error for a data file deleted while a run raced: the stock cannot be read back, and
+/// the order log still holds every sale, so the fix is a new run, not `--keep-stock`.
+pub fn deleted_during_race(path: &Path, log: &Path) -> Error {
+    Error::bad_data(tr!(
+        "error-data-deleted-during-race",
+        shown = shown(path),
+        log = shown(log)
+    ))
+}
+
 /// Whether nothing at all is at `path` (not even a dangling link).
 pub fn is_missing(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)

@@ -112,14 +112,18 @@ impl Keeper {
             Keeper::File { shop, .. } => {
                 match books::close_window(shop, opened, settings.scope(), run, wait) {
                     Ok(closed) => (closed, None),
-                    Err(e) => (books::read_unsettled(shop, opened), Some(e)),
+                    Err(e) => {
+                        let (closed, e) = books::read_unsettled(shop, opened, e);
+                        (closed, Some(e))
+                    }
                 }
             }
             Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
-                Ok(closed) => (closed, None),
+                Ok(closed) => closed,
                 Err(e) => (
+                    // The server is gone or the stock row deleted: the stock is unknown.
                     Closed {
-                        remaining: opened.tickets,
+                        remaining: None,
                         recovered: None,
                         window: Window::default(),
                     },

@@ -60,6 +60,9 @@ mod explore;
 // Nothing is lost: kills, interrupts, faults.
 // A buyer SIGKILLed at each step of a locked purchase.
 mod kill_points;
+// A stock that cannot be read back after the race (data file deleted, server stopped, stock
+// row deleted) is reported as unknown, never as a number.
+mod unread_stock;
 // Hundreds of seeded `--chaos` runs, on the file and on the database.
 mod chaos;
 // Ctrl-C and SIGKILL on the launcher.
