@@ -27,6 +27,18 @@ fn with_the_stock_broken_mid_race(
     live.finish()
 }
 
+/// As above, for a run that narrates: waits for the other buyer's own line saying it read 0
+/// and is in its delay, so the stock is broken under its lock, never before it read.
+fn with_the_stock_broken_in_the_delay(mut live: Live, break_stock: impl FnOnce()) -> Run {
+    live.wait_for("the other buyer in its delay after the sale", |lines| {
+        lines.iter().any(|l| {
+            l.contains("ticket_num = 0") && (l.contains("network delay") || l.contains("网络延迟"))
+        })
+    });
+    break_stock();
+    live.finish()
+}
+
 /// Whether the data file shows the first sale (a missing or half-read file: not yet).
 fn file_sold(env: &TestEnv) -> impl Fn() -> bool + '_ {
     || {
@@ -99,10 +111,9 @@ fn locked_file_race(env: &TestEnv) -> Race {
 #[test]
 fn a_data_file_deleted_under_a_locked_run_leaves_the_stock_unknown_and_exits_3() {
     let env = TestEnv::new();
-    let run =
-        with_the_stock_broken_mid_race(locked_file_race(&env).spawn(), file_sold(&env), || {
-            std::fs::remove_file(&env.data).expect("delete the data file");
-        });
+    let run = with_the_stock_broken_in_the_delay(locked_file_race(&env).spawn(), || {
+        std::fs::remove_file(&env.data).expect("delete the data file");
+    });
     run.assert_code(3)
         .assert_stderr_contains("was deleted during the race")
         .assert_stdout_contains("could not be read back from");
@@ -131,7 +142,7 @@ fn a_data_file_deleted_under_a_locked_run_is_unknown_in_chinese() {
         .env("LC_ALL", "zh_CN.UTF-8")
         .lang("zh")
         .spawn();
-    let run = with_the_stock_broken_mid_race(live, file_sold(&env), || {
+    let run = with_the_stock_broken_in_the_delay(live, || {
         std::fs::remove_file(&env.data).expect("delete the data file");
     });
     run.assert_code(3)
@@ -173,7 +184,7 @@ fn a_stock_row_deleted_mid_race_on(db: &Db, json: bool) {
         assert_json_says_the_stock_is_unknown(&run, "stock_row_not_read_back");
         assert_eq!(run.report()["tally"]["logged"], 1, "{}", run.context());
     } else {
-        let run = with_the_stock_broken_mid_race(race().spawn(), db_sold(db), delete);
+        let run = with_the_stock_broken_in_the_delay(race().spawn(), delete);
         run.assert_code(3)
             .assert_stderr_contains("was deleted during the race");
         assert_text_says_the_stock_is_unknown(&run, "left in stock row");
