@@ -59,6 +59,8 @@
 //!     `progress`, `out`
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
+//! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
+//!   every Unix and the fallbacks macOS gets, `windows`); nothing else names an OS
 
 mod app;
 mod cli;
@@ -71,6 +73,7 @@ mod report;
 mod settings;
 mod shop;
 mod show;
+mod sys;
 
 pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (README's protocol states it too).
