@@ -15,12 +15,10 @@ mod linux;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
-mod windows;
+compile_error!("the Windows half of the seam (src/sys/windows.rs) is not written yet: issue 18");
 
 #[cfg(unix)]
 pub use unix::*;
-#[cfg(windows)]
-pub use windows::*;
 
 /// Which file this is, whatever its name: device and inode on Unix, volume serial number and
 /// file index on Windows.
@@ -99,4 +97,3 @@ pub struct NewPerms {
     /// The umask would narrow `bits`: chmod the file right after creating it.
     pub chmod_after: bool,
 }
-
