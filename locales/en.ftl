@@ -79,6 +79,8 @@ row-lock-file-lost = lock file lost
 note-lock-file-lost = deleted or replaced mid-run; { $who } locked the new one
 row-left = left in { $stock }
 note-read-back = read back from { $place }
+count-unknown = unknown
+note-not-read-back = could not be read back from { $place }
 row-logged = { $store ->
     [database] in orders table
    *[file] in the order log
@@ -144,6 +146,7 @@ verdict-oversold = OVERSOLD: { count-tickets-of }, { $confirmed } confirmed{ $ot
 }
 verdict-lost-updates = LOST UPDATES: { count-tickets-of }, { $confirmed } confirmed, but the { $stock } shows only { $sold } sold ({ $lost } lost)
 verdict-mismatch = MISMATCH: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, { $remaining } left in the { $stock }
+verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
 
 ## "Why:" (show/cause.rs)
 
@@ -152,6 +155,7 @@ why-how-none = With no lock, nothing kept a buyer's read and its write together.
 why-how-write = The lock covered only the write, not the read before it, so it came too late.
 why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
+why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }
 why-stale = { $groups }, but another buyer wrote between { $n ->
@@ -403,6 +407,7 @@ moral-locked = With the lock around the whole purchase you could not oversell, w
 moral-lucky = No oversell this time. Try letting every buyer read before any of them writes.
 moral-bad = You made the race go wrong: a buyer wrote a count that another buyer's write had already made stale.
 moral-mismatch = The counts do not reconcile; see the report above.
+moral-stock-unknown = The stock could not be read back; see the report above.
 interactive-stopped = Stopped after { count-moves }: { $schedule }
 your-schedule = Your schedule: { $schedule }
 
@@ -506,3 +511,27 @@ error-data-not-object = data file { $path } is not a JSON object; { $shape }
 error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape }
 error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
+error-data-deleted-during-race = data file { $shown } was deleted during the race, so the stock could not be read back; every sale is still in the order log { $log }; run again with --tickets N to start a new stock
+error-pg-stock-deleted-during-race = the stock row in { $shown } was deleted during the race, so the stock could not be read back; every sale is still in grab_tickets.orders; run again with --tickets N to set a new stock
+
+## Outputs that would overwrite the shop (app.rs, shop/own_files.rs)
+
+shop-file = { $what ->
+    [lock] the lock file
+    [log] the order log
+   *[data] the data file
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] leads through a symbolic link to
+    [hardlink] is a hard link to
+   *[named] is
+} { shop-file } { $shop }; an output never overwrites the shop's own files, so nothing was changed; choose another file, e.g. --{ $flag } { $example }
+error-outputs-same-file = --trace and --html both name { $path }; give each its own file
+error-data-path-is-directory-syntax = data path { $path } ends in "/", "." or "..", so it names a directory, not a file; nothing was created; point --data at a JSON file, e.g. --data { $example }
+
+## Limits that hold before writing (shop/books.rs, data_file.rs, orders.rs)
+
+error-data-would-grow-too-large = data file { $path } would reach { $len } bytes as its counts grow, more than the { $max } bytes every reader accepts; nothing was changed; remove at least { $spare } bytes of other fields
+error-seq-no-room = the ledger of { $data } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; move { $data } and { $log } away to start a new ledger
+error-seq-at-maximum = the order log { $log } has reached the largest seq there may be ({ $max }); nothing was written; move the data file and its log away to start a new ledger
+error-log-seq-too-large = order log { $path } at line { $line } has seq { $seq }, more than the largest there may be ({ $max }); a program other than grab-tickets wrote it; nothing was changed

@@ -15,6 +15,8 @@
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
 //! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
 //!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
+//! - `safe_text`    text from users and other programs (paths, run names) with its control
+//!   characters escaped, so it can never redraw or forge a line; a leaf
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -40,6 +42,7 @@
 //!   - `document`   the data file's JSON: its two numbers found and rewritten, every other byte kept
 //!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
+//!   - `own_files`  which of the shop's files (data, lock, log) a path names, by any link
 //!   - `recovery`   every lock holder's settling: data.json brought into agreement with the log
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
@@ -55,8 +58,9 @@
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
 //!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `out_file`   an output staged as a temp file and renamed over its destination
 //!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
-//!     `progress`, `out`
+//!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
 
@@ -68,6 +72,7 @@ mod explore;
 mod lang;
 mod race;
 mod report;
+mod safe_text;
 mod settings;
 mod shop;
 mod show;

@@ -58,6 +58,7 @@ impl Workbench {
     fn new(exploration: &Exploration) -> Result<Workbench> {
         // The usual checks and messages, without creating the sidecars beside the original. A
         // missing file is fine: like a normal run, each race then starts from a new one.
+        crate::shop::directory::resolve_data_path(&exploration.data)?;
         let original = if data_file::is_missing(&exploration.data) {
             None
         } else {

@@ -21,7 +21,7 @@ use crate::exit::{Error, Result, shown};
 use crate::lang::tr;
 
 /// A data file larger than this is not a ticket counter; refuse rather than read it all.
-const MAX_DATA_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_DATA_BYTES: u64 = 64 * 1024;
 /// Fresh temp names tried when each one drawn is already taken, before giving up.
 const TEMP_ATTEMPTS: usize = 16;
 
@@ -110,6 +110,16 @@ pub fn missing(path: &Path) -> Error {
     ))
 }
 
+/// The error for a data file deleted while a run raced: the stock cannot be read back, and
+/// the order log still holds every sale, so the fix is a new run, not `--keep-stock`.
+pub fn deleted_during_race(path: &Path, log: &Path) -> Error {
+    Error::bad_data(tr!(
+        "error-data-deleted-during-race",
+        shown = shown(path),
+        log = shown(log)
+    ))
+}
+
 /// Whether nothing at all is at `path` (not even a dangling link).
 pub fn is_missing(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
@@ -185,13 +195,29 @@ pub struct Staged<'a> {
 /// First half of [`write`]: writes the temp file. Split out so fault injection can kill a
 /// buyer between the two halves.
 pub fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
+    let bytes = stock.to_json();
+    // Never write what every reader would refuse (the launcher's check makes this rare).
+    if bytes.len() as u64 > MAX_DATA_BYTES {
+        return Err(too_large(data.path(), bytes.len()));
+    }
     let mut file = create_temp(data)?;
     let temp = data.temp.borrow();
-    if let Err(e) = file.write_all(&stock.to_json()) {
+    if let Err(e) = file.write_all(&bytes) {
         let _ = rustix::fs::unlinkat(data.dir.fd(), &*temp, AtFlags::empty());
         return Err(Error::io("write temp file", &data.temp_path(&temp), &e));
     }
     Ok(Staged { data })
+}
+
+/// The refusal of a document that would pass the size limit once written.
+pub fn too_large(path: &Path, len: usize) -> Error {
+    Error::bad_data(tr!(
+        "error-data-would-grow-too-large",
+        path = path.display().to_string(),
+        len = len,
+        max = MAX_DATA_BYTES,
+        spare = (len as u64).saturating_sub(MAX_DATA_BYTES)
+    ))
 }
 
 /// Creates this process's temp file, as a new file of its own (`O_CREAT | O_EXCL |

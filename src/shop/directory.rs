@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat};
 
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 
 /// Linux's own limit on symbolic links followed in one lookup.
 const MAX_LINKS: usize = 40;
@@ -45,6 +46,7 @@ impl FileId {
 pub fn resolve_data_path(user: &Path) -> Result<PathBuf> {
     let mut path = user.to_path_buf();
     for hops in 0..MAX_LINKS {
+        refuse_directory_syntax(&path)?;
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(meta) => meta,
             // Missing: the checks before the run say how to create it.
@@ -66,6 +68,29 @@ pub fn resolve_data_path(user: &Path) -> Result<PathBuf> {
          file itself",
         user.display()
     )))
+}
+
+/// A path ending in `/` (or `/.`, `/..`) names a directory whatever is there: were it let
+/// through, the file would be created under the name before the slash and the sidecars as
+/// `.lock` and `.orders`, shared by every such path in that directory.
+fn refuse_directory_syntax(path: &Path) -> Result<()> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let last = bytes.rsplit(|b| *b == b'/').next().unwrap_or_default();
+    if bytes.is_empty() || bytes.ends_with(b"/") || last == b"." || last == b".." {
+        let typed = path.to_string_lossy();
+        let file = typed.trim_end_matches('/');
+        // Meant as a directory: a file in it; else the name without the slash.
+        let example = match path.is_dir() || file.is_empty() || last != b"" {
+            true => format!("{file}/data.json"),
+            false => file.to_string(),
+        };
+        return Err(Error::bad_data(tr!(
+            "error-data-path-is-directory-syntax",
+            path = path.display().to_string(),
+            example = example
+        )));
+    }
+    Ok(())
 }
 
 /// A path reached through links (`data/../shared/real.json`) is shown as its directory's

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::directory::DataDir;
+use super::document::MAX_SEQ;
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
 pub const ENTRY_LEN: usize = 160;
@@ -239,16 +241,17 @@ impl OrderLog {
     }
 
     /// Checks, without changing anything, that the last entry (the one the next lock holder
-    /// relies on) is readable. A torn tail is fine: the next lock holder trims it.
-    pub fn check_tail(&self) -> Result<()> {
+    /// relies on) is readable, and returns it. A torn tail is fine: the next lock holder
+    /// trims it.
+    pub fn check_tail(&self) -> Result<Option<Entry>> {
         let count = self.len()? / ENTRY_LEN as u64;
         for index in (0..count).rev() {
             let chunk = self.read_chunk(index)?;
             if !chunk.contains(&0) {
-                return decode(&self.path, &chunk, index + 1).map(|_| ());
+                return decode(&self.path, &chunk, index + 1).map(Some);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn len(&self) -> Result<u64> {
@@ -297,6 +300,15 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
             path.display()
         ))
     })?;
+    if raw.seq > MAX_SEQ {
+        return Err(Error::bad_data(tr!(
+            "error-log-seq-too-large",
+            path = path.display().to_string(),
+            line = line,
+            seq = raw.seq.to_string(),
+            max = MAX_SEQ.to_string()
+        )));
+    }
     let small = |v: &serde_json::Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
     Ok(Entry {
         seq: raw.seq,
@@ -311,6 +323,19 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
         before: raw.before,
         after: raw.after,
     })
+}
+
+/// The seq after `seq`, checked: the ledger never passes [`MAX_SEQ`] (every reader refuses
+/// more), and never wraps.
+pub fn next_seq(seq: u64, log: &Path) -> Result<u64> {
+    match seq.checked_add(1) {
+        Some(next) if next <= MAX_SEQ => Ok(next),
+        _ => Err(Error::bad_data(tr!(
+            "error-seq-at-maximum",
+            log = log.display().to_string(),
+            max = MAX_SEQ.to_string()
+        ))),
+    }
 }
 
 /// A run's stretch of the ledger.

@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod narrate;
 pub mod out;
+pub mod out_file;
 mod problems;
 pub mod progress;
 pub mod schedule;

@@ -5,26 +5,10 @@
 use std::io::{self, Write};
 use std::sync::Mutex;
 
+pub use crate::safe_text::escaped;
+
 /// The first write error, after which nothing more is written.
 static FAILED: Mutex<Option<io::ErrorKind>> = Mutex::new(None);
-
-/// `text` with every control character but the newline written as an escape (`\u{1b}`,
-/// `\r`): paths, run names and store names come from users and other programs, and an
-/// escape sequence or carriage return in one must not redraw or forge a line on the screen.
-pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\n') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() && c != '\n' {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
 
 /// Writes `text`, its control characters escaped (see [`escaped`]).
 pub fn print(text: &str) {

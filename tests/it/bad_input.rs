@@ -149,6 +149,55 @@ fn a_data_path_that_is_a_directory_is_rejected() {
 }
 
 #[test]
+fn a_data_path_ending_in_a_slash_is_refused_before_anything_is_created() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("empty")).unwrap();
+    fs::create_dir(env.path("empty/sub")).unwrap();
+    let typed = [
+        "empty/good.json/",
+        "empty/sub/",
+        "empty/sub/.",
+        "empty/sub/..",
+    ];
+    for path in typed {
+        grab_tickets()
+            .data(&env.path(path))
+            .env("LC_ALL", "C")
+            .run()
+            .assert_code(BAD_DATA)
+            .assert_stderr_contains("so it names a directory, not a file; nothing was created");
+        let mut created: Vec<_> = fs::read_dir(env.path("empty"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        created.sort();
+        assert_eq!(created, ["sub"], "{path} created files");
+        assert_eq!(
+            fs::read_dir(env.path("empty/sub")).unwrap().count(),
+            0,
+            "{path}"
+        );
+    }
+    // The same through a link, and with explore.
+    std::os::unix::fs::symlink("good.json/", env.path("empty/sub/link")).unwrap();
+    grab_tickets()
+        .data(&env.path("empty/sub/link"))
+        .lang("zh")
+        .run()
+        .assert_code(BAD_DATA)
+        .assert_stderr_contains("指的是目录而不是文件");
+    grab_tickets()
+        .arg("explore")
+        .data(&env.path("empty/good.json/"))
+        .env("LC_ALL", "C")
+        .run()
+        .assert_code(BAD_DATA)
+        .assert_stderr_contains("names a directory");
+    assert!(!env.path("empty/good.json").exists());
+}
+
+#[test]
 fn zero_buyers_is_a_usage_error() {
     usage_error(
         &["--buyers", "0"],

@@ -349,8 +349,13 @@ impl Cluster {
         }
     }
 
-    fn stop(&self) {
+    /// Stops the server at once (`-m immediate`), as a crash or a pulled plug would; a
+    /// second stop (on drop) does nothing.
+    pub fn stop(&self) {
         let data = self.data_dir();
+        if !data.exists() {
+            return; // stopped and removed already
+        }
         let _ = self.pg(
             "pg_ctl",
             &[

@@ -63,7 +63,8 @@ impl Counts {
             Status::Ok => &mut self.ok,
             Status::Oversold => &mut self.oversold,
             Status::LostUpdates => &mut self.lost_updates,
-            Status::Mismatch => &mut self.mismatch,
+            // Explore stops at a run it cannot settle; unknown never counts as fine.
+            Status::Mismatch | Status::StockUnknown => &mut self.mismatch,
         };
         *slot = slot.saturating_add(n);
         self.total = self.total.saturating_add(n);
