@@ -449,6 +449,7 @@ page-play = play
 page-pause = pause
 page-speed = speed
 page-report = Report
+page-show-result = show the result
 page-step-of = step { $k } of { $n }
 page-ready-to-race = Press play or step: { $buyers } buyer processes are about to race for { $tickets } tickets.
 page-ready = ready

@@ -378,6 +378,7 @@ page-play = 播放
 page-pause = 暂停
 page-speed = 速度
 page-report = 报告
+page-show-result = 公布结果
 page-step-of = 第 { $k } 步，共 { $n } 步
 page-ready-to-race = 按“播放”或“一步”：{ $buyers } 个用户进程马上要抢 { $tickets } 张票。
 page-ready = 就绪

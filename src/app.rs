@@ -3,7 +3,6 @@
 //! the exit status. Every check that can fail runs before anything changes. `explore` runs
 //! many races through [`race_and_reconcile`], the very same steps without the showing.
 
-use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 
 use crate::exit::{Error, Exit, Result};
@@ -310,7 +309,7 @@ pub fn race_and_reconcile(
 fn killed_pids(reaped: &[Reaped]) -> Vec<u32> {
     reaped
         .iter()
-        .filter(|r| r.status.signal().is_some())
+        .filter(|r| crate::sys::death_signal(&r.status).is_some())
         .map(|r| r.pid)
         .collect()
 }

@@ -63,6 +63,8 @@
 //!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
+//! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
+//!   every Unix and the fallbacks macOS gets, `windows`); nothing else names an OS
 
 mod app;
 mod cli;
@@ -76,6 +78,7 @@ mod safe_text;
 mod settings;
 mod shop;
 mod show;
+mod sys;
 
 pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (README's protocol states it too).

@@ -3,7 +3,6 @@
 
 use std::cell::Cell;
 use std::io::Read;
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -262,9 +261,7 @@ fn wait_for_starting_gun() -> bool {
 /// Fd 0 as an unbuffered file: the gun pipe is shared, and a buffered read could take the
 /// bytes meant for the other buyers.
 fn open_stdin() -> std::io::Result<std::fs::File> {
-    Ok(std::fs::File::from(
-        std::io::stdin().as_fd().try_clone_to_owned()?,
-    ))
+    crate::sys::raw_stdin()
 }
 
 /// Reads one byte; false at EOF (the launcher closed the pipe) or on an error.
@@ -279,16 +276,13 @@ fn wait_for_byte(mut from: &std::fs::File) -> bool {
     }
 }
 
-/// A buyer must never outlive its launcher and keep buying unobserved: ask Linux to SIGKILL us
-/// when the launcher dies, and catch the case where it died before we asked.
+/// A buyer must never outlive its launcher and keep buying unobserved (how each platform
+/// sees to it, is `sys::die_with_launcher`'s).
 fn die_with_launcher(launcher_pid: u32) {
-    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
-    if std::os::unix::process::parent_id() != launcher_pid {
-        std::process::exit(0);
-    }
+    crate::sys::die_with_launcher(launcher_pid);
 }
 
+/// Dies at once, as SIGKILL kills: no unlock, no flush, no goodbye.
 fn kill_self() -> ! {
-    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
-    unreachable!("SIGKILL cannot be caught, so it does not return")
+    crate::sys::kill_self()
 }

@@ -6,7 +6,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -77,7 +76,7 @@ impl OrderLog {
     /// Opens (creating if needed) the log at `path`, a name in `dir`, by the sidecar rules:
     /// no link followed, a regular file with one link.
     pub fn open(dir: &DataDir, path: &Path) -> Result<OrderLog> {
-        let opened = dir.open_sidecar(path, "order log", rustix::fs::OFlags::APPEND)?;
+        let opened = dir.open_sidecar(path, "order log", crate::sys::Writes::Append)?;
         Ok(OrderLog {
             file: opened.file,
             path: path.to_path_buf(),
@@ -88,13 +87,10 @@ impl OrderLog {
         &self.path
     }
 
-    /// A new open file of the log for reading (its own flocks, its own offset), opened
-    /// through this one's descriptor (`/proc/self/fd`), so it is this very file whatever has
-    /// happened to the name since.
+    /// A new open file of the log for reading (its own locks, its own offset), which is this
+    /// very file whatever has happened to the name since (how, is `sys::reopen`'s).
     pub fn open_again(&self) -> Result<File> {
-        use std::os::fd::AsRawFd as _;
-        let fd = self.file.as_raw_fd();
-        File::open(format!("/proc/self/fd/{fd}"))
+        crate::sys::reopen(&self.file, &self.path)
             .map_err(|e| Error::io("open order log", &self.path, &e))
     }
 
@@ -172,8 +168,7 @@ impl OrderLog {
     /// Entries `from..to` (entry numbers, 0-based) as raw bytes, in one `pread`.
     fn read_range(&self, from: u64, to: u64) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; ((to - from) as usize) * ENTRY_LEN];
-        self.file
-            .read_exact_at(&mut buf, from * ENTRY_LEN as u64)
+        crate::sys::read_exact_at(&self.file, &mut buf, from * ENTRY_LEN as u64)
             .map_err(|e| Error::io("read order log", &self.path, &e))?;
         Ok(buf)
     }
@@ -208,8 +203,7 @@ impl OrderLog {
 
     fn read_chunk(&self, index: u64) -> Result<[u8; ENTRY_LEN]> {
         let mut buf = [0u8; ENTRY_LEN];
-        self.file
-            .read_exact_at(&mut buf, index * ENTRY_LEN as u64)
+        crate::sys::read_exact_at(&self.file, &mut buf, index * ENTRY_LEN as u64)
             .map_err(|e| Error::io("read order log", &self.path, &e))?;
         Ok(buf)
     }

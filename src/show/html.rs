@@ -111,6 +111,7 @@ fn ui() -> BTreeMap<&'static str, String> {
         ("pause", tr!("page-pause")),
         ("speed", tr!("page-speed")),
         ("report", tr!("page-report")),
+        ("show_result", tr!("page-show-result")),
         ("step_of", tr!("page-step-of", k = "{k}", n = n)),
         (
             "ready_to_race",

@@ -255,6 +255,20 @@ fn the_page_replays_the_race_in_a_real_browser() {
     assert_eq!(counter_after(report, first_write), stock);
     let written = all[first_write]["ticket_num"].as_u64().unwrap();
     check_dom(&after, 5, first_write + 1, written);
+    // The class guesses first: before the last step the verdict and counts are not shown.
+    for mid in [&before, &after] {
+        assert_eq!(
+            body_attribute(&mid.dom, "data-revealed"),
+            "0",
+            "{}",
+            mid.dom
+        );
+        assert!(
+            mid.dom.contains(r#"<div id="result" hidden="">"#),
+            "the result is shown before the end:\n{}",
+            mid.dom
+        );
+    }
     assert_eq!(written, stock - 1);
     assert!(
         after
@@ -266,6 +280,17 @@ fn the_page_replays_the_race_in_a_real_browser() {
     // At the end: the report's verdict is beside the lanes, and the page fits a narrow window.
     check_dom(&narrow, 5, all.len(), counter_after(report, all.len()));
     assert_eq!(counter_after(report, all.len()), 0);
+    assert_eq!(
+        body_attribute(&narrow.dom, "data-revealed"),
+        "1",
+        "{}",
+        narrow.dom
+    );
+    assert!(
+        narrow.dom.contains(r#"<div id="result">"#),
+        "{}",
+        narrow.dom
+    );
     assert!(
         narrow
             .dom
