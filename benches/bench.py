@@ -7,7 +7,7 @@
     python3 benches/bench.py --markdown benches/RESULTS.md
 
 Builds the release binary, compiles benches/floor_probe.c (the raw syscall floor of our write
-path), then runs every workload for grab-tickets and its anchors (../shared/anchors/ by
+path), then runs every workload for grab-tickets and its anchors (benches/anchors/ by
 default), alternating their order on every repetition so drift hits all of them alike. All
 data files live in one fresh temporary directory. Every run is verified (grab-tickets:
 tally.confirmed == T, remaining == 0, status ok; anchors: their RESULT line says sold == T);
@@ -717,8 +717,8 @@ def main():
     ap.add_argument("--no-anchors", action="store_true", help="run grab-tickets only")
     ap.add_argument("--no-postgres", action="store_true",
                     help="leave out the database store's rows (no PostgreSQL server)")
-    ap.add_argument("--anchors", type=Path, default=REPO.parent / "shared" / "anchors",
-                    help="folder of the anchor programs (default ../shared/anchors)")
+    ap.add_argument("--anchors", type=Path, default=REPO / "benches" / "anchors",
+                    help="folder of the anchor programs (default benches/anchors)")
     ap.add_argument("--tmpdir", help="where to make the temp dir (default: system temp)")
     ap.add_argument("--markdown", help="also write the results as markdown to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")

@@ -79,6 +79,8 @@ row-lock-file-lost = lock file lost
 note-lock-file-lost = deleted or replaced mid-run; { $who } locked the new one
 row-left = left in { $stock }
 note-read-back = read back from { $place }
+count-unknown = unknown
+note-not-read-back = could not be read back from { $place }
 row-logged = { $store ->
     [database] in orders table
    *[file] in the order log
@@ -144,6 +146,7 @@ verdict-oversold = OVERSOLD: { count-tickets-of }, { $confirmed } confirmed{ $ot
 }
 verdict-lost-updates = LOST UPDATES: { count-tickets-of }, { $confirmed } confirmed, but the { $stock } shows only { $sold } sold ({ $lost } lost)
 verdict-mismatch = MISMATCH: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, { $remaining } left in the { $stock }
+verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
 
 ## "Why:" (show/cause.rs)
 
@@ -152,6 +155,7 @@ why-how-none = With no lock, nothing kept a buyer's read and its write together.
 why-how-write = The lock covered only the write, not the read before it, so it came too late.
 why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
+why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }
 why-stale = { $groups }, but another buyer wrote between { $n ->
@@ -330,9 +334,10 @@ explore-pct = by PCT (random buyer priorities, the moving buyer demoted at { $st
 explore-uniform = uniformly (any buyer that can move, equally likely
 explore-sampled = { $samples } sampled schedules of { $race }, drawn { $how }; seed { $seed }).
 explore-each = Each one a race of real buyer processes on a fresh copy of { $data }; moves: { $moves }.
-explore-row-run = schedules run
-explore-row-skipped = skipped
-explore-note-skipped = reorderings of moves that cannot affect each other ({ $orders } orders in all)
+explore-row-interleavings = interleavings
+explore-note-interleavings = every order of the buyers' moves
+explore-row-distinct-run = distinct schedules
+explore-note-distinct-run = run, one per group up to moves that commute
 explore-row-sampled = sampled
 explore-row-distinct = distinct
 explore-note-distinct = different races (reorderings of independent moves count once)
@@ -357,14 +362,17 @@ explore-none-bad = No schedule went wrong: { $why ->
     [enough] there are enough tickets for every buyer, so nobody can be overwritten into overselling; try fewer tickets.
    *[lucky] none of the orders run let two buyers decide on the same count.
 }
-explore-some-bad = { $bad } of { $runs } { $sampled ->
-    [yes] sampled schedules
-   *[no] schedules
-} went wrong ({ $percent }%): { $scope ->
+explore-none-bad-counted = 0 of { $interleavings } interleavings ({ $schedules } distinct schedules) went wrong.
+explore-lesson = { $scope ->
     [none] without a lock, a buyer can decide on a count another buyer is about to change.
     [write] the lock around the write does not cover the read, so a buyer can still write a stale count.
    *[whole] this should not happen with the lock; please report it.
 }
+explore-interleavings-bad = { $bad } of { $total } interleavings { $how ->
+    [oversell] oversell
+   *[wrong] go wrong
+} ({ $percent } %); they fall into { $schedules } distinct schedules up to moves that commute, { $bad_schedules } of them bad: { $lesson }
+explore-some-bad = { $bad } of { $runs } sampled schedules went wrong ({ $percent } %): { $lesson }
 
 ## explore --power-cut (show/power_cut.rs)
 
@@ -437,6 +445,7 @@ moral-locked = With the lock around the whole purchase you could not oversell, w
 moral-lucky = No oversell this time. Try letting every buyer read before any of them writes.
 moral-bad = You made the race go wrong: a buyer wrote a count that another buyer's write had already made stale.
 moral-mismatch = The counts do not reconcile; see the report above.
+moral-stock-unknown = The stock could not be read back; see the report above.
 interactive-stopped = Stopped after { count-moves }: { $schedule }
 your-schedule = Your schedule: { $schedule }
 
@@ -478,6 +487,7 @@ page-play = play
 page-pause = pause
 page-speed = speed
 page-report = Report
+page-show-result = show the result
 page-step-of = step { $k } of { $n }
 page-ready-to-race = Press play or step: { $buyers } buyer processes are about to race for { $tickets } tickets.
 page-ready = ready
@@ -495,6 +505,10 @@ page-legend-killed = K killed (SIGKILL)
 
 ## Errors: what failed (exit.rs's Error::io), and the data file's
 
+io-read-power-cut-record = read power-cut record
+io-run-the-next-run = run the next run
+io-start-the-recorded-race = start the recorded race
+io-wait-for-the-recorded-race = wait for the recorded race
 io-append-to-order-log = append to order log
 io-create-directory = create directory
 io-create-page = create page
@@ -520,6 +534,17 @@ io-write = write
 io-write-page = write page
 io-write-temp-file = write temp file
 io-write-trace-file = write trace file
+error-kill-at-no-buyer = --kill-at { $kill } names buyer-{ $buyer }, but this run has { $buyers ->
+    [one] 1 buyer (buyer-1)
+   *[other] { $buyers } buyers (buyer-1 to buyer-{ $buyers })
+}; name one of them, or raise --buyers
+error-kill-at-no-attempt = --kill-at { $kill } names attempt { $attempt }, but each buyer makes { $attempts ->
+    [one] 1 attempt
+   *[other] at most { $attempts } attempts
+} (--per-buyer { $attempts }); { $attempts ->
+    [one] name attempt 1
+   *[other] name an attempt from 1 to { $attempts }
+}, or raise --per-buyer
 error-io = failed to { $action } { $path }: { $error }{ $hint }
 error-hint-permission = ; check that you may write to this directory (or use --data elsewhere)
 error-hint-not-found = ; check that the directory exists
@@ -528,3 +553,27 @@ error-data-not-object = data file { $path } is not a JSON object; { $shape }
 error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape }
 error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
+error-data-deleted-during-race = data file { $shown } was deleted during the race, so the stock could not be read back; every sale is still in the order log { $log }; run again with --tickets N to start a new stock
+error-pg-stock-deleted-during-race = the stock row in { $shown } was deleted during the race, so the stock could not be read back; every sale is still in grab_tickets.orders; run again with --tickets N to set a new stock
+
+## Outputs that would overwrite the shop (app.rs, shop/own_files.rs)
+
+shop-file = { $what ->
+    [lock] the lock file
+    [log] the order log
+   *[data] the data file
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] leads through a symbolic link to
+    [hardlink] is a hard link to
+   *[named] is
+} { shop-file } { $shop }; an output never overwrites the shop's own files, so nothing was changed; choose another file, e.g. --{ $flag } { $example }
+error-outputs-same-file = --trace and --html both name { $path }; give each its own file
+error-data-path-is-directory-syntax = data path { $path } ends in "/", "." or "..", so it names a directory, not a file; nothing was created; point --data at a JSON file, e.g. --data { $example }
+
+## Limits that hold before writing (shop/books.rs, data_file.rs, orders.rs)
+
+error-data-would-grow-too-large = data file { $path } would reach { $len } bytes as its counts grow, more than the { $max } bytes every reader accepts; nothing was changed; remove at least { $spare } bytes of other fields
+error-seq-no-room = the ledger of { $data } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; move { $data } and { $log } away to start a new ledger
+error-seq-at-maximum = the order log { $log } has reached the largest seq there may be ({ $max }); nothing was written; move the data file and its log away to start a new ledger
+error-log-seq-too-large = order log { $path } at line { $line } has seq { $seq }, more than the largest there may be ({ $max }); a program other than grab-tickets wrote it; nothing was changed

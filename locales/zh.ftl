@@ -67,6 +67,8 @@ row-lock-file-lost = 锁文件丢失
 note-lock-file-lost = 运行中被删除或替换；{ $who }锁住了新的锁文件
 row-left = { $stock }中的余票
 note-read-back = 从 { $place } 读回
+count-unknown = 未知
+note-not-read-back = 无法从 { $place } 读回
 row-logged = { $store ->
     [database] 订单表中的订单
    *[file] 订单日志中的订单
@@ -122,6 +124,7 @@ verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } �
 }（超卖 { $oversold } 张），丢失更新 { $lost } 次
 verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
+verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
 
 ## “原因：”（show/cause.rs）
 
@@ -130,6 +133,7 @@ why-how-none = 没有互斥锁，一个用户读到余票之后、写回余票�
 why-how-write = 锁只包住了写入，没有包住前面的读取，所以加锁太晚了。
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
+why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
 why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的
@@ -262,9 +266,10 @@ explore-pct = 按 PCT 抽取（用户优先级随机，在 { $steps } 个随机�
 explore-uniform = 均匀抽取（每个能走的用户机会相同
 explore-sampled = { $race }中抽样 { $samples } 种调度，{ $how }；种子 { $seed }）。
 explore-each = 每一种都是真实用户进程的一次抢票，用的是 { $data } 的新副本；各步：{ $moves }。
-explore-row-run = 跑过的调度
-explore-row-skipped = 跳过
-explore-note-skipped = 互不影响的步骤换个顺序而已（共 { $orders } 种顺序）
+explore-row-interleavings = 交错
+explore-note-interleavings = 各用户步骤的每一种先后顺序
+explore-row-distinct-run = 不同的调度
+explore-note-distinct-run = 实际跑过的（只差可交换步骤先后的算一种）
 explore-row-sampled = 抽样
 explore-row-distinct = 不同的
 explore-note-distinct = 不同的抢票过程（独立步骤换顺序只算一次）
@@ -286,14 +291,17 @@ explore-none-bad = 没有一种调度出错：{ $why ->
     [enough] 票够每个用户买，所以没有人会被覆盖而超卖；试试少一点票。
    *[lucky] 跑过的顺序里没有两个用户按同一个余票做决定。
 }
-explore-some-bad = { $runs } 种{ $sampled ->
-    [yes] 抽样调度
-   *[no] 调度
-}中有 { $bad } 种出错（{ $percent }%）：{ $scope ->
+explore-none-bad-counted = { $interleavings } 种交错（{ $schedules } 种不同的调度）都没有出错。
+explore-lesson = { $scope ->
     [none] 不加锁时，一个用户可能按另一个用户马上要改的余票做决定。
     [write] 锁只包住写入，没有包住读取，所以用户仍会写回过期的余票。
    *[whole] 加了锁不应该出现这种情况；请报告这个问题。
 }
+explore-interleavings-bad = { $total } 种交错中有 { $bad } 种{ $how ->
+    [oversell] 超卖
+   *[wrong] 出错
+}（{ $percent }%）；按可交换的步骤归并，它们是 { $schedules } 种不同的调度，其中 { $bad_schedules } 种出错：{ $lesson }
+explore-some-bad = { $runs } 种抽样调度中有 { $bad } 种出错（{ $percent }%）：{ $lesson }
 
 ## explore --power-cut (show/power_cut.rs)
 
@@ -366,6 +374,7 @@ moral-locked = 整个买票过程加了互斥锁，无论你怎么排顺序都�
 moral-lucky = 这次没有超卖。试试先让每个用户都读，再让他们写。
 moral-bad = 你让抢票出错了：一个用户写回的余票，早已被另一个用户的写入改过期了。
 moral-mismatch = 数字对不上；见上面的报告。
+moral-stock-unknown = 无法读回余票；见上面的报告。
 interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
 your-schedule = 你的调度：{ $schedule }
 
@@ -407,6 +416,7 @@ page-play = 播放
 page-pause = 暂停
 page-speed = 速度
 page-report = 报告
+page-show-result = 公布结果
 page-step-of = 第 { $k } 步，共 { $n } 步
 page-ready-to-race = 按“播放”或“一步”：{ $buyers } 个用户进程马上要抢 { $tickets } 张票。
 page-ready = 就绪
@@ -424,6 +434,10 @@ page-legend-killed = K 被杀死（SIGKILL）
 
 ## 错误：哪一步失败（exit.rs 的 Error::io），以及数据文件的错误
 
+io-read-power-cut-record = 读取断电记录
+io-run-the-next-run = 运行下一次抢票
+io-start-the-recorded-race = 启动被录下的抢票
+io-wait-for-the-recorded-race = 等待被录下的抢票
 io-append-to-order-log = 追加订单日志
 io-create-directory = 创建目录
 io-create-page = 创建网页
@@ -449,6 +463,8 @@ io-write = 写入
 io-write-page = 写入网页
 io-write-temp-file = 写入临时文件
 io-write-trace-file = 写入追踪文件
+error-kill-at-no-buyer = --kill-at { $kill } 指定的是用户{ $buyer }，但这次只有 { $buyers } 个用户（用户1 到用户{ $buyers }）；请指定其中一个，或者调大 --buyers
+error-kill-at-no-attempt = --kill-at { $kill } 指定的是第 { $attempt } 次购买，但每个用户最多买 { $attempts } 次（--per-buyer { $attempts }）；请指定 1 到 { $attempts } 之间的次数，或者调大 --per-buyer
 error-io = 无法{ $action } { $path }：{ $error }{ $hint }
 error-hint-permission = ；请确认你有权写这个目录（或用 --data 换个地方）
 error-hint-not-found = ；请确认这个目录存在
@@ -457,6 +473,8 @@ error-data-not-object = 数据文件 { $path } 不是 JSON 对象；{ $shape }
 error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape }
 error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
 error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
+error-data-deleted-during-race = 数据文件 { $shown } 在抢票过程中被删除，无法读回余票；每一笔售出仍记在订单日志 { $log } 里；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-deleted-during-race = { $shown } 中的余票行在抢票过程中被删除，无法读回余票；每一笔售出仍记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
 
 ## 命令行帮助（cli/mod.rs）：英文帮助就是 cli/args.rs 的文档注释，这里只有中文
 
@@ -553,3 +571,25 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+
+## 会覆盖本店文件的输出（app.rs、shop/own_files.rs）
+
+shop-file = { $what ->
+    [lock] 锁文件
+    [log] 订单日志
+   *[data] 数据文件
+}
+error-output-is-shop-file = --{ $flag } { $path } { $how ->
+    [link] 经符号链接指向
+    [hardlink] 是硬链接，指向
+   *[named] 就是
+}{ shop-file } { $shop }；输出文件绝不能覆盖本店自己的文件，所以什么都没改；换一个文件，比如 --{ $flag } { $example }
+error-outputs-same-file = --trace 和 --html 指向同一个文件 { $path }；请给它们各自一个文件
+error-data-path-is-directory-syntax = 数据路径 { $path } 以 "/"、"." 或 ".." 结尾，指的是目录而不是文件；什么都没创建；请让 --data 指向一个 JSON 文件，比如 --data { $example }
+
+## 写入之前就守住的上限（shop/books.rs、data_file.rs、orders.rs）
+
+error-data-would-grow-too-large = 数据文件 { $path } 的数字变长后会达到 { $len } 字节，超过每个读者接受的 { $max } 字节；什么都没改；请删掉其他字段里至少 { $spare } 字节
+error-seq-no-room = { $data } 的账本已到 seq { $seq }，离 seq 的上限（{ $max }）太近，这次运行写不完；什么都没改；把 { $data } 和 { $log } 移走，开一本新账
+error-seq-at-maximum = 订单日志 { $log } 已经到了 seq 的上限（{ $max }）；什么都没写；把数据文件和它的日志移走，开一本新账
+error-log-seq-too-large = 订单日志 { $path } 第 { $line } 行的 seq 是 { $seq }，超过上限（{ $max }）；这是 grab-tickets 以外的程序写的；什么都没改

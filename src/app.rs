@@ -3,10 +3,10 @@
 //! the exit status. Every check that can fail runs before anything changes. `explore` runs
 //! many races through [`race_and_reconcile`], the very same steps without the showing.
 
-use std::os::unix::process::ExitStatusExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::exit::{Error, Exit, Result};
+use crate::lang::tr;
 use crate::race::Reaped;
 use crate::race::chaos::{self, Victim};
 use crate::race::interrupt;
@@ -16,9 +16,10 @@ use crate::race::stepper::{Conducted, Script};
 use crate::report::{self, Ledger, RunResult, Status};
 use crate::settings::{Output, Settings};
 use crate::shop::books::LockWait;
-use crate::shop::directory;
 use crate::shop::keeper::Keeper;
 use crate::shop::lock::holder_name;
+use crate::shop::{directory, own_files};
+use crate::show::out_file::follow_links;
 use crate::show::story::Story;
 use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
 
@@ -36,7 +37,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         true => settings,
     };
     let files = OutputFiles::create(&settings)?;
-    chaos::check_steps(&settings).inspect_err(|_| files.forget())?;
+    chaos::check_steps(&settings)?;
     let canvas = timeline::Canvas::for_stdout();
     let narrating = matches!(settings.output(), Output::Text | Output::Verbose);
     let mut script = settings.schedule().map(Script::new);
@@ -44,8 +45,7 @@ pub fn run(settings: Settings) -> Result<Exit> {
         result,
         conducted,
         settle_error,
-    } = race_in_view(&settings, narrating, &canvas, script.as_mut())
-        .inspect_err(|_| files.forget())?;
+    } = race_in_view(&settings, narrating, &canvas, script.as_mut())?;
     if let Some(script) = &mut script
         && !conducted.as_ref().is_some_and(|c| c.stopped)
     {
@@ -75,38 +75,20 @@ pub fn run(settings: Settings) -> Result<Exit> {
     exit_status(&settings, &result, settle_error, replayed.as_ref())
 }
 
-/// The `--trace` and `--html` files, created before the stock changes so that a bad path
-/// fails first, and removed again if the run fails before they are written.
+/// The `--trace` and `--html` files, staged before the stock changes so that a bad path
+/// fails first; dropped unwritten (a run that fails), they leave what was there untouched.
 struct OutputFiles {
     trace: Option<trace::TraceFile>,
     page: Option<html::PageFile>,
-    paths: Vec<PathBuf>,
 }
 
 impl OutputFiles {
     fn create(settings: &Settings) -> Result<OutputFiles> {
-        let mut files = OutputFiles {
-            trace: None,
-            page: None,
-            paths: [settings.trace(), settings.html()]
-                .into_iter()
-                .flatten()
-                .map(Path::to_path_buf)
-                .collect(),
-        };
-        files.trace = settings.trace().map(trace::TraceFile::create).transpose()?;
-        files.page = settings
-            .html()
-            .map(html::PageFile::create)
-            .transpose()
-            .inspect_err(|_| files.forget())?;
-        Ok(files)
-    }
-
-    fn forget(&self) {
-        for path in &self.paths {
-            let _ = std::fs::remove_file(path);
-        }
+        refuse_shop_outputs(settings)?;
+        Ok(OutputFiles {
+            trace: settings.trace().map(trace::TraceFile::create).transpose()?,
+            page: settings.html().map(html::PageFile::create).transpose()?,
+        })
     }
 
     fn write(
@@ -124,6 +106,46 @@ impl OutputFiles {
         }
         Ok(())
     }
+}
+
+/// An output naming the data file, its lock file or its order log (directly, through a link
+/// or as a hard link), or both outputs naming one file, is a usage error: nothing has changed.
+fn refuse_shop_outputs(settings: &Settings) -> Result<()> {
+    let outputs = [("trace", settings.trace()), ("html", settings.html())];
+    let outputs: Vec<(&str, &Path)> = outputs
+        .into_iter()
+        .filter_map(|(flag, path)| Some((flag, path?)))
+        .collect();
+    if let [(_, trace), (_, page)] = outputs[..]
+        && own_files::same_place(&follow_links(trace), &follow_links(page))
+    {
+        return Err(Error::usage(tr!(
+            "error-outputs-same-file",
+            path = page.display().to_string()
+        )));
+    }
+    if settings.on_database() {
+        return Ok(());
+    }
+    for (flag, path) in outputs {
+        if let Some((file, how, shop)) =
+            own_files::named_by(path, &follow_links(path), settings.data())
+        {
+            return Err(Error::usage(tr!(
+                "error-output-is-shop-file",
+                flag = flag,
+                path = path.display().to_string(),
+                how = how.key(),
+                what = file.key(),
+                shop = shop.display().to_string(),
+                example = match flag {
+                    "trace" => "trace.json",
+                    _ => "race.html",
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One race as people watch it: the headline before the gun, then every event narrated (or
@@ -215,17 +237,19 @@ pub fn race_and_reconcile(
     let shop = Keeper::open(settings)?;
     let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
-        eprintln!(
+        let line = format!(
             "grab-tickets: waiting for the lock on {lock_name}, held by {}",
             holder_name(holder)
         );
+        eprintln!("{}", out::escaped(&line));
     };
     let launcher_relocks = std::cell::Cell::new(0);
     let on_relock = |change| {
-        eprintln!(
+        let line = format!(
             "grab-tickets: the lock file {lock_name} was {}; locked the new one",
             narrate::change_name(change)
         );
+        eprintln!("{}", out::escaped(&line));
         launcher_relocks.set(launcher_relocks.get() + 1);
     };
     let wait = LockWait {
@@ -285,7 +309,7 @@ pub fn race_and_reconcile(
 fn killed_pids(reaped: &[Reaped]) -> Vec<u32> {
     reaped
         .iter()
-        .filter(|r| r.status.signal().is_some())
+        .filter(|r| crate::sys::death_signal(&r.status).is_some())
         .map(|r| r.pid)
         .collect()
 }

@@ -15,6 +15,8 @@
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
 //! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
 //!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
+//! - `safe_text`    text from users and other programs (paths, run names) with its control
+//!   characters escaped, so it can never redraw or forge a line; a leaf
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -23,6 +25,12 @@
 //!   - `por`        partial-order reduction: which moves commute; counting the orders skipped
 //!   - `sample`     `--random`: uniform (or PCT) schedules drawn from a seed
 //!   - `interactive` `--interactive`: the person at the keyboard picks every move
+//! - `powercut/`    `explore --power-cut`: one race's file operations recorded (`sys::record`),
+//!   every crash state built and recovered by the real program (docs/power-cuts.md)
+//!   - `trace`      the record read back, names resolved to files
+//!   - `disk`       a disk image after a cut, and what may become of an unsynced write
+//!   - `states`     the weak and ext4-ordered models: every crash state at every cut
+//!   - `recover`    one state copied, recovered by the next run, its ledger checked
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
@@ -40,12 +48,14 @@
 //!   - `document`   the data file's JSON: its two numbers found and rewritten, every other byte kept
 //!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link
 //!   - `orders`     the order log's format, the commit point of every sale
+//!   - `own_files`  which of the shop's files (data, lock, log) a path names, by any link
 //!   - `recovery`   every lock holder's settling: data.json brought into agreement with the log
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
 //!     trait), `lock` its row or advisory lock, `books` the launcher's side
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
+//!   - `planted`    bugs planted on purpose (a sync left out) for the power-cut tests
 //! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording
 //!   - `tally`      the arithmetic: confirmed, remaining, logged → oversold, lost updates, status
 //!   - `buyers`     each buyer's events, exit status and orders → one summary and result
@@ -55,10 +65,15 @@
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
 //!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `out_file`   an output staged as a temp file and renamed over its destination
 //!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
-//!     `progress`, `out`
+//!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
+//!   - `power_cut`  `explore --power-cut`'s counts and the story of each vulnerable crash state
+//! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
+//!   every Unix and the fallbacks macOS gets, `windows`); nothing else names an OS; `record`
+//!   the power-cut recorder the calls report to when `GRAB_TICKETS_RECORD` is set
 
 mod app;
 mod cli;
@@ -69,9 +84,11 @@ mod lang;
 mod powercut;
 mod race;
 mod report;
+mod safe_text;
 mod settings;
 mod shop;
 mod show;
+mod sys;
 
 pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (README's protocol states it too).
@@ -84,7 +101,8 @@ pub fn buyer_plan() -> Option<String> {
 
 /// The line `main` prints for an error that ended the run.
 pub fn error_line(err: &Error) -> String {
-    lang::tr!("error-line", error = err.to_string())
+    let line = lang::tr!("error-line", error = err.to_string());
+    show::out::escaped(&line).into_owned()
 }
 
 /// Runs one buyer process to its end.

@@ -5,10 +5,11 @@
 use super::args::{DbLockArg, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg};
 use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{
     DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
     Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule, Search, Settings,
-    StoreAt,
+    StepKill, StoreAt,
 };
 
 impl LockArgs {
@@ -41,6 +42,7 @@ impl RaceArgs {
         if let Some(schedule) = &self.schedule {
             check_schedule(schedule, buyers, scope, self.per_buyer)?;
         }
+        check_kill_at(&self.kill_at, buyers, self.per_buyer)?;
         let rules = Rules {
             scope,
             method,
@@ -116,6 +118,33 @@ fn check_schedule(
     schedule
         .check_moves(scope, per_buyer)
         .map_err(|e| Error::usage(format!("--schedule \"{schedule}\": {e}")))
+}
+
+/// `--kill-at` against the race: a buyer or an attempt that does not exist would kill nobody
+/// and say nothing, so it is refused before anything is touched.
+fn check_kill_at(kills: &[StepKill], buyers: u32, per_buyer: PerBuyer) -> Result<()> {
+    for kill in kills {
+        let named = format!("{}:{}", kill.buyer, kill.step);
+        if kill.buyer > buyers {
+            return Err(Error::usage(tr!(
+                "error-kill-at-no-buyer",
+                kill = named,
+                buyer = kill.buyer,
+                buyers = buyers
+            )));
+        }
+        if let PerBuyer::Count(attempts) = per_buyer
+            && kill.attempt > attempts
+        {
+            return Err(Error::usage(tr!(
+                "error-kill-at-no-attempt",
+                kill = format!("{named}:{}", kill.attempt),
+                attempt = kill.attempt,
+                attempts = attempts
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn durability(no_fsync: bool) -> Durability {

@@ -13,17 +13,17 @@ use crate::exit::{Error, Exit, Result};
 use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor};
 use crate::settings::{Exploration, LockScope, Turn};
-use crate::show::explore::Summary;
+use crate::show::explore::{Counts, Summary};
 
 pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     let started = Instant::now();
     let mut summary = Summary::new(exploration, &bench.settings);
+    summary.interleavings = Some(Counts::default());
     let mut search = DepthFirst {
         scope: exploration.scope,
         path: Vec::new(),
         diverged: None,
     };
-    let mut orders: u64 = 0;
     let progress = std::io::stderr().is_terminal() && !exploration.json;
     loop {
         let trial = bench.trial(&mut search)?;
@@ -39,7 +39,6 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
             summary.dead_ends += 1;
         } else {
             let equivalent = por::equivalent_orders(&trial.schedule.0, exploration.scope);
-            orders = orders.saturating_add(equivalent);
             count(&mut summary, trial, Some(equivalent))?;
         }
         if progress {
@@ -52,7 +51,6 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     if progress {
         eprint!("\r{:40}\r", "");
     }
-    summary.orders = Some(orders);
     summary.took = started.elapsed();
     finish(&summary)
 }

@@ -3,7 +3,9 @@
 //! number from stdin, then tells what the move did: the buyers' own events, an oversell the
 //! moment it happens, and with the lock, why a buyer has to wait.
 
-use std::io::{BufRead as _, IsTerminal as _, Lines, StdinLock};
+use std::io::IsTerminal as _;
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::Workbench;
 use crate::events::{Event, Message};
@@ -22,7 +24,7 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     out::line(&explore::intro(exploration));
     let canvas = timeline::Canvas::for_stdout();
     let mut player = Player {
-        input: std::io::stdin().lock().lines(),
+        input: Answers::default(),
         narrator: Narrator::new(Detail::Steps, exploration.buyers, canvas.text_width),
         told: 0,
         keyboard: std::io::stdin().is_terminal(),
@@ -75,7 +77,7 @@ pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
 
 /// The chooser that asks the person at the keyboard.
 struct Player<'a> {
-    input: Lines<StdinLock<'static>>,
+    input: Answers,
     narrator: Narrator,
     /// Events already told.
     told: usize,
@@ -118,7 +120,7 @@ impl Chooser for Player<'_> {
         loop {
             out::print(&explore::prompt(floor));
             let line = match self.input.next() {
-                Some(Ok(line)) => {
+                Answer::Line(line) => {
                     if !self.keyboard {
                         // Typed answers echo on a terminal; piped ones are shown so the
                         // transcript reads the same.
@@ -127,7 +129,12 @@ impl Chooser for Player<'_> {
                     line
                 }
                 // End of input: stop here, like q.
-                Some(Err(_)) | None => {
+                Answer::End => {
+                    out::line("");
+                    return None;
+                }
+                // Ctrl-C: the handler has killed the buyers; stop without another question.
+                Answer::Interrupted => {
                     out::line("");
                     return None;
                 }
@@ -145,6 +152,59 @@ impl Chooser for Player<'_> {
                     }
                     _ => out::line(&explore::retype(floor)),
                 },
+            }
+        }
+    }
+}
+
+/// What the person typed next.
+enum Answer {
+    Line(String),
+    /// Stdin closed (or broke): stop, like q.
+    End,
+    /// Ctrl-C, SIGTERM or SIGHUP arrived while waiting for the answer.
+    Interrupted,
+}
+
+/// Lines from stdin, read with read(2) itself: std's readers retry a read cut short by a
+/// signal, so Ctrl-C at the prompt would kill the buyers and then go on waiting for a line.
+#[derive(Default)]
+struct Answers {
+    /// Bytes read past the last line handed out.
+    pending: Vec<u8>,
+}
+
+impl Answers {
+    fn next(&mut self) -> Answer {
+        loop {
+            if interrupt::interrupted() {
+                return Answer::Interrupted;
+            }
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                let text = String::from_utf8_lossy(&line[..end]);
+                return Answer::Line(text.trim_end_matches('\r').to_string());
+            }
+            // A signal between the check above and read(2) would not cut the read short: wait
+            // in slices, so an interrupt is seen within one whatever its timing.
+            let stdin = std::io::stdin();
+            let mut ready = [PollFd::new(&stdin, PollFlags::IN)];
+            let slice = Timespec {
+                tv_sec: 0,
+                tv_nsec: 200_000_000,
+            };
+            match poll(&mut ready, Some(&slice)) {
+                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                Ok(_) | Err(_) => {}
+            }
+            let mut chunk = [0u8; 256];
+            match rustix::io::read(std::io::stdin(), &mut chunk) {
+                Ok(0) if self.pending.is_empty() => return Answer::End,
+                // A last line without its newline.
+                Ok(0) => self.pending.push(b'\n'),
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return Answer::End,
             }
         }
     }

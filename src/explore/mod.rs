@@ -18,7 +18,7 @@ use crate::race::stepper::Chooser;
 use crate::report::{Ending, RunResult, Status};
 use crate::settings::{Exploration, Method, Restock, Rules, Schedule, Search, Settings};
 use crate::shop::data_file;
-use crate::show::explore::{Counted, FirstBad, Summary};
+use crate::show::explore::{Counted, Counts, FirstBad, Summary};
 use crate::show::out;
 use crate::show::story::Story;
 
@@ -62,6 +62,7 @@ impl Workbench {
     fn new(exploration: &Exploration) -> Result<Workbench> {
         // The usual checks and messages, without creating the sidecars beside the original. A
         // missing file is fine: like a normal run, each race then starts from a new one.
+        crate::shop::directory::resolve_data_path(&exploration.data)?;
         let original = if data_file::is_missing(&exploration.data) {
             None
         } else {
@@ -165,11 +166,12 @@ fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()>
         )));
     }
     let status = trial.result.tally.status();
-    match status {
-        Status::Ok => summary.ok += 1,
-        Status::Oversold => summary.oversold += 1,
-        Status::LostUpdates => summary.lost_updates += 1,
-        Status::Mismatch => summary.mismatch += 1,
+    summary.schedules.add(status, 1);
+    if let Some(orders) = orders {
+        summary
+            .interleavings
+            .get_or_insert_with(Counts::default)
+            .add(status, orders);
     }
     summary.runs.push(Counted {
         schedule: trial.schedule.clone(),

@@ -21,8 +21,8 @@ use trace::{Effect, Step};
 use crate::exit::{Error, Exit, Result};
 use crate::race::interrupt;
 use crate::settings::{Durability, Exploration, Persistence};
-use crate::shop::record::RECORD_ENV;
 use crate::show::{out, power_cut};
+use crate::sys::record::RECORD_ENV;
 
 /// What one exploration found: the race recorded, and each model's crash states.
 pub struct Explored {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::exit::{Error, Result};
 use crate::lang::{self, Lang};
 use crate::shop::orders::ENTRY_LEN;
-use crate::shop::record::RECORD_ENV;
+use crate::sys::record::RECORD_ENV;
 
 /// A sale a buyer confirmed before the cut: it must be in the ledger and in the count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

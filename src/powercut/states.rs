@@ -292,7 +292,7 @@ fn replaces_with(effect: &Effect, ino: Ino) -> bool {
 mod tests {
     use super::*;
     use crate::powercut::trace::resolve;
-    use crate::shop::record::{Op, Recorded, hex};
+    use crate::sys::record::{Op, Recorded, hex};
 
     fn record(ops: Vec<Op>) -> Vec<Step> {
         resolve(ops.into_iter().map(|op| Recorded { pid: 1, op }).collect()).unwrap()

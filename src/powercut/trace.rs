@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::exit::{Error, Result};
-use crate::shop::record::{Op, Recorded, unhex};
+use crate::sys::record::{Op, Recorded, unhex};
 
 /// A file, by the order in which the record created it (an inode number of our own).
 pub type Ino = usize;
@@ -182,7 +182,7 @@ pub fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shop::record::hex;
+    use crate::sys::record::hex;
 
     fn line(op: Op) -> Recorded {
         Recorded { pid: 1, op }

@@ -3,8 +3,6 @@
 //! and every victim kills itself on reaching its step, so the same seed plans the same deaths
 //! at the same points in every run.
 
-use std::os::unix::process::ExitStatusExt as _;
-
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -142,7 +140,7 @@ pub fn report_victims(victims: &[Victim], reaped: &[Reaped]) -> Vec<VictimReport
                 buyer: v.buyer,
                 pid: r.pid,
                 kill: v.kill,
-                died: r.status.signal() == Some(libc::SIGKILL),
+                died: crate::sys::killed_outright(&r.status),
             })
         })
         .collect()

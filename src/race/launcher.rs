@@ -3,7 +3,6 @@
 //! before (`shop::books`) and the result is reconciled after (`report`).
 
 use std::io::{PipeReader, PipeWriter, Write};
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -155,16 +154,14 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         } else {
             gun_reader.try_clone().map_err(pipe_error)?
         };
-        // One process group for all buyers (the first one's pid names it), so an interrupt
-        // kills them with one signal.
-        let group = children.first().map_or(0, |s: &Spawned| s.child.id());
+        // All buyers in one group (a process group, a job object), so an interrupt kills
+        // them all at once.
+        let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
         let spawned = spawn_one(&exe, &plan, start.password.as_deref(), stdin, events, group);
         match spawned {
             Ok(child) => {
-                if children.is_empty() {
-                    interrupt::watch_buyers(child.id());
-                }
+                interrupt::watch_buyer(&child, children.is_empty());
                 children.push(Spawned {
                     index,
                     child,
@@ -199,19 +196,20 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
 }
 
 /// Starts one buyer process: `grab-tickets buyer --plan JSON`, its stdin the gun, its stdout
-/// the event pipe, in the buyers' process group `group` (0: a new one, named by its pid).
+/// the event pipe, in the buyers' group (`first`: the first buyer's pid; `None` for the first).
 fn spawn_one(
     exe: &Path,
     plan: &BuyerPlan,
     password: Option<&str>,
     gun: PipeReader,
     events: PipeWriter,
-    group: u32,
+    first: Option<u32>,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
     if let Some(password) = password {
         command.env("PGPASSWORD", password);
     }
+    crate::sys::join_buyers(&mut command, first);
     command
         .arg("buyer")
         .arg("--plan")
@@ -219,7 +217,6 @@ fn spawn_one(
         .stdin(gun)
         .stdout(events)
         .stderr(Stdio::inherit())
-        .process_group(group as i32)
         .spawn()
 }
 
@@ -307,12 +304,7 @@ fn hear_race(
 /// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on
 /// the first buyer staying unreaped until `reap` (see `interrupt::forget_buyers`).
 fn has_exited(pid: u32) -> bool {
-    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
-    let Some(pid) = Pid::from_raw(pid as i32) else {
-        return true;
-    };
-    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
-    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(_)))
+    crate::sys::has_exited(pid)
 }
 
 /// Waits for every child, so none is left a zombie.

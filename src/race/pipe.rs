@@ -5,10 +5,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, PipeReader, Write};
-use std::os::fd::AsFd;
 use std::time::Duration;
-
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::clock;
 use crate::events::{Event, Message};
@@ -25,7 +22,7 @@ impl Reporter {
     /// Writes to this process's stdout, which the launcher connected to the shared pipe.
     pub fn on_stdout(buyer: u32, epoch_ns: u64) -> std::io::Result<Reporter> {
         // An unbuffered handle on fd 1: one line must be exactly one write(2).
-        let out = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+        let out = crate::sys::raw_stdout()?;
         Ok(Reporter {
             out,
             buyer,
@@ -43,8 +40,14 @@ impl Reporter {
         };
         let mut line = serde_json::to_vec(&message).expect("an event serializes");
         line.push(b'\n');
-        // A launcher that is gone cannot be told anything; the buyer stops on its own then.
-        let _ = (&self.out).write_all(&line);
+        // A launcher that is gone cannot be told anything, and a buyer nobody hears must not
+        // go on buying: where no parent-death signal stopped us already (other Unix), the
+        // pipe closing is how we notice.
+        if let Err(e) = (&self.out).write_all(&line)
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
     }
 }
 
@@ -144,17 +147,6 @@ impl<'a> Listener<'a> {
         if self.reader.buffer().contains(&b'\n') {
             return Ok(true);
         }
-        let timeout = Timespec {
-            tv_sec: patience.as_secs() as i64,
-            tv_nsec: i64::from(patience.subsec_nanos()),
-        };
-        let mut fds = [PollFd::new(*self.reader.get_ref(), PollFlags::IN)];
-        loop {
-            match poll(&mut fds, Some(&timeout)) {
-                Ok(ready) => return Ok(ready > 0),
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        crate::sys::wait_readable(self.reader.get_ref(), patience)
     }
 }

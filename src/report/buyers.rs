@@ -1,8 +1,6 @@
 //! Each buyer's story as the launcher saw it: its events, its exit status and its orders in the
 //! log joined into one [`BuyerSummary`], and the one [`BuyerResult`] its lane and line show.
 
-use std::os::unix::process::ExitStatusExt;
-
 use serde::Serialize;
 
 use crate::events::{Event, Message, Outcome};
@@ -147,7 +145,7 @@ fn summarize_one(
     };
     let mine = events.iter().filter(|m| m.buyer == index);
     summary.confirmed = hear(&mut summary, mine);
-    if let Some(signal) = status.signal() {
+    if let Some(signal) = crate::sys::death_signal(&status) {
         summary.ending = Ending::Killed {
             signal,
             cause: kill_cause(index),

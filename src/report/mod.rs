@@ -75,8 +75,9 @@ pub struct Ledger<'a> {
     pub run: String,
     /// Stock when the race started.
     pub initial: u64,
-    /// `ticket_num` after every buyer ended and the launcher settled.
-    pub remaining: u64,
+    /// `ticket_num` after every buyer ended and the launcher settled; None when it could not
+    /// be read back.
+    pub remaining: Option<u64>,
     /// The run's window of the order log: every entry appended while it raced, by anyone.
     pub window: &'a Window,
     /// An order the launcher applied after the race, if any.

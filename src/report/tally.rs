@@ -10,8 +10,10 @@ pub struct Tally {
     pub initial: u64,
     /// Purchases confirmed to buyers.
     pub confirmed: u64,
-    /// `ticket_num` read back from the data file after every buyer ended.
-    pub remaining: u64,
+    /// `ticket_num` read back from the store after every buyer ended, or None when it could
+    /// not be read (the data file deleted, the server gone, the stock row deleted): never a
+    /// number that was not read.
+    pub remaining: Option<u64>,
     /// Orders in the order log for this run (net of orders taken back).
     pub logged: u64,
     /// Orders in the ledger by everyone else (other runs, other programs) while this run
@@ -20,8 +22,8 @@ pub struct Tally {
     /// (confirmed + sold_by_others) − initial, when positive: tickets sold that never existed.
     pub oversold: u64,
     /// (confirmed + sold_by_others) − (initial − remaining), when positive: sales the data
-    /// file forgot.
-    pub lost_updates: u64,
+    /// file forgot. None when the stock was not read back: then it is not known.
+    pub lost_updates: Option<u64>,
     /// logged − confirmed, when positive: sales on disk whose buyer died before saying so.
     pub unconfirmed: u64,
     /// Unconfirmed sales of buyers that were *not* killed: nothing explains them.
@@ -40,11 +42,14 @@ pub enum Status {
     LostUpdates,
     /// The numbers do not add up in a way neither of the above explains.
     Mismatch,
+    /// The stock could not be read back after the race, so whether sales were lost or every
+    /// ticket is accounted for is not known.
+    StockUnknown,
 }
 
 impl Tally {
     /// Pure arithmetic over the four numbers measured of this run (others: none yet).
-    pub fn reconcile(initial: u64, confirmed: u64, remaining: u64, logged: u64) -> Tally {
+    pub fn reconcile(initial: u64, confirmed: u64, remaining: Option<u64>, logged: u64) -> Tally {
         Tally {
             initial,
             confirmed,
@@ -52,7 +57,7 @@ impl Tally {
             logged,
             sold_by_others: 0,
             oversold: 0,
-            lost_updates: 0,
+            lost_updates: None,
             unconfirmed: logged.saturating_sub(confirmed),
             unexplained: 0,
         }
@@ -63,11 +68,13 @@ impl Tally {
     /// ledger shows it, so careful outsiders do not make a correct run look wrong.
     pub fn with_others(self, sold_by_others: u64) -> Tally {
         let sold = self.confirmed + sold_by_others;
-        let sold_per_file = self.initial.saturating_sub(self.remaining);
+        let lost_updates = self
+            .remaining
+            .map(|remaining| sold.saturating_sub(self.initial.saturating_sub(remaining)));
         Tally {
             sold_by_others,
             oversold: sold.saturating_sub(self.initial),
-            lost_updates: sold.saturating_sub(sold_per_file),
+            lost_updates,
             ..self
         }
     }
@@ -81,11 +88,16 @@ impl Tally {
     }
 
     pub fn status(&self) -> Status {
+        // Without the stock read back no verdict can be drawn, and no other status may
+        // pretend to one: oversold is still counted (from confirmations alone) in the tally.
+        let Some(remaining) = self.remaining else {
+            return Status::StockUnknown;
+        };
         if self.oversold > 0 {
             Status::Oversold
-        } else if self.lost_updates > 0 {
+        } else if self.lost_updates > Some(0) {
             Status::LostUpdates
-        } else if self.remaining + self.logged + self.sold_by_others != self.initial
+        } else if remaining + self.logged + self.sold_by_others != self.initial
             || self.confirmed + self.unconfirmed != self.logged
             || self.unexplained > 0
         {
@@ -104,30 +116,30 @@ mod tests {
 
     #[test]
     fn a_correct_locked_run_is_ok() {
-        let t = Tally::reconcile(3, 3, 0, 3);
-        assert_eq!((t.oversold, t.lost_updates, t.unconfirmed), (0, 0, 0));
+        let t = Tally::reconcile(3, 3, Some(0), 3);
+        assert_eq!((t.oversold, t.lost_updates, t.unconfirmed), (0, Some(0), 0));
         assert_eq!(t.status(), Status::Ok);
     }
 
     #[test]
     fn ten_confirmations_of_three_tickets_are_seven_oversold() {
         // The lesson's race: everyone read 3, everyone wrote 2.
-        let t = Tally::reconcile(3, 10, 2, 10);
+        let t = Tally::reconcile(3, 10, Some(2), 10);
         assert_eq!(t.oversold, 7);
-        assert_eq!(t.lost_updates, 9);
+        assert_eq!(t.lost_updates, Some(9));
         assert_eq!(t.status(), Status::Oversold);
     }
 
     #[test]
     fn lost_updates_without_overselling() {
-        let t = Tally::reconcile(20, 10, 19, 10);
-        assert_eq!((t.oversold, t.lost_updates), (0, 9));
+        let t = Tally::reconcile(20, 10, Some(19), 10);
+        assert_eq!((t.oversold, t.lost_updates), (0, Some(9)));
         assert_eq!(t.status(), Status::LostUpdates);
     }
 
     #[test]
     fn a_sale_logged_by_a_killed_buyer_is_accounted_for() {
-        let t = Tally::reconcile(3, 2, 0, 3);
+        let t = Tally::reconcile(3, 2, Some(0), 3);
         assert_eq!(t.unconfirmed, 1);
         assert_eq!(t.status(), Status::Ok);
     }
@@ -135,23 +147,30 @@ mod tests {
     #[test]
     fn sales_by_others_in_the_window_keep_a_correct_run_ok() {
         // 200 tickets: this run confirmed 59, a careful outsider sold 141.
-        let t = Tally::reconcile(200, 59, 0, 59).with_others(141);
-        assert_eq!((t.oversold, t.lost_updates), (0, 0));
+        let t = Tally::reconcile(200, 59, Some(0), 59).with_others(141);
+        assert_eq!((t.oversold, t.lost_updates), (0, Some(0)));
         assert_eq!(t.status(), Status::Ok);
-        let alone = Tally::reconcile(200, 59, 0, 59);
+        let alone = Tally::reconcile(200, 59, Some(0), 59);
         assert_eq!(alone.status(), Status::Mismatch);
     }
 
     #[test]
     fn others_overselling_with_this_run_is_oversold() {
-        let t = Tally::reconcile(3, 3, 0, 3).with_others(2);
+        let t = Tally::reconcile(3, 3, Some(0), 3).with_others(2);
         assert_eq!(t.oversold, 2);
         assert_eq!(t.status(), Status::Oversold);
     }
 
     #[test]
+    fn a_stock_not_read_back_is_unknown_not_lost_updates() {
+        let t = Tally::reconcile(400, 3, None, 3);
+        assert_eq!(t.lost_updates, None);
+        assert_eq!(t.status(), Status::StockUnknown);
+    }
+
+    #[test]
     fn a_ticket_neither_in_stock_nor_logged_is_a_mismatch() {
-        let t = Tally::reconcile(3, 2, 0, 2);
+        let t = Tally::reconcile(3, 2, Some(0), 2);
         assert_eq!(t.status(), Status::Mismatch);
     }
 }

@@ -48,17 +48,16 @@ pub struct BuyerSettings {
 
 /// A path as its raw bytes in JSON.
 mod path_bytes {
-    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
     use std::path::{Path, PathBuf};
 
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(path.as_os_str().as_bytes())
+        s.serialize_bytes(&crate::sys::path_to_bytes(path))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
         let bytes = Vec::<u8>::deserialize(d)?;
-        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+        Ok(crate::sys::path_from_bytes(bytes))
     }
 }

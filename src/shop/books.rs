@@ -6,15 +6,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::data_file::{self, DataFile};
+use super::document::MAX_SEQ;
 use super::document::Stock;
 use super::file_store::FileStore;
 use super::lock::LockGuard;
-use super::orders::{ENTRY_LEN, Entry, EntryKind, log_path_for};
+use super::orders::{ENTRY_LEN, Entry, EntryKind, log_path_for, next_seq};
 use super::planted::{Bug, planted};
 use super::recovery::{cut_by_power_loss, settle};
 use super::{Closed, Opened};
 use crate::events::LockFileChange;
 use crate::exit::{Error, Failure, Result, shown};
+use crate::lang::tr;
 use crate::settings::{Durability, LockScope, Restock};
 
 /// Opens the data file's directory. One that does not exist is named with the fix for what
@@ -40,19 +42,22 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
 /// Checks the data file before anything is created or changed: it must be valid, or be the
 /// empty file a power cut can leave behind while its order log knows the count, or be missing
 /// when the run is about to set the stock anyway (its directory exists: it is open).
-fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
+fn check_data_file(data: &DataFile, restock: Restock) -> Result<Option<Stock>> {
     // Setting the stock makes a new file anyway: a missing one, or what a power cut left of
     // the first run's (nothing or zeros, its restock maybe lost too), is no obstacle.
     let replaceable = data_file::is_missing(data.path()) || cut_by_power_loss(data);
     if replaceable && matches!(restock, Restock::To(_)) {
-        return Ok(());
+        return Ok(None);
     }
     match data_file::read(data) {
-        Ok(_) => Ok(()),
+        Ok(stock) if stock.widest_len() as u64 > data_file::MAX_DATA_BYTES => {
+            Err(data_file::too_large(data.path(), stock.widest_len()))
+        }
+        Ok(stock) => Ok(Some(stock)),
         Err(e) if e.kind() == Failure::BadData && cut_by_power_loss(data) => {
             let log_len = std::fs::metadata(log_path_for(data.path())).map_or(0, |m| m.len());
             if log_len >= ENTRY_LEN as u64 {
-                Ok(())
+                Ok(None)
             } else {
                 Err(e)
             }
@@ -65,16 +70,67 @@ fn check_data_file(data: &DataFile, restock: Restock) -> Result<()> {
 /// (the entries a run depends on: the last one, and that data.json continues from it). A new
 /// log's name is made durable when sales must survive a power cut (fdatasync covers contents,
 /// not names). Nothing is changed if a check fails.
-pub fn open_checked(data: &Path, durability: Durability, restock: Restock) -> Result<FileStore> {
+pub fn open_checked(
+    data: &Path,
+    durability: Durability,
+    restock: Restock,
+    seqs: SeqsNeeded,
+) -> Result<FileStore> {
     let data = open_data_file(data, restock)?;
-    check_data_file(&data, restock)?;
-    let log_is_new = !log_path_for(data.path()).exists();
+    let stock = check_data_file(&data, restock)?;
+    let log_path = log_path_for(data.path());
+    let tickets = seqs.tickets.or(stock.as_ref().map(|s| s.ticket_num));
+    let room = |top| {
+        check_seq_room(
+            (data.path(), &log_path),
+            top,
+            tickets.unwrap_or(0),
+            seqs.buyers,
+        )
+    };
+    // The data file's seq before anything is created; the log's once it is open.
+    room(stock.as_ref().map_or(0, |s| s.seq))?;
+    let log_is_new = !log_path.exists();
     let shop = FileStore::beside(data)?;
-    shop.log.check_tail()?;
+    let last = shop.log.check_tail()?;
+    check_seq_room(
+        (shop.data.path(), shop.log.path()),
+        last.map_or(0, |e| e.seq),
+        tickets.unwrap_or(0),
+        seqs.buyers,
+    )?;
     if log_is_new && durability == Durability::Fsync && !planted(Bug::NoLogDirSync) {
         data_file::sync_dir(&shop.data)?;
     }
     Ok(shop)
+}
+
+/// How many seqs a run may use at most, so that the ledger's room is checked before anything
+/// changes: a restock and a resync, and for every ticket each buyer may sell it once without
+/// a lock (each sale perhaps voided).
+#[derive(Debug, Clone, Copy)]
+pub struct SeqsNeeded {
+    pub buyers: u32,
+    /// The stock the run will set, or `None` to keep the data file's.
+    pub tickets: Option<u64>,
+}
+
+/// Refuses a ledger at `top` too close to the largest seq for this run to finish in it.
+fn check_seq_room(shop_files: (&Path, &Path), top: u64, tickets: u64, buyers: u32) -> Result<()> {
+    let needed = (tickets + 1)
+        .saturating_mul(u64::from(buyers) + 1)
+        .saturating_mul(2)
+        .saturating_add(2);
+    if top > MAX_SEQ.saturating_sub(needed) {
+        return Err(Error::bad_data(tr!(
+            "error-seq-no-room",
+            data = shop_files.0.display().to_string(),
+            log = shop_files.1.display().to_string(),
+            seq = top.to_string(),
+            max = MAX_SEQ.to_string()
+        )));
+    }
+    Ok(())
 }
 
 /// How the launcher waits for the lock: by the lock's one policy, telling `on_wait` once.
@@ -127,7 +183,7 @@ pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -
         .trim_torn_tail_and_read_last()?
         .map_or(0, |e| e.seq);
     let entry = Entry {
-        seq: stock.seq.max(last_seq) + 1,
+        seq: next_seq(stock.seq.max(last_seq), shop.log.path())?,
         kind: EntryKind::Restock,
         run: run.to_string(),
         buyer: 0,
@@ -196,7 +252,7 @@ fn close_settled(shop: &FileStore, opened: &Opened, guard: LockGuard<'_>) -> Res
     let to = shop.log.end()?;
     drop(guard);
     Ok(Closed {
-        remaining: settled.stock.ticket_num,
+        remaining: Some(settled.stock.ticket_num),
         recovered: settled.recovered,
         window: shop.log.read_window(opened.from..to)?,
     })
@@ -215,7 +271,7 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
         .map(|e| e.seq)
         .fold(stock.seq, u64::max);
     let resync = Entry {
-        seq: top + 1,
+        seq: next_seq(top, shop.log.path())?,
         kind: EntryKind::Resync,
         run: run.to_string(),
         buyer: 0,
@@ -223,7 +279,7 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
         before: stock.ticket_num,
         after: stock.ticket_num,
     };
-    let remaining = stock.ticket_num;
+    let remaining = Some(stock.ticket_num);
     append_and_write(shop, stock, &resync)?;
     Ok(Closed {
         remaining,
@@ -234,18 +290,28 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
 
 /// When the ledger cannot be settled after the race (a full disk): the stock and the window
 /// as they are on disk, read without changing anything, so the report can still be printed.
-pub fn read_unsettled(shop: &FileStore, opened: &Opened) -> Closed {
-    let remaining = data_file::read(&shop.data).map_or(opened.tickets, |s| s.ticket_num);
+/// A data file that cannot be read (deleted under the run) leaves the stock unknown: the
+/// report must not show a number it did not read. A deleted one replaces `error`, whose
+/// hint (`--keep-stock`) is for a file missing before a run, with what happened.
+pub fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) -> (Closed, Error) {
+    let remaining = data_file::read(&shop.data).ok().map(|s| s.ticket_num);
+    let path = shop.data.path();
+    let error = if remaining.is_none() && data_file::is_missing(path) {
+        data_file::deleted_during_race(path, &log_path_for(path))
+    } else {
+        error
+    };
     let window = shop
         .log
         .end()
         .and_then(|to| shop.log.read_window(opened.from..to))
         .unwrap_or_default();
-    Closed {
+    let closed = Closed {
         remaining,
         recovered: None,
         window,
-    }
+    };
+    (closed, error)
 }
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file

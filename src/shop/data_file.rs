@@ -9,20 +9,18 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
-
 use super::directory::DataDir;
 use super::document::{self, Stock};
-use super::record::{self, Op};
 use crate::exit::{Error, Result, shown};
 use crate::lang::tr;
+use crate::sys::record::{self, Op};
+use crate::sys::{self, Kind};
 
 /// A data file larger than this is not a ticket counter; refuse rather than read it all.
-const MAX_DATA_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_DATA_BYTES: u64 = 64 * 1024;
 /// Fresh temp names tried when each one drawn is already taken, before giving up.
 const TEMP_ATTEMPTS: usize = 16;
 
@@ -111,6 +109,16 @@ pub fn missing(path: &Path) -> Error {
     ))
 }
 
+/// The error for a data file deleted while a run raced: the stock cannot be read back, and
+/// the order log still holds every sale, so the fix is a new run, not `--keep-stock`.
+pub fn deleted_during_race(path: &Path, log: &Path) -> Error {
+    Error::bad_data(tr!(
+        "error-data-deleted-during-race",
+        shown = shown(path),
+        log = shown(log)
+    ))
+}
+
 /// Whether nothing at all is at `path` (not even a dangling link).
 pub fn is_missing(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
@@ -120,18 +128,17 @@ pub fn is_missing(path: &Path) -> bool {
 /// device put in its place mid-run is read as what it gives at once, then refused as not JSON.
 pub fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
     let path = &data.path;
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let mut file = match rustix::fs::openat(data.dir.fd(), &data.name, flags, Mode::empty()) {
-        Ok(fd) => File::from(fd),
-        Err(rustix::io::Errno::NOENT) => return Err(missing(path)),
-        Err(rustix::io::Errno::LOOP) => {
+    let mut file = match data.dir.handle().open_read(&data.name) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing(path)),
+        Err(e) if sys::is_refused_link(&e) => {
             return Err(Error::environment(format!(
                 "data file {} became a symbolic link after the run resolved it; something is \
                  changing this directory under the run",
                 path.display()
             )));
         }
-        Err(e) => return Err(Error::io("open data file", path, &e.into())),
+        Err(e) => return Err(Error::io("open data file", path, &e)),
     };
     // No fstat: this runs once per purchase, so a directory is recognised by read's EISDIR
     // and the size limit by counting what arrives. A read that does not fill the buffer has
@@ -156,7 +163,7 @@ pub fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
                 bytes.resize(bytes.len() * 2, 0);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+            Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
                 return Err(Error::bad_data(format!(
                     "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
                     path.display(),
@@ -186,19 +193,34 @@ pub struct Staged<'a> {
 /// First half of [`write`]: writes the temp file. Split out so fault injection can kill a
 /// buyer between the two halves.
 pub fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
+    let bytes = stock.to_json();
+    // Never write what every reader would refuse (the launcher's check makes this rare).
+    if bytes.len() as u64 > MAX_DATA_BYTES {
+        return Err(too_large(data.path(), bytes.len()));
+    }
     let mut file = create_temp(data)?;
     let temp = data.temp.borrow();
-    let json = stock.to_json();
-    if let Err(e) = file.write_all(&json) {
-        unlink(data, &temp);
+    if let Err(e) = file.write_all(&bytes) {
+        let _ = data.dir.handle().unlink(&temp);
         return Err(Error::io("write temp file", &data.temp_path(&temp), &e));
     }
     record::note(|| Op::Write {
         name: record::name(&temp),
         offset: 0,
-        bytes: record::hex(&json),
+        bytes: record::hex(&bytes),
     });
     Ok(Staged { data })
+}
+
+/// The refusal of a document that would pass the size limit once written.
+pub fn too_large(path: &Path, len: usize) -> Error {
+    Error::bad_data(tr!(
+        "error-data-would-grow-too-large",
+        path = path.display().to_string(),
+        len = len,
+        max = MAX_DATA_BYTES,
+        spare = (len as u64).saturating_sub(MAX_DATA_BYTES)
+    ))
 }
 
 /// Creates this process's temp file, as a new file of its own (`O_CREAT | O_EXCL |
@@ -207,8 +229,8 @@ pub fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
 fn create_temp(data: &DataFile) -> Result<File> {
     let mut temp = data.temp.borrow_mut();
     for _ in 0..TEMP_ATTEMPTS {
-        match data.dir.create_new(&temp, OFlags::WRONLY) {
-            Ok(fd) => return Ok(File::from(fd)),
+        match data.dir.create_new(&temp) {
+            Ok(file) => return Ok(file),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 *temp = fresh_temp_name(&data.name);
             }
@@ -225,7 +247,8 @@ fn create_temp(data: &DataFile) -> Result<File> {
 impl Staged<'_> {
     /// Gives up on the staged file: it was never part of the data, so it goes.
     pub fn discard(self) {
-        unlink(self.data, &self.data.temp.borrow());
+        let temp = self.data.temp.borrow();
+        let _ = self.data.dir.handle().unlink(&temp);
     }
 
     /// Second half of [`write`]: makes the new file the data file. Names are relative to the
@@ -237,54 +260,20 @@ impl Staged<'_> {
         let data = self.data;
         let temp = data.temp.borrow();
         if let Err(e) = swap_names(data, &temp) {
-            unlink(data, &temp);
+            let _ = data.dir.handle().unlink(&temp);
             return Err(e);
         }
         Ok(())
     }
 }
 
-/// Swaps the temp file in. `renameat2(RENAME_EXCHANGE)` trades the two names atomically, then
-/// the old document (now under the temp name) is unlinked. On ext4 this is about 4× cheaper
-/// than a plain rename over the old file, which makes ext4 start writeback of the new file
-/// (auto_da_alloc). Where exchange is unsupported we fall back to rename, which is as atomic.
+/// Swaps the temp file in, atomically for every reader (how each platform does it, and what
+/// it costs, is `sys::Dir::replace`'s).
 fn swap_names(data: &DataFile, temp: &OsStr) -> Result<()> {
-    let dir = data.dir.fd();
-    match rustix::fs::renameat_with(dir, temp, dir, &data.name, RenameFlags::EXCHANGE) {
-        Ok(()) => {
-            record::note(|| Op::Exchange {
-                a: record::name(temp),
-                b: record::name(&data.name),
-            });
-            // The new document is in place; a leftover old copy is only litter (the
-            // launcher removes a killed buyer's), never worth failing a sale over.
-            unlink(data, temp);
-            return Ok(());
-        }
-        Err(
-            rustix::io::Errno::INVAL
-            | rustix::io::Errno::NOSYS
-            | rustix::io::Errno::OPNOTSUPP
-            | rustix::io::Errno::NOENT,
-        ) => {}
-        Err(e) => return Err(Error::io("replace data file", &data.path, &e.into())),
-    }
-    rustix::fs::renameat(dir, temp, dir, &data.name)
-        .map_err(|e| Error::io("replace data file", &data.path, &e.into()))?;
-    record::note(|| Op::Rename {
-        from: record::name(temp),
-        to: record::name(&data.name),
-    });
-    Ok(())
-}
-
-/// Removes `name` from the data file's directory, if it can: only ever a temp file of ours.
-fn unlink(data: &DataFile, name: &OsStr) {
-    if rustix::fs::unlinkat(data.dir.fd(), name, AtFlags::empty()).is_ok() {
-        record::note(|| Op::Unlink {
-            name: record::name(name),
-        });
-    }
+    data.dir
+        .handle()
+        .replace(temp, &data.name)
+        .map_err(|e| Error::io("replace data file", &data.path, &e))
 }
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
@@ -301,7 +290,7 @@ pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
     let Ok(entries) = std::fs::read_dir(dir.dir.path()) else {
         return;
     };
-    let me = rustix::process::geteuid().as_raw();
+    let me = sys::my_uid();
     for entry in entries.flatten() {
         let name = entry.file_name();
         if !pids
@@ -310,12 +299,12 @@ pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
         {
             continue;
         }
-        let fd = dir.dir.fd();
-        let ours = rustix::fs::statat(fd, &name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|s| {
-            FileType::from_raw_mode(s.st_mode) == FileType::RegularFile && s.st_uid == me
-        });
+        let handle = dir.dir.handle();
+        let ours = handle
+            .stat(&name)
+            .is_ok_and(|e| e.is_some_and(|e| e.kind == Kind::Regular && e.owner == me));
         if ours {
-            unlink(&dir, &name);
+            let _ = handle.unlink(&name);
         }
     }
 }
@@ -324,7 +313,9 @@ pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
 fn is_temp_name_of(data_name: &OsStr, pid: u32, name: &OsStr) -> bool {
     let mut prefix = data_name.to_os_string();
     prefix.push(format!(".{pid}."));
-    let rest = name.as_bytes().strip_prefix(prefix.as_bytes());
+    let rest = name
+        .as_encoded_bytes()
+        .strip_prefix(prefix.as_encoded_bytes());
     let random = rest.and_then(|r| r.strip_suffix(b".tmp"));
     random.is_some_and(|r| r.len() == 16 && r.iter().all(u8::is_ascii_hexdigit))
 }

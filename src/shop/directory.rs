@@ -5,38 +5,18 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat};
-
-use super::record::{self, Op};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
+pub use crate::sys::FileId;
+use crate::sys::{self, Entry, Kind, NewFile, NewPerms, Writes};
 
 /// Linux's own limit on symbolic links followed in one lookup.
 const MAX_LINKS: usize = 40;
 /// Attempts to open-or-create a sidecar while something keeps deleting and recreating it.
 const OPEN_ATTEMPTS: usize = 16;
-
-/// Which file this is: the device and inode number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileId {
-    dev: u64,
-    ino: u64,
-}
-
-impl FileId {
-    // st_dev and st_ino are u64 here but narrower on some targets.
-    #[allow(clippy::unnecessary_cast)]
-    fn of(stat: &Stat) -> FileId {
-        FileId {
-            dev: stat.st_dev as u64,
-            ino: stat.st_ino as u64,
-        }
-    }
-}
 
 /// Where the user's `--data` path really is. A symbolic link there is the user's own way to
 /// share one data file, so it is followed, once: the launcher hands the result to every buyer,
@@ -46,6 +26,7 @@ impl FileId {
 pub fn resolve_data_path(user: &Path) -> Result<PathBuf> {
     let mut path = user.to_path_buf();
     for hops in 0..MAX_LINKS {
+        refuse_directory_syntax(&path)?;
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(meta) => meta,
             // Missing: the checks before the run say how to create it.
@@ -53,7 +34,7 @@ pub fn resolve_data_path(user: &Path) -> Result<PathBuf> {
             Err(e) => return Err(Error::io("inspect data file", &path, &e)),
         };
         if !meta.file_type().is_symlink() {
-            refuse_unless_regular(&path, FileType::from_raw_mode(meta.mode()))?;
+            refuse_unless_regular(&path, sys::kind_of(&meta.file_type()))?;
             return Ok(tidy(path, hops));
         }
         refuse_untrusted_link(&path, &meta)?;
@@ -67,6 +48,29 @@ pub fn resolve_data_path(user: &Path) -> Result<PathBuf> {
          file itself",
         user.display()
     )))
+}
+
+/// A path ending in `/` (or `/.`, `/..`) names a directory whatever is there: were it let
+/// through, the file would be created under the name before the slash and the sidecars as
+/// `.lock` and `.orders`, shared by every such path in that directory.
+fn refuse_directory_syntax(path: &Path) -> Result<()> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let last = bytes.rsplit(|b| *b == b'/').next().unwrap_or_default();
+    if bytes.is_empty() || bytes.ends_with(b"/") || last == b"." || last == b".." {
+        let typed = path.to_string_lossy();
+        let file = typed.trim_end_matches('/');
+        // Meant as a directory: a file in it; else the name without the slash.
+        let example = match path.is_dir() || file.is_empty() || last != b"" {
+            true => format!("{file}/data.json"),
+            false => file.to_string(),
+        };
+        return Err(Error::bad_data(tr!(
+            "error-data-path-is-directory-syntax",
+            path = path.display().to_string(),
+            example = example
+        )));
+    }
+    Ok(())
 }
 
 /// A path reached through links (`data/../shared/real.json`) is shown as its directory's
@@ -93,30 +97,32 @@ fn tidy(path: PathBuf, hops: usize) -> PathBuf {
 /// The kernel's `fs.protected_symlinks` rule, applied whatever the sysctl says: in a sticky
 /// world-writable directory, a link is followed only if it belongs to us or to the directory's
 /// owner. Anyone may create names there, so a stranger's link may point anywhere we can write.
+/// (Windows has no sticky directories and no such owners: there the rule has nothing to check,
+/// and creating a symbolic link needs a privilege an ordinary user lacks.)
 fn refuse_untrusted_link(link: &Path, meta: &std::fs::Metadata) -> Result<()> {
     let dir = link.parent().filter(|p| !p.as_os_str().is_empty());
     let Ok(dir_meta) = std::fs::metadata(dir.unwrap_or(Path::new("."))) else {
         return Ok(());
     };
-    let shared = dir_meta.permissions().mode() & 0o1002 == 0o1002;
-    let me = rustix::process::geteuid().as_raw();
-    if shared && meta.uid() != me && meta.uid() != dir_meta.uid() {
+    let (Some(owner), Some(me)) = (sys::owner_of(meta), sys::my_uid()) else {
+        return Ok(());
+    };
+    if sys::is_shared_sticky(&dir_meta) && owner != me && Some(owner) != sys::owner_of(&dir_meta) {
         return Err(Error::environment(format!(
-            "data path {} is a symbolic link owned by another user (uid {}) in a shared \
+            "data path {} is a symbolic link owned by another user (uid {owner}) in a shared \
              directory; grab-tickets follows only your own links there; point --data at the \
              real file",
             link.display(),
-            meta.uid()
         )));
     }
     Ok(())
 }
 
 /// Only a regular file can be a data file; anything else is named, and refused at once.
-fn refuse_unless_regular(path: &Path, kind: FileType) -> Result<()> {
+fn refuse_unless_regular(path: &Path, kind: Kind) -> Result<()> {
     match kind {
-        FileType::RegularFile => Ok(()),
-        FileType::Directory => Err(Error::bad_data(format!(
+        Kind::Regular => Ok(()),
+        Kind::Directory => Err(Error::bad_data(format!(
             "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
             path.display(),
             path.join("data.json").display()
@@ -144,7 +150,7 @@ struct NewFileMode {
 /// An open directory holding a data file.
 #[derive(Debug, Clone)]
 pub struct DataDir {
-    fd: Arc<OwnedFd>,
+    handle: Arc<sys::Dir>,
     /// The directory as the user named it, for messages.
     path: PathBuf,
     mode: NewFileMode,
@@ -170,45 +176,35 @@ impl DataDir {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let opened = match rustix::fs::openat(CWD, &path, flags, Mode::empty()) {
-            // A directory we may search but not list still works by name: O_PATH suffices
-            // for everything but fsync, which then reopens it by name.
-            Err(rustix::io::Errno::ACCESS) => {
-                rustix::fs::openat(CWD, &path, flags | OFlags::PATH, Mode::empty())
-            }
-            other => other,
-        };
-        let fd = match opened {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => {
+        let handle = match sys::Dir::open(&path) {
+            Ok(handle) => handle,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::bad_data(format!(
                     "the directory of data file {} does not exist; create it with: mkdir -p {}",
                     data.display(),
                     path.display()
                 )));
             }
-            Err(e) => return Err(Error::io("open directory", &path, &e.into())),
+            Err(e) => return Err(Error::io("open directory", &path, &e)),
         };
-        let bits = match rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => {
-                let kind = FileType::from_raw_mode(stat.st_mode);
-                if kind == FileType::Symlink {
+        let bits = match handle.stat(name) {
+            Ok(Some(entry)) => {
+                if entry.kind == Kind::Link {
                     return Err(Error::environment(format!(
                         "data file {} became a symbolic link after the run resolved it; \
                          something is changing this directory under the run",
                         data.display()
                     )));
                 }
-                refuse_unless_regular(data, kind)?;
-                Some(stat.st_mode & 0o777)
+                refuse_unless_regular(data, entry.kind)?;
+                Some(entry.perms.unwrap_or(0o666))
             }
-            Err(rustix::io::Errno::NOENT) => None,
-            Err(e) => return Err(Error::io("inspect data file", data, &e.into())),
+            Ok(None) => None,
+            Err(e) => return Err(Error::io("inspect data file", data, &e)),
         };
-        let umask_narrows = bits.is_some_and(|bits| bits & current_umask() != 0);
+        let umask_narrows = bits.is_some_and(|bits| bits & sys::current_umask() != 0);
         let dir = DataDir {
-            fd: Arc::new(fd),
+            handle: Arc::new(handle),
             path,
             mode: NewFileMode {
                 bits,
@@ -218,8 +214,9 @@ impl DataDir {
         Ok((dir, name))
     }
 
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+    /// The open directory, for names looked up in it.
+    pub fn handle(&self) -> &sys::Dir {
+        &self.handle
     }
 
     pub fn path(&self) -> &Path {
@@ -229,63 +226,51 @@ impl DataDir {
     /// Creates `name` as a new file of our own: `O_CREAT | O_EXCL | O_NOFOLLOW`, so whatever
     /// already has that name (a file, a planted symlink) is an error (`EEXIST`), never
     /// opened. Gets the data file's permission bits.
-    pub fn create_new(&self, name: &OsStr, extra: OFlags) -> io::Result<OwnedFd> {
-        let flags = OFlags::CREATE
-            | OFlags::EXCL
-            | OFlags::NOFOLLOW
-            | OFlags::CLOEXEC
-            | OFlags::NOCTTY
-            | extra;
-        let mode = Mode::from_raw_mode(self.mode.bits.unwrap_or(0o666));
-        let fd = rustix::fs::openat(self.fd(), name, flags, mode)?;
-        record::note(|| Op::Create {
-            name: record::name(name),
-        });
-        if self.mode.umask_narrows {
-            rustix::fs::fchmod(&fd, mode)?;
-        }
-        Ok(fd)
+    pub fn create_new(&self, name: &OsStr) -> io::Result<File> {
+        let perms = NewPerms {
+            bits: self.mode.bits.unwrap_or(0o666),
+            chmod_after: self.mode.umask_narrows,
+        };
+        self.handle.create_new(name, NewFile::WriteOnly, perms)
     }
 
     /// Opens (creating if missing) the sidecar at `path`, a name in this directory, for
-    /// reading and writing (`extra`: `O_APPEND` for the log). A sidecar is ours to write
+    /// reading and writing (`writes`: appended to, for the log). A sidecar is ours to write
     /// into, so it must be a plain file: a symbolic link or a file with a second hard link
     /// would make us write into some other file, which in a shared directory may be anyone's.
     /// `what` names it in errors ("lock file"). A new sidecar gets the data file's bits,
     /// without execute permission.
-    pub fn open_sidecar(&self, path: &Path, what: &str, extra: OFlags) -> Result<Sidecar> {
+    pub fn open_sidecar(&self, path: &Path, what: &str, writes: Writes) -> Result<Sidecar> {
         let name = path
             .file_name()
             .expect("a sidecar path ends in its file name");
-        let open_error = |e: rustix::io::Errno| self.sidecar_error(path, name, what, e);
-        // O_NONBLOCK only so that opening a FIFO or a device planted under this name cannot
-        // hang; it is cleared once the file is known to be regular.
-        let flags = OFlags::RDWR
-            | OFlags::NOFOLLOW
-            | OFlags::CLOEXEC
-            | OFlags::NOCTTY
-            | OFlags::NONBLOCK
-            | extra;
+        let open_error = |e: io::Error| self.sidecar_error(path, name, what, e);
+        let perms = NewPerms {
+            bits: self.mode.bits.unwrap_or(0o666) & 0o666,
+            chmod_after: self.mode.umask_narrows,
+        };
         for _ in 0..OPEN_ATTEMPTS {
-            let fd = match rustix::fs::openat(self.fd(), name, flags, Mode::empty()) {
-                Ok(fd) => fd,
-                Err(rustix::io::Errno::NOENT) => match self.create_sidecar(name, flags) {
-                    Ok(fd) => fd,
-                    // Someone else created it first: open theirs.
-                    Err(rustix::io::Errno::EXIST) => continue,
-                    Err(e) => return Err(open_error(e)),
-                },
+            let file = match self.handle.open_sidecar(name, writes) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    match self
+                        .handle
+                        .create_new(name, NewFile::Sidecar(writes), perms)
+                    {
+                        Ok(file) => file,
+                        // Someone else created it first: open theirs.
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        Err(e) => return Err(open_error(e)),
+                    }
+                }
                 Err(e) => return Err(open_error(e)),
             };
-            let stat = rustix::fs::fstat(&fd).map_err(open_error)?;
-            if let Some(refusal) = unsafe_sidecar(what, path, &stat) {
+            let entry = sys::entry_of(&file).map_err(open_error)?;
+            if let Some(refusal) = unsafe_sidecar(what, path, &entry) {
                 return Err(refusal);
             }
-            rustix::fs::fcntl_setfl(&fd, flags & OFlags::APPEND).map_err(open_error)?;
-            return Ok(Sidecar {
-                file: File::from(fd),
-                id: FileId::of(&stat),
-            });
+            sys::settle_sidecar(&file, writes).map_err(open_error)?;
+            return Ok(Sidecar { file, id: entry.id });
         }
         Err(Error::environment(format!(
             "failed to open {what} {}: it keeps disappearing; something is deleting it \
@@ -303,74 +288,54 @@ impl DataDir {
         let name = path
             .file_name()
             .expect("a sidecar path ends in its file name");
-        match rustix::fs::statat(self.fd(), name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => unsafe_sidecar(what, path, &stat).map_or(Ok(()), Err),
-            Err(rustix::io::Errno::NOENT) => Ok(()),
-            Err(e) => Err(Error::io(&format!("inspect {what}"), path, &e.into())),
+        match self.handle.stat(name) {
+            Ok(Some(entry)) => unsafe_sidecar(what, path, &entry).map_or(Ok(()), Err),
+            Ok(None) => Ok(()),
+            Err(e) => Err(Error::io(&format!("inspect {what}"), path, &e)),
         }
-    }
-
-    fn create_sidecar(&self, name: &OsStr, flags: OFlags) -> rustix::io::Result<OwnedFd> {
-        let mode = Mode::from_raw_mode(self.mode.bits.unwrap_or(0o666) & 0o666);
-        let fd = rustix::fs::openat(self.fd(), name, flags | OFlags::CREATE | OFlags::EXCL, mode)?;
-        record::note(|| Op::Create {
-            name: record::name(name),
-        });
-        if self.mode.umask_narrows {
-            rustix::fs::fchmod(&fd, mode)?;
-        }
-        Ok(fd)
     }
 
     /// A clear refusal for each way opening a sidecar can fail.
-    fn sidecar_error(&self, path: &Path, name: &OsStr, what: &str, e: rustix::io::Errno) -> Error {
-        if e == rustix::io::Errno::LOOP
-            && let Ok(stat) = rustix::fs::statat(self.fd(), name, AtFlags::SYMLINK_NOFOLLOW)
-            && let Some(refusal) = unsafe_sidecar(what, path, &stat)
+    fn sidecar_error(&self, path: &Path, name: &OsStr, what: &str, e: io::Error) -> Error {
+        if sys::is_refused_link(&e)
+            && let Ok(Some(entry)) = self.handle.stat(name)
+            && let Some(refusal) = unsafe_sidecar(what, path, &entry)
         {
             return refusal;
         }
-        Error::io(&format!("open {what}"), path, &e.into())
+        Error::io(&format!("open {what}"), path, &e)
     }
 
     /// Which file `name` is now, without following a link; `None` if nothing has that name.
     pub fn id_of(&self, name: &OsStr) -> io::Result<Option<FileId>> {
-        match rustix::fs::statat(self.fd(), name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => Ok(Some(FileId::of(&stat))),
-            Err(rustix::io::Errno::NOENT) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.handle.stat(name)?.map(|entry| entry.id))
     }
 
     /// fsyncs the directory, so a name created or renamed in it survives a power cut.
     pub fn sync(&self) -> Result<()> {
-        record::note(|| Op::SyncDir);
-        let synced = match rustix::fs::fsync(self.fd()) {
-            // Opened with O_PATH (a directory we may not list): reopen it to fsync.
-            Err(rustix::io::Errno::BADF) => File::open(&self.path).and_then(|d| d.sync_all()),
-            other => other.map_err(io::Error::from),
-        };
-        synced.map_err(|e| Error::io("fsync directory", &self.path, &e))
+        self.handle
+            .sync()
+            .map_err(|e| Error::io("fsync directory", &self.path, &e))
     }
 }
 
-/// Why the sidecar `stat` describes must not be written, if it must not: each refusal names
+/// Why the sidecar `entry` describes must not be written, if it must not: each refusal names
 /// the file, what is wrong with it, and the fix.
-fn unsafe_sidecar(what: &str, path: &Path, stat: &Stat) -> Option<Error> {
+fn unsafe_sidecar(what: &str, path: &Path, entry: &Entry) -> Option<Error> {
     let shown = path.display();
-    let problem = match FileType::from_raw_mode(stat.st_mode) {
-        FileType::Symlink => format!(
+    let problem = match entry.kind {
+        Kind::Link => format!(
             "{what} {shown} is a symbolic link; grab-tickets never follows links to its own \
              files (in a shared directory a link may point at anyone's file); remove the link \
              and grab-tickets creates a new {what}"
         ),
-        FileType::RegularFile if stat.st_nlink > 1 => format!(
+        Kind::Regular if entry.links > 1 => format!(
             "{what} {shown} has {} hard links: another name shares its contents, and writing \
              it would change that file too; if nothing else needs it, remove {shown} and \
              grab-tickets creates a new {what}",
-            stat.st_nlink
+            entry.links
         ),
-        FileType::RegularFile => return None,
+        Kind::Regular => return None,
         kind => format!(
             "{what} {shown} is {}, not a regular file; move it away and grab-tickets creates \
              a new {what}",
@@ -380,25 +345,18 @@ fn unsafe_sidecar(what: &str, path: &Path, stat: &Stat) -> Option<Error> {
     Some(Error::environment(problem))
 }
 
-fn kind_name(kind: FileType) -> &'static str {
+fn kind_name(kind: Kind) -> &'static str {
     match kind {
-        FileType::Directory => "a directory",
-        FileType::Fifo => "a named pipe (FIFO)",
-        FileType::Socket => "a socket",
-        FileType::CharacterDevice | FileType::BlockDevice => "a device",
-        FileType::Symlink => "a symbolic link",
-        FileType::RegularFile | FileType::Unknown => "a file of an unknown kind",
+        Kind::Directory => "a directory",
+        Kind::Fifo => "a named pipe (FIFO)",
+        Kind::Socket => "a socket",
+        Kind::Device => "a device",
+        Kind::Link => "a symbolic link",
+        Kind::Regular | Kind::Unknown => "a file of an unknown kind",
     }
 }
 
-/// The process's umask. There is no call that only reads it: set it, then put it back.
-fn current_umask() -> u32 {
-    let mask = rustix::process::umask(Mode::from_raw_mode(0o022));
-    rustix::process::umask(mask);
-    mask.bits()
-}
-
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;

@@ -18,7 +18,7 @@ use crate::settings::MAX_TICKETS;
 
 /// Largest `seq` accepted: half of u64, so `seq + 1` for the next order can never overflow,
 /// however many changes a long-lived file has seen (2^63 is out of reach of any real run).
-const MAX_SEQ: u64 = u64::MAX / 2;
+pub(crate) const MAX_SEQ: u64 = u64::MAX / 2;
 
 /// The contents of the data file.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +68,17 @@ impl Stock {
             has_seq: true,
             document: None,
         }
+    }
+
+    /// How long the document can grow while its two numbers grow: its length with both at
+    /// their widest (and `seq` added, if the file has none yet).
+    pub(crate) fn widest_len(&self) -> usize {
+        let widest = Stock {
+            ticket_num: MAX_TICKETS,
+            seq: MAX_SEQ,
+            ..self.clone()
+        };
+        widest.to_json().len()
     }
 
     /// The document with the two numbers written in, every other byte as it was read.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::data_file::{self, DataFile};
 use super::document::Stock;
 use super::lock::{LockFile, LockGuard, lock_path_for};
-use super::orders::{Entry, OrderLog, log_path_for};
+use super::orders::{Entry, OrderLog, log_path_for, next_seq};
 use super::recovery;
 use super::{Acquired, Settled, Snapshot, Store};
 use crate::events::LockFileChange;
@@ -80,6 +80,8 @@ impl Store for FileStore {
     /// next lock holder finishes it). Should the swap itself fail, a void entry takes the
     /// order back, so the ledger never holds a sale nobody owns.
     fn commit(&self, seen: &Stock, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<()> {
+        // The launcher checked the room before the race; this holds against anyone else.
+        next_seq(seen.seq, self.log.path())?;
         let next = Stock {
             ticket_num: order.after,
             seq: order.seq,

@@ -34,10 +34,18 @@ impl Keeper {
     pub fn open(settings: &Settings) -> Result<Keeper> {
         match settings.store() {
             StoreAt::DataFile => {
+                let seqs = books::SeqsNeeded {
+                    buyers: settings.buyers(),
+                    tickets: match settings.restock() {
+                        Restock::To(tickets) => Some(tickets),
+                        Restock::Keep => None,
+                    },
+                };
                 let shop = books::open_checked(
                     settings.data(),
                     settings.durability(),
                     settings.restock(),
+                    seqs,
                 )?;
                 let gate = RaceGate::open(&shop.log)?;
                 Ok(Keeper::File { shop, gate })
@@ -104,14 +112,18 @@ impl Keeper {
             Keeper::File { shop, .. } => {
                 match books::close_window(shop, opened, settings.scope(), run, wait) {
                     Ok(closed) => (closed, None),
-                    Err(e) => (books::read_unsettled(shop, opened), Some(e)),
+                    Err(e) => {
+                        let (closed, e) = books::read_unsettled(shop, opened, e);
+                        (closed, Some(e))
+                    }
                 }
             }
             Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
-                Ok(closed) => (closed, None),
+                Ok(closed) => closed,
                 Err(e) => (
+                    // The server is gone or the stock row deleted: the stock is unknown.
                     Closed {
-                        remaining: opened.tickets,
+                        remaining: None,
                         recovered: None,
                         window: Window::default(),
                     },
@@ -140,12 +152,13 @@ fn enter_file_race<'g>(
     wait: &LockWait,
 ) -> Result<(GateGuard<'g>, Opened)> {
     let on_gate_wait = |pids: &[u32]| {
-        eprintln!(
+        let line = format!(
             "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
              (join it instead with --keep-stock)",
             launchers(pids),
             settings.data().display()
         );
+        eprintln!("{}", crate::safe_text::escaped(&line));
     };
     if let Restock::To(_) = settings.restock() {
         let exclusive = gate.enter(Mode::Exclusive, settings.lock_timeout(), &on_gate_wait)?;

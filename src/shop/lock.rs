@@ -7,7 +7,6 @@ use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,7 @@ use super::directory::{DataDir, FileId};
 use super::orders::OrderLog;
 use crate::events::LockFileChange;
 use crate::exit::{Error, Failure, Result};
+use crate::sys::{self, Blocking, Share, Writes};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
 /// never leaves digits of a longer one behind.
@@ -54,7 +54,7 @@ impl LockFile {
     /// rules (no link followed, a regular file with one link). It is never truncated,
     /// replaced or deleted by us: every participant must lock the very same inode.
     pub fn open(dir: &DataDir, path: &Path) -> Result<LockFile> {
-        let opened = dir.open_sidecar(path, "lock file", rustix::fs::OFlags::empty())?;
+        let opened = dir.open_sidecar(path, "lock file", Writes::InPlace)?;
         Ok(LockFile {
             file: RefCell::new(opened.file),
             id: Cell::new(opened.id),
@@ -99,7 +99,14 @@ impl LockFile {
             let left = timeout
                 .zip(started)
                 .map(|(t, s)| t.saturating_sub(s.elapsed()));
-            match wait(&self.file.borrow(), Mode::Exclusive, left, &mut tell) {
+            let file = self.file.borrow();
+            let lock_exclusive = |blocking| match blocking {
+                Blocking::Try => fs2::FileExt::try_lock_exclusive(&*file),
+                Blocking::Wait => fs2::FileExt::lock_exclusive(&*file),
+            };
+            let waited_for = wait(&lock_exclusive, left, &mut tell);
+            drop(file);
+            match waited_for {
                 Ok(Waited::No) => {}
                 Ok(Waited::Yes) => waited = true,
                 Ok(Waited::TimedOut) => {
@@ -175,7 +182,7 @@ impl LockFile {
     fn reopen(&self) -> Result<()> {
         let opened = self
             .dir
-            .open_sidecar(&self.path, "lock file", rustix::fs::OFlags::empty())?;
+            .open_sidecar(&self.path, "lock file", Writes::InPlace)?;
         *self.file.borrow_mut() = opened.file;
         self.id.set(opened.id);
         Ok(())
@@ -183,7 +190,7 @@ impl LockFile {
 
     fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
         // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
-        let _ = self.file.borrow().write_all_at(self.pid_slot.as_bytes(), 0);
+        let _ = sys::write_all_at(&self.file.borrow(), self.pid_slot.as_bytes(), 0);
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited,
@@ -195,7 +202,7 @@ impl LockFile {
     /// behind, so this is a hint for messages, never used for decisions.
     pub fn holder(&self) -> Option<u32> {
         let mut buf = [0u8; PID_SLOT];
-        let n = self.file.borrow().read_at(&mut buf, 0).ok()?;
+        let n = sys::read_at(&self.file.borrow(), &mut buf, 0).ok()?;
         std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
     }
 
@@ -216,11 +223,7 @@ impl LockFile {
                 ),
             );
         }
-        let unsupported = matches!(
-            err.raw_os_error(),
-            Some(libc::ENOLCK) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS)
-        );
-        if unsupported {
+        if sys::lock_unsupported(err) {
             Error::environment(format!(
                 "failed to lock {}: {err}; this filesystem does not support file locks, \
                  so the race cannot be prevented here; put the data file on a local \
@@ -265,7 +268,7 @@ impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
         // Blank the pid first, so a waiter never names a holder that has gone (the launcher
         // after setting the stock, say).
-        let _ = self.lock.file.borrow().write_all_at(EMPTY_SLOT, 0);
+        let _ = sys::write_all_at(&self.lock.file.borrow(), EMPTY_SLOT, 0);
         self.lock.unlock();
     }
 }
@@ -305,14 +308,19 @@ impl RaceGate {
         timeout: Option<Duration>,
         on_wait: &dyn Fn(&[u32]),
     ) -> Result<GateGuard<'_>> {
-        let mut tell = || on_wait(&flock_holders(&self.file));
-        match wait(&self.file, mode, timeout, &mut tell) {
+        let mut tell = || on_wait(&sys::lock_holders(&self.file));
+        let share = match mode {
+            Mode::Shared => Share::Shared,
+            Mode::Exclusive => Share::Exclusive,
+        };
+        let lock = |blocking| sys::gate_lock(&self.file, share, blocking);
+        match wait(&lock, timeout, &mut tell) {
             Ok(Waited::No | Waited::Yes) => Ok(GateGuard { gate: self }),
             Ok(Waited::TimedOut) => Err(Error::environment(format!(
                 "timed out after --lock-timeout {} ms waiting for the race of {} on {} to \
                  end; try again later, or join it with --keep-stock",
                 timeout.map_or(0, |d| d.as_millis()),
-                launchers(&flock_holders(&self.file)),
+                launchers(&sys::lock_holders(&self.file)),
                 self.path.display()
             ))),
             Err(e) => Err(self.error(&e)),
@@ -335,7 +343,7 @@ impl RaceGate {
 
 impl Drop for GateGuard<'_> {
     fn drop(&mut self) {
-        let _ = fs2::FileExt::unlock(&self.gate.file);
+        let _ = sys::gate_unlock(&self.gate.file);
     }
 }
 
@@ -363,15 +371,11 @@ enum Waited {
 /// timed wait, polls with a growing pause (1 ms → 16 ms) until `timeout`: quick to notice a
 /// short critical section, cheap while a long one runs.
 fn wait(
-    file: &File,
-    mode: Mode,
+    lock: &dyn Fn(Blocking) -> io::Result<()>,
     timeout: Option<Duration>,
     tell: &mut dyn FnMut(),
 ) -> io::Result<Waited> {
-    let attempt = || match mode {
-        Mode::Shared => fs2::FileExt::try_lock_shared(file),
-        Mode::Exclusive => fs2::FileExt::try_lock_exclusive(file),
-    };
+    let attempt = || lock(Blocking::Try);
     match attempt() {
         Ok(()) => return Ok(Waited::No),
         Err(e) if !is_contended(&e) => return Err(e),
@@ -379,10 +383,7 @@ fn wait(
     }
     tell();
     let Some(limit) = timeout else {
-        match mode {
-            Mode::Shared => fs2::FileExt::lock_shared(file)?,
-            Mode::Exclusive => fs2::FileExt::lock_exclusive(file)?,
-        }
+        lock(Blocking::Wait)?;
         return Ok(Waited::Yes);
     };
     let deadline = Instant::now() + limit;
@@ -412,36 +413,4 @@ pub fn launchers(pids: &[u32]) -> String {
             format!("launchers {}", names.join(" and "))
         }
     }
-}
-
-/// The pids holding a flock on `file`, from /proc/locks (Linux); empty where it cannot tell.
-/// Lines look like `3: FLOCK  ADVISORY  READ  812 fd:01:1234 0 EOF`; waiters (`->`) are not
-/// holders.
-fn flock_holders(file: &File) -> Vec<u32> {
-    use std::os::unix::fs::MetadataExt as _;
-    let Ok(meta) = file.metadata() else {
-        return Vec::new();
-    };
-    let id = format!(
-        "{:02x}:{:02x}:{}",
-        rustix::fs::major(meta.dev()),
-        rustix::fs::minor(meta.dev()),
-        meta.ino()
-    );
-    let Ok(table) = std::fs::read_to_string("/proc/locks") else {
-        return Vec::new();
-    };
-    let mut pids: Vec<u32> = table
-        .lines()
-        .filter(|line| line.contains("FLOCK") && !line.contains("->"))
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let at = fields.iter().position(|f| *f == id)?;
-            fields.get(at.checked_sub(1)?)?.parse().ok()
-        })
-        .filter(|&pid| pid != std::process::id())
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
-    pids
 }

@@ -11,10 +11,10 @@ pub mod file_store;
 pub mod keeper;
 pub mod lock;
 pub mod orders;
+pub mod own_files;
 pub mod pg;
 pub mod planted;
 pub mod purchase;
-pub mod record;
 pub mod recovery;
 
 use std::time::Duration;
@@ -57,7 +57,8 @@ pub struct Opened {
 
 /// The ledger once every buyer has ended.
 pub struct Closed {
-    pub remaining: u64,
+    /// The stock read back after the race; None when it could not be read.
+    pub remaining: Option<u64>,
     /// An order a killed buyer committed that the launcher had to apply.
     pub recovered: Option<Entry>,
     /// Everything appended to the ledger while the run raced, by anyone.

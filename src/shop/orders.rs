@@ -6,14 +6,15 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::directory::DataDir;
-use super::record::{self, Op};
+use super::document::MAX_SEQ;
 use crate::exit::{Error, Result};
+use crate::lang::tr;
+use crate::sys::record::{self, Op};
 
 /// Bytes per entry, newline included; entries are padded with spaces to this width.
 pub const ENTRY_LEN: usize = 160;
@@ -76,7 +77,7 @@ impl OrderLog {
     /// Opens (creating if needed) the log at `path`, a name in `dir`, by the sidecar rules:
     /// no link followed, a regular file with one link.
     pub fn open(dir: &DataDir, path: &Path) -> Result<OrderLog> {
-        let opened = dir.open_sidecar(path, "order log", rustix::fs::OFlags::APPEND)?;
+        let opened = dir.open_sidecar(path, "order log", crate::sys::Writes::Append)?;
         Ok(OrderLog {
             file: opened.file,
             path: path.to_path_buf(),
@@ -87,13 +88,10 @@ impl OrderLog {
         &self.path
     }
 
-    /// A new open file of the log for reading (its own flocks, its own offset), opened
-    /// through this one's descriptor (`/proc/self/fd`), so it is this very file whatever has
-    /// happened to the name since.
+    /// A new open file of the log for reading (its own locks, its own offset), which is this
+    /// very file whatever has happened to the name since (how, is `sys::reopen`'s).
     pub fn open_again(&self) -> Result<File> {
-        use std::os::fd::AsRawFd as _;
-        let fd = self.file.as_raw_fd();
-        File::open(format!("/proc/self/fd/{fd}"))
+        crate::sys::reopen(&self.file, &self.path)
             .map_err(|e| Error::io("open order log", &self.path, &e))
     }
 
@@ -180,8 +178,7 @@ impl OrderLog {
     /// Entries `from..to` (entry numbers, 0-based) as raw bytes, in one `pread`.
     fn read_range(&self, from: u64, to: u64) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; ((to - from) as usize) * ENTRY_LEN];
-        self.file
-            .read_exact_at(&mut buf, from * ENTRY_LEN as u64)
+        crate::sys::read_exact_at(&self.file, &mut buf, from * ENTRY_LEN as u64)
             .map_err(|e| Error::io("read order log", &self.path, &e))?;
         Ok(buf)
     }
@@ -216,8 +213,7 @@ impl OrderLog {
 
     fn read_chunk(&self, index: u64) -> Result<[u8; ENTRY_LEN]> {
         let mut buf = [0u8; ENTRY_LEN];
-        self.file
-            .read_exact_at(&mut buf, index * ENTRY_LEN as u64)
+        crate::sys::read_exact_at(&self.file, &mut buf, index * ENTRY_LEN as u64)
             .map_err(|e| Error::io("read order log", &self.path, &e))?;
         Ok(buf)
     }
@@ -253,16 +249,17 @@ impl OrderLog {
     }
 
     /// Checks, without changing anything, that the last entry (the one the next lock holder
-    /// relies on) is readable. A torn tail is fine: the next lock holder trims it.
-    pub fn check_tail(&self) -> Result<()> {
+    /// relies on) is readable, and returns it. A torn tail is fine: the next lock holder
+    /// trims it.
+    pub fn check_tail(&self) -> Result<Option<Entry>> {
         let count = self.len()? / ENTRY_LEN as u64;
         for index in (0..count).rev() {
             let chunk = self.read_chunk(index)?;
             if !chunk.contains(&0) {
-                return decode(&self.path, &chunk, index + 1).map(|_| ());
+                return decode(&self.path, &chunk, index + 1).map(Some);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Cuts the log to `len` bytes, best effort (the next lock holder trims what is left).
@@ -321,6 +318,15 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
             path.display()
         ))
     })?;
+    if raw.seq > MAX_SEQ {
+        return Err(Error::bad_data(tr!(
+            "error-log-seq-too-large",
+            path = path.display().to_string(),
+            line = line,
+            seq = raw.seq.to_string(),
+            max = MAX_SEQ.to_string()
+        )));
+    }
     let small = |v: &serde_json::Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
     Ok(Entry {
         seq: raw.seq,
@@ -335,6 +341,19 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
         before: raw.before,
         after: raw.after,
     })
+}
+
+/// The seq after `seq`, checked: the ledger never passes [`MAX_SEQ`] (every reader refuses
+/// more), and never wraps.
+pub fn next_seq(seq: u64, log: &Path) -> Result<u64> {
+    match seq.checked_add(1) {
+        Some(next) if next <= MAX_SEQ => Ok(next),
+        _ => Err(Error::bad_data(tr!(
+            "error-seq-at-maximum",
+            log = log.display().to_string(),
+            max = MAX_SEQ.to_string()
+        ))),
+    }
 }
 
 /// A run's stretch of the ledger.

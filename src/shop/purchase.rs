@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use super::orders::{Entry, EntryKind};
 use super::planted::{Bug, planted};
-use super::record::{self, Op};
 use super::{Acquired, DatabaseAnswers, Serialized, Snapshot, Store};
 use crate::events::Event;
 use crate::exit::{Error, Result};
 use crate::settings::{Durability, LockScope, Method, Move, Rules, Step};
+use crate::sys::record::{self, Op};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

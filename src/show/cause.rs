@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::problems::participant_name;
 use super::story::{Sale, Story};
-use super::words::{and_list, buyer_set};
+use super::words::{Store, and_list, buyer_set};
 use crate::lang::tr;
 use crate::report::{RunResult, Status};
 use crate::settings::{LockScope, Settings};
@@ -31,6 +31,12 @@ pub fn why(settings: &Settings, result: &RunResult, story: &Story) -> Option<Str
         return Some(tr!(
             "why-others",
             names = names.join(&tr!("list-separator"))
+        ));
+    }
+    if t.status() == Status::StockUnknown {
+        return Some(tr!(
+            "why-stock-unknown",
+            stock = Store::of(settings).stock()
         ));
     }
     explain(settings.scope(), t.status(), story)

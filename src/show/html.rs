@@ -3,19 +3,17 @@
 //! step / speed, and the report with its "Why:" beside it. The page's script and style are in
 //! `page.html`; the run goes inside it as JSON, so the file needs nothing from the network.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::narrate::{Detail, Narrator};
+use super::out_file::{OutFile, OutKind};
 use super::schedule::Replayed;
 use super::story::Story;
 use super::{headline, json, text};
-use crate::exit::{Error, Result};
+use crate::exit::Result;
 use crate::lang::{self, Lang, tr};
 use crate::report::RunResult;
 use crate::settings::Settings;
@@ -24,18 +22,11 @@ use crate::settings::Settings;
 const PAGE: &str = include_str!("page.html");
 
 /// The page file, created before the race so a bad path fails before any buyer starts.
-pub struct PageFile {
-    file: File,
-    path: PathBuf,
-}
+pub struct PageFile(OutFile);
 
 impl PageFile {
     pub fn create(path: &Path) -> Result<PageFile> {
-        let file = File::create(path).map_err(|e| Error::io("create page", path, &e))?;
-        Ok(PageFile {
-            file,
-            path: path.to_path_buf(),
-        })
+        OutFile::create(OutKind::Page, path).map(PageFile)
     }
 
     pub fn write(
@@ -45,10 +36,8 @@ impl PageFile {
         story: &Story,
         replayed: Option<&Replayed>,
     ) -> Result<()> {
-        let mut out = BufWriter::new(self.file);
-        out.write_all(page(settings, result, story, replayed).as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::io("write page", &self.path, &e))
+        let page = page(settings, result, story, replayed);
+        self.0.finish(|out| out.write_all(page.as_bytes()))
     }
 }
 
@@ -122,6 +111,7 @@ fn ui() -> BTreeMap<&'static str, String> {
         ("pause", tr!("page-pause")),
         ("speed", tr!("page-speed")),
         ("report", tr!("page-report")),
+        ("show_result", tr!("page-show-result")),
         ("step_of", tr!("page-step-of", k = "{k}", n = n)),
         (
             "ready_to_race",

@@ -42,6 +42,9 @@ pub struct JsonReport<'a> {
     pub foreign_restocks: &'a [Entry],
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
+    /// Why `tally.remaining` is null, when it is: `data_file_not_read_back` or
+    /// `stock_row_not_read_back` (the details, in English, are in `settle_error`).
+    pub remaining_unread: Option<&'static str>,
     /// SERIALIZABLE purchases the database refused and the buyers ran again.
     pub retries: u64,
     /// Times the launcher found the lock file deleted or replaced and locked the new one
@@ -151,6 +154,14 @@ fn document<'a>(
         unreadable: &result.unreadable,
         foreign_restocks: &result.foreign_restocks,
         settle_error: result.settle_error.as_deref(),
+        remaining_unread: result
+            .tally
+            .remaining
+            .is_none()
+            .then(|| match Store::of(settings) {
+                Store::File => "data_file_not_read_back",
+                Store::Database => "stock_row_not_read_back",
+            }),
         retries: result.retries,
         launcher_relocks: result.launcher_relocks,
         events: &result.events,

@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod narrate;
 pub mod out;
+pub mod out_file;
 pub mod power_cut;
 mod problems;
 pub mod progress;

@@ -5,11 +5,14 @@
 use std::io::{self, Write};
 use std::sync::Mutex;
 
+pub use crate::safe_text::escaped;
+
 /// The first write error, after which nothing more is written.
 static FAILED: Mutex<Option<io::ErrorKind>> = Mutex::new(None);
 
-/// Writes `text` as it is.
+/// Writes `text`, its control characters escaped (see [`escaped`]).
 pub fn print(text: &str) {
+    let text = escaped(text);
     let mut failed = FAILED.lock().unwrap_or_else(|e| e.into_inner());
     if failed.is_some() {
         return;

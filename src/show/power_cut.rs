@@ -13,7 +13,7 @@ use crate::powercut::states::REORDER_BOUND;
 use crate::powercut::trace::Step;
 use crate::powercut::{Explored, ModelResult, Vulnerable};
 use crate::settings::{Durability, Persistence};
-use crate::shop::record::{Op, unhex};
+use crate::sys::record::{Op, unhex};
 
 /// Vulnerable states told in full per model; the rest are counted (`--json` has them all).
 const TOLD: usize = 3;

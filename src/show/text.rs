@@ -32,7 +32,8 @@ pub struct ReportParts {
 #[derive(Debug, Serialize)]
 pub struct Row {
     pub label: String,
-    pub count: u64,
+    /// The number, or the catalog's word for a number that could not be read.
+    pub count: String,
     pub note: String,
 }
 
@@ -48,7 +49,7 @@ pub fn report(settings: &Settings, result: &RunResult, story: &Story, width: usi
         let line = format!(
             "  {}{}  {}",
             pad(&row.label, LABEL_COLUMNS),
-            pad_left(&row.count.to_string(), 6),
+            pad_left(&row.count, 6),
             row.note
         );
         let _ = writeln!(out, "{}", line.trim_end());
@@ -86,17 +87,14 @@ pub fn report_parts(settings: &Settings, result: &RunResult, story: &Story) -> R
 fn rows(settings: &Settings, result: &RunResult, store: Store) -> Vec<Row> {
     let t = &result.tally;
     let buyers = &result.buyers;
-    let mut rows = Vec::new();
-    let mut row = |label: String, count: u64, note: String| {
-        rows.push(Row { label, count, note });
-    };
+    let mut rows = Rows(Vec::new());
     let with = |kind: BuyerResult| -> Vec<&BuyerSummary> {
         buyers.iter().filter(|b| b.result == kind).collect()
     };
-    row(tr!("row-stock-at-start"), t.initial, String::new());
+    rows.add(tr!("row-stock-at-start"), t.initial, String::new());
     let sellers: Vec<&BuyerSummary> = buyers.iter().filter(|b| b.confirmed > 0).collect();
-    row(tr!("row-confirmed"), t.confirmed, with_counts(&sellers));
-    row(
+    rows.add(tr!("row-confirmed"), t.confirmed, with_counts(&sellers));
+    rows.add(
         result_label(BuyerResult::SoldOut),
         count(buyers, BuyerResult::SoldOut) as u64,
         with_counts(&with(BuyerResult::SoldOut)),
@@ -109,47 +107,70 @@ fn rows(settings: &Settings, result: &RunResult, store: Store) -> Vec<Row> {
     ] {
         let these = with(kind);
         if !these.is_empty() {
-            row(result_label(kind), these.len() as u64, with_counts(&these));
+            rows.add(result_label(kind), these.len() as u64, with_counts(&these));
         }
     }
     if let Some(relocked) = relocks_row(result) {
-        row(relocked.label, relocked.count, relocked.note);
+        rows.0.push(relocked);
     }
     let (stock, ledger) = (store.stock(), store.ledger());
-    row(
-        tr!("row-left", stock = stock.as_str()),
-        t.remaining,
-        tr!("note-read-back", place = settings.stock_place()),
-    );
-    row(
+    // A stock that could not be read back is said to be unknown, never given a number.
+    let note = match t.remaining {
+        Some(_) => tr!("note-read-back", place = settings.stock_place()),
+        None => tr!("note-not-read-back", place = settings.stock_place()),
+    };
+    rows.0.push(Row {
+        label: tr!("row-left", stock = stock.as_str()),
+        count: known(t.remaining),
+        note,
+    });
+    rows.add(
         tr!("row-logged", store = store.key()),
         t.logged,
         tr!("note-logged"),
     );
     if !result.others.is_empty() {
-        row(
+        rows.add(
             tr!("row-sold-by-others"),
             t.sold_by_others,
             others(&result.others),
         );
     }
     if settings.method() == Method::Serializable {
-        row(tr!("row-retries"), result.retries, tr!("note-retries"));
+        rows.add(tr!("row-retries"), result.retries, tr!("note-retries"));
     }
-    row(tr!("row-oversold"), t.oversold, tr!("note-oversold"));
-    row(
-        tr!("row-lost-updates"),
-        t.lost_updates,
-        tr!("note-lost-updates", stock = stock.as_str()),
-    );
+    rows.add(tr!("row-oversold"), t.oversold, tr!("note-oversold"));
+    rows.0.push(Row {
+        label: tr!("row-lost-updates"),
+        count: known(t.lost_updates),
+        note: tr!("note-lost-updates", stock = stock.as_str()),
+    });
     if t.unconfirmed > 0 {
-        row(
+        rows.add(
             tr!("row-unconfirmed"),
             t.unconfirmed,
             tr!("note-unconfirmed", ledger = ledger.as_str()),
         );
     }
-    rows
+    rows.0
+}
+
+/// A count, or the catalog's word for one that was not read.
+fn known(count: Option<u64>) -> String {
+    count.map_or_else(|| tr!("count-unknown"), |n| n.to_string())
+}
+
+/// The rows being gathered; most hold a count.
+struct Rows(Vec<Row>);
+
+impl Rows {
+    fn add(&mut self, label: String, count: u64, note: String) {
+        self.0.push(Row {
+            label,
+            count: count.to_string(),
+            note,
+        });
+    }
 }
 
 /// The row for lock files deleted or replaced mid-run, if any were.
@@ -169,7 +190,7 @@ fn relocks_row(result: &RunResult) -> Option<Row> {
     }
     Some(Row {
         label: tr!("row-lock-file-lost"),
-        count: relocks,
+        count: relocks.to_string(),
         note: tr!("note-lock-file-lost", who = abbreviate(&who, 12)),
     })
 }
@@ -242,15 +263,16 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
             confirmed = t.confirmed,
             others = t.sold_by_others,
             oversold = t.oversold,
-            lost = t.lost_updates
+            lost = t.lost_updates.unwrap_or_default()
         ),
+        // Every status but StockUnknown is drawn from a stock that was read back.
         Status::LostUpdates => tr!(
             "verdict-lost-updates",
             tickets = t.initial,
             confirmed = t.confirmed,
             stock = store.stock(),
-            sold = t.initial.saturating_sub(t.remaining),
-            lost = t.lost_updates
+            sold = t.initial.saturating_sub(t.remaining.unwrap_or(t.initial)),
+            lost = t.lost_updates.unwrap_or_default()
         ),
         Status::Mismatch => tr!(
             "verdict-mismatch",
@@ -258,7 +280,15 @@ pub fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
             confirmed = t.confirmed,
             logged = t.logged,
             ledger = store.ledger(),
-            remaining = t.remaining,
+            remaining = t.remaining.unwrap_or_default(),
+            stock = store.stock()
+        ),
+        Status::StockUnknown => tr!(
+            "verdict-stock-unknown",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            logged = t.logged,
+            ledger = store.ledger(),
             stock = store.stock()
         ),
     }
@@ -292,11 +322,11 @@ mod tests {
             (1..=3).map(|b| buyer(b, BuyerResult::Bought, 1)).collect();
         buyers.extend((4..=10).map(|b| buyer(b, BuyerResult::SoldOut, 0)));
         assert_eq!(
-            verdict(&Tally::reconcile(3, 3, 0, 3), &buyers, Store::File),
+            verdict(&Tally::reconcile(3, 3, Some(0), 3), &buyers, Store::File),
             "OK: 3 tickets, 3 sold, 7 sold out"
         );
         assert_eq!(
-            verdict(&Tally::reconcile(3, 10, 2, 10), &buyers, Store::File),
+            verdict(&Tally::reconcile(3, 10, Some(2), 10), &buyers, Store::File),
             "OVERSOLD: 3 tickets, 10 confirmed (7 oversold), 9 lost updates"
         );
     }
@@ -310,7 +340,7 @@ mod tests {
             buyer(4, BuyerResult::SoldOut, 0),
         ];
         assert_eq!(
-            verdict(&Tally::reconcile(3, 2, 0, 3), &buyers, Store::File),
+            verdict(&Tally::reconcile(3, 2, Some(0), 3), &buyers, Store::File),
             "OK: 3 tickets, 3 sold (1 of them logged by a buyer that died or failed before \
              confirming), 1 sold out, 1 killed"
         );
@@ -323,7 +353,7 @@ mod tests {
             buyer(2, BuyerResult::SoldOutAfterBuying, 4),
         ];
         assert_eq!(
-            verdict(&Tally::reconcile(10, 10, 0, 10), &buyers, Store::File),
+            verdict(&Tally::reconcile(10, 10, Some(0), 10), &buyers, Store::File),
             "OK: 10 tickets, 10 sold, 2 sold out after buying"
         );
         let refs: Vec<&BuyerSummary> = buyers.iter().collect();

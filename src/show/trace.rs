@@ -1,37 +1,27 @@
 //! `--trace FILE`: the run's events in the Chrome Trace Event format, one process lane per
 //! buyer, so the race opens in Perfetto (ui.perfetto.dev) or chrome://tracing.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::out_file::{OutFile, OutKind};
 use super::spans::{self, BuyerTime, SpanKind, WaitEnd};
 use crate::events::{Event, Message};
-use crate::exit::{Error, Result};
+use crate::exit::Result;
 
 /// The trace file, created before the race so a bad path fails before any buyer starts.
-pub struct TraceFile {
-    file: File,
-    path: PathBuf,
-}
+pub struct TraceFile(OutFile);
 
 impl TraceFile {
     pub fn create(path: &Path) -> Result<TraceFile> {
-        let file = File::create(path).map_err(|e| Error::io("create trace file", path, &e))?;
-        Ok(TraceFile {
-            file,
-            path: path.to_path_buf(),
-        })
+        OutFile::create(OutKind::Trace, path).map(TraceFile)
     }
 
     pub fn write(self, events: &[Message]) -> Result<()> {
-        let mut out = BufWriter::new(self.file);
-        serde_json::to_writer(&mut out, &document(events))
-            .map_err(std::io::Error::from)
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::io("write trace file", &self.path, &e))
+        self.0.finish(|out| {
+            serde_json::to_writer(out, &document(events)).map_err(std::io::Error::from)
+        })
     }
 }
 

@@ -149,6 +149,55 @@ fn a_data_path_that_is_a_directory_is_rejected() {
 }
 
 #[test]
+fn a_data_path_ending_in_a_slash_is_refused_before_anything_is_created() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("empty")).unwrap();
+    fs::create_dir(env.path("empty/sub")).unwrap();
+    let typed = [
+        "empty/good.json/",
+        "empty/sub/",
+        "empty/sub/.",
+        "empty/sub/..",
+    ];
+    for path in typed {
+        grab_tickets()
+            .data(&env.path(path))
+            .env("LC_ALL", "C")
+            .run()
+            .assert_code(BAD_DATA)
+            .assert_stderr_contains("so it names a directory, not a file; nothing was created");
+        let mut created: Vec<_> = fs::read_dir(env.path("empty"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        created.sort();
+        assert_eq!(created, ["sub"], "{path} created files");
+        assert_eq!(
+            fs::read_dir(env.path("empty/sub")).unwrap().count(),
+            0,
+            "{path}"
+        );
+    }
+    // The same through a link, and with explore.
+    std::os::unix::fs::symlink("good.json/", env.path("empty/sub/link")).unwrap();
+    grab_tickets()
+        .data(&env.path("empty/sub/link"))
+        .lang("zh")
+        .run()
+        .assert_code(BAD_DATA)
+        .assert_stderr_contains("指的是目录而不是文件");
+    grab_tickets()
+        .arg("explore")
+        .data(&env.path("empty/good.json/"))
+        .env("LC_ALL", "C")
+        .run()
+        .assert_code(BAD_DATA)
+        .assert_stderr_contains("names a directory");
+    assert!(!env.path("empty/good.json").exists());
+}
+
+#[test]
 fn zero_buyers_is_a_usage_error() {
     usage_error(
         &["--buyers", "0"],
@@ -362,4 +411,53 @@ fn a_fifo_a_device_or_a_socket_as_the_data_path_is_refused_at_once() {
             .assert_stderr_contains("point --data at a JSON file");
     }
     assert!(!env.path("fifo.json.lock").exists());
+}
+
+/// Every file in the run's directory, by name, with its bytes.
+fn every_file(env: &TestEnv) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name, fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_kill_at_for_a_buyer_or_attempt_that_does_not_exist_is_refused_before_anything_changes() {
+    let env = TestEnv::with_data("{\"ticket_num\": 3}");
+    // A run first, so that the lock file and the order log exist and must stay as they are.
+    env.race().buyers(2).quiet().run().assert_success();
+    let before = every_file(&env);
+    let run = env
+        .race()
+        .buyers(10)
+        .args(["--kill-at", "11:order_logged"])
+        .run();
+    run.assert_code(USAGE)
+        .assert_stdout_empty()
+        .assert_stderr_contains("--kill-at 11:order_logged names buyer-11")
+        .assert_stderr_contains("this run has 10 buyers (buyer-1 to buyer-10)");
+    assert_eq!(every_file(&env), before, "a file changed{}", run.context());
+    let run = env
+        .race()
+        .buyers(3)
+        .args(["--kill-at", "2:order_logged:2"])
+        .run();
+    run.assert_code(USAGE)
+        .assert_stderr_contains("names attempt 2, but each buyer makes 1 attempt (--per-buyer 1)");
+    assert_eq!(every_file(&env), before, "a file changed{}", run.context());
+    let run = env
+        .race()
+        .lang("zh")
+        .buyers(3)
+        .args(["--kill-at", "4:order_logged"])
+        .run();
+    run.assert_code(USAGE)
+        .assert_stderr_contains("但这次只有 3 个用户（用户1 到用户3）");
+    assert_eq!(every_file(&env), before, "a file changed{}", run.context());
 }

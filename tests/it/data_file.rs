@@ -107,3 +107,99 @@ fn a_symlinked_data_file_is_written_through_and_the_link_kept() {
         real_dir.join("tickets.json.lock").display()
     ));
 }
+
+/// The names in the environment's directory, sorted.
+fn names_in(env: &TestEnv) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_data_file_that_would_outgrow_the_size_limit_is_refused_before_anything_changes() {
+    // 65,524 bytes is readable, but with "seq" added and both numbers at their widest it
+    // would pass 64 KiB, and every later run would refuse it.
+    let frame = "{\"ticket_num\": 3, \"notes\": \"\"}";
+    let text = format!(
+        "{{\"ticket_num\": 3, \"notes\": \"{}\"}}",
+        "x".repeat(65_524 - frame.len())
+    );
+    let env = TestEnv::with_data(&text);
+    for keep in [false, true] {
+        let race = env.race().delay("0..0").env("LC_ALL", "C");
+        let race = if keep { race.keep_stock() } else { race };
+        race.run()
+            .assert_code(crate::common::exit::BAD_DATA)
+            .assert_stderr_contains("more than the 65536 bytes every reader accepts")
+            .assert_stderr_contains("nothing was changed")
+            .assert_data_untouched();
+    }
+    assert_eq!(names_in(&env), ["data.json"]);
+    // Trimmed below the limit with room to grow, it races, and the next run reads it.
+    let text = format!(
+        "{{\"ticket_num\": 3, \"notes\": \"{}\"}}",
+        "x".repeat(65_400 - frame.len())
+    );
+    fs::write(&env.data, text).unwrap();
+    env.race().delay("0..0").quiet().succeeds();
+    env.race().keep_stock().delay("0..0").quiet().succeeds();
+}
+
+#[test]
+fn the_largest_seq_is_refused_before_any_change_and_never_passed() {
+    let max = i64::MAX as u64;
+    let env = TestEnv::with_data(&format!("{{\"ticket_num\": 3, \"seq\": {max}}}\n"));
+    env.race()
+        .delay("0..0")
+        .env("LC_ALL", "C")
+        .run()
+        .assert_code(crate::common::exit::BAD_DATA)
+        .assert_stderr_contains(&format!("is at seq {max}, too close to the largest seq"))
+        .assert_data_untouched();
+    assert_eq!(names_in(&env), ["data.json"], "sidecars were created");
+    // Near the end but with room for this run: it races, and every seq stays in range.
+    let near = max - 100;
+    fs::write(
+        &env.data,
+        format!("{{\"ticket_num\": 3, \"seq\": {near}}}\n"),
+    )
+    .unwrap();
+    env.race().buyers(2).delay("0..0").quiet().succeeds();
+    env.race().keep_stock().delay("0..0").quiet().succeeds();
+    let seq = env.data_json()["seq"].as_u64().unwrap();
+    assert!(seq > near && seq <= max, "seq {seq}");
+}
+
+#[test]
+fn a_log_entry_past_the_largest_seq_is_refused_and_never_wraps() {
+    let env = TestEnv::new();
+    env.sell_tickets(1);
+    let forged = format!(
+        "{{\"seq\": {}, \"kind\": \"restock\", \"run\": \"other\", \"buyer\": 0, \"pid\": 0, \"before\": 3, \"after\": 3}}",
+        u64::MAX
+    );
+    let mut log = fs::read(env.order_log()).unwrap();
+    log.extend(format!("{forged:<159}\n").into_bytes());
+    fs::write(env.order_log(), &log).unwrap();
+    for zh in [false, true] {
+        let race = env.race().delay("0..0");
+        let race = if zh {
+            race.lang("zh")
+        } else {
+            race.env("LC_ALL", "C")
+        };
+        let run = race.run();
+        run.assert_code(crate::common::exit::BAD_DATA)
+            .assert_data_untouched();
+        if zh {
+            run.assert_stderr_contains("超过上限");
+        } else {
+            run.assert_stderr_contains(&format!("line 3 has seq {}", u64::MAX));
+        }
+    }
+    assert_eq!(fs::read(env.order_log()).unwrap(), log, "the log changed");
+}

@@ -137,6 +137,8 @@ mod model {
         pub oversold: u64,
         pub lost_updates: u64,
         pub ok: u64,
+        /// Every complete schedule (not class) by how it ended: oversold, lost updates, ok.
+        pub interleavings: [u64; 3],
     }
 
     pub fn count(buyers: usize, tickets: u64, scope: Scope) -> Counts {
@@ -150,9 +152,15 @@ mod model {
         };
         let mut classes: HashMap<Vec<Turn>, Status> = HashMap::new();
         let mut orders = 0;
+        let mut interleavings = [0; 3];
         let mut path = Vec::new();
         walk(&start, scope, tickets, &mut path, &mut |path, status| {
             orders += 1;
+            interleavings[match status {
+                Status::Oversold => 0,
+                Status::LostUpdates => 1,
+                Status::Ok => 2,
+            }] += 1;
             let previous = classes.insert(class_of(path, scope), status);
             assert!(
                 previous.is_none_or(|p| p == status),
@@ -166,6 +174,7 @@ mod model {
             oversold: with(Status::Oversold),
             lost_updates: with(Status::LostUpdates),
             ok: with(Status::Ok),
+            interleavings,
         }
     }
 
@@ -253,6 +262,7 @@ fn assert_real_agrees_with_model(buyers: usize, tickets: u64, scope: Scope) {
         oversold: n(&doc, "oversold"),
         lost_updates: n(&doc, "lost_updates"),
         ok: n(&doc, "ok"),
+        interleavings: ["oversold", "lost_updates", "ok"].map(|k| n(&doc["interleavings"], k)),
     };
     assert_eq!(
         real,
@@ -261,6 +271,15 @@ fn assert_real_agrees_with_model(buyers: usize, tickets: u64, scope: Scope) {
         run.context()
     );
     assert_eq!(n(&doc, "skipped"), model.orders - model.schedules);
+    let all = &doc["interleavings"];
+    assert_eq!(n(all, "total"), model.orders, "{}", run.context());
+    assert_eq!(
+        n(all, "bad"),
+        model.interleavings[0] + model.interleavings[1],
+        "{}",
+        run.context()
+    );
+    assert_eq!(n(all, "mismatch"), 0, "{}", run.context());
     assert_eq!(n(&doc, "mismatch"), 0, "{}", run.context());
 }
 
@@ -300,9 +319,14 @@ fn the_model_counts_the_textbook_figures() {
             schedules: 6,
             oversold: 2,
             lost_updates: 0,
-            ok: 4
+            ok: 4,
+            interleavings: [12, 0, 8],
         }
     );
+    // Three buyers: 9!/(3!3!3!) = 1680 orders were it not for the sold-out buyers' missing
+    // writes; 1152 complete schedules, 1008 of them oversold (87.5 %).
+    let three = model::count(3, 1, Scope::None);
+    assert_eq!((three.orders, three.interleavings), (1152, [1008, 0, 144]));
     let whole = model::count(3, 1, Scope::Whole);
     assert_eq!((whole.oversold, whole.lost_updates), (0, 0));
 }
@@ -316,6 +340,7 @@ fn with_the_whole_lock_no_schedule_goes_wrong() {
         "Every schedule of 2 buyers racing for 1 ticket (lock around the whole purchase)",
     );
     run.assert_stdout_contains("No schedule went wrong");
+    run.assert_stdout_contains("0 of 36 interleavings (12 distinct schedules) went wrong.");
     assert!(
         !run.stdout().contains("First bad schedule"),
         "{}",
@@ -331,16 +356,19 @@ fn without_a_lock_explore_draws_the_first_bad_schedule_and_how_to_replay_it() {
     // Every race ran on a copy: explore never writes the original.
     run.assert_data_untouched();
     for needle in [
-        "schedules run           6",
-        "skipped                14  reorderings of moves that cannot affect each other (20 orders in all)",
-        "oversold                2",
+        "interleavings            20  every order of the buyers' moves",
+        "    oversold               12",
+        "    ended OK                8",
+        "distinct schedules        6  run, one per group up to moves that commute",
+        "    oversold                2",
         "First bad schedule (#3 of 6): 1s 1r 2s 2r 1w 2w",
         "Timeline",
         "Why: buyer-2 read ticket_num = 1, but another buyer wrote between its read and its write",
         "Tickets: ticket 1 to buyer-1 and buyer-2 (sold twice)",
         "OVERSOLD: 1 ticket, 2 confirmed (1 oversold)",
         "--buyers 2 --tickets 1 --no-lock --schedule \"1s 1r 2s 2r 1w 2w\"",
-        "2 of 6 schedules went wrong",
+        "12 of 20 interleavings oversell (60 %); they fall into 6 distinct schedules up to \
+         moves that commute, 2 of them bad: without a lock",
     ] {
         run.assert_stdout_contains(needle);
     }
@@ -740,7 +768,75 @@ fn explore_needs_no_data_file_and_creates_none() {
     std::fs::remove_file(&env.data).unwrap();
     let run = explore(&env, &["--no-lock"]);
     run.assert_success();
-    run.assert_stdout_contains("2 of 6 schedules went wrong");
+    run.assert_stdout_contains("12 of 20 interleavings oversell (60 %)");
     assert!(!env.data.exists(), "explore created {}", env.data.display());
     assert!(!env.lock_file().exists() && !env.order_log().exists());
+}
+
+/// The pids of `parent`'s children, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // "pid (comm) state ppid ...": the comm may hold spaces, so split after its ')'.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| rest.to_string()))
+                .and_then(|rest| rest.split(' ').nth(1)?.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
+#[test]
+fn ctrl_c_at_the_interactive_prompt_stops_at_once_and_leaves_no_process() {
+    use std::io::BufRead as _;
+    let env = TestEnv::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grab-tickets"))
+        .arg("explore")
+        .arg("--data")
+        .arg(&env.data)
+        .args(["--interactive", "--no-lock", "--buyers", "3"])
+        .env("LC_ALL", "C")
+        .stdin(Stdio::piped()) // held open: the game waits at its prompt
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start grab-tickets");
+    let pid = child.id();
+    let (send, board) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = send.send(line);
+        }
+    });
+    // The signal: the board has been drawn (the prompt itself has no newline), so every
+    // buyer is paused before its first move.
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("ticket_num = 1")) {
+        match board.recv_timeout(crate::common::BACKSTOP) {
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no board ({e}): {seen:?}"),
+        }
+    }
+    let buyers = children_of(pid);
+    assert_eq!(buyers.len(), 3, "three paused buyers: {buyers:?} {seen:?}");
+    // SAFETY: kill(2) on our own unreaped child.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) }, 0);
+    assert!(
+        crate::common::process::wait_until_gone(pid, crate::common::BACKSTOP),
+        "Ctrl-C did not stop explore --interactive: {seen:?}"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status} {seen:?}");
+    // Reaped by the launcher before it ended: not even a zombie is left.
+    for buyer in buyers {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{buyer}")).exists(),
+            "buyer pid {buyer} outlived explore --interactive"
+        );
+    }
 }

@@ -74,7 +74,63 @@ fn explore_and_its_board_speak_chinese() {
         .assert_stdout_contains("2 个用户抢 1 张票（不加锁）的每一种调度。")
         .assert_stdout_contains("第一个出错的调度")
         .assert_stdout_contains("原因：")
-        .assert_stdout_contains("超卖：1 张票");
+        .assert_stdout_contains("超卖：1 张票")
+        .assert_stdout_contains(
+            "20 种交错中有 12 种超卖（60%）；按可交换的步骤归并，它们是 6 种不同的调度，其中 2 种出错",
+        );
+}
+
+#[test]
+fn explore_counts_every_interleaving_and_the_distinct_schedules_in_both_languages() {
+    let env = TestEnv::new();
+    let explore = |lang: &str, extra: &[&str]| {
+        let run = crate::common::grab_tickets()
+            .env("LC_ALL", "C")
+            .args([
+                "explore",
+                "--no-lock",
+                "--no-fsync",
+                "--buyers",
+                "3",
+                "--lang",
+                lang,
+            ])
+            .args(extra)
+            .arg("--data")
+            .arg(&env.data)
+            .run();
+        run.assert_success();
+        run
+    };
+    explore("en", &[]).assert_stdout_contains(
+        "1008 of 1152 interleavings oversell (87.5 %); they fall into 48 distinct schedules up \
+         to moves that commute, 36 of them bad",
+    );
+    explore("zh", &[]).assert_stdout_contains(
+        "1152 种交错中有 1008 种超卖（87.5%）；按可交换的步骤归并，它们是 48 种不同的调度，其中 36 种出错",
+    );
+    let json = |lang: &str| -> Value {
+        serde_json::from_str(explore(lang, &["--json"]).stdout()).expect("JSON")
+    };
+    let (en, zh) = (json("en"), json("zh"));
+    let all = &en["interleavings"];
+    assert_eq!(
+        [
+            &all["total"],
+            &all["bad"],
+            &all["oversold"],
+            &all["lost_updates"],
+            &all["ok"],
+            &all["mismatch"]
+        ],
+        [1152, 1008, 1008, 0, 144, 0].map(Value::from).each_ref(),
+        "{en}"
+    );
+    assert_eq!(
+        (&en["schedules"], &en["bad"]),
+        (&Value::from(48), &Value::from(36))
+    );
+    assert_eq!(en["interleavings"], zh["interleavings"]);
 }
 
 #[test]

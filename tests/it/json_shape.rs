@@ -4,7 +4,7 @@
 use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 18] = [
+const TOP: [&str; 19] = [
     "buyers",
     "events",
     "foreign_restocks",
@@ -15,6 +15,7 @@ const TOP: [&str; 18] = [
     "others",
     "race_ms",
     "recovered",
+    "remaining_unread",
     "retries",
     "run",
     "settings",

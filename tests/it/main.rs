@@ -20,6 +20,8 @@ mod lock_wait;
 mod lock_file;
 // The same race and fixes on a PostgreSQL server: row lock, advisory lock, serializable.
 mod pg_modes;
+// lesson/grab_tickets.py, the course's Python program: it oversells without its lock, never with it.
+mod lesson_program;
 
 // What people and scripts see.
 // A default run fits one screen; `--verbose` keeps the step-by-step account.
@@ -32,6 +34,8 @@ mod timeline;
 mod trace;
 // `--html FILE`: the classroom page, checked in headless Chromium.
 mod page;
+// `--trace` and `--html` never overwrite the shop's files; a failed run keeps the old ones.
+mod outputs;
 // Every narration line is true of the run's events, in both languages.
 mod narration_truth;
 // `--lang` and the locale: everything a person reads in English or Chinese.
@@ -56,8 +60,13 @@ mod explore;
 // Nothing is lost: kills, interrupts, faults.
 // A buyer SIGKILLed at each step of a locked purchase.
 mod kill_points;
+// A stock that cannot be read back after the race (data file deleted, server stopped, stock
+// row deleted) is reported as unknown, never as a number.
+mod unread_stock;
 // Hundreds of seeded `--chaos` runs, on the file and on the database.
 mod chaos;
+// `explore --power-cut`: every crash state of a recorded race recovers; --no-fsync does not.
+mod power_cut;
 // Ctrl-C and SIGKILL on the launcher.
 mod interrupt;
 // Database faults: killed in a transaction, server restarted, every way of not getting in.

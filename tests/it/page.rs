@@ -1,11 +1,12 @@
 //! `--html FILE` writes one self-contained page that replays the race for a classroom. A real
 //! headless Chromium loads it: no console errors, one lane per buyer, stepping changes the
 //! ticket counter as the events say, playing moves the race on, the page fits a narrow window,
-//! and a screenshot of it is not blank. Without Chromium (a developer machine) the browser part says loudly that it was
-//! skipped; `.ci/run` installs Chromium, so CI always runs it.
+//! and a screenshot of it is not blank. Without Chromium the browser part says SKIPPED
+//! (common/needs.rs); `.ci/run` installs it and requires it, so in CI it fails instead.
 
 use crate::common::TestEnv;
 use crate::common::exit::ENVIRONMENT;
+use crate::common::needs::Need;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -193,10 +194,7 @@ fn the_page_replays_the_race_in_a_real_browser() {
     assert!(html.contains("<title>5 buyers race for 2 tickets"));
 
     let Some(browser) = chromium() else {
-        eprintln!(
-            "SKIPPED: the browser part of this test needs Chromium (apt-get install chromium); \
-             .ci/run installs it, so CI runs it"
-        );
+        Need::Chromium.missing("the page's browser part");
         return;
     };
     let all = steps(report);
@@ -257,6 +255,20 @@ fn the_page_replays_the_race_in_a_real_browser() {
     assert_eq!(counter_after(report, first_write), stock);
     let written = all[first_write]["ticket_num"].as_u64().unwrap();
     check_dom(&after, 5, first_write + 1, written);
+    // The class guesses first: before the last step the verdict and counts are not shown.
+    for mid in [&before, &after] {
+        assert_eq!(
+            body_attribute(&mid.dom, "data-revealed"),
+            "0",
+            "{}",
+            mid.dom
+        );
+        assert!(
+            mid.dom.contains(r#"<div id="result" hidden="">"#),
+            "the result is shown before the end:\n{}",
+            mid.dom
+        );
+    }
     assert_eq!(written, stock - 1);
     assert!(
         after
@@ -268,6 +280,17 @@ fn the_page_replays_the_race_in_a_real_browser() {
     // At the end: the report's verdict is beside the lanes, and the page fits a narrow window.
     check_dom(&narrow, 5, all.len(), counter_after(report, all.len()));
     assert_eq!(counter_after(report, all.len()), 0);
+    assert_eq!(
+        body_attribute(&narrow.dom, "data-revealed"),
+        "1",
+        "{}",
+        narrow.dom
+    );
+    assert!(
+        narrow.dom.contains(r#"<div id="result">"#),
+        "{}",
+        narrow.dom
+    );
     assert!(
         narrow
             .dom
@@ -292,10 +315,13 @@ fn the_page_replays_the_race_in_a_real_browser() {
         "{}",
         played.log
     );
+    // The page's clock runs on timers, which virtual time fires in order whatever the load:
+    // ten virtual seconds at double speed play this sub-second race to its end.
     let step: usize = body_attribute(&played.dom, "data-step").parse().unwrap();
-    assert!(
-        step > 0,
-        "playing did not move the race on:\n{}",
+    assert_eq!(
+        step,
+        all.len(),
+        "playing did not take the race to its end:\n{}",
         played.dom
     );
 }

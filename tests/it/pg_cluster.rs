@@ -6,12 +6,12 @@
 //! loudly that it skipped, unless `GRAB_TICKETS_REQUIRE_POSTGRES=1` (set by `.ci/run`)
 //! makes that a failure.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::common::needs::Need;
 use crate::common::{self, Race, Run};
 
 /// The binary against the database at `url`. PGPASSWORD is unset: each test says where its
@@ -174,18 +174,11 @@ pub fn database(test: &str) -> Option<Db> {
 /// Says, past the test harness's output capture, that `test` did not run (named by the test
 /// harness's thread, which carries the test's name).
 pub fn skipped(test: &str) {
-    let current = std::thread::current();
-    let test = current.name().filter(|n| *n != "main").unwrap_or(test);
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIPPED {test}: PostgreSQL's initdb/pg_ctl were not found (install the \
-         postgresql package, or set GRAB_TICKETS_PG_BIN). .ci/run sets \
-         GRAB_TICKETS_REQUIRE_POSTGRES=1, which makes this a failure. ***"
-    );
+    Need::Postgres.missing(test);
 }
 
 fn required() -> bool {
-    std::env::var("GRAB_TICKETS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+    Need::Postgres.required()
 }
 
 impl Cluster {
@@ -356,8 +349,13 @@ impl Cluster {
         }
     }
 
-    fn stop(&self) {
+    /// Stops the server at once (`-m immediate`), as a crash or a pulled plug would; a
+    /// second stop (on drop) does nothing.
+    pub fn stop(&self) {
         let data = self.data_dir();
+        if !data.exists() {
+            return; // stopped and removed already
+        }
         let _ = self.pg(
             "pg_ctl",
             &[

@@ -5,7 +5,7 @@
 //! byte-identical afterwards.
 
 use crate::common::exit::ENVIRONMENT;
-use crate::common::{Run, TestEnv};
+use crate::common::{Run, TestEnv, needs};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::os::unix::process::CommandExt as _;
@@ -198,8 +198,7 @@ fn a_fifo_planted_as_the_lock_file_is_refused_without_hanging() {
 
 #[test]
 fn a_data_file_symlink_planted_by_another_user_is_not_followed() {
-    if !running_as_root() {
-        eprintln!("skipped: needs root to plant a link owned by another user");
+    if !needs::root("a data file symlink planted by another user") {
         return;
     }
     let shared = SharedDir::new();

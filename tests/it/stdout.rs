@@ -65,3 +65,34 @@ fn completions_into_a_closed_pipe_do_not_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_control_sequence_in_a_path_is_shown_escaped_and_cannot_forge_a_line() {
+    let env = TestEnv::new();
+    let forged = env.path("x\u{1b}[2K\rOK:.json");
+    let missing_dir = forged.join("nope").join("data.json");
+    let runs = [
+        crate::common::grab_tickets()
+            .data(&forged)
+            .buyers(2)
+            .tickets(1)
+            .no_lock()
+            .run(),
+        crate::common::grab_tickets().data(&missing_dir).run(),
+        crate::common::grab_tickets()
+            .arg("explore")
+            .data(&forged)
+            .run(),
+    ];
+    for run in &runs {
+        for (stream, text) in [("stdout", run.stdout()), ("stderr", run.stderr())] {
+            assert!(
+                !text.contains(['\u{1b}', '\r']),
+                "a raw control character reached {stream}{}",
+                run.context()
+            );
+        }
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        assert!(all.contains("x\\u{1b}[2K\\rOK:.json"), "{}", run.context());
+    }
+}

@@ -9,6 +9,7 @@ use postgres::Client;
 use super::lock::{self, Locked};
 use super::{PgStock, READ_STOCK, Target, application_name, is_connection_loss, no_stock};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{DbLock, Durability, Restock};
 use crate::shop::lock::holder_name;
 use crate::shop::orders::{Entry, EntryKind, Window};
@@ -103,12 +104,16 @@ impl PgBooks {
     /// After the race: the stock row and every order after `after_id`, read under the row lock
     /// so no sale can slip in between the two reads. Other runs may still be racing; their
     /// sales so far are in the window too. If the server went away (a restart), reconnects.
-    pub fn close_books(&mut self, after_id: u64) -> Result<Closed> {
+    pub fn close_books(&mut self, after_id: u64) -> Result<(Closed, Option<Error>)> {
         let mut reconnected = false;
         loop {
             match read_books(&mut self.client, after_id as i64) {
-                Ok(Some(books)) => return Ok(books),
-                Ok(None) => return Err(no_stock(&self.target)),
+                // A stock row deleted during the race: the orders are still read, the stock
+                // is unknown, and the run ends with an error saying so.
+                Ok(books) if books.remaining.is_none() => {
+                    return Ok((books, Some(stock_deleted(&self.target))));
+                }
+                Ok(books) => return Ok((books, None)),
                 Err(e) if is_connection_loss(&e) && !reconnected => {
                     self.client = reconnect(&self.target)?;
                     reconnected = true;
@@ -150,15 +155,12 @@ fn set_stock(
     })
 }
 
-fn read_books(
-    client: &mut Client,
-    after_id: i64,
-) -> std::result::Result<Option<Closed>, postgres::Error> {
+/// The stock (None when its row is gone) and the orders after `after_id`.
+fn read_books(client: &mut Client, after_id: i64) -> std::result::Result<Closed, postgres::Error> {
     let mut transaction = client.transaction()?;
-    let Some(row) = transaction.query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])? else {
-        return Ok(None);
-    };
-    let stock = super::stock_from_row(&row);
+    let stock = transaction
+        .query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])?
+        .map(|row| super::stock_from_row(&row));
     let rows = transaction.query(
         "SELECT seq, kind, run, buyer, pid, before, after FROM grab_tickets.orders \
          WHERE id > $1 ORDER BY id",
@@ -181,15 +183,24 @@ fn read_books(
             after: row.get::<_, i64>(6) as u64,
         })
         .collect();
-    Ok(Some(Closed {
-        remaining: stock.ticket_num,
+    Ok(Closed {
+        remaining: stock.map(|s| s.ticket_num),
         // A sale and its order are one transaction: nothing to finish.
         recovered: None,
         window: Window {
             entries,
             unreadable: Vec::new(),
         },
-    }))
+    })
+}
+
+/// The error for a stock row deleted while the run raced: the fix is a new run, not
+/// `--keep-stock` (there is nothing to keep).
+fn stock_deleted(target: &Target) -> Error {
+    Error::bad_data(tr!(
+        "error-pg-stock-deleted-during-race",
+        shown = target.shown()
+    ))
 }
 
 /// Connects again, for as long as a restarting server may take to accept connections.

@@ -162,6 +162,7 @@ pub fn moral(scope: LockScope, status: Status) -> String {
         (LockScope::None | LockScope::Write, Status::Ok) => tr!("moral-lucky"),
         (_, Status::Oversold | Status::LostUpdates) => tr!("moral-bad"),
         (_, Status::Mismatch) => tr!("moral-mismatch"),
+        (_, Status::StockUnknown) => tr!("moral-stock-unknown"),
     }
 }
 

@@ -29,21 +29,56 @@ pub struct Summary<'a> {
     pub sampling: Option<Sampling>,
     /// Every schedule run to its end, in the order run.
     pub runs: Vec<Counted>,
-    /// Every schedule: all orders of the moves, the runs and the ones they stand for.
-    pub orders: Option<u64>,
+    /// Every schedule: every interleaving of the buyers' moves, by how it ended. Each run
+    /// stands for all the interleavings that differ from it only by moves that commute.
+    pub interleavings: Option<Counts>,
     /// `--random`: how many different races the samples were.
     pub distinct: Option<u64>,
     /// Runs stopped part-way because every move left would only reorder a schedule that is
     /// run elsewhere (the search cannot know that before it gets there).
     pub dead_ends: u64,
+    /// The schedules run to their end, by how they ended.
+    pub schedules: Counts,
+    pub first_bad: Option<FirstBad>,
+    pub took: Duration,
+    pub interrupted: bool,
+}
+
+/// How many races (schedules run, or the interleavings they stand for) ended each way.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    pub total: u64,
+    pub bad: u64,
     pub oversold: u64,
     pub lost_updates: u64,
     pub ok: u64,
     /// Counts that do not reconcile: never expected, shown if it happens.
     pub mismatch: u64,
-    pub first_bad: Option<FirstBad>,
-    pub took: Duration,
-    pub interrupted: bool,
+}
+
+impl Counts {
+    /// Counts `n` races that ended with `status`.
+    pub fn add(&mut self, status: Status, n: u64) {
+        let slot = match status {
+            Status::Ok => &mut self.ok,
+            Status::Oversold => &mut self.oversold,
+            Status::LostUpdates => &mut self.lost_updates,
+            // Explore stops at a run it cannot settle; unknown never counts as fine.
+            Status::Mismatch | Status::StockUnknown => &mut self.mismatch,
+        };
+        *slot = slot.saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        if status != Status::Ok {
+            self.bad = self.bad.saturating_add(n);
+        }
+    }
+
+    /// The share that went wrong, as people write it: "60", "87.5", "33.3".
+    pub fn bad_percent(&self) -> String {
+        let share = 100.0 * self.bad as f64 / self.total.max(1) as f64;
+        let text = format!("{share:.1}");
+        text.strip_suffix(".0").unwrap_or(&text).to_string()
+    }
 }
 
 /// How `--random` drew its schedules.
@@ -79,26 +114,19 @@ impl<'a> Summary<'a> {
             settings,
             sampling: None,
             runs: Vec::new(),
-            orders: None,
+            interleavings: None,
             distinct: None,
             dead_ends: 0,
-            oversold: 0,
-            lost_updates: 0,
-            ok: 0,
-            mismatch: 0,
+            schedules: Counts::default(),
             first_bad: None,
             took: Duration::ZERO,
             interrupted: false,
         }
     }
 
-    fn bad(&self) -> u64 {
-        self.oversold + self.lost_updates + self.mismatch
-    }
-
     fn skipped(&self) -> Option<u64> {
-        self.orders
-            .map(|orders| orders.saturating_sub(self.runs.len() as u64))
+        self.interleavings
+            .map(|all| all.total.saturating_sub(self.runs.len() as u64))
     }
 
     fn replay(&self, schedule: &Schedule) -> String {
@@ -141,14 +169,15 @@ impl<'a> Summary<'a> {
             moves: machine_legend(e.scope),
             schedules: self.runs.len() as u64,
             skipped: self.skipped(),
-            orders: self.orders,
+            orders: self.interleavings.map(|all| all.total),
+            interleavings: self.interleavings,
             distinct: self.distinct,
             dead_ends: self.dead_ends,
-            oversold: self.oversold,
-            lost_updates: self.lost_updates,
-            ok: self.ok,
-            mismatch: self.mismatch,
-            bad: self.bad(),
+            oversold: self.schedules.oversold,
+            lost_updates: self.schedules.lost_updates,
+            ok: self.schedules.ok,
+            mismatch: self.schedules.mismatch,
+            bad: self.schedules.bad,
             first_bad: self.first_bad.as_ref().map(|bad| JsonFirstBad {
                 index: bad.index,
                 schedule: bad.schedule.to_string(),
@@ -178,7 +207,10 @@ struct JsonExplored {
     moves: String,
     schedules: u64,
     skipped: Option<u64>,
+    /// The same as `interleavings.total`, kept for scripts written before it.
     orders: Option<u64>,
+    /// Every schedule only: every order of the moves (not just the distinct ones run).
+    interleavings: Option<Counts>,
     distinct: Option<u64>,
     dead_ends: u64,
     oversold: u64,

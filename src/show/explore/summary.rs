@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Summary, legend};
+use super::{Counts, Summary, legend};
 use crate::lang::tr;
 use crate::settings::{LockScope, Sampler};
 use crate::show::schedule::tickets_line;
@@ -58,26 +58,31 @@ impl Summary<'_> {
         )
     }
 
-    /// The counts, one row each.
+    /// The counts, one row each: for every schedule, the interleavings and then the distinct
+    /// schedules run; for a sample, the schedules drawn.
     fn rows(&self) -> String {
         let mut out = String::new();
         let mut row = |label: String, n: u64, note: String| {
             let line = format!(
                 "  {}{}  {note}",
-                pad(&label, 18),
+                pad(&label, 20),
                 pad_left(&n.to_string(), 7)
             );
             let _ = writeln!(out, "{}", line.trim_end());
         };
         let runs = self.runs.len() as u64;
-        match (self.skipped(), self.distinct) {
-            (Some(skipped), _) => {
-                row(tr!("explore-row-run"), runs, String::new());
-                let orders = self.orders.unwrap_or(0);
+        match (self.interleavings, self.distinct) {
+            (Some(all), _) => {
                 row(
-                    tr!("explore-row-skipped"),
-                    skipped,
-                    tr!("explore-note-skipped", orders = orders),
+                    tr!("explore-row-interleavings"),
+                    all.total,
+                    tr!("explore-note-interleavings"),
+                );
+                outcome_rows(&mut row, &all, Notes::Shown);
+                row(
+                    tr!("explore-row-distinct-run"),
+                    runs,
+                    tr!("explore-note-distinct-run"),
                 );
             }
             (None, distinct) => {
@@ -91,6 +96,12 @@ impl Summary<'_> {
                 }
             }
         }
+        // Under the interleavings, whose rows already say what each outcome means.
+        let notes = match self.interleavings {
+            Some(_) => Notes::Omitted,
+            None => Notes::Shown,
+        };
+        outcome_rows(&mut row, &self.schedules, notes);
         if self.dead_ends > 0 {
             row(
                 tr!("explore-row-dead-ends"),
@@ -98,29 +109,11 @@ impl Summary<'_> {
                 tr!("explore-note-dead-ends"),
             );
         }
-        row(
-            tr!("row-oversold"),
-            self.oversold,
-            tr!("explore-note-oversold"),
-        );
-        row(
-            tr!("explore-row-lost-only"),
-            self.lost_updates,
-            tr!("explore-note-lost-only"),
-        );
-        if self.mismatch > 0 {
-            row(
-                tr!("explore-row-mismatched"),
-                self.mismatch,
-                tr!("explore-note-mismatched"),
-            );
-        }
-        row(tr!("explore-row-ok"), self.ok, String::new());
         let took = format!("{:.2} s", self.took.as_secs_f64());
         let _ = writeln!(
             out,
             "  {}{}",
-            pad(&tr!("explore-row-took"), 16),
+            pad(&tr!("explore-row-took"), 18),
             pad_left(&took, 9)
         );
         out
@@ -163,10 +156,12 @@ impl Summary<'_> {
         out
     }
 
-    /// The last line: how many went wrong, and what that says about the lock.
+    /// The last line: how many went wrong, and what that says about the lock. Every schedule
+    /// names both figures: the interleavings people count by hand, and the distinct schedules
+    /// the explorer ran for them.
     fn conclusion(&self) -> String {
         let runs = self.runs.len() as u64;
-        let bad = self.bad();
+        let bad = self.schedules.bad;
         if self.interrupted {
             return tr!("explore-interrupted", runs = runs, bad = bad);
         }
@@ -177,20 +172,81 @@ impl Summary<'_> {
                 LockScope::None | LockScope::Write if e.tickets >= u64::from(e.buyers) => "enough",
                 LockScope::None | LockScope::Write => "lucky",
             };
-            return tr!("explore-none-bad", why = why);
+            let none_bad = tr!("explore-none-bad", why = why);
+            return match self.interleavings {
+                Some(all) => format!(
+                    "{} {none_bad}",
+                    tr!(
+                        "explore-none-bad-counted",
+                        interleavings = all.total,
+                        schedules = runs
+                    )
+                ),
+                None => none_bad,
+            };
         }
         let scope = match e.scope {
             LockScope::None => "none",
             LockScope::Write => "write",
             LockScope::Whole => "whole",
         };
-        tr!(
-            "explore-some-bad",
-            bad = bad,
-            runs = runs,
-            sampled = if self.sampling.is_some() { "yes" } else { "no" },
-            percent = format!("{:.0}", 100.0 * bad as f64 / runs.max(1) as f64),
-            scope = scope
-        )
+        let lesson = tr!("explore-lesson", scope = scope);
+        match self.interleavings {
+            Some(all) => tr!(
+                "explore-interleavings-bad",
+                bad = all.bad,
+                total = all.total,
+                how = if all.bad == all.oversold {
+                    "oversell"
+                } else {
+                    "wrong"
+                },
+                percent = all.bad_percent(),
+                schedules = runs,
+                bad_schedules = bad,
+                lesson = lesson
+            ),
+            None => tr!(
+                "explore-some-bad",
+                bad = bad,
+                runs = runs,
+                percent = self.schedules.bad_percent(),
+                lesson = lesson
+            ),
+        }
     }
+}
+
+/// Whether the outcome rows say what each outcome means (once per summary is enough).
+#[derive(Clone, Copy)]
+enum Notes {
+    Shown,
+    Omitted,
+}
+
+/// The outcome rows under a count: oversold, lost updates only, mismatched (if any), OK.
+fn outcome_rows(row: &mut impl FnMut(String, u64, String), counts: &Counts, notes: Notes) {
+    let indent = |label: String| format!("  {label}");
+    let note = |text: String| match notes {
+        Notes::Shown => text,
+        Notes::Omitted => String::new(),
+    };
+    row(
+        indent(tr!("row-oversold")),
+        counts.oversold,
+        note(tr!("explore-note-oversold")),
+    );
+    row(
+        indent(tr!("explore-row-lost-only")),
+        counts.lost_updates,
+        note(tr!("explore-note-lost-only")),
+    );
+    if counts.mismatch > 0 {
+        row(
+            indent(tr!("explore-row-mismatched")),
+            counts.mismatch,
+            note(tr!("explore-note-mismatched")),
+        );
+    }
+    row(indent(tr!("explore-row-ok")), counts.ok, String::new());
 }

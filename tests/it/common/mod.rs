@@ -3,6 +3,7 @@
 //! assertions on the finished run that print its command, status, stdout and stderr when
 //! they fail.
 
+pub mod needs;
 pub mod process;
 
 use std::cell::OnceCell;
@@ -176,6 +177,12 @@ impl Race {
     /// `--delay-ms LO..HI`.
     pub fn delay(self, range: &str) -> Race {
         self.value("--delay-ms", range)
+    }
+
+    /// `--schedule`: the exact order of every buyer's moves ("1s 2s 1r 2r 1w 2w"), for
+    /// assertions about one interleaving that must not depend on the machine's load.
+    pub fn schedule(self, moves: &str) -> Race {
+        self.value("--schedule", moves)
     }
 
     pub fn seed(self, seed: u64) -> Race {

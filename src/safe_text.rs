@@ -1,0 +1,65 @@
+//! Text that users and other programs supply (paths, run names, store names), made safe to
+//! show: a leaf, so the shop's own notices and every view escape it the same way.
+
+/// `text` with every control character but the newline written as an escape (`\u{1b}`,
+/// `\r`): paths, run names and store names come from users and other programs, and an
+/// escape sequence or carriage return in one must not redraw or forge a line on the screen.
+/// Colour alone is let through (the timeline's own SGR sequences of bold, dim, reset and the
+/// sixteen foreground colours): it moves no cursor, erases nothing and hides nothing.
+pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let colour = colour_at(rest);
+        if colour > 0 {
+            out.push_str(&rest[..colour]);
+            rest = &rest[colour..];
+            continue;
+        }
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The length of the colour-only SGR sequence `text` starts with (`ESC [ 1 ; 36 m`), or 0.
+fn colour_at(text: &str) -> usize {
+    let Some(body) = text.strip_prefix("\u{1b}[") else {
+        return 0;
+    };
+    let Some(end) = body.find('m') else {
+        return 0;
+    };
+    let harmless = |p: &str| {
+        matches!(p.parse::<u8>(), Ok(0 | 1 | 2 | 22 | 30..=37 | 39 | 90..=97)) || p.is_empty()
+    };
+    if body[..end].split(';').all(harmless) {
+        2 + end + 1
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escaped;
+
+    #[test]
+    fn colour_passes_and_everything_else_is_escaped() {
+        assert_eq!(
+            escaped("\u{1b}[1m\u{1b}[36mR\u{1b}[0m"),
+            "\u{1b}[1m\u{1b}[36mR\u{1b}[0m"
+        );
+        assert_eq!(escaped("x\u{1b}[2K\rOK"), "x\\u{1b}[2K\\rOK");
+        assert_eq!(escaped("\u{1b}[8mhidden"), "\\u{1b}[8mhidden");
+        assert_eq!(escaped("\u{1b}[31;1m!"), "\u{1b}[31;1m!");
+        assert_eq!(escaped("a\u{7}b\n"), "a\\u{7}b\n");
+    }
+}

@@ -1,0 +1,73 @@
+//! Linux's extras over other Unix: each one a guarantee or a figure the portable path lacks.
+//! With the `portable-unix` feature this module is left out and `unix.rs`'s fallbacks run.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+
+use rustix::fs::{CWD, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
+
+/// A directory we may search but not list still works by name: `O_PATH` suffices for
+/// everything but fsync, which then reopens it by name.
+pub(super) fn open_dir_search_only(path: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::openat(
+        CWD,
+        path,
+        flags | OFlags::PATH,
+        Mode::empty(),
+    )?)
+}
+
+/// Trades `temp` and `name` atomically (`renameat2(RENAME_EXCHANGE)`). `Ok(false)`: this
+/// filesystem or kernel cannot, so the caller renames instead.
+pub(super) fn exchange(dir: &OwnedFd, temp: &OsStr, name: &OsStr) -> io::Result<bool> {
+    match rustix::fs::renameat_with(dir, temp, dir, name, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::NOENT) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Asks Linux to SIGKILL us when the launcher dies.
+pub(super) fn set_parent_death_signal() {
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+}
+
+/// Reopens `file` through `/proc/self/fd`: this very file, whatever happened to its name.
+pub(super) fn reopen(file: &File) -> io::Result<File> {
+    File::open(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+/// The pids holding a flock on `file`, from /proc/locks. Lines look like
+/// `3: FLOCK  ADVISORY  READ  812 fd:01:1234 0 EOF`; waiters (`->`) are not holders.
+pub(super) fn flock_holders(file: &File) -> Vec<u32> {
+    let Ok(meta) = file.metadata() else {
+        return Vec::new();
+    };
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        rustix::fs::major(meta.dev()),
+        rustix::fs::minor(meta.dev()),
+        meta.ino()
+    );
+    let Ok(table) = std::fs::read_to_string("/proc/locks") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = table
+        .lines()
+        .filter(|line| line.contains("FLOCK") && !line.contains("->"))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|f| *f == id)?;
+            fields.get(at.checked_sub(1)?)?.parse().ok()
+        })
+        .filter(|&pid| pid != std::process::id())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}

@@ -1,0 +1,102 @@
+//! The platform seam: every call that differs between Linux, other Unix (macOS, the BSDs) and
+//! Windows lives below this module, one file per family; the rest of the crate is
+//! platform-neutral and speaks only the types and functions re-exported here.
+//!
+//! - `unix`    every Unix: files named relative to an open directory (`openat`), flock, signals,
+//!   process groups; with the fallbacks used where Linux's extras are missing
+//! - `linux`   Linux's extras: `renameat2` exchange, `O_PATH`, the parent-death signal,
+//!   `/proc/self/fd` and `/proc/locks`. Off with the `portable-unix` feature, so the other-Unix
+//!   path runs (and is tested) on Linux too
+//! - `windows` Win32: `MoveFileExW` replace, volume serial + file index, `LockFileEx` past the
+//!   end for the race gate, a job object for the buyers, the console's Ctrl-C handler
+//! - `record`  platform-neutral: the power-cut recorder the calls below report to when
+//!   `explore --power-cut` turns it on (`GRAB_TICKETS_RECORD`)
+
+#[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
+mod linux;
+pub mod record;
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+compile_error!("the Windows half of the seam (src/sys/windows.rs) is not written yet: issue 18");
+
+#[cfg(unix)]
+pub use unix::*;
+
+/// Which file this is, whatever its name: device and inode on Unix, volume serial number and
+/// file index on Windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    pub(crate) volume: u64,
+    pub(crate) index: u64,
+}
+
+/// What kind of file a name leads to (the link itself, never its target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Regular,
+    Directory,
+    /// A symbolic link, or on Windows any reparse point (junctions included).
+    Link,
+    Fifo,
+    Socket,
+    Device,
+    Unknown,
+}
+
+/// What one look at a name (or an open file) tells: its kind, identity and links.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub kind: Kind,
+    pub id: FileId,
+    /// Hard links to it: more than one means another name shares its contents.
+    pub links: u64,
+    /// Permission bits (`0o777`); `None` where the platform has none (Windows).
+    pub perms: Option<u32>,
+    /// The owner's user id; `None` where files have no such owner (Windows).
+    pub owner: Option<u32>,
+}
+
+/// How a sidecar is written: in place at an offset (the lock file's pid slot), or only ever
+/// appended to (the order log: every write lands at the end, in one piece).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    InPlace,
+    Append,
+}
+
+/// How a new file is opened once created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewFile {
+    /// Written once, then renamed into place (a temp file).
+    WriteOnly,
+    /// A sidecar, read and written for the rest of the process.
+    Sidecar(Writes),
+}
+
+/// How a lock on the race gate is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    Shared,
+    Exclusive,
+}
+
+/// Whether a lock call may block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocking {
+    Try,
+    Wait,
+}
+
+/// Microseconds since `epoch_ns` (a value of [`monotonic_ns`], possibly from another process).
+pub fn micros_since(epoch_ns: u64) -> u64 {
+    monotonic_ns().saturating_sub(epoch_ns) / 1_000
+}
+
+/// The permission bits a new file gets (ignored where files have none).
+#[derive(Debug, Clone, Copy)]
+pub struct NewPerms {
+    pub bits: u32,
+    /// The umask would narrow `bits`: chmod the file right after creating it.
+    pub chmod_after: bool,
+}

@@ -1,0 +1,211 @@
+//! When the stock cannot be read back after a race (the data file deleted under a locked run;
+//! the database server stopped mid-race; the stock row deleted), the report says exactly that,
+//! prints no number it did not read, and exits with the README's status.
+
+use std::time::{Duration, Instant};
+
+use crate::common::process::Live;
+use crate::common::{self, Race, Run, TestEnv};
+use crate::pg_cluster::{self, Db, on};
+use serde_json::Value;
+
+/// Two buyers, one ticket, a long network delay: once `sold` sees the first sale, the other
+/// buyer holds the lock in its delay (it read 0, so it will write nothing) for 300 ms or more,
+/// and `break_stock` runs then. `sold` is polled, with the backstop (a `--json` run narrates
+/// nothing to wait on).
+fn with_the_stock_broken_mid_race(
+    live: Live,
+    sold: impl Fn() -> bool,
+    break_stock: impl FnOnce(),
+) -> Run {
+    let deadline = Instant::now() + common::BACKSTOP;
+    while !sold() {
+        assert!(Instant::now() < deadline, "no sale before the backstop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    break_stock();
+    live.finish()
+}
+
+/// As above, for a run that narrates: waits for the other buyer's own line saying it read 0
+/// and is in its delay, so the stock is broken under its lock, never before it read.
+fn with_the_stock_broken_in_the_delay(mut live: Live, break_stock: impl FnOnce()) -> Run {
+    live.wait_for("the other buyer in its delay after the sale", |lines| {
+        lines.iter().any(|l| {
+            l.contains("ticket_num = 0") && (l.contains("network delay") || l.contains("网络延迟"))
+        })
+    });
+    break_stock();
+    live.finish()
+}
+
+/// Whether the data file shows the first sale (a missing or half-read file: not yet).
+fn file_sold(env: &TestEnv) -> impl Fn() -> bool + '_ {
+    || {
+        std::fs::read_to_string(&env.data)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .is_some_and(|v| v["ticket_num"] == 0)
+    }
+}
+
+/// Whether the orders table holds the first sale.
+fn db_sold(db: &Db) -> impl Fn() -> bool + '_ {
+    || {
+        db.client()
+            .query_one(
+                "SELECT count(*) FROM grab_tickets.orders WHERE kind = 'order'",
+                &[],
+            )
+            .is_ok_and(|row| row.get::<_, i64>(0) > 0)
+    }
+}
+
+/// What every unread-stock report must say in its text, in English.
+fn assert_text_says_the_stock_is_unknown(run: &Run, stock_row: &str) {
+    let context = run.context();
+    let left = run
+        .stdout()
+        .lines()
+        .find(|l| l.trim_start().starts_with(stock_row))
+        .unwrap_or_else(|| panic!("no '{stock_row}' row{context}"));
+    // The count column holds the word, not a number.
+    let count = left.trim_start()[stock_row.len()..].trim_start();
+    assert!(count.starts_with("unknown "), "a number not read{context}");
+    let lost = run
+        .stdout()
+        .lines()
+        .find(|l| l.trim_start().starts_with("lost updates"))
+        .unwrap_or_else(|| panic!("no 'lost updates' row{context}"));
+    let count = lost.trim_start()["lost updates".len()..].trim_start();
+    assert!(count.starts_with("unknown "), "a number not read{context}");
+    run.assert_stdout_contains("STOCK UNKNOWN:")
+        .assert_stdout_lacks("LOST UPDATES")
+        .assert_stdout_lacks("OK:")
+        .assert_stdout_lacks("With no lock")
+        .assert_stdout_lacks("--keep-stock")
+        .assert_stderr_lacks("--keep-stock");
+}
+
+/// What every unread-stock `--json` report must say.
+fn assert_json_says_the_stock_is_unknown(run: &Run, reason: &str) {
+    let report: &Value = run.report();
+    let context = run.context();
+    assert_eq!(report["tally"]["remaining"], Value::Null, "{context}");
+    assert_eq!(report["tally"]["lost_updates"], Value::Null, "{context}");
+    assert_eq!(report["tally"]["confirmed"], 1, "{context}");
+    assert_eq!(report["verdict"]["status"], "stock_unknown", "{context}");
+    assert_eq!(report["remaining_unread"], reason, "{context}");
+    assert!(report["settle_error"].is_string(), "{context}");
+}
+
+fn locked_file_race(env: &TestEnv) -> Race {
+    env.race()
+        .buyers(2)
+        .tickets(1)
+        .delay("300..400")
+        .env("LANG", "C")
+        .env("LC_ALL", "C")
+}
+
+#[test]
+fn a_data_file_deleted_under_a_locked_run_leaves_the_stock_unknown_and_exits_3() {
+    let env = TestEnv::new();
+    let run = with_the_stock_broken_in_the_delay(locked_file_race(&env).spawn(), || {
+        std::fs::remove_file(&env.data).expect("delete the data file");
+    });
+    run.assert_code(3)
+        .assert_stderr_contains("was deleted during the race")
+        .assert_stdout_contains("could not be read back from");
+    assert_text_says_the_stock_is_unknown(&run, "left in data file");
+}
+
+#[test]
+fn a_data_file_deleted_under_a_locked_run_is_null_in_json() {
+    let env = TestEnv::new();
+    let run = with_the_stock_broken_mid_race(
+        locked_file_race(&env).json().spawn(),
+        file_sold(&env),
+        || {
+            std::fs::remove_file(&env.data).expect("delete the data file");
+        },
+    );
+    run.assert_code(3);
+    assert_json_says_the_stock_is_unknown(&run, "data_file_not_read_back");
+}
+
+#[test]
+fn a_data_file_deleted_under_a_locked_run_is_unknown_in_chinese() {
+    let env = TestEnv::new();
+    let live = locked_file_race(&env)
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "zh_CN.UTF-8")
+        .lang("zh")
+        .spawn();
+    let run = with_the_stock_broken_in_the_delay(live, || {
+        std::fs::remove_file(&env.data).expect("delete the data file");
+    });
+    run.assert_code(3)
+        .assert_stdout_contains("余票未知")
+        .assert_stdout_contains("未知")
+        .assert_stdout_lacks("丢失更新：")
+        .assert_stderr_contains("在抢票过程中被删除");
+}
+
+#[test]
+fn a_stock_row_deleted_mid_race_leaves_the_stock_unknown() {
+    for json in [false, true] {
+        let Some(db) = pg_cluster::database("unread_row") else {
+            return;
+        };
+        a_stock_row_deleted_mid_race_on(&db, json);
+    }
+}
+
+/// One run on a database of its own (`db_sold` counts every order in it).
+fn a_stock_row_deleted_mid_race_on(db: &Db, json: bool) {
+    let race = || {
+        on(&db.url())
+            .buyers(2)
+            .tickets(1)
+            .delay("300..400")
+            .env("LANG", "C")
+            .env("LC_ALL", "C")
+    };
+    // The DELETE waits for the buyer's row lock, then lands before the launcher reads.
+    let delete = || {
+        db.client()
+            .execute("DELETE FROM grab_tickets.stock", &[])
+            .expect("delete the stock row");
+    };
+    if json {
+        let run = with_the_stock_broken_mid_race(race().json().spawn(), db_sold(db), delete);
+        run.assert_code(3);
+        assert_json_says_the_stock_is_unknown(&run, "stock_row_not_read_back");
+        assert_eq!(run.report()["tally"]["logged"], 1, "{}", run.context());
+    } else {
+        let run = with_the_stock_broken_in_the_delay(race().spawn(), delete);
+        run.assert_code(3)
+            .assert_stderr_contains("was deleted during the race");
+        assert_text_says_the_stock_is_unknown(&run, "left in stock row");
+    }
+}
+
+#[test]
+fn a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4() {
+    // A cluster of its own: stopping the shared one would break the other tests.
+    let Some(cluster) = pg_cluster::Cluster::start() else {
+        pg_cluster::skipped("a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4");
+        return;
+    };
+    let db = cluster.create_database("unread_stopped");
+    let live = on(&db.url())
+        .buyers(2)
+        .tickets(1)
+        .delay("300..400")
+        .json()
+        .spawn();
+    let run = with_the_stock_broken_mid_race(live, db_sold(&db), || cluster.stop());
+    run.assert_code(4);
+    assert_json_says_the_stock_is_unknown(&run, "stock_row_not_read_back");
+}
