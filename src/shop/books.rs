@@ -43,9 +43,11 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
 /// empty file a power cut can leave behind while its order log knows the count, or be missing
 /// when the run is about to set the stock anyway (its directory exists: it is open).
 fn check_data_file(data: &DataFile, restock: Restock) -> Result<Option<Stock>> {
-    // Setting the stock makes a new file anyway: a missing one, or what a power cut left of
-    // the first run's (nothing or zeros, its restock maybe lost too), is no obstacle.
-    let replaceable = data_file::is_missing(data.path()) || cut_by_power_loss(data);
+    // Setting the stock makes a new file anyway: a missing one is no obstacle, nor what a
+    // power cut left of the first run's (nothing or zeros beside the log that run created,
+    // its restock entry maybe lost). An empty file with no log is a person's: refused.
+    let cut_first_run = cut_by_power_loss(data) && log_path_for(data.path()).exists();
+    let replaceable = data_file::is_missing(data.path()) || cut_first_run;
     if replaceable && matches!(restock, Restock::To(_)) {
         return Ok(None);
     }
