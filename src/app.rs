@@ -23,7 +23,7 @@ use crate::show::out_file::follow_links;
 use crate::show::story::Story;
 use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
 
-pub fn run(settings: Settings) -> Result<Exit> {
+pub(crate) fn run(settings: Settings) -> Result<Exit> {
     interrupt::install();
     // The user's data path is resolved once, following their symbolic link: the buyers are
     // given the result, so every process works on the one real file, with its lock file and
@@ -214,7 +214,7 @@ fn race_in_view(
 }
 
 /// A race that ran and was reconciled.
-pub struct Reconciled {
+pub(crate) struct Reconciled {
     pub result: RunResult,
     /// How a stepped race went: the schedule it took.
     pub conducted: Option<Conducted>,
@@ -227,7 +227,7 @@ pub struct Reconciled {
 /// files, spawn the buyers, set the stock and open the run's window (then `before_gun`), race
 /// (`on_tick` hears every event as it arrives, and the quiet moments between them), close the
 /// window and reconcile.
-pub fn race_and_reconcile(
+pub(crate) fn race_and_reconcile(
     settings: &Settings,
     victims: &[Victim],
     pacing: Pacing,

@@ -11,7 +11,7 @@ use crate::settings::{Move, Step};
 /// How a buyer's attempts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Got every ticket it wanted.
     Bought,
     /// Found no ticket left (possibly after buying some).
@@ -23,7 +23,7 @@ pub enum Outcome {
 /// Something a buyer did, in the order it did it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Event {
+pub(crate) enum Event {
     /// The launcher started this buyer's process. Recorded by the launcher itself when it
     /// spawns the child, never sent on the pipe, so buyers stay unchanged.
     Spawned,
@@ -122,7 +122,7 @@ pub enum Event {
 /// What became of the lock file under a lock: the path no longer names the file locked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LockFileChange {
+pub(crate) enum LockFileChange {
     /// Nothing is at the lock path any more (`rm data.json.lock`).
     Deleted,
     /// Another file is at the lock path now: a replacement, or a new one made after the
@@ -132,7 +132,7 @@ pub enum LockFileChange {
 
 /// One line on the pipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
+pub(crate) struct Message {
     pub buyer: u32,
     pub pid: u32,
     /// Microseconds since the launcher's epoch (shared monotonic clock).
@@ -144,7 +144,7 @@ pub struct Message {
 #[cfg(test)]
 impl Message {
     /// `event` from `buyer` (pid 100 + buyer) at `t_us`: the unit tests' way to make events.
-    pub fn at(buyer: u32, t_us: u64, event: Event) -> Message {
+    pub(crate) fn at(buyer: u32, t_us: u64, event: Event) -> Message {
         Message {
             buyer,
             pid: 100 + buyer,

@@ -97,7 +97,7 @@ pub struct Error {
     message: String,
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Failure, message: impl Into<String>) -> Self {
@@ -162,7 +162,7 @@ impl Error {
 
 /// A path for a message: a relative one says what it is relative to, since the same words
 /// mean another file in another directory.
-pub fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     match std::env::current_dir() {
         Ok(cwd) if path.is_relative() => {
             format!("{} (relative to {})", path.display(), cwd.display())

@@ -10,7 +10,7 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
 /// A language the program speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Lang {
+pub(crate) enum Lang {
     /// English.
     En,
     /// Simplified Chinese (简体中文).
@@ -26,7 +26,7 @@ static CHOSEN: OnceLock<Lang> = OnceLock::new();
 static BUNDLES: [OnceLock<FluentBundle<FluentResource>>; 2] = [OnceLock::new(), OnceLock::new()];
 
 /// Chooses the language for the rest of the process; the first choice stands.
-pub fn choose(lang: Lang) {
+pub(crate) fn choose(lang: Lang) {
     let _ = CHOSEN.set(lang);
     // Parsed now, before any buyer starts: parsed at the first sentence, it sat between the
     // starting gun's timestamp and the gun itself, and made a 3 ms race look like 10.
@@ -39,7 +39,7 @@ thread_local! {
 }
 
 /// The language chosen, English until one is.
-pub fn current() -> Lang {
+pub(crate) fn current() -> Lang {
     OVERRIDE
         .get()
         .unwrap_or_else(|| CHOSEN.get().copied().unwrap_or(Lang::En))
@@ -47,7 +47,7 @@ pub fn current() -> Lang {
 
 /// Runs `f` speaking `lang`: `--json` says its lines in English whatever `--lang` says, so a
 /// script reads the same document in every classroom.
-pub fn speaking<T>(lang: Lang, f: impl FnOnce() -> T) -> T {
+pub(crate) fn speaking<T>(lang: Lang, f: impl FnOnce() -> T) -> T {
     let before = OVERRIDE.replace(Some(lang));
     let out = f();
     OVERRIDE.set(before);
@@ -57,7 +57,7 @@ pub fn speaking<T>(lang: Lang, f: impl FnOnce() -> T) -> T {
 impl Lang {
     /// The language named on the command line (`--lang zh`, `--lang=en`), if one is; else the
     /// one the environment asks for. Read before clap, so `--help` speaks it too.
-    pub fn from_command_line<I: IntoIterator<Item = String>>(args: I) -> Lang {
+    pub(crate) fn from_command_line<I: IntoIterator<Item = String>>(args: I) -> Lang {
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let value = match arg.strip_prefix("--lang") {
@@ -74,7 +74,7 @@ impl Lang {
 
     /// POSIX order: the first of LC_ALL, LC_MESSAGES, LANG that is set and not empty decides;
     /// without any, the OS's own setting (Windows has no LANG); without that, English.
-    pub fn from_environment(
+    pub(crate) fn from_environment(
         var: impl Fn(&str) -> Option<String>,
         os_locale: impl FnOnce() -> Option<String>,
     ) -> Lang {
@@ -126,7 +126,7 @@ fn bundle(tag: &str, source: &str) -> FluentBundle<FluentResource> {
 }
 
 /// A value for a message's variable: a count (which picks the plural) or a word.
-pub enum Arg {
+pub(crate) enum Arg {
     Number(f64),
     Text(String),
 }
@@ -161,12 +161,12 @@ impl From<&str> for Arg {
 }
 
 /// The message `key` in the chosen language, its variables filled in.
-pub fn message(key: &str, args: &[(&str, Arg)]) -> String {
+pub(crate) fn message(key: &str, args: &[(&str, Arg)]) -> String {
     message_in(current(), key, args)
 }
 
 /// The message `key` in the chosen language, or `fallback` if the catalog has none.
-pub fn message_or(key: &str, fallback: &str) -> String {
+pub(crate) fn message_or(key: &str, fallback: &str) -> String {
     let has = |lang: Lang| lang.bundle().get_message(key).is_some();
     if has(current()) || has(Lang::En) {
         message(key, &[])
@@ -177,7 +177,7 @@ pub fn message_or(key: &str, fallback: &str) -> String {
 
 /// The message `key` in `lang`. A message missing there is taken from English; one missing
 /// everywhere is a bug the catalog test catches, shown as its key rather than a panic.
-pub fn message_in(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
+pub(crate) fn message_in(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
     let bundle = lang.bundle();
     let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
         return match lang {

@@ -6,7 +6,7 @@
 /// escape sequence or carriage return in one must not redraw or forge a line on the screen.
 /// Colour alone is let through (the timeline's own SGR sequences of bold, dim, reset and the
 /// sixteen foreground colours): it moves no cursor, erases nothing and hides nothing.
-pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return std::borrow::Cow::Borrowed(text);
     }

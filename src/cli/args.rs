@@ -54,7 +54,7 @@ who buys which ticket. Exact replay of that order is --schedule's (explore print
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -68,7 +68,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RaceArgs {
+pub(crate) struct RaceArgs {
     /// Number of buyer processes to spawn (1 to 1000) [default: 10, or with --schedule the
     /// highest buyer it names].
     #[arg(short, long, value_name = "N", allow_negative_numbers = true,
@@ -203,7 +203,7 @@ pub struct RaceArgs {
 
 /// How much of a purchase the lock covers: the same two flags for a run and for `explore`.
 #[derive(Debug, clap::Args)]
-pub struct LockArgs {
+pub(crate) struct LockArgs {
     /// Take no lock at all (same as --lock-scope none): the lesson's race. On a database
     /// (--store): read the count, delay, then UPDATE ... SET ticket_num = <seen - 1>.
     #[arg(long, conflicts_with = "lock_scope")]
@@ -217,7 +217,7 @@ pub struct LockArgs {
 
 /// `grab-tickets explore`: the launcher becomes the scheduler.
 #[derive(Debug, clap::Args)]
-pub struct ExploreArgs {
+pub(crate) struct ExploreArgs {
     /// Number of buyer processes (1 to 4 for every schedule, up to 1000 with --random).
     #[arg(short, long, default_value_t = 2, value_name = "N", allow_negative_numbers = true,
           value_parser = BUYERS.parser::<u32>())]
@@ -282,32 +282,32 @@ pub struct ExploreArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelArg {
+pub(crate) enum ModelArg {
     Weak,
     Ordered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScopeArg {
+pub(crate) enum ScopeArg {
     Whole,
     Write,
     None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DbLockArg {
+pub(crate) enum DbLockArg {
     Row,
     Advisory,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SamplerArg {
+pub(crate) enum SamplerArg {
     Pct,
     Uniform,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Step real buyer processes through every interleaving of their moves (or a random
     /// sample, or the ones you pick) and count the schedules that oversell.
     Explore(ExploreArgs),

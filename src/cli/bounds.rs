@@ -12,34 +12,34 @@ const MAX_DEPTH: u32 = 10;
 
 /// A whole-number flag's range, inclusive.
 #[derive(Debug, Clone, Copy)]
-pub struct Bounds {
+pub(super) struct Bounds {
     pub flag: &'static str,
     pub lo: u64,
     pub hi: u64,
 }
 
-pub const BUYERS: Bounds = Bounds {
+pub(super) const BUYERS: Bounds = Bounds {
     flag: "--buyers",
     lo: 1,
     hi: MAX_BUYERS as u64,
 };
-pub const TICKETS: Bounds = Bounds {
+pub(super) const TICKETS: Bounds = Bounds {
     flag: "--tickets",
     lo: 0,
     hi: MAX_TICKETS,
 };
-pub const SAMPLES: Bounds = Bounds {
+pub(super) const SAMPLES: Bounds = Bounds {
     flag: "--random",
     lo: 1,
     hi: MAX_SAMPLES,
 };
-pub const DEPTH: Bounds = Bounds {
+pub(super) const DEPTH: Bounds = Bounds {
     flag: "--depth",
     lo: 1,
     hi: MAX_DEPTH as u64,
 };
 /// Any whole number (a seed, a timeout): only its type bounds it.
-pub const ANY: Bounds = Bounds {
+pub(super) const ANY: Bounds = Bounds {
     flag: "",
     lo: 0,
     hi: u64::MAX,
@@ -47,13 +47,13 @@ pub const ANY: Bounds = Bounds {
 
 impl Bounds {
     /// The same flag with a lower ceiling (`explore`'s buyers depend on the search).
-    pub fn up_to(self, hi: u64) -> Bounds {
+    pub(super) fn up_to(self, hi: u64) -> Bounds {
         Bounds { hi, ..self }
     }
 
     /// `value` if it is in range; else the usage error that names the flag, the value and the
     /// range, followed by `hint`.
-    pub fn check(self, value: u64, hint: &str) -> Result<u64> {
+    pub(super) fn check(self, value: u64, hint: &str) -> Result<u64> {
         if (self.lo..=self.hi).contains(&value) {
             return Ok(value);
         }
@@ -66,7 +66,7 @@ impl Bounds {
     /// A clap parser for the flag: a negative or non-numeric value is refused with the flag's
     /// range, instead of clap taking "-1" for an unknown flag. The range itself is
     /// [`check`](Bounds::check)ed where the settings are resolved.
-    pub fn parser<T: TryFrom<u64>>(
+    pub(super) fn parser<T: TryFrom<u64>>(
         self,
     ) -> impl Fn(&str) -> std::result::Result<T, String> + Clone {
         move |text: &str| {

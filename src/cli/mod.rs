@@ -12,11 +12,11 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::exit::{Error, Result};
 use crate::lang::{self, Lang, tr};
 
-pub use args::{Cli, Command};
+pub(crate) use args::{Cli, Command};
 
 /// Parses the command line. Help and version are printed here (`Ok(None)`); every mistake
 /// becomes one [`Error`] in the program's one error style, with clap's tip as the hint.
-pub fn parse() -> Result<Option<Cli>> {
+pub(crate) fn parse() -> Result<Option<Cli>> {
     let parsed = in_language(Cli::command())
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches));
@@ -118,7 +118,7 @@ fn one_line(rendered: &str) -> String {
 }
 
 /// `grab-tickets completions SHELL`: the completion script for `shell`.
-pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+pub(crate) fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "grab-tickets", &mut script);
     script

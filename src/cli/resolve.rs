@@ -25,7 +25,7 @@ impl LockArgs {
 
 impl RaceArgs {
     /// Checks ranges clap cannot express and resolves defaults.
-    pub fn into_settings(self) -> Result<Settings> {
+    pub(crate) fn into_settings(self) -> Result<Settings> {
         let named = self.schedule.as_ref().map_or(0, Schedule::buyers);
         let buyers = match self.buyers {
             Some(buyers) => BUYERS.check(u64::from(buyers), "")? as u32,
@@ -162,7 +162,7 @@ const MAX_INTERACTIVE_BUYERS: u32 = 9;
 
 impl ExploreArgs {
     /// Checks ranges clap cannot express and resolves defaults.
-    pub fn into_exploration(self) -> Result<Exploration> {
+    pub(crate) fn into_exploration(self) -> Result<Exploration> {
         let search = match (self.random, self.interactive) {
             (Some(samples), _) => Search::Random {
                 samples,

@@ -15,7 +15,7 @@ use crate::race::stepper::{Chooser, Floor};
 use crate::settings::{Exploration, LockScope, Turn};
 use crate::show::explore::{Counts, Summary};
 
-pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
+pub(super) fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     let started = Instant::now();
     let mut summary = Summary::new(exploration, &bench.settings);
     summary.interleavings = Some(Counts::default());

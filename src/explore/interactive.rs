@@ -20,7 +20,7 @@ use crate::show::narrate::{Detail, Narrator};
 use crate::show::story::Story;
 use crate::show::{out, schedule, text, timeline};
 
-pub fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
+pub(super) fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> {
     out::line(&explore::intro(exploration));
     let canvas = timeline::Canvas::for_stdout();
     let mut player = Player {

@@ -5,7 +5,7 @@
 
 mod every;
 mod interactive;
-pub mod por;
+pub(crate) mod por;
 mod sample;
 
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ use crate::show::explore::{Counted, Counts, FirstBad, Summary};
 use crate::show::out;
 use crate::show::story::Story;
 
-pub fn run(exploration: Exploration) -> Result<Exit> {
+pub(crate) fn run(exploration: Exploration) -> Result<Exit> {
     interrupt::install();
     if let Search::PowerCut { models } = &exploration.search {
         return crate::powercut::run(&exploration, models);
@@ -41,7 +41,7 @@ pub fn run(exploration: Exploration) -> Result<Exit> {
 }
 
 /// One stepped race and the schedule it took.
-pub struct Trial {
+pub(crate) struct Trial {
     pub result: RunResult,
     pub schedule: Schedule,
     /// The chooser (or an interrupt) stopped it before every buyer finished.
@@ -50,7 +50,7 @@ pub struct Trial {
 
 /// A private directory in which every schedule races on a fresh copy of the data file, with
 /// fresh lock and order-log files beside it. The original is only read.
-pub struct Workbench {
+pub(crate) struct Workbench {
     dir: PathBuf,
     /// The data file's bytes, or None when there is none yet.
     original: Option<Vec<u8>>,
@@ -100,7 +100,7 @@ impl Workbench {
 
     /// Runs one race from scratch, `chooser` picking every move: new buyer processes, and a
     /// new directory holding a copy of the data file and nothing else.
-    pub fn trial(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
+    pub(crate) fn trial(&self, chooser: &mut dyn Chooser) -> Result<Trial> {
         let race_dir = self
             .settings
             .data()

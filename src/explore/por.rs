@@ -10,7 +10,7 @@ use crate::settings::{LockScope, Move, Turn};
 /// a write matters to every search, read and write of the data file; moves on or under the lock
 /// are ordered by it. Everything else (two searches, a search and a read, a read and a lock
 /// request) commutes: either order leaves every buyer and every file the same.
-pub fn dependent(a: Turn, b: Turn, scope: LockScope) -> bool {
+pub(crate) fn dependent(a: Turn, b: Turn, scope: LockScope) -> bool {
     a.buyer == b.buyer
         || (on_the_lock(a.mv, scope) && on_the_lock(b.mv, scope))
         || (a.mv == Move::Write && b.mv != Move::Lock && b.mv != Move::Unlock)
@@ -39,7 +39,7 @@ fn on_the_lock(mv: Move, scope: LockScope) -> bool {
 /// least in buyer order, which makes each move as early as the moves it depends on allow. It
 /// may not if it could swap places with a move of a higher-numbered buyer that it does not
 /// depend on.
-pub fn keeps_normal_form(taken: &[Turn], next: Turn, scope: LockScope) -> bool {
+pub(crate) fn keeps_normal_form(taken: &[Turn], next: Turn, scope: LockScope) -> bool {
     for &earlier in taken.iter().rev() {
         if dependent(earlier, next, scope) {
             return true;
@@ -54,7 +54,7 @@ pub fn keeps_normal_form(taken: &[Turn], next: Turn, scope: LockScope) -> bool {
 /// How many schedules are the same race as `schedule`, itself included: the orders of its
 /// moves that keep every dependent pair as it is. Counted over "how many moves of each buyer
 /// are placed", since a buyer's own moves keep their order.
-pub fn equivalent_orders(schedule: &[Turn], scope: LockScope) -> u64 {
+pub(crate) fn equivalent_orders(schedule: &[Turn], scope: LockScope) -> u64 {
     let buyers = schedule.iter().map(|t| t.buyer).max().unwrap_or(0) as usize;
     // For each move: its buyer's index, and for every buyer how many of its moves must be
     // placed before it (its dependent predecessors, the latest of each buyer).
@@ -121,7 +121,7 @@ fn count_orders(
 
 /// The schedule `explore` would run for the race `schedule` is: two schedules are the same
 /// race exactly when their normal forms are equal.
-pub fn normal_form(schedule: &[Turn], scope: LockScope) -> Vec<Turn> {
+pub(crate) fn normal_form(schedule: &[Turn], scope: LockScope) -> Vec<Turn> {
     let mut placed = vec![false; schedule.len()];
     let mut out = Vec::with_capacity(schedule.len());
     while out.len() < schedule.len() {

@@ -24,7 +24,7 @@ use crate::show::explore::{Sampling, Summary};
 /// Keeps the sampler's stream apart from the delay and chaos streams of the same seed.
 const SAMPLE_SALT: u64 = 0x9C70_5A3D_1E5C_0DE5;
 
-pub fn run(
+pub(super) fn run(
     bench: &Workbench,
     exploration: &Exploration,
     samples: u64,

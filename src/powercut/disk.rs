@@ -9,12 +9,12 @@ use super::trace::{Change, DirOp, Ino};
 
 /// The smallest unit a disk writes whole: a write can be torn only at a multiple of it (4096-
 /// byte blocks are multiples too, so tearing at sectors covers tearing at blocks).
-pub const SECTOR: u64 = 512;
+pub(crate) const SECTOR: u64 = 512;
 
 /// What became of one unsynced operation when the power went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "fate", rename_all = "snake_case")]
-pub enum Fate {
+pub(crate) enum Fate {
     /// It reached the disk as made.
     Kept,
     /// Nothing of it reached the disk.
@@ -28,7 +28,7 @@ pub enum Fate {
 
 /// The directory and its files, as a disk holds them.
 #[derive(Debug, Clone, Default)]
-pub struct Image {
+pub(crate) struct Image {
     names: BTreeMap<String, Ino>,
     files: Vec<Vec<u8>>,
 }
@@ -36,11 +36,11 @@ pub struct Image {
 /// A directory operation that cannot reach the disk without one it depends on (an exchange
 /// whose temp file's name never did): no disk holds such a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Impossible;
+pub(crate) struct Impossible;
 
 impl Image {
     /// Applies a change to file `ino`'s contents, as `fate` says.
-    pub fn change(&mut self, ino: Ino, change: &Change, fate: Fate) {
+    pub(crate) fn change(&mut self, ino: Ino, change: &Change, fate: Fate) {
         if self.files.len() <= ino {
             self.files.resize(ino + 1, Vec::new());
         }
@@ -64,7 +64,7 @@ impl Image {
     }
 
     /// Applies a directory operation, or says it could not have reached the disk.
-    pub fn rename(&mut self, op: &DirOp) -> Result<(), Impossible> {
+    pub(crate) fn rename(&mut self, op: &DirOp) -> Result<(), Impossible> {
         match op {
             DirOp::Link { name, ino } => {
                 if self.files.len() <= *ino {
@@ -90,7 +90,7 @@ impl Image {
     }
 
     /// Every name with its bytes, in name order: what a copy of this disk holds.
-    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+    pub(crate) fn files(&self) -> Vec<(String, Vec<u8>)> {
         self.names
             .iter()
             .map(|(name, &ino)| (name.clone(), self.files[ino].clone()))
@@ -99,7 +99,7 @@ impl Image {
 
     /// The bytes `name` holds, if the name exists.
     #[cfg(test)]
-    pub fn get(&self, name: &str) -> Option<&[u8]> {
+    pub(crate) fn get(&self, name: &str) -> Option<&[u8]> {
         self.names.get(name).map(|&ino| self.files[ino].as_slice())
     }
 }
@@ -107,7 +107,7 @@ impl Image {
 /// Every fate a model may give a change other than being kept whole or lost: torn at each
 /// sector boundary inside it, and zero-filled where it made the file grow. `size` is the
 /// file's size before the change (as the program saw it).
-pub fn partial_fates(change: &Change, size: u64) -> Vec<Fate> {
+pub(crate) fn partial_fates(change: &Change, size: u64) -> Vec<Fate> {
     let Change::Write { offset, bytes } = change else {
         return Vec::new();
     };

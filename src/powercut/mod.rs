@@ -3,10 +3,10 @@
 //! `trace`), each distinct one recovered by the real program and checked (`recover`). What
 //! people see of it is `show::power_cut`'s.
 
-pub mod disk;
-pub mod recover;
-pub mod states;
-pub mod trace;
+pub(crate) mod disk;
+pub(crate) mod recover;
+pub(crate) mod states;
+pub(crate) mod trace;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use crate::show::{out, power_cut};
 use crate::sys::record::RECORD_ENV;
 
 /// What one exploration found: the race recorded, and each model's crash states.
-pub struct Explored {
+pub(crate) struct Explored {
     pub buyers: u32,
     pub tickets: u64,
     pub durability: Durability,
@@ -37,7 +37,7 @@ pub struct Explored {
 }
 
 /// One model's crash states and the vulnerable ones among them.
-pub struct ModelResult {
+pub(crate) struct ModelResult {
     pub model: Persistence,
     pub counts: Counts,
     /// Different disks (with what was confirmed by then) among the states: each recovered.
@@ -47,7 +47,7 @@ pub struct ModelResult {
 }
 
 /// A crash state that recovered wrongly.
-pub struct Vulnerable {
+pub(crate) struct Vulnerable {
     /// The power went out after this many steps of the record.
     pub cut: usize,
     /// Each unsynced step's fate (the synced ones are on disk).
@@ -58,7 +58,7 @@ pub struct Vulnerable {
 /// A distinct crash state: the files on disk and the sales confirmed before the cut.
 type Key = (Vec<(String, Vec<u8>)>, Vec<Confirmed>);
 
-pub fn run(exploration: &Exploration, models: &[Persistence]) -> Result<Exit> {
+pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<Exit> {
     let started = Instant::now();
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find this program: {e}")))?;

@@ -14,7 +14,7 @@ use crate::sys::record::RECORD_ENV;
 
 /// A sale a buyer confirmed before the cut: it must be in the ledger and in the count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct Confirmed {
+pub(crate) struct Confirmed {
     pub buyer: u32,
     pub seq: u64,
 }
@@ -22,7 +22,7 @@ pub struct Confirmed {
 /// What went wrong after recovering one crash state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Problem {
+pub(crate) enum Problem {
     /// The next run refused the files or failed (its exit status and last line).
     Refused { exit: i32, message: String },
     /// A confirmed sale is not in the ledger after the last restock.
@@ -42,7 +42,7 @@ pub enum Problem {
 }
 
 /// The next run, as started on every crash state.
-pub struct NextRun {
+pub(crate) struct NextRun {
     /// This very program.
     exe: PathBuf,
     /// Where each state is copied (emptied before each).
@@ -53,7 +53,7 @@ pub struct NextRun {
 }
 
 impl NextRun {
-    pub fn new(exe: &Path, dir: PathBuf, tickets: u64) -> NextRun {
+    pub(crate) fn new(exe: &Path, dir: PathBuf, tickets: u64) -> NextRun {
         NextRun {
             exe: exe.to_path_buf(),
             dir,
@@ -64,7 +64,7 @@ impl NextRun {
 
     /// Copies `files` into a fresh directory, runs the program there and checks the result:
     /// the problems found, none when the state recovered.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         files: &[(String, Vec<u8>)],
         confirmed: &[Confirmed],

@@ -19,11 +19,11 @@ use super::trace::{Change, DirOp, Effect, Ino, Step};
 use crate::settings::Persistence;
 
 /// At most this many unsynced steps reach the disk out of order in one weak crash state.
-pub const REORDER_BOUND: usize = 2;
+pub(crate) const REORDER_BOUND: usize = 2;
 
 /// One crash state as a model built it: the steps before the cut, the fate of each unsynced
 /// one (the synced ones are all kept), and the disk that results.
-pub struct CrashState<'a> {
+pub(crate) struct CrashState<'a> {
     pub cut: usize,
     pub fates: &'a [(usize, Fate)],
     pub image: &'a Image,
@@ -31,7 +31,7 @@ pub struct CrashState<'a> {
 
 /// How many crash states a model built, and at how many points.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub cut_points: u64,
     pub states: u64,
     /// States no disk could hold (an exchange reached the disk before its file's name did).
@@ -40,7 +40,11 @@ pub struct Counts {
 
 /// Builds every crash state `model` allows after every prefix of `steps`, handing each to
 /// `visit`; returns the counts.
-pub fn build(steps: &[Step], model: Persistence, visit: &mut dyn FnMut(CrashState)) -> Counts {
+pub(crate) fn build(
+    steps: &[Step],
+    model: Persistence,
+    visit: &mut dyn FnMut(CrashState),
+) -> Counts {
     let sizes = sizes_before(steps);
     let mut counts = Counts::default();
     for cut in 0..=steps.len() {

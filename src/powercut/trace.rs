@@ -9,11 +9,11 @@ use crate::exit::{Error, Result};
 use crate::sys::record::{Op, Recorded, unhex};
 
 /// A file, by the order in which the record created it (an inode number of our own).
-pub type Ino = usize;
+pub(crate) type Ino = usize;
 
 /// What one recorded operation does, in terms the persistence models reason about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// The contents of file `ino` change.
     Content { ino: Ino, change: Change },
     /// A name in the directory changes.
@@ -28,7 +28,7 @@ pub enum Effect {
 
 /// A change to a file's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// `bytes` written at `offset` (an append is resolved to the offset it landed at).
     Write { offset: u64, bytes: Vec<u8> },
     /// The size set to `len`.
@@ -37,7 +37,7 @@ pub enum Change {
 
 /// A change to the directory's names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DirOp {
+pub(crate) enum DirOp {
     /// `name` is created for the new file `ino`.
     Link {
         name: String,
@@ -62,14 +62,14 @@ pub enum DirOp {
 
 /// One step of the record: who made it, the operation as recorded, what it does.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     pub pid: u32,
     pub op: Op,
     pub effect: Effect,
 }
 
 /// Reads the record file a race wrote.
-pub fn read(path: &Path) -> Result<Vec<Step>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<Step>> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io("read power-cut record", path, &e))?;
     let mut lines = Vec::new();
@@ -92,7 +92,7 @@ pub fn read(path: &Path) -> Result<Vec<Step>> {
 }
 
 /// Follows the names through the record, from an empty directory.
-pub fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, String> {
+pub(crate) fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, String> {
     let mut names: HashMap<String, Ino> = HashMap::new();
     let mut sizes: Vec<u64> = Vec::new();
     let mut steps = Vec::with_capacity(lines.len());

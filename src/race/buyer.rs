@@ -27,7 +27,7 @@ const DETAILED_ATTEMPTS: u64 = 100;
 /// What the launcher tells a buyer, passed as one JSON argument: the run's settings for
 /// buyers, and who this buyer is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BuyerPlan {
+pub(crate) struct BuyerPlan {
     pub index: u32,
     pub settings: BuyerSettings,
     /// The launcher's start on the shared monotonic clock.
@@ -48,7 +48,7 @@ const SEED_MIXER: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The delays one buyer will use, in order: derived from the run's seed and the buyer's
 /// number, so `--seed` replays every buyer's delays exactly.
-pub fn delay_stream(seed: u64, index: u32, delay: DelayRange) -> impl FnMut() -> u64 {
+pub(crate) fn delay_stream(seed: u64, index: u32, delay: DelayRange) -> impl FnMut() -> u64 {
     // A fixed delay needs no generator: ChaCha probes the CPU (CPUID, a trap to the hypervisor
     // on a VM) in every buyer process, which perf showed at 1 % of a 1000-buyer run.
     let mut rng = (delay.lo_ms != delay.hi_ms)
@@ -62,7 +62,7 @@ pub fn delay_stream(seed: u64, index: u32, delay: DelayRange) -> impl FnMut() ->
 /// The launcher starts every buyer as `grab-tickets buyer --plan JSON`, and this is the one
 /// parser of that command. It skips clap on purpose: building the whole command-line parser
 /// costs each buyer process about a tenth of its start-up, and a run is mostly start-ups.
-pub fn plan_argument() -> Option<String> {
+pub(crate) fn plan_argument() -> Option<String> {
     let mut args = std::env::args_os().skip(1);
     let (Some(sub), Some(flag), Some(plan), None) =
         (args.next(), args.next(), args.next(), args.next())
@@ -73,7 +73,7 @@ pub fn plan_argument() -> Option<String> {
 }
 
 /// The `grab-tickets buyer --plan JSON` process, from start to exit.
-pub fn run(plan_json: &str) -> Exit {
+pub(crate) fn run(plan_json: &str) -> Exit {
     let plan: BuyerPlan = match serde_json::from_str(plan_json) {
         Ok(plan) => plan,
         Err(e) => {

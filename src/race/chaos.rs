@@ -21,21 +21,21 @@ const MAX_PLANNED_ATTEMPT: u64 = 3;
 /// and no seed could replay it. In JSON: `{"at": "step", "step": ..., "attempt": ...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "at", rename = "step")]
-pub struct StepDeath {
+pub(crate) struct StepDeath {
     pub step: Step,
     pub attempt: u64,
 }
 
 /// One planned death.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Victim {
+pub(crate) struct Victim {
     pub buyer: u32,
     pub kill: StepDeath,
 }
 
 /// A planned death and what came of it.
 #[derive(Debug, Clone, Serialize)]
-pub struct VictimReport {
+pub(crate) struct VictimReport {
     pub buyer: u32,
     pub pid: u32,
     pub kill: StepDeath,
@@ -47,7 +47,7 @@ pub struct VictimReport {
 /// The steps a purchase passes in this run's store and mode (the file store: all of them). In the database a sale is one statement and the COMMIT
 /// that frees the lock, so there is no temp file; without a lock of ours there are no lock
 /// steps, and `--atomic` has only "before" and "after" its one statement.
-pub fn steps_passed(settings: &Settings) -> &'static [Step] {
+pub(crate) fn steps_passed(settings: &Settings) -> &'static [Step] {
     const DATABASE_LOCKED: &[Step] = &[
         Step::BeforeLock,
         Step::LockHeld,
@@ -82,7 +82,7 @@ pub fn steps_passed(settings: &Settings) -> &'static [Step] {
 }
 
 /// A `--kill-at` step this run never passes would silently kill nobody: refuse it.
-pub fn check_steps(settings: &Settings) -> Result<()> {
+pub(crate) fn check_steps(settings: &Settings) -> Result<()> {
     let passed = steps_passed(settings);
     match settings
         .kill_at()
@@ -104,7 +104,7 @@ pub fn check_steps(settings: &Settings) -> Result<()> {
 }
 
 /// `--kill-at` victims first; `--chaos` adds its own for the buyers not named there.
-pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
+pub(crate) fn choose_victims(settings: &Settings) -> Vec<Victim> {
     let mut victims: Vec<Victim> = settings
         .kill_at()
         .iter()
@@ -131,7 +131,7 @@ pub fn choose_victims(settings: &Settings) -> Vec<Victim> {
 
 /// Which planned deaths happened: a victim that died of SIGKILL reached its step (it kills
 /// itself there, and nothing else here sends SIGKILL during a race).
-pub fn report_victims(victims: &[Victim], reaped: &[Reaped]) -> Vec<VictimReport> {
+pub(crate) fn report_victims(victims: &[Victim], reaped: &[Reaped]) -> Vec<VictimReport> {
     victims
         .iter()
         .filter_map(|v| {
@@ -148,7 +148,7 @@ pub fn report_victims(victims: &[Victim], reaped: &[Reaped]) -> Vec<VictimReport
 
 /// About one buyer in three dies, each at one of `steps` (the ones this run passes) and an
 /// attempt, both drawn from the seed.
-pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, steps: &[Step]) -> Vec<Victim> {
+pub(crate) fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, steps: &[Step]) -> Vec<Victim> {
     let mut rng = StdRng::seed_from_u64(seed ^ CHAOS_SALT);
     let attempts = match per_buyer {
         PerBuyer::Count(k) => k.min(MAX_PLANNED_ATTEMPT),
@@ -169,7 +169,7 @@ pub fn plan(seed: u64, buyers: u32, per_buyer: PerBuyer, steps: &[Step]) -> Vec<
 }
 
 /// The step a buyer should die at, if the plan says so.
-pub fn step_for(victims: &[Victim], buyer: u32) -> Option<StepDeath> {
+pub(crate) fn step_for(victims: &[Victim], buyer: u32) -> Option<StepDeath> {
     victims.iter().find(|v| v.buyer == buyer).map(|v| v.kill)
 }
 

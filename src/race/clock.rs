@@ -3,7 +3,7 @@
 /// Nanoseconds on the system-wide monotonic clock. Unlike `std::time::Instant`, the raw value
 /// means the same thing in every process on the machine, so the launcher can hand its start
 /// time to the buyers and their timestamps share one axis (which clock, is `sys`'s).
-pub use crate::sys::monotonic_ns;
+pub(crate) use crate::sys::monotonic_ns;
 
 /// Microseconds since `epoch_ns` (a value of [`monotonic_ns`], possibly from another process).
-pub use crate::sys::micros_since;
+pub(crate) use crate::sys::micros_since;

@@ -17,7 +17,7 @@ const STOPPED_AT_ONCE: &[u8] =
 the buyers were killed, and the next run settles the files\n";
 
 /// Installs the handler for every request to stop (a closed terminal is one too).
-pub fn install() {
+pub(crate) fn install() {
     sys::on_stop_request(on_stop);
 }
 
@@ -33,13 +33,13 @@ fn on_stop() {
 }
 
 /// Whether a request to stop has arrived.
-pub fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Puts a just-spawned buyer among those an interrupt kills (`first`: the first of the race).
 /// An interrupt that came while the buyers were being started is honoured at once.
-pub fn watch_buyer(child: &Child, first: bool) {
+pub(crate) fn watch_buyer(child: &Child, first: bool) {
     sys::enroll_buyer(child, first);
     if interrupted() {
         sys::kill_buyers();
@@ -47,6 +47,6 @@ pub fn watch_buyer(child: &Child, first: bool) {
 }
 
 /// Forgets the buyers: called before reaping, after which their ids may belong to anyone.
-pub fn forget_buyers() {
+pub(crate) fn forget_buyers() {
     sys::forget_buyers();
 }

@@ -18,7 +18,7 @@ use crate::exit::{Error, Result};
 use crate::settings::{LockScope, Settings};
 
 /// What the launcher tells every buyer of one race, besides the settings.
-pub struct Briefing<'a> {
+pub(crate) struct Briefing<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
@@ -30,7 +30,7 @@ pub struct Briefing<'a> {
 }
 
 /// How the buyers move once the gun is fired.
-pub enum Pacing<'a> {
+pub(crate) enum Pacing<'a> {
     /// They race freely: a normal run.
     Free,
     /// Each buyer pauses before every move; `chooser` decides who moves next (`explore`,
@@ -39,7 +39,7 @@ pub enum Pacing<'a> {
 }
 
 /// Everything the race produced, before reconciliation.
-pub struct RaceRecord {
+pub(crate) struct RaceRecord {
     pub reaped: Vec<Reaped>,
     /// Every event, in time order.
     pub events: Vec<Message>,
@@ -57,14 +57,18 @@ pub struct RaceRecord {
 /// Spawns every buyer; they open their files and wait for the starting gun. Spawning comes
 /// before anything changes, so a machine that cannot start them all (`ulimit -u`, `-n`)
 /// fails here with the stock untouched.
-pub fn spawn(start: &Briefing) -> Result<Field> {
+pub(crate) fn spawn(start: &Briefing) -> Result<Field> {
     spawn_buyers(start, clock::monotonic_ns())
 }
 
 impl Field {
     /// Runs the race: fires the gun, hears every event (`on_tick` hears each as it arrives,
     /// for live narration, and the quiet moments between them), reaps every buyer.
-    pub fn fire(mut self, pacing: Pacing, on_tick: &mut dyn FnMut(Tick)) -> Result<RaceRecord> {
+    pub(crate) fn fire(
+        mut self,
+        pacing: Pacing,
+        on_tick: &mut dyn FnMut(Tick),
+    ) -> Result<RaceRecord> {
         let heard = hear_race(&mut self, pacing, on_tick);
         interrupt::forget_buyers();
         if heard.is_err() {
@@ -89,7 +93,7 @@ impl Field {
     }
 
     /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
-    pub fn call_off(self) {
+    pub(crate) fn call_off(self) {
         interrupt::forget_buyers();
         drop(self.gun);
         reap(self.children);
@@ -97,7 +101,7 @@ impl Field {
 }
 
 /// The buyers between spawning and reaping.
-pub struct Field {
+pub(crate) struct Field {
     children: Vec<Spawned>,
     /// One byte per buyer fires the start; dropping it unfired tells them to exit.
     gun: Gun,

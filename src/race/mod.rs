@@ -2,17 +2,17 @@
 //! on one pipe and reaps them; each buyer runs purchases against the shop. In a stepped race
 //! the launcher's stepper also tells each buyer, one move at a time, when to go on.
 
-pub mod buyer;
-pub mod chaos;
-pub mod clock;
-pub mod interrupt;
-pub mod launcher;
-pub mod pipe;
-pub mod stepper;
+pub(crate) mod buyer;
+pub(crate) mod chaos;
+pub(crate) mod clock;
+pub(crate) mod interrupt;
+pub(crate) mod launcher;
+pub(crate) mod pipe;
+pub(crate) mod stepper;
 
 /// A buyer process after `wait`.
 #[derive(Debug, Clone, Copy)]
-pub struct Reaped {
+pub(crate) struct Reaped {
     pub buyer: u32,
     pub pid: u32,
     pub status: std::process::ExitStatus,

@@ -11,7 +11,7 @@ use super::clock;
 use crate::events::{Event, Message};
 
 /// The buyer's end of the pipe.
-pub struct Reporter {
+pub(crate) struct Reporter {
     out: File,
     buyer: u32,
     pid: u32,
@@ -20,7 +20,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// Writes to this process's stdout, which the launcher connected to the shared pipe.
-    pub fn on_stdout(buyer: u32, epoch_ns: u64) -> std::io::Result<Reporter> {
+    pub(crate) fn on_stdout(buyer: u32, epoch_ns: u64) -> std::io::Result<Reporter> {
         // An unbuffered handle on fd 1: one line must be exactly one write(2).
         let out = crate::sys::raw_stdout()?;
         Ok(Reporter {
@@ -31,7 +31,7 @@ impl Reporter {
         })
     }
 
-    pub fn send(&self, event: Event) {
+    pub(crate) fn send(&self, event: Event) {
         let message = Message {
             buyer: self.buyer,
             pid: self.pid,
@@ -53,14 +53,14 @@ impl Reporter {
 
 /// What the launcher heard on the pipe.
 #[derive(Default)]
-pub struct Heard {
+pub(crate) struct Heard {
     pub messages: Vec<Message>,
     /// Lines that were not valid events (a protocol violation, shown in the report).
     pub garbled: Vec<String>,
 }
 
 /// What the launcher's listener hears while the race runs.
-pub enum Tick<'a> {
+pub(crate) enum Tick<'a> {
     /// The starting gun fired at `t_us` on the run's clock: every view counts time from here.
     Gun { t_us: u64 },
     /// A buyer's event, as it arrives.
@@ -71,10 +71,10 @@ pub enum Tick<'a> {
 }
 
 /// How long the pipe stays silent before the listener hears [`Tick::Quiet`].
-pub const QUIET: Duration = Duration::from_millis(10);
+pub(crate) const QUIET: Duration = Duration::from_millis(10);
 
 /// What the next line on the pipe was.
-pub enum Next {
+pub(crate) enum Next {
     Message(Message),
     /// A line that is not a valid event.
     Garbled(String),
@@ -86,19 +86,19 @@ pub enum Next {
 
 /// The launcher's end, read one line at a time: a stepped race waits for particular reports,
 /// and must be able to look up from the pipe to notice a buyer that died instead.
-pub struct Listener<'a> {
+pub(crate) struct Listener<'a> {
     reader: BufReader<&'a PipeReader>,
 }
 
 impl<'a> Listener<'a> {
-    pub fn new(events: &'a PipeReader) -> Listener<'a> {
+    pub(crate) fn new(events: &'a PipeReader) -> Listener<'a> {
         Listener {
             reader: BufReader::new(events),
         }
     }
 
     /// The next line; with `patience`, `Quiet` if none arrives in that time.
-    pub fn next(&mut self, patience: Option<Duration>) -> std::io::Result<Next> {
+    pub(crate) fn next(&mut self, patience: Option<Duration>) -> std::io::Result<Next> {
         if let Some(patience) = patience
             && !self.ready(patience)?
         {
@@ -122,7 +122,7 @@ impl<'a> Listener<'a> {
 
     /// Reads every remaining line until the pipe closes. `on_tick` hears each event as it
     /// arrives, and [`Tick::Quiet`] whenever the pipe has been silent for [`QUIET`].
-    pub fn read_rest(
+    pub(crate) fn read_rest(
         &mut self,
         heard: &mut Heard,
         on_tick: &mut dyn FnMut(Tick),

@@ -20,7 +20,7 @@ const SAY_STUCK_AFTER: Duration = Duration::from_secs(10);
 
 /// Where one buyer of a stepped race is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Position {
+pub(crate) enum Position {
     /// Paused before this move, until the launcher lets it go on.
     Before(Move),
     /// Blocked in flock: it goes on when the holder unlocks.
@@ -33,7 +33,7 @@ pub enum Position {
 
 /// Why a buyer cannot move now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stuck {
+pub(crate) enum Stuck {
     Done,
     /// Blocked in flock until `holder` unlocks.
     Waiting {
@@ -50,7 +50,7 @@ pub enum Stuck {
 
 impl Stuck {
     /// Why `buyer` cannot move, in a sentence.
-    pub fn explain(self, buyer: u32) -> String {
+    pub(crate) fn explain(self, buyer: u32) -> String {
         match self {
             Stuck::Done => format!("buyer-{buyer} has finished"),
             Stuck::Waiting { holder } => format!(
@@ -68,7 +68,7 @@ impl Stuck {
 
 /// Every buyer's position and the lock's state, as the launcher knows them between moves.
 #[derive(Debug, Clone)]
-pub struct Floor {
+pub(crate) struct Floor {
     scope: LockScope,
     positions: Vec<Position>,
     holder: Option<u32>,
@@ -87,39 +87,39 @@ impl Floor {
         }
     }
 
-    pub fn scope(&self) -> LockScope {
+    pub(crate) fn scope(&self) -> LockScope {
         self.scope
     }
 
-    pub fn buyers(&self) -> u32 {
+    pub(crate) fn buyers(&self) -> u32 {
         self.positions.len() as u32
     }
 
-    pub fn position(&self, buyer: u32) -> Position {
+    pub(crate) fn position(&self, buyer: u32) -> Position {
         self.positions[buyer as usize - 1]
     }
 
     /// The buyer holding the lock, as the moves so far imply.
-    pub fn holder(&self) -> Option<u32> {
+    pub(crate) fn holder(&self) -> Option<u32> {
         self.holder
     }
 
     /// The buyer blocked in flock, if any.
-    pub fn waiter(&self) -> Option<u32> {
+    pub(crate) fn waiter(&self) -> Option<u32> {
         self.waiter
     }
 
     /// The turns taken so far.
-    pub fn taken(&self) -> &[Turn] {
+    pub(crate) fn taken(&self) -> &[Turn] {
         &self.taken
     }
 
-    pub fn all_done(&self) -> bool {
+    pub(crate) fn all_done(&self) -> bool {
         self.positions.iter().all(|p| *p == Position::Done)
     }
 
     /// The move `buyer` would make if let go now, or why it cannot move.
-    pub fn next_move(&self, buyer: u32) -> std::result::Result<Move, Stuck> {
+    pub(crate) fn next_move(&self, buyer: u32) -> std::result::Result<Move, Stuck> {
         match self.position(buyer) {
             Position::Before(Move::Lock) => match (self.waiter, self.holder) {
                 (Some(waiter), Some(holder)) => Err(Stuck::SecondWaiter { waiter, holder }),
@@ -134,7 +134,7 @@ impl Floor {
     }
 
     /// Every buyer that can move now, in buyer order, with the move it would make.
-    pub fn movable(&self) -> Vec<Turn> {
+    pub(crate) fn movable(&self) -> Vec<Turn> {
         (1..=self.buyers())
             .filter_map(|buyer| {
                 Some(Turn {
@@ -147,7 +147,7 @@ impl Floor {
 }
 
 /// Decides who moves next in a stepped race.
-pub trait Chooser {
+pub(crate) trait Chooser {
     /// The buyer that makes the next move, one of `floor.movable()`; None stops the race here
     /// (the paused buyers then exit without finishing). `heard` is every event so far.
     fn choose(&mut self, floor: &Floor, heard: &[Message]) -> Option<u32>;
@@ -155,7 +155,7 @@ pub trait Chooser {
 
 /// How a stepped race went.
 #[derive(Debug, Clone)]
-pub struct Conducted {
+pub(crate) struct Conducted {
     /// Every turn taken, in order: replaying it gives the same race.
     pub schedule: Schedule,
     /// The chooser stopped the race (or an interrupt did) before every buyer finished.
@@ -163,7 +163,7 @@ pub struct Conducted {
 }
 
 /// What the launcher hands the conductor: one go pipe per buyer and the event pipe.
-pub struct Stage<'a, 'b> {
+pub(crate) struct Stage<'a, 'b> {
     /// Buyer N's stdin is `go[N - 1]`: one byte lets it make one move.
     pub go: &'a mut [PipeWriter],
     pub listener: &'a mut Listener<'b>,
@@ -184,7 +184,7 @@ enum Awaited {
 
 /// Runs a stepped race once every buyer has heard its starting gun: waits for each to pause
 /// before its search, then lets `chooser` pick one move at a time until all are done.
-pub fn conduct(
+pub(crate) fn conduct(
     stage: &mut Stage,
     scope: LockScope,
     chooser: &mut dyn Chooser,
@@ -354,7 +354,7 @@ fn gone(buyer: u32) -> Error {
 /// Follows a schedule turn by turn, then finishes the race in buyer order. The first turn that
 /// does not fit (its buyer is somewhere else, or cannot move) is remembered, and from there the
 /// race is finished in buyer order too, so the data file ends consistent either way.
-pub struct Script {
+pub(crate) struct Script {
     turns: Vec<Turn>,
     next: usize,
     /// The first turn that did not fit.
@@ -363,7 +363,7 @@ pub struct Script {
 
 /// A turn of a schedule that the race could not take.
 #[derive(Debug, Clone)]
-pub struct Misfit {
+pub(crate) struct Misfit {
     /// 1-based position in the schedule.
     pub step: usize,
     pub turn: Turn,
@@ -371,7 +371,7 @@ pub struct Misfit {
 }
 
 impl Script {
-    pub fn new(schedule: &Schedule) -> Script {
+    pub(crate) fn new(schedule: &Schedule) -> Script {
         Script {
             turns: schedule.0.clone(),
             next: 0,
@@ -380,7 +380,7 @@ impl Script {
     }
 
     /// After the race: a turn left over once every buyer had finished does not fit either.
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         if self.misfit.is_none()
             && let Some(&turn) = self.turns.get(self.next)
         {
@@ -393,7 +393,7 @@ impl Script {
     }
 
     /// How many turns of the schedule were taken as written.
-    pub fn followed(&self) -> usize {
+    pub(crate) fn followed(&self) -> usize {
         match &self.misfit {
             Some(misfit) => misfit.step - 1,
             None => self.next,

@@ -11,7 +11,7 @@ use crate::shop::orders::{Entry, EntryKind};
 /// How a buyer process ended, as the launcher saw it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "how", rename_all = "snake_case")]
-pub enum Ending {
+pub(crate) enum Ending {
     /// Exited normally after its report line.
     Finished,
     /// Reported an error (of kind `failure`) and exited with `exit_code`.
@@ -29,7 +29,7 @@ pub enum Ending {
 /// Who killed a buyer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum KillCause {
+pub(crate) enum KillCause {
     /// Fault injection, as planned.
     Chaos,
     /// Ctrl-C or SIGTERM on the launcher.
@@ -42,7 +42,7 @@ pub enum KillCause {
 /// and the JSON all show, so they cannot tell different stories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum BuyerResult {
+pub(crate) enum BuyerResult {
     /// Got every ticket it wanted.
     Bought,
     /// Found no ticket left and bought nothing.
@@ -60,7 +60,7 @@ pub enum BuyerResult {
 impl BuyerResult {
     /// The result of a buyer that ended as `ending`, having said `outcome` and confirmed
     /// `confirmed` sales.
-    pub fn of(ending: &Ending, outcome: Option<Outcome>, confirmed: u64) -> BuyerResult {
+    pub(crate) fn of(ending: &Ending, outcome: Option<Outcome>, confirmed: u64) -> BuyerResult {
         match (ending, outcome) {
             (Ending::Killed { .. }, _) => BuyerResult::Killed,
             (Ending::Failed { .. } | Ending::NoReport { .. }, _) | (Ending::Finished, None) => {
@@ -78,7 +78,7 @@ impl BuyerResult {
 
 /// What one buyer did.
 #[derive(Debug, Clone, Serialize)]
-pub struct BuyerSummary {
+pub(crate) struct BuyerSummary {
     pub buyer: u32,
     pub pid: u32,
     /// `ticket_num` seen at the search step (None if it never got that far).
@@ -199,7 +199,7 @@ fn hear<'a>(summary: &mut BuyerSummary, mine: impl Iterator<Item = &'a Message>)
 }
 
 /// How many buyers ended with `result`.
-pub fn count(buyers: &[BuyerSummary], result: BuyerResult) -> usize {
+pub(crate) fn count(buyers: &[BuyerSummary], result: BuyerResult) -> usize {
     buyers.iter().filter(|b| b.result == result).count()
 }
 

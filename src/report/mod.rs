@@ -12,12 +12,12 @@ use crate::race::chaos::VictimReport;
 use crate::race::launcher::RaceRecord;
 use crate::shop::orders::{Entry, EntryKind, Window};
 
-pub use buyers::{BuyerResult, BuyerSummary, Ending, KillCause, count};
-pub use tally::{Status, Tally};
+pub(crate) use buyers::{BuyerResult, BuyerSummary, Ending, KillCause, count};
+pub(crate) use tally::{Status, Tally};
 
 /// Everything a finished run produced, reconciled.
 #[derive(Debug)]
-pub struct RunResult {
+pub(crate) struct RunResult {
     pub run: String,
     pub tally: Tally,
     pub buyers: Vec<BuyerSummary>,
@@ -52,7 +52,7 @@ pub struct RunResult {
 
 /// Another grab-tickets run, or another program, that sold from the stock during this run.
 #[derive(Debug, Clone, Serialize)]
-pub struct Participant {
+pub(crate) struct Participant {
     /// Its run id as it wrote it.
     pub run: String,
     /// Whether it is a grab-tickets run (else another program following the protocol).
@@ -64,14 +64,14 @@ pub struct Participant {
 
 /// An order finished by someone other than the buyer that committed it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Recovery {
+pub(crate) struct Recovery {
     pub entry: Entry,
     /// The buyer that applied it, or None for the launcher (after the race).
     pub by_buyer: Option<u32>,
 }
 
 /// What reconciliation reads besides the race itself.
-pub struct Ledger<'a> {
+pub(crate) struct Ledger<'a> {
     pub run: String,
     /// Stock when the race started.
     pub initial: u64,
@@ -130,7 +130,7 @@ fn participants(window: &Window, run: &str) -> Vec<Participant> {
 }
 
 /// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
-pub fn reconcile(
+pub(crate) fn reconcile(
     raced: RaceRecord,
     ledger: Ledger,
     victims: Vec<VictimReport>,
@@ -213,12 +213,12 @@ pub fn reconcile(
 
 impl RunResult {
     /// Times anyone in this run found the lock file deleted or replaced and locked the new one.
-    pub fn relocks(&self) -> u64 {
+    pub(crate) fn relocks(&self) -> u64 {
         self.launcher_relocks + self.buyers.iter().map(|b| b.relocks).sum::<u64>()
     }
 
     /// Whether a buyer ended in a way nobody planned: a crash, an error, a missing report.
-    pub fn a_buyer_failed(&self) -> bool {
+    pub(crate) fn a_buyer_failed(&self) -> bool {
         let failed = self.buyers.iter().any(|b| match b.ending {
             Ending::Finished => false,
             Ending::Killed { cause, .. } => cause != KillCause::Chaos,
@@ -230,14 +230,14 @@ impl RunResult {
 
 /// more than once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sale {
+pub(crate) struct Sale {
     /// Ticket N is the one sold when the count went from N to N - 1.
     pub ticket: u64,
     pub buyers: Vec<u32>,
 }
 
 /// Who got which ticket, from the confirmed sales; the first ticket sold (the highest) first.
-pub fn tickets_sold(events: &[Message]) -> Vec<Sale> {
+pub(crate) fn tickets_sold(events: &[Message]) -> Vec<Sale> {
     let mut sales: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
     for message in events {
         if let Event::Ordered { before, .. } = message.event {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 /// The reconciliation of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Stock when the race started.
     pub initial: u64,
     /// Purchases confirmed to buyers.
@@ -33,7 +33,7 @@ pub struct Tally {
 /// The one-word result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     /// Every ticket accounted for, none sold twice.
     Ok,
     /// More sales confirmed than tickets existed.
@@ -49,7 +49,12 @@ pub enum Status {
 
 impl Tally {
     /// Pure arithmetic over the four numbers measured of this run (others: none yet).
-    pub fn reconcile(initial: u64, confirmed: u64, remaining: Option<u64>, logged: u64) -> Tally {
+    pub(crate) fn reconcile(
+        initial: u64,
+        confirmed: u64,
+        remaining: Option<u64>,
+        logged: u64,
+    ) -> Tally {
         Tally {
             initial,
             confirmed,
@@ -66,7 +71,7 @@ impl Tally {
 
     /// Adds the sales everyone else made in the run's window: the stock is judged as the
     /// ledger shows it, so careful outsiders do not make a correct run look wrong.
-    pub fn with_others(self, sold_by_others: u64) -> Tally {
+    pub(crate) fn with_others(self, sold_by_others: u64) -> Tally {
         let sold = self.confirmed + sold_by_others;
         let lost_updates = self
             .remaining
@@ -80,14 +85,14 @@ impl Tally {
     }
 
     /// Records how many unconfirmed sales belong to buyers that were not killed.
-    pub fn with_unexplained(self, unexplained: u64) -> Tally {
+    pub(crate) fn with_unexplained(self, unexplained: u64) -> Tally {
         Tally {
             unexplained,
             ..self
         }
     }
 
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         // Without the stock read back no verdict can be drawn, and no other status may
         // pretend to one: oversold is still counted (from confirmations alone) in the tally.
         let Some(remaining) = self.remaining else {

@@ -9,7 +9,7 @@ use super::values::{Durability, LockScope};
 
 /// How `explore` picks the schedules it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Search {
+pub(crate) enum Search {
     /// Every distinct schedule, once (partial-order reduction skips mere reorderings).
     Every,
     /// `--random N --seed S`: N schedules drawn by `sampler` from the seed.
@@ -28,7 +28,7 @@ pub enum Search {
 /// What a power cut may leave on disk of the writes that were not synced yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Persistence {
+pub(crate) enum Persistence {
     /// Any unsynced write lost, kept, torn at a sector boundary or zero-filled where the
     /// size grew; directory entries only after the directory's fsync, in any order before it.
     Weak,
@@ -40,7 +40,7 @@ pub enum Persistence {
 /// How `explore --random` draws each schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Sampler {
+pub(crate) enum Sampler {
     /// PCT (probabilistic concurrency testing): random buyer priorities, the moving buyer
     /// demoted at `depth - 1` random steps.
     Pct { depth: u32 },
@@ -50,7 +50,7 @@ pub enum Sampler {
 
 /// `grab-tickets explore`, resolved from the command line.
 #[derive(Debug, Clone)]
-pub struct Exploration {
+pub(crate) struct Exploration {
     /// The data file copied afresh for every schedule; never written.
     pub data: PathBuf,
     pub buyers: u32,

@@ -16,18 +16,18 @@ mod values;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use exploration::{Exploration, Persistence, Sampler, Search};
-pub use moves::{Move, Schedule, Turn};
-pub use parts::{BuyerSettings, Rules};
-pub use store_choice::{DbLock, Method, StoreAt, without_password};
-pub use values::{
+pub(crate) use exploration::{Exploration, Persistence, Sampler, Search};
+pub(crate) use moves::{Move, Schedule, Turn};
+pub(crate) use parts::{BuyerSettings, Rules};
+pub(crate) use store_choice::{DbLock, Method, StoreAt, without_password};
+pub(crate) use values::{
     DelayRange, Durability, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS, MAX_TICKETS, PerBuyer,
     Restock, Step, StepKill,
 };
 
 /// What the launcher prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// The narrated race, the timeline and the report.
     Text,
     /// As Text, plus every buyer's start and finish, its delays, the run id and file paths.
@@ -40,7 +40,7 @@ pub enum Output {
 
 /// Everything a run needs, resolved from the command line (or by `explore`, per schedule).
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     data: PathBuf,
     buyers: u32,
     restock: Restock,
@@ -72,7 +72,7 @@ impl Settings {
     /// `buyers` race for the stock in the data file `data` (set by `restock` first) under
     /// `rules`: no delay, seed 0, one ticket each, only the report printed, nothing injected
     /// or written besides.
-    pub fn new(data: PathBuf, buyers: u32, restock: Restock, rules: Rules) -> Settings {
+    pub(crate) fn new(data: PathBuf, buyers: u32, restock: Restock, rules: Rules) -> Settings {
         Settings {
             data,
             buyers,
@@ -94,11 +94,11 @@ impl Settings {
     }
 
     /// The same settings on another data path (the user's path, resolved once).
-    pub fn with_data(self, data: PathBuf) -> Settings {
+    pub(crate) fn with_data(self, data: PathBuf) -> Settings {
         Settings { data, ..self }
     }
 
-    pub fn with_delay(self, delay: DelayRange, seed: u64) -> Settings {
+    pub(crate) fn with_delay(self, delay: DelayRange, seed: u64) -> Settings {
         Settings {
             delay,
             seed,
@@ -106,12 +106,12 @@ impl Settings {
         }
     }
 
-    pub fn with_per_buyer(self, per_buyer: PerBuyer) -> Settings {
+    pub(crate) fn with_per_buyer(self, per_buyer: PerBuyer) -> Settings {
         Settings { per_buyer, ..self }
     }
 
     /// What is printed, and whether `--check` turns a wrong result into exit status 1.
-    pub fn with_output(self, output: Output, check: bool) -> Settings {
+    pub(crate) fn with_output(self, output: Output, check: bool) -> Settings {
         Settings {
             output,
             check,
@@ -120,7 +120,7 @@ impl Settings {
     }
 
     /// Fault injection: `--chaos` and `--kill-at`.
-    pub fn with_faults(self, chaos: bool, kill_at: Vec<StepKill>) -> Settings {
+    pub(crate) fn with_faults(self, chaos: bool, kill_at: Vec<StepKill>) -> Settings {
         Settings {
             chaos,
             kill_at,
@@ -129,7 +129,7 @@ impl Settings {
     }
 
     /// The `--trace` and `--html` files.
-    pub fn with_files(self, trace: Option<PathBuf>, html: Option<PathBuf>) -> Settings {
+    pub(crate) fn with_files(self, trace: Option<PathBuf>, html: Option<PathBuf>) -> Settings {
         Settings {
             trace,
             html,
@@ -137,7 +137,7 @@ impl Settings {
         }
     }
 
-    pub fn with_store(self, store: StoreAt, db_lock: DbLock) -> Settings {
+    pub(crate) fn with_store(self, store: StoreAt, db_lock: DbLock) -> Settings {
         Settings {
             store,
             db_lock,
@@ -145,7 +145,7 @@ impl Settings {
         }
     }
 
-    pub fn with_schedule(self, schedule: Option<Schedule>) -> Settings {
+    pub(crate) fn with_schedule(self, schedule: Option<Schedule>) -> Settings {
         Settings { schedule, ..self }
     }
 }
@@ -153,12 +153,12 @@ impl Settings {
 /// The parts handed out, and what the launcher and the views read.
 impl Settings {
     /// The purchase's rules.
-    pub fn rules(&self) -> Rules {
+    pub(crate) fn rules(&self) -> Rules {
         self.rules
     }
 
     /// What every buyer of the run is told (the database URL without its password).
-    pub fn for_buyers(&self) -> BuyerSettings {
+    pub(crate) fn for_buyers(&self) -> BuyerSettings {
         BuyerSettings {
             data: self.data.clone(),
             store: match &self.store {
@@ -178,90 +178,90 @@ impl Settings {
 
     /// Where the stock is, for people: the data file's path or the database URL (whose
     /// password, if any, is never shown).
-    pub fn stock_place(&self) -> String {
+    pub(crate) fn stock_place(&self) -> String {
         match &self.store {
             StoreAt::DataFile => self.data.display().to_string(),
             StoreAt::Postgres { url } => without_password(url),
         }
     }
 
-    pub fn on_database(&self) -> bool {
+    pub(crate) fn on_database(&self) -> bool {
         matches!(self.store, StoreAt::Postgres { .. })
     }
 
-    pub fn data(&self) -> &Path {
+    pub(crate) fn data(&self) -> &Path {
         &self.data
     }
 
-    pub fn buyers(&self) -> u32 {
+    pub(crate) fn buyers(&self) -> u32 {
         self.buyers
     }
 
-    pub fn restock(&self) -> Restock {
+    pub(crate) fn restock(&self) -> Restock {
         self.restock
     }
 
-    pub fn scope(&self) -> LockScope {
+    pub(crate) fn scope(&self) -> LockScope {
         self.rules.scope
     }
 
-    pub fn method(&self) -> Method {
+    pub(crate) fn method(&self) -> Method {
         self.rules.method
     }
 
-    pub fn durability(&self) -> Durability {
+    pub(crate) fn durability(&self) -> Durability {
         self.rules.durability
     }
 
-    pub fn lock_timeout(&self) -> Option<Duration> {
+    pub(crate) fn lock_timeout(&self) -> Option<Duration> {
         self.rules.lock_timeout()
     }
 
-    pub fn delay(&self) -> DelayRange {
+    pub(crate) fn delay(&self) -> DelayRange {
         self.delay
     }
 
-    pub fn seed(&self) -> u64 {
+    pub(crate) fn seed(&self) -> u64 {
         self.seed
     }
 
-    pub fn per_buyer(&self) -> PerBuyer {
+    pub(crate) fn per_buyer(&self) -> PerBuyer {
         self.per_buyer
     }
 
-    pub fn check(&self) -> bool {
+    pub(crate) fn check(&self) -> bool {
         self.check
     }
 
-    pub fn output(&self) -> Output {
+    pub(crate) fn output(&self) -> Output {
         self.output
     }
 
-    pub fn chaos(&self) -> bool {
+    pub(crate) fn chaos(&self) -> bool {
         self.chaos
     }
 
-    pub fn kill_at(&self) -> &[StepKill] {
+    pub(crate) fn kill_at(&self) -> &[StepKill] {
         &self.kill_at
     }
 
-    pub fn trace(&self) -> Option<&Path> {
+    pub(crate) fn trace(&self) -> Option<&Path> {
         self.trace.as_deref()
     }
 
-    pub fn html(&self) -> Option<&Path> {
+    pub(crate) fn html(&self) -> Option<&Path> {
         self.html.as_deref()
     }
 
-    pub fn store(&self) -> &StoreAt {
+    pub(crate) fn store(&self) -> &StoreAt {
         &self.store
     }
 
-    pub fn db_lock(&self) -> DbLock {
+    pub(crate) fn db_lock(&self) -> DbLock {
         self.db_lock
     }
 
-    pub fn schedule(&self) -> Option<&Schedule> {
+    pub(crate) fn schedule(&self) -> Option<&Schedule> {
         self.schedule.as_ref()
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// its name in a schedule string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Move {
+pub(crate) enum Move {
     /// `s`: read the count without buying (the search).
     Search,
     /// `l`: ask for the lock (and wait in flock if another buyer holds it).
@@ -25,7 +25,7 @@ pub enum Move {
 }
 
 impl Move {
-    pub const ALL: [Move; 5] = [
+    pub(crate) const ALL: [Move; 5] = [
         Move::Search,
         Move::Lock,
         Move::Read,
@@ -33,7 +33,7 @@ impl Move {
         Move::Unlock,
     ];
 
-    pub fn letter(self) -> char {
+    pub(crate) fn letter(self) -> char {
         match self {
             Move::Search => 's',
             Move::Lock => 'l',
@@ -44,7 +44,7 @@ impl Move {
     }
 
     /// What the move does, for people: "read the count".
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Move::Search => "search (read the count without buying)",
             Move::Lock => "ask for the lock",
@@ -57,7 +57,7 @@ impl Move {
 
 /// One turn of a schedule: buyer `buyer` makes its next move, `mv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Turn {
+pub(crate) struct Turn {
     pub buyer: u32,
     pub mv: Move,
 }
@@ -71,17 +71,17 @@ impl fmt::Display for Turn {
 /// `--schedule "1s 2s 1r 2r 1w 2w"`: the order in which buyers make their moves, one turn
 /// per word (buyer number, then the move's letter).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Schedule(pub Vec<Turn>);
+pub(crate) struct Schedule(pub Vec<Turn>);
 
 impl Schedule {
     /// The highest buyer number the schedule names (0 when empty).
-    pub fn buyers(&self) -> u32 {
+    pub(crate) fn buyers(&self) -> u32 {
         self.0.iter().map(|t| t.buyer).max().unwrap_or(0)
     }
 
     /// Reads a schedule's text, one turn per word (buyer number, then the move's letter);
     /// buyers are numbered 1 to `max_buyer`.
-    pub fn parse(text: &str, max_buyer: u32) -> Result<Schedule, String> {
+    pub(crate) fn parse(text: &str, max_buyer: u32) -> Result<Schedule, String> {
         let turns = text
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|word| !word.is_empty())

@@ -12,7 +12,7 @@ use super::values::{DelayRange, Durability, LockScope, PerBuyer};
 /// The purchase's rules: how much of it the lock covers, how a sale is decided, whether it is
 /// flushed before it is confirmed, and how long to wait for the lock. One set per run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rules {
+pub(crate) struct Rules {
     pub scope: LockScope,
     pub method: Method,
     pub durability: Durability,
@@ -21,7 +21,7 @@ pub struct Rules {
 }
 
 impl Rules {
-    pub fn lock_timeout(&self) -> Option<Duration> {
+    pub(crate) fn lock_timeout(&self) -> Option<Duration> {
         self.lock_timeout_ms.map(Duration::from_millis)
     }
 }
@@ -29,7 +29,7 @@ impl Rules {
 /// What every buyer of a run is told: where the stock is, the rules, its delays and how much
 /// to buy. Its own number, the run id and the clock are the launcher's to add.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BuyerSettings {
+pub(crate) struct BuyerSettings {
     /// As bytes: a data path need not be UTF-8, and JSON strings must be.
     #[serde(with = "path_bytes")]
     pub data: PathBuf,
@@ -52,11 +52,11 @@ mod path_bytes {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(&crate::sys::path_to_bytes(path))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
         let bytes = Vec::<u8>::deserialize(d)?;
         Ok(crate::sys::path_from_bytes(bytes))
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Where the stock lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StoreAt {
+pub(crate) enum StoreAt {
     /// The data file, beside its lock file and order log (the embedded default).
     DataFile,
     /// A PostgreSQL database, named by a `postgres://USER@HOST:PORT/DB` URL. Buyers on many
@@ -17,7 +17,7 @@ pub enum StoreAt {
 /// Which lock the database store takes for `--lock-scope whole` and `write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DbLock {
+pub(crate) enum DbLock {
     /// `SELECT ... FOR UPDATE` on the stock row, in a transaction held across the delay.
     Row,
     /// `pg_advisory_xact_lock`: a lock on a number, the closest analogue of flock.
@@ -28,7 +28,7 @@ pub enum DbLock {
 /// (safe only under a whole-purchase lock); a database can also decide by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Method {
+pub(crate) enum Method {
     /// Read the count, delay, check, write `count - 1`, under `--lock-scope`.
     ReadCheckWrite,
     /// `--atomic`: one conditional `UPDATE ... WHERE ticket_num > 0`; no read-then-write.
@@ -39,7 +39,7 @@ pub enum Method {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user@host/db`: the URL as it may be printed.
-pub fn without_password(url: &str) -> String {
+pub(crate) fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

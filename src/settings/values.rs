@@ -10,19 +10,19 @@ use super::moves::{Move, Schedule};
 
 /// Most buyer processes one run may spawn: enough for any classroom, few enough that the
 /// launcher stays within a default open-file limit.
-pub const MAX_BUYERS: u32 = 1000;
+pub(crate) const MAX_BUYERS: u32 = 1000;
 /// Largest stock accepted (from `--tickets` or the data file); above it is surely a typo.
-pub const MAX_TICKETS: u64 = 1_000_000_000;
+pub(crate) const MAX_TICKETS: u64 = 1_000_000_000;
 /// Most buyers `explore` runs every schedule of: with five, the whole-lock race alone has
 /// hundreds of thousands.
-pub const MAX_EXPLORED_BUYERS: u32 = 4;
+pub(crate) const MAX_EXPLORED_BUYERS: u32 = 4;
 /// Longest simulated network delay, in milliseconds (one minute).
-pub const MAX_DELAY_MS: u64 = 60_000;
+pub(super) const MAX_DELAY_MS: u64 = 60_000;
 
 /// How much of a purchase the lock covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LockScope {
+pub(crate) enum LockScope {
     /// No lock at all: the lesson's race.
     None,
     /// Only the write is locked: the common mistake; the read-check-write still races.
@@ -35,7 +35,7 @@ impl LockScope {
     /// The moves a buyer makes under this scope, in order, if it finds a ticket: the
     /// schedule alphabet of the scope. (A buyer that reads 0 stops early: no write, and with
     /// the lock around the write only, no lock steps either.)
-    pub fn moves(self) -> &'static [Move] {
+    pub(crate) fn moves(self) -> &'static [Move] {
         match self {
             LockScope::None => &[Move::Search, Move::Read, Move::Write],
             LockScope::Write => &[
@@ -59,7 +59,7 @@ impl LockScope {
 /// Whether a sale is flushed to the disk before it is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Durability {
+pub(crate) enum Durability {
     /// fsync the order log before confirming: a confirmed sale survives a power cut.
     Fsync,
     /// Leave flushing to the OS: survives killed processes, not a power cut.
@@ -68,7 +68,7 @@ pub enum Durability {
 
 /// The simulated network delay range, inclusive, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DelayRange {
+pub(crate) struct DelayRange {
     pub lo_ms: u64,
     pub hi_ms: u64,
 }
@@ -109,14 +109,14 @@ impl fmt::Display for DelayRange {
 /// How many tickets each buyer tries to get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PerBuyer {
+pub(crate) enum PerBuyer {
     Count(u64),
     /// Keep buying until the stock is gone (the throughput workload).
     All,
 }
 
 impl PerBuyer {
-    pub fn wants_more(self, bought: u64) -> bool {
+    pub(crate) fn wants_more(self, bought: u64) -> bool {
         match self {
             PerBuyer::Count(k) => bought < k,
             PerBuyer::All => true,
@@ -152,7 +152,7 @@ impl fmt::Display for PerBuyer {
 /// What the launcher does to the stock before the race.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Restock {
+pub(crate) enum Restock {
     /// Set `ticket_num` to this many tickets (repeatable runs).
     To(u64),
     /// Use the data file as it is.
@@ -163,7 +163,7 @@ pub enum Restock {
 /// buyer, covering every window in which a crash could lose or duplicate a sale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Step {
+pub(crate) enum Step {
     /// About to take the lock.
     BeforeLock,
     /// Holding the lock, before reading.
@@ -184,7 +184,7 @@ pub enum Step {
 
 impl Step {
     /// Every step, in the order a purchase passes them.
-    pub const ALL: [Step; 7] = [
+    pub(crate) const ALL: [Step; 7] = [
         Step::BeforeLock,
         Step::LockHeld,
         Step::InDelay,
@@ -194,7 +194,7 @@ impl Step {
         Step::Released,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Step::BeforeLock => "before_lock",
             Step::LockHeld => "lock_held",
@@ -232,7 +232,7 @@ impl Schedule {
     /// Checks what can be checked before the race: that each buyer's moves, read on their
     /// own, are moves a buyer makes, in that order, under `scope`. Whether they fit together
     /// (a read may see 0 and end the buyer early) shows only as the race runs.
-    pub fn check_moves(&self, scope: LockScope, per_buyer: PerBuyer) -> Result<(), String> {
+    pub(crate) fn check_moves(&self, scope: LockScope, per_buyer: PerBuyer) -> Result<(), String> {
         let mut buyers: Vec<u32> = self.0.iter().map(|t| t.buyer).collect();
         buyers.sort_unstable();
         buyers.dedup();
@@ -313,7 +313,7 @@ impl FromStr for Schedule {
 
 /// `--kill-at N:STEP[:A]`: buyer `buyer` SIGKILLs itself at `step` of its attempt `attempt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepKill {
+pub(crate) struct StepKill {
     pub buyer: u32,
     pub step: Step,
     pub attempt: u64,

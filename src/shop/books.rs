@@ -72,7 +72,7 @@ fn check_data_file(data: &DataFile, restock: Restock) -> Result<Option<Stock>> {
 /// (the entries a run depends on: the last one, and that data.json continues from it). A new
 /// log's name is made durable when sales must survive a power cut (fdatasync covers contents,
 /// not names). Nothing is changed if a check fails.
-pub fn open_checked(
+pub(crate) fn open_checked(
     data: &Path,
     durability: Durability,
     restock: Restock,
@@ -111,7 +111,7 @@ pub fn open_checked(
 /// changes: a restock and a resync, and for every ticket each buyer may sell it once without
 /// a lock (each sale perhaps voided).
 #[derive(Debug, Clone, Copy)]
-pub struct SeqsNeeded {
+pub(crate) struct SeqsNeeded {
     pub buyers: u32,
     /// The stock the run will set, or `None` to keep the data file's.
     pub tickets: Option<u64>,
@@ -136,7 +136,7 @@ fn check_seq_room(shop_files: (&Path, &Path), top: u64, tickets: u64, buyers: u3
 }
 
 /// How the launcher waits for the lock: by the lock's one policy, telling `on_wait` once.
-pub struct LockWait<'a> {
+pub(crate) struct LockWait<'a> {
     pub timeout: Option<Duration>,
     pub on_wait: &'a dyn Fn(Option<u32>),
     /// Told each time the lock file was found deleted or replaced and locked anew.
@@ -155,7 +155,12 @@ impl LockWait<'_> {
 /// restock entry; with `--keep-stock` on a file the ledger already knows, changes nothing.
 /// The new data file is staged first, so a directory that refuses it fails before the
 /// ledger changes. Call only with the race gate held exclusively (no other run is racing).
-pub fn restock(shop: &FileStore, restock: Restock, run: &str, wait: &LockWait) -> Result<()> {
+pub(crate) fn restock(
+    shop: &FileStore,
+    restock: Restock,
+    run: &str,
+    wait: &LockWait,
+) -> Result<()> {
     let _guard = wait.lock(shop)?;
     let created = data_file::is_missing(shop.data.path());
     let stock = match (restock, data_file::read(&shop.data)) {
@@ -221,7 +226,7 @@ fn append_and_write(shop: &FileStore, stock: Stock, entry: &Entry) -> Result<()>
 }
 
 /// Opens the run's window: settles, then notes the stock and where the ledger ends.
-pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
+pub(crate) fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
     let _guard = wait.lock(shop)?;
     let stock = settle(&shop.data, &shop.log)?.stock;
     Ok(Opened {
@@ -233,7 +238,7 @@ pub fn open_window(shop: &FileStore, wait: &LockWait) -> Result<Opened> {
 /// After the race: finishes any order a killed buyer committed but did not apply, reads back
 /// the stock, and reads the run's window of the ledger. Costs one read of the window, however
 /// long the ledger was before it.
-pub fn close_window(
+pub(crate) fn close_window(
     shop: &FileStore,
     opened: &Opened,
     scope: LockScope,
@@ -295,7 +300,7 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
 /// A data file that cannot be read (deleted under the run) leaves the stock unknown: the
 /// report must not show a number it did not read. A deleted one replaces `error`, whose
 /// hint (`--keep-stock`) is for a file missing before a run, with what happened.
-pub fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) -> (Closed, Error) {
+pub(crate) fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) -> (Closed, Error) {
     let remaining = data_file::read(&shop.data).ok().map(|s| s.ticket_num);
     let path = shop.data.path();
     let error = if remaining.is_none() && data_file::is_missing(path) {
@@ -318,6 +323,6 @@ pub fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) -> (Close
 
 /// A buyer killed between writing its temp file and swapping it in leaves the temp file
 /// behind; it was never part of the data, so it goes. `pids` are the killed buyers'.
-pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
+pub(crate) fn remove_temp_files_of(data: &Path, pids: &[u32]) {
     data_file::remove_temp_files_of(data, pids);
 }

@@ -25,7 +25,7 @@ pub(crate) const MAX_DATA_BYTES: u64 = 64 * 1024;
 const TEMP_ATTEMPTS: usize = 16;
 
 /// The data file of a run, in its directory, opened once per process.
-pub struct DataFile {
+pub(crate) struct DataFile {
     dir: DataDir,
     name: OsString,
     path: PathBuf,
@@ -38,7 +38,7 @@ impl DataFile {
     /// Opens the directory of `path`, a data path already resolved by
     /// [`resolve_data_path`](super::directory::resolve_data_path): from here on no link is
     /// followed. The data file itself may not exist yet.
-    pub fn open(path: &Path) -> Result<DataFile> {
+    pub(crate) fn open(path: &Path) -> Result<DataFile> {
         let (dir, name) = DataDir::open(path)?;
         let name = name.to_os_string();
         Ok(DataFile {
@@ -49,15 +49,15 @@ impl DataFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn display(&self) -> std::path::Display<'_> {
+    pub(crate) fn display(&self) -> std::path::Display<'_> {
         self.path.display()
     }
 
-    pub fn dir(&self) -> &DataDir {
+    pub(crate) fn dir(&self) -> &DataDir {
         &self.dir
     }
 
@@ -89,13 +89,13 @@ fn fresh_temp_name(data_name: &OsStr) -> OsString {
 }
 
 /// Reads and validates the data file. Every failure names the path and says how to fix it.
-pub fn read(data: &DataFile) -> Result<Stock> {
+pub(crate) fn read(data: &DataFile) -> Result<Stock> {
     let bytes = read_bytes(data)?;
     document::parse(&data.path, bytes)
 }
 
 /// The error for a data file that is not there, with a fix that works from here.
-pub fn missing(path: &Path) -> Error {
+pub(crate) fn missing(path: &Path) -> Error {
     let mkdir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
             format!("mkdir -p {} && ", dir.display())
@@ -111,7 +111,7 @@ pub fn missing(path: &Path) -> Error {
 
 /// The error for a data file deleted while a run raced: the stock cannot be read back, and
 /// the order log still holds every sale, so the fix is a new run, not `--keep-stock`.
-pub fn deleted_during_race(path: &Path, log: &Path) -> Error {
+pub(crate) fn deleted_during_race(path: &Path, log: &Path) -> Error {
     Error::bad_data(tr!(
         "error-data-deleted-during-race",
         shown = shown(path),
@@ -120,13 +120,13 @@ pub fn deleted_during_race(path: &Path, log: &Path) -> Error {
 }
 
 /// Whether nothing at all is at `path` (not even a dangling link).
-pub fn is_missing(path: &Path) -> bool {
+pub(crate) fn is_missing(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
 }
 
 /// Reads the raw bytes of the data file. Never follows a link and never waits: a FIFO or a
 /// device put in its place mid-run is read as what it gives at once, then refused as not JSON.
-pub fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
+pub(crate) fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
     let path = &data.path;
     let mut file = match data.dir.handle().open_read(&data.name) {
         Ok(file) => file,
@@ -180,19 +180,19 @@ pub fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
 
 /// Replaces the data file with `stock`, atomically for every reader: the new document is
 /// written to a temp file in the same directory, then swapped in.
-pub fn write(data: &DataFile, stock: &Stock) -> Result<()> {
+pub(crate) fn write(data: &DataFile, stock: &Stock) -> Result<()> {
     stage(data, stock)?.swap_in()
 }
 
 /// A complete new data file, written beside the old one and not yet visible.
 #[must_use = "a staged file changes nothing until swap_in"]
-pub struct Staged<'a> {
+pub(crate) struct Staged<'a> {
     data: &'a DataFile,
 }
 
 /// First half of [`write`]: writes the temp file. Split out so fault injection can kill a
 /// buyer between the two halves.
-pub fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
+pub(crate) fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
     let bytes = stock.to_json();
     // Never write what every reader would refuse (the launcher's check makes this rare).
     if bytes.len() as u64 > MAX_DATA_BYTES {
@@ -213,7 +213,7 @@ pub fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>> {
 }
 
 /// The refusal of a document that would pass the size limit once written.
-pub fn too_large(path: &Path, len: usize) -> Error {
+pub(crate) fn too_large(path: &Path, len: usize) -> Error {
     Error::bad_data(tr!(
         "error-data-would-grow-too-large",
         path = path.display().to_string(),
@@ -246,7 +246,7 @@ fn create_temp(data: &DataFile) -> Result<File> {
 
 impl Staged<'_> {
     /// Gives up on the staged file: it was never part of the data, so it goes.
-    pub fn discard(self) {
+    pub(crate) fn discard(self) {
         let temp = self.data.temp.borrow();
         let _ = self.data.dir.handle().unlink(&temp);
     }
@@ -256,7 +256,7 @@ impl Staged<'_> {
     /// renamed above it, and it only ever swaps in the temp file this process created: the
     /// name is ours from `O_EXCL` on, and whoever could rename it away (the directory's owner,
     /// or anyone in a directory without the sticky bit) could replace the data file directly.
-    pub fn swap_in(self) -> Result<()> {
+    pub(crate) fn swap_in(self) -> Result<()> {
         let data = self.data;
         let temp = data.temp.borrow();
         if let Err(e) = swap_names(data, &temp) {
@@ -280,7 +280,7 @@ fn swap_names(data: &DataFile, temp: &OsStr) -> Result<()> {
 /// behind. Removes those of the buyers whose pids are `pids`: names of the form
 /// `<data>.<pid>.<16 hex digits>.tmp`, and only regular files of our own (an unlink never
 /// follows a link, and someone else's file is not ours to remove).
-pub fn remove_temp_files_of(data: &Path, pids: &[u32]) {
+pub(crate) fn remove_temp_files_of(data: &Path, pids: &[u32]) {
     if pids.is_empty() {
         return;
     }
@@ -321,7 +321,7 @@ fn is_temp_name_of(data_name: &OsStr, pid: u32, name: &OsStr) -> bool {
 }
 
 /// fsync the data file's directory, so a name created or renamed in it survives a power cut.
-pub fn sync_dir(data: &DataFile) -> Result<()> {
+pub(crate) fn sync_dir(data: &DataFile) -> Result<()> {
     data.dir.sync()
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::exit::{Error, Result};
 use crate::lang::tr;
-pub use crate::sys::FileId;
+pub(crate) use crate::sys::FileId;
 use crate::sys::{self, Entry, Kind, NewFile, NewPerms, Writes};
 
 /// Linux's own limit on symbolic links followed in one lookup.
@@ -23,7 +23,7 @@ const OPEN_ATTEMPTS: usize = 16;
 /// and the lock file and order log live beside the real file. Refuses what is not a data file
 /// (a directory, a FIFO, a device, a socket) before anything opens it, and a link planted by
 /// another user in a sticky shared directory such as /tmp.
-pub fn resolve_data_path(user: &Path) -> Result<PathBuf> {
+pub(crate) fn resolve_data_path(user: &Path) -> Result<PathBuf> {
     let mut path = user.to_path_buf();
     for hops in 0..MAX_LINKS {
         refuse_directory_syntax(&path)?;
@@ -149,7 +149,7 @@ struct NewFileMode {
 
 /// An open directory holding a data file.
 #[derive(Debug, Clone)]
-pub struct DataDir {
+pub(crate) struct DataDir {
     handle: Arc<sys::Dir>,
     /// The directory as the user named it, for messages.
     path: PathBuf,
@@ -157,7 +157,7 @@ pub struct DataDir {
 }
 
 /// A sidecar opened by [`DataDir::open_sidecar`].
-pub struct Sidecar {
+pub(crate) struct Sidecar {
     pub file: File,
     pub id: FileId,
 }
@@ -165,7 +165,7 @@ pub struct Sidecar {
 impl DataDir {
     /// Opens the directory of `data` (a path [`resolve_data_path`] returned) and learns the
     /// data file's permission bits. Returns the directory and the data file's name in it.
-    pub fn open(data: &Path) -> Result<(DataDir, &OsStr)> {
+    pub(crate) fn open(data: &Path) -> Result<(DataDir, &OsStr)> {
         let name = data.file_name().ok_or_else(|| {
             Error::bad_data(format!(
                 "data path {} names no file; point --data at a JSON file",
@@ -215,18 +215,18 @@ impl DataDir {
     }
 
     /// The open directory, for names looked up in it.
-    pub fn handle(&self) -> &sys::Dir {
+    pub(crate) fn handle(&self) -> &sys::Dir {
         &self.handle
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Creates `name` as a new file of our own: `O_CREAT | O_EXCL | O_NOFOLLOW`, so whatever
     /// already has that name (a file, a planted symlink) is an error (`EEXIST`), never
     /// opened. Gets the data file's permission bits.
-    pub fn create_new(&self, name: &OsStr) -> io::Result<File> {
+    pub(crate) fn create_new(&self, name: &OsStr) -> io::Result<File> {
         let perms = NewPerms {
             bits: self.mode.bits.unwrap_or(0o666),
             chmod_after: self.mode.umask_narrows,
@@ -240,7 +240,7 @@ impl DataDir {
     /// would make us write into some other file, which in a shared directory may be anyone's.
     /// `what` names it in errors ("lock file"). A new sidecar gets the data file's bits,
     /// without execute permission.
-    pub fn open_sidecar(&self, path: &Path, what: &str, writes: Writes) -> Result<Sidecar> {
+    pub(crate) fn open_sidecar(&self, path: &Path, what: &str, writes: Writes) -> Result<Sidecar> {
         let name = path
             .file_name()
             .expect("a sidecar path ends in its file name");
@@ -284,7 +284,7 @@ impl DataDir {
     /// checks the file it opens again.)
     ///
     /// [`open_sidecar`]: DataDir::open_sidecar
-    pub fn check_sidecar(&self, path: &Path, what: &str) -> Result<()> {
+    pub(crate) fn check_sidecar(&self, path: &Path, what: &str) -> Result<()> {
         let name = path
             .file_name()
             .expect("a sidecar path ends in its file name");
@@ -307,12 +307,12 @@ impl DataDir {
     }
 
     /// Which file `name` is now, without following a link; `None` if nothing has that name.
-    pub fn id_of(&self, name: &OsStr) -> io::Result<Option<FileId>> {
+    pub(crate) fn id_of(&self, name: &OsStr) -> io::Result<Option<FileId>> {
         Ok(self.handle.stat(name)?.map(|entry| entry.id))
     }
 
     /// fsyncs the directory, so a name created or renamed in it survives a power cut.
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         self.handle
             .sync()
             .map_err(|e| Error::io("fsync directory", &self.path, &e))

@@ -22,7 +22,7 @@ pub(crate) const MAX_SEQ: u64 = u64::MAX / 2;
 
 /// The contents of the data file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stock {
+pub(crate) struct Stock {
     pub ticket_num: u64,
     /// Number of the last change recorded in the order log (0 for a hand-written file).
     pub seq: u64,
@@ -53,7 +53,7 @@ enum SeqPlace {
 
 impl Stock {
     /// What a data file that does not exist yet starts from: no tickets, no history.
-    pub fn new_file() -> Stock {
+    pub(crate) fn new_file() -> Stock {
         Stock {
             has_seq: false,
             ..Stock::at(0, 0)
@@ -61,7 +61,7 @@ impl Stock {
     }
 
     /// A stock as grab-tickets writes it, with no other fields.
-    pub fn at(ticket_num: u64, seq: u64) -> Stock {
+    pub(crate) fn at(ticket_num: u64, seq: u64) -> Stock {
         Stock {
             ticket_num,
             seq,

@@ -15,7 +15,7 @@ use crate::exit::Result;
 use crate::settings::Step;
 
 /// A data file with its two sidecars.
-pub struct FileStore {
+pub(crate) struct FileStore {
     pub data: DataFile,
     pub lock: LockFile,
     pub log: OrderLog,
@@ -24,13 +24,13 @@ pub struct FileStore {
 impl FileStore {
     /// Opens the data file's directory, then (creating if needed) the lock file and the order
     /// log beside the data file. `data` is a resolved path: no link is followed from here on.
-    pub fn open(data: &Path) -> Result<FileStore> {
+    pub(crate) fn open(data: &Path) -> Result<FileStore> {
         FileStore::beside(DataFile::open(data)?)
     }
 
     /// Opens the lock file and the order log beside an opened data file.
     /// Both sidecars are checked before either is created, so a refusal changes nothing.
-    pub fn beside(data: DataFile) -> Result<FileStore> {
+    pub(crate) fn beside(data: DataFile) -> Result<FileStore> {
         let (lock_path, log_path) = (lock_path_for(data.path()), log_path_for(data.path()));
         data.dir().check_sidecar(&lock_path, "lock file")?;
         data.dir().check_sidecar(&log_path, "order log")?;

@@ -17,7 +17,7 @@ use crate::settings::{Restock, Settings, StoreAt};
 /// The store as the launcher holds it. One per run, made once and never moved in bulk, so
 /// the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
-pub enum Keeper {
+pub(crate) enum Keeper {
     File {
         shop: FileStore,
         gate: RaceGate,
@@ -31,7 +31,7 @@ impl Keeper {
     /// Checks the store before anything is created or changed, then opens it: for the file
     /// store the data file, its lock file, order log and race gate; for the database the
     /// URL, the login and the tables.
-    pub fn open(settings: &Settings) -> Result<Keeper> {
+    pub(crate) fn open(settings: &Settings) -> Result<Keeper> {
         match settings.store() {
             StoreAt::DataFile => {
                 let seqs = books::SeqsNeeded {
@@ -58,7 +58,7 @@ impl Keeper {
     }
 
     /// What the launcher waits for when someone else holds the stock, for its message.
-    pub fn lock_name(&self) -> String {
+    pub(crate) fn lock_name(&self) -> String {
         match self {
             Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
             Keeper::Postgres(db) => {
@@ -68,7 +68,7 @@ impl Keeper {
     }
 
     /// The password to hand to buyers through their environment, if the URL had one.
-    pub fn password(&self) -> Option<String> {
+    pub(crate) fn password(&self) -> Option<String> {
         match self {
             Keeper::File { .. } => None,
             Keeper::Postgres(db) => db.borrow().target().password(),
@@ -79,7 +79,7 @@ impl Keeper {
     /// waits for any running race to end before a restock (the race gate, held shared while
     /// racing). The database has no gate: a restock takes both locks, so it lands between
     /// two purchases of a running race, and that race's report names it.
-    pub fn enter_race(
+    pub(crate) fn enter_race(
         &self,
         settings: &Settings,
         run: &str,
@@ -101,7 +101,7 @@ impl Keeper {
 
     /// Closes the run's window. If that fails (a full disk; a server that stays away), the
     /// report is still printed, from the store as it is, and says what happened.
-    pub fn close_race(
+    pub(crate) fn close_race(
         &self,
         settings: &Settings,
         opened: &Opened,
@@ -135,7 +135,7 @@ impl Keeper {
 
     /// A buyer killed between writing its temp file and swapping it in leaves the temp file
     /// behind (file store only). `killed` are the pids of buyers that died by a signal.
-    pub fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
+    pub(crate) fn remove_temp_files_of(&self, settings: &Settings, killed: &[u32]) {
         if let Keeper::File { .. } = self {
             books::remove_temp_files_of(settings.data(), killed);
         }

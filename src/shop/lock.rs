@@ -26,7 +26,7 @@ const MAX_RELOCKS: usize = 100;
 
 /// The sidecar lock file, opened once per process and kept open for its lifetime; reopened
 /// only when its path comes to name another file.
-pub struct LockFile {
+pub(crate) struct LockFile {
     file: RefCell<File>,
     /// Which file `file` is, learnt when it was opened.
     id: Cell<FileId>,
@@ -38,12 +38,12 @@ pub struct LockFile {
 }
 
 /// Proof that this process holds the lock; dropping it releases the lock.
-pub struct LockGuard<'a> {
+pub(crate) struct LockGuard<'a> {
     lock: &'a LockFile,
 }
 
 /// The lock file that belongs to a data file: `data.json` → `data.json.lock`.
-pub fn lock_path_for(data: &Path) -> PathBuf {
+pub(crate) fn lock_path_for(data: &Path) -> PathBuf {
     let mut name = data.as_os_str().to_owned();
     name.push(".lock");
     PathBuf::from(name)
@@ -53,7 +53,7 @@ impl LockFile {
     /// Opens (creating if needed) the lock file at `path`, a name in `dir`, by the sidecar
     /// rules (no link followed, a regular file with one link). It is never truncated,
     /// replaced or deleted by us: every participant must lock the very same inode.
-    pub fn open(dir: &DataDir, path: &Path) -> Result<LockFile> {
+    pub(crate) fn open(dir: &DataDir, path: &Path) -> Result<LockFile> {
         let opened = dir.open_sidecar(path, "lock file", Writes::InPlace)?;
         Ok(LockFile {
             file: RefCell::new(opened.file),
@@ -76,7 +76,7 @@ impl LockFile {
     /// a deleted or replaced lock file excludes nobody, since everyone who opens the path now
     /// locks another file. Then the new file is opened and locked (the timeout counts from
     /// the first try), and the change is returned in `relocked`.
-    pub fn acquire(
+    pub(crate) fn acquire(
         &self,
         timeout: Option<Duration>,
         on_wait: Option<&dyn Fn(Option<u32>)>,
@@ -136,7 +136,7 @@ impl LockFile {
     /// For a step that cannot go on without the lock (the launcher setting or settling the
     /// stock): waits by the same policy, and a timeout is an error naming the holder.
     /// `on_relock` hears each time the lock file had to be locked anew.
-    pub fn acquire_or_fail(
+    pub(crate) fn acquire_or_fail(
         &self,
         timeout: Option<Duration>,
         on_wait: &dyn Fn(Option<u32>),
@@ -159,7 +159,7 @@ impl LockFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -200,7 +200,7 @@ impl LockFile {
 
     /// The pid the current holder wrote, if any. A holder that was killed leaves its pid
     /// behind, so this is a hint for messages, never used for decisions.
-    pub fn holder(&self) -> Option<u32> {
+    pub(crate) fn holder(&self) -> Option<u32> {
         let mut buf = [0u8; PID_SLOT];
         let n = sys::read_at(&self.file.borrow(), &mut buf, 0).ok()?;
         std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
@@ -237,7 +237,7 @@ impl LockFile {
 }
 
 /// "pid 812", or "another process" when the holder left no pid.
-pub fn holder_name(holder: Option<u32>) -> String {
+pub(crate) fn holder_name(holder: Option<u32>) -> String {
     holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
 }
 
@@ -259,7 +259,7 @@ impl LockGuard<'_> {
     /// lock no longer excludes anyone (whoever opens the path now locks another file), and
     /// nothing may be written under it. One `stat`; a holder that waited (the network delay)
     /// checks right before it writes.
-    pub fn lost(&self) -> Result<Option<LockFileChange>> {
+    pub(crate) fn lost(&self) -> Result<Option<LockFileChange>> {
         self.lock.change()
     }
 }
@@ -278,13 +278,13 @@ impl Drop for LockGuard<'_> {
 /// race (it waits for every running race to end), and `--keep-stock` runs join a running race.
 /// The log is never replaced, so every participant locks the same inode; buyers never touch
 /// the gate, so it costs a purchase nothing.
-pub struct RaceGate {
+pub(crate) struct RaceGate {
     file: File,
     path: PathBuf,
 }
 
 /// Held while racing (shared) or restocking (exclusive); dropping it opens the gate.
-pub struct GateGuard<'a> {
+pub(crate) struct GateGuard<'a> {
     gate: &'a RaceGate,
 }
 
@@ -292,7 +292,7 @@ impl RaceGate {
     /// A descriptor of its own on the order log: flocks belong to the open file, so this one
     /// never interferes with the log's appends. It is the very file `log` has open (opened
     /// anew through it, never by name), whatever has happened to the name since.
-    pub fn open(log: &OrderLog) -> Result<RaceGate> {
+    pub(crate) fn open(log: &OrderLog) -> Result<RaceGate> {
         let file = log.open_again()?;
         Ok(RaceGate {
             file,
@@ -302,7 +302,7 @@ impl RaceGate {
 
     /// Enters the gate, waiting as long as `timeout` allows; `on_wait(pids)` is told once, with
     /// the launchers holding the gate, when it must wait.
-    pub fn enter(
+    pub(crate) fn enter(
         &self,
         mode: Mode,
         timeout: Option<Duration>,
@@ -349,7 +349,7 @@ impl Drop for GateGuard<'_> {
 
 /// How a lock is held: shared with others that hold it shared, or by one alone.
 #[derive(Debug, Clone, Copy)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Racing: any number of runs race on one stock together.
     Shared,
     /// Restocking (and every data lock): no one else at the same time.
@@ -404,7 +404,7 @@ fn wait(
 }
 
 /// "launcher pid 812", "launchers pid 812 and pid 907", or "another launcher".
-pub fn launchers(pids: &[u32]) -> String {
+pub(crate) fn launchers(pids: &[u32]) -> String {
     match pids {
         [] => "another launcher".to_string(),
         [one] => format!("launcher pid {one}"),

@@ -3,19 +3,19 @@
 //! lock file and its order log) and [`pg`] the PostgreSQL one, beside it; [`keeper`] is the
 //! launcher's side of either.
 
-pub mod books;
-pub mod data_file;
-pub mod directory;
-pub mod document;
-pub mod file_store;
-pub mod keeper;
-pub mod lock;
-pub mod orders;
-pub mod own_files;
-pub mod pg;
-pub mod planted;
-pub mod purchase;
-pub mod recovery;
+pub(crate) mod books;
+pub(crate) mod data_file;
+pub(crate) mod directory;
+pub(crate) mod document;
+pub(crate) mod file_store;
+pub(crate) mod keeper;
+pub(crate) mod lock;
+pub(crate) mod orders;
+pub(crate) mod own_files;
+pub(crate) mod pg;
+pub(crate) mod planted;
+pub(crate) mod purchase;
+pub(crate) mod recovery;
 
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use crate::settings::Step;
 use orders::{Entry, Window};
 
 /// How an attempt to take the lock went.
-pub enum Acquired<G> {
+pub(crate) enum Acquired<G> {
     /// Got it; `waited` when someone else held it first; `relocked` when the lock file was
     /// deleted or replaced under the lock granted, so the new one had to be locked (once per
     /// time).
@@ -40,14 +40,14 @@ pub enum Acquired<G> {
 
 /// What a store's read returned: the count and the number of the last change, plus whatever
 /// the store needs to write it back (the data file's other fields, say).
-pub trait Snapshot: Clone {
+pub(crate) trait Snapshot: Clone {
     fn ticket_num(&self) -> u64;
     fn seq(&self) -> u64;
 }
 
 /// A run's stretch of the ledger (either store's), opened once its buyers are ready to start.
 #[derive(Debug, Clone, Copy)]
-pub struct Opened {
+pub(crate) struct Opened {
     /// The stock as the race starts.
     pub tickets: u64,
     /// The ledger's end when the window opened (the file's log offset, the table's last
@@ -56,7 +56,7 @@ pub struct Opened {
 }
 
 /// The ledger once every buyer has ended.
-pub struct Closed {
+pub(crate) struct Closed {
     /// The stock read back after the race; None when it could not be read.
     pub remaining: Option<u64>,
     /// An order a killed buyer committed that the launcher had to apply.
@@ -66,14 +66,14 @@ pub struct Closed {
 }
 
 /// A state brought up to date with the ledger, and the order applied on the way, if any.
-pub struct Settled<S> {
+pub(crate) struct Settled<S> {
     pub stock: S,
     pub recovered: Option<Entry>,
 }
 
 /// The operations a purchase is made of. Each store decides what its lock is and how a sale is
 /// committed; the race decides the order and how much of it the lock covers.
-pub trait Store {
+pub(crate) trait Store {
     type Snapshot: Snapshot;
     type Guard<'a>
     where
@@ -116,7 +116,7 @@ pub trait Store {
 }
 
 /// How a SERIALIZABLE purchase's write ended.
-pub enum Serialized {
+pub(crate) enum Serialized {
     Committed,
     /// The database aborted the transaction (serialization failure): nothing was written;
     /// the purchase must start again from its read.
@@ -124,7 +124,7 @@ pub enum Serialized {
 }
 
 /// What only a database can do: decide a sale by itself, with no lock of ours.
-pub trait DatabaseAnswers {
+pub(crate) trait DatabaseAnswers {
     /// `--atomic`: one conditional statement takes a ticket if one is left and records
     /// `order` (its `seq`, `before` and `after` are filled in by the database); None when the
     /// stock was 0. There is no read-then-write to race.

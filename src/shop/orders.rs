@@ -25,7 +25,7 @@ const BLOCK_ENTRIES: u64 = 100;
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// The stock was set (`--tickets`), or a hand-written count adopted (`before == after`).
     Restock,
     /// A buyer took one ticket.
@@ -43,7 +43,7 @@ pub enum EntryKind {
 
 /// One line of the order log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The data file's `seq` once this change is applied.
     pub seq: u64,
     pub kind: EntryKind,
@@ -60,7 +60,7 @@ pub struct Entry {
 }
 
 /// The order log that belongs to a data file: `data.json` → `data.json.orders`.
-pub fn log_path_for(data: &Path) -> PathBuf {
+pub(crate) fn log_path_for(data: &Path) -> PathBuf {
     let mut name = data.as_os_str().to_owned();
     name.push(".orders");
     PathBuf::from(name)
@@ -68,7 +68,7 @@ pub fn log_path_for(data: &Path) -> PathBuf {
 
 /// An open order log. Opened in append mode so concurrent appends (the no-lock mode) never
 /// overwrite each other: each entry is one `write`, which the kernel places atomically at the end.
-pub struct OrderLog {
+pub(crate) struct OrderLog {
     file: File,
     path: PathBuf,
 }
@@ -76,7 +76,7 @@ pub struct OrderLog {
 impl OrderLog {
     /// Opens (creating if needed) the log at `path`, a name in `dir`, by the sidecar rules:
     /// no link followed, a regular file with one link.
-    pub fn open(dir: &DataDir, path: &Path) -> Result<OrderLog> {
+    pub(crate) fn open(dir: &DataDir, path: &Path) -> Result<OrderLog> {
         let opened = dir.open_sidecar(path, "order log", crate::sys::Writes::Append)?;
         Ok(OrderLog {
             file: opened.file,
@@ -84,19 +84,19 @@ impl OrderLog {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// A new open file of the log for reading (its own locks, its own offset), which is this
     /// very file whatever has happened to the name since (how, is `sys::reopen`'s).
-    pub fn open_again(&self) -> Result<File> {
+    pub(crate) fn open_again(&self) -> Result<File> {
         crate::sys::reopen(&self.file, &self.path)
             .map_err(|e| Error::io("open order log", &self.path, &e))
     }
 
     /// Appends one entry, in one `write`. Not yet durable: see [`OrderLog::sync`].
-    pub fn append(&self, entry: &Entry) -> Result<()> {
+    pub(crate) fn append(&self, entry: &Entry) -> Result<()> {
         let line = encode(entry);
         let mut written = 0;
         while written < line.len() {
@@ -142,7 +142,7 @@ impl OrderLog {
     }
 
     /// Flushes every entry appended so far (by any process) to the disk.
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         record::note(|| Op::SyncFile {
             name: record::name_of(&self.path),
         });
@@ -153,7 +153,7 @@ impl OrderLog {
 
     /// The most recent entry whose `seq` is `seq`, searching back from the end. Normally the
     /// one wanted is the last or nearly so; the search stops at the first entry older than it.
-    pub fn find_back(&self, seq: u64) -> Result<Option<Entry>> {
+    pub(crate) fn find_back(&self, seq: u64) -> Result<Option<Entry>> {
         let mut end = self.len()? / ENTRY_LEN as u64;
         while end > 0 {
             let start = end.saturating_sub(BLOCK_ENTRIES);
@@ -184,14 +184,14 @@ impl OrderLog {
     }
 
     /// Where the next entry will go, in entries: a run's window starts and ends here.
-    pub fn end(&self) -> Result<u64> {
+    pub(crate) fn end(&self) -> Result<u64> {
         Ok(self.len()? / ENTRY_LEN as u64)
     }
 
     /// Every entry in `window` (entry numbers), read once at the end of a run: only this
     /// run's stretch of the ledger, however long the history before it. Lines that do not
     /// decode (another program's mistake) are returned as text, never an error.
-    pub fn read_window(&self, window: std::ops::Range<u64>) -> Result<Window> {
+    pub(crate) fn read_window(&self, window: std::ops::Range<u64>) -> Result<Window> {
         let mut read = Window::default();
         if window.is_empty() {
             return Ok(read);
@@ -222,7 +222,7 @@ impl OrderLog {
     /// wholly or partly zeros (file size written back, contents not). Neither was flushed,
     /// so no buyer was told it succeeded. Then returns the last entry: one fstat and one pread in the normal
     /// case. Call only while holding the lock.
-    pub fn trim_torn_tail_and_read_last(&self) -> Result<Option<Entry>> {
+    pub(crate) fn trim_torn_tail_and_read_last(&self) -> Result<Option<Entry>> {
         let len = self.len()?;
         let mut count = len / ENTRY_LEN as u64;
         let mut last = None;
@@ -251,7 +251,7 @@ impl OrderLog {
     /// Checks, without changing anything, that the last entry (the one the next lock holder
     /// relies on) is readable, and returns it. A torn tail is fine: the next lock holder
     /// trims it.
-    pub fn check_tail(&self) -> Result<Option<Entry>> {
+    pub(crate) fn check_tail(&self) -> Result<Option<Entry>> {
         let count = self.len()? / ENTRY_LEN as u64;
         for index in (0..count).rev() {
             let chunk = self.read_chunk(index)?;
@@ -345,7 +345,7 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
 
 /// The seq after `seq`, checked: the ledger never passes [`MAX_SEQ`] (every reader refuses
 /// more), and never wraps.
-pub fn next_seq(seq: u64, log: &Path) -> Result<u64> {
+pub(crate) fn next_seq(seq: u64, log: &Path) -> Result<u64> {
     match seq.checked_add(1) {
         Some(next) if next <= MAX_SEQ => Ok(next),
         _ => Err(Error::bad_data(tr!(
@@ -358,7 +358,7 @@ pub fn next_seq(seq: u64, log: &Path) -> Result<u64> {
 
 /// A run's stretch of the ledger.
 #[derive(Debug, Default)]
-pub struct Window {
+pub(crate) struct Window {
     pub entries: Vec<Entry>,
     /// Lines that were not entries, as text (shown in the report).
     pub unreadable: Vec<String>,
@@ -366,7 +366,7 @@ pub struct Window {
 
 impl Entry {
     /// The entry that takes this order back: the ticket returns to the stock.
-    pub fn voided(&self) -> Entry {
+    pub(crate) fn voided(&self) -> Entry {
         Entry {
             seq: self.seq + 1,
             kind: EntryKind::Void,
@@ -377,7 +377,7 @@ impl Entry {
     }
 
     /// Whether a grab-tickets launcher run wrote it (its run id is 16 hex digits).
-    pub fn by_grab_tickets(&self) -> bool {
+    pub(crate) fn by_grab_tickets(&self) -> bool {
         self.run.len() == 16 && self.run.bytes().all(|b| b.is_ascii_hexdigit())
     }
 }

@@ -10,7 +10,7 @@ use super::orders::log_path_for;
 
 /// One of the files the shop is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShopFile {
+pub(crate) enum ShopFile {
     Data,
     Lock,
     Log,
@@ -18,7 +18,7 @@ pub enum ShopFile {
 
 impl ShopFile {
     /// The catalog's selector for it.
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             ShopFile::Data => "data",
             ShopFile::Lock => "lock",
@@ -29,7 +29,7 @@ impl ShopFile {
 
 /// How a path reaches a shop file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reached {
+pub(crate) enum Reached {
     /// The same name in the same directory.
     Named,
     /// Through one or more symbolic links.
@@ -39,7 +39,7 @@ pub enum Reached {
 }
 
 impl Reached {
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Reached::Named => "named",
             Reached::Link => "link",
@@ -50,7 +50,11 @@ impl Reached {
 
 /// Which shop file of `data` (a resolved data path) `path` names, with the shop file's path,
 /// if it names one. `follow` is `path` with its links followed.
-pub fn named_by(path: &Path, follow: &Path, data: &Path) -> Option<(ShopFile, Reached, PathBuf)> {
+pub(crate) fn named_by(
+    path: &Path,
+    follow: &Path,
+    data: &Path,
+) -> Option<(ShopFile, Reached, PathBuf)> {
     let shop = [
         (ShopFile::Data, data.to_path_buf()),
         (ShopFile::Lock, lock_path_for(data)),
@@ -78,7 +82,7 @@ pub fn named_by(path: &Path, follow: &Path, data: &Path) -> Option<(ShopFile, Re
 
 /// Whether two paths (links followed) name one place: the same directory and name, or the
 /// same existing file.
-pub fn same_place(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_place(a: &Path, b: &Path) -> bool {
     let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
     (canonical(a).is_some() && canonical(a) == canonical(b))
         || id(a).is_some_and(|a| id(b) == Some(a))

@@ -4,11 +4,11 @@
 use std::sync::OnceLock;
 
 /// The environment variable that plants a bug (hidden: tests only).
-pub const PLANTED_ENV: &str = "GRAB_TICKETS_PLANTED_BUG";
+pub(crate) const PLANTED_ENV: &str = "GRAB_TICKETS_PLANTED_BUG";
 
 /// A sync the protocol makes that a planted bug leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bug {
+pub(crate) enum Bug {
     /// `no-log-dir-sync`: the directory is not fsynced after the order log is created, so
     /// the log's name may not survive a power cut even though its contents were fsynced.
     NoLogDirSync,
@@ -17,7 +17,7 @@ pub enum Bug {
 }
 
 /// Whether `bug` is planted in this process.
-pub fn planted(bug: Bug) -> bool {
+pub(crate) fn planted(bug: Bug) -> bool {
     static PLANTED: OnceLock<Option<Bug>> = OnceLock::new();
     let chosen = PLANTED.get_or_init(|| match std::env::var(PLANTED_ENV).ok()?.as_str() {
         "no-log-dir-sync" => Some(Bug::NoLogDirSync),

@@ -16,7 +16,7 @@ use crate::sys::record::{self, Op};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     /// Bought the ticket of order `seq`.
     Bought {
         seq: u64,
@@ -27,7 +27,7 @@ pub enum Attempt {
 
 /// Who is buying, from which store, under which rules: everything that stays the same across
 /// one buyer's attempts.
-pub struct Purchase<'a, S: Store> {
+pub(crate) struct Purchase<'a, S: Store> {
     pub store: &'a S,
     pub rules: Rules,
     pub buyer: u32,
@@ -54,7 +54,12 @@ impl<S: Store> Purchase<'_, S> {
     /// Buys one ticket if one is left. `send` hears each step; `reporting` is false once the
     /// buyer has stopped streaming per-step events (long throughput runs), so nobody waits
     /// to be told whom the lock is held by.
-    pub fn attempt(&self, delay_ms: u64, reporting: bool, send: &dyn Fn(Event)) -> Result<Attempt> {
+    pub(crate) fn attempt(
+        &self,
+        delay_ms: u64,
+        reporting: bool,
+        send: &dyn Fn(Event),
+    ) -> Result<Attempt> {
         match self.rules.method {
             Method::ReadCheckWrite => {}
             Method::Atomic => return self.atomic(self.answers()?, delay_ms, send),

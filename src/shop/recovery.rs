@@ -11,7 +11,7 @@ use crate::exit::{Error, Failure, Result};
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
-pub fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
+pub(crate) fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> {
     let last = log.trim_torn_tail_and_read_last()?;
     let stock = match data_file::read(data) {
         Ok(stock) => stock,
@@ -130,6 +130,6 @@ fn set_to(data: &DataFile, stock: Stock, last: &Entry) -> Result<Stock> {
 
 /// What ext4 can leave of a data file whose new contents never reached the disk: nothing, or
 /// zeros. A person's edit never produces either, so those still get a clear error.
-pub fn cut_by_power_loss(data: &DataFile) -> bool {
+pub(crate) fn cut_by_power_loss(data: &DataFile) -> bool {
     data_file::read_bytes(data).is_ok_and(|bytes| bytes.is_empty() || bytes.contains(&0))
 }

@@ -13,7 +13,7 @@ use crate::settings::{LockScope, Settings};
 
 /// The report's "Why:" and the JSON verdict's `cause`: where overselling came from, in one
 /// sentence built from the events; None when nothing went wrong.
-pub fn why(settings: &Settings, result: &RunResult, story: &Story) -> Option<String> {
+pub(crate) fn why(settings: &Settings, result: &RunResult, story: &Story) -> Option<String> {
     let t = &result.tally;
     let bad = matches!(t.status(), Status::Oversold | Status::LostUpdates);
     // This run's own buyers held the lock over every purchase, and by themselves they sold
@@ -52,7 +52,7 @@ fn how(scope: LockScope) -> String {
 }
 
 /// The sentences for a run that oversold or lost updates, from its events alone.
-pub fn explain(scope: LockScope, status: Status, story: &Story) -> Option<String> {
+pub(crate) fn explain(scope: LockScope, status: Status, story: &Story) -> Option<String> {
     if !matches!(status, Status::Oversold | Status::LostUpdates) {
         return None;
     }

@@ -7,7 +7,7 @@ use crate::settings::{Restock, Settings};
 
 /// "10 buyers race for 3 tickets in data/data.json, lock around the whole purchase", then the
 /// replay note.
-pub fn headline(settings: &Settings) -> String {
+pub(crate) fn headline(settings: &Settings) -> String {
     let stock = match settings.restock() {
         Restock::To(t) => tr!("count-tickets", n = t),
         Restock::Keep => tr!("headline-stock-kept"),

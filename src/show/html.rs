@@ -22,14 +22,14 @@ use crate::settings::Settings;
 const PAGE: &str = include_str!("page.html");
 
 /// The page file, created before the race so a bad path fails before any buyer starts.
-pub struct PageFile(OutFile);
+pub(crate) struct PageFile(OutFile);
 
 impl PageFile {
-    pub fn create(path: &Path) -> Result<PageFile> {
+    pub(crate) fn create(path: &Path) -> Result<PageFile> {
         OutFile::create(OutKind::Page, path).map(PageFile)
     }
 
-    pub fn write(
+    pub(crate) fn write(
         self,
         settings: &Settings,
         result: &RunResult,
@@ -61,7 +61,7 @@ struct PageData<'a> {
 }
 
 /// The whole page for one run (and, stepped by `--schedule`, how its schedule went).
-pub fn page(
+pub(crate) fn page(
     settings: &Settings,
     result: &RunResult,
     story: &Story,

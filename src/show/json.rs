@@ -20,7 +20,7 @@ const FORMAT: u32 = 1;
 
 /// The document's top level.
 #[derive(Serialize)]
-pub struct JsonReport<'a> {
+pub(crate) struct JsonReport<'a> {
     pub format: u32,
     pub settings: JsonSettings,
     pub run: &'a str,
@@ -57,7 +57,7 @@ pub struct JsonReport<'a> {
 }
 
 #[derive(Serialize)]
-pub struct JsonSettings {
+pub(crate) struct JsonSettings {
     pub data: String,
     pub buyers: u32,
     /// null with --keep-stock.
@@ -78,14 +78,14 @@ pub struct JsonSettings {
 }
 
 #[derive(Serialize)]
-pub struct JsonVerdict {
+pub(crate) struct JsonVerdict {
     pub status: Status,
     pub line: String,
     pub cause: Option<String>,
 }
 
 /// The document, pretty-printed, as `--json` prints it.
-pub fn report(
+pub(crate) fn report(
     settings: &Settings,
     result: &RunResult,
     story: &Story,
@@ -96,7 +96,7 @@ pub fn report(
 }
 
 /// The same document on one line (the classroom page embeds it).
-pub fn compact(
+pub(crate) fn compact(
     settings: &Settings,
     result: &RunResult,
     story: &Story,

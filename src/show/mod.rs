@@ -2,21 +2,21 @@
 //! timeline, the text report and its "Why:", the `--json` document, the Chrome trace and the
 //! classroom page.
 
-pub mod cause;
-pub mod explore;
-pub mod headline;
-pub mod html;
-pub mod json;
-pub mod narrate;
-pub mod out;
-pub mod out_file;
-pub mod power_cut;
+pub(crate) mod cause;
+pub(crate) mod explore;
+pub(crate) mod headline;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod narrate;
+pub(crate) mod out;
+pub(crate) mod out_file;
+pub(crate) mod power_cut;
 mod problems;
-pub mod progress;
-pub mod schedule;
-pub mod spans;
-pub mod story;
-pub mod text;
-pub mod timeline;
-pub mod trace;
-pub mod words;
+pub(crate) mod progress;
+pub(crate) mod schedule;
+pub(crate) mod spans;
+pub(crate) mod story;
+pub(crate) mod text;
+pub(crate) mod timeline;
+pub(crate) mod trace;
+pub(crate) mod words;

@@ -5,13 +5,13 @@
 use std::io::{self, Write};
 use std::sync::Mutex;
 
-pub use crate::safe_text::escaped;
+pub(crate) use crate::safe_text::escaped;
 
 /// The first write error, after which nothing more is written.
 static FAILED: Mutex<Option<io::ErrorKind>> = Mutex::new(None);
 
 /// Writes `text`, its control characters escaped (see [`escaped`]).
-pub fn print(text: &str) {
+pub(crate) fn print(text: &str) {
     let text = escaped(text);
     let mut failed = FAILED.lock().unwrap_or_else(|e| e.into_inner());
     if failed.is_some() {
@@ -27,12 +27,12 @@ pub fn print(text: &str) {
 }
 
 /// Writes `text` and a newline.
-pub fn line(text: &str) {
+pub(crate) fn line(text: &str) {
     print(&format!("{text}\n"));
 }
 
 /// Why stdout stopped taking output, unless it was only closed by its reader.
-pub fn failure() -> Option<io::ErrorKind> {
+pub(crate) fn failure() -> Option<io::ErrorKind> {
     let failed = *FAILED.lock().unwrap_or_else(|e| e.into_inner());
     failed.filter(|kind| *kind != io::ErrorKind::BrokenPipe)
 }

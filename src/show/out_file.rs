@@ -14,7 +14,7 @@ const MAX_LINKS: usize = 40;
 
 /// What the messages call each output, as the `Error::io` action keys spell it.
 #[derive(Debug, Clone, Copy)]
-pub enum OutKind {
+pub(crate) enum OutKind {
     Trace,
     Page,
 }
@@ -36,7 +36,7 @@ impl OutKind {
 }
 
 /// A staged output: the temp file is removed on drop unless [`OutFile::finish`] renamed it.
-pub struct OutFile {
+pub(crate) struct OutFile {
     kind: OutKind,
     /// The path as the user typed it, for messages.
     shown: PathBuf,
@@ -47,7 +47,7 @@ pub struct OutFile {
 
 impl OutFile {
     /// Creates the temp file now, so a missing or read-only directory fails before the race.
-    pub fn create(kind: OutKind, path: &Path) -> Result<OutFile> {
+    pub(crate) fn create(kind: OutKind, path: &Path) -> Result<OutFile> {
         let dest = follow_links(path);
         let shown = path.to_path_buf();
         if dest.is_dir() {
@@ -73,7 +73,10 @@ impl OutFile {
 
     /// Writes the whole file with `fill`, makes it durable, then renames it over the
     /// destination in one step.
-    pub fn finish(mut self, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    pub(crate) fn finish(
+        mut self,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<()> {
         let (temp, file) = self.temp.take().expect("an output is finished once");
         let mut out = BufWriter::new(&file);
         let written = fill(&mut out)
@@ -113,7 +116,7 @@ fn temp_path_for(dest: &Path) -> PathBuf {
 
 /// The path with every symbolic link at its end followed (a relative target is relative to
 /// the link's directory), stopping at the first name that is not a link or does not exist.
-pub fn follow_links(path: &Path) -> PathBuf {
+pub(crate) fn follow_links(path: &Path) -> PathBuf {
     let mut path = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());

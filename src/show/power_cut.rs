@@ -21,7 +21,7 @@ const TOLD: usize = 3;
 const FORMAT: u32 = 1;
 
 /// The summary as text.
-pub fn text(explored: &Explored) -> String {
+pub(crate) fn text(explored: &Explored) -> String {
     let who = names(explored);
     let confirmed = explored
         .steps
@@ -244,7 +244,7 @@ fn fsync_word(durability: Durability) -> &'static str {
 }
 
 /// The summary as one JSON document: language-neutral keys, every vulnerable state.
-pub fn json(explored: &Explored) -> String {
+pub(crate) fn json(explored: &Explored) -> String {
     let models: Vec<serde_json::Value> = explored
         .models
         .iter()

@@ -15,7 +15,7 @@ use crate::settings::{Output, Restock, Settings};
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
 /// What the line says, updated from every event.
-pub struct Progress {
+pub(crate) struct Progress {
     /// None when the line must never show (piped output, `--json`).
     bar: Option<ProgressBar>,
     started: Instant,
@@ -24,7 +24,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn for_run(settings: &Settings) -> Progress {
+    pub(crate) fn for_run(settings: &Settings) -> Progress {
         let shown = settings.output() != Output::Json
             && std::io::stdout().is_terminal()
             && std::io::stderr().is_terminal();
@@ -53,7 +53,7 @@ impl Progress {
     }
 
     /// Takes in one event; shows the line once the race has run long enough.
-    pub fn observe(&mut self, message: &Message) {
+    pub(crate) fn observe(&mut self, message: &Message) {
         let Some(bar) = &self.bar else {
             return;
         };
@@ -86,7 +86,7 @@ impl Progress {
     }
 
     /// Prints a narration line on stdout without tearing the progress line on stderr.
-    pub fn println(&self, line: &str) {
+    pub(crate) fn println(&self, line: &str) {
         let print = || super::out::line(line);
         match &self.bar {
             Some(bar) if !bar.is_hidden() => bar.suspend(print),
@@ -95,7 +95,7 @@ impl Progress {
     }
 
     /// Takes the line off the terminal before the report is printed.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

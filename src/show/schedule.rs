@@ -17,7 +17,7 @@ use crate::settings::{LockScope, Schedule, Settings};
 const DEFAULT_DATA: &str = "data/data.json";
 
 /// A `--schedule` run: what was asked and what was taken.
-pub struct Replayed<'a> {
+pub(crate) struct Replayed<'a> {
     pub given: &'a Schedule,
     pub taken: &'a Schedule,
     /// How many turns of `given` were taken as written.
@@ -28,7 +28,7 @@ pub struct Replayed<'a> {
 }
 
 /// The lines after a `--schedule` run's report.
-pub fn lines(settings: &Settings, story: &Story, replayed: &Replayed) -> String {
+pub(crate) fn lines(settings: &Settings, story: &Story, replayed: &Replayed) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -54,7 +54,7 @@ pub fn lines(settings: &Settings, story: &Story, replayed: &Replayed) -> String 
 }
 
 /// The error for a schedule that did not fit the race.
-pub fn misfit_error(misfit: &Misfit) -> String {
+pub(crate) fn misfit_error(misfit: &Misfit) -> String {
     tr!(
         "schedule-misfit",
         step = misfit.step,
@@ -64,7 +64,7 @@ pub fn misfit_error(misfit: &Misfit) -> String {
 }
 
 /// "ticket 1 to buyer-1 and buyer-2 (sold twice); buyer-3 got none".
-pub fn tickets_line(sales: &[Sale], buyers: u32) -> String {
+pub(crate) fn tickets_line(sales: &[Sale], buyers: u32) -> String {
     let mut parts: Vec<String> = sales
         .iter()
         .map(|sale| {
@@ -92,7 +92,7 @@ pub fn tickets_line(sales: &[Sale], buyers: u32) -> String {
 }
 
 /// The command that replays `schedule`: every flag that shapes the race, and nothing else.
-pub fn replay_command(
+pub(crate) fn replay_command(
     data: &Path,
     buyers: u32,
     tickets: u64,
@@ -129,7 +129,7 @@ fn shell_word(word: &str) -> String {
 
 /// The `schedule` object of a `--schedule` run's JSON document.
 #[derive(Serialize)]
-pub struct JsonSchedule {
+pub(crate) struct JsonSchedule {
     pub given: String,
     pub taken: String,
     pub followed: usize,
@@ -139,14 +139,14 @@ pub struct JsonSchedule {
 }
 
 #[derive(Serialize)]
-pub struct JsonMisfit {
+pub(crate) struct JsonMisfit {
     pub step: usize,
     pub turn: String,
     pub why: String,
 }
 
 impl JsonSchedule {
-    pub fn of(replayed: &Replayed, story: &Story) -> JsonSchedule {
+    pub(crate) fn of(replayed: &Replayed, story: &Story) -> JsonSchedule {
         JsonSchedule {
             given: replayed.given.to_string(),
             taken: replayed.taken.to_string(),

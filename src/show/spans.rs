@@ -7,7 +7,7 @@ use crate::events::{Event, Message};
 
 /// What a stretch of one buyer's time was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpanKind {
+pub(crate) enum SpanKind {
     /// Waiting in `flock` for `holder` (a pid, if it left one).
     LockWait { holder: Option<u32>, end: WaitEnd },
     /// Holding the lock. `released` is false for a buyer that died holding it: it held the
@@ -19,13 +19,13 @@ pub enum SpanKind {
 
 /// How a lock wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitEnd {
+pub(crate) enum WaitEnd {
     Acquired { waited_us: u64 },
     TimedOut,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     pub kind: SpanKind,
     /// Microseconds on the shared clock.
     pub from: u64,
@@ -33,14 +33,14 @@ pub struct Span {
 }
 
 /// One buyer's events, in time order, and the spans they make.
-pub struct BuyerTime<'a> {
+pub(crate) struct BuyerTime<'a> {
     pub buyer: u32,
     pub events: Vec<&'a Message>,
     pub spans: Vec<Span>,
 }
 
 /// Every buyer's time, in buyer order.
-pub fn by_buyer(events: &[Message]) -> Vec<BuyerTime<'_>> {
+pub(crate) fn by_buyer(events: &[Message]) -> Vec<BuyerTime<'_>> {
     let mut grouped: BTreeMap<u32, Vec<&Message>> = BTreeMap::new();
     for message in events {
         grouped.entry(message.buyer).or_default().push(message);

@@ -11,7 +11,7 @@ use crate::events::{Event, Message};
 use crate::report::{self, RunResult};
 
 /// One run's facts.
-pub struct Story {
+pub(crate) struct Story {
     /// Every write of the count, in time order.
     pub sales: Vec<Sale>,
     /// Some buyer made more attempts than it narrated (a throughput run).
@@ -23,7 +23,7 @@ pub struct Story {
 }
 
 impl Story {
-    pub fn of(result: &RunResult) -> Story {
+    pub(crate) fn of(result: &RunResult) -> Story {
         Story {
             gun_us: result.gun_us,
             ..Story::of_events(&result.events)
@@ -31,7 +31,7 @@ impl Story {
     }
 
     /// The facts the events alone give (the gun at 0).
-    pub fn of_events(events: &[Message]) -> Story {
+    pub(crate) fn of_events(events: &[Message]) -> Story {
         Story {
             sales: sales(events),
             streamed_in_part: streamed_in_part(events),
@@ -43,7 +43,7 @@ impl Story {
 
 /// One write of the count by a buyer, and whether the count it had read was still the data
 /// file's when it wrote.
-pub struct Sale {
+pub(crate) struct Sale {
     pub buyer: u32,
     pub read: u64,
     pub stale: bool,

@@ -16,7 +16,7 @@ use crate::settings::{Method, Settings};
 /// The report before it is laid out: the terminal prints it as text, the classroom page as a
 /// table, so both say the same.
 #[derive(Debug, Serialize)]
-pub struct ReportParts {
+pub(crate) struct ReportParts {
     pub heading: String,
     pub rows: Vec<Row>,
     /// Buyers that did not end normally, and what each left behind.
@@ -30,7 +30,7 @@ pub struct ReportParts {
 
 /// "confirmed  3  buyers 1–3".
 #[derive(Debug, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub label: String,
     /// The number, or the catalog's word for a number that could not be read.
     pub count: String,
@@ -42,7 +42,12 @@ const LABEL_COLUMNS: usize = 22;
 
 /// The reconciliation, the problems worth knowing about, and the verdict line last; its
 /// sentences wrapped to `width` (`usize::MAX`: not at all).
-pub fn report(settings: &Settings, result: &RunResult, story: &Story, width: usize) -> String {
+pub(crate) fn report(
+    settings: &Settings,
+    result: &RunResult,
+    story: &Story,
+    width: usize,
+) -> String {
     let parts = report_parts(settings, result, story);
     let mut out = format!("\n{}\n", parts.heading);
     for row in &parts.rows {
@@ -67,7 +72,7 @@ pub fn report(settings: &Settings, result: &RunResult, story: &Story, width: usi
 }
 
 /// Every part of the report, in order.
-pub fn report_parts(settings: &Settings, result: &RunResult, story: &Story) -> ReportParts {
+pub(crate) fn report_parts(settings: &Settings, result: &RunResult, story: &Story) -> ReportParts {
     let store = Store::of(settings);
     ReportParts {
         heading: tr!(
@@ -207,7 +212,7 @@ fn result_key(result: BuyerResult) -> &'static str {
 }
 
 /// The report row's label for buyers that ended with `result`.
-pub fn result_label(result: BuyerResult) -> String {
+pub(crate) fn result_label(result: BuyerResult) -> String {
     tr!("result", result = result_key(result))
 }
 
@@ -227,7 +232,7 @@ fn with_counts(buyers: &[&BuyerSummary]) -> String {
 /// The verdict: one line a person understands at a glance. The buyers' results come after
 /// the tickets, each counted once, so a note about the tickets cannot be read as one about
 /// the buyers.
-pub fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
+pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
     match t.status() {
         Status::Ok => {
             let mut line = tr!(

@@ -11,14 +11,14 @@ use crate::events::{Event, Message};
 use crate::exit::Result;
 
 /// The trace file, created before the race so a bad path fails before any buyer starts.
-pub struct TraceFile(OutFile);
+pub(crate) struct TraceFile(OutFile);
 
 impl TraceFile {
-    pub fn create(path: &Path) -> Result<TraceFile> {
+    pub(crate) fn create(path: &Path) -> Result<TraceFile> {
         OutFile::create(OutKind::Trace, path).map(TraceFile)
     }
 
-    pub fn write(self, events: &[Message]) -> Result<()> {
+    pub(crate) fn write(self, events: &[Message]) -> Result<()> {
         self.0.finish(|out| {
             serde_json::to_writer(out, &document(events)).map_err(std::io::Error::from)
         })
@@ -27,7 +27,7 @@ impl TraceFile {
 
 /// The whole trace: `{"traceEvents": [...], "displayTimeUnit": "ms", ...}`. Timestamps are
 /// the shared clock's microseconds, which is the format's own unit.
-pub fn document(events: &[Message]) -> Value {
+pub(crate) fn document(events: &[Message]) -> Value {
     let mut trace = Vec::new();
     for time in spans::by_buyer(events) {
         trace.extend(buyer_events(&time));

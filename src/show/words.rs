@@ -8,13 +8,13 @@ use crate::lang::tr;
 use crate::settings::{DbLock, LockScope, Method, Move, Settings, Step};
 
 /// "buyer-3" (用户3).
-pub fn buyer(n: u32) -> String {
+pub(crate) fn buyer(n: u32) -> String {
     tr!("buyer", n = n)
 }
 
 /// "buyer-3", "buyers 1–10", "buyers 1, 3 and 5–7": runs of consecutive numbers as ranges,
 /// so a list of every buyer stays short.
-pub fn buyer_set(buyers: &[u32]) -> String {
+pub(crate) fn buyer_set(buyers: &[u32]) -> String {
     let mut sorted = buyers.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -45,7 +45,7 @@ fn ranges(sorted: &[u32]) -> Vec<String> {
 }
 
 /// "a", "a and b", "a, b and c" (中文: "a、b 和 c").
-pub fn and_list(items: &[String]) -> String {
+pub(crate) fn and_list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -58,7 +58,7 @@ pub fn and_list(items: &[String]) -> String {
 }
 
 /// The first `max` items, then how many more.
-pub fn abbreviate(items: &[String], max: usize) -> String {
+pub(crate) fn abbreviate(items: &[String], max: usize) -> String {
     let separator = tr!("list-separator");
     if items.len() <= max {
         items.join(&separator)
@@ -72,17 +72,17 @@ pub fn abbreviate(items: &[String], max: usize) -> String {
 }
 
 /// "0.242s": a moment on the run's one clock, from the starting gun.
-pub fn seconds(us: u64) -> String {
+pub(crate) fn seconds(us: u64) -> String {
     format!("{:.3}s", us as f64 / 1e6)
 }
 
 /// "242 ms": a wait, rounded down.
-pub fn millis(us: u64) -> String {
+pub(crate) fn millis(us: u64) -> String {
     tr!("millis", ms = us / 1_000)
 }
 
 /// What the lock covers, as the headline and explore say it: "lock around the write only".
-pub fn lock_scope(scope: LockScope) -> String {
+pub(crate) fn lock_scope(scope: LockScope) -> String {
     match scope {
         LockScope::None => tr!("scope-none"),
         LockScope::Write => tr!("scope-write"),
@@ -91,7 +91,7 @@ pub fn lock_scope(scope: LockScope) -> String {
 }
 
 /// The run's lock, its kind and method included: "row lock around the whole purchase".
-pub fn run_lock(settings: &Settings) -> String {
+pub(crate) fn run_lock(settings: &Settings) -> String {
     let kind = match (settings.on_database(), settings.db_lock()) {
         (false, _) => "file",
         (true, DbLock::Row) => "row",
@@ -107,23 +107,23 @@ pub fn run_lock(settings: &Settings) -> String {
 }
 
 /// A fault-injection step, by its command-line name and what it means.
-pub fn step(step: Step) -> String {
+pub(crate) fn step(step: Step) -> String {
     tr!("step", name = step.name())
 }
 
 /// A stepped move's letter and what it does: "r read the count it will decide on".
-pub fn describe_move(mv: Move) -> String {
+pub(crate) fn describe_move(mv: Move) -> String {
     tr!("move-describe", mv = mv.letter().to_string())
 }
 
 /// A stepped move's short name: "read".
-pub fn move_name(mv: Move) -> String {
+pub(crate) fn move_name(mv: Move) -> String {
     tr!("move-name", mv = mv.letter().to_string())
 }
 
 /// What the stock and the ledger are called in this run's store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Store {
+pub(crate) enum Store {
     /// `data.json` and its order log.
     File,
     /// The stock row and the orders table.
@@ -131,7 +131,7 @@ pub enum Store {
 }
 
 impl Store {
-    pub fn of(settings: &Settings) -> Store {
+    pub(crate) fn of(settings: &Settings) -> Store {
         if settings.on_database() {
             Store::Database
         } else {
@@ -140,7 +140,7 @@ impl Store {
     }
 
     /// The catalog's selector for this store.
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Store::File => "file",
             Store::Database => "database",
@@ -148,33 +148,33 @@ impl Store {
     }
 
     /// "data file" or "stock row".
-    pub fn stock(self) -> String {
+    pub(crate) fn stock(self) -> String {
         tr!("store-stock", store = self.key())
     }
 
     /// "order log" or "orders table".
-    pub fn ledger(self) -> String {
+    pub(crate) fn ledger(self) -> String {
         tr!("store-ledger", store = self.key())
     }
 }
 
 /// Columns `text` takes on a terminal.
-pub fn width(text: &str) -> usize {
+pub(crate) fn width(text: &str) -> usize {
     UnicodeWidthStr::width(text)
 }
 
 /// `text` padded with spaces to `columns` display columns (left-aligned).
-pub fn pad(text: &str, columns: usize) -> String {
+pub(crate) fn pad(text: &str, columns: usize) -> String {
     format!("{text}{}", " ".repeat(columns.saturating_sub(width(text))))
 }
 
 /// `text` padded on the left to `columns` display columns (right-aligned).
-pub fn pad_left(text: &str, columns: usize) -> String {
+pub(crate) fn pad_left(text: &str, columns: usize) -> String {
     format!("{}{text}", " ".repeat(columns.saturating_sub(width(text))))
 }
 
 /// The first `columns` display columns of `text`.
-pub fn cut(text: &str, columns: usize) -> String {
+pub(crate) fn cut(text: &str, columns: usize) -> String {
     let mut used = 0;
     text.chars()
         .take_while(|c| {
@@ -187,7 +187,7 @@ pub fn cut(text: &str, columns: usize) -> String {
 /// Wraps `text` to `width` columns, keeping its leading spaces; continuation lines are
 /// indented by `indent`. Lines break at spaces, and between two wide (CJK) characters, where
 /// Chinese breaks, but never before closing punctuation.
-pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {
     let body = text.trim_start_matches(' ');
     let mut lines: Vec<String> = Vec::new();
     let mut line = text[..text.len() - body.len()].to_string();

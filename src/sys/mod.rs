@@ -14,26 +14,26 @@
 
 #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
 mod linux;
-pub mod record;
+pub(crate) mod record;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
 compile_error!("the Windows half of the seam (src/sys/windows.rs) is not written yet: issue 18");
 
 #[cfg(unix)]
-pub use unix::*;
+pub(crate) use unix::*;
 
 /// Which file this is, whatever its name: device and inode on Unix, volume serial number and
 /// file index on Windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileId {
+pub(crate) struct FileId {
     pub(crate) volume: u64,
     pub(crate) index: u64,
 }
 
 /// What kind of file a name leads to (the link itself, never its target).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Regular,
     Directory,
     /// A symbolic link, or on Windows any reparse point (junctions included).
@@ -46,7 +46,7 @@ pub enum Kind {
 
 /// What one look at a name (or an open file) tells: its kind, identity and links.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub kind: Kind,
     pub id: FileId,
     /// Hard links to it: more than one means another name shares its contents.
@@ -60,14 +60,14 @@ pub struct Entry {
 /// How a sidecar is written: in place at an offset (the lock file's pid slot), or only ever
 /// appended to (the order log: every write lands at the end, in one piece).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Writes {
+pub(crate) enum Writes {
     InPlace,
     Append,
 }
 
 /// How a new file is opened once created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NewFile {
+pub(crate) enum NewFile {
     /// Written once, then renamed into place (a temp file).
     WriteOnly,
     /// A sidecar, read and written for the rest of the process.
@@ -76,26 +76,26 @@ pub enum NewFile {
 
 /// How a lock on the race gate is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Share {
+pub(crate) enum Share {
     Shared,
     Exclusive,
 }
 
 /// Whether a lock call may block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Blocking {
+pub(crate) enum Blocking {
     Try,
     Wait,
 }
 
 /// Microseconds since `epoch_ns` (a value of [`monotonic_ns`], possibly from another process).
-pub fn micros_since(epoch_ns: u64) -> u64 {
+pub(crate) fn micros_since(epoch_ns: u64) -> u64 {
     monotonic_ns().saturating_sub(epoch_ns) / 1_000
 }
 
 /// The permission bits a new file gets (ignored where files have none).
 #[derive(Debug, Clone, Copy)]
-pub struct NewPerms {
+pub(crate) struct NewPerms {
     pub bits: u32,
     /// The umask would narrow `bits`: chmod the file right after creating it.
     pub chmod_after: bool,

@@ -18,13 +18,13 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 /// The environment variable that turns recording on: the record file's path.
-pub const RECORD_ENV: &str = "GRAB_TICKETS_RECORD";
+pub(crate) const RECORD_ENV: &str = "GRAB_TICKETS_RECORD";
 
 /// One change to the shop's directory or files, as the program made it. Names are file
 /// names in the data file's directory (every shop file lives there).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
+pub(crate) enum Op {
     /// A new file (`O_CREAT | O_EXCL`).
     Create { name: String },
     /// `bytes` (hex) written at `offset`.
@@ -53,7 +53,7 @@ pub enum Op {
 
 /// One line of the record: which process did what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub pid: u32,
     #[serde(flatten)]
     pub op: Op,
@@ -74,7 +74,7 @@ fn record_file() -> Option<&'static File> {
 }
 
 /// Records the operation `op()` makes, if recording is on (`op` is not called otherwise).
-pub fn note(op: impl FnOnce() -> Op) {
+pub(crate) fn note(op: impl FnOnce() -> Op) {
     let Some(mut file) = record_file() else {
         return;
     };
@@ -89,22 +89,22 @@ pub fn note(op: impl FnOnce() -> Op) {
 }
 
 /// A file name as the record spells it.
-pub fn name(name: &OsStr) -> String {
+pub(crate) fn name(name: &OsStr) -> String {
     name.to_string_lossy().into_owned()
 }
 
 /// The file name of a path in the data file's directory.
-pub fn name_of(path: &std::path::Path) -> String {
+pub(crate) fn name_of(path: &std::path::Path) -> String {
     path.file_name().map(name).unwrap_or_default()
 }
 
 /// Bytes as lower-case hex, two digits each.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The bytes `hex` spelled, or None if it is not hex.
-pub fn unhex(hex: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }

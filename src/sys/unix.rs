@@ -27,14 +27,14 @@ use super::{Blocking, Entry, FileId, Kind, NewFile, NewPerms, Share, Writes};
 /// An open directory: every name below is looked up relative to it, so renaming a directory
 /// above it mid-run changes nothing.
 #[derive(Debug)]
-pub struct Dir {
+pub(crate) struct Dir {
     fd: OwnedFd,
     path: PathBuf,
 }
 
 impl Dir {
     /// Opens the directory at `path` for lookups (`O_DIRECTORY`).
-    pub fn open(path: &Path) -> io::Result<Dir> {
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(CWD, path, flags, Mode::empty()) {
             #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
@@ -48,7 +48,7 @@ impl Dir {
     }
 
     /// What `name` is now, without following a link; `None` if nothing has that name.
-    pub fn stat(&self, name: &OsStr) -> io::Result<Option<Entry>> {
+    pub(crate) fn stat(&self, name: &OsStr) -> io::Result<Option<Entry>> {
         match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Ok(Some(entry(&stat))),
             Err(Errno::NOENT) => Ok(None),
@@ -58,7 +58,7 @@ impl Dir {
 
     /// Opens `name` for reading, never following a link and never waiting (a FIFO planted
     /// there gives what it has at once).
-    pub fn open_read(&self, name: &OsStr) -> io::Result<File> {
+    pub(crate) fn open_read(&self, name: &OsStr) -> io::Result<File> {
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         Ok(File::from(rustix::fs::openat(
             &self.fd,
@@ -70,7 +70,12 @@ impl Dir {
 
     /// Creates `name` as a new file of our own (`O_CREAT | O_EXCL | O_NOFOLLOW`): whatever
     /// already has the name is `AlreadyExists`, never opened.
-    pub fn create_new(&self, name: &OsStr, how: NewFile, perms: NewPerms) -> io::Result<File> {
+    pub(crate) fn create_new(
+        &self,
+        name: &OsStr,
+        how: NewFile,
+        perms: NewPerms,
+    ) -> io::Result<File> {
         let access = match how {
             NewFile::WriteOnly => OFlags::WRONLY,
             NewFile::Sidecar(writes) => sidecar_flags(writes),
@@ -90,7 +95,7 @@ impl Dir {
     /// Opens the existing sidecar `name` for reading and writing, following no link. Opened
     /// non-blocking so that a FIFO or device planted there cannot hang us; the caller checks
     /// [`entry_of`] and then calls [`settle_sidecar`].
-    pub fn open_sidecar(&self, name: &OsStr, writes: Writes) -> io::Result<File> {
+    pub(crate) fn open_sidecar(&self, name: &OsStr, writes: Writes) -> io::Result<File> {
         let flags = sidecar_flags(writes) | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
         Ok(File::from(rustix::fs::openat(
             &self.fd,
@@ -100,7 +105,7 @@ impl Dir {
         )?))
     }
 
-    pub fn unlink(&self, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn unlink(&self, name: &OsStr) -> io::Result<()> {
         rustix::fs::unlinkat(&self.fd, name, AtFlags::empty())?;
         record::note(|| Op::Unlink {
             name: record::name(name),
@@ -112,7 +117,7 @@ impl Dir {
     /// one. Linux trades the two names with `renameat2(RENAME_EXCHANGE)` and unlinks the old
     /// copy: on ext4 about 4× cheaper than a rename over the old file, which makes ext4 start
     /// writeback of the new one (auto_da_alloc). Elsewhere a plain rename, which is as atomic.
-    pub fn replace(&self, temp: &OsStr, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn replace(&self, temp: &OsStr, name: &OsStr) -> io::Result<()> {
         #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
         if extras::exchange(&self.fd, temp, name)? {
             record::note(|| Op::Exchange {
@@ -132,7 +137,7 @@ impl Dir {
     }
 
     /// fsyncs the directory, so a name created or renamed in it survives a power cut.
-    pub fn sync(&self) -> io::Result<()> {
+    pub(crate) fn sync(&self) -> io::Result<()> {
         record::note(|| Op::SyncDir);
         match rustix::fs::fsync(&self.fd) {
             // Opened search-only (a directory we may not list): reopen it to fsync.
@@ -151,7 +156,7 @@ fn sidecar_flags(writes: Writes) -> OFlags {
 }
 
 /// Clears the non-blocking flag [`Dir::open_sidecar`] set, once the file is known to be regular.
-pub fn settle_sidecar(file: &File, writes: Writes) -> io::Result<()> {
+pub(crate) fn settle_sidecar(file: &File, writes: Writes) -> io::Result<()> {
     let keep = match writes {
         Writes::InPlace => OFlags::empty(),
         Writes::Append => OFlags::APPEND,
@@ -160,7 +165,7 @@ pub fn settle_sidecar(file: &File, writes: Writes) -> io::Result<()> {
 }
 
 /// What the open `file` is (fstat).
-pub fn entry_of(file: &File) -> io::Result<Entry> {
+pub(crate) fn entry_of(file: &File) -> io::Result<Entry> {
     Ok(entry(&rustix::fs::fstat(file)?))
 }
 
@@ -192,7 +197,7 @@ fn kind_of_mode(kind: FileType) -> Kind {
 }
 
 /// The kind std's metadata names.
-pub fn kind_of(kind: &std::fs::FileType) -> Kind {
+pub(crate) fn kind_of(kind: &std::fs::FileType) -> Kind {
     if kind.is_file() {
         Kind::Regular
     } else if kind.is_dir() {
@@ -211,27 +216,27 @@ pub fn kind_of(kind: &std::fs::FileType) -> Kind {
 }
 
 /// Whether opening a name failed because it is a link we refused to follow (`O_NOFOLLOW`).
-pub fn is_refused_link(err: &io::Error) -> bool {
+pub(crate) fn is_refused_link(err: &io::Error) -> bool {
     err.raw_os_error() == Some(libc::ELOOP)
 }
 
 /// A sticky world-writable directory such as /tmp: anyone may create names there.
-pub fn is_shared_sticky(dir: &std::fs::Metadata) -> bool {
+pub(crate) fn is_shared_sticky(dir: &std::fs::Metadata) -> bool {
     dir.permissions().mode() & 0o1002 == 0o1002
 }
 
 /// The owner of what `meta` describes.
-pub fn owner_of(meta: &std::fs::Metadata) -> Option<u32> {
+pub(crate) fn owner_of(meta: &std::fs::Metadata) -> Option<u32> {
     Some(meta.uid())
 }
 
 /// This process's effective user id.
-pub fn my_uid() -> Option<u32> {
+pub(crate) fn my_uid() -> Option<u32> {
     Some(rustix::process::geteuid().as_raw())
 }
 
 /// The process's umask. There is no call that only reads it: set it, then put it back.
-pub fn current_umask() -> u32 {
+pub(crate) fn current_umask() -> u32 {
     let mask = rustix::process::umask(Mode::from_raw_mode(0o022));
     rustix::process::umask(mask);
     mask.bits() as u32
@@ -240,7 +245,7 @@ pub fn current_umask() -> u32 {
 /// A new open file of `file` (its own locks, its own offset), which is `path`. Linux reopens
 /// it through `/proc/self/fd`, so it is this very file whatever happened to the name; other
 /// Unix reopens the name and refuses if it now names another file.
-pub fn reopen(file: &File, path: &Path) -> io::Result<File> {
+pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
     #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
     return extras::reopen(file)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())));
@@ -258,22 +263,22 @@ pub fn reopen(file: &File, path: &Path) -> io::Result<File> {
 }
 
 /// Reads exactly `buf.len()` bytes at `offset` (pread), leaving the file offset alone.
-pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     file.read_exact_at(buf, offset)
 }
 
 /// Reads what is at `offset`, up to `buf.len()` bytes.
-pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     file.read_at(buf, offset)
 }
 
 /// Writes all of `buf` at `offset` (pwrite).
-pub fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     file.write_all_at(buf, offset)
 }
 
 /// Whether a lock failed because this filesystem has no locks at all.
-pub fn lock_unsupported(err: &io::Error) -> bool {
+pub(crate) fn lock_unsupported(err: &io::Error) -> bool {
     matches!(
         err.raw_os_error(),
         Some(libc::ENOLCK) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS)
@@ -282,7 +287,7 @@ pub fn lock_unsupported(err: &io::Error) -> bool {
 
 /// Locks the race gate: a flock on the whole order log. flock is advisory, so the buyers'
 /// appends to the same file go on while launchers hold it.
-pub fn gate_lock(file: &File, share: Share, blocking: Blocking) -> io::Result<()> {
+pub(crate) fn gate_lock(file: &File, share: Share, blocking: Blocking) -> io::Result<()> {
     match (share, blocking) {
         (Share::Shared, Blocking::Try) => fs2::FileExt::try_lock_shared(file),
         (Share::Exclusive, Blocking::Try) => fs2::FileExt::try_lock_exclusive(file),
@@ -291,12 +296,12 @@ pub fn gate_lock(file: &File, share: Share, blocking: Blocking) -> io::Result<()
     }
 }
 
-pub fn gate_unlock(file: &File) -> io::Result<()> {
+pub(crate) fn gate_unlock(file: &File) -> io::Result<()> {
     fs2::FileExt::unlock(file)
 }
 
 /// The pids holding a flock on `file` (Linux's /proc/locks); empty where it cannot tell.
-pub fn lock_holders(file: &File) -> Vec<u32> {
+pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
     #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
     return extras::flock_holders(file);
     #[cfg(not(all(target_os = "linux", not(feature = "portable-unix"))))]
@@ -308,13 +313,13 @@ pub fn lock_holders(file: &File) -> Vec<u32> {
 
 /// Nanoseconds on the system-wide monotonic clock (`CLOCK_MONOTONIC`): unlike
 /// `std::time::Instant`, the raw value means the same in every process on the machine.
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Whether `pipe` has something to read (or was closed), waiting up to `patience` (poll).
-pub fn wait_readable(pipe: &PipeReader, patience: Duration) -> io::Result<bool> {
+pub(crate) fn wait_readable(pipe: &PipeReader, patience: Duration) -> io::Result<bool> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let timeout = Timespec {
         tv_sec: patience.as_secs() as _,
@@ -331,21 +336,21 @@ pub fn wait_readable(pipe: &PipeReader, patience: Duration) -> io::Result<bool> 
 }
 
 /// Fd 0 as an unbuffered file (a buffered read could take bytes meant for another buyer).
-pub fn raw_stdin() -> io::Result<File> {
+pub(crate) fn raw_stdin() -> io::Result<File> {
     Ok(File::from(std::io::stdin().as_fd().try_clone_to_owned()?))
 }
 
 /// Fd 1 as an unbuffered file: one event line must be exactly one write(2).
-pub fn raw_stdout() -> io::Result<File> {
+pub(crate) fn raw_stdout() -> io::Result<File> {
     Ok(File::from(std::io::stdout().as_fd().try_clone_to_owned()?))
 }
 
 /// A path as raw bytes, to hand to another process of ours.
-pub fn path_to_bytes(path: &Path) -> Vec<u8> {
+pub(crate) fn path_to_bytes(path: &Path) -> Vec<u8> {
     path.as_os_str().as_bytes().to_vec()
 }
 
-pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+pub(crate) fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
 
@@ -355,12 +360,12 @@ static BUYERS: AtomicI32 = AtomicI32::new(0);
 /// Puts a buyer about to be spawned into the buyers' process group (`first`: the group's
 /// leader, `None` for the first buyer, which starts a new group), so that one signal kills
 /// them all and the terminal's Ctrl-C reaches only the launcher.
-pub fn join_buyers(command: &mut Command, first: Option<u32>) {
+pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) {
     command.process_group(first.map_or(0, |pid| pid as i32));
 }
 
 /// Records a spawned buyer; the first one's pid names the group that [`kill_buyers`] kills.
-pub fn enroll_buyer(child: &Child, first: bool) {
+pub(crate) fn enroll_buyer(child: &Child, first: bool) {
     if first {
         BUYERS.store(child.id() as i32, Ordering::SeqCst);
     }
@@ -369,14 +374,14 @@ pub fn enroll_buyer(child: &Child, first: bool) {
 /// SIGKILLs every enrolled buyer. Async-signal-safe: one atomic load and one kill(2). The
 /// group's leader is an unreaped child of ours (see [`forget_buyers`]), so the group id
 /// cannot belong to anyone else.
-pub fn kill_buyers() {
+pub(crate) fn kill_buyers() {
     if let Some(group) = Pid::from_raw(BUYERS.load(Ordering::SeqCst)) {
         let _ = rustix::process::kill_process_group(group, Signal::KILL);
     }
 }
 
 /// Forgets the buyers: called before reaping, after which the group id may belong to anyone.
-pub fn forget_buyers() {
+pub(crate) fn forget_buyers() {
     BUYERS.store(0, Ordering::SeqCst);
 }
 
@@ -386,7 +391,7 @@ static ON_STOP: AtomicUsize = AtomicUsize::new(0);
 /// Calls `handler` on SIGINT, SIGTERM and SIGHUP (a closed terminal is a request to stop).
 /// `handler` runs inside a signal handler: it may only touch atomics and call
 /// [`kill_buyers`] and [`stop_at_once`].
-pub fn on_stop_request(handler: fn()) {
+pub(crate) fn on_stop_request(handler: fn()) {
     ON_STOP.store(handler as usize, Ordering::SeqCst);
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: `on_signal` is async-signal-safe (an atomic load, then `handler`, which
@@ -412,7 +417,7 @@ extern "C" fn on_signal(_signal: libc::c_int) {
 }
 
 /// Says `message` on stderr and exits with `code` at once. Async-signal-safe.
-pub fn stop_at_once(message: &'static [u8], code: i32) -> ! {
+pub(crate) fn stop_at_once(message: &'static [u8], code: i32) -> ! {
     // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is a static.
     unsafe {
         libc::write(2, message.as_ptr().cast(), message.len());
@@ -421,7 +426,7 @@ pub fn stop_at_once(message: &'static [u8], code: i32) -> ! {
 }
 
 /// Whether the child `pid` has exited, without reaping it (`waitid` with `WNOWAIT`).
-pub fn has_exited(pid: u32) -> bool {
+pub(crate) fn has_exited(pid: u32) -> bool {
     use rustix::process::{WaitId, WaitIdOptions, waitid};
     let Some(pid) = Pid::from_raw(pid as i32) else {
         return true;
@@ -431,19 +436,19 @@ pub fn has_exited(pid: u32) -> bool {
 }
 
 /// The signal that ended a process, if one did.
-pub fn death_signal(status: &ExitStatus) -> Option<i32> {
+pub(crate) fn death_signal(status: &ExitStatus) -> Option<i32> {
     status.signal()
 }
 
 /// Whether a process was killed outright (SIGKILL), as `--chaos` and Ctrl-C kill buyers.
-pub fn killed_outright(status: &ExitStatus) -> bool {
+pub(crate) fn killed_outright(status: &ExitStatus) -> bool {
     status.signal() == Some(libc::SIGKILL)
 }
 
 /// A buyer must never outlive its launcher and keep buying unobserved. Linux SIGKILLs us
 /// when the launcher dies; elsewhere a buyer notices when its event pipe closes (a write
 /// fails) and stops. Both catch a launcher that died before we got here.
-pub fn die_with_launcher(launcher_pid: u32) {
+pub(crate) fn die_with_launcher(launcher_pid: u32) {
     #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
     extras::set_parent_death_signal();
     if std::os::unix::process::parent_id() != launcher_pid {
@@ -452,7 +457,7 @@ pub fn die_with_launcher(launcher_pid: u32) {
 }
 
 /// Dies at once, as a SIGKILL would (fault injection): no destructors, no unlock, no flush.
-pub fn kill_self() -> ! {
+pub(crate) fn kill_self() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::KILL);
     unreachable!("SIGKILL cannot be caught, so it does not return")
 }

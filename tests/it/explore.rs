@@ -14,7 +14,7 @@ mod model {
     use std::collections::HashMap;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-    pub enum Mv {
+    pub(super) enum Mv {
         Search,
         Lock,
         Read,
@@ -23,14 +23,14 @@ mod model {
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Scope {
+    pub(super) enum Scope {
         None,
         Write,
         Whole,
     }
 
     /// A move of one buyer (numbered from 0 here).
-    pub type Turn = (usize, Mv);
+    pub(super) type Turn = (usize, Mv);
 
     #[derive(Clone)]
     struct State {
@@ -123,7 +123,7 @@ mod model {
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Status {
+    pub(super) enum Status {
         Ok,
         Oversold,
         LostUpdates,
@@ -131,7 +131,7 @@ mod model {
 
     /// Every complete schedule, and how many distinct races (classes) they make.
     #[derive(Debug, PartialEq, Eq)]
-    pub struct Counts {
+    pub(super) struct Counts {
         pub orders: u64,
         pub schedules: u64,
         pub oversold: u64,
@@ -141,7 +141,7 @@ mod model {
         pub interleavings: [u64; 3],
     }
 
-    pub fn count(buyers: usize, tickets: u64, scope: Scope) -> Counts {
+    pub(super) fn count(buyers: usize, tickets: u64, scope: Scope) -> Counts {
         let start = State {
             count: tickets,
             holder: None,

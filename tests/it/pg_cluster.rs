@@ -16,7 +16,7 @@ use crate::common::{self, Race, Run};
 
 /// The binary against the database at `url`. PGPASSWORD is unset: each test says where its
 /// password comes from.
-pub fn on(url: &str) -> Race {
+pub(crate) fn on(url: &str) -> Race {
     common::grab_tickets()
         .arg("--store")
         .arg(url)
@@ -26,18 +26,18 @@ pub fn on(url: &str) -> Race {
 }
 
 /// A finished run's tally as (initial, confirmed, remaining, logged).
-pub fn tally(run: &Run) -> (u64, u64, u64, u64) {
+pub(crate) fn tally(run: &Run) -> (u64, u64, u64, u64) {
     let t = run.tally();
     (t.initial, t.confirmed, t.remaining, t.logged)
 }
 
 /// The superuser's password, for the tests that log in over TCP with one.
-pub const PASSWORD: &str = "tickets-test-secret";
+pub(crate) const PASSWORD: &str = "tickets-test-secret";
 const SERVER_USER: &str = "postgres";
 const DIR_PREFIX: &str = "grab-tickets-pg-";
 
 /// A running cluster this process started; stopped and deleted on drop.
-pub struct Cluster {
+pub(crate) struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
@@ -46,7 +46,7 @@ pub struct Cluster {
 }
 
 /// One test's own database in a cluster.
-pub struct Db {
+pub(crate) struct Db {
     pub name: String,
     pub port: u16,
     socket: PathBuf,
@@ -54,7 +54,7 @@ pub struct Db {
 
 impl Db {
     /// `postgres://postgres@%2F...sock:PORT/NAME`: over the private Unix socket, no password.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!(
             "postgres://{SERVER_USER}@{}:{}/{}",
             percent_encode(&self.socket),
@@ -64,7 +64,7 @@ impl Db {
     }
 
     /// Over loopback TCP, which asks for a password (scram-sha-256).
-    pub fn tcp_url(&self, password: &str) -> String {
+    pub(crate) fn tcp_url(&self, password: &str) -> String {
         format!(
             "postgres://{SERVER_USER}:{password}@127.0.0.1:{}/{}",
             self.port, self.name
@@ -72,18 +72,18 @@ impl Db {
     }
 
     /// The binary against this database, with `--json` and `args`.
-    pub fn race(&self, args: &[&str]) -> Run {
+    pub(crate) fn race(&self, args: &[&str]) -> Run {
         on(&self.url()).json().args(args).run()
     }
 
     /// The binary against this database with `args`.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         on(&self.url()).args(args).run()
     }
 
     /// Asserts that `run`'s report agrees with the tables: the stock row is what it says is
     /// left, and the orders table holds exactly the orders it counts for this run.
-    pub fn assert_agrees_with(&self, run: &Run) {
+    pub(crate) fn assert_agrees_with(&self, run: &Run) {
         let (_, _, remaining, logged) = tally(run);
         run.assert_that(
             self.stock().0 == remaining,
@@ -100,7 +100,7 @@ impl Db {
 
     /// Sessions left idle inside a transaction: after a run, the server must have ended
     /// every dead buyer's session and rolled back what it had open.
-    pub fn open_transactions(&self) -> i64 {
+    pub(crate) fn open_transactions(&self) -> i64 {
         self.client()
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
@@ -112,13 +112,13 @@ impl Db {
     }
 
     /// A connection of the test's own, to look at the tables directly.
-    pub fn client(&self) -> postgres::Client {
+    pub(crate) fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url(), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to test database {}: {e}", self.name))
     }
 
     /// The stock row: (ticket_num, seq).
-    pub fn stock(&self) -> (u64, u64) {
+    pub(crate) fn stock(&self) -> (u64, u64) {
         let row = self
             .client()
             .query_one("SELECT ticket_num, seq FROM grab_tickets.stock", &[])
@@ -127,7 +127,7 @@ impl Db {
     }
 
     /// Orders (kind 'order') of `run`.
-    pub fn orders_of_run(&self, run: &str) -> u64 {
+    pub(crate) fn orders_of_run(&self, run: &str) -> u64 {
         let row = self
             .client()
             .query_one(
@@ -139,7 +139,7 @@ impl Db {
     }
 
     /// Every row of the orders table.
-    pub fn all_orders(&self) -> u64 {
+    pub(crate) fn all_orders(&self) -> u64 {
         let row = self
             .client()
             .query_one("SELECT count(*) FROM grab_tickets.orders", &[])
@@ -150,7 +150,7 @@ impl Db {
 
 /// The cluster shared by every test of this binary, started on first use; None (after
 /// saying so) when PostgreSQL is not installed and not required.
-pub fn shared() -> Option<&'static Cluster> {
+pub(crate) fn shared() -> Option<&'static Cluster> {
     SHARED
         .get_or_init(|| {
             let cluster = Cluster::start()?;
@@ -163,7 +163,7 @@ pub fn shared() -> Option<&'static Cluster> {
 static SHARED: OnceLock<Option<Cluster>> = OnceLock::new();
 
 /// A fresh database for `test` in the shared cluster, or None when the test must skip.
-pub fn database(test: &str) -> Option<Db> {
+pub(crate) fn database(test: &str) -> Option<Db> {
     let Some(cluster) = shared() else {
         skipped(test);
         return None;
@@ -173,7 +173,7 @@ pub fn database(test: &str) -> Option<Db> {
 
 /// Says, past the test harness's output capture, that `test` did not run (named by the test
 /// harness's thread, which carries the test's name).
-pub fn skipped(test: &str) {
+pub(crate) fn skipped(test: &str) {
     Need::Postgres.missing(test);
 }
 
@@ -184,7 +184,7 @@ fn required() -> bool {
 impl Cluster {
     /// Starts a cluster of its own (for a test that restarts it); None if PostgreSQL is
     /// missing and not required.
-    pub fn start() -> Option<Cluster> {
+    pub(crate) fn start() -> Option<Cluster> {
         let Some(bin) = find_bin_dir() else {
             assert!(
                 !required(),
@@ -313,7 +313,7 @@ impl Cluster {
 
     /// Restarts the server, dropping every connection (`-m fast`: sessions are ended and
     /// their open transactions rolled back).
-    pub fn restart(&self) {
+    pub(crate) fn restart(&self) {
         let out = self.pg_ctl(&["-m", "fast", "restart"]);
         assert!(
             out.status.success(),
@@ -322,7 +322,7 @@ impl Cluster {
         );
     }
 
-    pub fn create_database(&self, test: &str) -> Db {
+    pub(crate) fn create_database(&self, test: &str) -> Db {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "{}_{}",
@@ -351,7 +351,7 @@ impl Cluster {
 
     /// Stops the server at once (`-m immediate`), as a crash or a pulled plug would; a
     /// second stop (on drop) does nothing.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let data = self.data_dir();
         if !data.exists() {
             return; // stopped and removed already

@@ -20,7 +20,7 @@ use crate::shop::{Closed, Opened};
 const RECONNECT_FOR: Duration = Duration::from_secs(30);
 
 /// The launcher's connection to the database: its books.
-pub struct PgBooks {
+pub(crate) struct PgBooks {
     target: Target,
     client: Client,
 }
@@ -28,21 +28,21 @@ pub struct PgBooks {
 impl PgBooks {
     /// Checks the URL, logs in and creates the tables if they are missing. Nothing else is
     /// touched, so a bad URL, a refused connection or a wrong password changes nothing.
-    pub fn open(url: &str, durability: Durability) -> Result<PgBooks> {
+    pub(crate) fn open(url: &str, durability: Durability) -> Result<PgBooks> {
         let target = Target::parse(url, durability)?;
         let mut client = target.connect(&application_name("launcher"))?;
         super::create_tables(&mut client, &target)?;
         Ok(PgBooks { target, client })
     }
 
-    pub fn target(&self) -> &Target {
+    pub(crate) fn target(&self) -> &Target {
         &self.target
     }
 
     /// Sets the stock to `--tickets` (a restock order in the ledger), or keeps it. Takes the
     /// advisory lock and then the row lock, the order buyers take them in, so no purchase
     /// of another run, under either lock, is halfway through while the stock changes.
-    pub fn restock(
+    pub(crate) fn restock(
         &mut self,
         restock: Restock,
         run: &str,
@@ -104,7 +104,7 @@ impl PgBooks {
     /// After the race: the stock row and every order after `after_id`, read under the row lock
     /// so no sale can slip in between the two reads. Other runs may still be racing; their
     /// sales so far are in the window too. If the server went away (a restart), reconnects.
-    pub fn close_books(&mut self, after_id: u64) -> Result<(Closed, Option<Error>)> {
+    pub(crate) fn close_books(&mut self, after_id: u64) -> Result<(Closed, Option<Error>)> {
         let mut reconnected = false;
         loop {
             match read_books(&mut self.client, after_id as i64) {

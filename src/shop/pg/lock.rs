@@ -13,7 +13,7 @@ use crate::exit::Result;
 use crate::settings::DbLock;
 
 /// How taking the lock went.
-pub enum Locked {
+pub(crate) enum Locked {
     /// Held; with the row lock, the row as the lock returned it (saves a read).
     Held { row: Option<PgStock>, waited: bool },
     /// `lock_timeout` ran out while `holder` kept it; the transaction is aborted.
@@ -22,7 +22,7 @@ pub enum Locked {
 
 /// Begins a transaction and takes `kind` in it. `on_wait(holder)` is told once if the lock is
 /// busy; without it the lock is simply waited for (one round trip in all).
-pub fn begin_and_lock(
+pub(crate) fn begin_and_lock(
     client: &mut Client,
     target: &Target,
     kind: DbLock,
@@ -101,7 +101,7 @@ fn blocking(
 
 /// The pid of the process holding `kind`, from its connection's application_name. A hint for
 /// messages (it may have let go a moment ago), never used for decisions.
-pub fn holder(client: &mut Client, kind: DbLock) -> Option<u32> {
+pub(crate) fn holder(client: &mut Client, kind: DbLock) -> Option<u32> {
     let query = match kind {
         // A row lock is recorded in the row itself: xmax names the locking transaction, and
         // that transaction holds a lock on its own id.

@@ -3,9 +3,9 @@
 //! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
 //! `books` the launcher's side.
 
-pub mod books;
-pub mod lock;
-pub mod store;
+pub(crate) mod books;
+pub(crate) mod lock;
+pub(crate) mod store;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use crate::settings::{Durability, without_password};
 
 /// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
 /// stay clear of other applications' numbers in a shared database.
-pub const ADVISORY_KEY: i64 = 0x6772_6162_7469_636b;
+pub(crate) const ADVISORY_KEY: i64 = 0x6772_6162_7469_636b;
 /// Serializes launchers that create the tables at the same moment.
 const SCHEMA_KEY: i64 = ADVISORY_KEY + 1;
 
@@ -46,13 +46,13 @@ CREATE TABLE IF NOT EXISTS grab_tickets.orders (
 );";
 
 /// The count and its change number.
-pub const READ_STOCK: &str = "SELECT ticket_num, seq FROM grab_tickets.stock WHERE id = 1";
+pub(crate) const READ_STOCK: &str = "SELECT ticket_num, seq FROM grab_tickets.stock WHERE id = 1";
 
 /// A sale decided by the buyer: the stock row says `$1` (the count it saw, minus one), and
 /// the order is recorded, in one statement. The UPDATE comes first so the row lock is held
 /// when the order gets its `id`: ids follow the order in which sales commit.
 /// Parameters: after, seq, run, buyer, pid, before.
-pub const WRITE_ORDER: &str = "
+pub(crate) const WRITE_ORDER: &str = "
 WITH changed AS (
     UPDATE grab_tickets.stock SET ticket_num = $1, seq = $2 WHERE id = 1 RETURNING seq
 )
@@ -61,7 +61,7 @@ SELECT seq, 'order', $3, $4, $5, $6, $1 FROM changed";
 
 /// `--atomic`: the database decides, on the count as it is when the statement runs.
 /// Parameters: run, buyer, pid. Returns seq, before, after; no row when sold out.
-pub const SELL_IF_ANY: &str = "
+pub(crate) const SELL_IF_ANY: &str = "
 WITH sold AS (
     UPDATE grab_tickets.stock SET ticket_num = ticket_num - 1, seq = seq + 1
     WHERE id = 1 AND ticket_num > 0
@@ -73,7 +73,7 @@ RETURNING seq, before, after";
 
 /// The stock as one read saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PgStock {
+pub(crate) struct PgStock {
     pub ticket_num: u64,
     pub seq: u64,
 }
@@ -90,7 +90,7 @@ impl super::Snapshot for PgStock {
 
 /// A database named by `--store`: how to reach it, and how to name it in messages.
 #[derive(Clone)]
-pub struct Target {
+pub(crate) struct Target {
     config: Config,
     /// The URL without its password.
     shown: String,
@@ -100,7 +100,7 @@ impl Target {
     /// Parses a `postgres://` URL; a password may also come from `PGPASSWORD`, as for psql.
     /// `--no-fsync` becomes `synchronous_commit = off`: a COMMIT then returns before the
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
-    pub fn parse(url: &str, durability: Durability) -> Result<Target> {
+    pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
         let shown = without_password(url);
         let usage = |what: String| {
             Error::usage(format!(
@@ -134,20 +134,20 @@ impl Target {
     }
 
     /// The URL as it may be printed.
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         &self.shown
     }
 
     /// The password, if any, to hand to buyers through their environment rather than their
     /// command line (which any user can read in `ps`).
-    pub fn password(&self) -> Option<String> {
+    pub(crate) fn password(&self) -> Option<String> {
         let bytes = self.config.get_password()?;
         Some(String::from_utf8_lossy(bytes).into_owned())
     }
 
     /// Opens one connection, named `who` in `pg_stat_activity`: that name is how a waiter
     /// learns who holds the lock.
-    pub fn connect(&self, who: &str) -> Result<Client> {
+    pub(crate) fn connect(&self, who: &str) -> Result<Client> {
         let mut config = self.config.clone();
         config.application_name(who);
         config.connect(NoTls).map_err(|e| self.connect_error(&e))
@@ -195,7 +195,7 @@ impl Target {
     }
 
     /// A failure while talking to the server, in our words: `action` says what we were doing.
-    pub fn error(&self, action: &str, e: &postgres::Error) -> Error {
+    pub(crate) fn error(&self, action: &str, e: &postgres::Error) -> Error {
         let shown = &self.shown;
         if is_connection_loss(e) {
             return Error::new(
@@ -216,7 +216,7 @@ impl Target {
 
 /// Whether `e` means the connection is gone (the server stopped or restarted, the network
 /// failed), rather than the server refusing one statement.
-pub fn is_connection_loss(e: &postgres::Error) -> bool {
+pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
     let shutdown = [
         SqlState::ADMIN_SHUTDOWN,
         SqlState::CRASH_SHUTDOWN,
@@ -247,7 +247,7 @@ fn chain(e: &postgres::Error) -> String {
 
 /// Creates the schema if it is missing. Several launchers may start at once, and
 /// `CREATE ... IF NOT EXISTS` is not safe against itself, so they queue on an advisory lock.
-pub fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
+pub(crate) fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
     client
         .batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} COMMIT;"
@@ -256,7 +256,7 @@ pub fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
 }
 
 /// The stock row from a simple (text) query's rows, if there was one.
-pub fn stock_from_text(messages: &[SimpleQueryMessage]) -> Option<PgStock> {
+pub(crate) fn stock_from_text(messages: &[SimpleQueryMessage]) -> Option<PgStock> {
     messages.iter().find_map(|m| match m {
         SimpleQueryMessage::Row(row) => Some(PgStock {
             ticket_num: row.get(0)?.parse().ok()?,
@@ -267,7 +267,7 @@ pub fn stock_from_text(messages: &[SimpleQueryMessage]) -> Option<PgStock> {
 }
 
 /// The stock row from a typed query.
-pub fn stock_from_row(row: &postgres::Row) -> PgStock {
+pub(crate) fn stock_from_row(row: &postgres::Row) -> PgStock {
     PgStock {
         ticket_num: row.get::<_, i64>(0) as u64,
         seq: row.get::<_, i64>(1) as u64,
@@ -275,7 +275,7 @@ pub fn stock_from_row(row: &postgres::Row) -> PgStock {
 }
 
 /// What to say when the stock row is missing: nobody has set a stock in this database yet.
-pub fn no_stock(target: &Target) -> Error {
+pub(crate) fn no_stock(target: &Target) -> Error {
     Error::bad_data(format!(
         "{} has no stock yet (grab_tickets.stock is empty); run once without --keep-stock to \
          set it (--tickets N)",
@@ -284,11 +284,11 @@ pub fn no_stock(target: &Target) -> Error {
 }
 
 /// The connection's name in `pg_stat_activity`: who a waiter is waiting for.
-pub fn application_name(role: &str) -> String {
+pub(crate) fn application_name(role: &str) -> String {
     format!("grab-tickets {role} pid {}", std::process::id())
 }
 
 /// The pid in a name made by [`application_name`].
-pub fn pid_in_application_name(name: &str) -> Option<u32> {
+pub(crate) fn pid_in_application_name(name: &str) -> Option<u32> {
     name.rsplit_once(" pid ")?.1.parse().ok()
 }

@@ -18,7 +18,7 @@ use crate::shop::orders::Entry;
 use crate::shop::{Acquired, DatabaseAnswers, Serialized, Settled, Store};
 
 /// One buyer's connection, and what it has open on it.
-pub struct PgStore {
+pub(crate) struct PgStore {
     client: RefCell<Client>,
     target: Target,
     lock: DbLock,
@@ -32,14 +32,14 @@ pub struct PgStore {
 
 /// The lock, held for as long as the transaction is open. Dropped without
 /// [`Store::release`] (an error on the way), it rolls the transaction back.
-pub struct PgGuard<'a> {
+pub(crate) struct PgGuard<'a> {
     store: &'a PgStore,
 }
 
 impl PgStore {
     /// Connects as `grab-tickets buyer-N pid P` and prepares the statements a purchase uses,
     /// so the race itself sends no SQL text.
-    pub fn open(target: &Target, buyer: u32, lock: DbLock) -> Result<PgStore> {
+    pub(crate) fn open(target: &Target, buyer: u32, lock: DbLock) -> Result<PgStore> {
         let mut client = target.connect(&super::application_name(&format!("buyer-{buyer}")))?;
         let prepare = |client: &mut Client, sql: &str| {
             client

@@ -12,7 +12,7 @@ use crate::settings::{Exploration, LockScope};
 use crate::show::words::{buyer, describe_move, lock_scope, pad};
 
 /// `--interactive`'s opening lines.
-pub fn intro(exploration: &Exploration) -> String {
+pub(crate) fn intro(exploration: &Exploration) -> String {
     tr!(
         "board-intro",
         buyers = tr!("count-buyers", n = exploration.buyers),
@@ -24,7 +24,7 @@ pub fn intro(exploration: &Exploration) -> String {
 }
 
 /// The state before a move: the data file's count, the lock, and where every buyer is.
-pub fn board(floor: &Floor, ticket_num: Option<u64>) -> String {
+pub(crate) fn board(floor: &Floor, ticket_num: Option<u64>) -> String {
     let count = match ticket_num {
         Some(n) => tr!("board-count", n = n),
         None => tr!("board-unreadable"),
@@ -57,16 +57,16 @@ pub fn board(floor: &Floor, ticket_num: Option<u64>) -> String {
     out
 }
 
-pub fn prompt(floor: &Floor) -> String {
+pub(crate) fn prompt(floor: &Floor) -> String {
     tr!("board-prompt", n = floor.buyers())
 }
 
 /// What to type when the answer was not a buyer's number.
-pub fn retype(floor: &Floor) -> String {
+pub(crate) fn retype(floor: &Floor) -> String {
     tr!("board-retype", n = floor.buyers())
 }
 
-pub fn help(scope: LockScope) -> String {
+pub(crate) fn help(scope: LockScope) -> String {
     let mut out = tr!("board-help");
     for mv in scope.moves() {
         let _ = write!(out, "\n  {}  {}", mv.letter(), describe_move(*mv));
@@ -77,7 +77,7 @@ pub fn help(scope: LockScope) -> String {
 }
 
 /// Why the buyer picked cannot move, and with the lock, what that protects.
-pub fn cannot_move(floor: &Floor, b: u32, stuck: Stuck) -> String {
+pub(crate) fn cannot_move(floor: &Floor, b: u32, stuck: Stuck) -> String {
     let mut line = match stuck {
         Stuck::Done => tr!("stuck-done", who = buyer(b)),
         Stuck::Waiting { holder } => tr!("stuck-waiting", who = buyer(b), holder = buyer(holder)),
@@ -95,7 +95,7 @@ pub fn cannot_move(floor: &Floor, b: u32, stuck: Stuck) -> String {
 }
 
 /// After a buyer asked for a lock that another holds.
-pub fn wait_lesson(floor: &Floor, b: u32) -> String {
+pub(crate) fn wait_lesson(floor: &Floor, b: u32) -> String {
     let holder = buyer(floor.holder().unwrap_or(0));
     let who = buyer(b);
     let then = match floor.scope() {
@@ -113,7 +113,7 @@ pub fn wait_lesson(floor: &Floor, b: u32) -> String {
 
 /// When the last event in `heard` is a write made on a count another buyer's write had already
 /// changed: the oversell (or lost update) it caused, said the moment it happens.
-pub fn stale_write(heard: &[Message], tickets: u64) -> Option<String> {
+pub(crate) fn stale_write(heard: &[Message], tickets: u64) -> Option<String> {
     let (last, before) = heard.split_last()?;
     let Event::Wrote { ticket_num: mine } = last.event else {
         return None;
@@ -156,7 +156,7 @@ pub fn stale_write(heard: &[Message], tickets: u64) -> Option<String> {
 }
 
 /// The closing line of an interactive race.
-pub fn moral(scope: LockScope, status: Status) -> String {
+pub(crate) fn moral(scope: LockScope, status: Status) -> String {
     match (scope, status) {
         (LockScope::Whole, Status::Ok) => tr!("moral-locked"),
         (LockScope::None | LockScope::Write, Status::Ok) => tr!("moral-lucky"),

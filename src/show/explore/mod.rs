@@ -1,7 +1,7 @@
 //! What `explore` shows: the summary of the schedules it ran (its facts and `--json` here,
 //! its text in `summary`), and the board, lessons and prompts of `--interactive` (`board`).
 
-pub mod board;
+pub(crate) mod board;
 mod summary;
 
 use std::time::Duration;
@@ -21,7 +21,7 @@ use crate::settings::{Exploration, LockScope, Move, Sampler, Schedule, Settings}
 const FORMAT: u32 = 1;
 
 /// What the schedules of one `explore` came to.
-pub struct Summary<'a> {
+pub(crate) struct Summary<'a> {
     pub exploration: &'a Exploration,
     /// The settings of every race it ran (on the copy of the data file).
     pub settings: &'a Settings,
@@ -46,7 +46,7 @@ pub struct Summary<'a> {
 
 /// How many races (schedules run, or the interleavings they stand for) ended each way.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub total: u64,
     pub bad: u64,
     pub oversold: u64,
@@ -58,7 +58,7 @@ pub struct Counts {
 
 impl Counts {
     /// Counts `n` races that ended with `status`.
-    pub fn add(&mut self, status: Status, n: u64) {
+    pub(crate) fn add(&mut self, status: Status, n: u64) {
         let slot = match status {
             Status::Ok => &mut self.ok,
             Status::Oversold => &mut self.oversold,
@@ -74,7 +74,7 @@ impl Counts {
     }
 
     /// The share that went wrong, as people write it: "60", "87.5", "33.3".
-    pub fn bad_percent(&self) -> String {
+    pub(crate) fn bad_percent(&self) -> String {
         let share = 100.0 * self.bad as f64 / self.total.max(1) as f64;
         let text = format!("{share:.1}");
         text.strip_suffix(".0").unwrap_or(&text).to_string()
@@ -83,14 +83,14 @@ impl Counts {
 
 /// How `--random` drew its schedules.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct Sampling {
+pub(crate) struct Sampling {
     pub samples: u64,
     pub seed: u64,
     pub sampler: Sampler,
 }
 
 /// One schedule run to its end.
-pub struct Counted {
+pub(crate) struct Counted {
     pub schedule: Schedule,
     pub status: Status,
     /// How many orders of the moves it stands for (every schedule only).
@@ -98,7 +98,7 @@ pub struct Counted {
 }
 
 /// The first schedule that oversold or lost an update, with its whole race.
-pub struct FirstBad {
+pub(crate) struct FirstBad {
     /// The race's facts, worked out once for the text and the JSON.
     pub story: Story,
     /// 1-based, in the order run.
@@ -108,7 +108,7 @@ pub struct FirstBad {
 }
 
 impl<'a> Summary<'a> {
-    pub fn new(exploration: &'a Exploration, settings: &'a Settings) -> Summary<'a> {
+    pub(crate) fn new(exploration: &'a Exploration, settings: &'a Settings) -> Summary<'a> {
         Summary {
             exploration,
             settings,
@@ -135,7 +135,7 @@ impl<'a> Summary<'a> {
     }
 
     /// The `--json` document.
-    pub fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         // Its lines stay in English whatever `--lang` says: scripts read one document.
         speaking(Lang::En, || self.json_document())
     }

@@ -13,7 +13,7 @@ use crate::show::{cause, timeline};
 
 impl Summary<'_> {
     /// The text summary.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut out = self.heading();
         out.push_str(&self.rows());
         if self.first_bad.is_some() {

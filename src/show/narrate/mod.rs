@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use self::clause::Clause;
 use self::merge::{HOLD_AT_MOST, HOLD_FOR_TWINS, Phrase};
-pub use self::steps::{change_name, run_files};
+pub(crate) use self::steps::{change_name, run_files};
 use super::words::{buyer, pad, seconds, width, wrap};
 use crate::events::{Event, Message};
 use crate::lang::tr;
@@ -23,7 +23,7 @@ use crate::settings::Settings;
 
 /// How much the narration says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
+pub(crate) enum Detail {
     /// Phrases per buyer and moment, identical ones merged (the default).
     Phrases,
     /// Every event on its own line, plus each buyer's spawn, start and finish (`--verbose`).
@@ -34,7 +34,7 @@ pub enum Detail {
 }
 
 /// Turns the events of a race into the lines a person follows as it happens.
-pub struct Narrator {
+pub(crate) struct Narrator {
     detail: Detail,
     /// Lines are wrapped to this many columns.
     width: usize,
@@ -70,7 +70,7 @@ pub struct Narrator {
 }
 
 impl Narrator {
-    pub fn new(detail: Detail, buyers: u32, width: usize) -> Narrator {
+    pub(crate) fn new(detail: Detail, buyers: u32, width: usize) -> Narrator {
         Narrator {
             detail,
             width,
@@ -92,7 +92,7 @@ impl Narrator {
     }
 
     /// A narrator for the race `settings` describe.
-    pub fn for_run(detail: Detail, settings: &Settings, width: usize) -> Narrator {
+    pub(crate) fn for_run(detail: Detail, settings: &Settings, width: usize) -> Narrator {
         Narrator {
             on_database: settings.on_database(),
             ..Narrator::new(detail, settings.buyers(), width)
@@ -100,13 +100,13 @@ impl Narrator {
     }
 
     /// The starting gun fired at `t_us`: the time every line counts from.
-    pub fn gun(&mut self, t_us: u64) {
+    pub(crate) fn gun(&mut self, t_us: u64) {
         self.origin_us = t_us;
     }
 
     /// The step-by-step words for one event, without its time ("buyer-2 takes the lock after
     /// waiting 136 ms"): the classroom page's narration.
-    pub fn words(&mut self, message: &Message) -> String {
+    pub(crate) fn words(&mut self, message: &Message) -> String {
         let was_holding = self.track(message);
         format!(
             "{} {}",
@@ -136,7 +136,7 @@ impl Narrator {
     }
 
     /// Takes in one event; returns the lines that are ready to be told.
-    pub fn event(&mut self, message: &Message) -> Vec<String> {
+    pub(crate) fn event(&mut self, message: &Message) -> Vec<String> {
         let was_holding = self.track(message);
         let bookkeeping = matches!(
             message.event,
@@ -191,7 +191,7 @@ impl Narrator {
 
     /// The pipe has been quiet a moment: nothing simultaneous is still coming, so tell what
     /// is ready.
-    pub fn quiet(&mut self) -> Vec<String> {
+    pub(crate) fn quiet(&mut self) -> Vec<String> {
         self.tell(true)
     }
 
@@ -201,7 +201,7 @@ impl Narrator {
     }
 
     /// The race is over: tell everything left, finished or not.
-    pub fn finish(&mut self) -> Vec<String> {
+    pub(crate) fn finish(&mut self) -> Vec<String> {
         let open: Vec<u32> = self.open.keys().copied().collect();
         open.into_iter().for_each(|buyer| self.close(buyer));
         self.hold_for_twins = Duration::ZERO;

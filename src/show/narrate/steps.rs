@@ -110,7 +110,7 @@ pub(super) fn killed_words(at: Step, attempt: Option<u64>, holding: bool) -> Str
 }
 
 /// With `--verbose`, the last line: the run id and every file the run used.
-pub fn run_files(settings: &Settings, run: &str) -> String {
+pub(crate) fn run_files(settings: &Settings, run: &str) -> String {
     if settings.on_database() {
         return tr!("files-database", run = run, place = settings.stock_place());
     }
@@ -152,7 +152,7 @@ fn change_key(change: LockFileChange) -> &'static str {
 
 /// As in "the lock file was deleted". Another file at the lock path may be a replacement, or
 /// a new one someone made after deleting it: the path cannot tell.
-pub fn change_name(change: LockFileChange) -> String {
+pub(crate) fn change_name(change: LockFileChange) -> String {
     tr!("lock-file-change", change = change_key(change))
 }
 

@@ -20,7 +20,7 @@ use crate::lang::tr;
 use crate::report::BuyerSummary;
 
 /// Lanes drawn before the rest are summed up in one line: more would scroll the report away.
-pub const MAX_LANES: usize = 40;
+pub(crate) const MAX_LANES: usize = 40;
 /// Width used when stdout is not a terminal (a file, a pipe, a test).
 const DEFAULT_WIDTH: usize = 80;
 /// The lane's closing note ("read 3, wrote 2") is cut to this many characters.
@@ -32,7 +32,7 @@ const LANE_FRAME: usize = 4;
 
 /// Where the timeline is drawn: how wide, how many lanes, with colour or without.
 #[derive(Debug, Clone, Copy)]
-pub struct Canvas {
+pub(crate) struct Canvas {
     pub width: usize,
     pub max_lanes: usize,
     pub color: bool,
@@ -44,7 +44,7 @@ pub struct Canvas {
 impl Canvas {
     /// Fits stdout: its width when it is a terminal, and colour unless NO_COLOR (or a pipe)
     /// says otherwise.
-    pub fn for_stdout() -> Canvas {
+    pub(crate) fn for_stdout() -> Canvas {
         let stdout = std::io::stdout();
         let terminal = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
         let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
@@ -62,7 +62,7 @@ impl Canvas {
 /// a summary (unit tests) is told from its events alone.
 /// `gun_us` is the starting gun on the events' clock: the axis starts there, so its ruler
 /// reads the same times as the narration and the report.
-pub fn render(
+pub(crate) fn render(
     events: &[Message],
     buyers: &[BuyerSummary],
     gun_us: u64,

@@ -3,8 +3,8 @@
 //! assertions on the finished run that print its command, status, stdout and stderr when
 //! they fail.
 
-pub mod needs;
-pub mod process;
+pub(crate) mod needs;
+pub(crate) mod process;
 
 use std::cell::OnceCell;
 use std::ffi::OsStr;
@@ -22,33 +22,33 @@ const BIN: &str = env!("CARGO_BIN_EXE_grab-tickets");
 
 /// How long a run or a wait may take before the test gives up: a backstop against a hang,
 /// never a way to let time pass.
-pub const BACKSTOP: Duration = Duration::from_secs(60);
+pub(crate) const BACKSTOP: Duration = Duration::from_secs(60);
 
 /// The exit statuses the README documents. They are the command line's contract with
 /// scripts, so the tests spell the numbers out instead of taking them from the crate.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const CHECK_FAILED: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const BAD_DATA: i32 = 3;
-    pub const ENVIRONMENT: i32 = 4;
-    pub const INTERRUPTED: i32 = 130;
+pub(crate) mod exit {
+    pub(crate) const OK: i32 = 0;
+    pub(crate) const CHECK_FAILED: i32 = 1;
+    pub(crate) const USAGE: i32 = 2;
+    pub(crate) const BAD_DATA: i32 = 3;
+    pub(crate) const ENVIRONMENT: i32 = 4;
+    pub(crate) const INTERRUPTED: i32 = 130;
 }
 
 /// A temp directory holding the data file a test races on, and the files a run adds beside
 /// it (the lock file, the order log, temp files, a trace).
-pub struct TestEnv {
+pub(crate) struct TestEnv {
     pub dir: tempfile::TempDir,
     pub data: PathBuf,
 }
 
 impl TestEnv {
     /// A fresh directory whose data.json holds the lesson's file: {"ticket_num": 3}.
-    pub fn new() -> TestEnv {
+    pub(crate) fn new() -> TestEnv {
         TestEnv::with_data("{\"ticket_num\": 3}\n")
     }
 
-    pub fn with_data(contents: &str) -> TestEnv {
+    pub(crate) fn with_data(contents: &str) -> TestEnv {
         let dir = tempfile::tempdir().expect("create temp dir");
         let data = dir.path().join("data.json");
         fs::write(&data, contents).expect("write data file");
@@ -56,40 +56,40 @@ impl TestEnv {
     }
 
     /// A run of the binary against this environment's data file.
-    pub fn race(&self) -> Race {
+    pub(crate) fn race(&self) -> Race {
         grab_tickets().data(&self.data)
     }
 
     /// A quick locked run in which each of `buyers` buys one of the three tickets, so the
     /// data file and the order log have a history to recover from.
-    pub fn sell_tickets(&self, buyers: u32) -> Run {
+    pub(crate) fn sell_tickets(&self, buyers: u32) -> Run {
         self.race().buyers(buyers).delay("0..0").quiet().succeeds()
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub fn lock_file(&self) -> PathBuf {
+    pub(crate) fn lock_file(&self) -> PathBuf {
         lock_file_of(&self.data)
     }
 
-    pub fn order_log(&self) -> PathBuf {
+    pub(crate) fn order_log(&self) -> PathBuf {
         self.path("data.json.orders")
     }
 
     /// The data file as JSON; panics if it is not a complete document.
-    pub fn data_json(&self) -> Value {
+    pub(crate) fn data_json(&self) -> Value {
         let bytes = fs::read(&self.data).expect("read data file");
         serde_json::from_slice(&bytes).expect("the data file is complete JSON")
     }
 
-    pub fn ticket_num(&self) -> u64 {
+    pub(crate) fn ticket_num(&self) -> u64 {
         ticket_num_in(&self.data).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Names of the temp files (`*.tmp`) left in the directory.
-    pub fn temp_files(&self) -> Vec<String> {
+    pub(crate) fn temp_files(&self) -> Vec<String> {
         temp_files_in(self.dir.path())
     }
 }
@@ -119,7 +119,7 @@ fn ticket_num_in(path: &Path) -> Result<u64, String> {
 }
 
 /// The bare binary, with no `--data`.
-pub fn grab_tickets() -> Race {
+pub(crate) fn grab_tickets() -> Race {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("NO_COLOR");
     // The wording the tests check is English, whatever this machine's locale is; a test of
@@ -131,118 +131,118 @@ pub fn grab_tickets() -> Race {
 }
 
 /// One run of the binary, built flag by flag: `env.race().buyers(10).tickets(3).run()`.
-pub struct Race {
+pub(crate) struct Race {
     cmd: Command,
     data: Option<PathBuf>,
 }
 
 impl Race {
-    pub fn data(mut self, path: &Path) -> Race {
+    pub(crate) fn data(mut self, path: &Path) -> Race {
         self.data = Some(path.to_path_buf());
         self.arg("--data").arg(path)
     }
 
-    pub fn buyers(self, n: u32) -> Race {
+    pub(crate) fn buyers(self, n: u32) -> Race {
         self.value("--buyers", n)
     }
 
-    pub fn tickets(self, n: u64) -> Race {
+    pub(crate) fn tickets(self, n: u64) -> Race {
         self.value("--tickets", n)
     }
 
-    pub fn keep_stock(self) -> Race {
+    pub(crate) fn keep_stock(self) -> Race {
         self.arg("--keep-stock")
     }
 
     /// `--lang en|zh`.
-    pub fn lang(self, lang: &str) -> Race {
+    pub(crate) fn lang(self, lang: &str) -> Race {
         self.arg("--lang").arg(lang)
     }
 
     /// Sets a variable of the child's environment (LANG, LC_ALL, ...).
-    pub fn env(mut self, name: &str, value: &str) -> Race {
+    pub(crate) fn env(mut self, name: &str, value: &str) -> Race {
         self.cmd.env(name, value);
         self
     }
 
-    pub fn no_lock(self) -> Race {
+    pub(crate) fn no_lock(self) -> Race {
         self.arg("--no-lock")
     }
 
     /// "whole", "write" or "none".
-    pub fn lock_scope(self, scope: &str) -> Race {
+    pub(crate) fn lock_scope(self, scope: &str) -> Race {
         self.value("--lock-scope", scope)
     }
 
     /// `--delay-ms LO..HI`.
-    pub fn delay(self, range: &str) -> Race {
+    pub(crate) fn delay(self, range: &str) -> Race {
         self.value("--delay-ms", range)
     }
 
     /// `--schedule`: the exact order of every buyer's moves ("1s 2s 1r 2r 1w 2w"), for
     /// assertions about one interleaving that must not depend on the machine's load.
-    pub fn schedule(self, moves: &str) -> Race {
+    pub(crate) fn schedule(self, moves: &str) -> Race {
         self.value("--schedule", moves)
     }
 
-    pub fn seed(self, seed: u64) -> Race {
+    pub(crate) fn seed(self, seed: u64) -> Race {
         self.value("--seed", seed)
     }
 
     /// A number of tickets, or "all".
-    pub fn per_buyer(self, k: impl Display) -> Race {
+    pub(crate) fn per_buyer(self, k: impl Display) -> Race {
         self.value("--per-buyer", k)
     }
 
-    pub fn no_fsync(self) -> Race {
+    pub(crate) fn no_fsync(self) -> Race {
         self.arg("--no-fsync")
     }
 
-    pub fn lock_timeout(self, ms: u64) -> Race {
+    pub(crate) fn lock_timeout(self, ms: u64) -> Race {
         self.value("--lock-timeout", ms)
     }
 
-    pub fn check(self) -> Race {
+    pub(crate) fn check(self) -> Race {
         self.arg("--check")
     }
 
-    pub fn json(self) -> Race {
+    pub(crate) fn json(self) -> Race {
         self.arg("--json")
     }
 
-    pub fn quiet(self) -> Race {
+    pub(crate) fn quiet(self) -> Race {
         self.arg("--quiet")
     }
 
-    pub fn verbose(self) -> Race {
+    pub(crate) fn verbose(self) -> Race {
         self.arg("--verbose")
     }
 
-    pub fn chaos(self) -> Race {
+    pub(crate) fn chaos(self) -> Race {
         self.arg("--chaos")
     }
 
     /// `--kill-at BUYER:STEP[:ATTEMPT]`.
-    pub fn kill_at(self, plan: &str) -> Race {
+    pub(crate) fn kill_at(self, plan: &str) -> Race {
         self.value("--kill-at", plan)
     }
 
-    pub fn trace(self, path: &Path) -> Race {
+    pub(crate) fn trace(self, path: &Path) -> Race {
         self.arg("--trace").arg(path)
     }
 
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Race {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Race {
         self.cmd.arg(arg);
         self
     }
 
-    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Race {
+    pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Race {
         self.cmd.args(args);
         self
     }
 
     /// Anything else about the process, e.g. its environment or the user it runs as.
-    pub fn configure(mut self, change: impl FnOnce(&mut Command)) -> Race {
+    pub(crate) fn configure(mut self, change: impl FnOnce(&mut Command)) -> Race {
         change(&mut self.cmd);
         self
     }
@@ -252,12 +252,12 @@ impl Race {
     }
 
     /// Runs to the end with stdout and stderr captured.
-    pub fn run(self) -> Run {
+    pub(crate) fn run(self) -> Run {
         self.spawn().finish()
     }
 
     /// Runs to the end and asserts that it exited 0.
-    pub fn succeeds(self) -> Run {
+    pub(crate) fn succeeds(self) -> Run {
         let run = self.run();
         run.assert_success();
         run
@@ -265,18 +265,18 @@ impl Race {
 
     /// Runs to the end with stdout and stderr each on a terminal of its own (a pty), as a
     /// person at a terminal would see them.
-    pub fn run_on_terminal(self) -> Run {
+    pub(crate) fn run_on_terminal(self) -> Run {
         self.start(Screen::Terminal, Screen::Terminal).finish()
     }
 
     /// Runs to the end with stdout into a pipe and stderr on a terminal, as in
     /// `grab-tickets > report.txt` typed at a terminal.
-    pub fn run_piped_with_stderr_on_terminal(self) -> Run {
+    pub(crate) fn run_piped_with_stderr_on_terminal(self) -> Run {
         self.start(Screen::Pipe, Screen::Terminal).finish()
     }
 
     /// Starts the run and returns at once; its stdout can be read line by line as it comes.
-    pub fn spawn(self) -> Live {
+    pub(crate) fn spawn(self) -> Live {
         self.start(Screen::Pipe, Screen::Pipe)
     }
 
@@ -297,7 +297,7 @@ struct DataFile {
 
 /// Where every ticket of a `--json` run went, as its report's `tally` says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Stock at start.
     pub initial: u64,
     /// Sales the buyers were told succeeded.
@@ -310,28 +310,28 @@ pub struct Tally {
 
 impl Tally {
     /// To be read as a sentence: `Tally::initial(3).confirmed(2).remaining(1).logged(2)`.
-    pub fn initial(initial: u64) -> Tally {
+    pub(crate) fn initial(initial: u64) -> Tally {
         Tally {
             initial,
             ..Tally::default()
         }
     }
 
-    pub fn confirmed(self, confirmed: u64) -> Tally {
+    pub(crate) fn confirmed(self, confirmed: u64) -> Tally {
         Tally { confirmed, ..self }
     }
 
-    pub fn remaining(self, remaining: u64) -> Tally {
+    pub(crate) fn remaining(self, remaining: u64) -> Tally {
         Tally { remaining, ..self }
     }
 
-    pub fn logged(self, logged: u64) -> Tally {
+    pub(crate) fn logged(self, logged: u64) -> Tally {
         Tally { logged, ..self }
     }
 }
 
 /// A finished run of the binary, with everything needed to explain a failed assertion.
-pub struct Run {
+pub(crate) struct Run {
     pub command: String,
     /// The launcher's pid.
     pub pid: u32,
@@ -343,20 +343,20 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn stdout(&self) -> &str {
+    pub(crate) fn stdout(&self) -> &str {
         &self.stdout
     }
 
-    pub fn stderr(&self) -> &str {
+    pub(crate) fn stderr(&self) -> &str {
         &self.stderr
     }
 
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
     /// Everything about the run, for assertion messages.
-    pub fn context(&self) -> String {
+    pub(crate) fn context(&self) -> String {
         format!(
             "\n--- command: {}\n--- status: {}\n--- stdout:\n{}\n--- stderr:\n{}",
             self.command, self.status, self.stdout, self.stderr
@@ -364,35 +364,35 @@ impl Run {
     }
 
     /// Asserts `holds`, printing `what` and the run's context if it does not.
-    pub fn assert_that(&self, holds: bool, what: impl Display) -> &Run {
+    pub(crate) fn assert_that(&self, holds: bool, what: impl Display) -> &Run {
         assert!(holds, "{what}{}", self.context());
         self
     }
 
-    pub fn assert_code(&self, expected: i32) -> &Run {
+    pub(crate) fn assert_code(&self, expected: i32) -> &Run {
         self.assert_that(
             self.code() == Some(expected),
             format!("expected exit code {expected}"),
         )
     }
 
-    pub fn assert_success(&self) -> &Run {
+    pub(crate) fn assert_success(&self) -> &Run {
         self.assert_code(exit::OK)
     }
 
-    pub fn assert_stdout_contains(&self, needle: &str) -> &Run {
+    pub(crate) fn assert_stdout_contains(&self, needle: &str) -> &Run {
         self.assert_stream("stdout", &self.stdout, needle, true)
     }
 
-    pub fn assert_stdout_lacks(&self, needle: &str) -> &Run {
+    pub(crate) fn assert_stdout_lacks(&self, needle: &str) -> &Run {
         self.assert_stream("stdout", &self.stdout, needle, false)
     }
 
-    pub fn assert_stderr_contains(&self, needle: &str) -> &Run {
+    pub(crate) fn assert_stderr_contains(&self, needle: &str) -> &Run {
         self.assert_stream("stderr", &self.stderr, needle, true)
     }
 
-    pub fn assert_stderr_lacks(&self, needle: &str) -> &Run {
+    pub(crate) fn assert_stderr_lacks(&self, needle: &str) -> &Run {
         self.assert_stream("stderr", &self.stderr, needle, false)
     }
 
@@ -404,7 +404,7 @@ impl Run {
         )
     }
 
-    pub fn assert_stdout_empty(&self) -> &Run {
+    pub(crate) fn assert_stdout_empty(&self) -> &Run {
         self.assert_that(self.stdout.is_empty(), "stdout is not empty")
     }
 
@@ -415,7 +415,7 @@ impl Run {
     }
 
     /// Asserts that the data file holds exactly what it held before the run.
-    pub fn assert_data_untouched(&self) -> &Run {
+    pub(crate) fn assert_data_untouched(&self) -> &Run {
         let data = self.data_file();
         self.assert_that(
             fs::read(&data.path).ok() == data.before,
@@ -424,7 +424,7 @@ impl Run {
     }
 
     /// Asserts that the data file, read back now, is complete JSON saying `ticket_num = n`.
-    pub fn assert_tickets_left(&self, n: u64) -> &Run {
+    pub(crate) fn assert_tickets_left(&self, n: u64) -> &Run {
         let left = ticket_num_in(&self.data_file().path);
         self.assert_that(
             left == Ok(n),
@@ -435,7 +435,7 @@ impl Run {
     /// What a locked `--json` run guarantees whatever was killed in it: the data file is
     /// complete JSON and agrees with the report, nothing is oversold or lost, every ticket
     /// is in stock or in the order log, no temp file is left and the lock file stays.
-    pub fn assert_every_ticket_is_accounted_for(&self) -> &Run {
+    pub(crate) fn assert_every_ticket_is_accounted_for(&self) -> &Run {
         let tally = self.tally();
         let data = &self.data_file().path;
         let temps = temp_files_in(data.parent().expect("the data file is in a directory"));
@@ -452,7 +452,7 @@ impl Run {
     }
 
     /// The `--json` report; panics unless stdout is exactly one JSON document.
-    pub fn report(&self) -> &Value {
+    pub(crate) fn report(&self) -> &Value {
         self.report.get_or_init(|| {
             serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
                 panic!("stdout is not one JSON document: {e}{}", self.context())
@@ -461,7 +461,7 @@ impl Run {
     }
 
     /// Asserts the report's value at the JSON pointer `at` (e.g. "/tally/oversold").
-    pub fn assert_report(&self, at: &str, expected: impl Into<Value>) -> &Run {
+    pub(crate) fn assert_report(&self, at: &str, expected: impl Into<Value>) -> &Run {
         let expected = expected.into();
         let actual = self.report().pointer(at).unwrap_or(&Value::Null);
         self.assert_that(
@@ -471,11 +471,11 @@ impl Run {
     }
 
     /// Asserts the JSON verdict's status: "ok", "oversold", "lost_updates" or "mismatch".
-    pub fn assert_status(&self, status: &str) -> &Run {
+    pub(crate) fn assert_status(&self, status: &str) -> &Run {
         self.assert_report("/verdict/status", status)
     }
 
-    pub fn tally(&self) -> Tally {
+    pub(crate) fn tally(&self) -> Tally {
         let count = |key: &str| {
             self.report()["tally"][key]
                 .as_u64()
@@ -489,7 +489,7 @@ impl Run {
         }
     }
 
-    pub fn assert_tally(&self, expected: Tally) -> &Run {
+    pub(crate) fn assert_tally(&self, expected: Tally) -> &Run {
         let actual = self.tally();
         self.assert_that(
             actual == expected,
@@ -498,14 +498,14 @@ impl Run {
     }
 
     /// The report's buyers, as it lists them.
-    pub fn buyers(&self) -> &[Value] {
+    pub(crate) fn buyers(&self) -> &[Value] {
         self.report()["buyers"]
             .as_array()
             .unwrap_or_else(|| panic!("the report has no buyers array{}", self.context()))
     }
 
     /// How many of the report's buyers `matches` holds for.
-    pub fn count_buyers(&self, matches: impl Fn(&Value) -> bool) -> usize {
+    pub(crate) fn count_buyers(&self, matches: impl Fn(&Value) -> bool) -> usize {
         self.buyers().iter().filter(|b| matches(b)).count()
     }
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 #[derive(Clone, Copy)]
-pub enum Need {
+pub(crate) enum Need {
     Postgres,
     Chromium,
     Root,
@@ -32,13 +32,13 @@ impl Need {
     }
 
     /// Whether `.ci/run` (or the person running the tests) made this need a requirement.
-    pub fn required(self) -> bool {
+    pub(crate) fn required(self) -> bool {
         std::env::var(self.variable()).is_ok_and(|v| v == "1")
     }
 
     /// The test on this thread cannot run: a failure where the need is required, else a
     /// loud SKIPPED line (named by the harness's thread, which carries the test's name).
-    pub fn missing(self, test: &str) {
+    pub(crate) fn missing(self, test: &str) {
         let current = std::thread::current();
         let test = current.name().filter(|n| *n != "main").unwrap_or(test);
         assert!(
@@ -58,7 +58,7 @@ impl Need {
 
 /// Whether this process runs as root; when not, the test on this thread is reported missing
 /// its need (SKIPPED, or a failure where root is required).
-pub fn root(test: &str) -> bool {
+pub(crate) fn root(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !root {

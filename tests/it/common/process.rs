@@ -17,7 +17,7 @@ use super::{BACKSTOP, DataFile, Run};
 
 /// Where a run's stdout or stderr goes.
 #[derive(Clone, Copy)]
-pub enum Screen {
+pub(crate) enum Screen {
     Pipe,
     Terminal,
 }
@@ -37,7 +37,7 @@ impl Screen {
 
 /// A running launcher: what it has printed so far, and ways to wait for a line, signal it
 /// and finish it.
-pub struct Live {
+pub(crate) struct Live {
     command: String,
     data: Option<DataFile>,
     child: Child,
@@ -92,13 +92,13 @@ impl Live {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Reads stdout until the lines so far satisfy `done`, and returns them. Panics with
     /// what was read if stdout closes or the backstop passes first.
-    pub fn wait_for(&mut self, what: &str, done: impl Fn(&[String]) -> bool) -> &[String] {
+    pub(crate) fn wait_for(&mut self, what: &str, done: impl Fn(&[String]) -> bool) -> &[String] {
         let deadline = Instant::now() + BACKSTOP;
         while !done(&self.seen) {
             if let Err(e) = self.read_line(deadline) {
@@ -122,7 +122,7 @@ impl Live {
         Ok(())
     }
 
-    pub fn signal(&self, signal: libc::c_int) {
+    pub(crate) fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) on our own child, which has not been reaped yet.
         let sent = unsafe { libc::kill(self.pid() as libc::pid_t, signal) };
         assert_eq!(sent, 0, "kill: {}", io::Error::last_os_error());
@@ -130,7 +130,7 @@ impl Live {
 
     /// Waits for the run to end (the backstop kills it), then returns it with everything it
     /// printed.
-    pub fn finish(mut self) -> Run {
+    pub(crate) fn finish(mut self) -> Run {
         let pid = self.pid();
         if !wait_until_gone(pid, BACKSTOP) {
             let _ = self.child.kill();
@@ -167,7 +167,7 @@ impl Live {
 /// Waits until process `pid` has ended (a zombie nobody has reaped yet counts: it can no
 /// longer act), at most `timeout`; false if it is still running then. It waits on a pidfd,
 /// which becomes readable the moment the process ends, so no time is spent polling.
-pub fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
+pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
