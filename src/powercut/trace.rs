@@ -93,22 +93,38 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Step>> {
 
 /// Follows the names through the record, from an empty directory.
 pub(crate) fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, String> {
-    let mut names: HashMap<String, Ino> = HashMap::new();
-    let mut sizes: Vec<u64> = Vec::new();
+    let mut directory = Namespace::default();
     let mut steps = Vec::with_capacity(lines.len());
     for Recorded { pid, op } in lines {
-        let ino_of = |names: &HashMap<String, Ino>, name: &str| {
-            names
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("{name} is used before it is created"))
-        };
+        let effect = directory.apply(&op)?;
+        steps.push(Step { pid, op, effect });
+    }
+    Ok(steps)
+}
+
+/// The directory's names and each file's size, as the record has changed them so far.
+#[derive(Default)]
+struct Namespace {
+    names: HashMap<String, Ino>,
+    sizes: Vec<u64>,
+}
+
+impl Namespace {
+    fn ino_of(&self, name: &str) -> std::result::Result<Ino, String> {
+        self.names
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("{name} is used before it is created"))
+    }
+
+    /// What `op` does to the files, and the names and sizes after it.
+    fn apply(&mut self, op: &Op) -> std::result::Result<Effect, String> {
         let bytes_of = |hex: &str| unhex(hex).ok_or_else(|| format!("{hex:?} is not hex"));
-        let effect = match &op {
+        Ok(match op {
             Op::Create { name } => {
-                let ino = sizes.len();
-                sizes.push(0);
-                names.insert(name.clone(), ino);
+                let ino = self.sizes.len();
+                self.sizes.push(0);
+                self.names.insert(name.clone(), ino);
                 Effect::Dir(DirOp::Link {
                     name: name.clone(),
                     ino,
@@ -119,9 +135,9 @@ pub(crate) fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, St
                 offset,
                 bytes,
             } => {
-                let ino = ino_of(&names, name)?;
+                let ino = self.ino_of(name)?;
                 let bytes = bytes_of(bytes)?;
-                sizes[ino] = sizes[ino].max(offset + bytes.len() as u64);
+                self.sizes[ino] = self.sizes[ino].max(offset + bytes.len() as u64);
                 let change = Change::Write {
                     offset: *offset,
                     bytes,
@@ -129,25 +145,25 @@ pub(crate) fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, St
                 Effect::Content { ino, change }
             }
             Op::Append { name, bytes } => {
-                let ino = ino_of(&names, name)?;
+                let ino = self.ino_of(name)?;
                 let bytes = bytes_of(bytes)?;
-                let offset = sizes[ino];
-                sizes[ino] += bytes.len() as u64;
+                let offset = self.sizes[ino];
+                self.sizes[ino] += bytes.len() as u64;
                 let change = Change::Write { offset, bytes };
                 Effect::Content { ino, change }
             }
             Op::Truncate { name, len } => {
-                let ino = ino_of(&names, name)?;
-                sizes[ino] = *len;
+                let ino = self.ino_of(name)?;
+                self.sizes[ino] = *len;
                 let change = Change::Truncate { len: *len };
                 Effect::Content { ino, change }
             }
-            Op::SyncFile { name } => Effect::SyncFile(ino_of(&names, name)?),
+            Op::SyncFile { name } => Effect::SyncFile(self.ino_of(name)?),
             Op::SyncDir => Effect::SyncDir,
             Op::Rename { from, to } => {
-                let ino = ino_of(&names, from)?;
-                names.remove(from);
-                let replaced = names.insert(to.clone(), ino).is_some();
+                let ino = self.ino_of(from)?;
+                self.names.remove(from);
+                let replaced = self.names.insert(to.clone(), ino).is_some();
                 Effect::Dir(DirOp::Rename {
                     from: from.clone(),
                     to: to.clone(),
@@ -156,27 +172,25 @@ pub(crate) fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, St
                 })
             }
             Op::Exchange { a, b } => {
-                let (ia, ib) = (ino_of(&names, a)?, ino_of(&names, b)?);
-                names.insert(a.clone(), ib);
-                names.insert(b.clone(), ia);
+                let (ia, ib) = (self.ino_of(a)?, self.ino_of(b)?);
+                self.names.insert(a.clone(), ib);
+                self.names.insert(b.clone(), ia);
                 Effect::Dir(DirOp::Exchange {
                     a: a.clone(),
                     b: b.clone(),
                 })
             }
             Op::Unlink { name } => {
-                ino_of(&names, name)?;
-                names.remove(name);
+                self.ino_of(name)?;
+                self.names.remove(name);
                 Effect::Dir(DirOp::Unlink { name: name.clone() })
             }
             Op::Confirmed { buyer, seq } => Effect::Confirmed {
                 buyer: *buyer,
                 seq: *seq,
             },
-        };
-        steps.push(Step { pid, op, effect });
+        })
     }
-    Ok(steps)
 }
 
 #[cfg(test)]

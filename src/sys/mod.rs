@@ -17,11 +17,15 @@ mod linux;
 pub(crate) mod record;
 #[cfg(unix)]
 mod unix;
+#[cfg(unix)]
+mod unix_process;
 #[cfg(windows)]
 compile_error!("the Windows half of the seam (src/sys/windows.rs) is not written yet: issue 18");
 
 #[cfg(unix)]
 pub(crate) use unix::*;
+#[cfg(unix)]
+pub(crate) use unix_process::*;
 
 /// Which file this is, whatever its name: device and inode on Unix, volume serial number and
 /// file index on Windows.
