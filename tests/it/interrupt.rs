@@ -49,21 +49,27 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let pids = buyer_pids(seen);
     launcher.signal(libc::SIGINT);
     let run = launcher.finish();
+    // Usually one sale; on a loaded machine a second may be confirmed before the signal lands.
+    // Whatever it was, the verdict and the data file must agree on it.
+    let sold = 3 - env.ticket_num();
+    let verdict = format!("OK: 3 tickets, {sold} sold");
     run.assert_code(INTERRUPTED)
         .assert_stdout_contains("INTERRUPTED: the race was stopped early")
         .assert_stdout_contains("was killed by the interrupt")
+        .assert_that(
+            (1..=2).contains(&sold),
+            format!("{sold} sold: the interrupt came before the first sale or after the last"),
+        )
         .assert_that(
             // --verbose ends with the run's files, after the verdict.
             run.stdout()
                 .lines()
                 .rev()
                 .nth(1)
-                .is_some_and(|l| l.starts_with("OK: 3 tickets, 1 sold")),
-            "the verdict does not end the report",
+                .is_some_and(|l| l.starts_with(&verdict)),
+            format!("the verdict does not end the report with {verdict:?}"),
         );
     assert_all_gone(&pids);
-    // Consistent on disk: one sale, two tickets left.
-    run.assert_tickets_left(2);
 }
 
 #[test]
