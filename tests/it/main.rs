@@ -34,6 +34,8 @@ mod timeline;
 mod trace;
 // `--html FILE`: the classroom page, checked in headless Chromium.
 mod page;
+// Text in the data path or another program's ledger entry never changes the page's structure.
+mod page_text;
 // `--trace` and `--html` never overwrite the shop's files; a failed run keeps the old ones.
 mod outputs;
 // Every narration line is true of the run's events, in both languages.

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The browser binary, if this machine has one.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
@@ -24,13 +24,13 @@ fn chromium() -> Option<PathBuf> {
 
 /// What the browser printed: stdout (the DOM with --dump-dom) and stderr (its log, where
 /// console messages appear as "CONSOLE" lines).
-struct Browsed {
-    dom: String,
-    log: String,
+pub(crate) struct Browsed {
+    pub(crate) dom: String,
+    pub(crate) log: String,
 }
 
 /// Opens `url` in a fresh headless Chromium with `args` (e.g. --dump-dom); a minute at most.
-fn browse(browser: &Path, url: &str, args: &[&str]) -> Browsed {
+pub(crate) fn browse(browser: &Path, url: &str, args: &[&str]) -> Browsed {
     let profile = tempfile::tempdir().expect("a profile directory");
     let mut child = Command::new(browser)
         .args([
@@ -78,7 +78,7 @@ fn browse(browser: &Path, url: &str, args: &[&str]) -> Browsed {
 }
 
 /// The value of `name` on the page's <body> element, as the page's script left it.
-fn body_attribute(dom: &str, name: &str) -> String {
+pub(crate) fn body_attribute(dom: &str, name: &str) -> String {
     let body = dom
         .find("<body ")
         .map(|at| &dom[at..at + dom[at..].find('>').unwrap()])
