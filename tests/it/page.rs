@@ -339,3 +339,54 @@ fn a_bad_page_path_fails_before_the_stock_changes() {
         .assert_stderr_contains("race.html")
         .assert_data_untouched();
 }
+
+/// How many of the page's lanes lie wholly inside a `size` window, at `step`.
+fn lanes_in_view(browser: &Path, page: &Path, step: &str, size: &str) -> usize {
+    let url = format!("file://{}#step={step}", page.display());
+    let seen = browse(
+        browser,
+        &url,
+        &["--dump-dom", &format!("--window-size={size}")],
+    );
+    assert_eq!(
+        body_attribute(&seen.dom, "data-errors"),
+        "0",
+        "{}",
+        seen.log
+    );
+    body_attribute(&seen.dom, "data-lanes-in-view")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn ten_lanes_fit_a_projector_without_scrolling() {
+    let env = TestEnv::new();
+    let ten = env.path("ten.html");
+    let twenty = env.path("twenty.html");
+    for (buyers, page) in [(10, &ten), (20, &twenty)] {
+        env.race()
+            .buyers(buyers)
+            .tickets(5)
+            .delay("0..2")
+            .quiet()
+            .arg("--html")
+            .arg(page)
+            .succeeds();
+    }
+    let Some(browser) = chromium() else {
+        Need::Chromium.missing("the page's browser part");
+        return;
+    };
+    // A projector's 1280x720, at the start and at the end (when the report is shown too).
+    for step in ["0", "end"] {
+        assert_eq!(
+            lanes_in_view(&browser, &ten, step, "1280,720"),
+            10,
+            "at step {step}"
+        );
+    }
+    // Twenty lanes do not shrink to fit: most are in view and the rest are a scroll away.
+    let shown = lanes_in_view(&browser, &twenty, "end", "1280,720");
+    assert!((10..20).contains(&shown), "{shown} of 20 lanes in view");
+}
