@@ -486,6 +486,7 @@ page-step = step
 page-play = play
 page-pause = pause
 page-speed = speed
+page-paced = one step a second
 page-report = Report
 page-show-result = show the result
 page-step-of = step { $k } of { $n }

@@ -415,6 +415,7 @@ page-step = 一步
 page-play = 播放
 page-pause = 暂停
 page-speed = 速度
+page-paced = 每秒一步
 page-report = 报告
 page-show-result = 公布结果
 page-step-of = 第 { $k } 步，共 { $n } 步

@@ -129,6 +129,7 @@ fn ui() -> BTreeMap<&'static str, String> {
         ("play", tr!("page-play")),
         ("pause", tr!("page-pause")),
         ("speed", tr!("page-speed")),
+        ("paced", tr!("page-paced")),
         ("report", tr!("page-report")),
         ("show_result", tr!("page-show-result")),
         ("step_of", tr!("page-step-of", k = "{k}", n = n)),

@@ -390,3 +390,36 @@ fn ten_lanes_fit_a_projector_without_scrolling() {
     let shown = lanes_in_view(&browser, &twenty, "end", "1280,720");
     assert!((10..20).contains(&shown), "{shown} of 20 lanes in view");
 }
+
+#[test]
+fn paced_play_moves_one_event_a_second_and_keeps_the_verdict_hidden() {
+    let env = TestEnv::new();
+    let page = env.path("paced.html");
+    env.race()
+        .buyers(3)
+        .tickets(2)
+        .delay("0..2")
+        .quiet()
+        .arg("--html")
+        .arg(&page)
+        .succeeds();
+    let Some(browser) = chromium() else {
+        Need::Chromium.missing("the page's browser part");
+        return;
+    };
+    // Four and a half virtual seconds of paced play: four events, however fast the race was.
+    let url = format!("file://{}#play&speed=step", page.display());
+    let seen = browse(
+        &browser,
+        &url,
+        &["--dump-dom", "--virtual-time-budget=4500"],
+    );
+    let context = format!("\n--- browser log:\n{}\n--- DOM:\n{}", seen.log, seen.dom);
+    assert_eq!(body_attribute(&seen.dom, "data-errors"), "0", "{context}");
+    assert_eq!(body_attribute(&seen.dom, "data-step"), "4", "{context}");
+    assert_eq!(body_attribute(&seen.dom, "data-revealed"), "0", "{context}");
+    assert!(
+        seen.dom.contains(r#"<div id="result" hidden="">"#),
+        "the verdict shows before the end{context}"
+    );
+}
