@@ -116,3 +116,94 @@ fn script_text_in_the_data_path_and_a_foreign_run_never_changes_the_page() {
         "the data path, shown as text{context}"
     );
 }
+
+/// The words (three letters or more) a person reads on a dumped page: text, titles and aria
+/// labels, without the page's script and style.
+fn readable_words(dom: &str) -> std::collections::BTreeSet<String> {
+    let text = without(&without(dom, "<script", "</script>"), "<style", "</style>");
+    let mut readable = String::new();
+    let mut in_tag = false;
+    let mut tag = String::new();
+    for c in text.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (true, '>') => {
+                for attr in ["title=\"", "aria-label=\""] {
+                    if let Some(at) = tag.find(attr) {
+                        let value = &tag[at + attr.len()..];
+                        readable.push(' ');
+                        readable.push_str(&value[..value.find('"').unwrap_or(value.len())]);
+                    }
+                }
+                tag.clear();
+                in_tag = false;
+                readable.push(' ');
+            }
+            (true, c) => tag.push(c),
+            (false, c) => readable.push(c),
+        }
+    }
+    readable
+        .split(|c: char| !c.is_ascii_alphabetic() && c != '_')
+        .filter(|w| w.len() >= 3)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `text` without each element from `open` to `close`.
+fn without(text: &str, open: &str, close: &str) -> String {
+    let (mut kept, mut rest) = (String::new(), text);
+    while let Some(at) = rest.find(open) {
+        kept.push_str(&rest[..at]);
+        let end = rest[at..]
+            .find(close)
+            .map_or(rest.len(), |e| at + e + close.len());
+        rest = &rest[end..];
+    }
+    kept + rest
+}
+
+#[test]
+fn the_page_is_all_chinese_when_the_locale_is_chinese() {
+    let env = TestEnv::new();
+    let page = env.path("zh.html");
+    grab_tickets()
+        .data(&env.data)
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "zh_CN.UTF-8")
+        .buyers(3)
+        .tickets(2)
+        .delay("0..2")
+        .quiet()
+        .arg("--html")
+        .arg(&page)
+        .succeeds();
+    let Some(browser) = chromium() else {
+        Need::Chromium.missing("the page's browser part");
+        return;
+    };
+    let english: std::collections::BTreeSet<String> = readable_words(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/en.ftl")).unwrap(),
+    );
+    // Names, not English: the key's name, the data file's field and option, the temp path.
+    let names = ["Home", "ticket_num", "seed", "json", "data", "tmp"];
+    for step in ["0", "end"] {
+        let url = format!("file://{}#step={step}", page.display());
+        let seen = browse(&browser, &url, &["--dump-dom"]);
+        assert_eq!(
+            body_attribute(&seen.dom, "data-errors"),
+            "0",
+            "{}",
+            seen.log
+        );
+        let left: Vec<_> = readable_words(&seen.dom)
+            .into_iter()
+            .filter(|w| english.contains(w) && !names.contains(&w.as_str()))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "English on the zh page at step {step}: {left:?}\n{}",
+            seen.dom
+        );
+    }
+}
