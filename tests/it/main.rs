@@ -77,6 +77,8 @@ mod pg_faults;
 mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
+// History another program forged is named, never believed.
+mod forged_history;
 // Links planted in a shared directory are never written through.
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
