@@ -40,7 +40,7 @@ mod outputs;
 mod narration_truth;
 // `--lang` and the locale: everything a person reads in English or Chinese.
 mod in_chinese;
-// `--json`: every key the README documents.
+// `--json`: every key docs/json.md documents.
 mod json_shape;
 // The live progress line appears only for a person at a terminal.
 mod progress;
