@@ -81,3 +81,5 @@ mod shared_ledger;
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
+// The docs cannot drift: README and docs/ console samples run, relative links resolve.
+mod doc_samples;
