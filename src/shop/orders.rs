@@ -337,7 +337,7 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
         Error::bad_data(format!(
             "failed to parse order log {} at line {line}: {e}; every line must be a JSON \
              object with whole numbers \"seq\", \"before\", \"after\" and a string \"kind\" \
-             (README, \"The lock protocol\"); a program other than grab-tickets wrote it wrong",
+             (docs/protocol.md); a program other than grab-tickets wrote it wrong",
             path.display()
         ))
     })?;

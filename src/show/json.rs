@@ -1,4 +1,4 @@
-//! The `--json` document: the whole run for scripts. Its shape is documented in the README and
+//! The `--json` document: the whole run for scripts. Its shape is documented in docs/json.md and
 //! checked by a test.
 
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! `--json` prints one document whose shape is documented in the README ("The --json
+//! `--json` prints one document whose shape is documented in docs/json.md ("The --json
 //! document"); scripts rely on it, so every key listed there is checked here.
 
 use crate::common::{Run, TestEnv};

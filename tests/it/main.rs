@@ -40,7 +40,7 @@ mod outputs;
 mod narration_truth;
 // `--lang` and the locale: everything a person reads in English or Chinese.
 mod in_chinese;
-// `--json`: every key the README documents.
+// `--json`: every key docs/json.md documents.
 mod json_shape;
 // The live progress line appears only for a person at a terminal.
 mod progress;
@@ -83,3 +83,5 @@ mod forged_history;
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
+// The docs cannot drift: README and docs/ console samples run, relative links resolve.
+mod doc_samples;

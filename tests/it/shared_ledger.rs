@@ -156,7 +156,7 @@ fn keep_stock_joins_a_running_race_and_each_report_counts_the_other() {
     }
 }
 
-/// Runs the independent buyer in tests/it/outsider_buyer.py (written from README's protocol alone).
+/// Runs the independent buyer in tests/it/outsider_buyer.py (written from docs/protocol.md alone).
 fn outsider(data: &Path, run: &str) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/outsider_buyer.py");
     Command::new("python3")
