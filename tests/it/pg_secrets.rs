@@ -28,14 +28,26 @@ fn a_password_in_any_form_of_the_url_is_never_printed() {
                 .args(how)
                 .run();
             run.assert_code(0);
-            for (name, text) in [("stdout", run.stdout()), ("stderr", run.stderr())] {
-                assert!(
-                    !text.contains(PASSWORD),
-                    "the password is on {name}:\n{}",
-                    run.context()
-                );
-            }
+            assert_no_password(&run);
         }
+    }
+    // PGPASSWORD, as psql takes it.
+    let plain = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
+    let run = on(&plain)
+        .env("PGPASSWORD", PASSWORD)
+        .args(["--json", "--buyers", "2", "--tickets", "3"])
+        .run();
+    run.assert_code(0);
+    assert_no_password(&run);
+}
+
+fn assert_no_password(run: &crate::common::Run) {
+    for (name, text) in [("stdout", run.stdout()), ("stderr", run.stderr())] {
+        assert!(
+            !text.contains(PASSWORD),
+            "the password is on {name}:\n{}",
+            run.context()
+        );
     }
 }
 
