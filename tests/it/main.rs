@@ -40,7 +40,7 @@ mod outputs;
 mod narration_truth;
 // `--lang` and the locale: everything a person reads in English or Chinese.
 mod in_chinese;
-// `--json`: every key the README documents.
+// `--json`: every key docs/json.md documents.
 mod json_shape;
 // The live progress line appears only for a person at a terminal.
 mod progress;
@@ -79,7 +79,11 @@ mod pg_secrets;
 mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
+// History another program forged is named, never believed.
+mod forged_history;
 // Links planted in a shared directory are never written through.
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
+// The docs cannot drift: README and docs/ console samples run, relative links resolve.
+mod doc_samples;
