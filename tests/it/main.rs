@@ -73,6 +73,8 @@ mod power_cut;
 mod interrupt;
 // Database faults: killed in a transaction, server restarted, every way of not getting in.
 mod pg_faults;
+// A database password is never printed and never on a buyer's command line.
+mod pg_secrets;
 
 // The data file and the files beside it.
 // A write changes `ticket_num` and `seq` and not one other byte.
