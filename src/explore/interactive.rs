@@ -185,9 +185,9 @@ impl Answers {
             }
             // A signal between the check above and read(2) would not cut the read short: wait
             // in slices, so an interrupt is seen within one whatever its timing.
-            match crate::sys::wait_stdin(std::time::Duration::from_millis(200)) {
-                Ok(false) => continue,
-                Ok(true) | Err(_) => {}
+            // An error is left to the read below to report.
+            if let Ok(false) = crate::sys::wait_stdin(std::time::Duration::from_millis(200)) {
+                continue;
             }
             let mut chunk = [0u8; 256];
             match crate::sys::read_stdin(&mut chunk) {
