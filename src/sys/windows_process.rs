@@ -257,10 +257,11 @@ pub(crate) fn has_exited(pid: u32) -> bool {
     }
 }
 
-/// Windows ends processes without signals: there is never one to name.
+/// Windows ends processes without signals. Our own kill ([`KILLED`]) is the seam's SIGKILL,
+/// so it is reported as signal 9 and the report reads as on Unix; any other ending (Task
+/// Manager's kill gives exit code 1) is an exit with that code, for nothing tells them apart.
 pub(crate) fn death_signal(status: &ExitStatus) -> Option<i32> {
-    let _ = status;
-    None
+    killed_outright(status).then_some(9)
 }
 
 /// Whether a process was killed outright: its exit code is [`KILLED`], which only
