@@ -5,8 +5,6 @@
 
 use std::io::IsTerminal as _;
 
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
-
 use super::Workbench;
 use crate::events::{Event, Message};
 use crate::exit::{Exit, Result};
@@ -187,23 +185,17 @@ impl Answers {
             }
             // A signal between the check above and read(2) would not cut the read short: wait
             // in slices, so an interrupt is seen within one whatever its timing.
-            let stdin = std::io::stdin();
-            let mut ready = [PollFd::new(&stdin, PollFlags::IN)];
-            let slice = Timespec {
-                tv_sec: 0,
-                tv_nsec: 200_000_000,
-            };
-            match poll(&mut ready, Some(&slice)) {
-                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-                Ok(_) | Err(_) => {}
+            // An error is left to the read below to report.
+            if let Ok(false) = crate::sys::wait_stdin(std::time::Duration::from_millis(200)) {
+                continue;
             }
             let mut chunk = [0u8; 256];
-            match rustix::io::read(std::io::stdin(), &mut chunk) {
+            match crate::sys::read_stdin(&mut chunk) {
                 Ok(0) if self.pending.is_empty() => return Answer::End,
                 // A last line without its newline.
                 Ok(0) => self.pending.push(b'\n'),
                 Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
-                Err(rustix::io::Errno::INTR) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => return Answer::End,
             }
         }

@@ -2,7 +2,6 @@
 //! path names, directly, through a symbolic link or as a second hard link, so that no output
 //! of a run can ever overwrite the shop it raced on.
 
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use super::lock::lock_path_for;
@@ -73,7 +72,7 @@ pub(crate) fn named_by(
         }
     }
     // A hard link is a different name for the same file: only the inode tells.
-    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let id = crate::sys::id_of_path;
     let target_id = id(follow)?;
     shop.into_iter()
         .find(|(_, shop_path)| id(shop_path) == Some(target_id))
@@ -83,7 +82,7 @@ pub(crate) fn named_by(
 /// Whether two paths (links followed) name one place: the same directory and name, or the
 /// same existing file.
 pub(crate) fn same_place(a: &Path, b: &Path) -> bool {
-    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let id = crate::sys::id_of_path;
     (canonical(a).is_some() && canonical(a) == canonical(b))
         || id(a).is_some_and(|a| id(b) == Some(a))
 }

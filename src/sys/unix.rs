@@ -256,6 +256,15 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
     }
 }
 
+/// Which file `path` names, links followed; `None` if it cannot be looked at.
+pub(crate) fn id_of_path(path: &Path) -> Option<FileId> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(FileId {
+        volume: meta.dev(),
+        index: meta.ino(),
+    })
+}
+
 /// Reads exactly `buf.len()` bytes at `offset` (pread), leaving the file offset alone.
 pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     file.read_exact_at(buf, offset)

@@ -42,6 +42,28 @@ pub(crate) fn wait_readable(pipe: &PipeReader, patience: Duration) -> io::Result
     }
 }
 
+/// Whether stdin has something to read (or was closed), waiting up to `patience`; a signal
+/// ends the wait early as `Ok(false)`.
+pub(crate) fn wait_stdin(patience: Duration) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let timeout = Timespec {
+        tv_sec: patience.as_secs() as _,
+        tv_nsec: patience.subsec_nanos() as _,
+    };
+    let stdin = std::io::stdin();
+    let mut ready = [PollFd::new(&stdin, PollFlags::IN)];
+    match poll(&mut ready, Some(&timeout)) {
+        Ok(n) => Ok(n > 0),
+        Err(Errno::INTR) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One read(2) of stdin, unbuffered (a signal gives `Interrupted`).
+pub(crate) fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    Ok(rustix::io::read(std::io::stdin(), buf)?)
+}
+
 /// Fd 0 as an unbuffered file (a buffered read could take bytes meant for another buyer).
 pub(crate) fn raw_stdin() -> io::Result<File> {
     Ok(File::from(std::io::stdin().as_fd().try_clone_to_owned()?))
