@@ -105,6 +105,11 @@ participant-run = grab-tickets run { $run }
 participant-program = program '{ $run }'
 problem-unsettled = the ledger could not be settled after the race, so this report reads the files as they are: { $error }
 problem-foreign-restock = the stock was set from { $before } to { $after } by { $who } (pid { $pid }) during this race, against the protocol; counts below do not include it
+error-protocol-violation = another program broke the lock protocol during this race: { $n ->
+    [one] line { $line } of { $ledger } breaks
+   *[other] { $n } entries of { $ledger }, the first at line { $line }, break
+} the ledger's chain (see the report above); fix that program (docs/protocol.md says what a writer must do), then run without --keep-stock to restock
+problem-forged-entry = line { $line } of the { $ledger } jumps to #{ $seq } after #{ $top }: { $who } (pid { $pid }) wrote it against the protocol (a writer that keeps it writes at most one past the highest seq), so it is not believed and not counted as a sale
 problem-unreadable-entry = unreadable line in the { $ledger }: { $line }
 problem-interrupted = INTERRUPTED: the race was stopped early; the buyers still running were killed, and every ticket below is accounted for
 problem-failed = { $who } failed with exit code { $code }: { $message }
@@ -146,6 +151,10 @@ verdict-oversold = OVERSOLD: { count-tickets-of }, { $confirmed } confirmed{ $ot
 }
 verdict-lost-updates = LOST UPDATES: { count-tickets-of }, { $confirmed } confirmed, but the { $stock } shows only { $sold } sold ({ $lost } lost)
 verdict-mismatch = MISMATCH: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, { $remaining } left in the { $stock }
+verdict-protocol-violation = PROTOCOL VIOLATION: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but another program wrote { $forged ->
+    [one] an entry that breaks
+   *[other] { $forged } entries that break
+} the { $ledger }'s chain during the race, so no count can judge this run (see "!" above)
 verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
 
 ## "Why:" (show/cause.rs)
@@ -155,6 +164,7 @@ why-how-none = With no lock, nothing kept a buyer's read and its write together.
 why-how-write = The lock covered only the write, not the read before it, so it came too late.
 why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
+why-protocol-violation = another program wrote entries into the { $ledger } that no writer keeping the lock protocol writes, so the tally cannot tell this run's sales from its forgery; this run's own confirmations are above, and the program named in "!" is the one to fix.
 why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }
@@ -445,6 +455,7 @@ moral-locked = With the lock around the whole purchase you could not oversell, w
 moral-lucky = No oversell this time. Try letting every buyer read before any of them writes.
 moral-bad = You made the race go wrong: a buyer wrote a count that another buyer's write had already made stale.
 moral-mismatch = The counts do not reconcile; see the report above.
+moral-protocol-violation = Another program broke the protocol; see the report above.
 moral-stock-unknown = The stock could not be read back; see the report above.
 interactive-stopped = Stopped after { count-moves }: { $schedule }
 your-schedule = Your schedule: { $schedule }
@@ -486,6 +497,12 @@ page-step = step
 page-play = play
 page-pause = pause
 page-speed = speed
+page-paced = one step a second
+page-aria-race = the race
+page-tip-restart = back to the start (Home)
+page-tip-back = one step back (Left arrow)
+page-tip-play = play or pause (Space)
+page-tip-forward = one step forward (Right arrow)
 page-report = Report
 page-show-result = show the result
 page-step-of = step { $k } of { $n }

@@ -92,6 +92,8 @@ participant-run = grab-tickets 运行 { $run }
 participant-program = 程序“{ $run }”
 problem-unsettled = 抢票结束后无法结清账目，所以本报告按文件现状读取：{ $error }
 problem-foreign-restock = 本次抢票期间，{ $who }（pid { $pid }）违反约定把库存从 { $before } 改成了 { $after }；下面的数字不包括这次改动
+error-protocol-violation = 本次抢票期间另一个程序违反了锁协议：{ $ledger } 从第 { $line } 行起有 { $n } 条记录打断了账本的链条（见上面的报告）；先修好那个程序（docs/protocol.md 写明了写入者必须做什么），再不带 --keep-stock 运行一次来重新放票
+problem-forged-entry = { $ledger }第 { $line } 行在 #{ $top } 之后跳到了 #{ $seq }：这是 { $who }（pid { $pid }）违反协议写下的（遵守协议的写入者最多只比最大序号多 1），所以不采信，也不算作一笔卖出
 problem-unreadable-entry = { $ledger }中有一行无法读取：{ $line }
 problem-interrupted = 已中断：抢票被提前停止；仍在运行的用户进程被杀死，下面每一张票都有交代
 problem-failed = { $who }出错，退出码 { $code }：{ $message }
@@ -124,6 +126,7 @@ verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } �
 }（超卖 { $oversold } 张），丢失更新 { $lost } 次
 verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
+verdict-protocol-violation = 违反协议：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间另一个程序写了 { $forged } 条打断{ $ledger }链条的记录，所以任何数字都无法评判这一轮（见上面的“!”行）
 verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
 
 ## “原因：”（show/cause.rs）
@@ -133,6 +136,7 @@ why-how-none = 没有互斥锁，一个用户读到余票之后、写回余票�
 why-how-write = 锁只包住了写入，没有包住前面的读取，所以加锁太晚了。
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
+why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
 why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
@@ -374,6 +378,7 @@ moral-locked = 整个买票过程加了互斥锁，无论你怎么排顺序都�
 moral-lucky = 这次没有超卖。试试先让每个用户都读，再让他们写。
 moral-bad = 你让抢票出错了：一个用户写回的余票，早已被另一个用户的写入改过期了。
 moral-mismatch = 数字对不上；见上面的报告。
+moral-protocol-violation = 有别的程序违反了协议；见上面的报告。
 moral-stock-unknown = 无法读回余票；见上面的报告。
 interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
 your-schedule = 你的调度：{ $schedule }
@@ -415,6 +420,12 @@ page-step = 一步
 page-play = 播放
 page-pause = 暂停
 page-speed = 速度
+page-paced = 每秒一步
+page-aria-race = 抢票过程
+page-tip-restart = 回到开头（Home 键）
+page-tip-back = 后退一步（左方向键）
+page-tip-play = 播放或暂停（空格键）
+page-tip-forward = 前进一步（右方向键）
 page-report = 报告
 page-show-result = 公布结果
 page-step-of = 第 { $k } 步，共 { $n } 步

@@ -367,6 +367,18 @@ fn exit_status(
     if result.a_buyer_failed() {
         return Err(Error::buyer("a buyer process failed; see the report above"));
     }
+    if let Some(jump) = result.forged.first() {
+        // Forged history is not a verdict on this run: it is bad data another program wrote,
+        // and exit 3 says so whatever `--check` asked.
+        return Err(Error::bad_data(tr!(
+            "error-protocol-violation",
+            line = jump.line,
+            ledger = crate::shop::orders::log_path_for(settings.data())
+                .display()
+                .to_string(),
+            n = result.forged.len()
+        )));
+    }
     if let Some(misfit) = replayed.and_then(|r| r.misfit) {
         return Err(Error::usage(schedule::misfit_error(misfit)));
     }

@@ -1,4 +1,4 @@
-//! How a run ends: the one [`Exit`] enum that owns every exit status (README's table), and
+//! How a run ends: the one [`Exit`] enum that owns every exit status (docs/exit-codes.md's table), and
 //! the error type that says what failed, where, and how to fix it, with the [`Failure`] kind
 //! that views decide on (never the message's words).
 

@@ -91,7 +91,7 @@ mod show;
 mod sys;
 
 pub use exit::{Error, Exit};
-/// Bytes per order-log entry, newline included (README's protocol states it too).
+/// Bytes per order-log entry, newline included (docs/protocol.md states it too).
 pub use shop::orders::ENTRY_LEN as ORDER_ENTRY_LEN;
 
 /// If this process is a buyer the launcher started, its plan (the fast path that skips clap).

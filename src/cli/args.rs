@@ -30,7 +30,7 @@ Examples:
                                         replay one schedule exactly: both buyers sell ticket 1
   grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
 
-On PostgreSQL (README: \"When one machine is not enough\"):
+On PostgreSQL (docs/postgres.md):
   grab-tickets --store postgres://USER@HOST:PORT/DB            row lock around the purchase
   grab-tickets --store postgres://USER@HOST:PORT/DB --no-lock  the same race, on a server
   grab-tickets --store postgres://USER@HOST:PORT/DB --db-lock advisory

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::events::{Event, Message};
 use crate::race::chaos::VictimReport;
 use crate::race::launcher::RaceRecord;
-use crate::shop::orders::{Entry, EntryKind, Window};
+use crate::shop::orders::{Entry, EntryKind, Jump, Window};
 
 pub(crate) use buyers::{BuyerResult, BuyerSummary, Ending, KillCause, count};
 pub(crate) use tally::{Status, Tally};
@@ -41,6 +41,9 @@ pub(crate) struct RunResult {
     pub unreadable: Vec<String>,
     /// Restocks someone made in the middle of this race (against the protocol).
     pub foreign_restocks: Vec<Entry>,
+    /// Entries in the window that break the ledger's chain (forged history): named in the
+    /// report, counted nowhere.
+    pub forged: Vec<Jump>,
     /// What went wrong after the race, if the ledger could not be settled (a full disk):
     /// the report is then read from the files as they are.
     pub settle_error: Option<String>,
@@ -193,7 +196,8 @@ pub(crate) fn reconcile(
         run: ledger.run,
         tally: Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged)
             .with_others(by_others)
-            .with_unexplained(unexplained),
+            .with_unexplained(unexplained)
+            .with_forged(ledger.window.jumps.len() as u64),
         buyers,
         events: raced.events,
         garbled: raced.garbled,
@@ -205,6 +209,7 @@ pub(crate) fn reconcile(
         others,
         unreadable: ledger.window.unreadable.clone(),
         foreign_restocks,
+        forged: ledger.window.jumps.clone(),
         settle_error: ledger.settle_error,
         retries,
         launcher_relocks: ledger.launcher_relocks,

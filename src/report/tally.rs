@@ -28,6 +28,9 @@ pub(crate) struct Tally {
     pub unconfirmed: u64,
     /// Unconfirmed sales of buyers that were *not* killed: nothing explains them.
     pub unexplained: u64,
+    /// Entries in the run's window that break the ledger's chain (another program broke the
+    /// protocol): none of the counts above includes them.
+    pub forged: u64,
 }
 
 /// The one-word result.
@@ -45,6 +48,9 @@ pub(crate) enum Status {
     /// The stock could not be read back after the race, so whether sales were lost or every
     /// ticket is accounted for is not known.
     StockUnknown,
+    /// Another program wrote entries that break the ledger's chain during the race: the
+    /// counts cannot judge the run, and nothing is called oversold on their word.
+    ProtocolViolation,
 }
 
 impl Tally {
@@ -65,6 +71,7 @@ impl Tally {
             lost_updates: None,
             unconfirmed: logged.saturating_sub(confirmed),
             unexplained: 0,
+            forged: 0,
         }
         .with_others(0)
     }
@@ -92,7 +99,16 @@ impl Tally {
         }
     }
 
+    /// Records how many entries of the window broke the chain.
+    pub(crate) fn with_forged(self, forged: u64) -> Tally {
+        Tally { forged, ..self }
+    }
+
     pub(crate) fn status(&self) -> Status {
+        // Forged history comes first: every other status would be drawn from it.
+        if self.forged > 0 {
+            return Status::ProtocolViolation;
+        }
         // Without the stock read back no verdict can be drawn, and no other status may
         // pretend to one: oversold is still counted (from confirmations alone) in the tally.
         let Some(remaining) = self.remaining else {
@@ -171,6 +187,16 @@ mod tests {
         let t = Tally::reconcile(400, 3, None, 3);
         assert_eq!(t.lost_updates, None);
         assert_eq!(t.status(), Status::StockUnknown);
+    }
+
+    #[test]
+    fn forged_history_is_a_protocol_violation_never_oversold() {
+        // A forger's entry is left out of every count, so what it took from the stock does
+        // not add up; the status names the violation instead.
+        let t = Tally::reconcile(3, 3, Some(0), 3)
+            .with_others(1)
+            .with_forged(1);
+        assert_eq!(t.status(), Status::ProtocolViolation);
     }
 
     #[test]

@@ -190,19 +190,42 @@ impl OrderLog {
 
     /// Every entry in `window` (entry numbers), read once at the end of a run: only this
     /// run's stretch of the ledger, however long the history before it. Lines that do not
-    /// decode (another program's mistake) are returned as text, never an error.
+    /// decode (another program's mistake) are returned as text, never an error; entries that
+    /// break the chain (see [`Jump`]) are set apart, never counted as sales.
     pub(crate) fn read_window(&self, window: std::ops::Range<u64>) -> Result<Window> {
         let mut read = Window::default();
         if window.is_empty() {
             return Ok(read);
         }
-        let bytes = self.read_range(window.start, window.end)?;
+        // The entry just before the window is where its chain starts.
+        let first = window.start.saturating_sub(1);
+        let bytes = self.read_range(first, window.end)?;
+        let mut top: Option<u64> = None;
         for (i, chunk) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
+            let line = first + i as u64 + 1;
             if chunk.contains(&0) {
                 continue; // a hole a power cut left among unflushed entries
             }
-            match decode(&self.path, chunk, window.start + i as u64 + 1) {
-                Ok(entry) => read.entries.push(entry),
+            let decoded = decode(&self.path, chunk, line);
+            if line <= window.start {
+                top = decoded.ok().map(|e| e.seq);
+                continue;
+            }
+            match decoded {
+                Ok(entry) => {
+                    let highest = top.map_or(entry.seq, |t| t.max(entry.seq));
+                    match top {
+                        Some(before) if entry.seq > before.saturating_add(1) => {
+                            read.jumps.push(Jump {
+                                line,
+                                top: before,
+                                entry,
+                            })
+                        }
+                        _ => read.entries.push(entry),
+                    }
+                    top = Some(highest);
+                }
                 Err(_) => read
                     .unreadable
                     .push(String::from_utf8_lossy(chunk).trim_end().to_string()),
@@ -314,7 +337,7 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
         Error::bad_data(format!(
             "failed to parse order log {} at line {line}: {e}; every line must be a JSON \
              object with whole numbers \"seq\", \"before\", \"after\" and a string \"kind\" \
-             (README, \"The lock protocol\"); a program other than grab-tickets wrote it wrong",
+             (docs/protocol.md); a program other than grab-tickets wrote it wrong",
             path.display()
         ))
     })?;
@@ -362,6 +385,21 @@ pub(crate) struct Window {
     pub entries: Vec<Entry>,
     /// Lines that were not entries, as text (shown in the report).
     pub unreadable: Vec<String>,
+    /// Entries that break the chain: forged history, never believed.
+    pub jumps: Vec<Jump>,
+}
+
+/// An entry whose `seq` is more than one past every seq before it in the ledger. Every writer
+/// that keeps the protocol takes its seq from the data file, whose seq an entry before it
+/// wrote, so it writes at most one past the highest seq so far (without the lock, seqs repeat,
+/// but never skip ahead). Only a program that broke the protocol writes this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Jump {
+    /// Its line in the order log, from 1.
+    pub line: u64,
+    /// The highest seq before it.
+    pub top: u64,
+    pub entry: Entry,
 }
 
 impl Entry {
@@ -376,9 +414,14 @@ impl Entry {
         }
     }
 
-    /// Whether a grab-tickets launcher run wrote it (its run id is 16 hex digits).
+    /// Whether a grab-tickets launcher run wrote it: its run id is 16 lowercase hex digits
+    /// (the protocol's rule; any other name, uppercase hex included, is another program's).
     pub(crate) fn by_grab_tickets(&self) -> bool {
-        self.run.len() == 16 && self.run.bytes().all(|b| b.is_ascii_hexdigit())
+        self.run.len() == 16
+            && self
+                .run
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 }
 

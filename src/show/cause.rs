@@ -33,6 +33,12 @@ pub(crate) fn why(settings: &Settings, result: &RunResult, story: &Story) -> Opt
             names = names.join(&tr!("list-separator"))
         ));
     }
+    if t.status() == Status::ProtocolViolation {
+        return Some(tr!(
+            "why-protocol-violation",
+            ledger = Store::of(settings).ledger()
+        ));
+    }
     if t.status() == Status::StockUnknown {
         return Some(tr!(
             "why-stock-unknown",

@@ -91,8 +91,27 @@ pub(crate) fn page(
     run.push_str(&json::compact(settings, result, story, replayed));
     run.push('}');
     PAGE.replace("__TITLE__", &escape_html(title))
-        // Inside <script>, only "</" could end the element early; "<\/" means the same in JSON.
-        .replace("__RUN__", &run.replace("</", "<\\/"))
+        .replace("__RUN__", &escape_script_json(&run))
+}
+
+/// JSON made safe inside a `<script>` element. Escaping "</" is not enough: "<!--<script>"
+/// puts the HTML parser in the "double escaped" state, where "</script>" no longer ends the
+/// element and the rest of the page is swallowed. These characters occur only inside JSON
+/// strings, where `\u003c` and the rest decode to the same text; U+2028 and U+2029 too, so
+/// the data stays valid JavaScript should anyone paste it into a script.
+fn escape_script_json(json: &str) -> String {
+    let mut safe = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => safe.push_str("\\u003c"),
+            '>' => safe.push_str("\\u003e"),
+            '&' => safe.push_str("\\u0026"),
+            '\u{2028}' => safe.push_str("\\u2028"),
+            '\u{2029}' => safe.push_str("\\u2029"),
+            c => safe.push(c),
+        }
+    }
+    safe
 }
 
 /// The page's own words. A variable given as "{name}" comes out as "{name}", for the page's
@@ -110,6 +129,12 @@ fn ui() -> BTreeMap<&'static str, String> {
         ("play", tr!("page-play")),
         ("pause", tr!("page-pause")),
         ("speed", tr!("page-speed")),
+        ("paced", tr!("page-paced")),
+        ("aria_race", tr!("page-aria-race")),
+        ("tip_restart", tr!("page-tip-restart")),
+        ("tip_back", tr!("page-tip-back")),
+        ("tip_play", tr!("page-tip-play")),
+        ("tip_forward", tr!("page-tip-forward")),
         ("report", tr!("page-report")),
         ("show_result", tr!("page-show-result")),
         ("step_of", tr!("page-step-of", k = "{k}", n = n)),
@@ -178,6 +203,8 @@ fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 #[cfg(test)]
@@ -194,6 +221,19 @@ mod tests {
 
     #[test]
     fn html_in_the_title_is_escaped() {
-        assert_eq!(escape_html("a<b>&c"), "a&lt;b&gt;&amp;c");
+        assert_eq!(escape_html("a<b>&c\"'"), "a&lt;b&gt;&amp;c&quot;&#39;");
+    }
+
+    #[test]
+    fn embedded_data_cannot_end_or_open_a_script() {
+        let json = serde_json::json!({ "path": "<!--<script></script>&\u{2028}\u{2029}\"" });
+        let safe = escape_script_json(&json.to_string());
+        for raw in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+            assert!(!safe.contains(raw), "{raw:?} left raw in {safe}");
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            json
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The `--json` document: the whole run for scripts. Its shape is documented in the README and
+//! The `--json` document: the whole run for scripts. Its shape is documented in docs/json.md and
 //! checked by a test.
 
 use serde::Serialize;
@@ -13,7 +13,7 @@ use crate::lang::{Lang, speaking};
 use crate::race::chaos::VictimReport;
 use crate::report::{BuyerSummary, Participant, Recovery, RunResult, Status, Tally};
 use crate::settings::{DbLock, Durability, LockScope, Method, Restock, Settings, StoreAt};
-use crate::shop::orders::Entry;
+use crate::shop::orders::{Entry, Jump};
 
 /// The document's version: raised when a field changes meaning or goes away.
 const FORMAT: u32 = 1;
@@ -40,6 +40,9 @@ pub(crate) struct JsonReport<'a> {
     pub unreadable: &'a [String],
     /// Restocks made by others during the race (against the protocol).
     pub foreign_restocks: &'a [Entry],
+    /// Entries that broke the ledger's chain during the race (another program's forgery):
+    /// `line` in the order log, `top` the highest seq before it, and the entry; counted nowhere.
+    pub forged: &'a [Jump],
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
     /// Why `tally.remaining` is null, when it is: `data_file_not_read_back` or
@@ -153,6 +156,7 @@ fn document<'a>(
         others: &result.others,
         unreadable: &result.unreadable,
         foreign_restocks: &result.foreign_restocks,
+        forged: &result.forged,
         settle_error: result.settle_error.as_deref(),
         remaining_unread: result
             .tally

@@ -24,6 +24,17 @@ pub(super) fn problems(result: &RunResult, store: Store) -> Vec<String> {
             pid = entry.pid
         ));
     }
+    for jump in &result.forged {
+        lines.push(tr!(
+            "problem-forged-entry",
+            ledger = store.ledger(),
+            line = jump.line,
+            seq = jump.entry.seq,
+            top = jump.top,
+            who = participant_name(&jump.entry.run, jump.entry.by_grab_tickets()),
+            pid = jump.entry.pid
+        ));
+    }
     for line in &result.unreadable {
         lines.push(tr!(
             "problem-unreadable-entry",

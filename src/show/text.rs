@@ -288,6 +288,14 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             remaining = t.remaining.unwrap_or_default(),
             stock = store.stock()
         ),
+        Status::ProtocolViolation => tr!(
+            "verdict-protocol-violation",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            logged = t.logged,
+            ledger = store.ledger(),
+            forged = t.forged
+        ),
         Status::StockUnknown => tr!(
             "verdict-stock-unknown",
             tickets = t.initial,

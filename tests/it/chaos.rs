@@ -334,21 +334,21 @@ fn a_chaos_death_is_told_drawn_and_listed_in_the_legend() {
     );
 }
 
-/// The example README gives for `--chaos`: a seed whose run shows a recovered order.
-const README_CHAOS: [&str; 6] = ["--chaos", "--seed", "2", "--tickets", "10", "--json"];
+/// The example docs/guarantees.md gives for `--chaos`: a seed whose run shows a recovered order.
+const DOCS_CHAOS: [&str; 6] = ["--chaos", "--seed", "2", "--tickets", "10", "--json"];
 
 #[test]
-fn the_readme_chaos_example_recovers_an_order() {
+fn the_documented_chaos_example_recovers_an_order() {
     let env = TestEnv::new();
-    let run = env.race().args(README_CHAOS).succeeds();
+    let run = env.race().args(DOCS_CHAOS).succeeds();
     run.assert_every_ticket_is_accounted_for();
     let recovered = run.report()["recovered"].as_array().unwrap();
     run.assert_that(!recovered.is_empty(), "no order was recovered");
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
-    let shown = README_CHAOS[..README_CHAOS.len() - 1].join(" ");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/guarantees.md"))
+        .expect("read docs/guarantees.md");
+    let shown = DOCS_CHAOS[..DOCS_CHAOS.len() - 1].join(" ");
     assert!(
-        readme.contains(&format!("grab-tickets {shown}")),
-        "README does not show `grab-tickets {shown}`"
+        doc.contains(&format!("grab-tickets {shown}")),
+        "docs/guarantees.md does not show `grab-tickets {shown}`"
     );
 }

@@ -1,13 +1,14 @@
-//! `--json` prints one document whose shape is documented in the README ("The --json
+//! `--json` prints one document whose shape is documented in docs/json.md ("The --json
 //! document"); scripts rely on it, so every key listed there is checked here.
 
 use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 19] = [
+const TOP: [&str; 20] = [
     "buyers",
     "events",
     "foreign_restocks",
+    "forged",
     "format",
     "gun_us",
     "interrupted",
@@ -40,8 +41,9 @@ const SETTINGS: [&str; 13] = [
     "store",
     "tickets",
 ];
-const TALLY: [&str; 9] = [
+const TALLY: [&str; 10] = [
     "confirmed",
+    "forged",
     "initial",
     "logged",
     "lost_updates",
@@ -96,6 +98,7 @@ fn the_json_report_has_the_documented_shape() {
         .assert_report("/launcher_relocks", 0)
         .assert_report("/victims", json!([]))
         .assert_report("/recovered", json!([]))
+        .assert_report("/forged", json!([]))
         // The file store's values of the keys the database store added.
         .assert_report("/settings/store", "file")
         .assert_report("/settings/database", Value::Null)

@@ -1,7 +1,7 @@
 //! The lock holds even when its file is deleted or replaced mid-race: whoever is granted a
 //! lock checks that the lock path still names the locked file, and a holder checks again
 //! before it writes; each re-lock is narrated, counted and traced. And the lock is the plain
-//! flock(2) of README's protocol: util-linux `flock(1)` on the sidecar makes buyers wait.
+//! flock(2) of docs/protocol.md: util-linux `flock(1)` on the sidecar makes buyers wait.
 
 use crate::common::process::wait_until_gone;
 use crate::common::{BACKSTOP, Run, TestEnv};

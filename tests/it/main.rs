@@ -34,13 +34,15 @@ mod timeline;
 mod trace;
 // `--html FILE`: the classroom page, checked in headless Chromium.
 mod page;
+// Text in the data path or another program's ledger entry never changes the page's structure.
+mod page_text;
 // `--trace` and `--html` never overwrite the shop's files; a failed run keeps the old ones.
 mod outputs;
 // Every narration line is true of the run's events, in both languages.
 mod narration_truth;
 // `--lang` and the locale: everything a person reads in English or Chinese.
 mod in_chinese;
-// `--json`: every key the README documents.
+// `--json`: every key docs/json.md documents.
 mod json_shape;
 // The live progress line appears only for a person at a terminal.
 mod progress;
@@ -71,13 +73,19 @@ mod power_cut;
 mod interrupt;
 // Database faults: killed in a transaction, server restarted, every way of not getting in.
 mod pg_faults;
+// A database password is never printed and never on a buyer's command line.
+mod pg_secrets;
 
 // The data file and the files beside it.
 // A write changes `ticket_num` and `seq` and not one other byte.
 mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
+// History another program forged is named, never believed.
+mod forged_history;
 // Links planted in a shared directory are never written through.
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
+// The docs cannot drift: README and docs/ console samples run, relative links resolve.
+mod doc_samples;

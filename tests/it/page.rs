@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The browser binary, if this machine has one.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
@@ -24,13 +24,13 @@ fn chromium() -> Option<PathBuf> {
 
 /// What the browser printed: stdout (the DOM with --dump-dom) and stderr (its log, where
 /// console messages appear as "CONSOLE" lines).
-struct Browsed {
-    dom: String,
-    log: String,
+pub(crate) struct Browsed {
+    pub(crate) dom: String,
+    pub(crate) log: String,
 }
 
 /// Opens `url` in a fresh headless Chromium with `args` (e.g. --dump-dom); a minute at most.
-fn browse(browser: &Path, url: &str, args: &[&str]) -> Browsed {
+pub(crate) fn browse(browser: &Path, url: &str, args: &[&str]) -> Browsed {
     let profile = tempfile::tempdir().expect("a profile directory");
     let mut child = Command::new(browser)
         .args([
@@ -78,7 +78,7 @@ fn browse(browser: &Path, url: &str, args: &[&str]) -> Browsed {
 }
 
 /// The value of `name` on the page's <body> element, as the page's script left it.
-fn body_attribute(dom: &str, name: &str) -> String {
+pub(crate) fn body_attribute(dom: &str, name: &str) -> String {
     let body = dom
         .find("<body ")
         .map(|at| &dom[at..at + dom[at..].find('>').unwrap()])
@@ -338,4 +338,88 @@ fn a_bad_page_path_fails_before_the_stock_changes() {
         .assert_stderr_contains("failed to create page")
         .assert_stderr_contains("race.html")
         .assert_data_untouched();
+}
+
+/// How many of the page's lanes lie wholly inside a `size` window, at `step`.
+fn lanes_in_view(browser: &Path, page: &Path, step: &str, size: &str) -> usize {
+    let url = format!("file://{}#step={step}", page.display());
+    let seen = browse(
+        browser,
+        &url,
+        &["--dump-dom", &format!("--window-size={size}")],
+    );
+    assert_eq!(
+        body_attribute(&seen.dom, "data-errors"),
+        "0",
+        "{}",
+        seen.log
+    );
+    body_attribute(&seen.dom, "data-lanes-in-view")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn ten_lanes_fit_a_projector_without_scrolling() {
+    let env = TestEnv::new();
+    let ten = env.path("ten.html");
+    let twenty = env.path("twenty.html");
+    for (buyers, page) in [(10, &ten), (20, &twenty)] {
+        env.race()
+            .buyers(buyers)
+            .tickets(5)
+            .delay("0..2")
+            .quiet()
+            .arg("--html")
+            .arg(page)
+            .succeeds();
+    }
+    let Some(browser) = chromium() else {
+        Need::Chromium.missing("the page's browser part");
+        return;
+    };
+    // A projector's 1280x720, at the start and at the end (when the report is shown too).
+    for step in ["0", "end"] {
+        assert_eq!(
+            lanes_in_view(&browser, &ten, step, "1280,720"),
+            10,
+            "at step {step}"
+        );
+    }
+    // Twenty lanes do not shrink to fit: most are in view and the rest are a scroll away.
+    let shown = lanes_in_view(&browser, &twenty, "end", "1280,720");
+    assert!((10..20).contains(&shown), "{shown} of 20 lanes in view");
+}
+
+#[test]
+fn paced_play_moves_one_event_a_second_and_keeps_the_verdict_hidden() {
+    let env = TestEnv::new();
+    let page = env.path("paced.html");
+    env.race()
+        .buyers(3)
+        .tickets(2)
+        .delay("0..2")
+        .quiet()
+        .arg("--html")
+        .arg(&page)
+        .succeeds();
+    let Some(browser) = chromium() else {
+        Need::Chromium.missing("the page's browser part");
+        return;
+    };
+    // Four and a half virtual seconds of paced play: four events, however fast the race was.
+    let url = format!("file://{}#play&speed=step", page.display());
+    let seen = browse(
+        &browser,
+        &url,
+        &["--dump-dom", "--virtual-time-budget=4500"],
+    );
+    let context = format!("\n--- browser log:\n{}\n--- DOM:\n{}", seen.log, seen.dom);
+    assert_eq!(body_attribute(&seen.dom, "data-errors"), "0", "{context}");
+    assert_eq!(body_attribute(&seen.dom, "data-step"), "4", "{context}");
+    assert_eq!(body_attribute(&seen.dom, "data-revealed"), "0", "{context}");
+    assert!(
+        seen.dom.contains(r#"<div id="result" hidden="">"#),
+        "the verdict shows before the end{context}"
+    );
 }

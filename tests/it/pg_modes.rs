@@ -380,3 +380,63 @@ fn launchers_sharing_one_database_race_together_and_their_reports_agree() {
     assert_eq!(db.stock().0, 0);
     assert!(attributed > 0, "no launcher saw another one's sales");
 }
+
+/// Two safe modes at once on one stock (issue 20: row lock beside advisory sold 79 of 20):
+/// the advisory holder reads the row FOR UPDATE too, so no mode writes a count another has
+/// changed. Every pair of the safe modes, each launcher `--keep-stock --per-buyer all`.
+#[test]
+fn every_pair_of_safe_modes_racing_together_oversells_nothing() {
+    let modes: [&[&str]; 4] = [
+        &["--db-lock", "row"],
+        &["--db-lock", "advisory"],
+        &["--atomic"],
+        &["--serializable"],
+    ];
+    for (i, first) in modes.iter().enumerate() {
+        for second in &modes[i + 1..] {
+            let Some(db) = pg_cluster::database("safe_pairs") else {
+                return;
+            };
+            two_safe_modes_sell_each_ticket_once(&db, first, second);
+        }
+    }
+}
+
+fn two_safe_modes_sell_each_ticket_once(db: &pg_cluster::Db, first: &[&str], second: &[&str]) {
+    let tickets = 20;
+    db.race(&[
+        "--buyers",
+        "1",
+        "--tickets",
+        &tickets.to_string(),
+        "--per-buyer",
+        "1",
+    ])
+    .assert_code(0);
+    let launches: Vec<_> = [first, second]
+        .into_iter()
+        .map(|mode| {
+            on(&db.url())
+                .json()
+                .keep_stock()
+                .buyers(4)
+                .per_buyer("all")
+                .delay("1..5")
+                .args(mode)
+                .spawn()
+        })
+        .collect();
+    let runs: Vec<Run> = launches.into_iter().map(|live| live.finish()).collect();
+    let mut sold_by_all = 0;
+    for run in &runs {
+        run.assert_code(0);
+        assert_eq!(run.report()["verdict"]["status"], "ok", "{}", run.context());
+        sold_by_all += tally(run).1;
+    }
+    assert_eq!(
+        sold_by_all,
+        tickets - 1,
+        "{first:?} beside {second:?}: each ticket sold once between them"
+    );
+    assert_eq!(db.stock().0, 0);
+}

@@ -17,7 +17,7 @@ use std::time::Instant;
 const ENTRY: usize = ORDER_ENTRY_LEN;
 
 /// The order log's entries, parsed.
-fn ledger(env: &TestEnv) -> Vec<Value> {
+pub(crate) fn ledger(env: &TestEnv) -> Vec<Value> {
     let bytes = fs::read(env.order_log()).expect("read the order log");
     assert_eq!(bytes.len() % ENTRY, 0, "a torn order log");
     bytes
@@ -27,7 +27,7 @@ fn ledger(env: &TestEnv) -> Vec<Value> {
 }
 
 /// Waits until the order log holds more than `entries` entries: the race has begun selling.
-fn wait_for_sales(env: &TestEnv, entries: usize) {
+pub(crate) fn wait_for_sales(env: &TestEnv, entries: usize) {
     let deadline = Instant::now() + BACKSTOP;
     while fs::metadata(env.order_log()).map_or(0, |m| m.len() as usize) <= entries * ENTRY {
         assert!(Instant::now() < deadline, "the race never started selling");
@@ -153,7 +153,7 @@ fn keep_stock_joins_a_running_race_and_each_report_counts_the_other() {
     }
 }
 
-/// Runs the independent buyer in tests/it/outsider_buyer.py (written from README's protocol alone).
+/// Runs the independent buyer in tests/it/outsider_buyer.py (written from docs/protocol.md alone).
 fn outsider(data: &Path, run: &str) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/outsider_buyer.py");
     Command::new("python3")

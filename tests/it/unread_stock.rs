@@ -1,6 +1,6 @@
 //! When the stock cannot be read back after a race (the data file deleted under a locked run;
 //! the database server stopped mid-race; the stock row deleted), the report says exactly that,
-//! prints no number it did not read, and exits with the README's status.
+//! prints no number it did not read, and exits with the status docs/exit-codes.md gives.
 
 use std::time::{Duration, Instant};
 

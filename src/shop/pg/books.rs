@@ -189,7 +189,7 @@ fn read_books(client: &mut Client, after_id: i64) -> std::result::Result<Closed,
         recovered: None,
         window: Window {
             entries,
-            unreadable: Vec::new(),
+            ..Window::default()
         },
     })
 }

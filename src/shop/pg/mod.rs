@@ -187,7 +187,7 @@ impl Target {
             ),
             None => format!(
                 "failed to connect to {shown}: {}; is the server running and listening there? \
-                 (README, \"When one machine is not enough\", shows how to start one)",
+                 (docs/postgres.md shows how to start one)",
                 chain(e)
             ),
         };

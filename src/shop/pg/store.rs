@@ -59,6 +59,17 @@ impl PgStore {
         })
     }
 
+    fn read_for_update(&self) -> Result<PgStock> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])
+            .map_err(|e| self.target.error("read the stock", &e))?;
+        row.as_ref()
+            .map(super::stock_from_row)
+            .ok_or_else(|| no_stock(&self.target))
+    }
+
     fn batch(&self, sql: &str, action: &str) -> Result<()> {
         self.client
             .borrow_mut()
@@ -134,10 +145,15 @@ impl Store for PgStore {
     }
 
     /// Nothing to finish: a sale and its order are one statement in one transaction, so no
-    /// buyer can die between them. The row lock already read the row; the advisory lock did not.
+    /// buyer can die between them. The row lock already read the row; the advisory lock did
+    /// not, and reads it now FOR UPDATE: the advisory lock keeps out only other advisory
+    /// buyers, and the row lock as well makes its `seen - 1` safe beside a row-lock race.
     fn settle(&self) -> Result<Settled<PgStock>> {
         let stock = match self.locked_row.take() {
             Some(row) => row,
+            None if self.lock == DbLock::Advisory && self.in_transaction.get() => {
+                self.read_for_update()?
+            }
             None => self.read()?,
         };
         Ok(Settled {

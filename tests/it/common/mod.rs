@@ -24,7 +24,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_grab-tickets");
 /// never a way to let time pass.
 pub(crate) const BACKSTOP: Duration = Duration::from_secs(60);
 
-/// The exit statuses the README documents. They are the command line's contract with
+/// The exit statuses docs/exit-codes.md documents. They are the command line's contract with
 /// scripts, so the tests spell the numbers out instead of taking them from the crate.
 pub(crate) mod exit {
     pub(crate) const OK: i32 = 0;

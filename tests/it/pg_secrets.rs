@@ -1,0 +1,139 @@
+//! A database password, in the URL's userinfo or its query string, is never printed, never in
+//! `--json`, never in an error, and never on a buyer's command line (which `ps` shows anyone).
+
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
+
+use crate::pg_cluster::{self, Db, PASSWORD, on};
+
+/// The ways a password can sit in a `--store` URL.
+fn urls_with_the_password(db: &Db) -> Vec<String> {
+    let plain = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
+    vec![
+        db.tcp_url(PASSWORD),
+        format!("{plain}?password={PASSWORD}"),
+        format!("{plain}?connect_timeout=5&%70assword={PASSWORD}"),
+    ]
+}
+
+#[test]
+fn a_password_in_any_form_of_the_url_is_never_printed() {
+    let Some(db) = pg_cluster::database("secret_forms") else {
+        return;
+    };
+    for url in urls_with_the_password(&db) {
+        for how in [&["--json"][..], &["--verbose"][..], &[][..]] {
+            let run = on(&url)
+                .args(["--buyers", "2", "--tickets", "3", "--delay-ms", "0..1"])
+                .args(how)
+                .run();
+            run.assert_code(0);
+            assert_no_password(&run);
+        }
+    }
+    // PGPASSWORD, as psql takes it.
+    let plain = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
+    let run = on(&plain)
+        .env("PGPASSWORD", PASSWORD)
+        .args(["--json", "--buyers", "2", "--tickets", "3"])
+        .run();
+    run.assert_code(0);
+    assert_no_password(&run);
+}
+
+fn assert_no_password(run: &crate::common::Run) {
+    for (name, text) in [("stdout", run.stdout()), ("stderr", run.stderr())] {
+        assert!(
+            !text.contains(PASSWORD),
+            "the password is on {name}:\n{}",
+            run.context()
+        );
+    }
+}
+
+#[test]
+fn a_wrong_password_in_the_query_string_is_not_repeated_in_the_error() {
+    let Some(db) = pg_cluster::database("secret_wrong") else {
+        return;
+    };
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/{}?password=not-the-password",
+        db.port, db.name
+    );
+    let wrong = on(&url).args(["--tickets", "9"]).run();
+    wrong
+        .assert_code(4)
+        .assert_stderr_contains("password authentication failed");
+    assert!(
+        !wrong.stderr().contains("not-the-password"),
+        "{}",
+        wrong.context()
+    );
+}
+
+/// The buyers of the launcher `pid`, once `count` of them are alive.
+fn buyers_of(pid: u32, count: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let children: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|child: &u32| {
+                std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                    // The parent pid is the second field after the parenthesised name.
+                    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+                    after.split_whitespace().nth(1) == Some(&pid.to_string())
+                })
+            })
+            .collect();
+        if children.len() >= count {
+            return children;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {children:?} of {count} buyers appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn no_buyer_shows_the_password_to_another_user_during_a_race() {
+    let Some(db) = pg_cluster::database("secret_ps") else {
+        return;
+    };
+    for url in urls_with_the_password(&db) {
+        // Each buyer waits two seconds between its read and its write, so all are alive to
+        // be looked at; the test waits for them to appear, not for a time.
+        let live = on(&url)
+            .args([
+                "--buyers",
+                "3",
+                "--tickets",
+                "3",
+                "--delay-ms",
+                "2000..2001",
+            ])
+            .spawn();
+        let buyers = buyers_of(live.pid(), 3);
+        for buyer in &buyers {
+            let cmdline = std::fs::read(format!("/proc/{buyer}/cmdline")).unwrap();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            assert!(cmdline.contains("buyer"), "not a buyer: {cmdline}");
+            assert!(
+                !cmdline.contains(PASSWORD),
+                "buyer {buyer}'s command line, which ps shows to anyone, has the password: \
+                 {cmdline}"
+            );
+            // The password reaches the buyer in its environment, which only its own user
+            // (and root) can read.
+            let environ = std::fs::metadata(format!("/proc/{buyer}/environ")).unwrap();
+            assert_eq!(
+                environ.mode() & 0o077,
+                0,
+                "buyer {buyer}'s environment is readable by others"
+            );
+        }
+        live.finish().assert_code(0);
+    }
+}
