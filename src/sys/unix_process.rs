@@ -175,14 +175,44 @@ pub(crate) fn killed_outright(status: &ExitStatus) -> bool {
 }
 
 /// A buyer must never outlive its launcher and keep buying unobserved. Linux SIGKILLs us
-/// when the launcher dies; elsewhere a buyer notices when its event pipe closes (a write
-/// fails) and stops. Both catch a launcher that died before we got here.
+/// when the launcher dies; elsewhere a watcher thread notices the event pipe's far end close
+/// (the launcher held the only read end) and SIGKILLs us the same way, even mid-delay when no
+/// write would fail. Both catch a launcher that died before we got here.
 pub(crate) fn die_with_launcher(launcher_pid: u32) {
     #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
     extras::set_parent_death_signal();
+    #[cfg(not(all(target_os = "linux", not(feature = "portable-unix"))))]
+    watch_event_pipe();
     if std::os::unix::process::parent_id() != launcher_pid {
         std::process::exit(0);
     }
+}
+
+/// Blocks a thread in poll(2) on fd 1 asking for nothing: a pipe's write end reports
+/// POLLERR (Linux) or POLLHUP (the BSDs, macOS) once no reader is left, and then we die as
+/// the parent-death signal would have killed us. Not a pipe (run by hand): nothing to watch.
+#[cfg(not(all(target_os = "linux", not(feature = "portable-unix"))))]
+fn watch_event_pipe() {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let stdout = std::io::stdout();
+    let is_pipe = rustix::fs::fstat(stdout.as_fd())
+        .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode as _).is_fifo());
+    if !is_pipe {
+        return;
+    }
+    std::thread::spawn(|| {
+        let stdout = std::io::stdout();
+        let mut fds = [PollFd::new(&stdout, PollFlags::empty())];
+        loop {
+            match poll(&mut fds, None) {
+                Ok(_) if fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP) => {
+                    kill_self()
+                }
+                Ok(0) | Err(Errno::INTR) => {}
+                Ok(_) | Err(_) => return, // POLLNVAL or a failing poll: no pipe to watch
+            }
+        }
+    });
 }
 
 /// Dies at once, as a SIGKILL would (fault injection): no destructors, no unlock, no flush.
