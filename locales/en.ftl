@@ -571,6 +571,8 @@ error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape 
 error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
 error-data-deleted-during-race = data file { $shown } was deleted during the race, so the stock could not be read back; every sale is still in the order log { $log }; run again with --tickets N to start a new stock
+error-pg-stock-negative = the stock row's { $column } in grab_tickets.stock is { $value }, below zero: it was changed by hand (the CHECK that forbids it was dropped); nothing was sold from it; run again with --tickets N to set a new stock
+error-pg-stock-not-whole = the stock row's { $column } in grab_tickets.stock is not a whole number (the column's type was changed by hand); nothing was sold from it; drop the schema grab_tickets and run again with --tickets N
 error-pg-stock-deleted-during-race = the stock row in { $shown } was deleted during the race, so the stock could not be read back; every sale is still in grab_tickets.orders; run again with --tickets N to set a new stock
 
 ## Outputs that would overwrite the shop (app.rs, shop/own_files.rs)

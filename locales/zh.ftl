@@ -485,6 +485,8 @@ error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape
 error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
 error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
 error-data-deleted-during-race = 数据文件 { $shown } 在抢票过程中被删除，无法读回余票；每一笔售出仍记在订单日志 { $log } 里；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-negative = grab_tickets.stock 中余票行的 { $column } 是 { $value }，小于零：它被人手工改过（禁止负数的 CHECK 被删掉了）；没有从中卖出任何票；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-not-whole = grab_tickets.stock 中余票行的 { $column } 不是整数（这一列的类型被人手工改过）；没有从中卖出任何票；删除 grab_tickets 这个 schema，再用 --tickets N 重新运行
 error-pg-stock-deleted-during-race = { $shown } 中的余票行在抢票过程中被删除，无法读回余票；每一笔售出仍记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
 
 ## 命令行帮助（cli/mod.rs）：英文帮助就是 cli/args.rs 的文档注释，这里只有中文
