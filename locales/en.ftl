@@ -596,3 +596,13 @@ error-data-would-grow-too-large = data file { $path } would reach { $len } bytes
 error-seq-no-room = the ledger of { $data } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; move { $data } and { $log } away to start a new ledger
 error-seq-at-maximum = the order log { $log } has reached the largest seq there may be ({ $max }); nothing was written; move the data file and its log away to start a new ledger
 error-log-seq-too-large = order log { $path } at line { $line } has seq { $seq }, more than the largest there may be ({ $max }); a program other than grab-tickets wrote it; nothing was changed
+
+## The lock's waits and errors (shop/lock.rs, app.rs)
+
+launcher-waiting-for-lock = grab-tickets: waiting for the lock on { $lock }, held by { $holder }
+launcher-relocked = grab-tickets: the lock file { $lock } was { $change }; locked the new one
+holder-another-process = another process
+holder-pid = pid { $pid }
+error-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the lock on { $path }, held by { $holder }; another program is using this data file
+error-lock-wait-interrupted = interrupted while waiting for the lock on { $path }
+error-lock-keeps-vanishing = failed to lock { $path }: the lock file was deleted or replaced { $times } times in a row right after it was locked; something keeps removing it; stop it, then run again
