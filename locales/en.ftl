@@ -571,6 +571,8 @@ error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape 
 error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
 error-data-deleted-during-race = data file { $shown } was deleted during the race, so the stock could not be read back; every sale is still in the order log { $log }; run again with --tickets N to start a new stock
+error-pg-stock-negative = the stock row's { $column } in grab_tickets.stock is { $value }, below zero: it was changed by hand (the CHECK that forbids it was dropped); nothing was sold from it; run again with --tickets N to set a new stock
+error-pg-stock-not-whole = the stock row's { $column } in grab_tickets.stock is not a whole number (the column's type was changed by hand); nothing was sold from it; drop the schema grab_tickets and run again with --tickets N
 error-pg-stock-deleted-during-race = the stock row in { $shown } was deleted during the race, so the stock could not be read back; every sale is still in grab_tickets.orders; run again with --tickets N to set a new stock
 
 ## Outputs that would overwrite the shop (app.rs, shop/own_files.rs)
@@ -594,3 +596,13 @@ error-data-would-grow-too-large = data file { $path } would reach { $len } bytes
 error-seq-no-room = the ledger of { $data } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; move { $data } and { $log } away to start a new ledger
 error-seq-at-maximum = the order log { $log } has reached the largest seq there may be ({ $max }); nothing was written; move the data file and its log away to start a new ledger
 error-log-seq-too-large = order log { $path } at line { $line } has seq { $seq }, more than the largest there may be ({ $max }); a program other than grab-tickets wrote it; nothing was changed
+
+## The lock's waits and errors (shop/lock.rs, app.rs)
+
+launcher-waiting-for-lock = grab-tickets: waiting for the lock on { $lock }, held by { $holder }
+launcher-relocked = grab-tickets: the lock file { $lock } was { $change }; locked the new one
+holder-another-process = another process
+holder-pid = pid { $pid }
+error-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the lock on { $path }, held by { $holder }; another program is using this data file
+error-lock-wait-interrupted = interrupted while waiting for the lock on { $path }
+error-lock-keeps-vanishing = failed to lock { $path }: the lock file was deleted or replaced { $times } times in a row right after it was locked; something keeps removing it; stop it, then run again

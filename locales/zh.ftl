@@ -485,6 +485,8 @@ error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape
 error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
 error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
 error-data-deleted-during-race = 数据文件 { $shown } 在抢票过程中被删除，无法读回余票；每一笔售出仍记在订单日志 { $log } 里；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-negative = grab_tickets.stock 中余票行的 { $column } 是 { $value }，小于零：它被人手工改过（禁止负数的 CHECK 被删掉了）；没有从中卖出任何票；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-not-whole = grab_tickets.stock 中余票行的 { $column } 不是整数（这一列的类型被人手工改过）；没有从中卖出任何票；删除 grab_tickets 这个 schema，再用 --tickets N 重新运行
 error-pg-stock-deleted-during-race = { $shown } 中的余票行在抢票过程中被删除，无法读回余票；每一笔售出仍记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
 
 ## 命令行帮助（cli/mod.rs）：英文帮助就是 cli/args.rs 的文档注释，这里只有中文
@@ -604,3 +606,13 @@ error-data-would-grow-too-large = 数据文件 { $path } 的数字变长后会�
 error-seq-no-room = { $data } 的账本已到 seq { $seq }，离 seq 的上限（{ $max }）太近，这次运行写不完；什么都没改；把 { $data } 和 { $log } 移走，开一本新账
 error-seq-at-maximum = 订单日志 { $log } 已经到了 seq 的上限（{ $max }）；什么都没写；把数据文件和它的日志移走，开一本新账
 error-log-seq-too-large = 订单日志 { $path } 第 { $line } 行的 seq 是 { $seq }，超过上限（{ $max }）；这是 grab-tickets 以外的程序写的；什么都没改
+
+## 锁的等待与错误（shop/lock.rs、app.rs）
+
+launcher-waiting-for-lock = grab-tickets：正在等待 { $lock } 上的锁，它由 { $holder } 持有
+launcher-relocked = grab-tickets：锁文件 { $lock } 被{ $change }；已锁上新的锁文件
+holder-another-process = 另一个进程
+holder-pid = pid { $pid }
+error-lock-timed-out = 等待 { $path } 上的锁超过了 --lock-timeout { $ms } 毫秒，锁由 { $holder } 持有；有另一个程序正在使用这个数据文件
+error-lock-wait-interrupted = 等待 { $path } 上的锁时被中断
+error-lock-keeps-vanishing = 无法锁上 { $path }：锁文件刚锁上就被删除或替换，连续 { $times } 次；有东西一直在删它；先让它停下，再重新运行

@@ -237,17 +237,19 @@ pub(crate) fn race_and_reconcile(
     let shop = Keeper::open(settings)?;
     let lock_name = shop.lock_name();
     let on_wait = |holder: Option<u32>| {
-        let line = format!(
-            "grab-tickets: waiting for the lock on {lock_name}, held by {}",
-            holder_name(holder)
+        let line = tr!(
+            "launcher-waiting-for-lock",
+            lock = lock_name.to_string(),
+            holder = holder_name(holder)
         );
         eprintln!("{}", out::escaped(&line));
     };
     let launcher_relocks = std::cell::Cell::new(0);
     let on_relock = |change| {
-        let line = format!(
-            "grab-tickets: the lock file {lock_name} was {}; locked the new one",
-            narrate::change_name(change)
+        let line = tr!(
+            "launcher-relocked",
+            lock = lock_name.to_string(),
+            change = narrate::change_name(change)
         );
         eprintln!("{}", out::escaped(&line));
         launcher_relocks.set(launcher_relocks.get() + 1);

@@ -15,6 +15,7 @@ use super::directory::{DataDir, FileId};
 use super::orders::OrderLog;
 use crate::events::LockFileChange;
 use crate::exit::{Error, Failure, Result};
+use crate::lang::tr;
 use crate::sys::{self, Blocking, Share, Writes};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
@@ -121,11 +122,10 @@ impl LockFile {
             };
             self.unlock();
             if relocked.len() >= MAX_RELOCKS {
-                return Err(Error::environment(format!(
-                    "failed to lock {}: the lock file was deleted or replaced {MAX_RELOCKS} \
-                     times in a row right after it was locked; something keeps removing it; \
-                     stop it, then run again",
-                    self.path.display()
+                return Err(Error::environment(tr!(
+                    "error-lock-keeps-vanishing",
+                    times = MAX_RELOCKS,
+                    path = self.path.display().to_string()
                 )));
             }
             self.reopen()?;
@@ -149,12 +149,11 @@ impl LockFile {
                 relocked.into_iter().for_each(on_relock);
                 Ok(guard)
             }
-            Acquired::TimedOut { holder } => Err(Error::environment(format!(
-                "timed out after --lock-timeout {} ms waiting for the lock on {}, held by {}; \
-                 another program is using this data file",
-                timeout.map_or(0, |d| d.as_millis()),
-                self.path.display(),
-                holder_name(holder)
+            Acquired::TimedOut { holder } => Err(Error::environment(tr!(
+                "error-lock-timed-out",
+                ms = timeout.map_or(0, |d| d.as_millis()).to_string(),
+                path = self.path.display().to_string(),
+                holder = holder_name(holder)
             ))),
         }
     }
@@ -217,9 +216,9 @@ impl LockFile {
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
                 Failure::Interrupted,
-                format!(
-                    "interrupted while waiting for the lock on {}",
-                    self.path.display()
+                tr!(
+                    "error-lock-wait-interrupted",
+                    path = self.path.display().to_string()
                 ),
             );
         }
@@ -238,7 +237,10 @@ impl LockFile {
 
 /// "pid 812", or "another process" when the holder left no pid.
 pub(crate) fn holder_name(holder: Option<u32>) -> String {
-    holder.map_or("another process".to_string(), |pid| format!("pid {pid}"))
+    holder.map_or_else(
+        || tr!("holder-another-process"),
+        |pid| tr!("holder-pid", pid = pid),
+    )
 }
 
 /// `text` left-aligned in the fixed-width pid slot.

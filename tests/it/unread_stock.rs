@@ -209,3 +209,58 @@ fn a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4() {
     run.assert_code(4);
     assert_json_says_the_stock_is_unknown(&run, "stock_row_not_read_back");
 }
+
+/// A stock row changed by hand into what no stock can be is bad data (exit 3) with the column
+/// named, never a huge unsigned count the buyers sell from forever; nothing is sold or changed.
+#[test]
+fn a_stock_row_negative_or_not_whole_is_refused_and_nothing_changes() {
+    let Some(db) = pg_cluster::database("hand_edited_row") else {
+        return;
+    };
+    db.race(&["--tickets", "5", "--buyers", "1"])
+        .assert_success();
+    let orders = |db: &Db| -> i64 {
+        db.client()
+            .query_one("SELECT count(*) FROM grab_tickets.orders", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = orders(&db);
+    let edits = [
+        (
+            "ALTER TABLE grab_tickets.stock DROP CONSTRAINT stock_ticket_num_check; \
+             UPDATE grab_tickets.stock SET ticket_num = -3",
+            "is -3, below zero",
+        ),
+        (
+            "ALTER TABLE grab_tickets.stock ALTER COLUMN ticket_num TYPE numeric; \
+             UPDATE grab_tickets.stock SET ticket_num = 2.5",
+            "ticket_num in grab_tickets.stock is not a whole number",
+        ),
+    ];
+    for (edit, says) in edits {
+        db.client()
+            .batch_execute(edit)
+            .expect("edit the stock row by hand");
+        let shown: String = db
+            .client()
+            .query_one("SELECT ticket_num::text FROM grab_tickets.stock", &[])
+            .unwrap()
+            .get(0);
+        on(&db.url())
+            .keep_stock()
+            .buyers(3)
+            .env("LANG", "C")
+            .env("LC_ALL", "C")
+            .run()
+            .assert_code(3)
+            .assert_stderr_contains(says);
+        let after: String = db
+            .client()
+            .query_one("SELECT ticket_num::text FROM grab_tickets.stock", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(after, shown, "the hand-edited stock row was changed");
+        assert_eq!(orders(&db), before, "something was sold from it");
+    }
+}

@@ -65,7 +65,13 @@ impl PgBooks {
             .client
             .query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])
         {
-            Ok(row) => row.as_ref().map(super::stock_from_row),
+            Ok(row) => match row.as_ref().map(super::stock_from_row).transpose() {
+                Ok(stock) => stock,
+                Err(e) => {
+                    let _ = self.client.batch_execute("ROLLBACK");
+                    return Err(e);
+                }
+            },
             Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
                 let _ = self.client.batch_execute("ROLLBACK");
                 let holder = lock::holder(&mut self.client, DbLock::Row);
@@ -110,10 +116,11 @@ impl PgBooks {
             match read_books(&mut self.client, after_id as i64) {
                 // A stock row deleted during the race: the orders are still read, the stock
                 // is unknown, and the run ends with an error saying so.
-                Ok(books) if books.remaining.is_none() => {
+                Ok((books, Some(bad))) => return Ok((books, Some(bad))),
+                Ok((books, None)) if books.remaining.is_none() => {
                     return Ok((books, Some(stock_deleted(&self.target))));
                 }
-                Ok(books) => return Ok((books, None)),
+                Ok((books, None)) => return Ok((books, None)),
                 Err(e) if is_connection_loss(&e) && !reconnected => {
                     self.client = reconnect(&self.target)?;
                     reconnected = true;
@@ -155,12 +162,21 @@ fn set_stock(
     })
 }
 
-/// The stock (None when its row is gone) and the orders after `after_id`.
-fn read_books(client: &mut Client, after_id: i64) -> std::result::Result<Closed, postgres::Error> {
+/// The stock (None when its row is gone, or holds what no stock can be: then with the error
+/// that says so) and the orders after `after_id`.
+fn read_books(
+    client: &mut Client,
+    after_id: i64,
+) -> std::result::Result<(Closed, Option<Error>), postgres::Error> {
     let mut transaction = client.transaction()?;
-    let stock = transaction
+    let (stock, bad) = match transaction
         .query_opt(&format!("{READ_STOCK} FOR UPDATE"), &[])?
-        .map(|row| super::stock_from_row(&row));
+        .map(|row| super::stock_from_row(&row))
+        .transpose()
+    {
+        Ok(stock) => (stock, None),
+        Err(bad) => (None, Some(bad)),
+    };
     let rows = transaction.query(
         "SELECT seq, kind, run, buyer, pid, before, after FROM grab_tickets.orders \
          WHERE id > $1 ORDER BY id",
@@ -183,7 +199,7 @@ fn read_books(client: &mut Client, after_id: i64) -> std::result::Result<Closed,
             after: row.get::<_, i64>(6) as u64,
         })
         .collect();
-    Ok(Closed {
+    let closed = Closed {
         remaining: stock.map(|s| s.ticket_num),
         // A sale and its order are one transaction: nothing to finish.
         recovered: None,
@@ -191,7 +207,8 @@ fn read_books(client: &mut Client, after_id: i64) -> std::result::Result<Closed,
             entries,
             ..Window::default()
         },
-    })
+    };
+    Ok((closed, bad))
 }
 
 /// The error for a stock row deleted while the run raced: the fix is a new run, not

@@ -14,6 +14,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use crate::exit::{Error, Failure, Result};
+use crate::lang::tr;
 use crate::settings::{Durability, without_password};
 
 /// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
@@ -267,11 +268,26 @@ pub(crate) fn stock_from_text(messages: &[SimpleQueryMessage]) -> Option<PgStock
 }
 
 /// The stock row from a typed query.
-pub(crate) fn stock_from_row(row: &postgres::Row) -> PgStock {
-    PgStock {
-        ticket_num: row.get::<_, i64>(0) as u64,
-        seq: row.get::<_, i64>(1) as u64,
-    }
+/// The stock row, checked like the data file: a count or seq that is negative (the CHECK
+/// dropped by hand) or not a whole number (the column's type changed) is bad data, never a
+/// huge unsigned number the buyers would sell from forever.
+pub(crate) fn stock_from_row(row: &postgres::Row) -> Result<PgStock> {
+    let whole = |column: usize, name: &str| -> Result<u64> {
+        let value = row.try_get::<_, i64>(column).map_err(|_| {
+            Error::bad_data(tr!("error-pg-stock-not-whole", column = name.to_string()))
+        })?;
+        u64::try_from(value).map_err(|_| {
+            Error::bad_data(tr!(
+                "error-pg-stock-negative",
+                column = name.to_string(),
+                value = value.to_string()
+            ))
+        })
+    };
+    Ok(PgStock {
+        ticket_num: whole(0, "ticket_num")?,
+        seq: whole(1, "seq")?,
+    })
 }
 
 /// What to say when the stock row is missing: nobody has set a stock in this database yet.

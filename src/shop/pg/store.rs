@@ -67,7 +67,7 @@ impl PgStore {
             .map_err(|e| self.target.error("read the stock", &e))?;
         row.as_ref()
             .map(super::stock_from_row)
-            .ok_or_else(|| no_stock(&self.target))
+            .ok_or_else(|| no_stock(&self.target))?
     }
 
     fn batch(&self, sql: &str, action: &str) -> Result<()> {
@@ -141,7 +141,7 @@ impl Store for PgStore {
             .map_err(|e| self.target.error("read the stock", &e))?;
         row.as_ref()
             .map(super::stock_from_row)
-            .ok_or_else(|| no_stock(&self.target))
+            .ok_or_else(|| no_stock(&self.target))?
     }
 
     /// Nothing to finish: a sale and its order are one statement in one transaction, so no
