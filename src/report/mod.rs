@@ -132,6 +132,16 @@ fn participants(window: &Window, run: &str) -> Vec<Participant> {
     others
 }
 
+/// Restocks in the window written by anyone but this run (against the protocol).
+fn foreign_restocks(window: &Window, run: &str) -> Vec<Entry> {
+    window
+        .entries
+        .iter()
+        .filter(|e| e.run != run && e.kind == EntryKind::Restock)
+        .cloned()
+        .collect()
+}
+
 /// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
 pub(crate) fn reconcile(
     raced: RaceRecord,
@@ -185,13 +195,7 @@ pub(crate) fn reconcile(
         .map(|b| b.logged.saturating_sub(b.confirmed))
         .sum();
     let retries = buyers.iter().map(|b| b.retries).sum();
-    let foreign_restocks = ledger
-        .window
-        .entries
-        .iter()
-        .filter(|e| e.run != ledger.run && e.kind == EntryKind::Restock)
-        .cloned()
-        .collect();
+    let foreign_restocks = foreign_restocks(ledger.window, &ledger.run);
     RunResult {
         run: ledger.run,
         tally: Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged)
