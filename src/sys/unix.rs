@@ -313,3 +313,16 @@ pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
         Vec::new()
     }
 }
+
+/// Where throwaway files go (the explorer's races): `$TMPDIR` when it is set, else on Linux a
+/// memory filesystem when there is one, else the system's temp dir. Nothing placed here is
+/// meant to survive, so the syncs every race still makes need not reach a disk.
+pub(crate) fn scratch_dir() -> PathBuf {
+    #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
+    if std::env::var_os("TMPDIR").is_none()
+        && let Some(dir) = extras::memory_dir()
+    {
+        return dir;
+    }
+    std::env::temp_dir()
+}

@@ -384,3 +384,8 @@ pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
     let _ = file;
     Vec::new()
 }
+
+/// Where throwaway files go (the explorer's races): the temp dir.
+pub(crate) fn scratch_dir() -> PathBuf {
+    std::env::temp_dir()
+}
