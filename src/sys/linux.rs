@@ -78,6 +78,9 @@ pub(super) fn memory_dir() -> Option<std::path::PathBuf> {
     const TMPFS_MAGIC: i64 = 0x0102_1994;
     let dir = Path::new("/dev/shm");
     let fs = rustix::fs::statfs(dir).ok()?;
-    #[allow(clippy::unnecessary_cast, reason = "f_type's type differs between targets")]
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "f_type's type differs between targets"
+    )]
     (fs.f_type as i64 == TMPFS_MAGIC).then(|| dir.to_path_buf())
 }
