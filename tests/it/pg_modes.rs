@@ -254,7 +254,7 @@ fn an_advisory_waiter_names_the_holder_in_its_own_database() {
     };
     // Another shop holds the same advisory key for about a second, one sale at a time.
     let other_race = on(&other.url())
-        .args(&["--db-lock", "advisory"])
+        .args(["--db-lock", "advisory"])
         .tickets(40)
         .buyers(2)
         .per_buyer("all")
