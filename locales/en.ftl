@@ -751,3 +751,20 @@ schedule-step-not-a-move = '{ $letter }' is not a move
 schedule-step-no-letter = the move letter is missing
 schedule-step-two-letters = one move letter per step
 schedule-empty = the schedule is empty; give steps like "1s 2s 1r 2r 1w 2w"
+
+# Clap's refusals (cli/refusal.rs). English runs print clap's own words, which these repeat.
+clap-refusal = { $what }; { $hint }
+clap-unknown-argument = unexpected argument '{ $arg }' found
+clap-unknown-subcommand = unrecognized subcommand '{ $name }'
+clap-value-missing = a value is required for '{ $arg }' but none was supplied
+clap-invalid-value = invalid value '{ $value }' for '{ $arg }'
+clap-because = : { $why }
+clap-possible-values = { $line } [possible values: { $values }]
+clap-missing-arguments = the following required arguments were not provided: { $args }
+clap-conflict = the argument '{ $arg }' cannot be used with '{ $other }'
+clap-repeated = the argument '{ $arg }' cannot be used multiple times
+clap-extra-value = unexpected value '{ $value }' for '{ $arg }' found; no more were expected
+clap-tip-argument = a similar argument exists: '{ $similar }'
+clap-tip-subcommand = a similar subcommand exists: '{ $similar }'
+clap-tip-value = a similar value exists: '{ $similar }'
+clap-tip-help = see 'grab-tickets --help'

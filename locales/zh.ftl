@@ -760,3 +760,20 @@ schedule-step-not-a-move = '{ $letter }' 不是一个步骤
 schedule-step-no-letter = 缺少步骤字母
 schedule-step-two-letters = 每一步只能有一个步骤字母
 schedule-empty = 调度是空的；请给出这样的步骤："1s 2s 1r 2r 1w 2w"
+
+# clap 的拒绝（cli/refusal.rs）：clap 只会说英文，这里按错误的种类和内容重新说一遍
+clap-refusal = { $what }；{ $hint }
+clap-unknown-argument = 没有这个参数：'{ $arg }'
+clap-unknown-subcommand = 没有这个子命令：'{ $name }'
+clap-value-missing = '{ $arg }' 需要一个值，但没有给出
+clap-invalid-value = '{ $arg }' 的值 '{ $value }' 无效
+clap-because = ：{ $why }
+clap-possible-values = { $line }［可用的值：{ $values }］
+clap-missing-arguments = 缺少必需的参数：{ $args }
+clap-conflict = 参数 '{ $arg }' 不能和 '{ $other }' 一起用
+clap-repeated = 参数 '{ $arg }' 只能用一次
+clap-extra-value = '{ $arg }' 多了一个值 '{ $value }'；它不需要更多的值
+clap-tip-argument = 有一个相近的参数：'{ $similar }'
+clap-tip-subcommand = 有一个相近的子命令：'{ $similar }'
+clap-tip-value = 有一个相近的值：'{ $similar }'
+clap-tip-help = 请看 'grab-tickets --help'

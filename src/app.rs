@@ -361,13 +361,13 @@ fn exit_status(
         return Err(e);
     }
     if let Some(kind) = out::failure() {
-        return Err(Error::environment(format!(
-            "failed to write the report to stdout: {}",
-            std::io::Error::from(kind)
+        return Err(Error::environment(tr!(
+            "error-report-to-stdout",
+            error = std::io::Error::from(kind).to_string()
         )));
     }
     if result.a_buyer_failed() {
-        return Err(Error::buyer("a buyer process failed; see the report above"));
+        return Err(Error::buyer(tr!("error-a-buyer-failed")));
     }
     if let Some(jump) = result.forged.first() {
         // Forged history is not a verdict on this run: it is bad data another program wrote,

@@ -9,7 +9,10 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
 /// A language the program speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Lang {
     /// English.
     En,
@@ -31,6 +34,12 @@ pub(crate) fn choose(lang: Lang) {
     // Parsed now, before any buyer starts: parsed at the first sentence, it sat between the
     // starting gun's timestamp and the gun itself, and made a 3 ms race look like 10.
     current().bundle();
+}
+
+/// Chooses the language without parsing its catalog yet: a buyer process speaks only when
+/// it fails, so the many that succeed never pay for parsing one.
+pub(crate) fn choose_quietly(lang: Lang) {
+    let _ = CHOSEN.set(lang);
 }
 
 thread_local! {

@@ -15,7 +15,8 @@ use super::pipe::{Heard, Listener, Tick};
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
-use crate::settings::{LockScope, Settings};
+use crate::lang::{Lang, tr};
+use crate::settings::{LockScope, Output, Settings};
 
 /// What the launcher tells every buyer of one race, besides the settings.
 pub(crate) struct Briefing<'a> {
@@ -130,14 +131,19 @@ enum Gun {
 fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
-        .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
+        .map_err(|e| Error::environment(tr!("error-no-own-binary", error = e.to_string())))?;
     let pipe_error =
-        |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
+        |e: std::io::Error| Error::environment(tr!("error-no-pipe", error = e.to_string()));
     let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
     let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
+    // A buyer's failure reaches the report, and `--json` says its lines in English.
+    let buyers_lang = match settings.output() {
+        Output::Json => Lang::En,
+        _ => crate::lang::current(),
+    };
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
@@ -150,6 +156,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             stepped: start.stepped,
+            lang: buyers_lang,
         };
         let stdin = if start.stepped {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
@@ -177,9 +184,11 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
                 drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
-                return Err(Error::environment(format!(
-                    "failed to start buyer {index} ({}): {e}",
-                    exe.display()
+                return Err(Error::environment(tr!(
+                    "error-buyer-spawn",
+                    n = index.to_string(),
+                    exe = exe.display().to_string(),
+                    error = e.to_string()
                 )));
             }
         }
@@ -293,15 +302,13 @@ fn hear_race(
         }
         (Pacing::Free, Gun::Own(go)) => {
             go.clear();
-            return Err(Error::buyer(
-                "stepped buyers need a chooser; this is a bug in grab-tickets",
-            ));
+            return Err(Error::buyer(tr!("error-no-chooser")));
         }
         _ => {}
     }
     let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(field.epoch_ns).saturating_sub(gun_us);
-    read_result.map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
+    read_result.map_err(|e| Error::buyer(tr!("error-buyer-reports", error = e.to_string())))?;
     Ok((heard, (gun_us, race_us), conducted))
 }
 

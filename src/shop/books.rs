@@ -28,12 +28,11 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
     };
     match restock {
         _ if dir.is_dir() => DataFile::open(data),
-        Restock::To(_) => Err(Error::environment(format!(
-            "cannot create data file {}: directory {} does not exist; create it \
-             (mkdir -p {}) or point --data at a file in an existing directory",
-            shown(data),
-            shown(dir),
-            dir.display()
+        Restock::To(_) => Err(Error::environment(tr!(
+            "error-data-dir-missing-to-create",
+            path = shown(data),
+            dir = shown(dir),
+            mkdir = dir.display().to_string()
         ))),
         Restock::Keep => Err(data_file::missing(data)),
     }

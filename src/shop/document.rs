@@ -180,11 +180,10 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
     let mut seen = HashSet::with_capacity(fields.len());
     for field in &fields {
         if !seen.insert(field.key.as_ref()) {
-            return Err(Error::bad_data(format!(
-                "data file {} has the key \"{}\" more than once; which one counts is \
-                 ambiguous (programs disagree), so grab-tickets will not guess; keep one of them",
-                path.display(),
-                field.key
+            return Err(Error::bad_data(tr!(
+                "error-data-duplicate-key",
+                path = path.display().to_string(),
+                key = field.key.to_string()
             )));
         }
     }
@@ -264,18 +263,21 @@ fn count_field(path: &Path, name: &str, text: &str, max: u64) -> Result<u64> {
     let problem = if !number || text.contains(['.', 'e', 'E']) {
         let shown: String = text.chars().take(40).collect();
         let more = if shown.len() < text.len() { "..." } else { "" };
-        format!("is {shown}{more}, but it must be a whole number")
+        tr!("count-not-whole", text = format!("{shown}{more}"))
     } else if text.starts_with('-') {
-        format!("is {text}, but it cannot be negative")
+        tr!("count-negative", text = text)
     } else {
         match text.parse::<u64>() {
             Ok(v) if v <= max => return Ok(v),
-            _ => format!("is {text}, more than the maximum of {max}"),
+            _ => tr!("count-too-large", text = text, max = max.to_string()),
         }
     };
-    Err(Error::bad_data(format!(
-        "\"{name}\" in data file {} {problem}; set it to a whole number from 0 to {max}",
-        path.display()
+    Err(Error::bad_data(tr!(
+        "error-count-field",
+        name = name,
+        path = path.display().to_string(),
+        problem = problem,
+        max = max.to_string()
     )))
 }
 
