@@ -768,3 +768,15 @@ clap-tip-argument = a similar argument exists: '{ $similar }'
 clap-tip-subcommand = a similar subcommand exists: '{ $similar }'
 clap-tip-value = a similar value exists: '{ $similar }'
 clap-tip-help = see 'grab-tickets --help'
+
+# The lock and the platform (shop/lock.rs, sys/)
+error-lock-unsupported = failed to lock { $path }: { $error }; this filesystem does not support file locks, so the race cannot be prevented here; put the data file on a local filesystem (--data /tmp/tickets/data.json)
+error-replaced-while-open = { $path } was replaced while open
+error-not-a-directory = { $path } is not a directory
+
+# The JSON parser's finding (shop/document.rs); English runs print serde_json's own words.
+json-problem = { $kind ->
+    [eof] the JSON ends too early, at line { $line } column { $column }
+    [data] a value of the wrong type at line { $line } column { $column }
+   *[syntax] not valid JSON at line { $line } column { $column }
+}

@@ -777,3 +777,15 @@ clap-tip-argument = 有一个相近的参数：'{ $similar }'
 clap-tip-subcommand = 有一个相近的子命令：'{ $similar }'
 clap-tip-value = 有一个相近的值：'{ $similar }'
 clap-tip-help = 请看 'grab-tickets --help'
+
+# 锁与平台（shop/lock.rs、sys/）
+error-lock-unsupported = 无法锁上 { $path }：{ $error }；这个文件系统不支持文件锁，这里没法阻止超卖；请把数据文件放在本地文件系统上（--data /tmp/tickets/data.json）
+error-replaced-while-open = { $path } 在打开期间被替换了
+error-not-a-directory = { $path } 不是目录
+
+# JSON 解析器发现的问题（shop/document.rs）
+json-problem = { $kind ->
+    [eof] JSON 在第 { $line } 行第 { $column } 列提前结束了
+    [data] 第 { $line } 行第 { $column } 列的值类型不对
+   *[syntax] 第 { $line } 行第 { $column } 列不是合法的 JSON
+}

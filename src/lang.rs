@@ -292,6 +292,80 @@ mod tests {
         assert!(missing.is_empty(), "not in en.ftl: {missing:#?}");
     }
 
+    /// Where a sentence meant for people is written in the code instead of the catalogs: a
+    /// literal with English words handed to an error, a print, or a value parser's `Err`.
+    fn sentences_outside_the_catalogs(source: &str) -> Vec<String> {
+        // Tests quote the English on purpose.
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        let doors = [
+            "Error::usage(",
+            "Error::bad_data(",
+            "Error::environment(",
+            "Error::buyer(",
+            "Error::new(",
+            "io::Error::other(",
+            "eprintln!(",
+            "eprint!(",
+            "println!(",
+            "print!(",
+            "Err(format!(",
+            "Err(\"",
+        ];
+        let english = |literal: &str| {
+            let words: Vec<&str> = literal
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|w| w.len() > 1)
+                .collect();
+            words.len() >= 2 && !literal.contains('{') || words.len() >= 3
+        };
+        let mut found = Vec::new();
+        for door in doors {
+            for (at, _) in code.match_indices(door) {
+                let after = code[at + door.len()..].trim_start();
+                let after = after.strip_prefix("format!(").unwrap_or(after).trim_start();
+                let Some(rest) = after.strip_prefix('"').or_else(|| {
+                    door.ends_with('"').then_some(&code[at + door.len()..])
+                }) else {
+                    continue;
+                };
+                let literal = rest.split('"').next().unwrap_or_default();
+                if english(literal) {
+                    found.push(format!("{door}\"{literal}\""));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn no_sentence_a_person_reads_is_written_outside_the_catalogs() {
+        let mut found = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && path.file_name().is_some_and(|n| n != "tests.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for hit in sentences_outside_the_catalogs(&text) {
+                        found.push(format!("{}: {hit}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "say these through tr!: {found:#?}");
+        // The scan itself finds what it looks for.
+        let planted = "fn f() { Err(Error::usage(format!(\n \"failed to read {}\", p))) }";
+        assert_eq!(sentences_outside_the_catalogs(planted).len(), 1);
+        assert!(sentences_outside_the_catalogs("eprintln!(\"{}\", line)").is_empty());
+    }
+
     #[test]
     fn the_environment_picks_the_language_in_posix_order() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {

@@ -172,7 +172,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
             return Err(Error::bad_data(tr!(
                 "error-data-unparsed",
                 path = path.display().to_string(),
-                error = e.to_string(),
+                error = json_problem(&e),
                 shape = shape
             )));
         }
@@ -255,6 +255,27 @@ fn seq_prefix(bytes: &[u8], ticket: &Field, value_start: usize) -> String {
         ""
     };
     format!(",{space}\"seq\"{colon}")
+}
+
+/// What the JSON parser found wrong, in the chosen language. serde_json words it in English
+/// only ("expected value at line 1 column 1"), which English keeps as it is; another language
+/// says the same from its category and place.
+pub(crate) fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    if crate::lang::current() == crate::lang::Lang::En {
+        return e.to_string();
+    }
+    let kind = match e.classify() {
+        Category::Eof => "eof",
+        Category::Data => "data",
+        Category::Syntax | Category::Io => "syntax",
+    };
+    tr!(
+        "json-problem",
+        kind = kind,
+        line = e.line().to_string(),
+        column = e.column().to_string()
+    )
 }
 
 /// A count field's value from its exact text: a whole number from 0 to `max`.

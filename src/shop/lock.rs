@@ -223,11 +223,10 @@ impl LockFile {
             );
         }
         if sys::lock_unsupported(err) {
-            Error::environment(format!(
-                "failed to lock {}: {err}; this filesystem does not support file locks, \
-                 so the race cannot be prevented here; put the data file on a local \
-                 filesystem (--data /tmp/tickets/data.json)",
-                self.path.display()
+            Error::environment(tr!(
+                "error-lock-unsupported",
+                path = self.path.display().to_string(),
+                error = err.to_string()
             ))
         } else {
             Error::io("lock", &self.path, err)

@@ -338,7 +338,7 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
             "error-log-unparsed",
             path = path.display().to_string(),
             line = line.to_string(),
-            error = e.to_string()
+            error = super::document::json_problem(&e)
         ))
     })?;
     if raw.seq > MAX_SEQ {
