@@ -156,6 +156,7 @@ verdict-protocol-violation = PROTOCOL VIOLATION: { count-tickets-of }, { $confir
    *[other] { $forged } entries that break
 } the { $ledger }'s chain during the race, so no count can judge this run (see "!" above)
 verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
+verdict-books-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, but neither the { $stock } nor the { $ledger } could be read back after the race, so how many were sold and whether every ticket is accounted for is not known
 
 ## "Why:" (show/cause.rs)
 
@@ -166,6 +167,7 @@ why-how-whole = The lock covered the whole purchase, so something outside the lo
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
 why-protocol-violation = another program wrote entries into the { $ledger } that no writer keeping the lock protocol writes, so the tally cannot tell this run's sales from its forgery; this run's own confirmations are above, and the program named in "!" is the one to fix.
 why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
+why-books-unknown = neither the { $stock } nor the { $ledger } could be read back after the race (the error below says why), so nothing here says what was sold or whether updates were lost; the only count above is the buyers' confirmations.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }
 why-stale = { $groups }, but another buyer wrote between { $n ->

@@ -128,6 +128,7 @@ verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $conf
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
 verdict-protocol-violation = 违反协议：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间另一个程序写了 { $forged } 条打断{ $ledger }链条的记录，所以任何数字都无法评判这一轮（见上面的“!”行）
 verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
+verdict-books-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，但抢票结束后{ $stock }和{ $ledger }都无法读回，所以卖出了多少、每张票是否都对得上账，都无从知道
 
 ## “原因：”（show/cause.rs）
 
@@ -138,6 +139,7 @@ why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之�
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
 why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
+why-books-unknown = 抢票结束后{ $stock }和{ $ledger }都无法读回（原因见下面的错误），所以这里不能说卖出了多少，也不能判断是否有丢失更新；上面唯一的数字是用户的确认。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
 why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的

@@ -292,7 +292,7 @@ pub(crate) fn race_and_reconcile(
             run,
             initial: opened.tickets,
             remaining: closed.remaining,
-            window: &closed.window,
+            window: closed.window.as_ref(),
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
             launcher_relocks: launcher_relocks.get(),

@@ -260,7 +260,7 @@ fn close_settled(shop: &FileStore, opened: &Opened, guard: LockGuard<'_>) -> Res
     Ok(Closed {
         remaining: Some(settled.stock.ticket_num),
         recovered: settled.recovered,
-        window: shop.log.read_window(opened.from..to)?,
+        window: Some(shop.log.read_window(opened.from..to)?),
     })
 }
 
@@ -290,7 +290,7 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
     Ok(Closed {
         remaining,
         recovered: None,
-        window,
+        window: Some(window),
     })
 }
 
@@ -311,7 +311,7 @@ pub(crate) fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) ->
         .log
         .end()
         .and_then(|to| shop.log.read_window(opened.from..to))
-        .unwrap_or_default();
+        .ok();
     let closed = Closed {
         remaining,
         recovered: None,

@@ -8,7 +8,6 @@ use std::cell::RefCell;
 use super::books::{self, LockWait};
 use super::file_store::FileStore;
 use super::lock::{GateGuard, Mode, RaceGate, launchers};
-use super::orders::Window;
 use super::pg::books::PgBooks;
 use super::{Closed, Opened};
 use crate::exit::{Error, Result};
@@ -122,11 +121,12 @@ impl Keeper {
             Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
                 Ok(closed) => closed,
                 Err(e) => (
-                    // The server is gone or the stock row deleted: the stock is unknown.
+                    // The server is gone: neither the stock nor the orders could be read, so
+                    // both are unknown (never the zero an empty window would count).
                     Closed {
                         remaining: None,
                         recovered: None,
-                        window: Window::default(),
+                        window: None,
                     },
                     Some(e),
                 ),

@@ -203,10 +203,10 @@ fn read_books(
         remaining: stock.map(|s| s.ticket_num),
         // A sale and its order are one transaction: nothing to finish.
         recovered: None,
-        window: Window {
+        window: Some(Window {
             entries,
             ..Window::default()
-        },
+        }),
     };
     Ok((closed, bad))
 }
