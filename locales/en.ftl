@@ -672,6 +672,7 @@ error-pg-not-running = failed to connect to { $target }: { $error }; is the serv
 error-pg-lost-connection = lost the connection to { $target } while trying to { $action }: { $error }; the server rolls back whatever was not committed, so no half-made sale is left behind
 error-pg-failed = failed to { $action } in { $target }: { $error }
 error-pg-no-stock = { $target } has no stock yet (grab_tickets.stock is empty); run once without --keep-stock to set it (--tickets N)
+error-pg-stock-gone = the stock row in { $target } is gone: it was there when the race started, so something deleted it during the race (grab_tickets.stock is empty); this buyer stops without buying; every sale so far is in grab_tickets.orders; run again with --tickets N to set a new stock
 error-pg-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the stock in { $target }, locked by { $holder }; another run is using this database
 pg-stock-in = the stock in { $target }
 pg-take-the-lock = take the lock

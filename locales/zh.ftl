@@ -681,6 +681,7 @@ error-pg-not-running = 无法连接 { $target }：{ $error }；服务器在运�
 error-pg-lost-connection = 在{ $action }时与 { $target } 的连接断了：{ $error }；服务器会回滚所有没有提交的操作，所以不会留下做了一半的买票
 error-pg-failed = 无法在 { $target } 中{ $action }：{ $error }
 error-pg-no-stock = { $target } 里还没有余票（grab_tickets.stock 是空的）；去掉 --keep-stock 运行一次来设置它（--tickets N）
+error-pg-stock-gone = { $target } 中的余票行不见了：抢票开始时它还在，所以是抢票过程中被人删掉了（grab_tickets.stock 是空的）；这个用户不买票就停下了；到目前为止的每一笔售出都记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
 error-pg-lock-timed-out = 等待 { $target } 里的余票超过了 --lock-timeout { $ms } 毫秒，它被 { $holder } 锁着；另一次运行正在使用这个数据库
 pg-stock-in = { $target } 里的余票
 pg-take-the-lock = 加锁

@@ -288,6 +288,12 @@ pub(crate) fn no_stock(target: &Target) -> Error {
     Error::bad_data(tr!("error-pg-no-stock", target = target.shown()))
 }
 
+/// What a buyer says when the stock row is missing: the launcher set it (or found it) before
+/// the race, so someone deleted it since; `--keep-stock` is no fix for a run that never used it.
+pub(crate) fn stock_gone(target: &Target) -> Error {
+    Error::bad_data(tr!("error-pg-stock-gone", target = target.shown()))
+}
+
 /// The connection's name in `pg_stat_activity`: who a waiter is waiting for.
 pub(crate) fn application_name(role: &str) -> String {
     format!("grab-tickets {role} pid {}", std::process::id())
