@@ -707,6 +707,7 @@ misfit-no-buyer = there is no { $who } (--buyers { $buyers })
 misfit-other-move = { $who } is paused before its next move, { $turn } ({ $what }), not { $wanted }
 error-report-to-stdout = failed to write the report to stdout: { $error }
 error-a-buyer-failed = a buyer process failed; see the report above
+stopped-at-once = grab-tickets: stopped at once by a second signal, without a report; the buyers were killed, and the next run settles the files
 
 # explore and explore --power-cut
 error-schedule-failed = schedule "{ $schedule }" failed: { $why }

@@ -716,6 +716,7 @@ misfit-no-buyer = 没有 { $who }（--buyers { $buyers }）
 misfit-other-move = { $who } 停在它的下一步 { $turn }（{ $what }）之前，不是 { $wanted }
 error-report-to-stdout = 无法把报告写到标准输出：{ $error }
 error-a-buyer-failed = 有一个用户进程失败了；见上面的报告
+stopped-at-once = grab-tickets：收到第二个信号，立即停止，不出报告；用户进程都已被杀死，下一次运行会把文件整理好
 
 # explore 和 explore --power-cut
 error-schedule-failed = 调度 "{ $schedule }" 失败：{ $why }

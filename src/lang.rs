@@ -323,9 +323,10 @@ mod tests {
             for (at, _) in code.match_indices(door) {
                 let after = code[at + door.len()..].trim_start();
                 let after = after.strip_prefix("format!(").unwrap_or(after).trim_start();
-                let Some(rest) = after.strip_prefix('"').or_else(|| {
-                    door.ends_with('"').then_some(&code[at + door.len()..])
-                }) else {
+                let Some(rest) = after
+                    .strip_prefix('"')
+                    .or_else(|| door.ends_with('"').then_some(&code[at + door.len()..]))
+                else {
                     continue;
                 };
                 let literal = rest.split('"').next().unwrap_or_default();

@@ -20,7 +20,10 @@ pub(super) fn in_language(e: &clap::Error) -> Option<String> {
     let what = match e.kind() {
         ErrorKind::UnknownArgument => tr!("clap-unknown-argument", arg = arg?),
         ErrorKind::InvalidSubcommand => {
-            tr!("clap-unknown-subcommand", name = text(ContextKind::InvalidSubcommand)?)
+            tr!(
+                "clap-unknown-subcommand",
+                name = text(ContextKind::InvalidSubcommand)?
+            )
         }
         ErrorKind::InvalidValue if value.as_deref() == Some("") => {
             tr!("clap-value-missing", arg = arg?)

@@ -116,15 +116,13 @@ fn check_schedule(
             buyers = buyers.to_string()
         )));
     }
-    schedule
-        .check_moves(scope, per_buyer)
-        .map_err(|e| {
-            Error::usage(tr!(
-                "error-schedule-moves",
-                schedule = schedule.to_string(),
-                error = e
-            ))
-        })
+    schedule.check_moves(scope, per_buyer).map_err(|e| {
+        Error::usage(tr!(
+            "error-schedule-moves",
+            schedule = schedule.to_string(),
+            error = e
+        ))
+    })
 }
 
 /// `--kill-at` against the race: a buyer or an attempt that does not exist would kill nobody

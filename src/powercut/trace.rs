@@ -122,7 +122,8 @@ impl Namespace {
 
     /// What `op` does to the files, and the names and sizes after it.
     fn apply(&mut self, op: &Op) -> std::result::Result<Effect, String> {
-        let bytes_of = |hex: &str| unhex(hex).ok_or_else(|| tr!("record-not-hex", text = format!("{hex:?}")));
+        let bytes_of =
+            |hex: &str| unhex(hex).ok_or_else(|| tr!("record-not-hex", text = format!("{hex:?}")));
         Ok(match op {
             Op::Create { name } => {
                 let ino = self.sizes.len();

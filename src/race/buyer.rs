@@ -137,9 +137,10 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
     }
     report.send(Event::Started);
     let go = match plan.stepped {
-        true => Some(open_stdin().map_err(|e| {
-            Error::environment(tr!("error-step-pipe", error = e.to_string()))
-        })?),
+        true => Some(
+            open_stdin()
+                .map_err(|e| Error::environment(tr!("error-step-pipe", error = e.to_string())))?,
+        ),
         false => None,
     };
     let pause = |before: Move| {

@@ -4,7 +4,7 @@
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use super::Reaped;
 use super::buyer::BuyerPlan;
@@ -12,6 +12,7 @@ use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
 use super::pipe::{Heard, Listener, Tick};
+use super::relay::Relay;
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
@@ -79,6 +80,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
+        self.relay.finish();
         let (mut heard, (gun_us, race_us), conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
@@ -98,6 +100,7 @@ impl Field {
         interrupt::forget_buyers();
         drop(self.gun);
         reap(self.children);
+        self.relay.finish();
     }
 }
 
@@ -112,6 +115,8 @@ pub(crate) struct Field {
     scope: LockScope,
     /// The run's clock starts here (a value of `clock::monotonic_ns`).
     epoch_ns: u64,
+    /// The buyers' stderr, passed on escaped.
+    relay: Relay,
 }
 
 struct Spawned {
@@ -137,6 +142,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
     let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
+    let mut relay = Relay::start().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
     // A buyer's failure reaches the report, and `--json` says its lines in English.
@@ -169,7 +175,8 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         // them all at once.
         let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
-        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), stdin, events, group);
+        let pipes = (stdin, events, relay.for_buyer().map_err(pipe_error)?);
+        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), pipes, group);
         match spawned {
             Ok(child) => {
                 interrupt::watch_buyer(&child, children.is_empty());
@@ -184,6 +191,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
                 drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
+                relay.finish();
                 return Err(Error::environment(tr!(
                     "error-buyer-spawn",
                     n = index.to_string(),
@@ -193,8 +201,9 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             }
         }
     }
-    // Only the buyers hold the write end now, so the read end sees EOF when the last one exits.
+    // Only the buyers hold the write ends now, so the read ends see EOF when the last one exits.
     drop(events_writer);
+    relay.close();
     Ok(Field {
         children,
         gun: if start.stepped {
@@ -205,6 +214,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         events,
         scope: settings.scope(),
         epoch_ns,
+        relay,
     })
 }
 
@@ -214,8 +224,7 @@ fn spawn_one(
     exe: &Path,
     plan: &BuyerPlan,
     password: Option<&str>,
-    gun: PipeReader,
-    events: PipeWriter,
+    (gun, events, stderr): (PipeReader, PipeWriter, PipeWriter),
     first: Option<u32>,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
@@ -229,7 +238,7 @@ fn spawn_one(
         .arg(serde_json::to_string(plan).expect("a plan serializes"))
         .stdin(gun)
         .stdout(events)
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
 }
 

@@ -46,7 +46,6 @@ impl Move {
             Move::Unlock => 'u',
         }
     }
-
 }
 
 /// One turn of a schedule: buyer `buyer` makes its next move, `mv`.
@@ -98,7 +97,9 @@ impl Schedule {
                     (Some(c), None) => Move::ALL
                         .into_iter()
                         .find(|m| m.letter() == c.to_ascii_lowercase())
-                        .ok_or_else(|| bad(tr!("schedule-step-not-a-move", letter = c.to_string())))?,
+                        .ok_or_else(|| {
+                            bad(tr!("schedule-step-not-a-move", letter = c.to_string()))
+                        })?,
                     (None, _) => return Err(bad(tr!("schedule-step-no-letter"))),
                     (Some(_), Some(_)) => return Err(bad(tr!("schedule-step-two-letters"))),
                 };

@@ -250,9 +250,9 @@ impl<S: Store> Purchase<'_, S> {
     }
 
     fn answers(&self) -> Result<&dyn DatabaseAnswers> {
-        self.store.database().ok_or_else(|| {
-            Error::usage(tr!("error-atomic-needs-store"))
-        })
+        self.store
+            .database()
+            .ok_or_else(|| Error::usage(tr!("error-atomic-needs-store")))
     }
 
     /// `--atomic`: the delay stands for the time the buyer takes to click; then one statement

@@ -213,7 +213,15 @@ fn every_refusal_of_bad_input_is_in_chinese() {
         flags(&["--no-lock", "--schedule", "1s 1l"]),
         flags(&["--store", "http://db/shop"]),
         flags(&["--atomic"]),
-        flags(&["explore", "--depth", "2", "--sampler", "uniform", "--random", "3"]),
+        flags(&[
+            "explore",
+            "--depth",
+            "2",
+            "--sampler",
+            "uniform",
+            "--random",
+            "3",
+        ]),
         flags(&["explore", "--buyers", "9"]),
     ];
     for args in cases {

@@ -344,7 +344,11 @@ fn a_server_stopped_mid_race_leaves_the_orders_unknown_never_zero() {
         cluster.crash();
         let run = live.finish();
         cluster.start_again();
-        assert!(sold() > before, "the table holds the run's sales{}", run.context());
+        assert!(
+            sold() > before,
+            "the table holds the run's sales{}",
+            run.context()
+        );
         run.assert_code(4);
         run
     };
@@ -353,7 +357,10 @@ fn a_server_stopped_mid_race_leaves_the_orders_unknown_never_zero() {
     assert_eq!(report["tally"]["logged"], Value::Null, "{context}");
     assert_eq!(report["tally"]["remaining"], Value::Null, "{context}");
     assert_eq!(report["verdict"]["status"], "stock_unknown", "{context}");
-    assert_eq!(report["logged_unread"], "orders_table_not_read_back", "{context}");
+    assert_eq!(
+        report["logged_unread"], "orders_table_not_read_back",
+        "{context}"
+    );
     let reason = report["settle_error"].as_str().unwrap_or_default();
     assert!(reason.contains("failed to connect to"), "{context}");
     let run = stopped_mid_race(false);

@@ -103,9 +103,8 @@ impl Target {
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
     pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
         let shown = without_password(url);
-        let usage = |what: String| {
-            Error::usage(tr!("error-pg-store-url", url = &shown, what = what))
-        };
+        let usage =
+            |what: String| Error::usage(tr!("error-pg-store-url", url = &shown, what = what));
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(usage(tr!("pg-url-not-postgres")));
         }
