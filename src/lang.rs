@@ -279,6 +279,18 @@ mod tests {
                         missing.push(format!("{}: {key}", path.display()));
                     }
                 }
+                // The database's actions are keys too: "read the stock" is pg-read-the-stock.
+                for piece in text
+                    .split("error(\"")
+                    .skip(1)
+                    .filter(|_| path.to_string_lossy().contains("pg"))
+                {
+                    let action = piece.split('"').next().unwrap();
+                    let key = format!("pg-{}", action.replace(' ', "-"));
+                    if !en.contains(&key) {
+                        missing.push(format!("{}: {key}", path.display()));
+                    }
+                }
                 // Error::io's actions are keys too: "read data file" is io-read-data-file.
                 for piece in text.split("Error::io(\"").skip(1) {
                     let action = piece.split('"').next().unwrap();
