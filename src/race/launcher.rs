@@ -16,8 +16,8 @@ use super::relay::Relay;
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
-use crate::lang::{Lang, tr};
-use crate::settings::{LockScope, Output, Settings};
+use crate::lang::tr;
+use crate::settings::{LockScope, Settings};
 
 /// What the launcher tells every buyer of one race, besides the settings.
 pub(crate) struct Briefing<'a> {
@@ -145,11 +145,9 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let mut relay = Relay::start().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
-    // A buyer's failure reaches the report, and `--json` says its lines in English.
-    let buyers_lang = match settings.output() {
-        Output::Json => Lang::En,
-        _ => crate::lang::current(),
-    };
+    // A buyer's failure reaches the report in the run's language, as the launcher's own
+    // errors do (`--json` scripts decide on the failure's kind, never on its words).
+    let buyers_lang = crate::lang::current();
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun

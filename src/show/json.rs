@@ -46,7 +46,7 @@ pub(crate) struct JsonReport<'a> {
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
     /// Why `tally.remaining` is null, when it is: `data_file_not_read_back` or
-    /// `stock_row_not_read_back` (the details, in English, are in `settle_error`).
+    /// `stock_row_not_read_back` (the details, in the run's language, are in `settle_error`).
     pub remaining_unread: Option<&'static str>,
     /// Why `tally.logged` is null, when it is: `order_log_not_read_back` or
     /// `orders_table_not_read_back` (the server was gone); the details are in `settle_error`.
