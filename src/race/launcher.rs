@@ -145,9 +145,6 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let mut relay = Relay::start().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
-    // A buyer's failure reaches the report in the run's language, as the launcher's own
-    // errors do (`--json` scripts decide on the failure's kind, never on its words).
-    let buyers_lang = crate::lang::current();
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
@@ -160,7 +157,9 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             stepped: start.stepped,
-            lang: buyers_lang,
+            // A buyer's failure reaches the report in the run's language, as the launcher's
+            // own errors do (scripts decide on the failure's kind, never on its words).
+            lang: crate::lang::current(),
         };
         let stdin = if start.stepped {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;

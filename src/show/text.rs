@@ -300,23 +300,29 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             ledger = store.ledger(),
             forged = t.forged
         ),
-        Status::StockUnknown => match t.logged {
-            Some(logged) => tr!(
-                "verdict-stock-unknown",
-                tickets = t.initial,
-                confirmed = t.confirmed,
-                logged = logged,
-                ledger = store.ledger(),
-                stock = store.stock()
-            ),
-            None => tr!(
-                "verdict-books-unknown",
-                tickets = t.initial,
-                confirmed = t.confirmed,
-                ledger = store.ledger(),
-                stock = store.stock()
-            ),
-        },
+        Status::StockUnknown => stock_unknown(t, store),
+    }
+}
+
+/// The verdict when the stock was not read back: with the ledger's count if that was read,
+/// else with neither (the server gone).
+fn stock_unknown(t: &Tally, store: Store) -> String {
+    match t.logged {
+        Some(logged) => tr!(
+            "verdict-stock-unknown",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            logged = logged,
+            ledger = store.ledger(),
+            stock = store.stock()
+        ),
+        None => tr!(
+            "verdict-books-unknown",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            ledger = store.ledger(),
+            stock = store.stock()
+        ),
     }
 }
 
