@@ -210,6 +210,36 @@ fn a_restart_is_explained_in_the_text_report() {
     );
 }
 
+/// A buyer's own failure reaches the report in the run's language: the buyers that lost
+/// their connection say so in Chinese, not in the English a buyer process spoke before.
+#[test]
+fn a_buyers_lost_connection_is_told_in_chinese() {
+    let Some(cluster) = pg_cluster::Cluster::start() else {
+        pg_cluster::skipped("a_buyers_lost_connection_is_told_in_chinese");
+        return;
+    };
+    let db = cluster.create_database("restart_zh");
+    let mut live = on(&db.url())
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "zh_CN.UTF-8")
+        .buyers(3)
+        .tickets(40)
+        .per_buyer("all")
+        .delay("20..40")
+        .spawn();
+    live.wait_for("a sale", |lines| {
+        lines.iter().any(|l| l.contains("买票成功"))
+    });
+    cluster.restart();
+    let run = live.finish();
+    run.assert_code(5)
+        .assert_stdout_contains("数据库服务器断开了")
+        .assert_stdout_contains("的连接断了")
+        .assert_stdout_contains("服务器会回滚所有没有提交的操作")
+        .assert_stdout_lacks("lost the connection")
+        .assert_stdout_lacks("rolls back");
+}
+
 #[test]
 fn a_refused_connection_is_one_clear_error_and_exit_4() {
     // Nobody listens on a port we just found free.
