@@ -132,6 +132,7 @@ left-unconfirmed = {" "}and { $n } sold but unconfirmed (in the { $ledger })
 left-finished-by = ; its order #{ $seq } reached the data file only when { $by } finished it (ticket_num = { $after })
 left-nothing = : it died before buying, so nothing changed
 left-nothing-database = : it died before its COMMIT, and the server rolled back whatever it had begun, so nothing changed
+left-ledger-unread = it had { $n } confirmed; whether it sold more is not known (the { $ledger } could not be read back)
 verdict-ok = OK: { count-tickets-of }, { $sold } sold{ $others ->
     [0] {""}
    *[other] {" "}by this run and { $others } by others

@@ -113,6 +113,7 @@ left-unconfirmed = ，另有 { $n } 张已卖出但未确认（记在{ $ledger }
 left-finished-by = ；它的订单 #{ $seq } 直到{ $by }替它完成才写进数据文件（ticket_num = { $after }）
 left-nothing = ：它在买票之前就死了，所以什么都没变
 left-nothing-database = ：它在 COMMIT 之前就死了，服务器回滚了它开始的一切，所以什么都没变
+left-ledger-unread = 它已确认 { $n } 张；它是否还卖出了更多无从知道（{ $ledger }无法读回）
 verdict-ok = 结果正确：{ $tickets } 张票，卖出 { $sold } 张{ $others ->
     [0] {""}
    *[other] （本次运行），别人卖出 { $others } 张
