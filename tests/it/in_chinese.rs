@@ -212,6 +212,9 @@ fn every_refusal_of_bad_input_is_in_chinese() {
         flags(&["--buyers", "2", "--schedule", "3s"]),
         flags(&["--no-lock", "--schedule", "1s 1l"]),
         flags(&["--store", "http://db/shop"]),
+        flags(&["--store", "postgres://app@127.0.0.1:1/shop"]),
+        flags(&["--trace", "same.html", "--html", "same.html"]),
+        flags(&["completions", "nosh"]),
         flags(&["--atomic"]),
         flags(&[
             "explore",
