@@ -606,3 +606,8 @@ holder-pid = pid { $pid }
 error-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the lock on { $path }, held by { $holder }; another program is using this data file
 error-lock-wait-interrupted = interrupted while waiting for the lock on { $path }
 error-lock-keeps-vanishing = failed to lock { $path }: the lock file was deleted or replaced { $times } times in a row right after it was locked; something keeps removing it; stop it, then run again
+
+## The database's edges (issue 20: race/secret.rs, shop/pg/)
+
+error-buyer-stdin = a buyer failed to open the pipe from its launcher on stdin: { $error }
+error-buyer-secret-line = a buyer got a bad first line from its launcher on stdin ({ $reason }); buyers are started by grab-tickets itself, not by hand

@@ -616,3 +616,8 @@ holder-pid = pid { $pid }
 error-lock-timed-out = 等待 { $path } 上的锁超过了 --lock-timeout { $ms } 毫秒，锁由 { $holder } 持有；有另一个程序正在使用这个数据文件
 error-lock-wait-interrupted = 等待 { $path } 上的锁时被中断
 error-lock-keeps-vanishing = 无法锁上 { $path }：锁文件刚锁上就被删除或替换，连续 { $times } 次；有东西一直在删它；先让它停下，再重新运行
+
+## The database's edges (issue 20: race/secret.rs, shop/pg/)
+
+error-buyer-stdin = 买家进程无法打开标准输入上来自启动器的管道：{ $error }
+error-buyer-secret-line = 买家进程从启动器的标准输入收到的第一行有误（{ $reason }）；买家进程由 grab-tickets 自己启动，不能手工启动

@@ -13,6 +13,7 @@ use super::chaos::StepDeath;
 use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
 use crate::exit::{Error, Exit, Result};
+use crate::lang::tr;
 use crate::settings::{BuyerSettings, DelayRange, Move, Step, StoreAt};
 use crate::shop::file_store::FileStore;
 use crate::shop::pg::Target;
@@ -115,7 +116,12 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     match &settings.store {
         StoreAt::DataFile => buy_from(&FileStore::open(&settings.data)?, plan, report),
         StoreAt::Postgres { url } => {
-            let target = Target::parse(url, settings.rules.durability)?;
+            let mut stdin = open_stdin()
+                .map_err(|e| Error::environment(tr!("error-buyer-stdin", error = e.to_string())))?;
+            let Some(password) = super::secret::receive(&mut stdin)? else {
+                return Ok(()); // The launcher called the race off before the start.
+            };
+            let target = Target::parse(url, settings.rules.durability)?.with_password(password);
             buy_from(
                 &PgStore::open(&target, plan.index, settings.db_lock)?,
                 plan,

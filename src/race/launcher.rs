@@ -12,17 +12,19 @@ use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
 use super::pipe::{Heard, Listener, Tick};
+use super::secret;
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
-use crate::settings::{LockScope, Settings};
+use crate::settings::{LockScope, Settings, StoreAt};
 
 /// What the launcher tells every buyer of one race, besides the settings.
 pub(crate) struct Briefing<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
-    /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
+    /// The database password, written to each buyer's own stdin (`race::secret`), never its
+    /// command line or environment.
     pub password: Option<String>,
     pub victims: &'a [Victim],
     /// A stepped race: each buyer gets its own go pipe and pauses before every move.
@@ -109,6 +111,8 @@ pub(crate) struct Field {
     events: PipeReader,
     /// What the lock covers: a stepped race's scheduler tracks the lock by it.
     scope: LockScope,
+    /// The buyers pause before every move (their own go pipes carry the moves).
+    stepped: bool,
     /// The run's clock starts here (a value of `clock::monotonic_ns`).
     epoch_ns: u64,
 }
@@ -120,8 +124,9 @@ struct Spawned {
     spawned_us: u64,
 }
 
-/// The buyers' stdin: one pipe shared by all, or (stepped) one pipe each, on which every
-/// byte after the starting gun lets the buyer make one move.
+/// The buyers' stdin: one pipe shared by all, or one pipe each: stepped, every byte after
+/// the starting gun lets the buyer make one move; on a database, the password's line comes
+/// before the gun, and a shared pipe would let one buyer read another's line.
 enum Gun {
     Shared(PipeWriter),
     Own(Vec<PipeWriter>),
@@ -138,6 +143,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
+    let own_stdin = start.stepped || matches!(settings.store(), StoreAt::Postgres { .. });
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
@@ -151,7 +157,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             crash_at: chaos::step_for(start.victims, index),
             stepped: start.stepped,
         };
-        let stdin = if start.stepped {
+        let stdin = if own_stdin {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
             own_guns.push(writer);
             reader
@@ -162,9 +168,14 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         // them all at once.
         let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
-        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), stdin, events, group);
+        let spawned = spawn_one(&exe, &plan, stdin, events, group);
         match spawned {
             Ok(child) => {
+                if let (Some(pipe), false) = (own_guns.last_mut(), start.stepped) {
+                    // The pipe's buffer holds the line until the buyer reads it. A buyer
+                    // that died already cannot take it, and is reaped and reported as dead.
+                    let _ = secret::send(pipe, start.password.as_deref());
+                }
                 interrupt::watch_buyer(&child, children.is_empty());
                 children.push(Spawned {
                     index,
@@ -188,31 +199,31 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     drop(events_writer);
     Ok(Field {
         children,
-        gun: if start.stepped {
+        gun: if own_stdin {
             Gun::Own(own_guns)
         } else {
             Gun::Shared(shared_gun)
         },
         events,
         scope: settings.scope(),
+        stepped: start.stepped,
         epoch_ns,
     })
 }
 
 /// Starts one buyer process: `grab-tickets buyer --plan JSON`, its stdin the gun, its stdout
 /// the event pipe, in the buyers' group (`first`: the first buyer's pid; `None` for the first).
+/// A PGPASSWORD of the launcher's own is not passed on: the buyer's password comes on its
+/// stdin, and an environment is inherited by whatever the buyer starts.
 fn spawn_one(
     exe: &Path,
     plan: &BuyerPlan,
-    password: Option<&str>,
     gun: PipeReader,
     events: PipeWriter,
     first: Option<u32>,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
+    command.env_remove("PGPASSWORD");
     crate::sys::join_buyers(&mut command, first);
     command
         .arg("buyer")
@@ -291,7 +302,7 @@ fn hear_race(
             go.clear();
             conducted = Some(result?);
         }
-        (Pacing::Free, Gun::Own(go)) => {
+        (Pacing::Free, Gun::Own(go)) if field.stepped => {
             go.clear();
             return Err(Error::buyer(
                 "stepped buyers need a chooser; this is a bug in grab-tickets",

@@ -67,7 +67,7 @@ impl Keeper {
         }
     }
 
-    /// The password to hand to buyers through their environment, if the URL had one.
+    /// The password to hand to buyers on their stdin, if the URL (or PGPASSWORD) had one.
     pub(crate) fn password(&self) -> Option<String> {
         match self {
             Keeper::File { .. } => None,

@@ -139,11 +139,19 @@ impl Target {
         &self.shown
     }
 
-    /// The password, if any, to hand to buyers through their environment rather than their
-    /// command line (which any user can read in `ps`).
+    /// The password, if any, to hand to buyers on their stdin (`race::secret`), never on
+    /// their command line (which any user can read in `ps`) or in their environment.
     pub(crate) fn password(&self) -> Option<String> {
         let bytes = self.config.get_password()?;
         Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// A buyer's target: the URL it was given has no password, and the launcher's comes here.
+    pub(crate) fn with_password(mut self, password: Option<String>) -> Target {
+        if let Some(password) = password {
+            self.config.password(password);
+        }
+        self
     }
 
     /// Opens one connection, named `who` in `pg_stat_activity`: that name is how a waiter
