@@ -35,6 +35,7 @@
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
 //!   - `pipe`       both ends of the event pipe, and the quiet moments between events
+//!   - `secret`     the database password's way to a buyer: one line on its own stdin
 //!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
 //!     who moves next (`explore`, `--schedule`)
 //!   - `chaos`      fault injection: who is SIGKILLed at which step (drawn from the seed), and
