@@ -611,3 +611,5 @@ error-lock-keeps-vanishing = failed to lock { $path }: the lock file was deleted
 
 error-buyer-stdin = a buyer failed to open the pipe from its launcher on stdin: { $error }
 error-buyer-secret-line = a buyer got a bad first line from its launcher on stdin ({ $reason }); buyers are started by grab-tickets itself, not by hand
+error-pg-race-beside-unlocked = an unlocked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }): it writes counts it read without a lock, so it may oversell, and no lock this run takes can stop it; nothing was changed; wait for it to end, then run with { $mine } again (or race beside it unlocked too, with { $theirs })
+launcher-unlocked-beside-locked = grab-tickets: a locked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }); this unlocked run ({ $mine }) may oversell it

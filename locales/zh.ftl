@@ -621,3 +621,5 @@ error-lock-keeps-vanishing = 无法锁上 { $path }：锁文件刚锁上就被�
 
 error-buyer-stdin = 买家进程无法打开标准输入上来自启动器的管道：{ $error }
 error-buyer-secret-line = 买家进程从启动器的标准输入收到的第一行有误（{ $reason }）；买家进程由 grab-tickets 自己启动，不能手工启动
+error-pg-race-beside-unlocked = { $shown } 的余票上正在进行一场不加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）：它写回的是没加锁时读到的余票，可能超卖，本次运行加什么锁都拦不住它；没有做任何改动；等它结束后再用 { $mine } 运行（或者同样不加锁，用 { $theirs } 和它一起抢）
+launcher-unlocked-beside-locked = grab-tickets：{ $shown } 的余票上正在进行一场加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）；本次不加锁的运行（{ $mine }）可能让它超卖

@@ -10,6 +10,7 @@ use super::file_store::FileStore;
 use super::lock::{GateGuard, Mode, RaceGate, launchers};
 use super::orders::Window;
 use super::pg::books::PgBooks;
+use super::pg::gate::RaceMode;
 use super::{Closed, Opened};
 use crate::exit::{Error, Result};
 use crate::settings::{Restock, Settings, StoreAt};
@@ -77,7 +78,8 @@ impl Keeper {
 
     /// Sets the stock (or keeps it) and opens the run's window of the ledger. The file store
     /// waits for any running race to end before a restock (the race gate, held shared while
-    /// racing). The database has no gate: a restock takes both locks, so it lands between
+    /// racing). The database's gate (`pg::gate`) records the race's mode first, and refuses
+    /// a safe race beside an unlocked one; its restock takes both locks, so it lands between
     /// two purchases of a running race, and that race's report names it.
     pub(crate) fn enter_race(
         &self,
@@ -91,9 +93,12 @@ impl Keeper {
                 Ok((Some(racing), opened))
             }
             Keeper::Postgres(db) => {
-                let opened =
-                    db.borrow_mut()
-                        .restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
+                let mut db = db.borrow_mut();
+                let mode = RaceMode::of(settings.method(), settings.scope(), settings.db_lock());
+                if let Some(line) = db.enter_gate(mode, run)? {
+                    eprintln!("{}", crate::safe_text::escaped(&line));
+                }
+                let opened = db.restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
                 Ok((None, opened))
             }
         }
@@ -118,7 +123,7 @@ impl Keeper {
                     }
                 }
             }
-            Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
+            Keeper::Postgres(db) => match db.borrow_mut().close_books_and_leave(opened.from) {
                 Ok(closed) => closed,
                 Err(e) => (
                     // The server is gone or the stock row deleted: the stock is unknown.

@@ -75,6 +75,8 @@ mod interrupt;
 mod pg_faults;
 // A database password is never printed and never on a buyer's command line.
 mod pg_secrets;
+// The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
+mod pg_gate;
 
 // The data file and the files beside it.
 // A write changes `ticket_num` and `seq` and not one other byte.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::gate::{self, Entered, Pass, RaceMode};
 use super::lock::{self, Locked};
 use super::{PgStock, READ_STOCK, Target, application_name, is_connection_loss, no_stock};
 use crate::exit::{Error, Result};
@@ -23,6 +24,8 @@ const RECONNECT_FOR: Duration = Duration::from_secs(30);
 pub(crate) struct PgBooks {
     target: Target,
     client: Client,
+    /// This launcher's record in the race gate, while it races.
+    pass: Option<Pass>,
 }
 
 impl PgBooks {
@@ -32,7 +35,37 @@ impl PgBooks {
         let target = Target::parse(url, durability)?;
         let mut client = target.connect(&application_name("launcher"))?;
         super::create_tables(&mut client, &target)?;
-        Ok(PgBooks { target, client })
+        Ok(PgBooks {
+            target,
+            client,
+            pass: None,
+        })
+    }
+
+    /// Records this race in the gate before anything changes: refused beside an unlocked
+    /// race if this one is safe; an unlocked one beside a locked race is let in and told.
+    /// Returns the line to print, if any.
+    pub(crate) fn enter_gate(&mut self, mode: RaceMode, run: &str) -> Result<Option<String>> {
+        let (pass, entered) = gate::enter(&mut self.client, &self.target, mode, run)?;
+        self.pass = Some(pass);
+        Ok(match entered {
+            Entered::Alone => None,
+            Entered::BesideLocked(locked) => {
+                Some(gate::beside_locked_line(&self.target, mode, &locked))
+            }
+        })
+    }
+
+    /// Closes the books, then ends this race's record in the gate, whatever the books said.
+    pub(crate) fn close_books_and_leave(
+        &mut self,
+        after_id: u64,
+    ) -> Result<(Closed, Option<Error>)> {
+        let closed = self.close_books(after_id);
+        if let Some(pass) = self.pass.take() {
+            gate::leave(&mut self.client, pass);
+        }
+        closed
     }
 
     pub(crate) fn target(&self) -> &Target {

@@ -1,9 +1,10 @@
 //! The PostgreSQL store: the stock is one row, the ledger is an orders table, and the lock is
 //! the database's own. This file owns what both sides share: the URL, logging in, the schema,
 //! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
-//! `books` the launcher's side.
+//! `books` the launcher's side, `gate` the record of the races running.
 
 pub(crate) mod books;
+pub(crate) mod gate;
 pub(crate) mod lock;
 pub(crate) mod store;
 
@@ -259,7 +260,8 @@ fn chain(e: &postgres::Error) -> String {
 pub(crate) fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
     client
         .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} COMMIT;"
+            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} {} COMMIT;",
+            gate::RACES_TABLE
         ))
         .map_err(|e| target.error("create the grab_tickets tables", &e))
 }
