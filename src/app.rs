@@ -295,6 +295,7 @@ pub(crate) fn race_and_reconcile(
             window: &closed.window,
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
+            settle_failure: settle_error.as_ref().map(Error::kind),
             launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,

@@ -54,6 +54,7 @@ impl Keeper {
             StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgBooks::open(
                 url,
                 settings.durability(),
+                settings.buyers(),
             )?))),
         }
     }

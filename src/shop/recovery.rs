@@ -32,7 +32,7 @@ pub(crate) fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> 
     if !stock.has_seq {
         // Only a restock may adopt a hand-written file; selling from it would restart the
         // seqs in the middle of the ledger.
-        return Err(Error::bad_data(format!(
+        return Err(Error::changed_outside(format!(
             "data file {} has no \"seq\" but its order log {} has entries: the file was \
              replaced without following the lock protocol; run grab-tickets without \
              --keep-stock to restock it",
@@ -69,7 +69,7 @@ fn rebuild_from_log(data: &DataFile, last: Entry) -> Result<Settled<Stock>> {
 /// Data file and log end at the same change: they must say the same count.
 fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Result<Settled<Stock>> {
     if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
-        return Err(Error::bad_data(format!(
+        return Err(Error::changed_outside(format!(
             "data file {} says {} tickets at #{}, but its order log {} says {} there: \
              the data file was changed without following the lock protocol; run without \
              --keep-stock to restock (the ledger goes on from the restock)",
@@ -99,7 +99,7 @@ fn roll_forward(
     let next = log.find_back(stock.seq + 1)?;
     let applicable = |e: &Entry| e.before == stock.ticket_num && e.kind != EntryKind::Unknown;
     if next.as_ref().is_none_or(|e| !applicable(e)) || last.kind == EntryKind::Unknown {
-        return Err(Error::bad_data(format!(
+        return Err(Error::changed_outside(format!(
             "order log {} does not continue from data file {} (data at #{} with {} tickets, \
              log at #{}); something changed one of them without following the lock protocol; \
              run without --keep-stock to restock (the ledger goes on from the restock)",

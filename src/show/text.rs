@@ -296,6 +296,14 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             ledger = store.ledger(),
             forged = t.forged
         ),
+        Status::ChangedOutside => tr!(
+            "verdict-changed-outside",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            logged = t.logged,
+            ledger = store.ledger(),
+            stock = store.stock()
+        ),
         Status::StockUnknown => tr!(
             "verdict-stock-unknown",
             tickets = t.initial,

@@ -77,6 +77,8 @@ mod pg_faults;
 mod pg_secrets;
 // The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
 mod pg_gate;
+// The database checked like the file: a stock changed by hand, too few connections.
+mod pg_limits;
 
 // The data file and the files beside it.
 // A write changes `ticket_num` and `seq` and not one other byte.

@@ -4,8 +4,10 @@
 //! `books` the launcher's side, `gate` the record of the races running.
 
 pub(crate) mod books;
+pub(crate) mod foreign;
 pub(crate) mod gate;
 pub(crate) mod lock;
+pub(crate) mod room;
 pub(crate) mod store;
 
 use std::str::FromStr;
