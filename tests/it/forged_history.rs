@@ -129,3 +129,49 @@ fn a_sale_one_past_the_top_is_believed_and_uppercase_hex_is_another_program() {
         .assert_report("/others/0/grab_tickets", false)
         .assert_tickets_left(0);
 }
+
+/// Takes the lock as the protocol says, then raises `ticket_num` by hand and writes no entry:
+/// the edit a person makes in a text editor, holding the lock or not.
+const HAND_EDIT: &str = r#"
+import fcntl, json, os, sys
+d = sys.argv[1]
+with open(d + ".lock", "r+") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    data = json.load(open(d))
+    data["ticket_num"] += 5
+    with open(d + ".edit.tmp", "w") as tmp:
+        json.dump(data, tmp)
+    os.rename(d + ".edit.tmp", d)
+"#;
+
+/// The same fact the database store reports for its stock row (tests/it/pg_limits.rs): a
+/// count changed with no entry in the ledger is a change outside the protocol, exit 3, never
+/// a verdict drawn from it.
+#[test]
+fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
+    let env = TestEnv::new();
+    let live: Live = env
+        .race()
+        .tickets(40)
+        .buyers(2)
+        .per_buyer("all")
+        .delay("20..30")
+        .json()
+        .spawn();
+    wait_for_sales(&env, 2);
+    let edit = Command::new("python3")
+        .args(["-c", HAND_EDIT])
+        .arg(&env.data)
+        .output()
+        .unwrap();
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    live.finish()
+        .assert_code(BAD_DATA)
+        .assert_status("changed_outside")
+        .assert_report("/tally/changed_outside", 1)
+        .assert_stderr_contains("was changed without following the lock protocol");
+}

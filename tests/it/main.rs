@@ -85,7 +85,7 @@ mod pg_limits;
 mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
-// History another program forged is named, never believed.
+// History another program forged (or a stock changed by hand) is named, never believed.
 mod forged_history;
 // Links planted in a shared directory are never written through.
 mod shared_dir;
