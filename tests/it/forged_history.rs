@@ -8,6 +8,7 @@ use crate::common::process::Live;
 use crate::common::{Race, Run, TestEnv};
 use crate::shared_ledger::{ledger, wait_for_sales};
 use serde_json::Value;
+use std::io::Write;
 use std::process::Command;
 
 /// Takes the lock as the protocol says, and appends one sale whose seq is `jump` past the
@@ -178,7 +179,6 @@ fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
 
 /// Appends `json` to the order log as one entry, padded to 160 bytes.
 fn append_entry(env: &TestEnv, json: &str) {
-    use std::io::Write;
     let mut line = json.as_bytes().to_vec();
     line.resize(159, b' ');
     line.push(b'\n');
@@ -245,4 +245,71 @@ fn an_entry_of_an_unknown_kind_is_settled_by_its_numbers() {
         .assert_code(BAD_DATA)
         .assert_stderr_contains("says 9 tickets at #")
         .assert_stderr_contains("the data file was changed without following the lock protocol");
+}
+
+/// docs/protocol.md, "Numbers, keys and whitespace": a whole number is digits only and each
+/// key counts once after unescaping; an entry that breaks either is unreadable, and at the
+/// log's end it stops the next lock holder with its line named. Escaped key names and tab
+/// padding are read as the text says.
+#[test]
+fn entries_are_read_by_the_rules_the_protocol_states() {
+    let entry = |seq: u64, seq_text: &str, extra: &str| {
+        format!(
+            r#"{{"seq":{seq_text},"kind":"restock","run":"py-shop","buyer":0,"pid":1,"before":4,"after":4{extra}}}"#
+        )
+        .replace("SEQ", &seq.to_string())
+    };
+    let refused = [
+        ("-0", ""),
+        ("SEQ.0", ""),
+        ("3e0", ""),
+        ("\"SEQ\"", ""),
+        ("SEQ", r#","seq":1"#),
+        ("SEQ", r#","s\u0065q":1"#),
+    ];
+    for (seq_text, extra) in refused {
+        let env = TestEnv::new();
+        env.race()
+            .tickets(5)
+            .buyers(1)
+            .per_buyer("1")
+            .run()
+            .assert_success();
+        let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
+        append_entry(&env, &entry(seq, seq_text, extra));
+        env.race()
+            .keep_stock()
+            .lang("en")
+            .run()
+            .assert_code(BAD_DATA)
+            .assert_stderr_contains("failed to parse order log")
+            .assert_stderr_contains("at line 3");
+    }
+    // An escaped key and tabs for padding: a readable restock to 4, which the run adopts.
+    let env = TestEnv::new();
+    env.race()
+        .tickets(5)
+        .buyers(1)
+        .per_buyer("1")
+        .run()
+        .assert_success();
+    let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
+    let escaped = entry(seq, "SEQ", "").replace(r#""seq""#, r#""s\u0065q""#);
+    let mut line = escaped.into_bytes();
+    line.resize(159, b'\t');
+    line.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.order_log())
+        .unwrap()
+        .write_all(&line)
+        .unwrap();
+    env.race()
+        .keep_stock()
+        .buyers(1)
+        .per_buyer("1")
+        .json()
+        .run()
+        .assert_success()
+        .assert_report("/tally/initial", 4);
 }
