@@ -24,15 +24,21 @@ fn wait_for_orders(db: &Db, count: i64) {
 
 #[test]
 fn a_stock_raised_by_hand_mid_race_is_a_foreign_change_with_exit_3() {
-    for lock in ["row", "advisory"] {
+    let modes: [&[&str]; 4] = [
+        &["--db-lock", "row"],
+        &["--db-lock", "advisory"],
+        &["--atomic"],
+        &["--serializable"],
+    ];
+    for mode in modes {
         let Some(db) = pg_cluster::database("raised_by_hand") else {
             return;
         };
-        // Two buyers take the lock in turn, 100 ms each, until the stock is gone: the hand
-        // edit, made once the first sale is in, lands between two sales.
+        // Two buyers buy, 100 ms a purchase, until the stock is gone: the hand edit, made
+        // once the first sale is in, lands between two sales.
         let live = on(&db.url())
             .json()
-            .args(["--db-lock", lock])
+            .args(mode)
             .tickets(10)
             .buyers(2)
             .per_buyer("all")
