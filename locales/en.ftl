@@ -632,3 +632,5 @@ error-pg-too-few-connections = { $shown } can take only { $free } more { $free -
     [role] the role's CONNECTION LIMIT
    *[server] max_connections on the server
 }
+error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, or too slow); nothing was changed; run with --buyers { $logged_in } or fewer, or free connections on the server
+error-pg-login-wait-interrupted = interrupted while waiting for the buyers to log in to { $shown }; nothing was changed

@@ -639,3 +639,5 @@ error-pg-too-few-connections = { $shown } 现在只能再接受 { $free } 个连
     [role] 角色的 CONNECTION LIMIT
    *[server] 服务器的 max_connections
 }
+error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝，或者太慢）；没有做任何改动；用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+error-pg-login-wait-interrupted = 等待买家登录 { $shown } 时被中断；没有做任何改动

@@ -94,6 +94,14 @@ impl Field {
         })
     }
 
+    /// Each spawned buyer's number and pid.
+    pub(crate) fn buyers(&self) -> Vec<(u32, u32)> {
+        self.children
+            .iter()
+            .map(|s| (s.index, s.child.id()))
+            .collect()
+    }
+
     /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
     pub(crate) fn call_off(self) {
         interrupt::forget_buyers();

@@ -11,7 +11,7 @@ use super::lock::{GateGuard, Mode, RaceGate, launchers};
 use super::orders::Window;
 use super::pg::books::PgBooks;
 use super::pg::gate::RaceMode;
-use super::{Closed, Opened};
+use super::{Closed, Opened, Started};
 use crate::exit::{Error, Result};
 use crate::settings::{Restock, Settings, StoreAt};
 
@@ -82,11 +82,14 @@ impl Keeper {
     /// racing). The database's gate (`pg::gate`) records the race's mode first, and refuses
     /// a safe race beside an unlocked one; its restock takes both locks, so it lands between
     /// two purchases of a running race, and that race's report names it.
+    /// `started`: the database waits for every buyer's login first, so a server that cannot
+    /// take them all is found before the stock changes.
     pub(crate) fn enter_race(
         &self,
         settings: &Settings,
         run: &str,
         wait: &LockWait,
+        started: &Started,
     ) -> Result<(Option<GateGuard<'_>>, Opened)> {
         match self {
             Keeper::File { shop, gate } => {
@@ -95,6 +98,7 @@ impl Keeper {
             }
             Keeper::Postgres(db) => {
                 let mut db = db.borrow_mut();
+                db.wait_for_buyers(started)?;
                 let mode = RaceMode::of(settings.method(), settings.scope(), settings.db_lock());
                 if let Some(line) = db.enter_gate(mode, run)? {
                     eprintln!("{}", crate::safe_text::escaped(&line));

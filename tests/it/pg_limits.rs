@@ -121,3 +121,64 @@ fn more_buyers_than_the_server_takes_are_refused_before_the_stock_changes() {
     db.race(&["--tickets", "5", "--buyers", "8", "--check"])
         .assert_code(0);
 }
+
+/// The lock launchers take around creating the tables (`pg::SCHEMA_KEY`): a test that holds it
+/// holds a launcher between its connection check and its buyers' logins.
+const SCHEMA_KEY: i64 = 0x6772_6162_7469_636c;
+
+/// The check before the race is made of numbers read at one moment; another client may take
+/// the slots right after. Then the buyers that cannot log in exit, and the launcher, which
+/// sets the stock only once every buyer's session is there, refuses with the number that got
+/// in, nothing changed (it used to race with the buyers that got in, exit 5).
+#[test]
+fn buyers_that_cannot_log_in_after_the_check_refuse_the_race_before_the_stock_changes() {
+    let Some(cluster) = Cluster::start_with_max_connections(12) else {
+        pg_cluster::skipped("late_logins");
+        return;
+    };
+    let db = cluster.create_database("late_logins");
+    db.race(&["--tickets", "5", "--buyers", "2"]).assert_code(0);
+    let stock = db.stock();
+    let before = orders(&db);
+    let mut holder = db.client();
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&SCHEMA_KEY])
+        .unwrap();
+    let live = on(&db.url())
+        .tickets(50)
+        .buyers(6)
+        .env("LANG", "en_US.UTF-8")
+        .env("LC_ALL", "en_US.UTF-8")
+        .spawn();
+    // The launcher has checked the slots (2 in use, 10 free) and waits for the lock.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: i64 = holder
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the launcher never waited for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Another client takes all but three of the slots: 12 = the holder, the launcher, 7, 3.
+    let hogs: Vec<postgres::Client> = (0..7).map(|_| db.client()).collect();
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&SCHEMA_KEY])
+        .unwrap();
+    let run = live.finish();
+    run.assert_code(4)
+        .assert_stderr_contains("of 6 buyers could log in to")
+        .assert_stderr_contains("nothing was changed");
+    drop(hogs);
+    assert_eq!(db.stock(), stock, "the refused run changed the stock");
+    assert_eq!(orders(&db), before, "the refused run wrote an order");
+}

@@ -15,7 +15,7 @@ use crate::lang::tr;
 use crate::settings::{DbLock, Durability, Restock};
 use crate::shop::lock::holder_name;
 use crate::shop::orders::{Entry, EntryKind, Window};
-use crate::shop::{Closed, Opened};
+use crate::shop::{Closed, Opened, Started};
 
 /// How long the launcher keeps trying to reach a server that went away (a restart) before
 /// it gives up on reading the result.
@@ -43,6 +43,12 @@ impl PgBooks {
             client,
             pass: None,
         })
+    }
+
+    /// Waits until every buyer is logged in (see `room`); refused, nothing changed, if one
+    /// cannot.
+    pub(crate) fn wait_for_buyers(&mut self, started: &Started) -> Result<()> {
+        super::room::wait_for_logins(&mut self.client, &self.target, started)
     }
 
     /// Records this race in the gate before anything changes: refused beside an unlocked

@@ -316,6 +316,11 @@ pub(crate) fn application_name(role: &str) -> String {
     format!("grab-tickets {role} pid {}", std::process::id())
 }
 
+/// The name buyer `index` (process `pid`) logs in with: how the launcher sees it is in.
+pub(crate) fn buyer_application_name(index: u32, pid: u32) -> String {
+    format!("grab-tickets buyer-{index} pid {pid}")
+}
+
 /// The pid in a name made by [`application_name`].
 pub(crate) fn pid_in_application_name(name: &str) -> Option<u32> {
     name.rsplit_once(" pid ")?.1.parse().ok()

@@ -1,14 +1,18 @@
-//! Whether the server can take one connection per buyer, asked before anything changes: a
-//! server that runs out halfway refuses the late buyers, and the race would run with fewer
-//! than asked after the stock was set. The server's `max_connections` (less the slots kept
-//! for superusers, unless we are one), the database's and the role's `CONNECTION LIMIT`,
-//! each less the connections in use now.
+//! Whether the server can take one connection per buyer, made sure of before anything
+//! changes: a server that runs out halfway refuses the late buyers, and the race would run
+//! with fewer than asked after the stock was set. First asked (the server's `max_connections`,
+//! less the slots kept for superusers unless we are one, the database's and the role's
+//! `CONNECTION LIMIT`, each less the connections in use now), then seen: the stock is set
+//! only once every buyer's session is there.
+
+use std::time::{Duration, Instant};
 
 use postgres::Client;
 
 use super::Target;
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
+use crate::shop::Started;
 
 /// Reads every limit and its use in one query: (which, limit, in use) per row; a limit of
 /// -1 (the database's or the role's default) means none.
@@ -64,4 +68,57 @@ pub(crate) fn check(client: &mut Client, target: &Target, buyers: u32) -> Result
             buyers = buyers
         ),
     ))
+}
+
+/// How long the buyers may take to log in: a little more than the connect timeout each of
+/// them has (`Target::parse`).
+const LOGIN_WAIT: Duration = Duration::from_secs(15);
+
+/// Waits until every spawned buyer (number and pid) has its session on the server,
+/// the name it logs in with (`application_name`) being how the launcher sees it. A buyer that
+/// exits first, or too slow a login, refuses the race with the number that got in, before
+/// the stock changes.
+pub(crate) fn wait_for_logins(
+    client: &mut Client,
+    target: &Target,
+    started: &Started,
+) -> Result<()> {
+    let buyers = &started.buyers;
+    let names: Vec<String> = buyers
+        .iter()
+        .map(|&(index, pid)| super::buyer_application_name(index, pid))
+        .collect();
+    let deadline = Instant::now() + LOGIN_WAIT;
+    loop {
+        // Read before the count: a buyer seen alive here and absent below is still logging in.
+        let gone = buyers.iter().any(|&(_, pid)| crate::sys::has_exited(pid));
+        let in_count: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY($1)",
+                &[&names],
+            )
+            .map_err(|e| target.error("count the buyers' connections", &e))?
+            .get(0);
+        if in_count as usize >= names.len() {
+            return Ok(());
+        }
+        if (started.interrupted)() {
+            return Err(Error::new(
+                Failure::Interrupted,
+                tr!("error-pg-login-wait-interrupted", shown = target.shown()),
+            ));
+        }
+        if gone || Instant::now() >= deadline {
+            return Err(Error::new(
+                Failure::Refused,
+                tr!(
+                    "error-pg-buyers-not-logged-in",
+                    shown = target.shown(),
+                    logged_in = in_count,
+                    buyers = names.len()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
