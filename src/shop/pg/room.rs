@@ -36,7 +36,8 @@ SELECT 'role', r.rolconnlimit,
 
 /// Refuses, naming the limit and the number it could get, when `buyers` connections more
 /// than this launcher's own would not fit now. Another client may still take slots between
-/// this check and the buyers' logins (a buyer refused then fails, exit 5).
+/// this check and the buyers' logins: [`wait_for_logins`] finds that, still before the stock
+/// changes.
 pub(crate) fn check(client: &mut Client, target: &Target, buyers: u32) -> Result<()> {
     let rows = client
         .query(LIMITS, &[])
