@@ -90,6 +90,23 @@ fn an_unlocked_race_beside_a_locked_one_is_told_it_may_oversell_it() {
         .filter(|l| l.contains("may oversell it"))
         .count();
     assert_eq!(told, 1, "told once, on one line{}", unlocked.context());
+    // A safe mode beside it shares the stock and is told nothing.
+    let beside = on(&db.url())
+        .json()
+        .keep_stock()
+        .buyers(2)
+        .per_buyer("1")
+        .delay("0..1")
+        .arg("--atomic")
+        .run();
+    beside.assert_code(0);
+    assert!(beside.stderr().is_empty(), "{}", beside.context());
+    assert_eq!(
+        beside.report()["verdict"]["status"],
+        "ok",
+        "{}",
+        beside.context()
+    );
     locked.finish().assert_code(0);
     assert_eq!(
         recorded(&db),
