@@ -166,7 +166,7 @@ why-how-write = The lock covered only the write, not the read before it, so it c
 why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
 why-protocol-violation = another program wrote entries into the { $ledger } that no writer keeping the lock protocol writes, so the tally cannot tell this run's sales from its forgery; this run's own confirmations are above, and the program named in "!" is the one to fix.
-why-changed-outside = something changed the { $stock } without taking the lock and without an entry in the ledger (a hand edit), so the counts above mix this run's sales with that change; restock (run without --keep-stock) before the next race.
+why-changed-outside = something changed the { $stock } outside the lock protocol, with no entry in the ledger (a hand edit), so the counts above mix this run's sales with that change; restock (run without --keep-stock) before the next race.
 why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }

@@ -127,7 +127,7 @@ verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } �
 verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
 verdict-protocol-violation = 违反协议：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间另一个程序写了 { $forged } 条打断{ $ledger }链条的记录，所以任何数字都无法评判这一轮（见上面的“!”行）
-verdict-changed-outside = 有人绕过了协议：{ count-tickets-of }，确认 { $confirmed } 张，{ $ledger }里记了 { $logged } 张，但抢票过程中{ $stock }被人绕过锁协议手工改过，所以这些数字都不能用来评判这一轮（见上面的“!”行）
+verdict-changed-outside = 余票被绕过协议改动：{ count-tickets-of }，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间{ $stock }被人绕过锁协议手工改过，所以任何数字都无法评判这一轮（见上面的“!”行）
 verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
 
 ## “原因：”（show/cause.rs）
@@ -138,7 +138,7 @@ why-how-write = 锁只包住了写入，没有包住前面的读取，所以加�
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
-why-changed-outside = 有人没拿锁、也没在账本里记一笔，就改了{ $stock }（手工修改），所以上面的数字把这一轮的卖出和那次改动混在了一起；下一轮之前先补货（去掉 --keep-stock 运行）。
+why-changed-outside = 有人绕过锁协议改了{ $stock }，账本里没有记下这次改动（手工修改），所以上面的数字把这一轮的卖出和那次改动混在了一起；下一轮之前先补货（去掉 --keep-stock 运行）。
 why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
