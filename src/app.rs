@@ -18,7 +18,7 @@ use crate::settings::{Output, Settings};
 use crate::shop::books::LockWait;
 use crate::shop::keeper::Keeper;
 use crate::shop::lock::holder_name;
-use crate::shop::{Started, directory, own_files};
+use crate::shop::{directory, own_files};
 use crate::show::out_file::follow_links;
 use crate::show::story::Story;
 use crate::show::{headline, html, json, narrate, out, progress, schedule, text, timeline, trace};
@@ -270,11 +270,7 @@ pub(crate) fn race_and_reconcile(
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
     let field = launcher::spawn(&start)?;
-    let started = Started {
-        buyers: field.buyers(),
-        interrupted: &interrupt::interrupted,
-    };
-    let (racing, opened) = match shop.enter_race(settings, &run, &wait, &started) {
+    let (racing, opened) = match shop.enter_race(settings, &run, &wait, &field.started()) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();

@@ -17,6 +17,7 @@ use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
 use crate::settings::{LockScope, Settings, StoreAt};
+use crate::shop::Started;
 
 /// What the launcher tells every buyer of one race, besides the settings.
 pub(crate) struct Briefing<'a> {
@@ -94,12 +95,17 @@ impl Field {
         })
     }
 
-    /// Each spawned buyer's number and pid.
-    pub(crate) fn buyers(&self) -> Vec<(u32, u32)> {
-        self.children
-            .iter()
-            .map(|s| (s.index, s.child.id()))
-            .collect()
+    /// Each spawned buyer's number and pid, and how to tell that the user asked to stop: what
+    /// a store waits on before the stock changes.
+    pub(crate) fn started(&self) -> Started<'static> {
+        Started {
+            buyers: self
+                .children
+                .iter()
+                .map(|s| (s.index, s.child.id()))
+                .collect(),
+            interrupted: &interrupt::interrupted,
+        }
     }
 
     /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.

@@ -234,34 +234,7 @@ fn with_counts(buyers: &[&BuyerSummary]) -> String {
 /// the buyers.
 pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
     match t.status() {
-        Status::Ok => {
-            let mut line = tr!(
-                "verdict-ok",
-                tickets = t.initial,
-                sold = t.logged,
-                others = t.sold_by_others
-            );
-            if t.unconfirmed > 0 {
-                line.push_str(&tr!("verdict-ok-unconfirmed", n = t.unconfirmed));
-            }
-            for kind in [
-                BuyerResult::SoldOut,
-                BuyerResult::SoldOutAfterBuying,
-                BuyerResult::LockTimeout,
-                BuyerResult::Killed,
-                BuyerResult::Failed,
-            ] {
-                let n = count(buyers, kind);
-                if n > 0 {
-                    let _ = write!(
-                        line,
-                        "{}",
-                        tr!("verdict-ok-buyers", n = n, result = result_key(kind))
-                    );
-                }
-            }
-            line
-        }
+        Status::Ok => ok_verdict(t, buyers),
         Status::Oversold => tr!(
             "verdict-oversold",
             tickets = t.initial,
@@ -313,6 +286,36 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             stock = store.stock()
         ),
     }
+}
+
+/// The OK verdict: the tickets, any unconfirmed sales, then each kind of buyer result once.
+fn ok_verdict(t: &Tally, buyers: &[BuyerSummary]) -> String {
+    let mut line = tr!(
+        "verdict-ok",
+        tickets = t.initial,
+        sold = t.logged,
+        others = t.sold_by_others
+    );
+    if t.unconfirmed > 0 {
+        line.push_str(&tr!("verdict-ok-unconfirmed", n = t.unconfirmed));
+    }
+    for kind in [
+        BuyerResult::SoldOut,
+        BuyerResult::SoldOutAfterBuying,
+        BuyerResult::LockTimeout,
+        BuyerResult::Killed,
+        BuyerResult::Failed,
+    ] {
+        let n = count(buyers, kind);
+        if n > 0 {
+            let _ = write!(
+                line,
+                "{}",
+                tr!("verdict-ok-buyers", n = n, result = result_key(kind))
+            );
+        }
+    }
+    line
 }
 
 #[cfg(test)]
