@@ -10,7 +10,8 @@
 //!   - `args`       the clap types: every flag with its help
 //!   - `bounds`     every whole-number flag's range, stated and checked once
 //!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
-//! - `settings/`    the resolved settings; imports nothing from the rest of the crate
+//!   - `refusal`    clap's usage errors rebuilt in the chosen language from their kind
+//! - `settings/`    the resolved settings; imports nothing from the rest of the crate but `lang`
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
@@ -36,6 +37,8 @@
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
 //!   - `pipe`       both ends of the event pipe, and the quiet moments between events
+//!   - `relay`      the buyers' stderr, passed on to the launcher's with control characters escaped
+//!   - `secret`     the database password's way to a buyer: one line on its own stdin
 //!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
 //!     who moves next (`explore`, `--schedule`)
 //!   - `chaos`      fault injection: who is SIGKILLed at which step (drawn from the seed), and
@@ -54,7 +57,9 @@
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
-//!     trait), `lock` its row or advisory lock, `books` the launcher's side
+//!     trait), `lock` its row or advisory lock, `books` the launcher's side, `gate` the running
+//!     races' modes (`grab_tickets.races`), `foreign` the row checked against its ledger (a
+//!     hand edit), `room` the server's free connections, checked before anything changes
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //!   - `planted`    bugs planted on purpose (a sync left out) for the power-cut tests
 //! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording
