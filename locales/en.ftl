@@ -460,6 +460,64 @@ moral-stock-unknown = The stock could not be read back; see the report above.
 interactive-stopped = Stopped after { count-moves }: { $schedule }
 your-schedule = Your schedule: { $schedule }
 
+## doctor (doctor/answer.rs)
+
+doctor-heading = grab-tickets doctor: is it safe to race in { $dir }?
+doctor-data = (the directory of the data file { $data }; the data file itself is not touched)
+doctor-filesystem = Filesystem: { $name }, { $family }.
+doctor-filesystem-unknown = Filesystem: unknown ({ $error }).
+doctor-family-local = a disk of this machine
+doctor-family-memory = kept in memory
+doctor-family-overlay = an overlay (as a container's own filesystem is)
+doctor-family-network = a network filesystem (the files are on another machine)
+doctor-family-nine_p = 9p (under WSL 2: a Windows drive seen from Linux)
+doctor-family-fuse = FUSE (a filesystem served by a user program)
+doctor-family-host_share = a folder shared from a host or a VM
+doctor-family-unknown = a filesystem grab-tickets does not know
+doctor-probe-line = - { $probe }: { $verdict } ({ $took })
+doctor-probe-exclusive_lock = the race's lock, across two processes
+doctor-probe-flock_and_fcntl = flock and fcntl locks
+doctor-probe-atomic_replace = replacing the data file
+doctor-probe-file_fsync = fsync of a file
+doctor-probe-directory_fsync = fsync of the directory
+doctor-verdict-safe = safe
+doctor-verdict-not-safe = NOT SAFE
+doctor-verdict-cannot-test = cannot test
+doctor-verdict-not-applicable = not applicable
+doctor-outcome-lock_excludes = A second process was refused the lock (the race's own, on its lock file) while this one held it, and got it as soon as it was released: buyers here take turns.
+doctor-outcome-lock_shared = A second process got the lock while this one held it: the lock excludes nobody here, so a locked race would oversell as if it had no lock.
+doctor-outcome-lock_stuck = A second process was refused the lock, but never got it after it was released: buyers here would wait for ever.
+doctor-outcome-lock_refused = Taking the lock failed: a locked race would stop with an error (exit 4) before selling anything.
+doctor-outcome-kinds_separate = Each kind of lock excludes its own kind in another process, and the two are separate: a program that locks with fcntl or lockf does not exclude grab-tickets' buyers (they take flock). Every program sharing the file must take the same kind.
+doctor-outcome-kinds_see_each_other = Each kind of lock excludes its own kind in another process, and the two see each other: flock is built on record locks here, as NFS and SMB do. A program locking with fcntl or lockf takes turns with the buyers too.
+doctor-outcome-kinds_one_way = Each kind of lock excludes its own kind in another process, but the two see each other one way only: a program sharing the file must take flock, as the buyers do.
+doctor-outcome-kinds_do_not_exclude = A lock did not exclude a second process's lock of the same kind: locks here do not keep processes apart.
+doctor-outcome-one_lock_kind = Windows has one kind of lock (LockFileEx, which the race takes); there are no flock and fcntl locks to compare.
+doctor-outcome-replace_atomic = A reader process read the data file { $whole } times while it was replaced { $swaps } times the race's way (a temp file swapped in), and saw it change { $changes } times: never missing, never partial.
+doctor-outcome-replace_torn = While the data file was replaced { $swaps } times, a reader process found it missing { $missing } times, partial { $partial } times and unreadable { $failed } times (and whole { $whole } times): a buyer here could read no stock, or a broken one.
+doctor-outcome-reader_saw_no_swap = A reader process read the data file { $whole } times but never saw one of the { $swaps } replaces happen (the machine was too busy?), so this proves nothing; run doctor again.
+doctor-outcome-replace_failed = Replacing the data file the race's way failed: a buyer here could not sell.
+doctor-outcome-sync_works = It worked (no error). That says the call is honoured, not what a power cut keeps (docs/power-cuts.md).
+doctor-outcome-sync_refused = It failed: a race that fsyncs (the default) would stop with an error here; --no-fsync runs, but a power cut may lose confirmed sales.
+doctor-outcome-directory_sync_write_through = Windows cannot fsync a directory; the race's renames are written through (MOVEFILE_WRITE_THROUGH) instead.
+doctor-outcome-no_directory = The directory does not exist, so nothing could be tested; create it (mkdir) and run doctor again.
+doctor-outcome-not_writable = No file could be created in the directory, so nothing could be tested; a race here could not write its lock file either.
+doctor-outcome-helper_failed = The second process this test needs did not answer as it should, so nothing is known.
+doctor-error = The OS said: { $error }
+doctor-caveats = What the tests cannot show ({ $name }): { $caveat }
+doctor-caveat-local = none known: the locks, the replace and fsync are this machine's kernel's own.
+doctor-caveat-memory = the race works as on a disk, but nothing here survives a reboot, and fsync keeps nothing.
+doctor-caveat-overlay = locks taken here reach only the programs that use this same mount; if this is a container, programs on the host (or in other containers) that open the files underneath do not see them. Share a directory with the host through a volume or bind mount, and run doctor on it.
+doctor-caveat-network = these tests ran on this machine only. Locks reach programs on other machines only if the server's lock service works and every machine uses it, and another machine may read an old copy of the data file from its cache. Race on a local disk, or keep the stock in PostgreSQL (--store).
+doctor-caveat-nine_p = locks are between the Linux programs only; Windows programs do not see them, and every call goes through the 9p server. Race in the Linux filesystem (your home directory, ~/) instead.
+doctor-caveat-fuse = whether locks work, and whether they reach anyone else, depends on the program that serves this filesystem (sshfs forwards none to the server); the tests show this machine only.
+doctor-caveat-host_share = locks may not reach programs on the other side of the share (the host or the VM), whatever the tests here say.
+doctor-caveat-unknown = grab-tickets does not know this filesystem; trust the tests above, which ran on this machine only.
+doctor-left = Could not remove the checkup's own files: { $names }
+doctor-overall-safe = Verdict: safe to race in this directory, on this machine (exit { $code }, { $took }).
+doctor-overall-not-safe = Verdict: NOT SAFE to race in this directory (exit { $code }, { $took }); put the data file on a local disk (--data /tmp/tickets/data.json).
+doctor-overall-cannot-test = Verdict: cannot test this directory, so it is not known to be safe (exit { $code }, { $took }).
+
 ## A stepped run (show/schedule.rs)
 
 schedule-taken = Schedule: { $schedule }

@@ -1,0 +1,148 @@
+//! The checkup's answer: sentences for a person (every one from the catalog, `doctor-*`), or
+//! one JSON document for a script (docs/json.md, "doctor"), whose keys and values are the
+//! same in every language.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::findings::{Finding, Verdict};
+use super::{Diagnosis, replace};
+use crate::lang::tr;
+use crate::settings::Answer;
+use crate::show::{out, words};
+
+/// Where a sentence wraps.
+const WIDTH: usize = 100;
+
+pub(crate) fn show(diagnosis: &Diagnosis, answer: Answer) {
+    match answer {
+        Answer::Text => out::print(&text(diagnosis)),
+        Answer::Json => out::line(&json(diagnosis)),
+    }
+}
+
+fn verdict_word(verdict: Verdict) -> String {
+    match verdict {
+        Verdict::Safe => tr!("doctor-verdict-safe"),
+        Verdict::NotSafe => tr!("doctor-verdict-not-safe"),
+        Verdict::CannotTest => tr!("doctor-verdict-cannot-test"),
+        Verdict::NotApplicable => tr!("doctor-verdict-not-applicable"),
+    }
+}
+
+fn millis(took: Duration) -> u64 {
+    took.as_millis() as u64
+}
+
+fn text(d: &Diagnosis) -> String {
+    let mut lines = vec![
+        tr!("doctor-heading", dir = d.directory.display().to_string()),
+        tr!("doctor-data", data = d.data.display().to_string()),
+    ];
+    let family = tr!(&format!("doctor-family-{}", d.family.key()));
+    lines.push(match &d.volume {
+        Ok(volume) => tr!(
+            "doctor-filesystem",
+            name = volume.filesystem.as_str(),
+            family = family
+        ),
+        Err(error) => tr!("doctor-filesystem-unknown", error = error.as_str()),
+    });
+    lines.push(String::new());
+    for finding in &d.findings {
+        lines.extend(finding_lines(finding));
+    }
+    lines.push(String::new());
+    let name = d.volume.as_ref().map_or("?", |v| v.filesystem.as_str());
+    let caveat = tr!(&format!("doctor-caveat-{}", d.family.key()));
+    let caveats = tr!("doctor-caveats", name = name, caveat = caveat);
+    lines.push(words::wrap(&caveats, WIDTH, 2));
+    if !d.left.is_empty() {
+        lines.push(tr!("doctor-left", names = words::and_list(&d.left)));
+    }
+    let overall = match d.verdict {
+        Verdict::NotSafe => "doctor-overall-not-safe",
+        Verdict::CannotTest => "doctor-overall-cannot-test",
+        Verdict::Safe | Verdict::NotApplicable => "doctor-overall-safe",
+    };
+    lines.push(words::wrap(
+        &tr!(
+            overall,
+            code = d.verdict.exit().code(),
+            took = words::millis(d.took.as_micros() as u64)
+        ),
+        WIDTH,
+        2,
+    ));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// A probe's heading line (name, verdict, time), what came of it and, if the OS gave one,
+/// its error.
+fn finding_lines(finding: &Finding) -> Vec<String> {
+    let mut lines = vec![tr!(
+        "doctor-probe-line",
+        probe = tr!(&format!("doctor-probe-{}", finding.probe.key())),
+        verdict = verdict_word(finding.verdict()),
+        took = words::millis(finding.took.as_micros() as u64)
+    )];
+    let key = format!("doctor-outcome-{}", finding.outcome.key());
+    let reads = finding.outcome.reads().unwrap_or_default();
+    let said = tr!(
+        &key,
+        swaps = reads.swaps,
+        planned = replace::SWAPS,
+        whole = reads.whole,
+        changes = reads.changes,
+        missing = reads.missing,
+        partial = reads.partial,
+        failed = reads.failed
+    );
+    lines.push(words::wrap(&format!("    {said}"), WIDTH, 4));
+    if let Some(error) = &finding.error {
+        lines.push(words::wrap(
+            &format!("    {}", tr!("doctor-error", error = error.as_str())),
+            WIDTH,
+            4,
+        ));
+    }
+    lines
+}
+
+fn json(d: &Diagnosis) -> String {
+    let probes: Vec<_> = d
+        .findings
+        .iter()
+        .map(|f| {
+            let mut probe = json!({
+                "probe": f.probe,
+                "verdict": f.verdict(),
+                "outcome": f.outcome.key(),
+                "error": f.error,
+                "took_ms": millis(f.took),
+            });
+            if let Some(reads) = f.outcome.reads() {
+                probe["reads"] = json!(reads);
+            }
+            probe
+        })
+        .collect();
+    let (name, error) = match &d.volume {
+        Ok(volume) => (Some(volume.filesystem.as_str()), None),
+        Err(error) => (None, Some(error.as_str())),
+    };
+    let doc = json!({
+        "data": d.data.to_string_lossy(),
+        "directory": d.directory.to_string_lossy(),
+        "filesystem": { "name": name, "family": d.family, "error": error },
+        "probes": probes,
+        "verdict": d.verdict,
+        "exit_code": d.verdict.exit().code(),
+        "left_behind": d.left,
+        "took_ms": millis(d.took),
+    });
+    serde_json::to_string_pretty(&doc).expect("the diagnosis serializes")
+}
