@@ -475,6 +475,7 @@ doctor-family-fuse = FUSE (a filesystem served by a user program)
 doctor-family-host_share = a folder shared from a host or a VM
 doctor-family-unknown = a filesystem grab-tickets does not know
 doctor-probe-line = - { $probe }: { $verdict } ({ $took })
+doctor-probe-line-untested = - { $probe }: { $verdict }
 doctor-probe-exclusive_lock = the race's lock, across two processes
 doctor-probe-flock_and_fcntl = flock and fcntl locks
 doctor-probe-atomic_replace = replacing the data file

@@ -398,6 +398,7 @@ doctor-family-fuse = FUSE（由一个用户程序提供的文件系统）
 doctor-family-host_share = 从宿主机或虚拟机共享来的文件夹
 doctor-family-unknown = grab-tickets 不认识的文件系统
 doctor-probe-line = - { $probe }：{ $verdict }（{ $took }）
+doctor-probe-line-untested = - { $probe }：{ $verdict }
 doctor-probe-exclusive_lock = 抢票用的锁，跨两个进程
 doctor-probe-flock_and_fcntl = flock 锁和 fcntl 锁
 doctor-probe-atomic_replace = 替换数据文件

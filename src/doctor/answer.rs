@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::findings::{Finding, Verdict};
+use super::findings::{Finding, Outcome, Verdict};
 use super::{Diagnosis, replace};
 use crate::lang::tr;
 use crate::settings::Answer;
@@ -50,14 +50,20 @@ fn text(d: &Diagnosis) -> String {
         Err(error) => tr!("doctor-filesystem-unknown", error = error.as_str()),
     });
     lines.push(String::new());
+    let mut before: Option<&Finding> = None;
     for finding in &d.findings {
-        lines.extend(finding_lines(finding));
+        // A directory that cannot be written stops every probe for one reason: said once.
+        let again = before.is_some_and(|b| (b.outcome, &b.error) == (finding.outcome, &finding.error));
+        lines.extend(finding_lines(finding, again));
+        before = Some(finding);
     }
     lines.push(String::new());
-    let name = d.volume.as_ref().map_or("?", |v| v.filesystem.as_str());
-    let caveat = tr!(&format!("doctor-caveat-{}", d.family.key()));
-    let caveats = tr!("doctor-caveats", name = name, caveat = caveat);
-    lines.push(words::wrap(&caveats, WIDTH, 2));
+    if let Ok(volume) = &d.volume {
+        let caveat = tr!(&format!("doctor-caveat-{}", d.family.key()));
+        let name = volume.filesystem.as_str();
+        let caveats = tr!("doctor-caveats", name = name, caveat = caveat);
+        lines.push(words::wrap(&caveats, WIDTH, 2));
+    }
     if !d.left.is_empty() {
         lines.push(tr!("doctor-left", names = words::and_list(&d.left)));
     }
@@ -81,14 +87,25 @@ fn text(d: &Diagnosis) -> String {
 }
 
 /// A probe's heading line (name, verdict, time), what came of it and, if the OS gave one,
-/// its error.
-fn finding_lines(finding: &Finding) -> Vec<String> {
-    let mut lines = vec![tr!(
-        "doctor-probe-line",
-        probe = tr!(&format!("doctor-probe-{}", finding.probe.key())),
-        verdict = verdict_word(finding.verdict()),
-        took = words::millis(finding.took.as_micros() as u64)
-    )];
+/// its error; only the heading when it went `again` as the probe before.
+fn finding_lines(finding: &Finding, again: bool) -> Vec<String> {
+    let probe = tr!(&format!("doctor-probe-{}", finding.probe.key()));
+    let verdict = verdict_word(finding.verdict());
+    let mut lines = vec![match finding.outcome {
+        // Never run: no time to speak of.
+        Outcome::NoDirectory | Outcome::NotWritable => {
+            tr!("doctor-probe-line-untested", probe = probe, verdict = verdict)
+        }
+        _ => tr!(
+            "doctor-probe-line",
+            probe = probe,
+            verdict = verdict,
+            took = words::millis(finding.took.as_micros() as u64)
+        ),
+    }];
+    if again {
+        return lines;
+    }
     let key = format!("doctor-outcome-{}", finding.outcome.key());
     let reads = finding.outcome.reads().unwrap_or_default();
     let said = tr!(

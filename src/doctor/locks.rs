@@ -13,6 +13,7 @@ use super::scratch::Scratch;
 use crate::shop::Acquired;
 use crate::shop::directory::DataDir;
 use crate::shop::lock::{LockFile, lock_path_for};
+use crate::shop::planted::{Bug, planted};
 use crate::sys::{self, LockKind, LockKinds, Locked};
 
 pub(crate) fn exclusive_lock(scratch: &Scratch) -> Finding {
@@ -58,7 +59,11 @@ fn hold_and_contend(data: &Path) -> Result<Outcome, (Outcome, String)> {
 /// The helper's side of [`exclusive_lock`]: on `try`, one try of the lock; on `wait`, a wait
 /// of up to the backstop. Answers `got`, `blocked` or `failed WHY`.
 pub(crate) fn contend(data: &Path) {
-    let opened = DataDir::open(data).and_then(|(dir, _)| LockFile::open(&dir, &lock_path_for(data)));
+    let mut lock_path = lock_path_for(data);
+    if planted(Bug::LockElsewhere) {
+        lock_path.set_extension("elsewhere");
+    }
+    let opened = DataDir::open(data).and_then(|(dir, _)| LockFile::open(&dir, &lock_path));
     let lock = match opened {
         Ok(lock) => lock,
         Err(e) => return tell(&format!("failed {e}")),

@@ -80,24 +80,23 @@ fn directory_of(data: &Path) -> PathBuf {
 /// Runs every probe in `directory` if it can be written in; else each is "cannot test", and
 /// says why. Returns the findings and the names the clean-up could not remove.
 fn examine(directory: &Path) -> (Vec<Finding>, Vec<String>) {
-    let untested = |outcome: Outcome, error: String| {
+    let untested = |outcome: Outcome, error: Option<String>| {
         Probe::ALL
             .iter()
             .map(|&probe| Finding {
                 probe,
                 outcome,
-                error: Some(error.clone()),
+                error: error.clone(),
                 took: Duration::ZERO,
             })
             .collect()
     };
     if !directory.is_dir() {
-        let why = format!("{} is not a directory that exists", directory.display());
-        return (untested(Outcome::NoDirectory, why), Vec::new());
+        return (untested(Outcome::NoDirectory, None), Vec::new());
     }
     let scratch = Scratch::new(directory);
     if let Err(e) = scratch.try_write() {
-        return (untested(Outcome::NotWritable, e.to_string()), scratch.clean());
+        return (untested(Outcome::NotWritable, Some(e.to_string())), scratch.clean());
     }
     let findings = vec![
         locks::exclusive_lock(&scratch),

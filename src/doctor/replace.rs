@@ -3,7 +3,7 @@
 //! it in a loop the way buyers open it. A reader must never find the file missing, or part of
 //! it: every read a whole document, of the one length every version has.
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,7 @@ use super::helper::{Helper, Role, Silence, heard, tell};
 use super::scratch::Scratch;
 use crate::shop::data_file::{self, DataFile};
 use crate::shop::document::{self, Stock};
+use crate::shop::planted::{Bug, planted};
 use crate::sys;
 
 /// Replaces made while the reader reads.
@@ -61,7 +62,7 @@ fn swap_while_read(path: &Path) -> Result<Outcome, (Outcome, String)> {
     for n in FIRST + 1..=FIRST + SWAPS {
         stock.ticket_num = n;
         stock.seq = n;
-        if let Err(e) = data_file::write(&data, &stock) {
+        if let Err(e) = replace(&data, &stock) {
             failed = Some(e.to_string());
             break;
         }
@@ -81,6 +82,19 @@ fn swap_while_read(path: &Path) -> Result<Outcome, (Outcome, String)> {
     } else {
         Outcome::ReplaceAtomic(reads)
     })
+}
+
+/// The shop's replace; or, with the `torn-replace` bug planted, the mistake it avoids: the
+/// file truncated and rewritten in place, in two writes.
+fn replace(data: &DataFile, stock: &Stock) -> crate::exit::Result<()> {
+    if !planted(Bug::TornReplace) {
+        return data_file::write(data, stock);
+    }
+    let bytes = stock.to_json();
+    let (head, tail) = bytes.split_at(bytes.len() / 2);
+    std::fs::File::create(data.path())
+        .and_then(|mut file| file.write_all(head).and_then(|()| file.write_all(tail)))
+        .map_err(|e| crate::exit::Error::io("replace data file", data.path(), &e))
 }
 
 /// The helper's side: reads the data file at `path` in a loop until the checkup closes its
