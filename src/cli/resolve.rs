@@ -2,14 +2,16 @@
 //! flags that only make sense together checked together, into [`Settings`] or an
 //! [`Exploration`].
 
-use super::args::{DbLockArg, DoctorArgs, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg};
+use super::args::{
+    DbLockArg, DoctorArgs, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg,
+};
 use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::settings::{
-    Answer, Checkup, DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
-    Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule, Search, Settings,
-    StepKill, StoreAt,
+    Answer, Checkup, DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS,
+    MAX_EXPLORED_BUYERS, Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule,
+    Search, Settings, StepKill, StoreAt,
 };
 
 impl LockArgs {

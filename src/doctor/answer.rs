@@ -53,7 +53,8 @@ fn text(d: &Diagnosis) -> String {
     let mut before: Option<&Finding> = None;
     for finding in &d.findings {
         // A directory that cannot be written stops every probe for one reason: said once.
-        let again = before.is_some_and(|b| (b.outcome, &b.error) == (finding.outcome, &finding.error));
+        let again =
+            before.is_some_and(|b| (b.outcome, &b.error) == (finding.outcome, &finding.error));
         lines.extend(finding_lines(finding, again));
         before = Some(finding);
     }
@@ -94,7 +95,11 @@ fn finding_lines(finding: &Finding, again: bool) -> Vec<String> {
     let mut lines = vec![match finding.outcome {
         // Never run: no time to speak of.
         Outcome::NoDirectory | Outcome::NotWritable => {
-            tr!("doctor-probe-line-untested", probe = probe, verdict = verdict)
+            tr!(
+                "doctor-probe-line-untested",
+                probe = probe,
+                verdict = verdict
+            )
         }
         _ => tr!(
             "doctor-probe-line",
@@ -162,4 +167,68 @@ fn json(d: &Diagnosis) -> String {
         "took_ms": millis(d.took),
     });
     serde_json::to_string_pretty(&doc).expect("the diagnosis serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::filesystem::Family;
+    use super::super::findings::{Probe, Reads};
+    use super::*;
+    use crate::lang::{Lang, message_in};
+
+    /// The keys this view builds at run time, which the catalog test cannot see in the code
+    /// (`both_catalogs_say_every_message` then checks zh.ftl has each one en.ftl has).
+    #[test]
+    fn every_key_built_at_run_time_is_in_the_catalog() {
+        let r = Reads::default();
+        let outcomes = [
+            Outcome::LockExcludes,
+            Outcome::LockShared,
+            Outcome::LockStuck,
+            Outcome::LockRefused,
+            Outcome::KindsSeparate,
+            Outcome::KindsSeeEachOther,
+            Outcome::KindsOneWay,
+            Outcome::KindsDoNotExclude,
+            Outcome::OneLockKind,
+            Outcome::ReplaceAtomic(r),
+            Outcome::ReplaceTorn(r),
+            Outcome::ReaderSawNoSwap(r),
+            Outcome::ReplaceFailed,
+            Outcome::SyncWorks,
+            Outcome::SyncRefused,
+            Outcome::DirectorySyncWriteThrough,
+            Outcome::NoDirectory,
+            Outcome::NotWritable,
+            Outcome::HelperFailed,
+        ];
+        let families = [
+            Family::Local,
+            Family::Memory,
+            Family::Overlay,
+            Family::Network,
+            Family::NinePee,
+            Family::Fuse,
+            Family::HostShare,
+            Family::Unknown,
+        ];
+        let keys = outcomes
+            .iter()
+            .map(|o| format!("doctor-outcome-{}", o.key()))
+            .chain(
+                Probe::ALL
+                    .iter()
+                    .map(|p| format!("doctor-probe-{}", p.key())),
+            )
+            .chain(families.iter().flat_map(|f| {
+                [
+                    format!("doctor-family-{}", f.key()),
+                    format!("doctor-caveat-{}", f.key()),
+                ]
+            }));
+        let missing: Vec<String> = keys
+            .filter(|key| message_in(Lang::En, key, &[]) == *key)
+            .collect();
+        assert!(missing.is_empty(), "not in en.ftl: {missing:?}");
+    }
 }

@@ -52,11 +52,33 @@ const LOCAL: &[&str] = &[
 const MEMORY: &[&str] = &["tmpfs", "ramfs", "devtmpfs"];
 const OVERLAY: &[&str] = &["overlay", "overlayfs", "aufs"];
 const NETWORK: &[&str] = &[
-    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afs", "ceph", "glusterfs", "lustre",
-    "gpfs", "gfs2", "ocfs2", "beegfs", "webdav", "davfs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb",
+    "smb2",
+    "smb3",
+    "smbfs",
+    "afs",
+    "ceph",
+    "glusterfs",
+    "lustre",
+    "gpfs",
+    "gfs2",
+    "ocfs2",
+    "beegfs",
+    "webdav",
+    "davfs",
 ];
 const NINE_PEE: &[&str] = &["9p", "v9fs", "drvfs", "wslfs", "lxfs"];
-const HOST_SHARE: &[&str] = &["virtiofs", "vboxsf", "vmhgfs", "prl_fs", "fakeowner", "grpcfuse"];
+const HOST_SHARE: &[&str] = &[
+    "virtiofs",
+    "vboxsf",
+    "vmhgfs",
+    "prl_fs",
+    "fakeowner",
+    "grpcfuse",
+];
 
 /// The family of `volume`, by its name (case aside: Windows says "NTFS", Linux "ntfs3"), and
 /// on Windows by the drive's own word that it is a network one.

@@ -170,4 +170,3 @@ pub(crate) fn try_kinds(path: &Path) {
         }
     }
 }
-

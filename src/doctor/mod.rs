@@ -49,7 +49,9 @@ pub(crate) fn run(checkup: Checkup) -> Result<Exit> {
     let data = resolve_data_path(&checkup.data)?;
     let directory = directory_of(&data);
     let volume = sys::volume_of(&directory).map_err(|e| e.to_string());
-    let family = volume.as_ref().map_or(Family::Unknown, filesystem::family_of);
+    let family = volume
+        .as_ref()
+        .map_or(Family::Unknown, filesystem::family_of);
     let (findings, left) = examine(&directory);
     let verdict = Verdict::overall(&findings);
     let diagnosis = Diagnosis {
@@ -96,7 +98,10 @@ fn examine(directory: &Path) -> (Vec<Finding>, Vec<String>) {
     }
     let scratch = Scratch::new(directory);
     if let Err(e) = scratch.try_write() {
-        return (untested(Outcome::NotWritable, Some(e.to_string())), scratch.clean());
+        return (
+            untested(Outcome::NotWritable, Some(e.to_string())),
+            scratch.clean(),
+        );
     }
     let findings = vec![
         locks::exclusive_lock(&scratch),

@@ -121,7 +121,9 @@ pub(crate) fn read_loop(path: &Path, len: Option<&str>) {
     tell("ready");
     while !stop.load(Ordering::SeqCst) {
         let mut bytes = Vec::with_capacity(len + 1);
-        let read = dir.open_read(name).and_then(|mut f| f.read_to_end(&mut bytes));
+        let read = dir
+            .open_read(name)
+            .and_then(|mut f| f.read_to_end(&mut bytes));
         match read {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => reads.missing += 1,
             Err(_) => reads.failed += 1,

@@ -36,9 +36,9 @@ impl Scratch {
     pub(crate) fn try_write(&self) -> crate::exit::Result<()> {
         let path = self.path("write");
         let (dir, name) = DataDir::open(&path)?;
-        let created = dir.create_new(name).and_then(|mut file| {
-            io::Write::write_all(&mut file, b"grab-tickets doctor\n")
-        });
+        let created = dir
+            .create_new(name)
+            .and_then(|mut file| io::Write::write_all(&mut file, b"grab-tickets doctor\n"));
         let _ = dir.handle().unlink(name);
         created.map_err(|e| crate::exit::Error::io("create temp file", &path, &e))
     }
@@ -61,10 +61,7 @@ impl Scratch {
         entries
             .flatten()
             .map(|e| e.file_name())
-            .filter(|name| {
-                name.as_encoded_bytes()
-                    .starts_with(self.stem.as_bytes())
-            })
+            .filter(|name| name.as_encoded_bytes().starts_with(self.stem.as_bytes()))
             .collect()
     }
 }

@@ -33,7 +33,10 @@ pub(crate) fn directory_fsync(scratch: &Scratch) -> Finding {
         DirSync::WriteThrough => Err((Outcome::DirectorySyncWriteThrough, String::new())),
         DirSync::Fsync => DataDir::open(&scratch.path("dir"))
             .map_err(|e| (Outcome::NotWritable, e.to_string()))
-            .and_then(|(dir, _)| dir.sync().map_err(|e| (Outcome::SyncRefused, e.to_string()))),
+            .and_then(|(dir, _)| {
+                dir.sync()
+                    .map_err(|e| (Outcome::SyncRefused, e.to_string()))
+            }),
     };
     finding(Probe::DirectoryFsync, tried, started)
 }

@@ -39,7 +39,12 @@ fn listing(dir: &Path) -> BTreeSet<String> {
 fn checkup(dir: &Path) -> (Run, Value) {
     let before = listing(dir);
     let run = doctor(dir).arg("--json").run();
-    assert_eq!(listing(dir), before, "doctor left the directory changed\n{}", run.context());
+    assert_eq!(
+        listing(dir),
+        before,
+        "doctor left the directory changed\n{}",
+        run.context()
+    );
     let doc = serde_json::from_str(run.stdout())
         .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{}", run.context()));
     (run, doc)
@@ -174,7 +179,11 @@ fn an_overlay_is_safe_and_its_caveat_is_the_host() {
     let (run, doc) = checkup(&overlay.point);
     assert_safe(&run, &doc, "overlay", "overlay");
     let upper = overlay.point.parent().unwrap().join("upper");
-    assert_eq!(listing(&upper), BTreeSet::new(), "the overlay's upper layer kept files");
+    assert_eq!(
+        listing(&upper),
+        BTreeSet::new(),
+        "the overlay's upper layer kept files"
+    );
     doctor(&overlay.point)
         .run()
         .assert_code(exit::OK)
@@ -196,7 +205,10 @@ fn a_directory_it_cannot_write_is_cannot_test_never_safe() {
     for probe in doc["probes"].as_array().unwrap() {
         assert_eq!(probe["verdict"], "cannot_test", "{context}");
         assert_eq!(probe["outcome"], "not_writable", "{context}");
-        assert!(probe["error"].as_str().unwrap().contains("Read-only"), "{context}");
+        assert!(
+            probe["error"].as_str().unwrap().contains("Read-only"),
+            "{context}"
+        );
     }
     doctor(&read_only.point)
         .run()
@@ -216,8 +228,16 @@ fn a_missing_directory_is_cannot_test() {
     };
     run.assert_code(exit::ENVIRONMENT);
     assert_eq!(doc["verdict"], "cannot_test", "{}", run.context());
-    assert_eq!(doc["probes"][0]["outcome"], "no_directory", "{}", run.context());
-    assert!(!dir.path().join("nowhere").exists(), "doctor created the directory");
+    assert_eq!(
+        doc["probes"][0]["outcome"],
+        "no_directory",
+        "{}",
+        run.context()
+    );
+    assert!(
+        !dir.path().join("nowhere").exists(),
+        "doctor created the directory"
+    );
 }
 
 #[test]
@@ -233,7 +253,11 @@ fn a_torn_replace_is_not_safe() {
     let replace = &doc["probes"][2];
     assert_eq!(replace["verdict"], "not_safe", "{}", run.context());
     assert_eq!(replace["outcome"], "replace_torn", "{}", run.context());
-    assert!(replace["reads"]["partial"].as_u64() > Some(0), "{}", run.context());
+    assert!(
+        replace["reads"]["partial"].as_u64() > Some(0),
+        "{}",
+        run.context()
+    );
     assert_eq!(doc["verdict"], "not_safe", "{}", run.context());
     assert_eq!(listing(dir.path()), before);
 }
@@ -257,12 +281,21 @@ fn the_json_has_every_documented_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (run, doc) = checkup(dir.path());
     let context = run.context();
-    assert!(doc["data"].is_string() && doc["directory"].is_string(), "{context}");
+    assert!(
+        doc["data"].is_string() && doc["directory"].is_string(),
+        "{context}"
+    );
     assert!(doc["filesystem"]["name"].is_string(), "{context}");
     assert!(doc["filesystem"]["family"].is_string(), "{context}");
     assert!(doc["filesystem"]["error"].is_null(), "{context}");
-    assert!(doc["left_behind"].as_array().is_some_and(Vec::is_empty), "{context}");
-    assert!(doc["took_ms"].is_u64() && doc["exit_code"].is_u64(), "{context}");
+    assert!(
+        doc["left_behind"].as_array().is_some_and(Vec::is_empty),
+        "{context}"
+    );
+    assert!(
+        doc["took_ms"].is_u64() && doc["exit_code"].is_u64(),
+        "{context}"
+    );
     let probes = doc["probes"].as_array().expect("probes");
     assert_eq!(probes.len(), PROBES.len(), "{context}");
     for (probe, name) in probes.iter().zip(PROBES) {
@@ -272,11 +305,22 @@ fn the_json_has_every_documented_key() {
         }
         assert!(probe["took_ms"].is_u64(), "{context}");
         assert!(probe.get("error").is_some(), "{context}");
-        assert_eq!(probe.get("reads").is_some(), name == "atomic_replace", "{context}");
+        assert_eq!(
+            probe.get("reads").is_some(),
+            name == "atomic_replace",
+            "{context}"
+        );
     }
     // The same keys and values whatever the language.
-    let zh = doctor(&dir.path().join("nowhere")).arg("--json").lang("zh").run();
-    assert!(zh.stdout().contains("\"verdict\": \"cannot_test\""), "{}", zh.context());
+    let zh = doctor(&dir.path().join("nowhere"))
+        .arg("--json")
+        .lang("zh")
+        .run();
+    assert!(
+        zh.stdout().contains("\"verdict\": \"cannot_test\""),
+        "{}",
+        zh.context()
+    );
     assert!(!zh.stdout().contains("无法"), "{}", zh.context());
 }
 
