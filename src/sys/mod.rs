@@ -143,6 +143,10 @@ pub(crate) struct Volume {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place {
     /// Only the name tells (Unix: `nfs` is remote, `ext4` is not).
+    #[cfg_attr(
+        all(windows, not(test)),
+        expect(dead_code, reason = "Windows says where a drive is")
+    )]
     ByName,
     /// The OS says it is on this machine (Windows: a fixed, removable or RAM disk).
     #[cfg_attr(
@@ -166,6 +170,7 @@ pub(crate) enum LockKind {
 /// Whether this platform has both kinds of [`LockKind`], so whether they can disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LockKinds {
+    #[cfg_attr(windows, expect(dead_code, reason = "Windows has one kind"))]
     FlockAndRecord,
     /// One kind only (Windows): there is nothing to compare.
     #[cfg_attr(unix, expect(dead_code, reason = "every Unix has both"))]
@@ -174,6 +179,7 @@ pub(crate) enum LockKinds {
 
 /// What a lock that does not wait got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(windows, expect(dead_code, reason = "Windows has no flock or record locks"))]
 pub(crate) enum Locked {
     Got,
     /// Someone else holds a lock that excludes it.
@@ -184,6 +190,7 @@ pub(crate) enum Locked {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DirSync {
     /// fsync on the directory itself (Unix).
+    #[cfg_attr(windows, expect(dead_code, reason = "Windows cannot fsync a directory"))]
     Fsync,
     /// Nothing can be fsynced: the rename is written through instead (Windows).
     #[cfg_attr(unix, expect(dead_code, reason = "every Unix fsyncs directories"))]
