@@ -497,7 +497,7 @@ doctor-outcome-one_lock_kind = Windows has one kind of lock (LockFileEx, which t
 doctor-outcome-replace_atomic = A reader process read the data file { $whole } times while it was replaced { $swaps } times the race's way (a temp file swapped in), and saw it change { $changes } times: never missing, never partial.
 doctor-outcome-replace_torn = While the data file was replaced { $swaps } times, a reader process found it missing { $missing } times, partial { $partial } times and unreadable { $failed } times (and whole { $whole } times): a buyer here could read no stock, or a broken one.
 doctor-outcome-reader_saw_no_swap = A reader process read the data file { $whole } times but never saw one of the { $swaps } replaces happen (the machine was too busy?), so this proves nothing; run doctor again.
-doctor-outcome-replace_failed = Replacing the data file the race's way failed: a buyer here could not sell.
+doctor-outcome-replace_failed = Replacing the data file the race's way failed after { $swaps } of { $planned } replaces, while a reader process read it in a loop (whole { $whole } times, refused { $failed } times): a buyer here could fail to sell while another one reads.
 doctor-outcome-sync_works = It worked (no error). That says the call is honoured, not what a power cut keeps (docs/power-cuts.md).
 doctor-outcome-sync_refused = It failed: a race that fsyncs (the default) would stop with an error here; --no-fsync runs, but a power cut may lose confirmed sales.
 doctor-outcome-directory_sync_write_through = Windows cannot fsync a directory; the race's renames are written through (MOVEFILE_WRITE_THROUGH) instead.
@@ -516,7 +516,7 @@ doctor-caveat-host_share = locks may not reach programs on the other side of the
 doctor-caveat-unknown = grab-tickets does not know this filesystem; trust the tests above, which ran on this machine only.
 doctor-left = Could not remove the checkup's own files: { $names }
 doctor-overall-safe = Verdict: safe to race in this directory, on this machine (exit { $code }, { $took }).
-doctor-overall-not-safe = Verdict: NOT SAFE to race in this directory (exit { $code }, { $took }); put the data file on a local disk (--data /tmp/tickets/data.json).
+doctor-overall-not-safe = Verdict: NOT SAFE to race in this directory (exit { $code }, { $took }): see what failed above.
 doctor-overall-cannot-test = Verdict: cannot test this directory, so it is not known to be safe (exit { $code }, { $took }).
 
 ## A stepped run (show/schedule.rs)

@@ -420,7 +420,7 @@ doctor-outcome-one_lock_kind = Windows 只有一种锁（LockFileEx，抢票用�
 doctor-outcome-replace_atomic = 数据文件按抢票的方式（写临时文件再换进来）替换了 { $swaps } 次，同时一个读进程读了 { $whole } 次，看到它变了 { $changes } 次：从没缺失，从没只读到一半。
 doctor-outcome-replace_torn = 数据文件替换 { $swaps } 次期间，一个读进程有 { $missing } 次发现它不存在，{ $partial } 次只读到一部分，{ $failed } 次读不了（完整读到 { $whole } 次）：在这里用户可能读不到余票，或读到坏的。
 doctor-outcome-reader_saw_no_swap = 读进程读了数据文件 { $whole } 次，可 { $swaps } 次替换一次也没赶上（机器太忙？），所以这证明不了什么；请再运行一次 doctor。
-doctor-outcome-replace_failed = 按抢票的方式替换数据文件失败了：在这里用户没法卖票。
+doctor-outcome-replace_failed = 按抢票的方式替换数据文件，在 { $planned } 次里成功 { $swaps } 次后失败了，当时一个读进程正在循环读它（完整读到 { $whole } 次，被拒绝 { $failed } 次）：在这里，一个用户读文件时，另一个用户可能卖不出票。
 doctor-outcome-sync_works = 成功（没有报错）。这只说明这个调用被接受，不说明断电后能留下什么（docs/power-cuts.md）。
 doctor-outcome-sync_refused = 失败了：默认做 fsync 的抢票在这里会报错停下；用 --no-fsync 能跑，但断电可能丢失已确认的销售。
 doctor-outcome-directory_sync_write_through = Windows 不能对目录 fsync；抢票的改名改用直写（MOVEFILE_WRITE_THROUGH）落盘。
@@ -439,7 +439,7 @@ doctor-caveat-host_share = 不管这里的测试怎么说，锁都可能传不�
 doctor-caveat-unknown = grab-tickets 不认识这个文件系统；请以上面的测试为准，它们只在本机上跑过。
 doctor-left = 没能删掉体检自己的文件：{ $names }
 doctor-overall-safe = 结论：在本机上，在这个目录里抢票是安全的（退出状态 { $code }，{ $took }）。
-doctor-overall-not-safe = 结论：在这个目录里抢票不安全（退出状态 { $code }，{ $took }）；请把数据文件放到本机磁盘上（--data /tmp/tickets/data.json）。
+doctor-overall-not-safe = 结论：在这个目录里抢票不安全（退出状态 { $code }，{ $took }）：失败的是哪一项，见上面。
 doctor-overall-cannot-test = 结论：这个目录测不了，所以不能说它安全（退出状态 { $code }，{ $took }）。
 
 ## 逐步运行（show/schedule.rs）

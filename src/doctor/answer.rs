@@ -194,7 +194,7 @@ mod tests {
             Outcome::ReplaceAtomic(r),
             Outcome::ReplaceTorn(r),
             Outcome::ReaderSawNoSwap(r),
-            Outcome::ReplaceFailed,
+            Outcome::ReplaceFailed(r),
             Outcome::SyncWorks,
             Outcome::SyncRefused,
             Outcome::DirectorySyncWriteThrough,

@@ -127,8 +127,8 @@ pub(crate) enum Outcome {
     ReplaceTorn(Reads),
     /// The reader never saw a swap happen, so the test proved nothing.
     ReaderSawNoSwap(Reads),
-    /// A replace itself failed.
-    ReplaceFailed,
+    /// A replace itself failed (after `swaps` that worked).
+    ReplaceFailed(Reads),
     SyncWorks,
     SyncRefused,
     /// Windows cannot fsync a directory; renames are written through instead.
@@ -148,7 +148,7 @@ impl Outcome {
             LockExcludes | KindsSeparate | KindsSeeEachOther | KindsOneWay | ReplaceAtomic(_)
             | SyncWorks => Verdict::Safe,
             LockShared | LockStuck | LockRefused | KindsDoNotExclude | ReplaceTorn(_)
-            | ReplaceFailed | SyncRefused => Verdict::NotSafe,
+            | ReplaceFailed(_) | SyncRefused => Verdict::NotSafe,
             ReaderSawNoSwap(_) | NoDirectory | NotWritable | HelperFailed => Verdict::CannotTest,
             OneLockKind | DirectorySyncWriteThrough => Verdict::NotApplicable,
         }
@@ -163,9 +163,10 @@ impl Outcome {
     /// The reader's counts, for the outcomes that have them.
     pub(crate) fn reads(self) -> Option<Reads> {
         match self {
-            Outcome::ReplaceAtomic(r) | Outcome::ReplaceTorn(r) | Outcome::ReaderSawNoSwap(r) => {
-                Some(r)
-            }
+            Outcome::ReplaceAtomic(r)
+            | Outcome::ReplaceTorn(r)
+            | Outcome::ReaderSawNoSwap(r)
+            | Outcome::ReplaceFailed(r) => Some(r),
             _ => None,
         }
     }

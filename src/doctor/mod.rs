@@ -68,15 +68,15 @@ pub(crate) fn run(checkup: Checkup) -> Result<Exit> {
     Ok(verdict.exit())
 }
 
-/// The directory `data` lives in, absolute (as far as the OS can say).
+/// The directory `data` lives in, made absolute.
 fn directory_of(data: &Path) -> PathBuf {
     let dir = match data.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    std::fs::canonicalize(dir)
-        .or_else(|_| std::path::absolute(dir))
-        .unwrap_or_else(|_| dir.to_path_buf())
+    // Not canonicalize: on Windows it writes the verbatim form (\\?\C:\...), and the data
+    // path's links were already followed.
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Runs every probe in `directory` if it can be written in; else each is "cannot test", and

@@ -73,7 +73,7 @@ fn swap_while_read(path: &Path) -> Result<Outcome, (Outcome, String)> {
         .map_err(|e| (Outcome::HelperFailed, format!("{counts:?}: {e}")))?;
     reads.swaps = swaps;
     if let Some(why) = failed {
-        return Err((Outcome::ReplaceFailed, why));
+        return Err((Outcome::ReplaceFailed(reads), why));
     }
     Ok(if reads.missing + reads.partial + reads.failed > 0 {
         Outcome::ReplaceTorn(reads)

@@ -179,7 +179,10 @@ pub(crate) enum LockKinds {
 
 /// What a lock that does not wait got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(windows, expect(dead_code, reason = "Windows has no flock or record locks"))]
+#[cfg_attr(
+    windows,
+    expect(dead_code, reason = "Windows has no flock or record locks")
+)]
 pub(crate) enum Locked {
     Got,
     /// Someone else holds a lock that excludes it.
@@ -190,7 +193,10 @@ pub(crate) enum Locked {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DirSync {
     /// fsync on the directory itself (Unix).
-    #[cfg_attr(windows, expect(dead_code, reason = "Windows cannot fsync a directory"))]
+    #[cfg_attr(
+        windows,
+        expect(dead_code, reason = "Windows cannot fsync a directory")
+    )]
     Fsync,
     /// Nothing can be fsynced: the rename is written through instead (Windows).
     #[cfg_attr(unix, expect(dead_code, reason = "every Unix fsyncs directories"))]
