@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::needs::{self, Need};
+use crate::common::needs::Need;
 use crate::common::{Run, exit, grab_tickets};
 
 const PROBES: [&str; 5] = [
@@ -101,6 +101,11 @@ fn mount_type(dir: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// A filesystem mounted on a temp directory for one test, unmounted when dropped, even when
 /// the test fails.
 struct Mounted {
@@ -112,7 +117,8 @@ impl Mounted {
     /// `mount -t KIND -o OPTIONS KIND <temp>/mnt`; `None`, with the need reported, when this
     /// is not root or root may not mount here. `options` may name `{dir}`, the temp directory.
     fn new(test: &str, kind: &str, options: &str, dirs: &[&str]) -> Option<Mounted> {
-        if !needs::root(test) {
+        if !is_root() {
+            Need::Mount.missing(test);
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
@@ -190,27 +196,67 @@ fn an_overlay_is_safe_and_its_caveat_is_the_host() {
         .assert_stdout_contains("if this is a container, programs on the host");
 }
 
-/// Root may write anywhere it has permission bits for: a read-only mount refuses even root.
+/// A directory nobody may create files in: for root (whom permission bits do not stop) a
+/// read-only tmpfs, for anyone else a directory of mode 0555.
+enum ReadOnly {
+    Mount(Mounted),
+    Mode(tempfile::TempDir),
+}
+
+impl ReadOnly {
+    fn new() -> Option<ReadOnly> {
+        if is_root() {
+            return Mounted::new("read-only", "tmpfs", "ro,size=1m", &[]).map(ReadOnly::Mount);
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        Some(ReadOnly::Mode(dir))
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            ReadOnly::Mount(mounted) => &mounted.point,
+            ReadOnly::Mode(dir) => dir.path(),
+        }
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let ReadOnly::Mode(dir) = self {
+            let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
 #[test]
 fn a_directory_it_cannot_write_is_cannot_test_never_safe() {
-    let Some(read_only) = Mounted::new("read-only", "tmpfs", "ro,size=1m", &[]) else {
+    let Some(read_only) = ReadOnly::new() else {
         return;
     };
-    let (run, doc) = checkup(&read_only.point);
+    let (run, doc) = checkup(read_only.path());
     run.assert_code(exit::ENVIRONMENT);
     let context = run.context();
-    assert_eq!(doc["filesystem"]["name"], "tmpfs", "{context}");
     assert_eq!(doc["verdict"], "cannot_test", "{context}");
     assert_eq!(doc["exit_code"], exit::ENVIRONMENT, "{context}");
+    let refusal = match read_only {
+        ReadOnly::Mount(_) => {
+            assert_eq!(doc["filesystem"]["name"], "tmpfs", "{context}");
+            "Read-only"
+        }
+        ReadOnly::Mode(_) => "Permission denied",
+    };
     for probe in doc["probes"].as_array().unwrap() {
         assert_eq!(probe["verdict"], "cannot_test", "{context}");
         assert_eq!(probe["outcome"], "not_writable", "{context}");
         assert!(
-            probe["error"].as_str().unwrap().contains("Read-only"),
+            probe["error"].as_str().unwrap().contains(refusal),
             "{context}"
         );
     }
-    doctor(&read_only.point)
+    doctor(read_only.path())
         .run()
         .assert_code(exit::ENVIRONMENT)
         .assert_stdout_contains("No file could be created in the directory")
