@@ -514,6 +514,7 @@ doctor-caveat-nine_p = locks are between the Linux programs only; Windows progra
 doctor-caveat-fuse = whether locks work, and whether they reach anyone else, depends on the program that serves this filesystem (sshfs forwards none to the server); the tests show this machine only.
 doctor-caveat-host_share = locks may not reach programs on the other side of the share (the host or the VM), whatever the tests here say.
 doctor-caveat-unknown = grab-tickets does not know this filesystem; trust the tests above, which ran on this machine only.
+doctor-interrupted = grab-tickets doctor: interrupted; its own files were removed, and nothing is concluded about this directory
 doctor-left = Could not remove the checkup's own files: { $names }
 doctor-overall-safe = Verdict: safe to race in this directory, on this machine (exit { $code }, { $took }).
 doctor-overall-not-safe = Verdict: NOT SAFE to race in this directory (exit { $code }, { $took }): see what failed above.

@@ -437,6 +437,7 @@ doctor-caveat-nine_p = 锁只在 Linux 程序之间有效，Windows 程序看不
 doctor-caveat-fuse = 锁管不管用、能不能传给别人，取决于提供这个文件系统的程序（sshfs 一把锁也不转给服务器）；测试只说明本机的情况。
 doctor-caveat-host_share = 不管这里的测试怎么说，锁都可能传不到共享另一边（宿主机或虚拟机）的程序。
 doctor-caveat-unknown = grab-tickets 不认识这个文件系统；请以上面的测试为准，它们只在本机上跑过。
+doctor-interrupted = grab-tickets doctor：被中断；它自己的文件已删掉，对这个目录不下任何结论
 doctor-left = 没能删掉体检自己的文件：{ $names }
 doctor-overall-safe = 结论：在本机上，在这个目录里抢票是安全的（退出状态 { $code }，{ $took }）。
 doctor-overall-not-safe = 结论：在这个目录里抢票不安全（退出状态 { $code }，{ $took }）：失败的是哪一项，见上面。

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::exit::{Exit, Result};
+use crate::lang::tr;
+use crate::race::interrupt;
 use crate::settings::Checkup;
 use crate::shop::directory::resolve_data_path;
 use crate::sys::{self, Volume};
@@ -46,6 +48,7 @@ pub(crate) struct Diagnosis {
 
 pub(crate) fn run(checkup: Checkup) -> Result<Exit> {
     let started = Instant::now();
+    interrupt::install();
     let data = resolve_data_path(&checkup.data)?;
     let directory = directory_of(&data);
     let volume = sys::volume_of(&directory).map_err(|e| e.to_string());
@@ -53,6 +56,10 @@ pub(crate) fn run(checkup: Checkup) -> Result<Exit> {
         .as_ref()
         .map_or(Family::Unknown, filesystem::family_of);
     let (findings, left) = examine(&directory);
+    if interrupt::interrupted() {
+        eprintln!("{}", tr!("doctor-interrupted"));
+        return Ok(Exit::Interrupted);
+    }
     let verdict = Verdict::overall(&findings);
     let diagnosis = Diagnosis {
         data: checkup.data,
@@ -103,13 +110,19 @@ fn examine(directory: &Path) -> (Vec<Finding>, Vec<String>) {
             scratch.clean(),
         );
     }
-    let findings = vec![
-        locks::exclusive_lock(&scratch),
-        locks::flock_and_fcntl(&scratch),
-        replace::atomic_replace(&scratch),
-        sync::file_fsync(&scratch),
-        sync::directory_fsync(&scratch),
+    let probes: [fn(&Scratch) -> Finding; 5] = [
+        locks::exclusive_lock,
+        locks::flock_and_fcntl,
+        replace::atomic_replace,
+        sync::file_fsync,
+        sync::directory_fsync,
     ];
+    // Ctrl-C ends the probe under way, then the checkup, its files removed all the same.
+    let findings = probes
+        .iter()
+        .take_while(|_| !interrupt::interrupted())
+        .map(|probe| probe(&scratch))
+        .collect();
     (findings, scratch.clean())
 }
 

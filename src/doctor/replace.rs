@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::findings::{Finding, Outcome, Probe, Reads};
 use super::helper::{Helper, Role, Silence, heard, tell};
 use super::scratch::Scratch;
+use crate::race::interrupt;
 use crate::shop::data_file::{self, DataFile};
 use crate::shop::document::{self, Stock};
 use crate::shop::planted::{Bug, planted};
@@ -59,7 +60,7 @@ fn swap_while_read(path: &Path) -> Result<Outcome, (Outcome, String)> {
     reader.expect("ready").map_err(silent)?;
     let mut swaps = 0;
     let mut failed = None;
-    for n in FIRST + 1..=FIRST + SWAPS {
+    for n in (FIRST + 1..=FIRST + SWAPS).take_while(|_| !interrupt::interrupted()) {
         stock.ticket_num = n;
         stock.seq = n;
         if let Err(e) = replace(&data, &stock) {

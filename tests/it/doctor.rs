@@ -393,3 +393,28 @@ fn in_chinese_for_a_chinese_classroom() {
         .assert_stdout_contains("目录不存在，什么也测不了")
         .assert_stdout_contains("结论：这个目录测不了");
 }
+
+#[test]
+fn ctrl_c_stops_it_and_still_leaves_the_directory_as_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let before = listing(dir.path());
+    let mut live = doctor(dir.path()).spawn();
+    // Its first file is the sign it is at work in the directory.
+    let started = std::time::Instant::now();
+    while !listing(dir.path())
+        .iter()
+        .any(|n| n.starts_with(".grab-tickets-doctor."))
+    {
+        assert!(
+            started.elapsed() < crate::common::BACKSTOP,
+            "doctor never made a file"
+        );
+        std::thread::yield_now();
+    }
+    live.signal(libc::SIGINT);
+    let run = live.finish();
+    run.assert_code(exit::INTERRUPTED)
+        .assert_stderr_contains("grab-tickets doctor: interrupted")
+        .assert_stdout_lacks("Verdict");
+    assert_eq!(listing(dir.path()), before, "{}", run.context());
+}
