@@ -116,7 +116,7 @@ fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
     let silent = |s: Silence| (Outcome::HelperFailed, s.0);
     let mut helper = Helper::spawn(Role::Kinds, path, None).map_err(silent)?;
     helper.expect("ready").map_err(silent)?;
-    let mut blocked = Vec::new();
+    let mut got = Vec::new();
     for (held, tried) in PAIRS {
         match sys::try_lock_kind(&file, held) {
             Ok(Locked::Got) => {}
@@ -129,12 +129,16 @@ fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
         helper.say(kind_name(tried)).map_err(silent)?;
         let answer = helper.hear().map_err(silent);
         let _ = sys::unlock_kind(&file, held);
-        blocked.push(answer? == "blocked");
+        got.push(match answer?.as_str() {
+            "blocked" => Locked::Blocked,
+            _ => Locked::Got,
+        });
     }
-    Ok(match blocked[..] {
-        [true, true, false, false] => Outcome::KindsSeparate,
-        [true, true, true, true] => Outcome::KindsSeeEachOther,
-        [true, true, _, _] => Outcome::KindsOneWay,
+    use Locked::{Blocked, Got};
+    Ok(match got[..] {
+        [Blocked, Blocked, Got, Got] => Outcome::KindsSeparate,
+        [Blocked, Blocked, Blocked, Blocked] => Outcome::KindsSeeEachOther,
+        [Blocked, Blocked, _, _] => Outcome::KindsOneWay,
         _ => Outcome::KindsDoNotExclude,
     })
 }
