@@ -398,7 +398,7 @@ fn in_chinese_for_a_chinese_classroom() {
 fn ctrl_c_stops_it_and_still_leaves_the_directory_as_found() {
     let dir = tempfile::tempdir().expect("temp dir");
     let before = listing(dir.path());
-    let mut live = doctor(dir.path()).spawn();
+    let live = doctor(dir.path()).spawn();
     // Its first file is the sign it is at work in the directory.
     let started = std::time::Instant::now();
     while !listing(dir.path())
