@@ -179,10 +179,6 @@ pub(crate) enum LockKinds {
 
 /// What a lock that does not wait got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    windows,
-    expect(dead_code, reason = "Windows has no flock or record locks")
-)]
 pub(crate) enum Locked {
     Got,
     /// Someone else holds a lock that excludes it.
