@@ -10,6 +10,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
+use crate::lang::tr;
+
 /// Longest wait for one answer: far beyond any healthy probe, short enough to give up.
 pub(crate) const BACKSTOP: Duration = Duration::from_secs(30);
 /// The hidden command's name.
@@ -109,7 +111,8 @@ impl Helper {
 
     /// Tells the helper `line`.
     pub(crate) fn say(&mut self, line: &str) -> Result<(), Silence> {
-        let stdin = self.stdin.as_mut().ok_or(Silence("stdin closed".into()))?;
+        let ended = || Silence(tr!("doctor-helper-ended"));
+        let stdin = self.stdin.as_mut().ok_or_else(ended)?;
         writeln!(stdin, "{line}")?;
         stdin.flush()?;
         Ok(())
@@ -122,13 +125,10 @@ impl Helper {
                 Some(why) => Err(Silence(why.to_string())),
                 None => Ok(line),
             },
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(Silence(format!(
-                "the helper process gave no answer in {} s",
-                BACKSTOP.as_secs()
-            ))),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err(Silence("the helper process ended without answering".into()))
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(Silence(tr!("doctor-helper-silent", s = BACKSTOP.as_secs())))
             }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Silence(tr!("doctor-helper-ended"))),
         }
     }
 
@@ -138,8 +138,10 @@ impl Helper {
         if line == expected {
             Ok(())
         } else {
-            Err(Silence(format!(
-                "the helper said {line:?} where {expected:?} was due"
+            Err(Silence(tr!(
+                "doctor-helper-unexpected",
+                said = format!("{line:?}"),
+                due = format!("{expected:?}")
             )))
         }
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::findings::{Finding, Outcome, Probe};
 use super::helper::{BACKSTOP, Helper, Role, Silence, heard, tell};
 use super::scratch::Scratch;
+use crate::lang::tr;
 use crate::shop::Acquired;
 use crate::shop::directory::DataDir;
 use crate::shop::lock::{LockFile, lock_path_for};
@@ -121,7 +122,10 @@ fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
         match sys::try_lock_kind(&file, held) {
             Ok(Locked::Got) => {}
             Ok(Locked::Blocked) => {
-                let why = format!("{held:?} lock on {} was already held", path.display());
+                let why = tr!(
+                    "doctor-kind-already-held",
+                    path = path.display().to_string()
+                );
                 return Err((Outcome::HelperFailed, why));
             }
             Err(e) => return Err((Outcome::KindsDoNotExclude, format!("{held:?}: {e}"))),

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::exit::{Exit, Result};
-use crate::lang::tr;
+use crate::lang::{self, Lang, tr};
 use crate::race::interrupt;
-use crate::settings::Checkup;
+use crate::settings::{Answer, Checkup};
 use crate::shop::directory::resolve_data_path;
 use crate::sys::{self, Volume};
 use filesystem::Family;
@@ -55,7 +55,11 @@ pub(crate) fn run(checkup: Checkup) -> Result<Exit> {
     let family = volume
         .as_ref()
         .map_or(Family::Unknown, filesystem::family_of);
-    let (findings, left) = examine(&directory);
+    // A script reads the same document in every classroom: even the errors in English.
+    let (findings, left) = match checkup.answer {
+        Answer::Json => lang::speaking(Lang::En, || examine(&directory)),
+        Answer::Text => examine(&directory),
+    };
     if interrupt::interrupted() {
         eprintln!("{}", tr!("doctor-interrupted"));
         return Ok(Exit::Interrupted);

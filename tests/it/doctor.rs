@@ -262,6 +262,14 @@ fn a_directory_it_cannot_write_is_cannot_test_never_safe() {
         .assert_stdout_contains("No file could be created in the directory")
         .assert_stdout_contains("Verdict: cannot test this directory")
         .assert_stdout_lacks("Verdict: safe");
+    // A script's document is the same in every classroom, the errors in it too.
+    doctor(read_only.path())
+        .arg("--json")
+        .lang("zh")
+        .run()
+        .assert_code(exit::ENVIRONMENT)
+        .assert_stdout_contains("failed to create temp file")
+        .assert_stdout_lacks("无法");
 }
 
 #[test]
