@@ -14,6 +14,11 @@ pub(crate) enum Bug {
     NoLogDirSync,
     /// `confirm-before-sync`: a buyer confirms its sale before the order log is fsynced.
     ConfirmBeforeSync,
+    /// `sync-dir-not-log`: a buyer makes its exchange of the data file durable (fsyncs the
+    /// directory) instead of fdatasyncing the order log, as if data.json were the record.
+    /// (Swapping data.json in before the order is synced is no bug by itself: the shipped
+    /// protocol does it, and recovery rolls a data file ahead of the log back.)
+    SyncDirNotLog,
 }
 
 /// Whether `bug` is planted in this process.
@@ -22,6 +27,7 @@ pub(crate) fn planted(bug: Bug) -> bool {
     let chosen = PLANTED.get_or_init(|| match std::env::var(PLANTED_ENV).ok()?.as_str() {
         "no-log-dir-sync" => Some(Bug::NoLogDirSync),
         "confirm-before-sync" => Some(Bug::ConfirmBeforeSync),
+        "sync-dir-not-log" => Some(Bug::SyncDirNotLog),
         _ => None,
     });
     *chosen == Some(bug)
