@@ -394,6 +394,7 @@ power-start-line = From { $start }: { $steps } file operations, { $confirmed } s
 power-start-empty = an empty directory (the run creates data.json, its lock file and its log)
 power-start-hand-written = a hand-written data.json and no log yet (the lesson's start)
 power-start-used-shop = a shop a run already used (--keep-stock; its sale confirmed before)
+power-start-log-deleted = that shop with its order log deleted to start the ledger over (--tickets)
 power-counts = {"    "}of them: { $torn } with a write torn at a sector boundary, { $zeroed } with zeros where a file grew, { $reordered } with an operation on disk ahead of an earlier one that was lost
 power-recovered = { $recovered } distinct crash states in all (shared by starts and models), each recovered by the next run ({ $workers } at a time).
 power-timeline = Timeline:

@@ -317,6 +317,7 @@ power-start-line = 从{ $start }开始：{ $steps } 个文件操作，确认了 
 power-start-empty = 空目录（这次运行创建 data.json、它的锁文件和订单日志）
 power-start-hand-written = 手写的 data.json，还没有订单日志（课上的起点）
 power-start-used-shop = 已经卖过票的商店（--keep-stock；之前已确认一笔销售）
+power-start-log-deleted = 那个商店删掉订单日志、账本从头记起（--tickets）
 power-counts = {"    "}其中：{ $torn } 种有一次写入在扇区边界处写了一半，{ $zeroed } 种在文件变长处是全零，{ $reordered } 种有操作先于前面一个丢失的操作写到了磁盘上
 power-recovered = 总共 { $recovered } 种互不相同的崩溃状态（各起始状态、各模型共用），每种都由下一次运行来恢复（同时跑 { $workers } 个）。
 power-timeline = 时间线：

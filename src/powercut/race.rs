@@ -1,7 +1,8 @@
 //! The races the explorer records, one from each shop a run may start from. One start is not
 //! enough: the first run's restock fsyncs the directory for the data file's new name, which
 //! also covers every name made before it, so a sync left out there is hidden by the next one.
-//! A lesson's hand-written data.json and a shop a run already used take other paths.
+//! A lesson's hand-written data.json, a shop a run already used, and that shop with its log
+//! deleted take other paths.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -24,10 +25,19 @@ pub(crate) enum Start {
     HandWritten,
     /// A shop a run already used: one ticket sold of T+1 (`--keep-stock`, T left).
     UsedShop,
+    /// That shop with its order log deleted, to start the ledger over (`--tickets T`): the
+    /// one start in which the log is new and the data file is not, so no later directory
+    /// fsync (the first swap's) covers the log's new name.
+    LogDeleted,
 }
 
 impl Start {
-    pub(crate) const ALL: [Start; 3] = [Start::Empty, Start::HandWritten, Start::UsedShop];
+    pub(crate) const ALL: [Start; 4] = [
+        Start::Empty,
+        Start::HandWritten,
+        Start::UsedShop,
+        Start::LogDeleted,
+    ];
 }
 
 /// One recorded race: where it started, what it did, and who.
@@ -63,11 +73,17 @@ pub(crate) fn record(
             std::fs::write(&data, text).map_err(|e| Error::io("write", &data, &e))?;
             command.args(["--tickets", &tickets.to_string()]);
         }
-        Start::UsedShop => {
+        Start::UsedShop | Start::LogDeleted => {
             let mut earlier = shop_run(exe, &data, 1);
             earlier.args(["--tickets", &(tickets + 1).to_string(), "--per-buyer", "1"]);
             finish(earlier, "prepare the used shop")?;
-            command.arg("--keep-stock");
+            if start == Start::UsedShop {
+                command.arg("--keep-stock");
+            } else {
+                let log = race.join("data.json.orders");
+                std::fs::remove_file(&log).map_err(|e| Error::io("remove", &log, &e))?;
+                command.args(["--tickets", &tickets.to_string()]);
+            }
         }
     }
     let initial = files_in(&race)?;

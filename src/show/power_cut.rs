@@ -273,6 +273,7 @@ fn start_words(start: Start) -> String {
         Start::Empty => tr!("power-start-empty"),
         Start::HandWritten => tr!("power-start-hand-written"),
         Start::UsedShop => tr!("power-start-used-shop"),
+        Start::LogDeleted => tr!("power-start-log-deleted"),
     }
 }
 
