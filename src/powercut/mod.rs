@@ -79,10 +79,14 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
     let started = Instant::now();
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(format!("failed to find this program: {e}")))?;
-    let work = WorkDir::new()?;
+    let work = WorkDir::new_in(&std::env::temp_dir())?;
     // Every distinct state once, whichever start and model built it: a disk and the sales
-    // confirmed by then are all the next run and the check depend on.
+    // confirmed by then are all the next run and the check depend on. A temp file is left
+    // out of what makes a state distinct: no process reads a temp file it did not create
+    // (each draws a fresh random name, `O_EXCL`), so its bytes cannot change a recovery.
+    // The first state built of each kind is the one recovered, temp files and all.
     let mut index: HashMap<State, usize> = HashMap::new();
+    let mut states: Vec<State> = Vec::new();
     let mut built: Vec<(Recorded, Vec<(Persistence, Counts, Witnesses)>)> = Vec::new();
     for start in Start::ALL {
         if interrupt::interrupted() {
@@ -95,9 +99,13 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
             let mut seen = HashSet::new();
             let mut witnesses = Vec::new();
             let counts = states::build(&recorded.record, model, &mut |state| {
-                let key = (state.image.files(), confirmed[state.cut].clone());
-                let next = index.len();
-                let at = *index.entry(key).or_insert(next);
+                let files = state.image.files();
+                let kept = files.iter().filter(|(name, _)| !is_temp(name)).cloned();
+                let key = (kept.collect(), confirmed[state.cut].clone());
+                let at = *index.entry(key).or_insert_with(|| {
+                    states.push((files, confirmed[state.cut].clone()));
+                    states.len() - 1
+                });
                 if seen.insert(at) {
                     witnesses.push((at, state.cut, state.fates.to_vec()));
                 }
@@ -106,10 +114,8 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
         }
         built.push((recorded, per_model));
     }
-    let mut states: Vec<(usize, State)> = index.into_iter().map(|(k, i)| (i, k)).collect();
-    states.sort_by_key(|(i, _)| *i);
-    let states: Vec<State> = states.into_iter().map(|(_, state)| state).collect();
-    let verdicts = recover::recover_all(&exe, &work.0, exploration.tickets, &states)?;
+    let scratch = WorkDir::new_in(&crate::sys::record::scratch_dir())?;
+    let verdicts = recover::recover_all(&exe, &scratch.0, exploration.tickets, &states)?;
     let Some(verdicts) = verdicts.filter(|_| !interrupt::interrupted()) else {
         return Ok(Exit::Interrupted);
     };
@@ -190,12 +196,17 @@ fn confirmed_by_cut(recorded: &Recorded) -> Vec<Vec<Confirmed>> {
     by_cut
 }
 
+/// Whether `name` is a data file's temp file (`data.json.<pid>.<random>.tmp`).
+fn is_temp(name: &str) -> bool {
+    name.ends_with(".tmp")
+}
+
 /// The exploration's private directory, removed at the end.
 struct WorkDir(PathBuf);
 
 impl WorkDir {
-    fn new() -> Result<WorkDir> {
-        let dir = std::env::temp_dir().join(format!(
+    fn new_in(parent: &std::path::Path) -> Result<WorkDir> {
+        let dir = parent.join(format!(
             "grab-tickets-power-cut-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
