@@ -30,7 +30,8 @@
 //!   - `race`       the shops a race starts from (empty, hand-written, used) and its recording
 //!   - `trace`      the record read back, names resolved to files
 //!   - `disk`       a disk image after a cut, and what may become of an unsynced write
-//!   - `states`     the weak and ext4-ordered models: every crash state at every cut
+//!   - `states`     the weak model and what both share: every crash state at every cut
+//!   - `ordered`    the ext4-ordered model (data=ordered, auto_da_alloc)
 //!   - `recover`    each state copied, recovered by the next run (two at once), its ledger checked
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them

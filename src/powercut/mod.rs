@@ -4,6 +4,7 @@
 //! program and checked (`recover`). What people see of it is `show::power_cut`'s.
 
 pub(crate) mod disk;
+mod ordered;
 pub(crate) mod race;
 pub(crate) mod recover;
 pub(crate) mod states;
@@ -75,6 +76,9 @@ impl Explored {
 /// into the states to recover) with the first cut and fates that built it.
 type Witnesses = Vec<(usize, usize, Vec<(usize, Fate)>)>;
 
+/// What one model built from one start's record.
+type Built = (Persistence, Counts, Witnesses);
+
 pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<Exit> {
     let started = Instant::now();
     let exe = std::env::current_exe()
@@ -87,7 +91,7 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
     // The first state built of each kind is the one recovered, temp files and all.
     let mut index: HashMap<State, usize> = HashMap::new();
     let mut states: Vec<State> = Vec::new();
-    let mut built: Vec<(Recorded, Vec<(Persistence, Counts, Witnesses)>)> = Vec::new();
+    let mut built: Vec<(Recorded, Vec<Built>)> = Vec::new();
     for start in Start::ALL {
         if interrupt::interrupted() {
             return Ok(Exit::Interrupted);
@@ -135,11 +139,7 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
 }
 
 /// A start's models with the verdicts of their states.
-fn scenario(
-    recorded: Recorded,
-    per_model: Vec<(Persistence, Counts, Witnesses)>,
-    verdicts: &[Vec<Problem>],
-) -> Scenario {
+fn scenario(recorded: Recorded, per_model: Vec<Built>, verdicts: &[Vec<Problem>]) -> Scenario {
     let models = per_model
         .into_iter()
         .map(|(model, counts, witnesses)| ModelResult {

@@ -76,7 +76,7 @@ pub(crate) fn record(
         Start::UsedShop | Start::LogDeleted => {
             let mut earlier = shop_run(exe, &data, 1);
             earlier.args(["--tickets", &(tickets + 1).to_string(), "--per-buyer", "1"]);
-            finish(earlier, "prepare the used shop")?;
+            finish(earlier, exe, "the run that used the shop")?;
             if start == Start::UsedShop {
                 command.arg("--keep-stock");
             } else {
@@ -96,7 +96,7 @@ pub(crate) fn record(
     }
     let record_path = base.join("record.jsonl");
     command.env(RECORD_ENV, &record_path);
-    let launcher = finish(command, "run the recorded race")?;
+    let launcher = finish(command, exe, "the recorded race")?;
     Ok(Recorded {
         start,
         record: trace::read(&record_path, initial)?,
@@ -115,20 +115,21 @@ fn shop_run(exe: &Path, data: &Path, buyers: u32) -> Command {
     command
 }
 
-/// Runs `command` to the end; its pid, or an error naming what failed.
-fn finish(mut command: Command, what: &str) -> Result<u32> {
+/// Runs `command` to the end; its pid, or an error naming what failed (`what`: a run of
+/// this program, for the message).
+fn finish(mut command: Command, exe: &Path, what: &str) -> Result<u32> {
     let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::environment(format!("failed to {what}: {e}")))?;
+        .map_err(|e| Error::io("start the recorded race", exe, &e))?;
     let pid = child.id();
     let output = child
         .wait_with_output()
-        .map_err(|e| Error::environment(format!("failed to {what}: {e}")))?;
+        .map_err(|e| Error::io("wait for the recorded race", exe, &e))?;
     if !output.status.success() {
         return Err(Error::buyer(format!(
-            "failed to {what}: {}",
+            "{what} failed: {}",
             String::from_utf8_lossy(&output.stderr).trim_end()
         )));
     }

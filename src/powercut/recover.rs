@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::exit::{Error, Result};
 use super::trace::File;
+use crate::exit::{Error, Result};
 use crate::lang::{self, Lang};
 use crate::race::interrupt;
 use crate::shop::orders::ENTRY_LEN;
@@ -151,7 +151,10 @@ impl NextRun {
             let message = stderr.lines().last().unwrap_or_default().to_string();
             let exit = output.status.code().unwrap_or(-1);
             // What the refused files still hold of the confirmed sales, for the story.
-            let log = files.iter().find(|(name, _)| name == LOG).map(|(_, b)| &b[..]);
+            let log = files
+                .iter()
+                .find(|(name, _)| name == LOG)
+                .map(|(_, b)| &b[..]);
             let entries = decode(log.unwrap_or_default());
             let mut problems = vec![Problem::Refused { exit, message }];
             problems.extend(lost_sales(entries.iter().flatten(), confirmed));

@@ -10,12 +10,13 @@
 //! - Ordered (ext4's default, data=ordered with delayed allocation): names and sizes go
 //!   through one journal, in order, and any fsync commits all of it; a file's data is flushed
 //!   in order, whole writes, when that file is synced, or before a rename that replaces a file
-//!   commits (auto_da_alloc); an exchange has no such rule. Enumerated in full.
+//!   commits (auto_da_alloc); an exchange has no such rule. Enumerated in full (`ordered`).
 
 use serde::Serialize;
 
 use super::disk::{Fate, Image, partial_fates};
-use super::trace::{Change, DirOp, Effect, Ino, Record, Step};
+use super::ordered;
+use super::trace::{Change, Effect, Record, Step};
 use crate::settings::Persistence;
 
 /// At most this many unsynced steps reach the disk out of order in one weak crash state.
@@ -52,7 +53,8 @@ impl Counts {
         self.torn += u64::from(has(|f| matches!(f, Fate::Torn { .. })));
         self.zero_filled += u64::from(has(|f| *f == Fate::Zeroed));
         let first_lost = fates.iter().position(|(_, f)| *f == Fate::Lost);
-        let reached_after = first_lost.is_some_and(|l| fates[l..].iter().any(|(_, f)| *f != Fate::Lost));
+        let reached_after =
+            first_lost.is_some_and(|l| fates[l..].iter().any(|(_, f)| *f != Fate::Lost));
         self.reordered += u64::from(reached_after);
     }
 }
@@ -73,7 +75,7 @@ pub(crate) fn build(
         let cut_steps = &steps[..cut];
         match model {
             Persistence::Weak => weak(cut_steps, &before, &sizes, &mut counts, visit),
-            Persistence::Ordered => ordered(cut_steps, &before, &mut counts, visit),
+            Persistence::Ordered => ordered::states(cut_steps, &before, &mut counts, visit),
         }
     }
     counts
@@ -102,12 +104,15 @@ fn sizes_before(record: &Record) -> Vec<u64> {
 }
 
 /// The index of the last step before the cut that syncs what `syncs` says, if any.
-fn last(steps: &[Step], syncs: impl Fn(&Effect) -> bool) -> Option<usize> {
+pub(super) fn last(steps: &[Step], syncs: impl Fn(&Effect) -> bool) -> Option<usize> {
     steps.iter().rposition(|s| syncs(&s.effect))
 }
 
 /// The steps before the cut that change something, split into synced (safe) and not.
-fn split(steps: &[Step], safe: impl Fn(usize, &Effect) -> bool) -> (Vec<usize>, Vec<usize>) {
+pub(super) fn split(
+    steps: &[Step],
+    safe: impl Fn(usize, &Effect) -> bool,
+) -> (Vec<usize>, Vec<usize>) {
     let changes = steps
         .iter()
         .enumerate()
@@ -131,7 +136,7 @@ fn apply(image: &mut Image, step: &Step, fate: Fate) -> Result<(), super::disk::
 }
 
 /// The disk before the race with every synced step of the cut applied.
-fn synced_image(steps: &[Step], before: &Image, safe: &[usize]) -> Option<Image> {
+pub(super) fn synced_image(steps: &[Step], before: &Image, safe: &[usize]) -> Option<Image> {
     let mut image = before.clone();
     for &i in safe {
         apply(&mut image, &steps[i], Fate::Kept).ok()?;
@@ -140,7 +145,7 @@ fn synced_image(steps: &[Step], before: &Image, safe: &[usize]) -> Option<Image>
 }
 
 /// Hands one state to `visit`: `chosen` are the unsynced steps that reach the disk, in order.
-fn emit(
+pub(super) fn emit(
     steps: &[Step],
     base: &Image,
     pending: &[usize],
@@ -223,106 +228,6 @@ fn weak(
             }
         }
     }
-}
-
-/// Whether the step is a journal entry of the ordered model: a name or a size.
-fn is_metadata(effect: &Effect) -> bool {
-    matches!(
-        effect,
-        Effect::Dir(_)
-            | Effect::Content {
-                change: Change::Truncate { .. },
-                ..
-            }
-    )
-}
-
-fn ordered(
-    steps: &[Step],
-    before: &Image,
-    counts: &mut Counts,
-    visit: &mut dyn FnMut(CrashState),
-) {
-    let committed = last(steps, |e| {
-        matches!(e, Effect::SyncFile(_) | Effect::SyncDir)
-    });
-    let (safe, pending) = split(steps, |i, effect| {
-        if is_metadata(effect) {
-            return committed.is_some_and(|c| i < c);
-        }
-        let Effect::Content { ino, .. } = effect else {
-            return false;
-        };
-        let synced = last(steps, |e| *e == Effect::SyncFile(*ino)).is_some_and(|s| i < s);
-        // A committed rename over a file flushed the renamed file's data first.
-        let flushed = steps.iter().enumerate().any(|(r, s)| {
-            committed.is_some_and(|c| r < c) && r > i && replaces_with(&s.effect, *ino)
-        });
-        synced || flushed
-    });
-    let Some(base) = synced_image(steps, before, &safe) else {
-        return;
-    };
-    let journal: Vec<usize> = pending
-        .iter()
-        .copied()
-        .filter(|&i| is_metadata(&steps[i].effect))
-        .collect();
-    let mut writes: Vec<(Ino, Vec<usize>)> = Vec::new();
-    for &i in pending.iter().filter(|&&i| !is_metadata(&steps[i].effect)) {
-        let Effect::Content { ino, .. } = steps[i].effect else {
-            continue;
-        };
-        match writes.iter_mut().find(|(f, _)| *f == ino) {
-            Some((_, list)) => list.push(i),
-            None => writes.push((ino, vec![i])),
-        }
-    }
-    for m in 0..=journal.len() {
-        let committed_now = &journal[..m];
-        // Each file's writes reach the disk in order: at least those a committed rename
-        // flushed, at most all of them.
-        let least: Vec<usize> = writes
-            .iter()
-            .map(|(ino, list)| {
-                let last_rename = committed_now
-                    .iter()
-                    .filter(|&&r| replaces_with(&steps[r].effect, *ino))
-                    .max();
-                last_rename.map_or(0, |&r| list.iter().filter(|&&w| w < r).count())
-            })
-            .collect();
-        let mut counts_of: Vec<usize> = least.clone();
-        loop {
-            let mut chosen: Vec<(usize, Fate)> =
-                committed_now.iter().map(|&i| (i, Fate::Kept)).collect();
-            for ((_, list), &n) in writes.iter().zip(&counts_of) {
-                chosen.extend(list[..n].iter().map(|&i| (i, Fate::Kept)));
-            }
-            emit(steps, &base, &pending, &chosen, counts, visit);
-            // The next combination of per-file counts, like an odometer.
-            let mut digit = 0;
-            loop {
-                if digit == writes.len() {
-                    break;
-                }
-                if counts_of[digit] < writes[digit].1.len() {
-                    counts_of[digit] += 1;
-                    break;
-                }
-                counts_of[digit] = least[digit];
-                digit += 1;
-            }
-            if digit == writes.len() {
-                break;
-            }
-        }
-    }
-}
-
-/// Whether `effect` is a rename over an existing file that moves file `ino`.
-fn replaces_with(effect: &Effect, ino: Ino) -> bool {
-    matches!(effect, Effect::Dir(DirOp::Rename { ino: moved, replaced: true, .. }) if *moved == ino)
 }
 
 #[cfg(test)]

@@ -226,24 +226,24 @@ mod tests {
         let steps = resolve(
             &[],
             vec![
-            line(Op::Create { name: "log".into() }),
-            line(Op::Append {
-                name: "log".into(),
-                bytes: hex(b"ab"),
-            }),
-            line(Op::Append {
-                name: "log".into(),
-                bytes: hex(b"cd"),
-            }),
-            line(Op::Create { name: "tmp".into() }),
-            line(Op::Rename {
-                from: "tmp".into(),
-                to: "data".into(),
-            }),
-            line(Op::SyncFile {
-                name: "data".into(),
-            }),
-        ],
+                line(Op::Create { name: "log".into() }),
+                line(Op::Append {
+                    name: "log".into(),
+                    bytes: hex(b"ab"),
+                }),
+                line(Op::Append {
+                    name: "log".into(),
+                    bytes: hex(b"cd"),
+                }),
+                line(Op::Create { name: "tmp".into() }),
+                line(Op::Rename {
+                    from: "tmp".into(),
+                    to: "data".into(),
+                }),
+                line(Op::SyncFile {
+                    name: "data".into(),
+                }),
+            ],
         )
         .unwrap();
         assert_eq!(

@@ -9,14 +9,14 @@ use serde_json::json;
 
 use crate::lang::tr;
 use crate::powercut::disk::Fate;
+use crate::powercut::race::Start;
 use crate::powercut::recover::Problem;
+use crate::powercut::recover::WORKERS;
 use crate::powercut::states::REORDER_BOUND;
 use crate::powercut::trace::Step;
-use crate::powercut::race::Start;
-use crate::powercut::recover::WORKERS;
 use crate::powercut::{Explored, ModelResult, Scenario, Vulnerable};
-use crate::show::power_story;
 use crate::settings::{Durability, Persistence};
+use crate::show::power_story;
 use crate::sys::record::{Op, unhex};
 
 /// Vulnerable states told in full per model; the rest are counted (`--json` has them all).
@@ -62,11 +62,18 @@ pub(crate) fn text(explored: &Explored) -> String {
         recovered = explored.recovered,
         workers = WORKERS
     ));
-    let models: Vec<Persistence> = explored.scenarios[0].models.iter().map(|m| m.model).collect();
+    let models: Vec<Persistence> = explored.scenarios[0]
+        .models
+        .iter()
+        .map(|m| m.model)
+        .collect();
     for (m, model) in models.iter().enumerate() {
         let all = explored.scenarios.iter().flat_map(|s| {
             let who = names(s);
-            s.models[m].vulnerable.iter().map(move |v| (s, v, who.clone()))
+            s.models[m]
+                .vulnerable
+                .iter()
+                .map(move |v| (s, v, who.clone()))
         });
         let mut told = 0;
         for (scenario, vulnerable, who) in all {
@@ -124,9 +131,13 @@ fn story(
         lost = lost
     )];
     lines.extend(
-        power_story::sentences(&scenario.steps[..vulnerable.cut], &fates, &vulnerable.problems)
-            .into_iter()
-            .map(|s| format!("  {s}")),
+        power_story::sentences(
+            &scenario.steps[..vulnerable.cut],
+            &fates,
+            &vulnerable.problems,
+        )
+        .into_iter()
+        .map(|s| format!("  {s}")),
     );
     lines.push(tr!("power-timeline"));
     for (i, step) in scenario.steps[..vulnerable.cut].iter().enumerate() {
@@ -298,7 +309,11 @@ pub(crate) fn json(explored: &Explored) -> String {
     let models: Vec<serde_json::Value> = (0..first.len())
         .map(|m| {
             let of = |f: &dyn Fn(&ModelResult) -> u64| {
-                explored.scenarios.iter().map(|s| f(&s.models[m])).sum::<u64>()
+                explored
+                    .scenarios
+                    .iter()
+                    .map(|s| f(&s.models[m]))
+                    .sum::<u64>()
             };
             json!({
                 "model": first[m].model,

@@ -44,7 +44,10 @@ pub(crate) fn sentences(
             _ => None,
         })
         .collect();
-    if problems.iter().any(|p| matches!(p, Problem::Refused { .. })) {
+    if problems
+        .iter()
+        .any(|p| matches!(p, Problem::Refused { .. }))
+    {
         out.push(tr!("power-story-refused"));
     } else if out.is_empty() {
         out.push(tr!("power-story-broken"));
@@ -89,17 +92,16 @@ fn sale_lost(buyer: u32, seq: u64, why: Why) -> String {
 
 /// Finds the sale's confirmation, its append and the log's creation in the record.
 fn why_lost(steps: &[Step], fates: &HashMap<usize, Fate>, buyer: u32, seq: u64) -> Why {
-    let confirmed = steps.iter().position(|s| {
-        matches!(s.op, Op::Confirmed { buyer: b, seq: q } if b == buyer && q == seq)
-    });
+    let confirmed = steps
+        .iter()
+        .position(|s| matches!(s.op, Op::Confirmed { buyer: b, seq: q } if b == buyer && q == seq));
     let Some(confirmed) = confirmed else {
         return Why::Earlier;
     };
     let pid = u64::from(steps[confirmed].pid);
     let append = steps.iter().position(|s| match &s.op {
-        Op::Append { bytes, .. } => entry(bytes).is_some_and(|e| {
-            e["seq"].as_u64() == Some(seq) && e["pid"].as_u64() == Some(pid)
-        }),
+        Op::Append { bytes, .. } => entry(bytes)
+            .is_some_and(|e| e["seq"].as_u64() == Some(seq) && e["pid"].as_u64() == Some(pid)),
         _ => false,
     });
     let Some(append) = append else {

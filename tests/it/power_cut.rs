@@ -76,9 +76,11 @@ fn the_durable_protocol_recovers_from_every_crash_state_under_both_models() {
     }
     // The weak model really built torn writes (the used shop's log has entries across a
     // sector boundary), zero-filled growth and reordered operations.
-    let counted = |what: &str| under(&json, "weak").map(|m| m["counts"][what].as_u64().unwrap());
     for what in ["torn", "zero_filled", "reordered"] {
-        assert!(counted(what).sum::<u64>() > 0, "no {what} state\n{}", run.context());
+        let counted: u64 = under(&json, "weak")
+            .map(|m| m["counts"][what].as_u64().unwrap())
+            .sum();
+        assert!(counted > 0, "no {what} state\n{}", run.context());
     }
     for start in json["starts"].as_array().unwrap() {
         let ops = start["operations"].as_array().unwrap();
@@ -173,7 +175,8 @@ fn the_story_is_told_in_chinese_too() {
         .run();
     run.assert_code(exit::CHECK_FAILED);
     let out = run.stdout();
-    for expected in ["崩溃状态", "被告知", "时间线：", "（丢失）", "出了什么问题"] {
+    for expected in ["崩溃状态", "被告知", "时间线：", "（丢失）", "出了什么问题"]
+    {
         assert!(
             out.contains(expected),
             "{expected:?} missing:\n{}",
