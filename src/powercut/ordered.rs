@@ -51,16 +51,7 @@ pub(super) fn states(
         .copied()
         .filter(|&i| is_metadata(&steps[i].effect))
         .collect();
-    let mut writes: Vec<(Ino, Vec<usize>)> = Vec::new();
-    for &i in pending.iter().filter(|&&i| !is_metadata(&steps[i].effect)) {
-        let Effect::Content { ino, .. } = steps[i].effect else {
-            continue;
-        };
-        match writes.iter_mut().find(|(f, _)| *f == ino) {
-            Some((_, list)) => list.push(i),
-            None => writes.push((ino, vec![i])),
-        }
-    }
+    let writes = writes_by_file(steps, &pending);
     for m in 0..=journal.len() {
         let committed_now = &journal[..m];
         // Each file's writes reach the disk in order: at least those a committed rename
@@ -101,6 +92,21 @@ pub(super) fn states(
             }
         }
     }
+}
+
+/// The pending data writes, grouped by file, each file's in the record's order.
+fn writes_by_file(steps: &[Step], pending: &[usize]) -> Vec<(Ino, Vec<usize>)> {
+    let mut writes: Vec<(Ino, Vec<usize>)> = Vec::new();
+    for &i in pending.iter().filter(|&&i| !is_metadata(&steps[i].effect)) {
+        let Effect::Content { ino, .. } = steps[i].effect else {
+            continue;
+        };
+        match writes.iter_mut().find(|(f, _)| *f == ino) {
+            Some((_, list)) => list.push(i),
+            None => writes.push((ino, vec![i])),
+        }
+    }
+    writes
 }
 
 /// Whether `effect` is a rename over an existing file that moves file `ino`.
