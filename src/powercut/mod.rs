@@ -196,9 +196,20 @@ fn confirmed_by_cut(recorded: &Recorded) -> Vec<Vec<Confirmed>> {
     by_cut
 }
 
-/// Whether `name` is a data file's temp file (`data.json.<pid>.<random>.tmp`).
+/// Whether `name` is a fresh temp file of the data file, `data.json.<pid>.<16 hex>.tmp`,
+/// exactly: a file the program reuses (a spare swapped back and forth) is read again, and
+/// must count.
 fn is_temp(name: &str) -> bool {
-    name.ends_with(".tmp")
+    let middle = name
+        .strip_prefix("data.json.")
+        .and_then(|n| n.strip_suffix(".tmp"));
+    let Some((pid, random)) = middle.and_then(|m| m.split_once('.')) else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && random.len() == 16
+        && random.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The exploration's private directory, removed at the end.
@@ -219,5 +230,24 @@ impl WorkDir {
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_temp;
+
+    #[test]
+    fn only_a_fresh_temp_name_is_left_out_of_a_state() {
+        assert!(is_temp("data.json.4242.0123456789abcdef.tmp"));
+        for other in [
+            "data.json",
+            "data.json.orders",
+            "data.json.spare.tmp",
+            "data.json.4242.tmp",
+            "data.json.x2.0123456789abcdef.tmp",
+        ] {
+            assert!(!is_temp(other), "{other}");
+        }
     }
 }
