@@ -68,12 +68,20 @@ pub(crate) fn text(explored: &Explored) -> String {
         .map(|m| m.model)
         .collect();
     for (m, model) in models.iter().enumerate() {
-        let all = explored.scenarios.iter().flat_map(|s| {
-            let who = names(s);
-            s.models[m]
-                .vulnerable
+        let mut all: Vec<_> = explored
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                let who = names(s);
+                let vulnerable = s.models[m].vulnerable.iter();
+                vulnerable.map(move |v| (s, v, who.clone()))
+            })
+            .collect();
+        // A lost sale is the promise broken: those are told first.
+        all.sort_by_key(|(_, v, _)| {
+            !v.problems
                 .iter()
-                .map(move |v| (s, v, who.clone()))
+                .any(|p| matches!(p, Problem::SaleLost { .. }))
         });
         let mut told = 0;
         for (scenario, vulnerable, who) in all {
