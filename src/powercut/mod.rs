@@ -197,8 +197,9 @@ fn confirmed_by_cut(recorded: &Recorded) -> Vec<Vec<Confirmed>> {
 }
 
 /// Whether `name` is a fresh temp file of the data file, `data.json.<pid>.<16 hex>.tmp`,
-/// exactly: a file the program reuses (a spare swapped back and forth) is read again, and
-/// must count.
+/// exactly. Only such a name is known never to be opened by another process (a spare file
+/// under a fixed name, which a later run might reuse, still counts); what a temp file holds
+/// matters once an exchange makes it data.json, and then it counts under that name.
 fn is_temp(name: &str) -> bool {
     let middle = name
         .strip_prefix("data.json.")
