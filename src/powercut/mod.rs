@@ -21,6 +21,7 @@ use states::Counts;
 use trace::{Effect, Step};
 
 use crate::exit::{Error, Exit, Result};
+use crate::lang::tr;
 use crate::race::interrupt;
 use crate::settings::{Durability, Exploration, Persistence};
 use crate::show::{out, power_cut};
@@ -82,7 +83,7 @@ type Built = (Persistence, Counts, Witnesses);
 pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<Exit> {
     let started = Instant::now();
     let exe = std::env::current_exe()
-        .map_err(|e| Error::environment(format!("failed to find this program: {e}")))?;
+        .map_err(|e| Error::environment(tr!("error-no-own-program", error = e.to_string())))?;
     let work = WorkDir::new_in(&std::env::temp_dir())?;
     // Every distinct state once, whichever start and model built it: a disk and the sales
     // confirmed by then are all the next run and the check depend on. A temp file is left

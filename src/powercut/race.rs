@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::recover::{Confirmed, confirmed_in};
 use super::trace::{self, File, Record};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{Durability, Exploration};
 use crate::sys::record::RECORD_ENV;
 
@@ -76,7 +77,7 @@ pub(crate) fn record(
         Start::UsedShop | Start::LogDeleted => {
             let mut earlier = shop_run(exe, &data, 1);
             earlier.args(["--tickets", &(tickets + 1).to_string(), "--per-buyer", "1"]);
-            finish(earlier, exe, "the run that used the shop")?;
+            finish(earlier, exe)?;
             if start == Start::UsedShop {
                 command.arg("--keep-stock");
             } else {
@@ -96,7 +97,7 @@ pub(crate) fn record(
     }
     let record_path = base.join("record.jsonl");
     command.env(RECORD_ENV, &record_path);
-    let launcher = finish(command, exe, "the recorded race")?;
+    let launcher = finish(command, exe)?;
     Ok(Recorded {
         start,
         record: trace::read(&record_path, initial)?,
@@ -115,9 +116,9 @@ fn shop_run(exe: &Path, data: &Path, buyers: u32) -> Command {
     command
 }
 
-/// Runs `command` to the end; its pid, or an error naming what failed (`what`: a run of
-/// this program, for the message).
-fn finish(mut command: Command, exe: &Path, what: &str) -> Result<u32> {
+/// Runs `command` (the recorded race, or the run before it that used the shop) to the end;
+/// its pid, or an error with what it said.
+fn finish(mut command: Command, exe: &Path) -> Result<u32> {
     let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -128,9 +129,9 @@ fn finish(mut command: Command, exe: &Path, what: &str) -> Result<u32> {
         .wait_with_output()
         .map_err(|e| Error::io("wait for the recorded race", exe, &e))?;
     if !output.status.success() {
-        return Err(Error::buyer(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim_end()
+        return Err(Error::buyer(tr!(
+            "error-recorded-race-failed",
+            stderr = String::from_utf8_lossy(&output.stderr).trim_end()
         )));
     }
     Ok(pid)
