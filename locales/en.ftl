@@ -394,11 +394,29 @@ explore-some-bad = { $bad } of { $runs } sampled schedules went wrong ({ $percen
 power-title = Power cuts: { $buyers } buyers, { $tickets } tickets, { $fsync ->
     [yes] the order log fsynced before every confirmation
    *[no] no fsync before confirming (--no-fsync)
-}. One real race recorded: { $steps } file operations, { $confirmed } sales confirmed.
+}. { $starts } real races recorded, one from each shop a run may start from:
+power-start-line = From { $start }: { $steps } file operations, { $confirmed } sales confirmed.
+power-start-empty = an empty directory (the run creates data.json, its lock file and its log)
+power-start-hand-written = a hand-written data.json and no log yet (the lesson's start)
+power-start-used-shop = a shop a run already used (--keep-stock; its sale confirmed before)
+power-start-log-deleted = that shop with its order log deleted to start the ledger over (--tickets)
+power-counts = {"    "}of them: { $torn } with a write torn at a sector boundary, { $zeroed } with zeros where a file grew, { $reordered } with an operation on disk ahead of an earlier one that was lost
+power-recovered = { $recovered } distinct crash states in all (shared by starts and models), each recovered by the next run ({ $workers } at a time).
+power-timeline = Timeline:
+power-story-entry-lost = buyer-{ $buyer } was told at step { $confirmed } that it bought order #{ $seq }, but that order's entry (appended at step { $append }) was not yet flushed: no fdatasync of the log came between them, and the power cut { $fate ->
+    [torn] tore it
+    [zeroed] left only zeros of it
+   *[other] took it
+}.
+power-story-name-lost = buyer-{ $buyer } was told at step { $confirmed } that it bought order #{ $seq }, and its entry was flushed, but the order log's name (created at step { $create }) never was: no fsync of the directory came after it, so the power cut took the whole log.
+power-story-earlier = The run before this race told buyer-{ $buyer } it bought order #{ $seq }, and after the power cut that order is not in the ledger.
+power-story-other = buyer-{ $buyer } was told at step { $confirmed } that it bought order #{ $seq }; its entry reached the disk, yet after recovery that order is not in the ledger.
+power-story-refused = The next run refused what the cut left: the shop cannot go on without a person.
+power-story-broken = No confirmed sale was lost, but the next run recovered the files wrongly:
 power-model-weak = weak model (unsynced writes lost, torn, zero-filled; at most { $bound } reordered)
 power-model-ordered = ordered model (ext4's default, data=ordered)
-power-model-line = { $model }: { $states } crash states at { $cuts } cut points, { $distinct } distinct, each recovered by the next run: { $vulnerable } vulnerable
-power-vulnerable-head = Vulnerable under the { $model }: the power went out after step { $cut } of { $steps }; of the { $unsynced } operations not yet synced, { $lost } never reached the disk (✓ reached it, ✗ lost, ≈ torn, 0 zero-filled; unmarked: synced, or nothing to lose):
+power-model-line = {"  "}{ $model }: { $states } crash states at { $cuts } cut points, { $distinct } distinct, each recovered by the next run: { $vulnerable } vulnerable
+power-vulnerable-head = Vulnerable under the { $model }, from { $start }: the power went out after step { $cut } of { $steps }; of the { $unsynced } operations not yet synced, { $lost } never reached the disk (✓ reached it, ✗ lost, ≈ torn, 0 zero-filled; unmarked: synced, or nothing to lose):
 power-went-wrong = What went wrong after the next run recovered it:
 power-more = … and { $more } more vulnerable crash states under this model (--json lists them all).
 power-verdict-safe = Every crash state recovered: no confirmed sale lost, nothing oversold, the ledger's chain whole, no file refused.
@@ -464,6 +482,70 @@ moral-protocol-violation = Another program broke the protocol; see the report ab
 moral-stock-unknown = The stock could not be read back; see the report above.
 interactive-stopped = Stopped after { count-moves }: { $schedule }
 your-schedule = Your schedule: { $schedule }
+
+## doctor (doctor/answer.rs)
+
+doctor-heading = grab-tickets doctor: is it safe to race in { $dir }?
+doctor-data = (the directory of the data file { $data }; the data file itself is not touched)
+doctor-filesystem = Filesystem: { $name }, { $family }.
+doctor-filesystem-unknown = Filesystem: unknown ({ $error }).
+doctor-family-local = a disk of this machine
+doctor-family-memory = kept in memory
+doctor-family-overlay = an overlay (as a container's own filesystem is)
+doctor-family-network = a network filesystem (the files are on another machine)
+doctor-family-nine_p = 9p (under WSL 2: a Windows drive seen from Linux)
+doctor-family-fuse = FUSE (a filesystem served by a user program)
+doctor-family-host_share = a folder shared from a host or a VM
+doctor-family-unknown = a filesystem grab-tickets does not know
+doctor-probe-line = - { $probe }: { $verdict } ({ $took })
+doctor-probe-line-untested = - { $probe }: { $verdict }
+doctor-probe-exclusive_lock = the race's lock, across two processes
+doctor-probe-flock_and_fcntl = flock and fcntl locks
+doctor-probe-atomic_replace = replacing the data file
+doctor-probe-file_fsync = fsync of a file
+doctor-probe-directory_fsync = fsync of the directory
+doctor-verdict-safe = safe
+doctor-verdict-not-safe = NOT SAFE
+doctor-verdict-cannot-test = cannot test
+doctor-verdict-not-applicable = not applicable
+doctor-outcome-lock_excludes = A second process was refused the lock (the race's own, on its lock file) while this one held it, and got it as soon as it was released: buyers here take turns.
+doctor-outcome-lock_shared = A second process got the lock while this one held it: the lock excludes nobody here, so a locked race would oversell as if it had no lock.
+doctor-outcome-lock_stuck = A second process was refused the lock, but never got it after it was released: buyers here would wait for ever.
+doctor-outcome-lock_refused = Taking the lock failed: a locked race would stop with an error (exit 4) before selling anything.
+doctor-outcome-kinds_separate = Each kind of lock excludes its own kind in another process, and the two are separate: a program that locks with fcntl or lockf does not exclude grab-tickets' buyers (they take flock). Every program sharing the file must take the same kind.
+doctor-outcome-kinds_see_each_other = Each kind of lock excludes its own kind in another process, and the two see each other: flock is built on record locks here, as NFS and SMB do. A program locking with fcntl or lockf takes turns with the buyers too.
+doctor-outcome-kinds_one_way = Each kind of lock excludes its own kind in another process, but the two see each other one way only: a program sharing the file must take flock, as the buyers do.
+doctor-outcome-kinds_do_not_exclude = A lock did not exclude a second process's lock of the same kind: locks here do not keep processes apart.
+doctor-outcome-one_lock_kind = Windows has one kind of lock (LockFileEx, which the race takes); there are no flock and fcntl locks to compare.
+doctor-outcome-replace_atomic = A reader process read the data file { $whole } times while it was replaced { $swaps } times the race's way (a temp file swapped in), and saw it change { $changes } times: never missing, never partial.
+doctor-outcome-replace_torn = While the data file was replaced { $swaps } times, a reader process found it missing { $missing } times, partial { $partial } times and unreadable { $failed } times (and whole { $whole } times): a buyer here could read no stock, or a broken one.
+doctor-outcome-reader_saw_no_swap = A reader process read the data file { $whole } times but never saw one of the { $swaps } replaces happen (the machine was too busy?), so this proves nothing; run doctor again.
+doctor-outcome-replace_failed = Replacing the data file the race's way failed after { $swaps } of { $planned } replaces, while a reader process read it in a loop (whole { $whole } times, refused { $failed } times): a buyer here could fail to sell while another one reads.
+doctor-outcome-sync_works = It worked (no error). That says the call is honoured, not what a power cut keeps (docs/power-cuts.md).
+doctor-outcome-sync_refused = It failed: a race that fsyncs (the default) would stop with an error here; --no-fsync runs, but a power cut may lose confirmed sales.
+doctor-outcome-directory_sync_write_through = Windows cannot fsync a directory; the race's renames are written through (MOVEFILE_WRITE_THROUGH) instead.
+doctor-outcome-no_directory = The directory does not exist, so nothing could be tested; create it (mkdir) and run doctor again.
+doctor-outcome-not_writable = No file could be created in the directory, so nothing could be tested; a race here could not write its lock file either.
+doctor-outcome-helper_failed = The second process this test needs did not answer as it should, so nothing is known.
+doctor-error = Why: { $error }
+doctor-kind-already-held = another program already holds a lock on { $path }, the checkup's own file
+doctor-helper-silent = the second process gave no answer in { $s } s
+doctor-helper-ended = the second process ended without answering
+doctor-helper-unexpected = the second process said { $said } where { $due } was due
+doctor-caveats = What the tests cannot show ({ $name }): { $caveat }
+doctor-caveat-local = none known: the locks, the replace and fsync are this machine's kernel's own.
+doctor-caveat-memory = the race works as on a disk, but nothing here survives a reboot, and fsync keeps nothing.
+doctor-caveat-overlay = locks taken here reach only the programs that use this same mount; if this is a container, programs on the host (or in other containers) that open the files underneath do not see them. Share a directory with the host through a volume or bind mount, and run doctor on it.
+doctor-caveat-network = these tests ran on this machine only. Locks reach programs on other machines only if the server's lock service works and every machine uses it, and another machine may read an old copy of the data file from its cache. Race on a local disk, or keep the stock in PostgreSQL (--store).
+doctor-caveat-nine_p = locks are between the Linux programs only; Windows programs do not see them, and every call goes through the 9p server. Race in the Linux filesystem (your home directory, ~/) instead.
+doctor-caveat-fuse = whether locks work, and whether they reach anyone else, depends on the program that serves this filesystem (sshfs forwards none to the server); the tests show this machine only.
+doctor-caveat-host_share = locks may not reach programs on the other side of the share (the host or the VM), whatever the tests here say.
+doctor-caveat-unknown = grab-tickets does not know this filesystem; trust the tests above, which ran on this machine only.
+doctor-interrupted = grab-tickets doctor: interrupted; its own files were removed, and nothing is concluded about this directory
+doctor-left = Could not remove the checkup's own files: { $names }
+doctor-overall-safe = Verdict: safe to race in this directory, on this machine (exit { $code }, { $took }).
+doctor-overall-not-safe = Verdict: NOT SAFE to race in this directory (exit { $code }, { $took }): see what failed above.
+doctor-overall-cannot-test = Verdict: cannot test this directory, so it is not known to be safe (exit { $code }, { $took }).
 
 ## A stepped run (show/schedule.rs)
 
@@ -546,6 +628,8 @@ io-lock-the-race-gate-on = lock the race gate on
 io-open-data-file = open data file
 io-open-directory = open directory
 io-open-order-log = open order log
+io-read = read
+io-read-directory = read directory
 io-read-data-file = read data file
 io-read-order-log = read order log
 io-read-symbolic-link = read symbolic link

@@ -84,3 +84,23 @@ pub(super) fn memory_dir() -> Option<std::path::PathBuf> {
     )]
     (fs.f_type as i64 == TMPFS_MAGIC).then(|| dir.to_path_buf())
 }
+
+/// The mount table's name for the filesystem `dir` is on (`/proc/self/mountinfo`, the line
+/// whose device is the directory's): `ext4`, `fuse.sshfs`, `nfs4`. `None` if it cannot tell.
+pub(super) fn mount_type(dir: &Path) -> Option<String> {
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let id = format!("{}:{}", rustix::fs::major(dev), rustix::fs::minor(dev));
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    // `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw`: the device is the
+    // third field, the type the first after the lone "-".
+    table.lines().rev().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        if fields.nth(2)? != id {
+            return None;
+        }
+        let mut after = fields.skip_while(|f| *f != "-");
+        after.next()?;
+        let kind = after.next()?;
+        Some(kind.to_string())
+    })
+}

@@ -91,5 +91,7 @@ mod forged_history;
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
+// `doctor`: the directory's filesystem named and tested (ext4, tmpfs, overlay, read-only).
+mod doctor;
 // The docs cannot drift: README and docs/ console samples run, relative links resolve.
 mod doc_samples;
