@@ -130,6 +130,12 @@ fn steps(lines: &[&str], place: &str) -> Vec<Step> {
                 .push((*line).to_owned());
         }
     }
+    // A blank line between two commands separates them; no command here ends its output with one.
+    for step in &mut steps {
+        while step.expected.last().is_some_and(|line| line.is_empty()) {
+            step.expected.pop();
+        }
+    }
     steps
 }
 
