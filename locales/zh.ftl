@@ -534,9 +534,11 @@ help-examples = 示例：
       grab-tickets --buyers 2 --tickets 1 --no-lock --schedule "1s 2s 1r 2r 1w 2w"
                                             原样重放一种调度：两个用户都卖出了第 1 张票
       grab-tickets completions bash         输出命令补全脚本（bash、zsh、fish……）
+      grab-tickets man | man -l -           阅读手册页（man page）
 
     --seed 能重放：每个用户的网络延迟，以及 --chaos 在哪一步杀死哪些用户。不能重放：锁空出来时内核先让哪个等待者进来，因此也不能重放谁买到哪张票。要原样重放这个顺序，请用 --schedule（explore 会打印调度）。
 help-explore-about = 让真实的用户进程逐步走遍它们各步的每一种交错（或随机抽样，或由你来选），数一数有多少种调度会超卖。
+help-man-about = 输出手册页（roff 格式，内容是英文），例如 grab-tickets man > ~/.local/share/man/man1/grab-tickets.1，或 grab-tickets man | man -l -
 help-completions-about = 输出 shell 命令补全脚本，例如 grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
 help-race-lang = 所有输出的语言：en（English）或 zh（简体中文）。默认依次看 LC_ALL、LC_MESSAGES、LANG，再看系统设置，否则用英文。--json 不受影响。
 help-race-buyers = 启动的用户进程数（1 到 1000）[默认：10，用 --schedule 时为它提到的最大用户号]。
@@ -584,6 +586,8 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+help-man-page = 改为输出某个子命令自己的手册页：grab-tickets-explore(1) 或 grab-tickets-completions(1)
+help-man-help = 打印帮助
 
 ## 会覆盖本店文件的输出（app.rs、shop/own_files.rs）
 
