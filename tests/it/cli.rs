@@ -168,7 +168,7 @@ fn each_man_page_names_every_flag_its_help_shows() {
             .into_iter()
             .filter(|flag| !page.contains(&flag.replace('-', "\\-")))
             .collect();
-        run.assert_that(missing.is_empty(), &format!("not in the page: {missing:?}"));
+        run.assert_that(missing.is_empty(), format!("not in the page: {missing:?}"));
     }
 }
 

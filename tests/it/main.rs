@@ -87,5 +87,6 @@ mod forged_history;
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
-// The docs cannot drift: README and docs/ console samples run, relative links resolve.
+// The docs cannot drift: every console sample in README and docs/ runs (the database ones on
+// the test cluster, the page's in Chromium) and prints what it shows; relative links resolve.
 mod doc_samples;

@@ -139,41 +139,37 @@ fn steps(lines: &[&str], place: &str) -> Vec<Step> {
     steps
 }
 
+/// Whether a line just above `block` says the tests do not run it.
+fn marked(all: &[&str], block: &Block<'_>) -> bool {
+    all[block.fence.saturating_sub(4)..block.fence]
+        .iter()
+        .any(|line| NOT_RUN.iter().any(|mark| line.contains(mark)))
+}
+
 /// The blocks in the doc at `path` that show grab-tickets' output but are neither a console
-/// sample nor marked as not run (by a line just above them).
+/// sample nor marked as not run.
 pub(super) fn unchecked_output(path: &Path) -> Vec<String> {
     let text = fs::read_to_string(path).expect("read doc");
     let all: Vec<&str> = text.lines().collect();
     blocks(&text)
         .into_iter()
-        .filter(|block| block.info != "console")
+        .filter(|block| block.info != "console" && !marked(&all, block))
         .filter(|block| {
             block.lines.iter().any(|line| {
                 let line = line.trim_start();
                 OUTPUT_STARTS.iter().any(|start| line.starts_with(start))
             })
         })
-        .filter(|block| {
-            let above = &all[block.fence.saturating_sub(4)..block.fence];
-            !above
-                .iter()
-                .any(|line| NOT_RUN.iter().any(|mark| line.contains(mark)))
-        })
         .map(|block| format!("{}:{}", path.display(), block.fence + 1))
         .collect()
 }
 
-/// How many output blocks in the doc at `path` are marked as not run.
+/// How many blocks in the doc at `path` are marked as not run.
 pub(super) fn not_run(path: &Path) -> usize {
     let text = fs::read_to_string(path).expect("read doc");
     let all: Vec<&str> = text.lines().collect();
     blocks(&text)
-        .into_iter()
-        .filter(|block| block.info != "console")
-        .filter(|block| {
-            all[block.fence.saturating_sub(4)..block.fence]
-                .iter()
-                .any(|line| NOT_RUN.iter().any(|mark| line.contains(mark)))
-        })
+        .iter()
+        .filter(|block| block.info != "console" && marked(&all, block))
         .count()
 }
