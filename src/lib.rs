@@ -64,7 +64,8 @@
 //!     display-width layout
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
-//!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `html`       the classroom page (`--html`): `page.html`, with `page.css`, `page_guard.js`
+//!     and `page.js` inlined
 //!   - `out_file`   an output staged as a temp file and renamed over its destination
 //!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
 //!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)

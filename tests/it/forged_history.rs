@@ -6,33 +6,8 @@
 use crate::common::exit::BAD_DATA;
 use crate::common::process::Live;
 use crate::common::{Race, Run, TestEnv};
-use crate::shared_ledger::{ledger, wait_for_sales};
+use crate::shared_ledger::{hand_sale, ledger, wait_for_sales};
 use serde_json::Value;
-use std::process::Command;
-
-/// Takes the lock as the protocol says, and appends one sale whose seq is `jump` past the
-/// last entry's, written by `run`; then writes the data file to match, as a careful forger
-/// would, so only the seq gives it away.
-const FORGER: &str = r#"
-import fcntl, json, os, sys
-d, jump, run = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with open(d + ".lock", "r+") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    log = os.open(d + ".orders", os.O_RDWR | os.O_APPEND)
-    size = os.fstat(log).st_size
-    last = json.loads(os.pread(log, 160, size - 160))
-    data = json.load(open(d))
-    if data["ticket_num"] <= 0:
-        sys.exit("sold out before the forged sale: the race ended too soon")
-    entry = {"seq": last["seq"] + jump, "kind": "order", "run": run, "buyer": 0,
-             "pid": os.getpid(), "before": data["ticket_num"], "after": data["ticket_num"] - 1}
-    line = json.dumps(entry, separators=(",", ":")).encode()
-    os.write(log, line + b" " * (159 - len(line)) + b"\n")
-    data.update(ticket_num=entry["after"], seq=entry["seq"])
-    with open(d + ".forged.tmp", "w") as tmp:
-        json.dump(data, tmp)
-    os.rename(d + ".forged.tmp", d)
-"#;
 
 /// A locked race of 40 tickets (as `shape` asks it to print) during which the forger appends
 /// its one sale.
@@ -47,18 +22,8 @@ fn race_with_a_sale_by(env: &TestEnv, jump: u64, run: &str, shape: fn(Race) -> R
         .delay("20..30");
     let live: Live = shape(race).spawn();
     wait_for_sales(env, 2);
-    let forger = Command::new("python3")
-        .args(["-c", FORGER])
-        .arg(&env.data)
-        .arg(jump.to_string())
-        .arg(run)
-        .output()
-        .unwrap();
-    assert!(
-        forger.status.success(),
-        "{}",
-        String::from_utf8_lossy(&forger.stderr)
-    );
+    // A careful forger: it also writes the data file to match, so only the seq gives it away.
+    hand_sale(env, jump, serde_json::json!({ "run": run }));
     live.finish()
 }
 
