@@ -3,8 +3,9 @@
 //! prints must match the lines the doc shows (`[..]` any text, `...` any lines: matcher.rs).
 //! Samples that name `$STORE` run against the test PostgreSQL cluster, samples that run
 //! `chromium` where the browser is; an output block the tests cannot run says so in the doc.
-//! And every relative link in those files must name a file that exists.
+//! And every file those docs link to or name must exist (links.rs).
 
+mod links;
 mod matcher;
 mod parse;
 
@@ -255,92 +256,4 @@ fn every_doc_is_checked_and_every_output_block_is_run_or_marked() {
     let run: usize = existing_docs().map(|p| parse::samples(&p).len()).sum();
     let marked: usize = existing_docs().map(|p| parse::not_run(&p)).sum();
     eprintln!("doc samples: {run} run by the tests, {marked} marked as not run");
-}
-
-#[test]
-fn every_relative_link_in_the_docs_resolves() {
-    let mut broken = Vec::new();
-    for file in existing_docs() {
-        let text = fs::read_to_string(&file).expect("read doc");
-        for target in text.split("](").skip(1).filter_map(|s| s.split(')').next()) {
-            let path = target.split('#').next().unwrap_or("");
-            if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
-                continue;
-            }
-            if !file.parent().expect("doc dir").join(path).exists() {
-                broken.push(format!("{}: {target}", file.display()));
-            }
-        }
-    }
-    assert!(
-        broken.is_empty(),
-        "links to missing files:\n{}",
-        broken.join("\n")
-    );
-}
-
-#[test]
-fn every_repository_path_the_docs_name_exists() {
-    const TOP: [&str; 8] = [
-        "src/", "tests/", "benches/", "lesson/", "docs/", "locales/", "data/", ".ci/",
-    ];
-    let mut missing = Vec::new();
-    for file in existing_docs() {
-        let text = fs::read_to_string(&file).expect("read doc");
-        for span in code_spans(&text) {
-            let named = TOP.iter().any(|top| span.starts_with(top));
-            // A pattern (`tests/it/pg_*.rs`, `target/<host-tuple>/...`) names no one file.
-            let pattern = span.contains(['*', '<', '{', '…', ' ']);
-            if named && !pattern && !doc(span).exists() {
-                missing.push(format!("{}: {span}", file.display()));
-            }
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "the docs name files that are not there:\n{}",
-        missing.join("\n")
-    );
-}
-
-/// The inline code spans of a Markdown text, fenced blocks left out: a span opened by a run of
-/// N backticks ends at the next run of exactly N.
-fn code_spans(text: &str) -> Vec<&str> {
-    let mut spans = Vec::new();
-    let mut in_fence = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence {
-            continue;
-        }
-        // Backticks are ASCII, so every slice below starts and ends on a character boundary.
-        let bytes = line.as_bytes();
-        let run_at = |at: usize| bytes[at..].iter().take_while(|&&b| b == b'`').count();
-        let mut at = 0;
-        while at < bytes.len() {
-            if bytes[at] != b'`' {
-                at += 1;
-                continue;
-            }
-            let ticks = run_at(at);
-            let start = at + ticks;
-            let mut close = start;
-            while close < bytes.len() && !(bytes[close] == b'`' && run_at(close) == ticks) {
-                close += if bytes[close] == b'`' {
-                    run_at(close)
-                } else {
-                    1
-                };
-            }
-            if close >= bytes.len() {
-                break;
-            }
-            spans.push(line[start..close].trim());
-            at = close + ticks;
-        }
-    }
-    spans
 }
