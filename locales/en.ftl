@@ -386,10 +386,13 @@ explore-some-bad = { $bad } of { $runs } sampled schedules went wrong ({ $percen
 
 ## explore --power-cut (show/power_cut.rs)
 
-power-title = Power cuts: { $buyers } buyers, { $tickets } tickets, { $fsync ->
+power-title = Power cuts: { $buyers } buyers, { count-tickets-of }, { $fsync ->
     [yes] the order log fsynced before every confirmation
    *[no] no fsync before confirming (--no-fsync)
-}. One real race recorded: { $steps } file operations, { $confirmed } sales confirmed.
+}. One real race recorded: { $steps } file operations, { $confirmed ->
+    [one] 1 sale
+   *[other] { $confirmed } sales
+} confirmed.
 power-model-weak = weak model (unsynced writes lost, torn, zero-filled; at most { $bound } reordered)
 power-model-ordered = ordered model (ext4's default, data=ordered)
 power-model-line = { $model }: { $states } crash states at { $cuts } cut points, { $distinct } distinct, each recovered by the next run: { $vulnerable } vulnerable
