@@ -12,6 +12,7 @@ mod parse;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use crate::common::needs;
 use crate::pg_cluster;
@@ -120,23 +121,37 @@ fn run_once(sample: &Sample, setting: &Setting) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `sample` until it matches, three times at most: `--seed` fixes every delay but not the
-/// kernel's scheduling, and on a machine loaded far past its cores a buyer can start after
-/// another's write and the counts change. A number changed in the doc fails all three.
+/// How many times a sample may run before it fails.
+const RUNS: usize = 3;
+
+/// One sample runs at a time, whichever doc test it belongs to: ten-buyer races started side by
+/// side by the doc tests themselves were what pushed a buyer's start past another's write.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `sample` until it matches, [`RUNS`] times at most: `--seed` fixes every delay but not
+/// the kernel's scheduling, and on a machine loaded far past its cores a buyer can start after
+/// another's write and the counts change. A number changed in the doc fails every run.
 fn check(sample: &Sample, setting: &Setting) {
-    let mut failure = String::new();
-    for attempt in 1..=3 {
-        match run_once(sample, setting) {
+    let mut failures = Vec::new();
+    for attempt in 1..=RUNS {
+        let outcome = {
+            let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+            run_once(sample, setting)
+        };
+        match outcome {
             Ok(()) => {
                 if attempt > 1 {
-                    eprintln!("{}: matched on run {attempt} of 3", sample.place);
+                    eprintln!("{}: matched on run {attempt} of {RUNS}", sample.place);
                 }
                 return;
             }
-            Err(told) => failure = told,
+            Err(told) => failures.push(told),
         }
     }
-    panic!("three runs, none matched; the last:\n{failure}");
+    panic!(
+        "{RUNS} runs, none matched:\n{}",
+        failures.join("\n--- the next run:\n")
+    );
 }
 
 /// Checks the samples of `name` that need nothing beyond the binary; how many there were.
