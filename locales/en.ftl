@@ -373,6 +373,7 @@ explore-none-bad = No schedule went wrong: { $why ->
    *[lucky] none of the orders run let two buyers decide on the same count.
 }
 explore-none-bad-counted = 0 of { $interleavings } interleavings ({ $schedules } distinct schedules) went wrong.
+explore-none-bad-joined = { $counted } { $why }
 explore-lesson = { $scope ->
     [none] without a lock, a buyer can decide on a count another buyer is about to change.
     [write] the lock around the write does not cover the read, so a buyer can still write a stale count.

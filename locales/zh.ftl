@@ -296,6 +296,7 @@ explore-none-bad = 没有一种调度出错：{ $why ->
    *[lucky] 跑过的顺序里没有两个用户按同一个余票做决定。
 }
 explore-none-bad-counted = { $interleavings } 种交错（{ $schedules } 种不同的调度）都没有出错。
+explore-none-bad-joined = { $counted }{ $why }
 explore-lesson = { $scope ->
     [none] 不加锁时，一个用户可能按另一个用户马上要改的余票做决定。
     [write] 锁只包住写入，没有包住读取，所以用户仍会写回过期的余票。
