@@ -92,3 +92,23 @@ fn code_spans(text: &str) -> Vec<&str> {
     }
     spans
 }
+
+#[test]
+fn the_readme_maps_every_doc_and_stays_short() {
+    let readme = fs::read_to_string(doc("README.md")).expect("read README.md");
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 200,
+        "README.md is {lines} lines; at most 200 (issue 23)"
+    );
+    let unmapped: Vec<String> = fs::read_dir(doc("docs"))
+        .expect("read docs/")
+        .map(|entry| entry.expect("docs/ entry").file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md") && !readme.contains(&format!("(docs/{name})")))
+        .collect();
+    assert!(
+        unmapped.is_empty(),
+        "README.md's map of the docs does not link {unmapped:?}"
+    );
+}
