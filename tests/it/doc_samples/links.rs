@@ -112,3 +112,31 @@ fn the_readme_maps_every_doc_and_stays_short() {
         "README.md's map of the docs does not link {unmapped:?}"
     );
 }
+
+#[test]
+fn no_message_points_at_the_readme() {
+    // Messages name the doc for their audience (docs/protocol.md, docs/postgres.md): the README
+    // is a two-minute page whose section titles change.
+    fn files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                files(&path, found);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(&doc("src"), &mut all);
+    files(&doc("locales"), &mut all);
+    let pointing: Vec<String> = all
+        .iter()
+        .filter(|path| fs::read_to_string(path).is_ok_and(|text| text.contains("README")))
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        pointing.is_empty(),
+        "these point at the README: {pointing:?}"
+    );
+}
