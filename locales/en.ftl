@@ -132,6 +132,7 @@ left-unconfirmed = {" "}and { $n } sold but unconfirmed (in the { $ledger })
 left-finished-by = ; its order #{ $seq } reached the data file only when { $by } finished it (ticket_num = { $after })
 left-nothing = : it died before buying, so nothing changed
 left-nothing-database = : it died before its COMMIT, and the server rolled back whatever it had begun, so nothing changed
+left-ledger-unread = it had { $n } confirmed; whether it sold more is not known (the { $ledger } could not be read back)
 verdict-ok = OK: { count-tickets-of }, { $sold } sold{ $others ->
     [0] {""}
    *[other] {" "}by this run and { $others } by others
@@ -156,6 +157,7 @@ verdict-protocol-violation = PROTOCOL VIOLATION: { count-tickets-of }, { $confir
    *[other] { $forged } entries that break
 } the { $ledger }'s chain during the race, so no count can judge this run (see "!" above)
 verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
+verdict-books-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, but neither the { $stock } nor the { $ledger } could be read back after the race, so how many were sold and whether every ticket is accounted for is not known
 
 ## "Why:" (show/cause.rs)
 
@@ -166,6 +168,7 @@ why-how-whole = The lock covered the whole purchase, so something outside the lo
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
 why-protocol-violation = another program wrote entries into the { $ledger } that no writer keeping the lock protocol writes, so the tally cannot tell this run's sales from its forgery; this run's own confirmations are above, and the program named in "!" is the one to fix.
 why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
+why-books-unknown = neither the { $stock } nor the { $ledger } could be read back after the race (the error below says why), so nothing here says what was sold or whether updates were lost; the only count above is the buyers' confirmations.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }
 why-stale = { $groups }, but another buyer wrote between { $n ->
@@ -610,3 +613,179 @@ holder-pid = pid { $pid }
 error-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the lock on { $path }, held by { $holder }; another program is using this data file
 error-lock-wait-interrupted = interrupted while waiting for the lock on { $path }
 error-lock-keeps-vanishing = failed to lock { $path }: the lock file was deleted or replaced { $times } times in a row right after it was locked; something keeps removing it; stop it, then run again
+
+## Errors from every corner of the program (shop/, race/, cli/, settings/, explore/, powercut/)
+# The English is word for word what tests and docs quote; zh.ftl says the same for a class.
+
+shown-relative = { $path } (relative to { $cwd })
+file-kind = { $kind ->
+    [directory] a directory
+    [fifo] a named pipe (FIFO)
+    [socket] a socket
+    [device] a device
+    [link] a symbolic link
+   *[unknown] a file of an unknown kind
+}
+sidecar = { $what ->
+    [lock] lock file
+   *[log] order log
+}
+io-open-lock-file = open lock file
+error-data-path-link-loop = data path { $path } goes through more than { $max } symbolic links; point --data at the file itself
+error-data-path-foreign-link = data path { $path } is a symbolic link owned by another user (uid { $owner }) in a shared directory; grab-tickets follows only your own links there; point --data at the real file
+error-data-path-is-directory = data path { $path } is a directory; point --data at a JSON file, e.g. --data { $example }
+error-data-path-not-regular = data path { $path } is { $kind }, not a regular file; point --data at a JSON file like {"{"}"ticket_num": 3{"}"}
+error-data-path-no-file = data path { $path } names no file; point --data at a JSON file
+error-data-dir-missing = the directory of data file { $path } does not exist; create it with: mkdir -p { $dir }
+error-data-dir-missing-to-create = cannot create data file { $path }: directory { $dir } does not exist; create it (mkdir -p { $mkdir }) or point --data at a file in an existing directory
+error-data-became-link = data file { $path } became a symbolic link after the run resolved it; something is changing this directory under the run
+error-sidecar-keeps-vanishing = failed to open { $what } { $path }: it keeps disappearing; something is deleting it while grab-tickets runs
+error-sidecar-is-link = { $what } { $path } is a symbolic link; grab-tickets never follows links to its own files (in a shared directory a link may point at anyone's file); remove the link and grab-tickets creates a new { $what }
+error-sidecar-hard-links = { $what } { $path } has { $links } hard links: another name shares its contents, and writing it would change that file too; if nothing else needs it, remove { $path } and grab-tickets creates a new { $what }
+error-sidecar-not-regular = { $what } { $path } is { $kind }, not a regular file; move it away and grab-tickets creates a new { $what }
+error-data-too-large-to-read = data file { $path } is larger than a ticket counter needs (at most { $max } bytes); is --data pointing at the right file?
+error-temp-names-taken = failed to create a temp file beside { $path }: { $attempts } random names in a row were taken; something is filling the directory with names
+error-data-duplicate-key = data file { $path } has the key "{ $key }" more than once; which one counts is ambiguous (programs disagree), so grab-tickets will not guess; keep one of them
+error-count-field = "{ $name }" in data file { $path } { $problem }; set it to a whole number from 0 to { $max }
+count-not-whole = is { $text }, but it must be a whole number
+count-negative = is { $text }, but it cannot be negative
+count-too-large = is { $text }, more than the maximum of { $max }
+error-ledger-no-seq = data file { $path } has no "seq" but its order log { $log } has entries: the file was replaced without following the lock protocol; run grab-tickets without --keep-stock to restock it
+error-ledger-disagrees = data file { $path } says { $tickets } tickets at #{ $seq }, but its order log { $log } says { $after } there: the data file was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-ledger-does-not-continue = order log { $log } does not continue from data file { $path } (data at #{ $seq } with { $tickets } tickets, log at #{ $last }); something changed one of them without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-log-unparsed = failed to parse order log { $path } at line { $line }: { $error }; every line must be a JSON object with whole numbers "seq", "before", "after" and a string "kind" (docs/protocol.md); a program other than grab-tickets wrote it wrong
+error-race-gate-timed-out = timed out after --lock-timeout { $ms } ms waiting for the race of { $launchers } on { $path } to end; try again later, or join it with --keep-stock
+error-race-gate-interrupted = interrupted while waiting for another race on { $path } to end
+launcher-waiting-for-race = grab-tickets: waiting for the race of { $launchers } on { $path } to end before setting the stock (join it instead with --keep-stock)
+launchers-another = another launcher
+launchers-one = launcher pid { $pid }
+launchers-many = launchers { $list }
+launchers-and = {" "}and{" "}
+error-atomic-needs-store = --atomic and --serializable need a database store (--store postgres://...)
+
+# PostgreSQL: what failed and where ($target is the URL without its password).
+error-pg-store-url = invalid --store '{ $url }': { $what }; expected postgres://USER@HOST:PORT/DB, e.g. postgres://app@localhost:5432/shop (a socket directory goes percent-encoded in the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop)
+pg-url-not-postgres = it does not start with postgres://
+pg-url-no-host = it names no host
+pg-url-no-database = it names no database (the /DB at the end)
+error-pg-login = failed to log in to { $target }: { $error }; check the user and the password (in the URL, or in PGPASSWORD)
+error-pg-no-database = failed to connect to { $target }: { $error }; create it first (createdb NAME) or name another database at the end of the URL
+error-pg-connect = failed to connect to { $target }: { $error }
+error-pg-password-missing = failed to log in to { $target }: the server asks for a password; put it in the URL (postgres://USER:PASSWORD@...) or in PGPASSWORD
+error-pg-no-tls = failed to connect to { $target }: { $error }; the server does not offer TLS: leave sslmode out of the URL, or enable ssl on the server
+error-pg-not-running = failed to connect to { $target }: { $error }; is the server running and listening there? (docs/postgres.md shows how to start one)
+error-pg-lost-connection = lost the connection to { $target } while trying to { $action }: { $error }; the server rolls back whatever was not committed, so no half-made sale is left behind
+error-pg-failed = failed to { $action } in { $target }: { $error }
+error-pg-no-stock = { $target } has no stock yet (grab_tickets.stock is empty); run once without --keep-stock to set it (--tickets N)
+error-pg-stock-gone = the stock row in { $target } is gone: it was there when the race started, so something deleted it during the race (grab_tickets.stock is empty); this buyer stops without buying; every sale so far is in grab_tickets.orders; run again with --tickets N to set a new stock
+error-pg-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the stock in { $target }, locked by { $holder }; another run is using this database
+pg-stock-in = the stock in { $target }
+pg-take-the-lock = take the lock
+pg-set-the-stock = set the stock
+pg-read-back-the-stock-and-the-orders = read back the stock and the orders
+pg-create-the-grab_tickets-tables = create the grab_tickets tables
+pg-prepare-the-purchase = prepare the purchase
+pg-read-the-stock = read the stock
+pg-record-the-order = record the order
+pg-commit-the-purchase = commit the purchase
+pg-roll-back-a-refused-purchase = roll back a refused purchase
+pg-end-a-read-only-transaction = end a read-only transaction
+pg-sell-a-ticket = sell a ticket
+
+# The processes (race/)
+error-no-own-binary = failed to find own binary: { $error }
+error-no-pipe = failed to create a pipe: { $error }
+error-buyer-spawn = failed to start buyer { $n } ({ $exe }): { $error }
+error-no-chooser = stepped buyers need a chooser; this is a bug in grab-tickets
+error-buyer-reports = failed to read buyer reports: { $error }
+error-buyer-bad-plan = a buyer got a bad plan from its launcher: { $error }; buyers are started by grab-tickets itself, not by hand
+error-buyer-no-pipe = { $who } has no pipe to its launcher: { $error }
+error-step-pipe = failed to open the step pipe on stdin: { $error }
+error-kill-at-unreached-step = --kill-at { $kill } names a step this run never reaches; with these settings a purchase passes { $steps }
+error-stepped-stuck = the stepped race is stuck: no buyer can move (lock held by { $holder }, waiting: { $waiter }); this is a bug in grab-tickets
+error-step-send = failed to let { $who } make its move ({ $mv }): { $error }
+launcher-step-stuck = grab-tickets: still waiting for { $who } to reach its next step after { $s } s; is another program holding the lock on the data file?
+error-step-protocol = { $who } paused before its { $mv } without being let go: the step protocol is broken
+error-step-gone = { $who } exited without reporting its next step
+misfit-finished = { $who } had already finished
+misfit-no-buyer = there is no { $who } (--buyers { $buyers })
+misfit-other-move = { $who } is paused before its next move, { $turn } ({ $what }), not { $wanted }
+error-report-to-stdout = failed to write the report to stdout: { $error }
+error-a-buyer-failed = a buyer process failed; see the report above
+stopped-at-once = grab-tickets: stopped at once by a second signal, without a report; the buyers were killed, and the next run settles the files
+
+# explore and explore --power-cut
+error-schedule-failed = schedule "{ $schedule }" failed: { $why }
+schedule-buyer-failed = { $who }: { $message }
+schedule-buyer-ended = { $who } ended { $how }
+schedule-protocol-broken = a buyer broke the report protocol
+error-summary-to-stdout = failed to write the summary to stdout: { $error }
+explore-progress = {"  "}{ $n } schedules run ...
+error-no-own-program = failed to find this program: { $error }
+error-recorded-race-failed = the recorded race failed: { $stderr }
+error-record-unparsed = failed to parse power-cut record { $path } at line { $line }: { $error }
+error-record-inconsistent = power-cut record { $path } does not add up: { $why }
+record-used-before-created = { $name } is used before it is created
+record-not-hex = { $text } is not hex
+
+# The command line's values (cli/bounds.rs, cli/resolve.rs, settings/)
+error-out-of-range = { $flag } { $value } is out of range; use { $lo } to { $hi }{ $hint }
+range-open = use a whole number, { $lo } or more
+range-closed = use a whole number from { $lo } to { $hi }
+value-negative = it cannot be negative; { $range }
+value-not-whole = not a whole number; { $range }
+value-too-large = { $n } is too large; { $range }
+hint-explore-sample = ; every schedule of more buyers is too many to run: sample them with --random N
+error-depth-with-uniform = --depth is the PCT sampler's; leave it out with --sampler uniform
+error-schedule-too-few-buyers = --schedule names buyer-{ $named }, but --buyers is { $buyers }; use --buyers { $named } or leave --buyers out
+error-schedule-moves = --schedule "{ $schedule }": { $error }
+delay-malformed = invalid delay range '{ $text }': expected LO..HI in milliseconds, e.g. 100..300
+delay-reversed = invalid delay range '{ $text }': LO ({ $lo }) is greater than HI ({ $hi }); write it as { $hi }..{ $lo }
+delay-too-long = invalid delay range '{ $text }': at most { $max } ms is allowed
+per-buyer-invalid = invalid value '{ $text }': expected a whole number of tickets (1 or more) or 'all'
+step-unknown = unknown step '{ $text }'; use one of { $names }
+kill-at-malformed = invalid --kill-at '{ $text }': expected BUYER:STEP[:ATTEMPT], e.g. 2:order_logged
+schedule-cannot-move = { $who } cannot move { $moves }: { $lock ->
+    [none] with NO lock
+    [write] with the lock around the write only
+   *[whole] with the lock around the whole purchase
+} a buyer moves { $buys } ({ $sold_out } when it reads 0){ $more ->
+    [one] {""}
+   *[many] , and again without the search for each further ticket
+}
+schedule-step-invalid = invalid schedule step '{ $word }': { $why }; write each step as a buyer number and a move letter (s search, l lock, r read, w write, u unlock), e.g. "1s 2s 1r 2r 1w 2w"
+schedule-step-buyer-range = buyers are numbered 1 to { $max }
+schedule-step-no-number = it does not start with a buyer number
+schedule-step-not-a-move = '{ $letter }' is not a move
+schedule-step-no-letter = the move letter is missing
+schedule-step-two-letters = one move letter per step
+schedule-empty = the schedule is empty; give steps like "1s 2s 1r 2r 1w 2w"
+
+# Clap's refusals (cli/refusal.rs). English runs print clap's own words, which these repeat.
+clap-refusal = { $what }; { $hint }
+clap-unknown-argument = unexpected argument '{ $arg }' found
+clap-unknown-subcommand = unrecognized subcommand '{ $name }'
+clap-value-missing = a value is required for '{ $arg }' but none was supplied
+clap-invalid-value = invalid value '{ $value }' for '{ $arg }'
+clap-because = : { $why }
+clap-possible-values = { $line } [possible values: { $values }]
+clap-missing-arguments = the following required arguments were not provided: { $args }
+clap-conflict = the argument '{ $arg }' cannot be used with '{ $other }'
+clap-repeated = the argument '{ $arg }' cannot be used multiple times
+clap-extra-value = unexpected value '{ $value }' for '{ $arg }' found; no more were expected
+clap-tip-argument = a similar argument exists: '{ $similar }'
+clap-tip-subcommand = a similar subcommand exists: '{ $similar }'
+clap-tip-value = a similar value exists: '{ $similar }'
+clap-tip-help = see 'grab-tickets --help'
+
+# The lock and the platform (shop/lock.rs, sys/)
+error-lock-unsupported = failed to lock { $path }: { $error }; this filesystem does not support file locks, so the race cannot be prevented here; put the data file on a local filesystem (--data /tmp/tickets/data.json)
+error-replaced-while-open = { $path } was replaced while open
+error-not-a-directory = { $path } is not a directory
+
+# The JSON parser's finding (shop/document.rs); English runs print serde_json's own words.
+json-problem = { $kind ->
+    [eof] the JSON ends too early, at line { $line } column { $column }
+    [data] a value of the wrong type at line { $line } column { $column }
+   *[syntax] not valid JSON at line { $line } column { $column }
+}

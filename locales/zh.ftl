@@ -113,6 +113,7 @@ left-unconfirmed = ，另有 { $n } 张已卖出但未确认（记在{ $ledger }
 left-finished-by = ；它的订单 #{ $seq } 直到{ $by }替它完成才写进数据文件（ticket_num = { $after }）
 left-nothing = ：它在买票之前就死了，所以什么都没变
 left-nothing-database = ：它在 COMMIT 之前就死了，服务器回滚了它开始的一切，所以什么都没变
+left-ledger-unread = 它已确认 { $n } 张；它是否还卖出了更多无从知道（{ $ledger }无法读回）
 verdict-ok = 结果正确：{ $tickets } 张票，卖出 { $sold } 张{ $others ->
     [0] {""}
    *[other] （本次运行），别人卖出 { $others } 张
@@ -128,6 +129,7 @@ verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $conf
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
 verdict-protocol-violation = 违反协议：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间另一个程序写了 { $forged } 条打断{ $ledger }链条的记录，所以任何数字都无法评判这一轮（见上面的“!”行）
 verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
+verdict-books-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，但抢票结束后{ $stock }和{ $ledger }都无法读回，所以卖出了多少、每张票是否都对得上账，都无从知道
 
 ## “原因：”（show/cause.rs）
 
@@ -138,6 +140,7 @@ why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之�
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
 why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
+why-books-unknown = 抢票结束后{ $stock }和{ $ledger }都无法读回（原因见下面的错误），所以这里不能说卖出了多少，也不能判断是否有丢失更新；上面唯一的数字是用户的确认。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
 why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的
@@ -621,3 +624,178 @@ holder-pid = pid { $pid }
 error-lock-timed-out = 等待 { $path } 上的锁超过了 --lock-timeout { $ms } 毫秒，锁由 { $holder } 持有；有另一个程序正在使用这个数据文件
 error-lock-wait-interrupted = 等待 { $path } 上的锁时被中断
 error-lock-keeps-vanishing = 无法锁上 { $path }：锁文件刚锁上就被删除或替换，连续 { $times } 次；有东西一直在删它；先让它停下，再重新运行
+
+## 程序各处的错误（shop/、race/、cli/、settings/、explore/、powercut/）
+
+shown-relative = { $path }（相对于 { $cwd }）
+file-kind = { $kind ->
+    [directory] 一个目录
+    [fifo] 一个命名管道（FIFO）
+    [socket] 一个套接字
+    [device] 一个设备
+    [link] 一个符号链接
+   *[unknown] 一个类型不明的文件
+}
+sidecar = { $what ->
+    [lock] 锁文件
+   *[log] 订单日志
+}
+io-open-lock-file = 打开锁文件
+error-data-path-link-loop = 数据路径 { $path } 经过了超过 { $max } 个符号链接；请让 --data 直接指向文件本身
+error-data-path-foreign-link = 数据路径 { $path } 是共享目录里另一个用户（uid { $owner }）的符号链接；在那里 grab-tickets 只跟随你自己的链接；请让 --data 指向真正的文件
+error-data-path-is-directory = 数据路径 { $path } 是一个目录；请让 --data 指向一个 JSON 文件，比如 --data { $example }
+error-data-path-not-regular = 数据路径 { $path } 是{ $kind }，不是普通文件；请让 --data 指向一个 JSON 文件，比如 {"{"}"ticket_num": 3{"}"}
+error-data-path-no-file = 数据路径 { $path } 没有指出文件名；请让 --data 指向一个 JSON 文件
+error-data-dir-missing = 数据文件 { $path } 所在的目录不存在；用这条命令创建：mkdir -p { $dir }
+error-data-dir-missing-to-create = 无法创建数据文件 { $path }：目录 { $dir } 不存在；先创建它（mkdir -p { $mkdir }），或者让 --data 指向一个已有目录里的文件
+error-data-became-link = 数据文件 { $path } 在本次运行确认之后变成了符号链接；有东西正在改动这个目录
+error-sidecar-keeps-vanishing = 无法打开{ $what } { $path }：它一再消失；grab-tickets 运行时有东西在删除它
+error-sidecar-is-link = { $what } { $path } 是一个符号链接；grab-tickets 从不跟随指向自己文件的链接（在共享目录里，链接可能指向任何人的文件）；删掉这个链接，grab-tickets 会新建一个{ $what }
+error-sidecar-hard-links = { $what } { $path } 有 { $links } 个硬链接：另一个名字共享它的内容，写它也会改掉那个文件；如果别处不需要它，删掉 { $path }，grab-tickets 会新建一个{ $what }
+error-sidecar-not-regular = { $what } { $path } 是{ $kind }，不是普通文件；把它移走，grab-tickets 会新建一个{ $what }
+error-data-too-large-to-read = 数据文件 { $path } 比一个余票计数器需要的大（最多 { $max } 字节）；--data 指对文件了吗？
+error-temp-names-taken = 无法在 { $path } 旁边创建临时文件：连续 { $attempts } 个随机名字都已被占用；有东西在往这个目录里塞满文件名
+error-data-duplicate-key = 数据文件 { $path } 里的键 "{ $key }" 出现了不止一次；哪一个算数说不清（各个程序看法不同），grab-tickets 不去猜；请只保留一个
+error-count-field = 数据文件 { $path } 里的 "{ $name }" { $problem }；请把它设成 0 到 { $max } 之间的整数
+count-not-whole = 是 { $text }，但它必须是整数
+count-negative = 是 { $text }，但它不能是负数
+count-too-large = 是 { $text }，超过了上限 { $max }
+error-ledger-no-seq = 数据文件 { $path } 里没有 "seq"，但它的订单日志 { $log } 里有记录：有人没按锁的规矩替换了这个文件；去掉 --keep-stock 运行 grab-tickets，重新设置余票
+error-ledger-disagrees = 数据文件 { $path } 说在 #{ $seq } 时有 { $tickets } 张票，但它的订单日志 { $log } 说那时是 { $after } 张：有人没按锁的规矩改了数据文件；去掉 --keep-stock 运行，重新设置余票（账本从重新设置处接着记）
+error-ledger-does-not-continue = 订单日志 { $log } 接不上数据文件 { $path }（数据在 #{ $seq }，有 { $tickets } 张票；日志在 #{ $last }）；有人没按锁的规矩改了其中一个；去掉 --keep-stock 运行，重新设置余票（账本从重新设置处接着记）
+error-log-unparsed = 无法解析订单日志 { $path } 第 { $line } 行：{ $error }；每一行都必须是一个 JSON 对象，含整数 "seq"、"before"、"after" 和字符串 "kind"（见 docs/protocol.md）；这是 grab-tickets 以外的程序写错的
+error-race-gate-timed-out = 等待 { $launchers } 在 { $path } 上的抢票结束，超过了 --lock-timeout { $ms } 毫秒；请稍后再试，或者用 --keep-stock 加入它
+error-race-gate-interrupted = 等待 { $path } 上的另一场抢票结束时被中断
+launcher-waiting-for-race = grab-tickets：正在等待 { $launchers } 在 { $path } 上的抢票结束，然后才设置余票（用 --keep-stock 可以直接加入它）
+launchers-another = 另一个主进程
+launchers-one = 主进程 pid { $pid }
+launchers-many = 主进程 { $list }
+launchers-and = 和
+error-atomic-needs-store = --atomic 和 --serializable 需要数据库存储（--store postgres://...）
+
+# PostgreSQL：什么失败了，在哪里（$target 是去掉密码的 URL）
+error-pg-store-url = --store '{ $url }' 无效：{ $what }；应该是 postgres://USER@HOST:PORT/DB，比如 postgres://app@localhost:5432/shop（套接字目录要百分号编码写在主机处：postgres://app@%2Fvar%2Frun%2Fpostgresql/shop）
+pg-url-not-postgres = 它不是以 postgres:// 开头
+pg-url-no-host = 它没有指出主机
+pg-url-no-database = 它没有指出数据库（末尾的 /DB）
+error-pg-login = 无法登录 { $target }：{ $error }；请检查用户名和密码（在 URL 里，或在 PGPASSWORD 里）
+error-pg-no-database = 无法连接 { $target }：{ $error }；请先创建它（createdb NAME），或者在 URL 末尾换一个数据库
+error-pg-connect = 无法连接 { $target }：{ $error }
+error-pg-password-missing = 无法登录 { $target }：服务器要求密码；把它写进 URL（postgres://USER:PASSWORD@...）或 PGPASSWORD
+error-pg-no-tls = 无法连接 { $target }：{ $error }；服务器不提供 TLS：去掉 URL 里的 sslmode，或者在服务器上启用 ssl
+error-pg-not-running = 无法连接 { $target }：{ $error }；服务器在运行并在那里监听吗？（docs/postgres.md 说明了怎样启动一个）
+error-pg-lost-connection = 在{ $action }时与 { $target } 的连接断了：{ $error }；服务器会回滚所有没有提交的操作，所以不会留下做了一半的买票
+error-pg-failed = 无法在 { $target } 中{ $action }：{ $error }
+error-pg-no-stock = { $target } 里还没有余票（grab_tickets.stock 是空的）；去掉 --keep-stock 运行一次来设置它（--tickets N）
+error-pg-stock-gone = { $target } 中的余票行不见了：抢票开始时它还在，所以是抢票过程中被人删掉了（grab_tickets.stock 是空的）；这个用户不买票就停下了；到目前为止的每一笔售出都记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
+error-pg-lock-timed-out = 等待 { $target } 里的余票超过了 --lock-timeout { $ms } 毫秒，它被 { $holder } 锁着；另一次运行正在使用这个数据库
+pg-stock-in = { $target } 里的余票
+pg-take-the-lock = 加锁
+pg-set-the-stock = 设置余票
+pg-read-back-the-stock-and-the-orders = 读回余票和订单
+pg-create-the-grab_tickets-tables = 创建 grab_tickets 的表
+pg-prepare-the-purchase = 准备买票语句
+pg-read-the-stock = 读余票
+pg-record-the-order = 记录订单
+pg-commit-the-purchase = 提交这次买票
+pg-roll-back-a-refused-purchase = 回滚一次被拒绝的买票
+pg-end-a-read-only-transaction = 结束一个只读事务
+pg-sell-a-ticket = 卖出一张票
+
+# 进程（race/）
+error-no-own-binary = 找不到本程序的可执行文件：{ $error }
+error-no-pipe = 无法创建管道：{ $error }
+error-buyer-spawn = 无法启动用户{ $n }（{ $exe }）：{ $error }
+error-no-chooser = 逐步运行的用户需要一个调度者；这是 grab-tickets 的 bug
+error-buyer-reports = 无法读取用户进程的报告：{ $error }
+error-buyer-bad-plan = 一个用户进程从主进程收到了错误的计划：{ $error }；用户进程由 grab-tickets 自己启动，不能手工运行
+error-buyer-no-pipe = { $who } 没有通往主进程的管道：{ $error }
+error-step-pipe = 无法打开标准输入上的单步管道：{ $error }
+error-kill-at-unreached-step = --kill-at { $kill } 指的步骤这次运行根本走不到；按这些设置，一次买票经过的步骤是 { $steps }
+error-stepped-stuck = 逐步运行卡住了：没有用户能走（锁的持有者：{ $holder }，等锁的：{ $waiter }）；这是 grab-tickets 的 bug
+error-step-send = 无法让 { $who } 走它的一步（{ $mv }）：{ $error }
+launcher-step-stuck = grab-tickets：已经 { $s } 秒了，还在等 { $who } 走到下一步；是不是有别的程序拿着数据文件的锁？
+error-step-protocol = { $who } 没被放行就在 { $mv } 之前暂停了：单步协议被破坏了
+error-step-gone = { $who } 没报告下一步就退出了
+misfit-finished = { $who } 已经结束了
+misfit-no-buyer = 没有 { $who }（--buyers { $buyers }）
+misfit-other-move = { $who } 停在它的下一步 { $turn }（{ $what }）之前，不是 { $wanted }
+error-report-to-stdout = 无法把报告写到标准输出：{ $error }
+error-a-buyer-failed = 有一个用户进程失败了；见上面的报告
+stopped-at-once = grab-tickets：收到第二个信号，立即停止，不出报告；用户进程都已被杀死，下一次运行会把文件整理好
+
+# explore 和 explore --power-cut
+error-schedule-failed = 调度 "{ $schedule }" 失败：{ $why }
+schedule-buyer-failed = { $who }：{ $message }
+schedule-buyer-ended = { $who } 以 { $how } 结束
+schedule-protocol-broken = 有一个用户进程破坏了报告协议
+error-summary-to-stdout = 无法把总结写到标准输出：{ $error }
+explore-progress = {"  "}已跑 { $n } 种调度 ...
+error-no-own-program = 找不到本程序：{ $error }
+error-recorded-race-failed = 被录下的抢票失败了：{ $stderr }
+error-record-unparsed = 无法解析断电记录 { $path } 第 { $line } 行：{ $error }
+error-record-inconsistent = 断电记录 { $path } 前后对不上：{ $why }
+record-used-before-created = { $name } 在创建之前就被使用了
+record-not-hex = { $text } 不是十六进制
+
+# 命令行的取值（cli/bounds.rs、cli/resolve.rs、settings/）
+error-out-of-range = { $flag } { $value } 超出范围；请用 { $lo } 到 { $hi }{ $hint }
+range-open = 请用不小于 { $lo } 的整数
+range-closed = 请用 { $lo } 到 { $hi } 之间的整数
+value-negative = 不能是负数；{ $range }
+value-not-whole = 不是整数；{ $range }
+value-too-large = { $n } 太大了；{ $range }
+hint-explore-sample = ；更多用户的全部调度多得跑不完：用 --random N 抽样
+error-depth-with-uniform = --depth 是 PCT 抽样的参数；用 --sampler uniform 时请去掉它
+error-schedule-too-few-buyers = --schedule 提到了用户{ $named }，但 --buyers 是 { $buyers }；请用 --buyers { $named }，或者去掉 --buyers
+error-schedule-moves = --schedule "{ $schedule }"：{ $error }
+delay-malformed = 延迟范围 '{ $text }' 无效：应该是以毫秒计的 LO..HI，比如 100..300
+delay-reversed = 延迟范围 '{ $text }' 无效：LO（{ $lo }）大于 HI（{ $hi }）；请写成 { $hi }..{ $lo }
+delay-too-long = 延迟范围 '{ $text }' 无效：最多允许 { $max } 毫秒
+per-buyer-invalid = 取值 '{ $text }' 无效：应该是票数（1 或更多的整数）或 'all'
+step-unknown = 未知的步骤 '{ $text }'；请用其中之一：{ $names }
+kill-at-malformed = --kill-at '{ $text }' 无效：应该是 BUYER:STEP[:ATTEMPT]，比如 2:order_logged
+schedule-cannot-move = { $who } 不能走 { $moves }：{ $lock ->
+    [none] 不加锁时
+    [write] 只在写入时加锁时
+   *[whole] 整个买票过程加互斥锁时
+}，一个用户的步骤是 { $buys }（读到 0 时是 { $sold_out }）{ $more ->
+    [one] {""}
+   *[many] ，之后每多买一张票，再走一遍（不再查票）
+}
+schedule-step-invalid = 调度步骤 '{ $word }' 无效：{ $why }；每一步写成用户编号加一个步骤字母（s 查票、l 加锁、r 读、w 写、u 解锁），比如 "1s 2s 1r 2r 1w 2w"
+schedule-step-buyer-range = 用户编号是 1 到 { $max }
+schedule-step-no-number = 它不是以用户编号开头
+schedule-step-not-a-move = '{ $letter }' 不是一个步骤
+schedule-step-no-letter = 缺少步骤字母
+schedule-step-two-letters = 每一步只能有一个步骤字母
+schedule-empty = 调度是空的；请给出这样的步骤："1s 2s 1r 2r 1w 2w"
+
+# clap 的拒绝（cli/refusal.rs）：clap 只会说英文，这里按错误的种类和内容重新说一遍
+clap-refusal = { $what }；{ $hint }
+clap-unknown-argument = 没有这个参数：'{ $arg }'
+clap-unknown-subcommand = 没有这个子命令：'{ $name }'
+clap-value-missing = '{ $arg }' 需要一个值，但没有给出
+clap-invalid-value = '{ $arg }' 的值 '{ $value }' 无效
+clap-because = ：{ $why }
+clap-possible-values = { $line }［可用的值：{ $values }］
+clap-missing-arguments = 缺少必需的参数：{ $args }
+clap-conflict = 参数 '{ $arg }' 不能和 '{ $other }' 一起用
+clap-repeated = 参数 '{ $arg }' 只能用一次
+clap-extra-value = '{ $arg }' 多了一个值 '{ $value }'；它不需要更多的值
+clap-tip-argument = 有一个相近的参数：'{ $similar }'
+clap-tip-subcommand = 有一个相近的子命令：'{ $similar }'
+clap-tip-value = 有一个相近的值：'{ $similar }'
+clap-tip-help = 请看 'grab-tickets --help'
+
+# 锁与平台（shop/lock.rs、sys/）
+error-lock-unsupported = 无法锁上 { $path }：{ $error }；这个文件系统不支持文件锁，这里没法阻止超卖；请把数据文件放在本地文件系统上（--data /tmp/tickets/data.json）
+error-replaced-while-open = { $path } 在打开期间被替换了
+error-not-a-directory = { $path } 不是目录
+
+# JSON 解析器发现的问题（shop/document.rs）
+json-problem = { $kind ->
+    [eof] JSON 在第 { $line } 行第 { $column } 列提前结束了
+    [data] 第 { $line } 行第 { $column } 列的值类型不对
+   *[syntax] 第 { $line } 行第 { $column } 列不是合法的 JSON
+}

@@ -165,7 +165,11 @@ impl Error {
 pub(crate) fn shown(path: &Path) -> String {
     match std::env::current_dir() {
         Ok(cwd) if path.is_relative() => {
-            format!("{} (relative to {})", path.display(), cwd.display())
+            tr!(
+                "shown-relative",
+                path = path.display().to_string(),
+                cwd = cwd.display().to_string()
+            )
         }
         _ => path.display().to_string(),
     }

@@ -9,7 +9,9 @@
 //!   - `args`       the clap types: every flag with its help
 //!   - `bounds`     every whole-number flag's range, stated and checked once
 //!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
-//! - `settings/`    the resolved settings; imports nothing from the rest of the crate
+//!   - `refusal`    clap's usage errors rebuilt in the chosen language from their kind
+//!   - `man`        the manual pages (`grab-tickets man`), rendered from the same clap types
+//! - `settings/`    the resolved settings; imports nothing from the rest of the crate but `lang`
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
@@ -35,6 +37,7 @@
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
 //!   - `pipe`       both ends of the event pipe, and the quiet moments between events
+//!   - `relay`      the buyers' stderr, passed on to the launcher's with control characters escaped
 //!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
 //!     who moves next (`explore`, `--schedule`)
 //!   - `chaos`      fault injection: who is SIGKILLed at which step (drawn from the seed), and

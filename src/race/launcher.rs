@@ -4,7 +4,7 @@
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use super::Reaped;
 use super::buyer::BuyerPlan;
@@ -12,9 +12,11 @@ use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
 use super::pipe::{Heard, Listener, Tick};
+use super::relay::Relay;
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{LockScope, Settings};
 
 /// What the launcher tells every buyer of one race, besides the settings.
@@ -78,6 +80,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
+        self.relay.finish();
         let (mut heard, (gun_us, race_us), conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
@@ -97,6 +100,7 @@ impl Field {
         interrupt::forget_buyers();
         drop(self.gun);
         reap(self.children);
+        self.relay.finish();
     }
 }
 
@@ -111,6 +115,8 @@ pub(crate) struct Field {
     scope: LockScope,
     /// The run's clock starts here (a value of `clock::monotonic_ns`).
     epoch_ns: u64,
+    /// The buyers' stderr, passed on escaped.
+    relay: Relay,
 }
 
 struct Spawned {
@@ -130,12 +136,13 @@ enum Gun {
 fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
-        .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
+        .map_err(|e| Error::environment(tr!("error-no-own-binary", error = e.to_string())))?;
     let pipe_error =
-        |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
+        |e: std::io::Error| Error::environment(tr!("error-no-pipe", error = e.to_string()));
     let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
     let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
+    let mut relay = Relay::start().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
     for index in 1..=settings.buyers() {
@@ -150,6 +157,9 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             stepped: start.stepped,
+            // A buyer's failure reaches the report in the run's language, as the launcher's
+            // own errors do (scripts decide on the failure's kind, never on its words).
+            lang: crate::lang::current(),
         };
         let stdin = if start.stepped {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
@@ -162,7 +172,8 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         // them all at once.
         let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
-        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), stdin, events, group);
+        let pipes = (stdin, events, relay.for_buyer().map_err(pipe_error)?);
+        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), pipes, group);
         match spawned {
             Ok(child) => {
                 interrupt::watch_buyer(&child, children.is_empty());
@@ -177,15 +188,19 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
                 drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
-                return Err(Error::environment(format!(
-                    "failed to start buyer {index} ({}): {e}",
-                    exe.display()
+                relay.finish();
+                return Err(Error::environment(tr!(
+                    "error-buyer-spawn",
+                    n = index.to_string(),
+                    exe = exe.display().to_string(),
+                    error = e.to_string()
                 )));
             }
         }
     }
-    // Only the buyers hold the write end now, so the read end sees EOF when the last one exits.
+    // Only the buyers hold the write ends now, so the read ends see EOF when the last one exits.
     drop(events_writer);
+    relay.close();
     Ok(Field {
         children,
         gun: if start.stepped {
@@ -196,6 +211,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         events,
         scope: settings.scope(),
         epoch_ns,
+        relay,
     })
 }
 
@@ -205,8 +221,7 @@ fn spawn_one(
     exe: &Path,
     plan: &BuyerPlan,
     password: Option<&str>,
-    gun: PipeReader,
-    events: PipeWriter,
+    (gun, events, stderr): (PipeReader, PipeWriter, PipeWriter),
     first: Option<u32>,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
@@ -220,7 +235,7 @@ fn spawn_one(
         .arg(serde_json::to_string(plan).expect("a plan serializes"))
         .stdin(gun)
         .stdout(events)
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
 }
 
@@ -293,15 +308,13 @@ fn hear_race(
         }
         (Pacing::Free, Gun::Own(go)) => {
             go.clear();
-            return Err(Error::buyer(
-                "stepped buyers need a chooser; this is a bug in grab-tickets",
-            ));
+            return Err(Error::buyer(tr!("error-no-chooser")));
         }
         _ => {}
     }
     let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(field.epoch_ns).saturating_sub(gun_us);
-    read_result.map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
+    read_result.map_err(|e| Error::buyer(tr!("error-buyer-reports", error = e.to_string())))?;
     Ok((heard, (gun_us, race_us), conducted))
 }
 

@@ -14,8 +14,9 @@ pub(crate) struct Tally {
     /// not be read (the data file deleted, the server gone, the stock row deleted): never a
     /// number that was not read.
     pub remaining: Option<u64>,
-    /// Orders in the order log for this run (net of orders taken back).
-    pub logged: u64,
+    /// Orders in the order log for this run (net of orders taken back), or None when the
+    /// ledger could not be read back (the server gone): never a count that was not read.
+    pub logged: Option<u64>,
     /// Orders in the ledger by everyone else (other runs, other programs) while this run
     /// raced, net of orders taken back.
     pub sold_by_others: u64,
@@ -65,7 +66,7 @@ impl Tally {
             initial,
             confirmed,
             remaining,
-            logged,
+            logged: Some(logged),
             sold_by_others: 0,
             oversold: 0,
             lost_updates: None,
@@ -91,6 +92,16 @@ impl Tally {
         }
     }
 
+    /// The ledger could not be read back: its count is unknown, and so is how many of its
+    /// sales went unconfirmed.
+    pub(crate) fn ledger_unread(self) -> Tally {
+        Tally {
+            logged: None,
+            unconfirmed: 0,
+            ..self
+        }
+    }
+
     /// Records how many unconfirmed sales belong to buyers that were not killed.
     pub(crate) fn with_unexplained(self, unexplained: u64) -> Tally {
         Tally {
@@ -111,15 +122,15 @@ impl Tally {
         }
         // Without the stock read back no verdict can be drawn, and no other status may
         // pretend to one: oversold is still counted (from confirmations alone) in the tally.
-        let Some(remaining) = self.remaining else {
+        let (Some(remaining), Some(logged)) = (self.remaining, self.logged) else {
             return Status::StockUnknown;
         };
         if self.oversold > 0 {
             Status::Oversold
         } else if self.lost_updates > Some(0) {
             Status::LostUpdates
-        } else if remaining + self.logged + self.sold_by_others != self.initial
-            || self.confirmed + self.unconfirmed != self.logged
+        } else if remaining + logged + self.sold_by_others != self.initial
+            || self.confirmed + self.unconfirmed != logged
             || self.unexplained > 0
         {
             // Every ticket must be either still in stock or in the ledger, and every sale

@@ -1,5 +1,6 @@
 //! The resolved run settings every module below the CLI reads, and their value types. At the
-//! bottom of the crate: it imports nothing from it.
+//! bottom of the crate: it imports nothing from it but the `lang` leaf, so a refused value
+//! reads in the class's language.
 //!
 //! [`Settings`] is made once, by [`Settings::new`] and its `with_` parts (the command line and
 //! `explore` alike), keeps its fields to itself, and hands each layer its part: a buyer's

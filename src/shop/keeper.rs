@@ -8,10 +8,10 @@ use std::cell::RefCell;
 use super::books::{self, LockWait};
 use super::file_store::FileStore;
 use super::lock::{GateGuard, Mode, RaceGate, launchers};
-use super::orders::Window;
 use super::pg::books::PgBooks;
 use super::{Closed, Opened};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{Restock, Settings, StoreAt};
 
 /// The store as the launcher holds it. One per run, made once and never moved in bulk, so
@@ -62,7 +62,7 @@ impl Keeper {
         match self {
             Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
             Keeper::Postgres(db) => {
-                format!("the stock in {}", db.borrow().target().shown())
+                tr!("pg-stock-in", target = db.borrow().target().shown())
             }
         }
     }
@@ -121,11 +121,12 @@ impl Keeper {
             Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
                 Ok(closed) => closed,
                 Err(e) => (
-                    // The server is gone or the stock row deleted: the stock is unknown.
+                    // The server is gone: neither the stock nor the orders could be read, so
+                    // both are unknown (never the zero an empty window would count).
                     Closed {
                         remaining: None,
                         recovered: None,
-                        window: Window::default(),
+                        window: None,
                     },
                     Some(e),
                 ),
@@ -152,11 +153,10 @@ fn enter_file_race<'g>(
     wait: &LockWait,
 ) -> Result<(GateGuard<'g>, Opened)> {
     let on_gate_wait = |pids: &[u32]| {
-        let line = format!(
-            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
-             (join it instead with --keep-stock)",
-            launchers(pids),
-            settings.data().display()
+        let line = tr!(
+            "launcher-waiting-for-race",
+            launchers = launchers(pids),
+            path = settings.data().display().to_string()
         );
         eprintln!("{}", crate::safe_text::escaped(&line));
     };

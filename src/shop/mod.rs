@@ -61,8 +61,9 @@ pub(crate) struct Closed {
     pub remaining: Option<u64>,
     /// An order a killed buyer committed that the launcher had to apply.
     pub recovered: Option<Entry>,
-    /// Everything appended to the ledger while the run raced, by anyone.
-    pub window: Window,
+    /// Everything appended to the ledger while the run raced, by anyone; None when the
+    /// ledger could not be read (the server gone): then no count of it is known.
+    pub window: Option<Window>,
 }
 
 /// A state brought up to date with the ledger, and the order applied on the way, if any.

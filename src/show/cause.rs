@@ -40,10 +40,15 @@ pub(crate) fn why(settings: &Settings, result: &RunResult, story: &Story) -> Opt
         ));
     }
     if t.status() == Status::StockUnknown {
-        return Some(tr!(
-            "why-stock-unknown",
-            stock = Store::of(settings).stock()
-        ));
+        let store = Store::of(settings);
+        return Some(match t.logged {
+            Some(_) => tr!("why-stock-unknown", stock = store.stock()),
+            None => tr!(
+                "why-books-unknown",
+                stock = store.stock(),
+                ledger = store.ledger()
+            ),
+        });
     }
     explain(settings.scope(), t.status(), story)
 }

@@ -247,9 +247,9 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
     {
         let again = File::open(path)?;
         if entry_of(&again)?.id != entry_of(file)?.id {
-            return Err(io::Error::other(format!(
-                "{} was replaced while open",
-                path.display()
+            return Err(io::Error::other(crate::lang::tr!(
+                "error-replaced-while-open",
+                path = path.display().to_string()
             )));
         }
         Ok(again)

@@ -48,9 +48,9 @@ impl Dir {
             .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
             .open(path)?;
         if entry_of(&handle)?.kind != Kind::Directory {
-            return Err(io::Error::other(format!(
-                "{} is not a directory",
-                path.display()
+            return Err(io::Error::other(crate::lang::tr!(
+                "error-not-a-directory",
+                path = path.display().to_string()
             )));
         }
         Ok(Dir {
@@ -275,9 +275,9 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
         .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
         .open(path)?;
     if entry_of(&again)?.id != entry_of(file)?.id {
-        return Err(io::Error::other(format!(
-            "{} was replaced while open",
-            path.display()
+        return Err(io::Error::other(crate::lang::tr!(
+            "error-replaced-while-open",
+            path = path.display().to_string()
         )));
     }
     Ok(again)

@@ -322,6 +322,22 @@ impl Cluster {
         );
     }
 
+    /// Stops the server at once (`-m immediate`, a crash), keeping its data for
+    /// [`start_again`](Cluster::start_again): what it committed can be counted afterwards.
+    pub(crate) fn crash(&self) {
+        let out = self.pg_ctl(&["-m", "immediate", "stop"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts a server [`crash`](Cluster::crash)ed on its own data again.
+    pub(crate) fn start_again(&self) {
+        assert!(self.pg_ctl_start(), "pg_ctl start failed after a crash");
+    }
+
     pub(crate) fn create_database(&self, test: &str) -> Db {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(

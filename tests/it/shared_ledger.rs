@@ -271,6 +271,34 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
         .assert_tickets_left(0);
 }
 
+/// A run name from another program's entry is foreign text: the report names that program
+/// with its control characters escaped, so "\x1b[2K\rOK:" cannot erase a line and forge one.
+#[test]
+fn a_control_sequence_in_a_foreign_run_name_is_shown_escaped() {
+    let env = TestEnv::new();
+    let run: Live = env
+        .race()
+        .env("LC_ALL", "C")
+        .tickets(40)
+        .buyers(2)
+        .per_buyer("all")
+        .delay("20..30")
+        .spawn();
+    wait_for_sales(&env, 2);
+    hand_sale(
+        &env,
+        1,
+        serde_json::json!({"run": "x\u{1b}[2K\rOK: 40 tickets"}),
+    );
+    let run = run.finish();
+    run.assert_success()
+        .assert_stdout_contains("x\\u{1b}[2K\\rOK: 40 tickets")
+        .assert_that(
+            !format!("{}{}", run.stdout(), run.stderr()).contains(['\u{1b}', '\r']),
+            "a raw control character from the order log reached the terminal",
+        );
+}
+
 #[test]
 fn racing_buyers_without_the_lock_are_told_they_logged_the_same_order_number() {
     let env = TestEnv::new();

@@ -203,10 +203,10 @@ fn read_books(
         remaining: stock.map(|s| s.ticket_num),
         // A sale and its order are one transaction: nothing to finish.
         recovered: None,
-        window: Window {
+        window: Some(Window {
             entries,
             ..Window::default()
-        },
+        }),
     };
     Ok((closed, bad))
 }
@@ -236,11 +236,10 @@ fn reconnect(target: &Target) -> Result<Client> {
 }
 
 fn timed_out(target: &Target, timeout: Option<Duration>, holder: Option<u32>) -> Error {
-    Error::environment(format!(
-        "timed out after --lock-timeout {} ms waiting for the stock in {}, locked by {}; \
-         another run is using this database",
-        timeout.map_or(0, |d| d.as_millis()),
-        target.shown(),
-        holder_name(holder)
+    Error::environment(tr!(
+        "error-pg-lock-timed-out",
+        ms = timeout.map_or(0, |d| d.as_millis()).to_string(),
+        target = target.shown(),
+        holder = holder_name(holder)
     ))
 }
