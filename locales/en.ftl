@@ -156,6 +156,7 @@ verdict-protocol-violation = PROTOCOL VIOLATION: { count-tickets-of }, { $confir
     [one] an entry that breaks
    *[other] { $forged } entries that break
 } the { $ledger }'s chain during the race, so no count can judge this run (see "!" above)
+verdict-changed-outside = CHANGED OUTSIDE THE PROTOCOL: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } was changed by hand during the race, outside the lock protocol, so no count can judge this run (see "!" above)
 verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
 verdict-books-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, but neither the { $stock } nor the { $ledger } could be read back after the race, so how many were sold and whether every ticket is accounted for is not known
 
@@ -167,6 +168,7 @@ why-how-write = The lock covered only the write, not the read before it, so it c
 why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
 why-protocol-violation = another program wrote entries into the { $ledger } that no writer keeping the lock protocol writes, so the tally cannot tell this run's sales from its forgery; this run's own confirmations are above, and the program named in "!" is the one to fix.
+why-changed-outside = something changed the { $stock } outside the lock protocol, with no entry in the ledger (a hand edit), so the counts above mix this run's sales with that change; restock (run without --keep-stock) before the next race.
 why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
 why-books-unknown = neither the { $stock } nor the { $ledger } could be read back after the race (the error below says why), so nothing here says what was sold or whether updates were lost; the only count above is the buyers' confirmations.
 why-group-first = { $who } read ticket_num = { $n }
@@ -691,6 +693,9 @@ pg-commit-the-purchase = commit the purchase
 pg-roll-back-a-refused-purchase = roll back a refused purchase
 pg-end-a-read-only-transaction = end a read-only transaction
 pg-sell-a-ticket = sell a ticket
+pg-record-the-race = record the race in grab_tickets.races
+pg-read-the-connection-limits = read the server's connection limits
+pg-count-the-connections = count the buyers' connections
 
 # The processes (race/)
 error-no-own-binary = failed to find own binary: { $error }
@@ -789,3 +794,29 @@ json-problem = { $kind ->
     [data] a value of the wrong type at line { $line } column { $column }
    *[syntax] not valid JSON at line { $line } column { $column }
 }
+
+## The database's edges (issue 20: race/secret.rs, shop/pg/)
+
+error-buyer-stdin = a buyer failed to open the pipe from its launcher on stdin: { $error }
+error-buyer-secret-line = a buyer got a bad first line from its launcher on stdin ({ $reason }); buyers are started by grab-tickets itself, not by hand
+error-pg-race-beside-unlocked = an unlocked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }): it writes counts it read without a lock, so it may oversell, and no lock this run takes can stop it; nothing was changed; wait for it to end, then run with { $mine } again (or race beside it unlocked too, with { $theirs })
+launcher-unlocked-beside-locked = grab-tickets: a locked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }); this unlocked run ({ $mine }) may oversell it
+error-pg-stock-changed-by-hand = the stock row in { $shown } says { $count } tickets at #{ $seq }, but grab_tickets.orders says { $logged } at #{ $logged_seq }: the stock row was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-pg-stock-changed-mid-race = order id { $id } in grab_tickets.orders sold from { $before } tickets at #{ $seq }, but { $known ->
+    [none] no order left the stock at #{ $seq }
+   *[other] the order before it left { $known } there
+}: the stock row in { $shown } was changed without following the lock protocol during the race; run without --keep-stock to restock (the ledger goes on from the restock)
+error-pg-too-few-connections = { $shown } can take only { $free } more { $free ->
+    [one] connection
+   *[other] connections
+} now: { $which ->
+    [database] the database's CONNECTION LIMIT is
+    [role] the role's CONNECTION LIMIT is
+   *[server] the server allows this user (max_connections, less any slots reserved for superusers)
+} { $limit } and { $used } are in use, but { $buyers } buyers need one each; nothing was changed; run with --buyers { $free } or fewer, or raise { $which ->
+    [database] the database's CONNECTION LIMIT
+    [role] the role's CONNECTION LIMIT
+   *[server] max_connections on the server
+}
+error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, or too slow); nothing was changed; run with --buyers { $logged_in } or fewer, or free connections on the server
+error-pg-login-wait-interrupted = interrupted while waiting for the buyers to log in to { $shown }; nothing was changed

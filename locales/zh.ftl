@@ -128,6 +128,7 @@ verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } �
 verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
 verdict-protocol-violation = 违反协议：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间另一个程序写了 { $forged } 条打断{ $ledger }链条的记录，所以任何数字都无法评判这一轮（见上面的“!”行）
+verdict-changed-outside = 余票被绕过协议改动：{ count-tickets-of }，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间{ $stock }被人绕过锁协议手工改过，所以任何数字都无法评判这一轮（见上面的“!”行）
 verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
 verdict-books-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，但抢票结束后{ $stock }和{ $ledger }都无法读回，所以卖出了多少、每张票是否都对得上账，都无从知道
 
@@ -139,6 +140,7 @@ why-how-write = 锁只包住了写入，没有包住前面的读取，所以加�
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
+why-changed-outside = 有人绕过锁协议改了{ $stock }，账本里没有记下这次改动（手工修改），所以上面的数字把这一轮的卖出和那次改动混在了一起；下一轮之前先补货（去掉 --keep-stock 运行）。
 why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
 why-books-unknown = 抢票结束后{ $stock }和{ $ledger }都无法读回（原因见下面的错误），所以这里不能说卖出了多少，也不能判断是否有丢失更新；上面唯一的数字是用户的确认。
 why-group-first = { $who } 读到 ticket_num = { $n }
@@ -701,6 +703,9 @@ pg-commit-the-purchase = 提交这次买票
 pg-roll-back-a-refused-purchase = 回滚一次被拒绝的买票
 pg-end-a-read-only-transaction = 结束一个只读事务
 pg-sell-a-ticket = 卖出一张票
+pg-record-the-race = 在 grab_tickets.races 中登记这场抢票
+pg-read-the-connection-limits = 读取服务器的连接数上限
+pg-count-the-connections = 清点买家的连接
 
 # 进程（race/）
 error-no-own-binary = 找不到本程序的可执行文件：{ $error }
@@ -799,3 +804,26 @@ json-problem = { $kind ->
     [data] 第 { $line } 行第 { $column } 列的值类型不对
    *[syntax] 第 { $line } 行第 { $column } 列不是合法的 JSON
 }
+
+## The database's edges (issue 20: race/secret.rs, shop/pg/)
+
+error-buyer-stdin = 买家进程无法打开标准输入上来自启动器的管道：{ $error }
+error-buyer-secret-line = 买家进程从启动器的标准输入收到的第一行有误（{ $reason }）；买家进程由 grab-tickets 自己启动，不能手工启动
+error-pg-race-beside-unlocked = { $shown } 的余票上正在进行一场不加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）：它写回的是没加锁时读到的余票，可能超卖，本次运行加什么锁都拦不住它；没有做任何改动；等它结束后再用 { $mine } 运行（或者同样不加锁，用 { $theirs } 和它一起抢）
+launcher-unlocked-beside-locked = grab-tickets：{ $shown } 的余票上正在进行一场加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）；本次不加锁的运行（{ $mine }）可能让它超卖
+error-pg-stock-changed-by-hand = { $shown } 的余票行写着第 #{ $seq } 次改动后余票 { $count } 张，但 grab_tickets.orders 记的是第 #{ $logged_seq } 次改动后 { $logged } 张：余票行被人绕过锁的约定改过；去掉 --keep-stock 重新运行，设置新的余票（账本从这次补货接着记）
+error-pg-stock-changed-mid-race = grab_tickets.orders 中 id 为 { $id } 的订单是从第 #{ $seq } 次改动后的余票 { $before } 张卖出的，但{ $known ->
+    [none] 没有哪笔订单把余票改到第 #{ $seq } 次
+   *[other] 前一笔订单在那里留下的是 { $known } 张
+}：抢票过程中 { $shown } 的余票行被人绕过锁的约定改过；去掉 --keep-stock 重新运行，设置新的余票（账本从这次补货接着记）
+error-pg-too-few-connections = { $shown } 现在只能再接受 { $free } 个连接：{ $which ->
+    [database] 数据库的 CONNECTION LIMIT 是
+    [role] 角色的 CONNECTION LIMIT 是
+   *[server] 服务器允许这个用户连接（max_connections 减去给超级用户保留的连接）
+} { $limit } 个，已用 { $used } 个，但 { $buyers } 个买家每人都要一个连接；没有做任何改动；用 --buyers { $free } 或更少运行，或者调大{ $which ->
+    [database] 数据库的 CONNECTION LIMIT
+    [role] 角色的 CONNECTION LIMIT
+   *[server] 服务器的 max_connections
+}
+error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝，或者太慢）；没有做任何改动；用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+error-pg-login-wait-interrupted = 等待买家登录 { $shown } 时被中断；没有做任何改动

@@ -270,7 +270,7 @@ pub(crate) fn race_and_reconcile(
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
     let field = launcher::spawn(&start)?;
-    let (racing, opened) = match shop.enter_race(settings, &run, &wait) {
+    let (racing, opened) = match shop.enter_race(settings, &run, &wait, &field.started()) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();
@@ -295,6 +295,7 @@ pub(crate) fn race_and_reconcile(
             window: closed.window.as_ref(),
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
+            settle_failure: settle_error.as_ref().map(Error::kind),
             launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,

@@ -38,6 +38,7 @@
 //!   - `buyer`      one buyer process: search, then buy until done
 //!   - `pipe`       both ends of the event pipe, and the quiet moments between events
 //!   - `relay`      the buyers' stderr, passed on to the launcher's with control characters escaped
+//!   - `secret`     the database password's way to a buyer: one line on its own stdin
 //!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
 //!     who moves next (`explore`, `--schedule`)
 //!   - `chaos`      fault injection: who is SIGKILLed at which step (drawn from the seed), and
@@ -56,7 +57,9 @@
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
-//!     trait), `lock` its row or advisory lock, `books` the launcher's side
+//!     trait), `lock` its row or advisory lock, `books` the launcher's side, `gate` the running
+//!     races' modes (`grab_tickets.races`), `foreign` the row checked against its ledger (a
+//!     hand edit), `room` the server's free connections, checked before anything changes
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //!   - `planted`    bugs planted on purpose (a sync left out) for the power-cut tests
 //! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording

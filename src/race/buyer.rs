@@ -121,7 +121,12 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     match &settings.store {
         StoreAt::DataFile => buy_from(&FileStore::open(&settings.data)?, plan, report),
         StoreAt::Postgres { url } => {
-            let target = Target::parse(url, settings.rules.durability)?;
+            let mut stdin = open_stdin()
+                .map_err(|e| Error::environment(tr!("error-buyer-stdin", error = e.to_string())))?;
+            let Some(password) = super::secret::receive(&mut stdin)? else {
+                return Ok(()); // The launcher called the race off before the start.
+            };
+            let target = Target::parse(url, settings.rules.durability)?.with_password(password);
             buy_from(
                 &PgStore::open(&target, plan.index, settings.db_lock)?,
                 plan,

@@ -13,18 +13,21 @@ use super::clock;
 use super::interrupt;
 use super::pipe::{Heard, Listener, Tick};
 use super::relay::Relay;
+use super::secret;
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
-use crate::settings::{LockScope, Settings};
+use crate::settings::{LockScope, Settings, StoreAt};
+use crate::shop::Started;
 
 /// What the launcher tells every buyer of one race, besides the settings.
 pub(crate) struct Briefing<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
-    /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
+    /// The database password, written to each buyer's own stdin (`race::secret`), never its
+    /// command line or environment.
     pub password: Option<String>,
     pub victims: &'a [Victim],
     /// A stepped race: each buyer gets its own go pipe and pauses before every move.
@@ -95,6 +98,19 @@ impl Field {
         })
     }
 
+    /// Each spawned buyer's number and pid, and how to tell that the user asked to stop: what
+    /// a store waits on before the stock changes.
+    pub(crate) fn started(&self) -> Started<'static> {
+        Started {
+            buyers: self
+                .children
+                .iter()
+                .map(|s| (s.index, s.child.id()))
+                .collect(),
+            interrupted: &interrupt::interrupted,
+        }
+    }
+
     /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
     pub(crate) fn call_off(self) {
         interrupt::forget_buyers();
@@ -113,6 +129,8 @@ pub(crate) struct Field {
     events: PipeReader,
     /// What the lock covers: a stepped race's scheduler tracks the lock by it.
     scope: LockScope,
+    /// The buyers pause before every move (their own go pipes carry the moves).
+    stepped: bool,
     /// The run's clock starts here (a value of `clock::monotonic_ns`).
     epoch_ns: u64,
     /// The buyers' stderr, passed on escaped.
@@ -126,8 +144,9 @@ struct Spawned {
     spawned_us: u64,
 }
 
-/// The buyers' stdin: one pipe shared by all, or (stepped) one pipe each, on which every
-/// byte after the starting gun lets the buyer make one move.
+/// The buyers' stdin: one pipe shared by all, or one pipe each: stepped, every byte after
+/// the starting gun lets the buyer make one move; on a database, the password's line comes
+/// before the gun, and a shared pipe would let one buyer read another's line.
 enum Gun {
     Shared(PipeWriter),
     Own(Vec<PipeWriter>),
@@ -145,6 +164,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let mut relay = Relay::start().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
+    let own_stdin = start.stepped || matches!(settings.store(), StoreAt::Postgres { .. });
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
@@ -161,7 +181,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             // own errors do (scripts decide on the failure's kind, never on its words).
             lang: crate::lang::current(),
         };
-        let stdin = if start.stepped {
+        let stdin = if own_stdin {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
             own_guns.push(writer);
             reader
@@ -173,9 +193,14 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
         let pipes = (stdin, events, relay.for_buyer().map_err(pipe_error)?);
-        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), pipes, group);
+        let spawned = spawn_one(&exe, &plan, pipes, group);
         match spawned {
             Ok(child) => {
+                if let (Some(pipe), false) = (own_guns.last_mut(), start.stepped) {
+                    // The pipe's buffer holds the line until the buyer reads it. A buyer
+                    // that died already cannot take it, and is reaped and reported as dead.
+                    let _ = secret::send(pipe, start.password.as_deref());
+                }
                 interrupt::watch_buyer(&child, children.is_empty());
                 children.push(Spawned {
                     index,
@@ -203,13 +228,14 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     relay.close();
     Ok(Field {
         children,
-        gun: if start.stepped {
+        gun: if own_stdin {
             Gun::Own(own_guns)
         } else {
             Gun::Shared(shared_gun)
         },
         events,
         scope: settings.scope(),
+        stepped: start.stepped,
         epoch_ns,
         relay,
     })
@@ -217,17 +243,16 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
 
 /// Starts one buyer process: `grab-tickets buyer --plan JSON`, its stdin the gun, its stdout
 /// the event pipe, in the buyers' group (`first`: the first buyer's pid; `None` for the first).
+/// A PGPASSWORD of the launcher's own is not passed on: the buyer's password comes on its
+/// stdin, and an environment is inherited by whatever the buyer starts.
 fn spawn_one(
     exe: &Path,
     plan: &BuyerPlan,
-    password: Option<&str>,
     (gun, events, stderr): (PipeReader, PipeWriter, PipeWriter),
     first: Option<u32>,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
+    command.env_remove("PGPASSWORD");
     crate::sys::join_buyers(&mut command, first);
     command
         .arg("buyer")
@@ -306,7 +331,7 @@ fn hear_race(
             go.clear();
             conducted = Some(result?);
         }
-        (Pacing::Free, Gun::Own(go)) => {
+        (Pacing::Free, Gun::Own(go)) if field.stepped => {
             go.clear();
             return Err(Error::buyer(tr!("error-no-chooser")));
         }

@@ -9,6 +9,7 @@ pub(crate) mod interrupt;
 pub(crate) mod launcher;
 pub(crate) mod pipe;
 mod relay;
+pub(crate) mod secret;
 pub(crate) mod stepper;
 
 /// A buyer process after `wait`.

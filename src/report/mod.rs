@@ -8,6 +8,7 @@ mod tally;
 use serde::Serialize;
 
 use crate::events::{Event, Message};
+use crate::exit::Failure;
 use crate::race::chaos::VictimReport;
 use crate::race::launcher::RaceRecord;
 use crate::shop::orders::{Entry, EntryKind, Jump, Window};
@@ -88,6 +89,8 @@ pub(crate) struct Ledger<'a> {
     pub recovered_by_launcher: Option<Entry>,
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<String>,
+    /// Its kind: `ChangedOutside` makes the verdict say so instead of drawing one.
+    pub settle_failure: Option<Failure>,
     /// Times the launcher found the lock file deleted or replaced and locked the new one.
     pub launcher_relocks: u64,
 }
@@ -206,7 +209,10 @@ pub(crate) fn reconcile(
         }
         .with_others(by_others)
         .with_unexplained(unexplained)
-        .with_forged(window.jumps.len() as u64),
+        .with_forged(window.jumps.len() as u64)
+        .with_changed_outside(u64::from(
+            ledger.settle_failure == Some(Failure::ChangedOutside),
+        )),
         buyers,
         events: raced.events,
         garbled: raced.garbled,

@@ -32,6 +32,9 @@ pub(crate) struct Tally {
     /// Entries in the run's window that break the ledger's chain (another program broke the
     /// protocol): none of the counts above includes them.
     pub forged: u64,
+    /// Changes to the stock found outside the lock protocol (a hand edit of the data file or
+    /// the stock row): the counts were drawn from a stock nobody sold from.
+    pub changed_outside: u64,
 }
 
 /// The one-word result.
@@ -52,6 +55,9 @@ pub(crate) enum Status {
     /// Another program wrote entries that break the ledger's chain during the race: the
     /// counts cannot judge the run, and nothing is called oversold on their word.
     ProtocolViolation,
+    /// The stock was changed outside the lock protocol (by hand) during the race: the counts
+    /// disagree because of it, so none of them judges the run either.
+    ChangedOutside,
 }
 
 impl Tally {
@@ -73,6 +79,7 @@ impl Tally {
             unconfirmed: logged.saturating_sub(confirmed),
             unexplained: 0,
             forged: 0,
+            changed_outside: 0,
         }
         .with_others(0)
     }
@@ -115,10 +122,21 @@ impl Tally {
         Tally { forged, ..self }
     }
 
+    /// Records the changes to the stock found outside the lock protocol.
+    pub(crate) fn with_changed_outside(self, changed_outside: u64) -> Tally {
+        Tally {
+            changed_outside,
+            ..self
+        }
+    }
+
     pub(crate) fn status(&self) -> Status {
         // Forged history comes first: every other status would be drawn from it.
         if self.forged > 0 {
             return Status::ProtocolViolation;
+        }
+        if self.changed_outside > 0 {
+            return Status::ChangedOutside;
         }
         // Without the stock read back no verdict can be drawn, and no other status may
         // pretend to one: oversold is still counted (from confirmations alone) in the tally.

@@ -9,7 +9,8 @@ use super::books::{self, LockWait};
 use super::file_store::FileStore;
 use super::lock::{GateGuard, Mode, RaceGate, launchers};
 use super::pg::books::PgBooks;
-use super::{Closed, Opened};
+use super::pg::gate::RaceMode;
+use super::{Closed, Opened, Started};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::settings::{Restock, Settings, StoreAt};
@@ -53,6 +54,7 @@ impl Keeper {
             StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgBooks::open(
                 url,
                 settings.durability(),
+                settings.buyers(),
             )?))),
         }
     }
@@ -67,7 +69,7 @@ impl Keeper {
         }
     }
 
-    /// The password to hand to buyers through their environment, if the URL had one.
+    /// The password to hand to buyers on their stdin, if the URL (or PGPASSWORD) had one.
     pub(crate) fn password(&self) -> Option<String> {
         match self {
             Keeper::File { .. } => None,
@@ -77,13 +79,17 @@ impl Keeper {
 
     /// Sets the stock (or keeps it) and opens the run's window of the ledger. The file store
     /// waits for any running race to end before a restock (the race gate, held shared while
-    /// racing). The database has no gate: a restock takes both locks, so it lands between
+    /// racing). The database's gate (`pg::gate`) records the race's mode first, and refuses
+    /// a safe race beside an unlocked one; its restock takes both locks, so it lands between
     /// two purchases of a running race, and that race's report names it.
+    /// `started`: the database waits for every buyer's login first, so a server that cannot
+    /// take them all is found before the stock changes.
     pub(crate) fn enter_race(
         &self,
         settings: &Settings,
         run: &str,
         wait: &LockWait,
+        started: &Started,
     ) -> Result<(Option<GateGuard<'_>>, Opened)> {
         match self {
             Keeper::File { shop, gate } => {
@@ -91,9 +97,13 @@ impl Keeper {
                 Ok((Some(racing), opened))
             }
             Keeper::Postgres(db) => {
-                let opened =
-                    db.borrow_mut()
-                        .restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
+                let mut db = db.borrow_mut();
+                db.wait_for_buyers(started)?;
+                let mode = RaceMode::of(settings.method(), settings.scope(), settings.db_lock());
+                if let Some(line) = db.enter_gate(mode, run)? {
+                    eprintln!("{}", crate::safe_text::escaped(&line));
+                }
+                let opened = db.restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
                 Ok((None, opened))
             }
         }
@@ -118,7 +128,7 @@ impl Keeper {
                     }
                 }
             }
-            Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
+            Keeper::Postgres(db) => match db.borrow_mut().close_books_and_leave(opened.from) {
                 Ok(closed) => closed,
                 Err(e) => (
                     // The server is gone: neither the stock nor the orders could be read, so

@@ -55,6 +55,14 @@ pub(crate) struct Opened {
     pub from: u64,
 }
 
+/// The buyers a launcher has started, as a store needs them before the stock changes.
+pub(crate) struct Started<'a> {
+    /// Each buyer's number and pid.
+    pub buyers: Vec<(u32, u32)>,
+    /// Whether the user has asked to stop (Ctrl-C, SIGTERM) meanwhile.
+    pub interrupted: &'a dyn Fn() -> bool,
+}
+
 /// The ledger once every buyer has ended.
 pub(crate) struct Closed {
     /// The stock read back after the race; None when it could not be read.

@@ -36,7 +36,8 @@ pub(crate) enum EntryKind {
     /// Takes back the order just before it, whose buyer failed before finishing it: the
     /// ticket goes back (`after == before + 1`).
     Void,
-    /// A kind this version does not know (another program's): kept, counted, never applied.
+    /// A kind this version does not know (another program's): kept, and settled by its
+    /// numbers (`seq`, `before`, `after`) like any entry, never counted as a sale.
     #[serde(other)]
     Unknown,
 }

@@ -6,7 +6,7 @@
 use super::Settled;
 use super::data_file::{self, DataFile};
 use super::document::Stock;
-use super::orders::{Entry, EntryKind, OrderLog};
+use super::orders::{Entry, OrderLog};
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
 
@@ -33,7 +33,7 @@ pub(crate) fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> 
     if !stock.has_seq {
         // Only a restock may adopt a hand-written file; selling from it would restart the
         // seqs in the middle of the ledger.
-        return Err(Error::bad_data(tr!(
+        return Err(Error::changed_outside(tr!(
             "error-ledger-no-seq",
             path = data.display().to_string(),
             log = log.path().display().to_string()
@@ -65,10 +65,11 @@ fn rebuild_from_log(data: &DataFile, last: Entry) -> Result<Settled<Stock>> {
     })
 }
 
-/// Data file and log end at the same change: they must say the same count.
+/// Data file and log end at the same change: they must say the same count. Whatever the
+/// entry's kind (one this version does not know too): `after` is the count it left.
 fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Result<Settled<Stock>> {
-    if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
-        return Err(Error::bad_data(tr!(
+    if last.after != stock.ticket_num {
+        return Err(Error::changed_outside(tr!(
             "error-ledger-disagrees",
             path = data.display().to_string(),
             tickets = stock.ticket_num.to_string(),
@@ -86,7 +87,9 @@ fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Resu
 /// The log is ahead of the data file: normally by one entry (a buyer died between log and
 /// data file); by more only after a power cut, since the data file is not fsynced per sale.
 /// Either way the log must continue exactly from the data file's state, or someone broke the
-/// protocol.
+/// protocol. An entry of a kind this version does not know is rolled forward like any other:
+/// its `seq`, `before` and `after` say what it did to the stock, whatever it meant (its writer
+/// died before its swap, as a buyer can); it is never counted as a sale.
 fn roll_forward(
     data: &DataFile,
     log: &OrderLog,
@@ -94,9 +97,9 @@ fn roll_forward(
     last: Entry,
 ) -> Result<Settled<Stock>> {
     let next = log.find_back(stock.seq + 1)?;
-    let applicable = |e: &Entry| e.before == stock.ticket_num && e.kind != EntryKind::Unknown;
-    if next.as_ref().is_none_or(|e| !applicable(e)) || last.kind == EntryKind::Unknown {
-        return Err(Error::bad_data(tr!(
+    let applicable = |e: &Entry| e.before == stock.ticket_num;
+    if next.as_ref().is_none_or(|e| !applicable(e)) {
+        return Err(Error::changed_outside(tr!(
             "error-ledger-does-not-continue",
             log = log.path().display().to_string(),
             path = data.display().to_string(),

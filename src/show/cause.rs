@@ -39,6 +39,12 @@ pub(crate) fn why(settings: &Settings, result: &RunResult, story: &Story) -> Opt
             ledger = Store::of(settings).ledger()
         ));
     }
+    if t.status() == Status::ChangedOutside {
+        return Some(tr!(
+            "why-changed-outside",
+            stock = Store::of(settings).stock()
+        ));
+    }
     if t.status() == Status::StockUnknown {
         let store = Store::of(settings);
         return Some(match t.logged {

@@ -238,34 +238,7 @@ fn with_counts(buyers: &[&BuyerSummary]) -> String {
 /// the buyers.
 pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
     match t.status() {
-        Status::Ok => {
-            let mut line = tr!(
-                "verdict-ok",
-                tickets = t.initial,
-                sold = t.logged.unwrap_or_default(),
-                others = t.sold_by_others
-            );
-            if t.unconfirmed > 0 {
-                line.push_str(&tr!("verdict-ok-unconfirmed", n = t.unconfirmed));
-            }
-            for kind in [
-                BuyerResult::SoldOut,
-                BuyerResult::SoldOutAfterBuying,
-                BuyerResult::LockTimeout,
-                BuyerResult::Killed,
-                BuyerResult::Failed,
-            ] {
-                let n = count(buyers, kind);
-                if n > 0 {
-                    let _ = write!(
-                        line,
-                        "{}",
-                        tr!("verdict-ok-buyers", n = n, result = result_key(kind))
-                    );
-                }
-            }
-            line
-        }
+        Status::Ok => ok_verdict(t, buyers),
         Status::Oversold => tr!(
             "verdict-oversold",
             tickets = t.initial,
@@ -300,6 +273,14 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             ledger = store.ledger(),
             forged = t.forged
         ),
+        Status::ChangedOutside => tr!(
+            "verdict-changed-outside",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            logged = t.logged.unwrap_or_default(),
+            ledger = store.ledger(),
+            stock = store.stock()
+        ),
         Status::StockUnknown => stock_unknown(t, store),
     }
 }
@@ -324,6 +305,36 @@ fn stock_unknown(t: &Tally, store: Store) -> String {
             stock = store.stock()
         ),
     }
+}
+
+/// The OK verdict: the tickets, any unconfirmed sales, then each kind of buyer result once.
+fn ok_verdict(t: &Tally, buyers: &[BuyerSummary]) -> String {
+    let mut line = tr!(
+        "verdict-ok",
+        tickets = t.initial,
+        sold = t.logged.unwrap_or_default(),
+        others = t.sold_by_others
+    );
+    if t.unconfirmed > 0 {
+        line.push_str(&tr!("verdict-ok-unconfirmed", n = t.unconfirmed));
+    }
+    for kind in [
+        BuyerResult::SoldOut,
+        BuyerResult::SoldOutAfterBuying,
+        BuyerResult::LockTimeout,
+        BuyerResult::Killed,
+        BuyerResult::Failed,
+    ] {
+        let n = count(buyers, kind);
+        if n > 0 {
+            let _ = write!(
+                line,
+                "{}",
+                tr!("verdict-ok-buyers", n = n, result = result_key(kind))
+            );
+        }
+    }
+    line
 }
 
 #[cfg(test)]

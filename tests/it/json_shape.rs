@@ -42,7 +42,8 @@ const SETTINGS: [&str; 13] = [
     "store",
     "tickets",
 ];
-const TALLY: [&str; 10] = [
+const TALLY: [&str; 11] = [
+    "changed_outside",
     "confirmed",
     "forged",
     "initial",

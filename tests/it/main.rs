@@ -75,13 +75,17 @@ mod interrupt;
 mod pg_faults;
 // A database password is never printed and never on a buyer's command line.
 mod pg_secrets;
+// The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
+mod pg_gate;
+// The database checked like the file: a stock changed by hand, too few connections.
+mod pg_limits;
 
 // The data file and the files beside it.
 // A write changes `ticket_num` and `seq` and not one other byte.
 mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
-// History another program forged is named, never believed.
+// History another program forged (or a stock changed by hand) is named, never believed.
 mod forged_history;
 // Links planted in a shared directory are never written through.
 mod shared_dir;

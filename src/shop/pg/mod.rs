@@ -1,10 +1,13 @@
 //! The PostgreSQL store: the stock is one row, the ledger is an orders table, and the lock is
 //! the database's own. This file owns what both sides share: the URL, logging in, the schema,
 //! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
-//! `books` the launcher's side.
+//! `books` the launcher's side, `gate` the record of the races running.
 
 pub(crate) mod books;
+pub(crate) mod foreign;
+pub(crate) mod gate;
 pub(crate) mod lock;
+pub(crate) mod room;
 pub(crate) mod store;
 
 use std::str::FromStr;
@@ -132,11 +135,19 @@ impl Target {
         &self.shown
     }
 
-    /// The password, if any, to hand to buyers through their environment rather than their
-    /// command line (which any user can read in `ps`).
+    /// The password, if any, to hand to buyers on their stdin (`race::secret`), never on
+    /// their command line (which any user can read in `ps`) or in their environment.
     pub(crate) fn password(&self) -> Option<String> {
         let bytes = self.config.get_password()?;
         Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// A buyer's target: the URL it was given has no password, and the launcher's comes here.
+    pub(crate) fn with_password(mut self, password: Option<String>) -> Target {
+        if let Some(password) = password {
+            self.config.password(password);
+        }
+        self
     }
 
     /// Opens one connection, named `who` in `pg_stat_activity`: that name is how a waiter
@@ -243,7 +254,8 @@ fn chain(e: &postgres::Error) -> String {
 pub(crate) fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
     client
         .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} COMMIT;"
+            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} {} COMMIT;",
+            gate::RACES_TABLE
         ))
         .map_err(|e| target.error("create the grab_tickets tables", &e))
 }
@@ -296,6 +308,11 @@ pub(crate) fn stock_gone(target: &Target) -> Error {
 /// The connection's name in `pg_stat_activity`: who a waiter is waiting for.
 pub(crate) fn application_name(role: &str) -> String {
     format!("grab-tickets {role} pid {}", std::process::id())
+}
+
+/// The name buyer `index` (process `pid`) logs in with: how the launcher sees it is in.
+pub(crate) fn buyer_application_name(index: u32, pid: u32) -> String {
+    format!("grab-tickets buyer-{index} pid {pid}")
 }
 
 /// The pid in a name made by [`application_name`].

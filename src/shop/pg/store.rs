@@ -40,7 +40,8 @@ impl PgStore {
     /// Connects as `grab-tickets buyer-N pid P` and prepares the statements a purchase uses,
     /// so the race itself sends no SQL text.
     pub(crate) fn open(target: &Target, buyer: u32, lock: DbLock) -> Result<PgStore> {
-        let mut client = target.connect(&super::application_name(&format!("buyer-{buyer}")))?;
+        let name = super::buyer_application_name(buyer, std::process::id());
+        let mut client = target.connect(&name)?;
         let prepare = |client: &mut Client, sql: &str| {
             client
                 .prepare(sql)
