@@ -389,6 +389,70 @@ moral-stock-unknown = 无法读回余票；见上面的报告。
 interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
 your-schedule = 你的调度：{ $schedule }
 
+## doctor（doctor/answer.rs）
+
+doctor-heading = grab-tickets doctor：在 { $dir } 里抢票安全吗？
+doctor-data = （数据文件 { $data } 所在的目录；数据文件本身不会被读写）
+doctor-filesystem = 文件系统：{ $name }，{ $family }。
+doctor-filesystem-unknown = 文件系统：未知（{ $error }）。
+doctor-family-local = 本机的磁盘
+doctor-family-memory = 放在内存里
+doctor-family-overlay = 叠加文件系统（overlay，容器自己的文件系统就是这种）
+doctor-family-network = 网络文件系统（文件在另一台机器上）
+doctor-family-nine_p = 9p（在 WSL 2 里：从 Linux 看到的 Windows 磁盘）
+doctor-family-fuse = FUSE（由一个用户程序提供的文件系统）
+doctor-family-host_share = 从宿主机或虚拟机共享来的文件夹
+doctor-family-unknown = grab-tickets 不认识的文件系统
+doctor-probe-line = - { $probe }：{ $verdict }（{ $took }）
+doctor-probe-line-untested = - { $probe }：{ $verdict }
+doctor-probe-exclusive_lock = 抢票用的锁，跨两个进程
+doctor-probe-flock_and_fcntl = flock 锁和 fcntl 锁
+doctor-probe-atomic_replace = 替换数据文件
+doctor-probe-file_fsync = 对文件 fsync
+doctor-probe-directory_fsync = 对目录 fsync
+doctor-verdict-safe = 安全
+doctor-verdict-not-safe = 不安全
+doctor-verdict-cannot-test = 无法测试
+doctor-verdict-not-applicable = 不适用
+doctor-outcome-lock_excludes = 本进程持有锁（抢票用的那把，加在锁文件上）时，第二个进程拿不到；锁一释放，它马上拿到：在这里用户会排队串行地买票。
+doctor-outcome-lock_shared = 本进程持有锁时，第二个进程也拿到了锁：这里的锁谁也挡不住，加锁的抢票也会像不加锁一样超卖。
+doctor-outcome-lock_stuck = 第二个进程拿不到锁，可锁释放以后它也一直拿不到：在这里用户会永远等下去。
+doctor-outcome-lock_refused = 加锁失败：加锁的抢票会在卖出任何一张票之前报错停下（退出状态 4）。
+doctor-outcome-kinds_separate = 每种锁都能挡住另一个进程的同种锁，而两种锁互不相干：用 fcntl 或 lockf 加锁的程序挡不住 grab-tickets 的用户（他们用 flock）。共用这个文件的每个程序都必须用同一种锁。
+doctor-outcome-kinds_see_each_other = 每种锁都能挡住另一个进程的同种锁，而且两种锁互相看得见：这里的 flock 是用记录锁实现的，NFS 和 SMB 就是这样。用 fcntl 或 lockf 加锁的程序也会和用户们排队。
+doctor-outcome-kinds_one_way = 每种锁都能挡住另一个进程的同种锁，但两种锁只有单向看得见：共用这个文件的程序必须像用户们一样用 flock。
+doctor-outcome-kinds_do_not_exclude = 一把锁没能挡住第二个进程的同种锁：这里的锁不能让进程互斥。
+doctor-outcome-one_lock_kind = Windows 只有一种锁（LockFileEx，抢票用的就是它），没有 flock 和 fcntl 两种锁可比。
+doctor-outcome-replace_atomic = 数据文件按抢票的方式（写临时文件再换进来）替换了 { $swaps } 次，同时一个读进程读了 { $whole } 次，看到它变了 { $changes } 次：从没缺失，从没只读到一半。
+doctor-outcome-replace_torn = 数据文件替换 { $swaps } 次期间，一个读进程有 { $missing } 次发现它不存在，{ $partial } 次只读到一部分，{ $failed } 次读不了（完整读到 { $whole } 次）：在这里用户可能读不到余票，或读到坏的。
+doctor-outcome-reader_saw_no_swap = 读进程读了数据文件 { $whole } 次，可 { $swaps } 次替换一次也没赶上（机器太忙？），所以这证明不了什么；请再运行一次 doctor。
+doctor-outcome-replace_failed = 按抢票的方式替换数据文件，在 { $planned } 次里成功 { $swaps } 次后失败了，当时一个读进程正在循环读它（完整读到 { $whole } 次，被拒绝 { $failed } 次）：在这里，一个用户读文件时，另一个用户可能卖不出票。
+doctor-outcome-sync_works = 成功（没有报错）。这只说明这个调用被接受，不说明断电后能留下什么（docs/power-cuts.md）。
+doctor-outcome-sync_refused = 失败了：默认做 fsync 的抢票在这里会报错停下；用 --no-fsync 能跑，但断电可能丢失已确认的销售。
+doctor-outcome-directory_sync_write_through = Windows 不能对目录 fsync；抢票的改名改用直写（MOVEFILE_WRITE_THROUGH）落盘。
+doctor-outcome-no_directory = 目录不存在，什么也测不了；先创建它（mkdir），再运行一次 doctor。
+doctor-outcome-not_writable = 在这个目录里建不了文件，什么也测不了；在这里抢票也写不了锁文件。
+doctor-outcome-helper_failed = 这项测试需要的第二个进程没有按约定回答，所以什么也不知道。
+doctor-error = 原因：{ $error }
+doctor-kind-already-held = 已经有别的程序锁住了 { $path }，而那是体检自己的文件
+doctor-helper-silent = 第二个进程 { $s } 秒内没有回答
+doctor-helper-ended = 第二个进程没回答就结束了
+doctor-helper-unexpected = 第二个进程该说 { $due }，却说了 { $said }
+doctor-caveats = 测试显示不了的事（{ $name }）：{ $caveat }
+doctor-caveat-local = 没有已知的问题：锁、替换和 fsync 都是本机内核自己做的。
+doctor-caveat-memory = 抢票和在磁盘上一样，但这里的东西重启后全都没了，fsync 什么也留不下。
+doctor-caveat-overlay = 在这里加的锁只有用同一个挂载的程序看得见；如果这是容器，宿主机（或别的容器）里直接打开底层文件的程序看不见它。要和宿主机共用目录，请用卷（volume）或绑定挂载（bind mount），再对那个目录运行 doctor。
+doctor-caveat-network = 这些测试只在本机上跑过。锁只有在服务器的锁服务正常、每台机器都用它时才能传到别的机器上的程序，而别的机器还可能从缓存里读到数据文件的旧副本。请在本机磁盘上抢票，或把余票放进 PostgreSQL（--store）。
+doctor-caveat-nine_p = 锁只在 Linux 程序之间有效，Windows 程序看不见，而且每个调用都要经过 9p 服务器。请改在 Linux 的文件系统里（你的主目录 ~/）抢票。
+doctor-caveat-fuse = 锁管不管用、能不能传给别人，取决于提供这个文件系统的程序（sshfs 一把锁也不转给服务器）；测试只说明本机的情况。
+doctor-caveat-host_share = 不管这里的测试怎么说，锁都可能传不到共享另一边（宿主机或虚拟机）的程序。
+doctor-caveat-unknown = grab-tickets 不认识这个文件系统；请以上面的测试为准，它们只在本机上跑过。
+doctor-interrupted = grab-tickets doctor：被中断；它自己的文件已删掉，对这个目录不下任何结论
+doctor-left = 没能删掉体检自己的文件：{ $names }
+doctor-overall-safe = 结论：在本机上，在这个目录里抢票是安全的（退出状态 { $code }，{ $took }）。
+doctor-overall-not-safe = 结论：在这个目录里抢票不安全（退出状态 { $code }，{ $took }）：失败的是哪一项，见上面。
+doctor-overall-cannot-test = 结论：这个目录测不了，所以不能说它安全（退出状态 { $code }，{ $took }）。
+
 ## 逐步运行（show/schedule.rs）
 
 schedule-taken = 调度：{ $schedule }
@@ -592,8 +656,13 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
-help-man-page = 改为输出某个子命令自己的手册页：grab-tickets-explore(1) 或 grab-tickets-completions(1)
+help-man-page = 改为输出某个子命令自己的手册页：grab-tickets-explore(1)、grab-tickets-doctor(1) 或 grab-tickets-completions(1)
 help-man-help = 打印帮助
+help-doctor-about = 检查数据文件所在的目录：说出它的文件系统，再用真实的进程测试锁能互斥、替换是原子的、fsync 管用。退出状态 0 安全，1 不安全，4 无法测试。
+help-doctor-data = 要检查其所在目录的数据文件（它本身从不被读写）。
+help-doctor-json = 把体检结果输出为一个 JSON 文档。
+help-doctor-lang = 所有输出的语言：en（English）或 zh（简体中文）。
+help-doctor-help = 打印帮助
 
 ## 会覆盖本店文件的输出（app.rs、shop/own_files.rs）
 

@@ -27,6 +27,14 @@
 //!   - `por`        partial-order reduction: which moves commute; counting the orders skipped
 //!   - `sample`     `--random`: uniform (or PCT) schedules drawn from a seed
 //!   - `interactive` `--interactive`: the person at the keyboard picks every move
+//! - `doctor/`      `grab-tickets doctor`: is it safe to race in the data file's directory?
+//!   - `filesystem` the filesystem's family from its name, and what each family cannot promise
+//!   - `locks`      the race's lock across two processes; flock against fcntl locks (Unix)
+//!   - `replace`    thousands of replaces under a reader that must never see a torn file
+//!   - `sync`       fsync of a file and of the directory
+//!   - `helper`     the second process: this binary in a hidden mode, one line at a time
+//!   - `scratch`    the checkup's own files, every one removed after
+//!   - `findings`   what came of each probe, and the verdicts; `answer` its words and JSON
 //! - `powercut/`    `explore --power-cut`: one race's file operations recorded (`sys::record`),
 //!   every crash state built and recovered by the real program (docs/power-cuts.md)
 //!   - `trace`      the record read back, names resolved to files
@@ -79,11 +87,13 @@
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
 //!   - `power_cut`  `explore --power-cut`'s counts and the story of each vulnerable crash state
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
-//!   every Unix and the fallbacks macOS gets, `windows`); nothing else names an OS; `record`
+//!   every Unix and the fallbacks macOS gets, `windows`; `*_volume`: which filesystem a
+//!   directory is on); nothing else names an OS; `record`
 //!   the power-cut recorder the calls report to when `GRAB_TICKETS_RECORD` is set
 
 mod app;
 mod cli;
+mod doctor;
 mod events;
 mod exit;
 mod explore;
@@ -119,6 +129,10 @@ pub fn run_buyer(plan: &str) -> Exit {
 
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
+    // A doctor's helper process (its hidden mode, like a buyer's, skips clap).
+    if let Some(assignment) = doctor::assignment() {
+        return Ok(doctor::run_helper(assignment));
+    }
     // Before clap, so even a usage error speaks the language asked for.
     // args_os: a data path need not be UTF-8, and only "--lang" and its value matter here.
     let args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
@@ -136,6 +150,7 @@ pub fn run() -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),
+        Some(cli::Command::Doctor(args)) => doctor::run(args.into_checkup()),
         None => app::run(cli.race.into_settings()?),
     }
 }

@@ -282,6 +282,18 @@ pub(crate) struct ExploreArgs {
     pub model: Option<ModelArg>,
 }
 
+/// `grab-tickets doctor`: is it safe to race in this directory?
+#[derive(Debug, clap::Args)]
+pub(crate) struct DoctorArgs {
+    /// The data file whose directory is checked (it is never read or written).
+    #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
+    pub data: PathBuf,
+
+    /// Print the checkup as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ModelArg {
     Weak,
@@ -312,6 +324,10 @@ pub(crate) enum Command {
     /// Step real buyer processes through every interleaving of their moves (or a random
     /// sample, or the ones you pick) and count the schedules that oversell.
     Explore(ExploreArgs),
+    /// Check the directory the data file lives in: name its filesystem, then test with real
+    /// processes that the lock excludes, a replace is atomic and fsync works. Exit 0 safe,
+    /// 1 not safe, 4 cannot test.
+    Doctor(DoctorArgs),
     /// Print a shell completion script, e.g.
     /// grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
     Completions {
@@ -321,8 +337,8 @@ pub(crate) enum Command {
     /// Print the manual page (roff), e.g.
     /// grab-tickets man > ~/.local/share/man/man1/grab-tickets.1, or grab-tickets man | man -l -
     Man {
-        /// The page of one subcommand instead: grab-tickets-explore(1) or
-        /// grab-tickets-completions(1)
+        /// The page of one subcommand instead: grab-tickets-explore(1),
+        /// grab-tickets-doctor(1) or grab-tickets-completions(1)
         #[arg(value_enum, value_name = "COMMAND")]
         page: Option<ManPage>,
     },
@@ -332,6 +348,7 @@ pub(crate) enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ManPage {
     Explore,
+    Doctor,
     Completions,
 }
 
@@ -339,6 +356,7 @@ impl ManPage {
     pub(crate) fn name(self) -> &'static str {
         match self {
             ManPage::Explore => "explore",
+            ManPage::Doctor => "doctor",
             ManPage::Completions => "completions",
         }
     }

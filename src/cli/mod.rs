@@ -91,6 +91,15 @@ fn in_language(command: clap::Command) -> clap::Command {
                 .help_template(tr!("help-template-explore"))
                 .mut_args(translate("explore"))
         })
+        .mut_subcommand("doctor", |doctor| {
+            doctor
+                .disable_help_flag(true)
+                .arg(help("help-doctor-help"))
+                .about(tr!("help-doctor-about"))
+                .long_about(tr!("help-doctor-about"))
+                .help_template(tr!("help-template-explore"))
+                .mut_args(translate("doctor"))
+        })
         .mut_subcommand("completions", |completions| {
             completions
                 .disable_help_flag(true)

@@ -2,14 +2,16 @@
 //! flags that only make sense together checked together, into [`Settings`] or an
 //! [`Exploration`].
 
-use super::args::{DbLockArg, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg};
+use super::args::{
+    DbLockArg, DoctorArgs, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg,
+};
 use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::settings::{
-    DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
-    Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule, Search, Settings,
-    StepKill, StoreAt,
+    Answer, Checkup, DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS,
+    MAX_EXPLORED_BUYERS, Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule,
+    Search, Settings, StepKill, StoreAt,
 };
 
 impl LockArgs {
@@ -19,6 +21,19 @@ impl LockArgs {
             (true, _) | (false, ScopeArg::None) => LockScope::None,
             (false, ScopeArg::Write) => LockScope::Write,
             (false, ScopeArg::Whole) => LockScope::Whole,
+        }
+    }
+}
+
+impl DoctorArgs {
+    pub(crate) fn into_checkup(self) -> Checkup {
+        let answer = match self.json {
+            true => Answer::Json,
+            false => Answer::Text,
+        };
+        Checkup {
+            data: self.data,
+            answer,
         }
     }
 }

@@ -25,7 +25,10 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 use windows_sys::Win32::System::IO::OVERLAPPED;
 
-use super::{Blocking, Entry, FileId, Kind, NewFile, NewPerms, Share, Writes};
+use super::{
+    Blocking, DirSync, Entry, FileId, Kind, LockKind, LockKinds, Locked, NewFile, NewPerms, Share,
+    Writes,
+};
 
 /// Every file is opened sharing read, write and delete, as std does: a buyer holding the data
 /// file open must not stop another from renaming a new one over it.
@@ -383,4 +386,21 @@ pub(crate) fn gate_unlock(file: &File) -> io::Result<()> {
 pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
     let _ = file;
     Vec::new()
+}
+
+/// Windows has one kind of lock (`LockFileEx`), so `doctor` has no two kinds to compare; and
+/// a directory cannot be fsynced: renames are written through (`MOVEFILE_WRITE_THROUGH`).
+pub(crate) const LOCK_KINDS: LockKinds = LockKinds::OneKind;
+pub(crate) const DIR_SYNC: DirSync = DirSync::WriteThrough;
+
+/// There is no flock or record lock here (see [`LOCK_KINDS`]): nothing to take.
+pub(crate) fn try_lock_kind(_file: &File, kind: LockKind) -> io::Result<Locked> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("Windows has no {kind:?} lock"),
+    ))
+}
+
+pub(crate) fn unlock_kind(_file: &File, _kind: LockKind) -> io::Result<()> {
+    Ok(())
 }

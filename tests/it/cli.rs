@@ -147,9 +147,10 @@ fn the_help_says_what_the_seed_replays_and_what_it_cannot() {
 }
 
 /// `grab-tickets man [COMMAND]` and the help it must agree with, page by page.
-const MAN_PAGES: [(&[&str], &[&str]); 3] = [
+const MAN_PAGES: [(&[&str], &[&str]); 4] = [
     (&["man"], &["--help"]),
     (&["man", "explore"], &["explore", "--help"]),
+    (&["man", "doctor"], &["doctor", "--help"]),
     (&["man", "completions"], &["completions", "--help"]),
 ];
 
