@@ -35,12 +35,14 @@
 //!   - `helper`     the second process: this binary in a hidden mode, one line at a time
 //!   - `scratch`    the checkup's own files, every one removed after
 //!   - `findings`   what came of each probe, and the verdicts; `answer` its words and JSON
-//! - `powercut/`    `explore --power-cut`: one race's file operations recorded (`sys::record`),
+//! - `powercut/`    `explore --power-cut`: races' file operations recorded (`sys::record`),
 //!   every crash state built and recovered by the real program (docs/power-cuts.md)
+//!   - `race`       the shops a race starts from (empty, hand-written, used) and its recording
 //!   - `trace`      the record read back, names resolved to files
 //!   - `disk`       a disk image after a cut, and what may become of an unsynced write
-//!   - `states`     the weak and ext4-ordered models: every crash state at every cut
-//!   - `recover`    one state copied, recovered by the next run, its ledger checked
+//!   - `states`     the weak model and what both share: every crash state at every cut
+//!   - `ordered`    the ext4-ordered model (data=ordered, auto_da_alloc)
+//!   - `recover`    each state copied, recovered by the next run (two at once), its ledger checked
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
@@ -85,7 +87,8 @@
 //!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
-//!   - `power_cut`  `explore --power-cut`'s counts and the story of each vulnerable crash state
+//!   - `power_cut`  `explore --power-cut`'s counts and the timeline of each vulnerable state
+//!   - `power_story` the short story of a vulnerable state: why each confirmed sale was lost
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
 //!   every Unix and the fallbacks macOS gets, `windows`; `*_volume`: which filesystem a
 //!   directory is on); nothing else names an OS; `record`
