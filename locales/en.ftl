@@ -378,6 +378,7 @@ explore-none-bad = No schedule went wrong: { $why ->
    *[lucky] none of the orders run let two buyers decide on the same count.
 }
 explore-none-bad-counted = 0 of { $interleavings } interleavings ({ $schedules } distinct schedules) went wrong.
+explore-none-bad-joined = { $counted } { $why }
 explore-lesson = { $scope ->
     [none] without a lock, a buyer can decide on a count another buyer is about to change.
     [write] the lock around the write does not cover the read, so a buyer can still write a stale count.
@@ -391,11 +392,14 @@ explore-some-bad = { $bad } of { $runs } sampled schedules went wrong ({ $percen
 
 ## explore --power-cut (show/power_cut.rs)
 
-power-title = Power cuts: { $buyers } buyers, { $tickets } tickets, { $fsync ->
+power-title = Power cuts: { $buyers } buyers, { count-tickets-of }, { $fsync ->
     [yes] the order log fsynced before every confirmation
    *[no] no fsync before confirming (--no-fsync)
 }. { $starts } real races recorded, one from each shop a run may start from:
-power-start-line = From { $start }: { $steps } file operations, { $confirmed } sales confirmed.
+power-start-line = From { $start }: { $steps } file operations, { $confirmed ->
+    [one] 1 sale
+   *[other] { $confirmed } sales
+} confirmed.
 power-start-empty = an empty directory (the run creates data.json, its lock file and its log)
 power-start-hand-written = a hand-written data.json and no log yet (the lesson's start)
 power-start-used-shop = a shop a run already used (--keep-stock; its sale confirmed before)

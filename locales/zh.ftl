@@ -301,6 +301,7 @@ explore-none-bad = 没有一种调度出错：{ $why ->
    *[lucky] 跑过的顺序里没有两个用户按同一个余票做决定。
 }
 explore-none-bad-counted = { $interleavings } 种交错（{ $schedules } 种不同的调度）都没有出错。
+explore-none-bad-joined = { $counted }{ $why }
 explore-lesson = { $scope ->
     [none] 不加锁时，一个用户可能按另一个用户马上要改的余票做决定。
     [write] 锁只包住写入，没有包住读取，所以用户仍会写回过期的余票。
@@ -623,9 +624,11 @@ help-examples = 示例：
       grab-tickets --buyers 2 --tickets 1 --no-lock --schedule "1s 2s 1r 2r 1w 2w"
                                             原样重放一种调度：两个用户都卖出了第 1 张票
       grab-tickets completions bash         输出命令补全脚本（bash、zsh、fish……）
+      grab-tickets man | man -l -           阅读手册页（man page）
 
     --seed 能重放：每个用户的网络延迟，以及 --chaos 在哪一步杀死哪些用户。不能重放：锁空出来时内核先让哪个等待者进来，因此也不能重放谁买到哪张票。要原样重放这个顺序，请用 --schedule（explore 会打印调度）。
 help-explore-about = 让真实的用户进程逐步走遍它们各步的每一种交错（或随机抽样，或由你来选），数一数有多少种调度会超卖。
+help-man-about = 输出手册页（roff 格式，内容是英文），例如 grab-tickets man > ~/.local/share/man/man1/grab-tickets.1，或 grab-tickets man | man -l -
 help-completions-about = 输出 shell 命令补全脚本，例如 grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
 help-race-lang = 所有输出的语言：en（English）或 zh（简体中文）。默认依次看 LC_ALL、LC_MESSAGES、LANG，再看系统设置，否则用英文。--json 不受影响。
 help-race-buyers = 启动的用户进程数（1 到 1000）[默认：10，用 --schedule 时为它提到的最大用户号]。
@@ -673,6 +676,8 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+help-man-page = 改为输出某个子命令自己的手册页：grab-tickets-explore(1)、grab-tickets-doctor(1) 或 grab-tickets-completions(1)
+help-man-help = 打印帮助
 help-doctor-about = 检查数据文件所在的目录：说出它的文件系统，再用真实的进程测试锁能互斥、替换是原子的、fsync 管用。退出状态 0 安全，1 不安全，4 无法测试。
 help-doctor-data = 要检查其所在目录的数据文件（它本身从不被读写）。
 help-doctor-json = 把体检结果输出为一个 JSON 文档。

@@ -6,11 +6,12 @@
 //! Data flows one way: cli → settings → (explore →) app → race (buyers → shop) → report → show.
 //! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]; on Unix a C
 //!   `main` that skips std's start-up ([`start`] does what the program needs of it)
-//! - `cli/`         the command line and its completions; resolved into `Settings` before anything runs
+//! - `cli/`         the command line, its completions and man page; resolved into `Settings` before anything runs
 //!   - `args`       the clap types: every flag with its help
 //!   - `bounds`     every whole-number flag's range, stated and checked once
 //!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
 //!   - `refusal`    clap's usage errors rebuilt in the chosen language from their kind
+//!   - `man`        the manual pages (`grab-tickets man`), rendered from the same clap types
 //! - `settings/`    the resolved settings; imports nothing from the rest of the crate but `lang`
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
@@ -161,6 +162,10 @@ pub fn run() -> Result<Exit, Error> {
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
             show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));
+            Ok(Exit::Success)
+        }
+        Some(cli::Command::Man { page }) => {
+            show::out::print(&String::from_utf8_lossy(&cli::man_page(page)));
             Ok(Exit::Success)
         }
         Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),

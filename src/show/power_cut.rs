@@ -34,28 +34,7 @@ pub(crate) fn text(explored: &Explored) -> String {
         starts = explored.scenarios.len()
     )];
     for scenario in &explored.scenarios {
-        out.push(tr!(
-            "power-start-line",
-            start = start_words(scenario.start),
-            steps = scenario.steps.len(),
-            confirmed = confirmations(scenario)
-        ));
-        for model in &scenario.models {
-            out.push(tr!(
-                "power-model-line",
-                model = model_name(model.model),
-                states = model.counts.states,
-                cuts = model.counts.cut_points,
-                distinct = model.distinct,
-                vulnerable = model.vulnerable.len()
-            ));
-            out.push(tr!(
-                "power-counts",
-                torn = model.counts.torn,
-                zeroed = model.counts.zero_filled,
-                reordered = model.counts.reordered
-            ));
-        }
+        out.extend(counts(scenario));
     }
     out.push(tr!(
         "power-recovered",
@@ -105,6 +84,34 @@ pub(crate) fn text(explored: &Explored) -> String {
         seconds = format!("{:.1}", explored.took.as_secs_f64())
     ));
     out.join("\n") + "\n"
+}
+
+/// One start's lines: its race, then each model's states and how they were built.
+fn counts(scenario: &Scenario) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(tr!(
+        "power-start-line",
+        start = start_words(scenario.start),
+        steps = scenario.steps.len(),
+        confirmed = confirmations(scenario)
+    ));
+    for model in &scenario.models {
+        lines.push(tr!(
+            "power-model-line",
+            model = model_name(model.model),
+            states = model.counts.states,
+            cuts = model.counts.cut_points,
+            distinct = model.distinct,
+            vulnerable = model.vulnerable.len()
+        ));
+        lines.push(tr!(
+            "power-counts",
+            torn = model.counts.torn,
+            zeroed = model.counts.zero_filled,
+            reordered = model.counts.reordered
+        ));
+    }
+    lines
 }
 
 /// How many sales the race confirmed.
