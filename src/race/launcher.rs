@@ -18,7 +18,7 @@ use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
-use crate::settings::{LockScope, Settings, StoreAt};
+use crate::settings::{BuyerSettings, LockScope, Settings, StoreAt};
 use crate::shop::Started;
 
 /// What the launcher tells every buyer of one race, besides the settings.
@@ -152,6 +152,22 @@ enum Gun {
     Own(Vec<PipeWriter>),
 }
 
+/// What buyer `index` is told to do: the run's buyer settings, its own number and fate.
+fn plan_for(start: &Briefing, for_buyers: &BuyerSettings, index: u32, epoch_ns: u64) -> BuyerPlan {
+    BuyerPlan {
+        index,
+        settings: for_buyers.clone(),
+        epoch_ns,
+        run: start.run.to_string(),
+        launcher_pid: std::process::id(),
+        crash_at: chaos::step_for(start.victims, index),
+        stepped: start.stepped,
+        // A buyer's failure reaches the report in the run's language, as the launcher's
+        // own errors do (scripts decide on the failure's kind, never on its words).
+        lang: crate::lang::current(),
+    }
+}
+
 fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
@@ -169,18 +185,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
         }
-        let plan = BuyerPlan {
-            index,
-            settings: for_buyers.clone(),
-            epoch_ns,
-            run: start.run.to_string(),
-            launcher_pid: std::process::id(),
-            crash_at: chaos::step_for(start.victims, index),
-            stepped: start.stepped,
-            // A buyer's failure reaches the report in the run's language, as the launcher's
-            // own errors do (scripts decide on the failure's kind, never on its words).
-            lang: crate::lang::current(),
-        };
+        let plan = plan_for(start, &for_buyers, index, epoch_ns);
         let stdin = if own_stdin {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
             own_guns.push(writer);
