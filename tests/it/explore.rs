@@ -774,6 +774,7 @@ fn explore_needs_no_data_file_and_creates_none() {
 }
 
 /// The pids of `parent`'s children, from /proc.
+#[cfg(target_os = "linux")]
 fn children_of(parent: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -789,6 +790,8 @@ fn children_of(parent: u32) -> Vec<u32> {
         .collect()
 }
 
+// Linux-only: SIGINT, and the buyers found and checked in /proc.
+#[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_at_the_interactive_prompt_stops_at_once_and_leaves_no_process() {
     use std::io::BufRead as _;

@@ -3,13 +3,9 @@
 //! before it writes; each re-lock is narrated, counted and traced. And the lock is the plain
 //! flock(2) of docs/protocol.md: util-linux `flock(1)` on the sidecar makes buyers wait.
 
-use crate::common::process::wait_until_gone;
 use crate::common::{BACKSTOP, Run, TestEnv};
 use serde_json::Value;
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 /// Whether some line read so far contains `needle`.
@@ -137,8 +133,14 @@ fn a_lock_file_deleted_under_its_holder_is_narrated_and_counted() {
         .assert_that(env.lock_file().exists(), "no lock file at the end");
 }
 
+// Unix-only: util-linux flock(1) holds the lock, as an outside program would.
+#[cfg(unix)]
 #[test]
 fn a_lock_held_by_util_linux_flock_makes_buyers_wait() {
+    use crate::common::process::wait_until_gone;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc::channel;
     let env = TestEnv::new();
     let race = env.race().buyers(1).tickets(30).per_buyer("all");
     let mut live = race.delay("10..10").spawn();

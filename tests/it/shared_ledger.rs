@@ -4,13 +4,16 @@
 //! someone else's race.
 
 use crate::common;
+#[cfg(unix)]
 use crate::common::exit::ENVIRONMENT;
 use crate::common::process::Live;
 use crate::common::{BACKSTOP, Run, TestEnv, grab_tickets};
 use grab_tickets::ORDER_ENTRY_LEN;
 use serde_json::Value;
 use std::fs;
+#[cfg(unix)]
 use std::path::Path;
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -154,6 +157,7 @@ fn keep_stock_joins_a_running_race_and_each_report_counts_the_other() {
 }
 
 /// Runs the independent buyer in tests/it/outsider_buyer.py (written from docs/protocol.md alone).
+#[cfg(unix)]
 fn outsider(data: &Path, run: &str) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/outsider_buyer.py");
     Command::new("python3")
@@ -166,6 +170,8 @@ fn outsider(data: &Path, run: &str) -> std::process::Child {
         .expect("python3 runs the outsider (python3 is part of the machine)")
 }
 
+// Unix-only: the independent buyer is Python locking with fcntl.flock.
+#[cfg(unix)]
 #[test]
 fn an_independent_program_following_the_protocol_shares_the_race_and_the_report_is_ok() {
     let env = TestEnv::with_data("{\"ticket_num\": 3, \"note\": \"teacher's copy\"}\n");
@@ -249,6 +255,8 @@ with open(d + ".lock", "r+") as lock:
     os.rename(d + ".odd.tmp", d)
 "#;
 
+// Unix-only: the independent buyer is Python locking with fcntl.flock.
+#[cfg(unix)]
 #[test]
 fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
     let env = TestEnv::new();
@@ -332,6 +340,8 @@ fn files(env: &TestEnv) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
+// Unix-only: util-linux prlimit(1) sets the limit.
+#[cfg(unix)]
 #[test]
 fn too_few_descriptors_to_start_every_buyer_fail_before_the_stock_changes() {
     let env = TestEnv::new();
@@ -355,6 +365,7 @@ fn too_few_descriptors_to_start_every_buyer_fail_before_the_stock_changes() {
 
 /// `cmd` run through `prlimit` with `limit`, as user nobody when the tests run as root
 /// (root is exempt from the process limit).
+#[cfg(unix)]
 fn limited(cmd: &mut Command, limit: &str) {
     use std::os::unix::process::CommandExt;
     let program = cmd.get_program().to_owned();
@@ -367,6 +378,8 @@ fn limited(cmd: &mut Command, limit: &str) {
     }
 }
 
+// Unix-only: prlimit(1), and a user nobody (root is exempt from the process limit).
+#[cfg(unix)]
 #[test]
 fn too_few_processes_to_start_every_buyer_fail_before_the_stock_changes() {
     use std::os::unix::fs::PermissionsExt;
@@ -411,12 +424,24 @@ fn a_damaged_last_entry_is_refused_before_anything_changes() {
 
 #[test]
 fn a_non_utf8_data_path_races_like_any_other() {
-    use std::os::unix::ffi::OsStrExt;
     let env = TestEnv::new();
-    let odd = env
-        .dir
-        .path()
-        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.json"));
+    // Unix names are bytes (a Latin-1 é); Windows names are UTF-16 (an unpaired surrogate).
+    #[cfg(unix)]
+    let name = {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(b"caf\xe9.json").to_owned()
+    };
+    #[cfg(windows)]
+    let name = {
+        use std::os::windows::ffi::OsStringExt;
+        let wide: Vec<u16> = "caf"
+            .encode_utf16()
+            .chain([0xD800])
+            .chain(".json".encode_utf16())
+            .collect();
+        std::ffi::OsString::from_wide(&wide)
+    };
+    let odd = env.dir.path().join(name);
     grab_tickets()
         .data(&odd)
         .buyers(3)
@@ -428,6 +453,8 @@ fn a_non_utf8_data_path_races_like_any_other() {
         .assert_tickets_left(0);
 }
 
+// Unix-only: prlimit(1)'s file-size limit, with SIGXFSZ ignored by sh(1), stands in for a full disk.
+#[cfg(unix)]
 #[test]
 fn a_full_disk_mid_race_sells_nothing_it_cannot_finish_and_still_reports() {
     let env = TestEnv::new();
@@ -479,6 +506,8 @@ fn a_full_disk_mid_race_sells_nothing_it_cannot_finish_and_still_reports() {
     run.assert_that(env.temp_files().is_empty(), "staged files were left behind");
 }
 
+// Unix-only: prlimit(1)'s file-size limit, with SIGXFSZ ignored by sh(1), stands in for a full disk.
+#[cfg(unix)]
 #[test]
 fn a_full_disk_at_the_restock_leaves_both_files_byte_identical() {
     let env = TestEnv::new();
@@ -549,9 +578,10 @@ fn a_locked_run_beside_a_race_without_the_lock_blames_the_others_not_itself() {
 }
 
 /// Linux reads the gate's holder from /proc/locks; without it (the `portable-unix` path, as on
-/// macOS) the wait says less, but nothing false: "another launcher".
+/// macOS, and Windows, which names no lock holder) the wait says less, but nothing false:
+/// "another launcher".
 fn gate_wait_wording(holder_pid: u32) -> String {
-    if cfg!(feature = "portable-unix") {
+    if cfg!(any(feature = "portable-unix", windows)) {
         "waiting for the race of another launcher on".to_owned()
     } else {
         format!("waiting for the race of launcher pid {holder_pid} on")
