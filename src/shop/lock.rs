@@ -116,6 +116,11 @@ impl LockFile {
                 }
                 Err(e) => return Err(self.lock_error(&e)),
             }
+            // The pid first, the path check after: a waiter that tries in between is told
+            // "its holder has written no pid", and the check (a stat, slow on Windows) would
+            // widen that moment. A pid left in a lock file found deleted or replaced is in a
+            // file nobody opens by that path any more.
+            self.write_pid();
             let Some(change) = self.change()? else {
                 return Ok(self.held(waited, relocked));
             };
@@ -186,9 +191,12 @@ impl LockFile {
         Ok(())
     }
 
-    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
-        // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
+    /// Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
+    fn write_pid(&self) {
         let _ = sys::write_all_at(&self.file.borrow(), self.pid_slot.as_bytes(), 0);
+    }
+
+    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited,
