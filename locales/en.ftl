@@ -132,6 +132,7 @@ left-unconfirmed = {" "}and { $n } sold but unconfirmed (in the { $ledger })
 left-finished-by = ; its order #{ $seq } reached the data file only when { $by } finished it (ticket_num = { $after })
 left-nothing = : it died before buying, so nothing changed
 left-nothing-database = : it died before its COMMIT, and the server rolled back whatever it had begun, so nothing changed
+left-ledger-unread = it had { $n } confirmed; whether it sold more is not known (the { $ledger } could not be read back)
 verdict-ok = OK: { count-tickets-of }, { $sold } sold{ $others ->
     [0] {""}
    *[other] {" "}by this run and { $others } by others
@@ -155,7 +156,9 @@ verdict-protocol-violation = PROTOCOL VIOLATION: { count-tickets-of }, { $confir
     [one] an entry that breaks
    *[other] { $forged } entries that break
 } the { $ledger }'s chain during the race, so no count can judge this run (see "!" above)
+verdict-changed-outside = CHANGED OUTSIDE THE PROTOCOL: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } was changed by hand during the race, outside the lock protocol, so no count can judge this run (see "!" above)
 verdict-stock-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, { $logged } in the { $ledger }, but the { $stock } could not be read back after the race, so whether every ticket is accounted for is not known
+verdict-books-unknown = STOCK UNKNOWN: { count-tickets-of }, { $confirmed } confirmed, but neither the { $stock } nor the { $ledger } could be read back after the race, so how many were sold and whether every ticket is accounted for is not known
 
 ## "Why:" (show/cause.rs)
 
@@ -165,7 +168,9 @@ why-how-write = The lock covered only the write, not the read before it, so it c
 why-how-whole = The lock covered the whole purchase, so something outside the lock protocol changed the data file between a read and its write.
 why-unstreamed = later writes overwrote earlier ones past the attempts the buyers narrate. { $how }
 why-protocol-violation = another program wrote entries into the { $ledger } that no writer keeping the lock protocol writes, so the tally cannot tell this run's sales from its forgery; this run's own confirmations are above, and the program named in "!" is the one to fix.
+why-changed-outside = something changed the { $stock } outside the lock protocol, with no entry in the ledger (a hand edit), so the counts above mix this run's sales with that change; restock (run without --keep-stock) before the next race.
 why-stock-unknown = the { $stock } could not be read back after the race, so nothing here says whether updates were lost; the counts above are the buyers' confirmations and the orders, not the stock.
+why-books-unknown = neither the { $stock } nor the { $ledger } could be read back after the race (the error below says why), so nothing here says what was sold or whether updates were lost; the only count above is the buyers' confirmations.
 why-group-first = { $who } read ticket_num = { $n }
 why-group = { $who } read { $n }
 why-stale = { $groups }, but another buyer wrote between { $n ->
@@ -461,6 +466,70 @@ moral-stock-unknown = The stock could not be read back; see the report above.
 interactive-stopped = Stopped after { count-moves }: { $schedule }
 your-schedule = Your schedule: { $schedule }
 
+## doctor (doctor/answer.rs)
+
+doctor-heading = grab-tickets doctor: is it safe to race in { $dir }?
+doctor-data = (the directory of the data file { $data }; the data file itself is not touched)
+doctor-filesystem = Filesystem: { $name }, { $family }.
+doctor-filesystem-unknown = Filesystem: unknown ({ $error }).
+doctor-family-local = a disk of this machine
+doctor-family-memory = kept in memory
+doctor-family-overlay = an overlay (as a container's own filesystem is)
+doctor-family-network = a network filesystem (the files are on another machine)
+doctor-family-nine_p = 9p (under WSL 2: a Windows drive seen from Linux)
+doctor-family-fuse = FUSE (a filesystem served by a user program)
+doctor-family-host_share = a folder shared from a host or a VM
+doctor-family-unknown = a filesystem grab-tickets does not know
+doctor-probe-line = - { $probe }: { $verdict } ({ $took })
+doctor-probe-line-untested = - { $probe }: { $verdict }
+doctor-probe-exclusive_lock = the race's lock, across two processes
+doctor-probe-flock_and_fcntl = flock and fcntl locks
+doctor-probe-atomic_replace = replacing the data file
+doctor-probe-file_fsync = fsync of a file
+doctor-probe-directory_fsync = fsync of the directory
+doctor-verdict-safe = safe
+doctor-verdict-not-safe = NOT SAFE
+doctor-verdict-cannot-test = cannot test
+doctor-verdict-not-applicable = not applicable
+doctor-outcome-lock_excludes = A second process was refused the lock (the race's own, on its lock file) while this one held it, and got it as soon as it was released: buyers here take turns.
+doctor-outcome-lock_shared = A second process got the lock while this one held it: the lock excludes nobody here, so a locked race would oversell as if it had no lock.
+doctor-outcome-lock_stuck = A second process was refused the lock, but never got it after it was released: buyers here would wait for ever.
+doctor-outcome-lock_refused = Taking the lock failed: a locked race would stop with an error (exit 4) before selling anything.
+doctor-outcome-kinds_separate = Each kind of lock excludes its own kind in another process, and the two are separate: a program that locks with fcntl or lockf does not exclude grab-tickets' buyers (they take flock). Every program sharing the file must take the same kind.
+doctor-outcome-kinds_see_each_other = Each kind of lock excludes its own kind in another process, and the two see each other: flock is built on record locks here, as NFS and SMB do. A program locking with fcntl or lockf takes turns with the buyers too.
+doctor-outcome-kinds_one_way = Each kind of lock excludes its own kind in another process, but the two see each other one way only: a program sharing the file must take flock, as the buyers do.
+doctor-outcome-kinds_do_not_exclude = A lock did not exclude a second process's lock of the same kind: locks here do not keep processes apart.
+doctor-outcome-one_lock_kind = Windows has one kind of lock (LockFileEx, which the race takes); there are no flock and fcntl locks to compare.
+doctor-outcome-replace_atomic = A reader process read the data file { $whole } times while it was replaced { $swaps } times the race's way (a temp file swapped in), and saw it change { $changes } times: never missing, never partial.
+doctor-outcome-replace_torn = While the data file was replaced { $swaps } times, a reader process found it missing { $missing } times, partial { $partial } times and unreadable { $failed } times (and whole { $whole } times): a buyer here could read no stock, or a broken one.
+doctor-outcome-reader_saw_no_swap = A reader process read the data file { $whole } times but never saw one of the { $swaps } replaces happen (the machine was too busy?), so this proves nothing; run doctor again.
+doctor-outcome-replace_failed = Replacing the data file the race's way failed after { $swaps } of { $planned } replaces, while a reader process read it in a loop (whole { $whole } times, refused { $failed } times): a buyer here could fail to sell while another one reads.
+doctor-outcome-sync_works = It worked (no error). That says the call is honoured, not what a power cut keeps (docs/power-cuts.md).
+doctor-outcome-sync_refused = It failed: a race that fsyncs (the default) would stop with an error here; --no-fsync runs, but a power cut may lose confirmed sales.
+doctor-outcome-directory_sync_write_through = Windows cannot fsync a directory; the race's renames are written through (MOVEFILE_WRITE_THROUGH) instead.
+doctor-outcome-no_directory = The directory does not exist, so nothing could be tested; create it (mkdir) and run doctor again.
+doctor-outcome-not_writable = No file could be created in the directory, so nothing could be tested; a race here could not write its lock file either.
+doctor-outcome-helper_failed = The second process this test needs did not answer as it should, so nothing is known.
+doctor-error = Why: { $error }
+doctor-kind-already-held = another program already holds a lock on { $path }, the checkup's own file
+doctor-helper-silent = the second process gave no answer in { $s } s
+doctor-helper-ended = the second process ended without answering
+doctor-helper-unexpected = the second process said { $said } where { $due } was due
+doctor-caveats = What the tests cannot show ({ $name }): { $caveat }
+doctor-caveat-local = none known: the locks, the replace and fsync are this machine's kernel's own.
+doctor-caveat-memory = the race works as on a disk, but nothing here survives a reboot, and fsync keeps nothing.
+doctor-caveat-overlay = locks taken here reach only the programs that use this same mount; if this is a container, programs on the host (or in other containers) that open the files underneath do not see them. Share a directory with the host through a volume or bind mount, and run doctor on it.
+doctor-caveat-network = these tests ran on this machine only. Locks reach programs on other machines only if the server's lock service works and every machine uses it, and another machine may read an old copy of the data file from its cache. Race on a local disk, or keep the stock in PostgreSQL (--store).
+doctor-caveat-nine_p = locks are between the Linux programs only; Windows programs do not see them, and every call goes through the 9p server. Race in the Linux filesystem (your home directory, ~/) instead.
+doctor-caveat-fuse = whether locks work, and whether they reach anyone else, depends on the program that serves this filesystem (sshfs forwards none to the server); the tests show this machine only.
+doctor-caveat-host_share = locks may not reach programs on the other side of the share (the host or the VM), whatever the tests here say.
+doctor-caveat-unknown = grab-tickets does not know this filesystem; trust the tests above, which ran on this machine only.
+doctor-interrupted = grab-tickets doctor: interrupted; its own files were removed, and nothing is concluded about this directory
+doctor-left = Could not remove the checkup's own files: { $names }
+doctor-overall-safe = Verdict: safe to race in this directory, on this machine (exit { $code }, { $took }).
+doctor-overall-not-safe = Verdict: NOT SAFE to race in this directory (exit { $code }, { $took }): see what failed above.
+doctor-overall-cannot-test = Verdict: cannot test this directory, so it is not known to be safe (exit { $code }, { $took }).
+
 ## A stepped run (show/schedule.rs)
 
 schedule-taken = Schedule: { $schedule }
@@ -607,3 +676,208 @@ holder-pid = pid { $pid }
 error-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the lock on { $path }, held by { $holder }; another program is using this data file
 error-lock-wait-interrupted = interrupted while waiting for the lock on { $path }
 error-lock-keeps-vanishing = failed to lock { $path }: the lock file was deleted or replaced { $times } times in a row right after it was locked; something keeps removing it; stop it, then run again
+
+## Errors from every corner of the program (shop/, race/, cli/, settings/, explore/, powercut/)
+# The English is word for word what tests and docs quote; zh.ftl says the same for a class.
+
+shown-relative = { $path } (relative to { $cwd })
+file-kind = { $kind ->
+    [directory] a directory
+    [fifo] a named pipe (FIFO)
+    [socket] a socket
+    [device] a device
+    [link] a symbolic link
+   *[unknown] a file of an unknown kind
+}
+sidecar = { $what ->
+    [lock] lock file
+   *[log] order log
+}
+io-open-lock-file = open lock file
+error-data-path-link-loop = data path { $path } goes through more than { $max } symbolic links; point --data at the file itself
+error-data-path-foreign-link = data path { $path } is a symbolic link owned by another user (uid { $owner }) in a shared directory; grab-tickets follows only your own links there; point --data at the real file
+error-data-path-is-directory = data path { $path } is a directory; point --data at a JSON file, e.g. --data { $example }
+error-data-path-not-regular = data path { $path } is { $kind }, not a regular file; point --data at a JSON file like {"{"}"ticket_num": 3{"}"}
+error-data-path-no-file = data path { $path } names no file; point --data at a JSON file
+error-data-dir-missing = the directory of data file { $path } does not exist; create it with: mkdir -p { $dir }
+error-data-dir-missing-to-create = cannot create data file { $path }: directory { $dir } does not exist; create it (mkdir -p { $mkdir }) or point --data at a file in an existing directory
+error-data-became-link = data file { $path } became a symbolic link after the run resolved it; something is changing this directory under the run
+error-sidecar-keeps-vanishing = failed to open { $what } { $path }: it keeps disappearing; something is deleting it while grab-tickets runs
+error-sidecar-is-link = { $what } { $path } is a symbolic link; grab-tickets never follows links to its own files (in a shared directory a link may point at anyone's file); remove the link and grab-tickets creates a new { $what }
+error-sidecar-hard-links = { $what } { $path } has { $links } hard links: another name shares its contents, and writing it would change that file too; if nothing else needs it, remove { $path } and grab-tickets creates a new { $what }
+error-sidecar-not-regular = { $what } { $path } is { $kind }, not a regular file; move it away and grab-tickets creates a new { $what }
+error-data-too-large-to-read = data file { $path } is larger than a ticket counter needs (at most { $max } bytes); is --data pointing at the right file?
+error-temp-names-taken = failed to create a temp file beside { $path }: { $attempts } random names in a row were taken; something is filling the directory with names
+error-data-duplicate-key = data file { $path } has the key "{ $key }" more than once; which one counts is ambiguous (programs disagree), so grab-tickets will not guess; keep one of them
+error-count-field = "{ $name }" in data file { $path } { $problem }; set it to a whole number from 0 to { $max }
+count-not-whole = is { $text }, but it must be a whole number
+count-negative = is { $text }, but it cannot be negative
+count-too-large = is { $text }, more than the maximum of { $max }
+error-ledger-no-seq = data file { $path } has no "seq" but its order log { $log } has entries: the file was replaced without following the lock protocol; run grab-tickets without --keep-stock to restock it
+error-ledger-disagrees = data file { $path } says { $tickets } tickets at #{ $seq }, but its order log { $log } says { $after } there: the data file was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-ledger-does-not-continue = order log { $log } does not continue from data file { $path } (data at #{ $seq } with { $tickets } tickets, log at #{ $last }); something changed one of them without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-log-unparsed = failed to parse order log { $path } at line { $line }: { $error }; every line must be a JSON object with whole numbers "seq", "before", "after" and a string "kind" (docs/protocol.md); a program other than grab-tickets wrote it wrong
+error-race-gate-timed-out = timed out after --lock-timeout { $ms } ms waiting for the race of { $launchers } on { $path } to end; try again later, or join it with --keep-stock
+error-race-gate-interrupted = interrupted while waiting for another race on { $path } to end
+launcher-waiting-for-race = grab-tickets: waiting for the race of { $launchers } on { $path } to end before setting the stock (join it instead with --keep-stock)
+launchers-another = another launcher
+launchers-one = launcher pid { $pid }
+launchers-many = launchers { $list }
+launchers-and = {" "}and{" "}
+error-atomic-needs-store = --atomic and --serializable need a database store (--store postgres://...)
+
+# PostgreSQL: what failed and where ($target is the URL without its password).
+error-pg-store-url = invalid --store '{ $url }': { $what }; expected postgres://USER@HOST:PORT/DB, e.g. postgres://app@localhost:5432/shop (a socket directory goes percent-encoded in the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop)
+pg-url-not-postgres = it does not start with postgres://
+pg-url-no-host = it names no host
+pg-url-no-database = it names no database (the /DB at the end)
+error-pg-login = failed to log in to { $target }: { $error }; check the user and the password (in the URL, or in PGPASSWORD)
+error-pg-no-database = failed to connect to { $target }: { $error }; create it first (createdb NAME) or name another database at the end of the URL
+error-pg-connect = failed to connect to { $target }: { $error }
+error-pg-password-missing = failed to log in to { $target }: the server asks for a password; put it in the URL (postgres://USER:PASSWORD@...) or in PGPASSWORD
+error-pg-no-tls = failed to connect to { $target }: { $error }; the server does not offer TLS: leave sslmode out of the URL, or enable ssl on the server
+error-pg-not-running = failed to connect to { $target }: { $error }; is the server running and listening there? (docs/postgres.md shows how to start one)
+error-pg-lost-connection = lost the connection to { $target } while trying to { $action }: { $error }; the server rolls back whatever was not committed, so no half-made sale is left behind
+error-pg-failed = failed to { $action } in { $target }: { $error }
+error-pg-no-stock = { $target } has no stock yet (grab_tickets.stock is empty); run once without --keep-stock to set it (--tickets N)
+error-pg-stock-gone = the stock row in { $target } is gone: it was there when the race started, so something deleted it during the race (grab_tickets.stock is empty); this buyer stops without buying; every sale so far is in grab_tickets.orders; run again with --tickets N to set a new stock
+error-pg-lock-timed-out = timed out after --lock-timeout { $ms } ms waiting for the stock in { $target }, locked by { $holder }; another run is using this database
+pg-stock-in = the stock in { $target }
+pg-take-the-lock = take the lock
+pg-set-the-stock = set the stock
+pg-read-back-the-stock-and-the-orders = read back the stock and the orders
+pg-create-the-grab_tickets-tables = create the grab_tickets tables
+pg-prepare-the-purchase = prepare the purchase
+pg-read-the-stock = read the stock
+pg-record-the-order = record the order
+pg-commit-the-purchase = commit the purchase
+pg-roll-back-a-refused-purchase = roll back a refused purchase
+pg-end-a-read-only-transaction = end a read-only transaction
+pg-sell-a-ticket = sell a ticket
+pg-record-the-race = record the race in grab_tickets.races
+pg-read-the-connection-limits = read the server's connection limits
+pg-count-the-connections = count the buyers' connections
+
+# The processes (race/)
+error-no-own-binary = failed to find own binary: { $error }
+error-no-pipe = failed to create a pipe: { $error }
+error-buyer-spawn = failed to start buyer { $n } ({ $exe }): { $error }
+error-no-chooser = stepped buyers need a chooser; this is a bug in grab-tickets
+error-buyer-reports = failed to read buyer reports: { $error }
+error-buyer-bad-plan = a buyer got a bad plan from its launcher: { $error }; buyers are started by grab-tickets itself, not by hand
+error-buyer-no-pipe = { $who } has no pipe to its launcher: { $error }
+error-step-pipe = failed to open the step pipe on stdin: { $error }
+error-kill-at-unreached-step = --kill-at { $kill } names a step this run never reaches; with these settings a purchase passes { $steps }
+error-stepped-stuck = the stepped race is stuck: no buyer can move (lock held by { $holder }, waiting: { $waiter }); this is a bug in grab-tickets
+error-step-send = failed to let { $who } make its move ({ $mv }): { $error }
+launcher-step-stuck = grab-tickets: still waiting for { $who } to reach its next step after { $s } s; is another program holding the lock on the data file?
+error-step-protocol = { $who } paused before its { $mv } without being let go: the step protocol is broken
+error-step-gone = { $who } exited without reporting its next step
+misfit-finished = { $who } had already finished
+misfit-no-buyer = there is no { $who } (--buyers { $buyers })
+misfit-other-move = { $who } is paused before its next move, { $turn } ({ $what }), not { $wanted }
+error-report-to-stdout = failed to write the report to stdout: { $error }
+error-a-buyer-failed = a buyer process failed; see the report above
+stopped-at-once = grab-tickets: stopped at once by a second signal, without a report; the buyers were killed, and the next run settles the files
+
+# explore and explore --power-cut
+error-schedule-failed = schedule "{ $schedule }" failed: { $why }
+schedule-buyer-failed = { $who }: { $message }
+schedule-buyer-ended = { $who } ended { $how }
+schedule-protocol-broken = a buyer broke the report protocol
+error-summary-to-stdout = failed to write the summary to stdout: { $error }
+explore-progress = {"  "}{ $n } schedules run ...
+error-no-own-program = failed to find this program: { $error }
+error-recorded-race-failed = the recorded race failed: { $stderr }
+error-record-unparsed = failed to parse power-cut record { $path } at line { $line }: { $error }
+error-record-inconsistent = power-cut record { $path } does not add up: { $why }
+record-used-before-created = { $name } is used before it is created
+record-not-hex = { $text } is not hex
+
+# The command line's values (cli/bounds.rs, cli/resolve.rs, settings/)
+error-out-of-range = { $flag } { $value } is out of range; use { $lo } to { $hi }{ $hint }
+range-open = use a whole number, { $lo } or more
+range-closed = use a whole number from { $lo } to { $hi }
+value-negative = it cannot be negative; { $range }
+value-not-whole = not a whole number; { $range }
+value-too-large = { $n } is too large; { $range }
+hint-explore-sample = ; every schedule of more buyers is too many to run: sample them with --random N
+error-depth-with-uniform = --depth is the PCT sampler's; leave it out with --sampler uniform
+error-schedule-too-few-buyers = --schedule names buyer-{ $named }, but --buyers is { $buyers }; use --buyers { $named } or leave --buyers out
+error-schedule-moves = --schedule "{ $schedule }": { $error }
+delay-malformed = invalid delay range '{ $text }': expected LO..HI in milliseconds, e.g. 100..300
+delay-reversed = invalid delay range '{ $text }': LO ({ $lo }) is greater than HI ({ $hi }); write it as { $hi }..{ $lo }
+delay-too-long = invalid delay range '{ $text }': at most { $max } ms is allowed
+per-buyer-invalid = invalid value '{ $text }': expected a whole number of tickets (1 or more) or 'all'
+step-unknown = unknown step '{ $text }'; use one of { $names }
+kill-at-malformed = invalid --kill-at '{ $text }': expected BUYER:STEP[:ATTEMPT], e.g. 2:order_logged
+schedule-cannot-move = { $who } cannot move { $moves }: { $lock ->
+    [none] with NO lock
+    [write] with the lock around the write only
+   *[whole] with the lock around the whole purchase
+} a buyer moves { $buys } ({ $sold_out } when it reads 0){ $more ->
+    [one] {""}
+   *[many] , and again without the search for each further ticket
+}
+schedule-step-invalid = invalid schedule step '{ $word }': { $why }; write each step as a buyer number and a move letter (s search, l lock, r read, w write, u unlock), e.g. "1s 2s 1r 2r 1w 2w"
+schedule-step-buyer-range = buyers are numbered 1 to { $max }
+schedule-step-no-number = it does not start with a buyer number
+schedule-step-not-a-move = '{ $letter }' is not a move
+schedule-step-no-letter = the move letter is missing
+schedule-step-two-letters = one move letter per step
+schedule-empty = the schedule is empty; give steps like "1s 2s 1r 2r 1w 2w"
+
+# Clap's refusals (cli/refusal.rs). English runs print clap's own words, which these repeat.
+clap-refusal = { $what }; { $hint }
+clap-unknown-argument = unexpected argument '{ $arg }' found
+clap-unknown-subcommand = unrecognized subcommand '{ $name }'
+clap-value-missing = a value is required for '{ $arg }' but none was supplied
+clap-invalid-value = invalid value '{ $value }' for '{ $arg }'
+clap-because = : { $why }
+clap-possible-values = { $line } [possible values: { $values }]
+clap-missing-arguments = the following required arguments were not provided: { $args }
+clap-conflict = the argument '{ $arg }' cannot be used with '{ $other }'
+clap-repeated = the argument '{ $arg }' cannot be used multiple times
+clap-extra-value = unexpected value '{ $value }' for '{ $arg }' found; no more were expected
+clap-tip-argument = a similar argument exists: '{ $similar }'
+clap-tip-subcommand = a similar subcommand exists: '{ $similar }'
+clap-tip-value = a similar value exists: '{ $similar }'
+clap-tip-help = see 'grab-tickets --help'
+
+# The lock and the platform (shop/lock.rs, sys/)
+error-lock-unsupported = failed to lock { $path }: { $error }; this filesystem does not support file locks, so the race cannot be prevented here; put the data file on a local filesystem (--data /tmp/tickets/data.json)
+error-replaced-while-open = { $path } was replaced while open
+error-not-a-directory = { $path } is not a directory
+
+# The JSON parser's finding (shop/document.rs); English runs print serde_json's own words.
+json-problem = { $kind ->
+    [eof] the JSON ends too early, at line { $line } column { $column }
+    [data] a value of the wrong type at line { $line } column { $column }
+   *[syntax] not valid JSON at line { $line } column { $column }
+}
+
+## The database's edges (issue 20: race/secret.rs, shop/pg/)
+
+error-buyer-stdin = a buyer failed to open the pipe from its launcher on stdin: { $error }
+error-buyer-secret-line = a buyer got a bad first line from its launcher on stdin ({ $reason }); buyers are started by grab-tickets itself, not by hand
+error-pg-race-beside-unlocked = an unlocked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }): it writes counts it read without a lock, so it may oversell, and no lock this run takes can stop it; nothing was changed; wait for it to end, then run with { $mine } again (or race beside it unlocked too, with { $theirs })
+launcher-unlocked-beside-locked = grab-tickets: a locked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }); this unlocked run ({ $mine }) may oversell it
+error-pg-stock-changed-by-hand = the stock row in { $shown } says { $count } tickets at #{ $seq }, but grab_tickets.orders says { $logged } at #{ $logged_seq }: the stock row was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-pg-stock-changed-mid-race = order id { $id } in grab_tickets.orders sold from { $before } tickets at #{ $seq }, but { $known ->
+    [none] no order left the stock at #{ $seq }
+   *[other] the order before it left { $known } there
+}: the stock row in { $shown } was changed without following the lock protocol during the race; run without --keep-stock to restock (the ledger goes on from the restock)
+error-pg-too-few-connections = { $shown } can take only { $free } more { $free ->
+    [one] connection
+   *[other] connections
+} now: { $which ->
+    [database] the database's CONNECTION LIMIT is
+    [role] the role's CONNECTION LIMIT is
+   *[server] the server allows this user (max_connections, less any slots reserved for superusers)
+} { $limit } and { $used } are in use, but { $buyers } buyers need one each; nothing was changed; run with --buyers { $free } or fewer, or raise { $which ->
+    [database] the database's CONNECTION LIMIT
+    [role] the role's CONNECTION LIMIT
+   *[server] max_connections on the server
+}
+error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, or too slow); nothing was changed; run with --buyers { $logged_in } or fewer, or free connections on the server
+error-pg-login-wait-interrupted = interrupted while waiting for the buyers to log in to { $shown }; nothing was changed

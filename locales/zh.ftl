@@ -113,6 +113,7 @@ left-unconfirmed = ，另有 { $n } 张已卖出但未确认（记在{ $ledger }
 left-finished-by = ；它的订单 #{ $seq } 直到{ $by }替它完成才写进数据文件（ticket_num = { $after }）
 left-nothing = ：它在买票之前就死了，所以什么都没变
 left-nothing-database = ：它在 COMMIT 之前就死了，服务器回滚了它开始的一切，所以什么都没变
+left-ledger-unread = 它已确认 { $n } 张；它是否还卖出了更多无从知道（{ $ledger }无法读回）
 verdict-ok = 结果正确：{ $tickets } 张票，卖出 { $sold } 张{ $others ->
     [0] {""}
    *[other] （本次运行），别人卖出 { $others } 张
@@ -127,7 +128,9 @@ verdict-oversold = 超卖：{ $tickets } 张票，确认卖出 { $confirmed } �
 verdict-lost-updates = 丢失更新：{ $tickets } 张票，确认卖出 { $confirmed } 张，但{ $stock }只记了卖出 { $sold } 张（丢失 { $lost } 次）
 verdict-mismatch = 对不上账：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，{ $stock }里余票 { $remaining }
 verdict-protocol-violation = 违反协议：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间另一个程序写了 { $forged } 条打断{ $ledger }链条的记录，所以任何数字都无法评判这一轮（见上面的“!”行）
+verdict-changed-outside = 余票被绕过协议改动：{ count-tickets-of }，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票期间{ $stock }被人绕过锁协议手工改过，所以任何数字都无法评判这一轮（见上面的“!”行）
 verdict-stock-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，{ $ledger }里有 { $logged } 笔，但抢票结束后无法读回{ $stock }，所以无法判断每张票是否都对得上账
+verdict-books-unknown = 余票未知：{ $tickets } 张票，确认卖出 { $confirmed } 张，但抢票结束后{ $stock }和{ $ledger }都无法读回，所以卖出了多少、每张票是否都对得上账，都无从知道
 
 ## “原因：”（show/cause.rs）
 
@@ -137,7 +140,9 @@ why-how-write = 锁只包住了写入，没有包住前面的读取，所以加�
 why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之外有东西在读和写之间改动了数据文件。
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
+why-changed-outside = 有人绕过锁协议改了{ $stock }，账本里没有记下这次改动（手工修改），所以上面的数字把这一轮的卖出和那次改动混在了一起；下一轮之前先补货（去掉 --keep-stock 运行）。
 why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
+why-books-unknown = 抢票结束后{ $stock }和{ $ledger }都无法读回（原因见下面的错误），所以这里不能说卖出了多少，也不能判断是否有丢失更新；上面唯一的数字是用户的确认。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
 why-stale = { $groups }，但在读和写之间另一个用户已经写过，所以是按过期的余票卖出的
@@ -384,6 +389,70 @@ moral-stock-unknown = 无法读回余票；见上面的报告。
 interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
 your-schedule = 你的调度：{ $schedule }
 
+## doctor（doctor/answer.rs）
+
+doctor-heading = grab-tickets doctor：在 { $dir } 里抢票安全吗？
+doctor-data = （数据文件 { $data } 所在的目录；数据文件本身不会被读写）
+doctor-filesystem = 文件系统：{ $name }，{ $family }。
+doctor-filesystem-unknown = 文件系统：未知（{ $error }）。
+doctor-family-local = 本机的磁盘
+doctor-family-memory = 放在内存里
+doctor-family-overlay = 叠加文件系统（overlay，容器自己的文件系统就是这种）
+doctor-family-network = 网络文件系统（文件在另一台机器上）
+doctor-family-nine_p = 9p（在 WSL 2 里：从 Linux 看到的 Windows 磁盘）
+doctor-family-fuse = FUSE（由一个用户程序提供的文件系统）
+doctor-family-host_share = 从宿主机或虚拟机共享来的文件夹
+doctor-family-unknown = grab-tickets 不认识的文件系统
+doctor-probe-line = - { $probe }：{ $verdict }（{ $took }）
+doctor-probe-line-untested = - { $probe }：{ $verdict }
+doctor-probe-exclusive_lock = 抢票用的锁，跨两个进程
+doctor-probe-flock_and_fcntl = flock 锁和 fcntl 锁
+doctor-probe-atomic_replace = 替换数据文件
+doctor-probe-file_fsync = 对文件 fsync
+doctor-probe-directory_fsync = 对目录 fsync
+doctor-verdict-safe = 安全
+doctor-verdict-not-safe = 不安全
+doctor-verdict-cannot-test = 无法测试
+doctor-verdict-not-applicable = 不适用
+doctor-outcome-lock_excludes = 本进程持有锁（抢票用的那把，加在锁文件上）时，第二个进程拿不到；锁一释放，它马上拿到：在这里用户会排队串行地买票。
+doctor-outcome-lock_shared = 本进程持有锁时，第二个进程也拿到了锁：这里的锁谁也挡不住，加锁的抢票也会像不加锁一样超卖。
+doctor-outcome-lock_stuck = 第二个进程拿不到锁，可锁释放以后它也一直拿不到：在这里用户会永远等下去。
+doctor-outcome-lock_refused = 加锁失败：加锁的抢票会在卖出任何一张票之前报错停下（退出状态 4）。
+doctor-outcome-kinds_separate = 每种锁都能挡住另一个进程的同种锁，而两种锁互不相干：用 fcntl 或 lockf 加锁的程序挡不住 grab-tickets 的用户（他们用 flock）。共用这个文件的每个程序都必须用同一种锁。
+doctor-outcome-kinds_see_each_other = 每种锁都能挡住另一个进程的同种锁，而且两种锁互相看得见：这里的 flock 是用记录锁实现的，NFS 和 SMB 就是这样。用 fcntl 或 lockf 加锁的程序也会和用户们排队。
+doctor-outcome-kinds_one_way = 每种锁都能挡住另一个进程的同种锁，但两种锁只有单向看得见：共用这个文件的程序必须像用户们一样用 flock。
+doctor-outcome-kinds_do_not_exclude = 一把锁没能挡住第二个进程的同种锁：这里的锁不能让进程互斥。
+doctor-outcome-one_lock_kind = Windows 只有一种锁（LockFileEx，抢票用的就是它），没有 flock 和 fcntl 两种锁可比。
+doctor-outcome-replace_atomic = 数据文件按抢票的方式（写临时文件再换进来）替换了 { $swaps } 次，同时一个读进程读了 { $whole } 次，看到它变了 { $changes } 次：从没缺失，从没只读到一半。
+doctor-outcome-replace_torn = 数据文件替换 { $swaps } 次期间，一个读进程有 { $missing } 次发现它不存在，{ $partial } 次只读到一部分，{ $failed } 次读不了（完整读到 { $whole } 次）：在这里用户可能读不到余票，或读到坏的。
+doctor-outcome-reader_saw_no_swap = 读进程读了数据文件 { $whole } 次，可 { $swaps } 次替换一次也没赶上（机器太忙？），所以这证明不了什么；请再运行一次 doctor。
+doctor-outcome-replace_failed = 按抢票的方式替换数据文件，在 { $planned } 次里成功 { $swaps } 次后失败了，当时一个读进程正在循环读它（完整读到 { $whole } 次，被拒绝 { $failed } 次）：在这里，一个用户读文件时，另一个用户可能卖不出票。
+doctor-outcome-sync_works = 成功（没有报错）。这只说明这个调用被接受，不说明断电后能留下什么（docs/power-cuts.md）。
+doctor-outcome-sync_refused = 失败了：默认做 fsync 的抢票在这里会报错停下；用 --no-fsync 能跑，但断电可能丢失已确认的销售。
+doctor-outcome-directory_sync_write_through = Windows 不能对目录 fsync；抢票的改名改用直写（MOVEFILE_WRITE_THROUGH）落盘。
+doctor-outcome-no_directory = 目录不存在，什么也测不了；先创建它（mkdir），再运行一次 doctor。
+doctor-outcome-not_writable = 在这个目录里建不了文件，什么也测不了；在这里抢票也写不了锁文件。
+doctor-outcome-helper_failed = 这项测试需要的第二个进程没有按约定回答，所以什么也不知道。
+doctor-error = 原因：{ $error }
+doctor-kind-already-held = 已经有别的程序锁住了 { $path }，而那是体检自己的文件
+doctor-helper-silent = 第二个进程 { $s } 秒内没有回答
+doctor-helper-ended = 第二个进程没回答就结束了
+doctor-helper-unexpected = 第二个进程该说 { $due }，却说了 { $said }
+doctor-caveats = 测试显示不了的事（{ $name }）：{ $caveat }
+doctor-caveat-local = 没有已知的问题：锁、替换和 fsync 都是本机内核自己做的。
+doctor-caveat-memory = 抢票和在磁盘上一样，但这里的东西重启后全都没了，fsync 什么也留不下。
+doctor-caveat-overlay = 在这里加的锁只有用同一个挂载的程序看得见；如果这是容器，宿主机（或别的容器）里直接打开底层文件的程序看不见它。要和宿主机共用目录，请用卷（volume）或绑定挂载（bind mount），再对那个目录运行 doctor。
+doctor-caveat-network = 这些测试只在本机上跑过。锁只有在服务器的锁服务正常、每台机器都用它时才能传到别的机器上的程序，而别的机器还可能从缓存里读到数据文件的旧副本。请在本机磁盘上抢票，或把余票放进 PostgreSQL（--store）。
+doctor-caveat-nine_p = 锁只在 Linux 程序之间有效，Windows 程序看不见，而且每个调用都要经过 9p 服务器。请改在 Linux 的文件系统里（你的主目录 ~/）抢票。
+doctor-caveat-fuse = 锁管不管用、能不能传给别人，取决于提供这个文件系统的程序（sshfs 一把锁也不转给服务器）；测试只说明本机的情况。
+doctor-caveat-host_share = 不管这里的测试怎么说，锁都可能传不到共享另一边（宿主机或虚拟机）的程序。
+doctor-caveat-unknown = grab-tickets 不认识这个文件系统；请以上面的测试为准，它们只在本机上跑过。
+doctor-interrupted = grab-tickets doctor：被中断；它自己的文件已删掉，对这个目录不下任何结论
+doctor-left = 没能删掉体检自己的文件：{ $names }
+doctor-overall-safe = 结论：在本机上，在这个目录里抢票是安全的（退出状态 { $code }，{ $took }）。
+doctor-overall-not-safe = 结论：在这个目录里抢票不安全（退出状态 { $code }，{ $took }）：失败的是哪一项，见上面。
+doctor-overall-cannot-test = 结论：这个目录测不了，所以不能说它安全（退出状态 { $code }，{ $took }）。
+
 ## 逐步运行（show/schedule.rs）
 
 schedule-taken = 调度：{ $schedule }
@@ -585,6 +654,11 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+help-doctor-about = 检查数据文件所在的目录：说出它的文件系统，再用真实的进程测试锁能互斥、替换是原子的、fsync 管用。退出状态 0 安全，1 不安全，4 无法测试。
+help-doctor-data = 要检查其所在目录的数据文件（它本身从不被读写）。
+help-doctor-json = 把体检结果输出为一个 JSON 文档。
+help-doctor-lang = 所有输出的语言：en（English）或 zh（简体中文）。
+help-doctor-help = 打印帮助
 
 ## 会覆盖本店文件的输出（app.rs、shop/own_files.rs）
 
@@ -617,3 +691,204 @@ holder-pid = pid { $pid }
 error-lock-timed-out = 等待 { $path } 上的锁超过了 --lock-timeout { $ms } 毫秒，锁由 { $holder } 持有；有另一个程序正在使用这个数据文件
 error-lock-wait-interrupted = 等待 { $path } 上的锁时被中断
 error-lock-keeps-vanishing = 无法锁上 { $path }：锁文件刚锁上就被删除或替换，连续 { $times } 次；有东西一直在删它；先让它停下，再重新运行
+
+## 程序各处的错误（shop/、race/、cli/、settings/、explore/、powercut/）
+
+shown-relative = { $path }（相对于 { $cwd }）
+file-kind = { $kind ->
+    [directory] 一个目录
+    [fifo] 一个命名管道（FIFO）
+    [socket] 一个套接字
+    [device] 一个设备
+    [link] 一个符号链接
+   *[unknown] 一个类型不明的文件
+}
+sidecar = { $what ->
+    [lock] 锁文件
+   *[log] 订单日志
+}
+io-open-lock-file = 打开锁文件
+error-data-path-link-loop = 数据路径 { $path } 经过了超过 { $max } 个符号链接；请让 --data 直接指向文件本身
+error-data-path-foreign-link = 数据路径 { $path } 是共享目录里另一个用户（uid { $owner }）的符号链接；在那里 grab-tickets 只跟随你自己的链接；请让 --data 指向真正的文件
+error-data-path-is-directory = 数据路径 { $path } 是一个目录；请让 --data 指向一个 JSON 文件，比如 --data { $example }
+error-data-path-not-regular = 数据路径 { $path } 是{ $kind }，不是普通文件；请让 --data 指向一个 JSON 文件，比如 {"{"}"ticket_num": 3{"}"}
+error-data-path-no-file = 数据路径 { $path } 没有指出文件名；请让 --data 指向一个 JSON 文件
+error-data-dir-missing = 数据文件 { $path } 所在的目录不存在；用这条命令创建：mkdir -p { $dir }
+error-data-dir-missing-to-create = 无法创建数据文件 { $path }：目录 { $dir } 不存在；先创建它（mkdir -p { $mkdir }），或者让 --data 指向一个已有目录里的文件
+error-data-became-link = 数据文件 { $path } 在本次运行确认之后变成了符号链接；有东西正在改动这个目录
+error-sidecar-keeps-vanishing = 无法打开{ $what } { $path }：它一再消失；grab-tickets 运行时有东西在删除它
+error-sidecar-is-link = { $what } { $path } 是一个符号链接；grab-tickets 从不跟随指向自己文件的链接（在共享目录里，链接可能指向任何人的文件）；删掉这个链接，grab-tickets 会新建一个{ $what }
+error-sidecar-hard-links = { $what } { $path } 有 { $links } 个硬链接：另一个名字共享它的内容，写它也会改掉那个文件；如果别处不需要它，删掉 { $path }，grab-tickets 会新建一个{ $what }
+error-sidecar-not-regular = { $what } { $path } 是{ $kind }，不是普通文件；把它移走，grab-tickets 会新建一个{ $what }
+error-data-too-large-to-read = 数据文件 { $path } 比一个余票计数器需要的大（最多 { $max } 字节）；--data 指对文件了吗？
+error-temp-names-taken = 无法在 { $path } 旁边创建临时文件：连续 { $attempts } 个随机名字都已被占用；有东西在往这个目录里塞满文件名
+error-data-duplicate-key = 数据文件 { $path } 里的键 "{ $key }" 出现了不止一次；哪一个算数说不清（各个程序看法不同），grab-tickets 不去猜；请只保留一个
+error-count-field = 数据文件 { $path } 里的 "{ $name }" { $problem }；请把它设成 0 到 { $max } 之间的整数
+count-not-whole = 是 { $text }，但它必须是整数
+count-negative = 是 { $text }，但它不能是负数
+count-too-large = 是 { $text }，超过了上限 { $max }
+error-ledger-no-seq = 数据文件 { $path } 里没有 "seq"，但它的订单日志 { $log } 里有记录：有人没按锁的规矩替换了这个文件；去掉 --keep-stock 运行 grab-tickets，重新设置余票
+error-ledger-disagrees = 数据文件 { $path } 说在 #{ $seq } 时有 { $tickets } 张票，但它的订单日志 { $log } 说那时是 { $after } 张：有人没按锁的规矩改了数据文件；去掉 --keep-stock 运行，重新设置余票（账本从重新设置处接着记）
+error-ledger-does-not-continue = 订单日志 { $log } 接不上数据文件 { $path }（数据在 #{ $seq }，有 { $tickets } 张票；日志在 #{ $last }）；有人没按锁的规矩改了其中一个；去掉 --keep-stock 运行，重新设置余票（账本从重新设置处接着记）
+error-log-unparsed = 无法解析订单日志 { $path } 第 { $line } 行：{ $error }；每一行都必须是一个 JSON 对象，含整数 "seq"、"before"、"after" 和字符串 "kind"（见 docs/protocol.md）；这是 grab-tickets 以外的程序写错的
+error-race-gate-timed-out = 等待 { $launchers } 在 { $path } 上的抢票结束，超过了 --lock-timeout { $ms } 毫秒；请稍后再试，或者用 --keep-stock 加入它
+error-race-gate-interrupted = 等待 { $path } 上的另一场抢票结束时被中断
+launcher-waiting-for-race = grab-tickets：正在等待 { $launchers } 在 { $path } 上的抢票结束，然后才设置余票（用 --keep-stock 可以直接加入它）
+launchers-another = 另一个主进程
+launchers-one = 主进程 pid { $pid }
+launchers-many = 主进程 { $list }
+launchers-and = 和
+error-atomic-needs-store = --atomic 和 --serializable 需要数据库存储（--store postgres://...）
+
+# PostgreSQL：什么失败了，在哪里（$target 是去掉密码的 URL）
+error-pg-store-url = --store '{ $url }' 无效：{ $what }；应该是 postgres://USER@HOST:PORT/DB，比如 postgres://app@localhost:5432/shop（套接字目录要百分号编码写在主机处：postgres://app@%2Fvar%2Frun%2Fpostgresql/shop）
+pg-url-not-postgres = 它不是以 postgres:// 开头
+pg-url-no-host = 它没有指出主机
+pg-url-no-database = 它没有指出数据库（末尾的 /DB）
+error-pg-login = 无法登录 { $target }：{ $error }；请检查用户名和密码（在 URL 里，或在 PGPASSWORD 里）
+error-pg-no-database = 无法连接 { $target }：{ $error }；请先创建它（createdb NAME），或者在 URL 末尾换一个数据库
+error-pg-connect = 无法连接 { $target }：{ $error }
+error-pg-password-missing = 无法登录 { $target }：服务器要求密码；把它写进 URL（postgres://USER:PASSWORD@...）或 PGPASSWORD
+error-pg-no-tls = 无法连接 { $target }：{ $error }；服务器不提供 TLS：去掉 URL 里的 sslmode，或者在服务器上启用 ssl
+error-pg-not-running = 无法连接 { $target }：{ $error }；服务器在运行并在那里监听吗？（docs/postgres.md 说明了怎样启动一个）
+error-pg-lost-connection = 在{ $action }时与 { $target } 的连接断了：{ $error }；服务器会回滚所有没有提交的操作，所以不会留下做了一半的买票
+error-pg-failed = 无法在 { $target } 中{ $action }：{ $error }
+error-pg-no-stock = { $target } 里还没有余票（grab_tickets.stock 是空的）；去掉 --keep-stock 运行一次来设置它（--tickets N）
+error-pg-stock-gone = { $target } 中的余票行不见了：抢票开始时它还在，所以是抢票过程中被人删掉了（grab_tickets.stock 是空的）；这个用户不买票就停下了；到目前为止的每一笔售出都记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
+error-pg-lock-timed-out = 等待 { $target } 里的余票超过了 --lock-timeout { $ms } 毫秒，它被 { $holder } 锁着；另一次运行正在使用这个数据库
+pg-stock-in = { $target } 里的余票
+pg-take-the-lock = 加锁
+pg-set-the-stock = 设置余票
+pg-read-back-the-stock-and-the-orders = 读回余票和订单
+pg-create-the-grab_tickets-tables = 创建 grab_tickets 的表
+pg-prepare-the-purchase = 准备买票语句
+pg-read-the-stock = 读余票
+pg-record-the-order = 记录订单
+pg-commit-the-purchase = 提交这次买票
+pg-roll-back-a-refused-purchase = 回滚一次被拒绝的买票
+pg-end-a-read-only-transaction = 结束一个只读事务
+pg-sell-a-ticket = 卖出一张票
+pg-record-the-race = 在 grab_tickets.races 中登记这场抢票
+pg-read-the-connection-limits = 读取服务器的连接数上限
+pg-count-the-connections = 清点买家的连接
+
+# 进程（race/）
+error-no-own-binary = 找不到本程序的可执行文件：{ $error }
+error-no-pipe = 无法创建管道：{ $error }
+error-buyer-spawn = 无法启动用户{ $n }（{ $exe }）：{ $error }
+error-no-chooser = 逐步运行的用户需要一个调度者；这是 grab-tickets 的 bug
+error-buyer-reports = 无法读取用户进程的报告：{ $error }
+error-buyer-bad-plan = 一个用户进程从主进程收到了错误的计划：{ $error }；用户进程由 grab-tickets 自己启动，不能手工运行
+error-buyer-no-pipe = { $who } 没有通往主进程的管道：{ $error }
+error-step-pipe = 无法打开标准输入上的单步管道：{ $error }
+error-kill-at-unreached-step = --kill-at { $kill } 指的步骤这次运行根本走不到；按这些设置，一次买票经过的步骤是 { $steps }
+error-stepped-stuck = 逐步运行卡住了：没有用户能走（锁的持有者：{ $holder }，等锁的：{ $waiter }）；这是 grab-tickets 的 bug
+error-step-send = 无法让 { $who } 走它的一步（{ $mv }）：{ $error }
+launcher-step-stuck = grab-tickets：已经 { $s } 秒了，还在等 { $who } 走到下一步；是不是有别的程序拿着数据文件的锁？
+error-step-protocol = { $who } 没被放行就在 { $mv } 之前暂停了：单步协议被破坏了
+error-step-gone = { $who } 没报告下一步就退出了
+misfit-finished = { $who } 已经结束了
+misfit-no-buyer = 没有 { $who }（--buyers { $buyers }）
+misfit-other-move = { $who } 停在它的下一步 { $turn }（{ $what }）之前，不是 { $wanted }
+error-report-to-stdout = 无法把报告写到标准输出：{ $error }
+error-a-buyer-failed = 有一个用户进程失败了；见上面的报告
+stopped-at-once = grab-tickets：收到第二个信号，立即停止，不出报告；用户进程都已被杀死，下一次运行会把文件整理好
+
+# explore 和 explore --power-cut
+error-schedule-failed = 调度 "{ $schedule }" 失败：{ $why }
+schedule-buyer-failed = { $who }：{ $message }
+schedule-buyer-ended = { $who } 以 { $how } 结束
+schedule-protocol-broken = 有一个用户进程破坏了报告协议
+error-summary-to-stdout = 无法把总结写到标准输出：{ $error }
+explore-progress = {"  "}已跑 { $n } 种调度 ...
+error-no-own-program = 找不到本程序：{ $error }
+error-recorded-race-failed = 被录下的抢票失败了：{ $stderr }
+error-record-unparsed = 无法解析断电记录 { $path } 第 { $line } 行：{ $error }
+error-record-inconsistent = 断电记录 { $path } 前后对不上：{ $why }
+record-used-before-created = { $name } 在创建之前就被使用了
+record-not-hex = { $text } 不是十六进制
+
+# 命令行的取值（cli/bounds.rs、cli/resolve.rs、settings/）
+error-out-of-range = { $flag } { $value } 超出范围；请用 { $lo } 到 { $hi }{ $hint }
+range-open = 请用不小于 { $lo } 的整数
+range-closed = 请用 { $lo } 到 { $hi } 之间的整数
+value-negative = 不能是负数；{ $range }
+value-not-whole = 不是整数；{ $range }
+value-too-large = { $n } 太大了；{ $range }
+hint-explore-sample = ；更多用户的全部调度多得跑不完：用 --random N 抽样
+error-depth-with-uniform = --depth 是 PCT 抽样的参数；用 --sampler uniform 时请去掉它
+error-schedule-too-few-buyers = --schedule 提到了用户{ $named }，但 --buyers 是 { $buyers }；请用 --buyers { $named }，或者去掉 --buyers
+error-schedule-moves = --schedule "{ $schedule }"：{ $error }
+delay-malformed = 延迟范围 '{ $text }' 无效：应该是以毫秒计的 LO..HI，比如 100..300
+delay-reversed = 延迟范围 '{ $text }' 无效：LO（{ $lo }）大于 HI（{ $hi }）；请写成 { $hi }..{ $lo }
+delay-too-long = 延迟范围 '{ $text }' 无效：最多允许 { $max } 毫秒
+per-buyer-invalid = 取值 '{ $text }' 无效：应该是票数（1 或更多的整数）或 'all'
+step-unknown = 未知的步骤 '{ $text }'；请用其中之一：{ $names }
+kill-at-malformed = --kill-at '{ $text }' 无效：应该是 BUYER:STEP[:ATTEMPT]，比如 2:order_logged
+schedule-cannot-move = { $who } 不能走 { $moves }：{ $lock ->
+    [none] 不加锁时
+    [write] 只在写入时加锁时
+   *[whole] 整个买票过程加互斥锁时
+}，一个用户的步骤是 { $buys }（读到 0 时是 { $sold_out }）{ $more ->
+    [one] {""}
+   *[many] ，之后每多买一张票，再走一遍（不再查票）
+}
+schedule-step-invalid = 调度步骤 '{ $word }' 无效：{ $why }；每一步写成用户编号加一个步骤字母（s 查票、l 加锁、r 读、w 写、u 解锁），比如 "1s 2s 1r 2r 1w 2w"
+schedule-step-buyer-range = 用户编号是 1 到 { $max }
+schedule-step-no-number = 它不是以用户编号开头
+schedule-step-not-a-move = '{ $letter }' 不是一个步骤
+schedule-step-no-letter = 缺少步骤字母
+schedule-step-two-letters = 每一步只能有一个步骤字母
+schedule-empty = 调度是空的；请给出这样的步骤："1s 2s 1r 2r 1w 2w"
+
+# clap 的拒绝（cli/refusal.rs）：clap 只会说英文，这里按错误的种类和内容重新说一遍
+clap-refusal = { $what }；{ $hint }
+clap-unknown-argument = 没有这个参数：'{ $arg }'
+clap-unknown-subcommand = 没有这个子命令：'{ $name }'
+clap-value-missing = '{ $arg }' 需要一个值，但没有给出
+clap-invalid-value = '{ $arg }' 的值 '{ $value }' 无效
+clap-because = ：{ $why }
+clap-possible-values = { $line }［可用的值：{ $values }］
+clap-missing-arguments = 缺少必需的参数：{ $args }
+clap-conflict = 参数 '{ $arg }' 不能和 '{ $other }' 一起用
+clap-repeated = 参数 '{ $arg }' 只能用一次
+clap-extra-value = '{ $arg }' 多了一个值 '{ $value }'；它不需要更多的值
+clap-tip-argument = 有一个相近的参数：'{ $similar }'
+clap-tip-subcommand = 有一个相近的子命令：'{ $similar }'
+clap-tip-value = 有一个相近的值：'{ $similar }'
+clap-tip-help = 请看 'grab-tickets --help'
+
+# 锁与平台（shop/lock.rs、sys/）
+error-lock-unsupported = 无法锁上 { $path }：{ $error }；这个文件系统不支持文件锁，这里没法阻止超卖；请把数据文件放在本地文件系统上（--data /tmp/tickets/data.json）
+error-replaced-while-open = { $path } 在打开期间被替换了
+error-not-a-directory = { $path } 不是目录
+
+# JSON 解析器发现的问题（shop/document.rs）
+json-problem = { $kind ->
+    [eof] JSON 在第 { $line } 行第 { $column } 列提前结束了
+    [data] 第 { $line } 行第 { $column } 列的值类型不对
+   *[syntax] 第 { $line } 行第 { $column } 列不是合法的 JSON
+}
+
+## The database's edges (issue 20: race/secret.rs, shop/pg/)
+
+error-buyer-stdin = 买家进程无法打开标准输入上来自启动器的管道：{ $error }
+error-buyer-secret-line = 买家进程从启动器的标准输入收到的第一行有误（{ $reason }）；买家进程由 grab-tickets 自己启动，不能手工启动
+error-pg-race-beside-unlocked = { $shown } 的余票上正在进行一场不加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）：它写回的是没加锁时读到的余票，可能超卖，本次运行加什么锁都拦不住它；没有做任何改动；等它结束后再用 { $mine } 运行（或者同样不加锁，用 { $theirs } 和它一起抢）
+launcher-unlocked-beside-locked = grab-tickets：{ $shown } 的余票上正在进行一场加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）；本次不加锁的运行（{ $mine }）可能让它超卖
+error-pg-stock-changed-by-hand = { $shown } 的余票行写着第 #{ $seq } 次改动后余票 { $count } 张，但 grab_tickets.orders 记的是第 #{ $logged_seq } 次改动后 { $logged } 张：余票行被人绕过锁的约定改过；去掉 --keep-stock 重新运行，设置新的余票（账本从这次补货接着记）
+error-pg-stock-changed-mid-race = grab_tickets.orders 中 id 为 { $id } 的订单是从第 #{ $seq } 次改动后的余票 { $before } 张卖出的，但{ $known ->
+    [none] 没有哪笔订单把余票改到第 #{ $seq } 次
+   *[other] 前一笔订单在那里留下的是 { $known } 张
+}：抢票过程中 { $shown } 的余票行被人绕过锁的约定改过；去掉 --keep-stock 重新运行，设置新的余票（账本从这次补货接着记）
+error-pg-too-few-connections = { $shown } 现在只能再接受 { $free } 个连接：{ $which ->
+    [database] 数据库的 CONNECTION LIMIT 是
+    [role] 角色的 CONNECTION LIMIT 是
+   *[server] 服务器允许这个用户连接（max_connections 减去给超级用户保留的连接）
+} { $limit } 个，已用 { $used } 个，但 { $buyers } 个买家每人都要一个连接；没有做任何改动；用 --buyers { $free } 或更少运行，或者调大{ $which ->
+    [database] 数据库的 CONNECTION LIMIT
+    [role] 角色的 CONNECTION LIMIT
+   *[server] 服务器的 max_connections
+}
+error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝，或者太慢）；没有做任何改动；用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+error-pg-login-wait-interrupted = 等待买家登录 { $shown } 时被中断；没有做任何改动

@@ -270,7 +270,7 @@ pub(crate) fn race_and_reconcile(
     // The buyers start first and wait for the gun: a machine that cannot run them all
     // fails here, before the stock is touched.
     let field = launcher::spawn(&start)?;
-    let (racing, opened) = match shop.enter_race(settings, &run, &wait) {
+    let (racing, opened) = match shop.enter_race(settings, &run, &wait, &field.started()) {
         Ok(entered) => entered,
         Err(e) => {
             field.call_off();
@@ -292,9 +292,10 @@ pub(crate) fn race_and_reconcile(
             run,
             initial: opened.tickets,
             remaining: closed.remaining,
-            window: &closed.window,
+            window: closed.window.as_ref(),
             recovered_by_launcher: closed.recovered,
             settle_error: settle_error.as_ref().map(Error::to_string),
+            settle_failure: settle_error.as_ref().map(Error::kind),
             launcher_relocks: launcher_relocks.get(),
         },
         victim_reports,
@@ -361,13 +362,13 @@ fn exit_status(
         return Err(e);
     }
     if let Some(kind) = out::failure() {
-        return Err(Error::environment(format!(
-            "failed to write the report to stdout: {}",
-            std::io::Error::from(kind)
+        return Err(Error::environment(tr!(
+            "error-report-to-stdout",
+            error = std::io::Error::from(kind).to_string()
         )));
     }
     if result.a_buyer_failed() {
-        return Err(Error::buyer("a buyer process failed; see the report above"));
+        return Err(Error::buyer(tr!("error-a-buyer-failed")));
     }
     if let Some(jump) = result.forged.first() {
         // Forged history is not a verdict on this run: it is bad data another program wrote,

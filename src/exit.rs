@@ -58,6 +58,9 @@ pub enum Failure {
     Usage,
     /// The data file, the order log or the stock holds something that cannot be trusted.
     BadData,
+    /// The stock was changed outside the lock protocol (the data file or the stock row edited
+    /// by hand during or between races): it disagrees with its ledger. Bad data, exit 3.
+    ChangedOutside,
     /// The filesystem or the OS refused: permissions, a missing directory, no lock support.
     Environment,
     /// The disk (or a quota, or a file-size limit) is full.
@@ -78,7 +81,7 @@ impl Failure {
     pub fn exit(self) -> Exit {
         match self {
             Failure::Usage => Exit::Usage,
-            Failure::BadData => Exit::BadData,
+            Failure::BadData | Failure::ChangedOutside => Exit::BadData,
             Failure::Environment
             | Failure::DiskFull
             | Failure::Refused
@@ -113,6 +116,11 @@ impl Error {
 
     pub fn bad_data(message: impl Into<String>) -> Self {
         Error::new(Failure::BadData, message)
+    }
+
+    /// The stock disagrees with its ledger: someone changed it without the lock protocol.
+    pub fn changed_outside(message: impl Into<String>) -> Self {
+        Error::new(Failure::ChangedOutside, message)
     }
 
     pub fn environment(message: impl Into<String>) -> Self {
@@ -165,7 +173,11 @@ impl Error {
 pub(crate) fn shown(path: &Path) -> String {
     match std::env::current_dir() {
         Ok(cwd) if path.is_relative() => {
-            format!("{} (relative to {})", path.display(), cwd.display())
+            tr!(
+                "shown-relative",
+                path = path.display().to_string(),
+                cwd = cwd.display().to_string()
+            )
         }
         _ => path.display().to_string(),
     }

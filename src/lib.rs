@@ -9,7 +9,8 @@
 //!   - `args`       the clap types: every flag with its help
 //!   - `bounds`     every whole-number flag's range, stated and checked once
 //!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
-//! - `settings/`    the resolved settings; imports nothing from the rest of the crate
+//!   - `refusal`    clap's usage errors rebuilt in the chosen language from their kind
+//! - `settings/`    the resolved settings; imports nothing from the rest of the crate but `lang`
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
@@ -25,6 +26,14 @@
 //!   - `por`        partial-order reduction: which moves commute; counting the orders skipped
 //!   - `sample`     `--random`: uniform (or PCT) schedules drawn from a seed
 //!   - `interactive` `--interactive`: the person at the keyboard picks every move
+//! - `doctor/`      `grab-tickets doctor`: is it safe to race in the data file's directory?
+//!   - `filesystem` the filesystem's family from its name, and what each family cannot promise
+//!   - `locks`      the race's lock across two processes; flock against fcntl locks (Unix)
+//!   - `replace`    thousands of replaces under a reader that must never see a torn file
+//!   - `sync`       fsync of a file and of the directory
+//!   - `helper`     the second process: this binary in a hidden mode, one line at a time
+//!   - `scratch`    the checkup's own files, every one removed after
+//!   - `findings`   what came of each probe, and the verdicts; `answer` its words and JSON
 //! - `powercut/`    `explore --power-cut`: one race's file operations recorded (`sys::record`),
 //!   every crash state built and recovered by the real program (docs/power-cuts.md)
 //!   - `trace`      the record read back, names resolved to files
@@ -35,6 +44,8 @@
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
 //!   - `pipe`       both ends of the event pipe, and the quiet moments between events
+//!   - `relay`      the buyers' stderr, passed on to the launcher's with control characters escaped
+//!   - `secret`     the database password's way to a buyer: one line on its own stdin
 //!   - `stepper`    the launcher as scheduler: where each paused buyer is, who holds the lock,
 //!     who moves next (`explore`, `--schedule`)
 //!   - `chaos`      fault injection: who is SIGKILLed at which step (drawn from the seed), and
@@ -53,7 +64,9 @@
 //!   - `books`      the launcher's books on the file store: checks, restock, the run's window
 //!   - `file_store` the embedded store (data.json + lock + log) behind the `Store` trait
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
-//!     trait), `lock` its row or advisory lock, `books` the launcher's side
+//!     trait), `lock` its row or advisory lock, `books` the launcher's side, `gate` the running
+//!     races' modes (`grab_tickets.races`), `foreign` the row checked against its ledger (a
+//!     hand edit), `room` the server's free connections, checked before anything changes
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //!   - `planted`    bugs planted on purpose (a sync left out) for the power-cut tests
 //! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording
@@ -64,7 +77,8 @@
 //!     display-width layout
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
 //!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
-//!   - `html`       the classroom page (`--html`), its script and style in `page.html`
+//!   - `html`       the classroom page (`--html`): `page.html`, with `page.css`, `page_guard.js`
+//!     and `page.js` inlined
 //!   - `out_file`   an output staged as a temp file and renamed over its destination
 //!   - `headline`, `text` (the report), `cause` ("Why:"), `json`, `timeline/`, `trace`,
 //!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
@@ -72,11 +86,13 @@
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
 //!   - `power_cut`  `explore --power-cut`'s counts and the story of each vulnerable crash state
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
-//!   every Unix and the fallbacks macOS gets, `windows`); nothing else names an OS; `record`
+//!   every Unix and the fallbacks macOS gets, `windows`; `*_volume`: which filesystem a
+//!   directory is on); nothing else names an OS; `record`
 //!   the power-cut recorder the calls report to when `GRAB_TICKETS_RECORD` is set
 
 mod app;
 mod cli;
+mod doctor;
 mod events;
 mod exit;
 mod explore;
@@ -112,6 +128,10 @@ pub fn run_buyer(plan: &str) -> Exit {
 
 /// Parses the command line and runs it; `main` only prints the error.
 pub fn run() -> Result<Exit, Error> {
+    // A doctor's helper process (its hidden mode, like a buyer's, skips clap).
+    if let Some(assignment) = doctor::assignment() {
+        return Ok(doctor::run_helper(assignment));
+    }
     // Before clap, so even a usage error speaks the language asked for.
     // args_os: a data path need not be UTF-8, and only "--lang" and its value matter here.
     let args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
@@ -125,6 +145,7 @@ pub fn run() -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),
+        Some(cli::Command::Doctor(args)) => doctor::run(args.into_checkup()),
         None => app::run(cli.race.into_settings()?),
     }
 }

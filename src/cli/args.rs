@@ -281,6 +281,18 @@ pub(crate) struct ExploreArgs {
     pub model: Option<ModelArg>,
 }
 
+/// `grab-tickets doctor`: is it safe to race in this directory?
+#[derive(Debug, clap::Args)]
+pub(crate) struct DoctorArgs {
+    /// The data file whose directory is checked (it is never read or written).
+    #[arg(short, long, default_value = "data/data.json", value_name = "PATH")]
+    pub data: PathBuf,
+
+    /// Print the checkup as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ModelArg {
     Weak,
@@ -311,6 +323,10 @@ pub(crate) enum Command {
     /// Step real buyer processes through every interleaving of their moves (or a random
     /// sample, or the ones you pick) and count the schedules that oversell.
     Explore(ExploreArgs),
+    /// Check the directory the data file lives in: name its filesystem, then test with real
+    /// processes that the lock excludes, a replace is atomic and fsync works. Exit 0 safe,
+    /// 1 not safe, 4 cannot test.
+    Doctor(DoctorArgs),
     /// Print a shell completion script, e.g.
     /// grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
     Completions {

@@ -3,6 +3,7 @@
 //! value. Each bound is written here and nowhere else.
 
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{MAX_BUYERS, MAX_TICKETS};
 
 /// Most schedules `explore --random` samples in one go.
@@ -57,9 +58,13 @@ impl Bounds {
         if (self.lo..=self.hi).contains(&value) {
             return Ok(value);
         }
-        Err(Error::usage(format!(
-            "{} {value} is out of range; use {} to {}{hint}",
-            self.flag, self.lo, self.hi
+        Err(Error::usage(tr!(
+            "error-out-of-range",
+            flag = self.flag,
+            value = value.to_string(),
+            lo = self.lo.to_string(),
+            hi = self.hi.to_string(),
+            hint = hint
         )))
     }
 
@@ -71,17 +76,21 @@ impl Bounds {
     ) -> impl Fn(&str) -> std::result::Result<T, String> + Clone {
         move |text: &str| {
             let range = if self.hi == u64::MAX {
-                format!("use a whole number, {} or more", self.lo)
+                tr!("range-open", lo = self.lo.to_string())
             } else {
-                format!("use a whole number from {} to {}", self.lo, self.hi)
+                tr!(
+                    "range-closed",
+                    lo = self.lo.to_string(),
+                    hi = self.hi.to_string()
+                )
             };
             if text.starts_with('-') {
-                return Err(format!("it cannot be negative; {range}"));
+                return Err(tr!("value-negative", range = range));
             }
             let n = text
                 .parse::<u64>()
-                .map_err(|_| format!("not a whole number; {range}"))?;
-            T::try_from(n).map_err(|_| format!("{n} is too large; {range}"))
+                .map_err(|_| tr!("value-not-whole", range = &range))?;
+            T::try_from(n).map_err(|_| tr!("value-too-large", n = n.to_string(), range = range))
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod bounds;
+mod refusal;
 mod resolve;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -26,14 +27,18 @@ pub(crate) fn parse() -> Result<Option<Cli>> {
             let _ = e.print();
             Ok(None)
         }
-        Err(e) => Err(Error::usage(one_line(&e.render().to_string()))),
+        Err(e) => Err(Error::usage(
+            refusal::in_language(&e)
+                .filter(|_| lang::current() != Lang::En)
+                .unwrap_or_else(|| one_line(&e.render().to_string())),
+        )),
     }
 }
 
 /// The command line's help in the chosen language. English is the doc comments of `args`;
 /// Chinese comes from the catalog, one `help-COMMAND-ARG` message per argument, with the
 /// section headings in a template of its own (clap's "Usage:" and "Options:" are fixed words
-/// otherwise). Clap's own error messages stay in English.
+/// otherwise). Clap's own error messages are rebuilt in the language by `refusal`.
 fn in_language(command: clap::Command) -> clap::Command {
     if lang::current() == Lang::En {
         return command;
@@ -83,6 +88,15 @@ fn in_language(command: clap::Command) -> clap::Command {
                 .help_template(tr!("help-template-explore"))
                 .mut_args(translate("explore"))
         })
+        .mut_subcommand("doctor", |doctor| {
+            doctor
+                .disable_help_flag(true)
+                .arg(help("help-doctor-help"))
+                .about(tr!("help-doctor-about"))
+                .long_about(tr!("help-doctor-about"))
+                .help_template(tr!("help-template-explore"))
+                .mut_args(translate("doctor"))
+        })
         .mut_subcommand("completions", |completions| {
             completions
                 .disable_help_flag(true)
@@ -110,7 +124,7 @@ fn one_line(rendered: &str) -> String {
     }
     let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
     let hint = if tips.is_empty() {
-        "see 'grab-tickets --help'".to_string()
+        tr!("clap-tip-help")
     } else {
         tips.join("; ")
     };

@@ -2,14 +2,16 @@
 //! flags that only make sense together checked together, into [`Settings`] or an
 //! [`Exploration`].
 
-use super::args::{DbLockArg, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg};
+use super::args::{
+    DbLockArg, DoctorArgs, ExploreArgs, LockArgs, ModelArg, RaceArgs, SamplerArg, ScopeArg,
+};
 use super::bounds::{BUYERS, DEPTH, SAMPLES, TICKETS};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::settings::{
-    DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS,
-    Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule, Search, Settings,
-    StepKill, StoreAt,
+    Answer, Checkup, DbLock, DelayRange, Durability, Exploration, LockScope, MAX_BUYERS,
+    MAX_EXPLORED_BUYERS, Method, Output, PerBuyer, Persistence, Restock, Rules, Sampler, Schedule,
+    Search, Settings, StepKill, StoreAt,
 };
 
 impl LockArgs {
@@ -19,6 +21,19 @@ impl LockArgs {
             (true, _) | (false, ScopeArg::None) => LockScope::None,
             (false, ScopeArg::Write) => LockScope::Write,
             (false, ScopeArg::Whole) => LockScope::Whole,
+        }
+    }
+}
+
+impl DoctorArgs {
+    pub(crate) fn into_checkup(self) -> Checkup {
+        let answer = match self.json {
+            true => Answer::Json,
+            false => Answer::Text,
+        };
+        Checkup {
+            data: self.data,
+            answer,
         }
     }
 }
@@ -110,14 +125,19 @@ fn check_schedule(
 ) -> Result<()> {
     let named = schedule.buyers();
     if named > buyers {
-        return Err(Error::usage(format!(
-            "--schedule names buyer-{named}, but --buyers is {buyers}; \
-             use --buyers {named} or leave --buyers out"
+        return Err(Error::usage(tr!(
+            "error-schedule-too-few-buyers",
+            named = named.to_string(),
+            buyers = buyers.to_string()
         )));
     }
-    schedule
-        .check_moves(scope, per_buyer)
-        .map_err(|e| Error::usage(format!("--schedule \"{schedule}\": {e}")))
+    schedule.check_moves(scope, per_buyer).map_err(|e| {
+        Error::usage(tr!(
+            "error-schedule-moves",
+            schedule = schedule.to_string(),
+            error = e
+        ))
+    })
 }
 
 /// `--kill-at` against the race: a buyer or an attempt that does not exist would kill nobody
@@ -171,9 +191,7 @@ impl ExploreArgs {
                     .unwrap_or_else(|| rand::random_range(0..1_000_000)),
                 sampler: match (self.sampler, self.depth) {
                     (Some(SamplerArg::Uniform), Some(_)) => {
-                        return Err(Error::usage(
-                            "--depth is the PCT sampler's; leave it out with --sampler uniform",
-                        ));
+                        return Err(Error::usage(tr!("error-depth-with-uniform")));
                     }
                     (Some(SamplerArg::Uniform) | None, None) => Sampler::Uniform,
                     // --depth alone means PCT: only PCT has a depth.
@@ -198,13 +216,13 @@ impl ExploreArgs {
             Search::Interactive => MAX_INTERACTIVE_BUYERS,
         };
         let hint = if search == Search::Every && self.buyers > most {
-            "; every schedule of more buyers is too many to run: sample them with --random N"
+            tr!("hint-explore-sample")
         } else {
-            ""
+            String::new()
         };
         BUYERS
             .up_to(u64::from(most))
-            .check(u64::from(self.buyers), hint)?;
+            .check(u64::from(self.buyers), &hint)?;
         TICKETS.check(self.tickets, "")?;
         if let Search::Random {
             samples, sampler, ..

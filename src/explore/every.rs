@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::{Workbench, count, finish, por};
 use crate::events::Message;
 use crate::exit::{Error, Exit, Result};
+use crate::lang::tr;
 use crate::race::interrupt;
 use crate::race::stepper::{Chooser, Floor};
 use crate::settings::{Exploration, LockScope, Turn};
@@ -42,7 +43,7 @@ pub(super) fn run(bench: &Workbench, exploration: &Exploration) -> Result<Exit> 
             count(&mut summary, trial, Some(equivalent))?;
         }
         if progress {
-            eprint!("\r  {} schedules run ...", summary.runs.len());
+            eprint!("\r{}", tr!("explore-progress", n = summary.runs.len()));
         }
         if !search.backtrack() {
             break;

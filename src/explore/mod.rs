@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use crate::app;
 use crate::exit::{Error, Exit, Result};
+use crate::lang::tr;
 use crate::race::interrupt;
 use crate::race::launcher::Pacing;
 use crate::race::stepper::Chooser;
@@ -156,13 +157,22 @@ fn count(summary: &mut Summary, trial: Trial, orders: Option<u64>) -> Result<()>
             .iter()
             .find_map(|b| match &b.ending {
                 Ending::Finished => None,
-                Ending::Failed { message, .. } => Some(format!("buyer-{}: {message}", b.buyer)),
-                other => Some(format!("buyer-{} ended {other:?}", b.buyer)),
+                Ending::Failed { message, .. } => Some(tr!(
+                    "schedule-buyer-failed",
+                    who = tr!("buyer", n = b.buyer),
+                    message = message
+                )),
+                other => Some(tr!(
+                    "schedule-buyer-ended",
+                    who = tr!("buyer", n = b.buyer),
+                    how = format!("{other:?}")
+                )),
             })
-            .unwrap_or_else(|| "a buyer broke the report protocol".to_string());
-        return Err(Error::buyer(format!(
-            "schedule \"{}\" failed: {why}",
-            trial.schedule
+            .unwrap_or_else(|| tr!("schedule-protocol-broken"));
+        return Err(Error::buyer(tr!(
+            "error-schedule-failed",
+            schedule = trial.schedule.to_string(),
+            why = why
         )));
     }
     let status = trial.result.tally.status();
@@ -197,9 +207,9 @@ fn finish(summary: &Summary) -> Result<Exit> {
         out::print(&summary.text());
     }
     if let Some(kind) = out::failure() {
-        return Err(Error::environment(format!(
-            "failed to write the summary to stdout: {}",
-            std::io::Error::from(kind)
+        return Err(Error::environment(tr!(
+            "error-summary-to-stdout",
+            error = std::io::Error::from(kind).to_string()
         )));
     }
     Ok(if summary.interrupted {

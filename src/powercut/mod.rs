@@ -19,6 +19,7 @@ use states::Counts;
 use trace::{Effect, Step};
 
 use crate::exit::{Error, Exit, Result};
+use crate::lang::tr;
 use crate::race::interrupt;
 use crate::settings::{Durability, Exploration, Persistence};
 use crate::show::{out, power_cut};
@@ -61,7 +62,7 @@ type Key = (Vec<(String, Vec<u8>)>, Vec<Confirmed>);
 pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<Exit> {
     let started = Instant::now();
     let exe = std::env::current_exe()
-        .map_err(|e| Error::environment(format!("failed to find this program: {e}")))?;
+        .map_err(|e| Error::environment(tr!("error-no-own-program", error = e.to_string())))?;
     let work = WorkDir::new()?;
     let launcher = record_race(&exe, &work.0, exploration)?;
     let steps = trace::read(&work.0.join("record.jsonl"))?;
@@ -153,9 +154,9 @@ fn record_race(exe: &Path, work: &Path, exploration: &Exploration) -> Result<u32
         .wait_with_output()
         .map_err(|e| Error::io("wait for the recorded race", exe, &e))?;
     if !output.status.success() {
-        return Err(Error::buyer(format!(
-            "the recorded race failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim_end()
+        return Err(Error::buyer(tr!(
+            "error-recorded-race-failed",
+            stderr = String::from_utf8_lossy(&output.stderr).trim_end()
         )));
     }
     Ok(launcher)

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::sys::record::{Op, Recorded, unhex};
 
 /// A file, by the order in which the record created it (an inode number of our own).
@@ -75,18 +76,20 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Step>> {
     let mut lines = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let recorded: Recorded = serde_json::from_str(line).map_err(|e| {
-            Error::environment(format!(
-                "failed to parse power-cut record {} at line {}: {e}",
-                path.display(),
-                number + 1
+            Error::environment(tr!(
+                "error-record-unparsed",
+                path = path.display().to_string(),
+                line = (number + 1).to_string(),
+                error = e.to_string()
             ))
         })?;
         lines.push(recorded);
     }
     resolve(lines).map_err(|why| {
-        Error::environment(format!(
-            "power-cut record {} does not add up: {why}",
-            path.display()
+        Error::environment(tr!(
+            "error-record-inconsistent",
+            path = path.display().to_string(),
+            why = why
         ))
     })
 }
@@ -114,12 +117,13 @@ impl Namespace {
         self.names
             .get(name)
             .copied()
-            .ok_or_else(|| format!("{name} is used before it is created"))
+            .ok_or_else(|| tr!("record-used-before-created", name = name))
     }
 
     /// What `op` does to the files, and the names and sizes after it.
     fn apply(&mut self, op: &Op) -> std::result::Result<Effect, String> {
-        let bytes_of = |hex: &str| unhex(hex).ok_or_else(|| format!("{hex:?} is not hex"));
+        let bytes_of =
+            |hex: &str| unhex(hex).ok_or_else(|| tr!("record-not-hex", text = format!("{hex:?}")));
         Ok(match op {
             Op::Create { name } => {
                 let ino = self.sizes.len();

@@ -13,6 +13,8 @@ use super::chaos::StepDeath;
 use super::pipe::Reporter;
 use crate::events::{Event, Outcome};
 use crate::exit::{Error, Exit, Result};
+use crate::lang::{self, Lang, tr};
+use crate::safe_text::escaped;
 use crate::settings::{BuyerSettings, DelayRange, Move, Step, StoreAt};
 use crate::shop::file_store::FileStore;
 use crate::shop::pg::Target;
@@ -39,6 +41,8 @@ pub(crate) struct BuyerPlan {
     /// A stepped run (`explore`, `--schedule`): pause before every move, reporting where, and
     /// make it only when the launcher writes a byte to this buyer's own stdin.
     pub stepped: bool,
+    /// The launcher's language: a buyer's failure is told in the report in the class's words.
+    pub lang: Lang,
 }
 
 /// 2^64 divided by the golden ratio (SplitMix64's increment): multiplying the buyer number by
@@ -77,21 +81,23 @@ pub(crate) fn run(plan_json: &str) -> Exit {
     let plan: BuyerPlan = match serde_json::from_str(plan_json) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!(
-                "grab-tickets: error: a buyer got a bad plan from its launcher: {e}; \
-                 buyers are started by grab-tickets itself, not by hand"
-            );
+            lang::choose_quietly(Lang::from_command_line(std::env::args()));
+            let error = tr!("error-buyer-bad-plan", error = e.to_string());
+            eprintln!("{}", escaped(&tr!("error-line", error = error)));
             return Exit::Usage;
         }
     };
+    lang::choose_quietly(plan.lang);
     die_with_launcher(plan.launcher_pid);
     let report = match Reporter::on_stdout(plan.index, plan.epoch_ns) {
         Ok(report) => report,
         Err(e) => {
-            eprintln!(
-                "grab-tickets: error: buyer-{} has no pipe to its launcher: {e}",
-                plan.index
+            let error = tr!(
+                "error-buyer-no-pipe",
+                who = tr!("buyer", n = plan.index),
+                error = e.to_string()
             );
+            eprintln!("{}", escaped(&tr!("error-line", error = error)));
             return Exit::Environment;
         }
     };
@@ -115,7 +121,12 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
     match &settings.store {
         StoreAt::DataFile => buy_from(&FileStore::open(&settings.data)?, plan, report),
         StoreAt::Postgres { url } => {
-            let target = Target::parse(url, settings.rules.durability)?;
+            let mut stdin = open_stdin()
+                .map_err(|e| Error::environment(tr!("error-buyer-stdin", error = e.to_string())))?;
+            let Some(password) = super::secret::receive(&mut stdin)? else {
+                return Ok(()); // The launcher called the race off before the start.
+            };
+            let target = Target::parse(url, settings.rules.durability)?.with_password(password);
             buy_from(
                 &PgStore::open(&target, plan.index, settings.db_lock)?,
                 plan,
@@ -132,9 +143,10 @@ fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<(
     }
     report.send(Event::Started);
     let go = match plan.stepped {
-        true => Some(open_stdin().map_err(|e| {
-            Error::environment(format!("failed to open the step pipe on stdin: {e}"))
-        })?),
+        true => Some(
+            open_stdin()
+                .map_err(|e| Error::environment(tr!("error-step-pipe", error = e.to_string())))?,
+        ),
         false => None,
     };
     let pause = |before: Move| {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Reaped;
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{LockScope, Method, PerBuyer, Settings, Step};
 
 /// Keeps the chaos stream independent of the delay streams drawn from the same seed.
@@ -91,12 +92,10 @@ pub(crate) fn check_steps(settings: &Settings) -> Result<()> {
     {
         Some(kill) => {
             let names: Vec<&str> = passed.iter().map(|s| s.name()).collect();
-            Err(Error::usage(format!(
-                "--kill-at {}:{} names a step this run never reaches; with these settings a \
-                 purchase passes {}",
-                kill.buyer,
-                kill.step,
-                names.join(", ")
+            Err(Error::usage(tr!(
+                "error-kill-at-unreached-step",
+                kill = format!("{}:{}", kill.buyer, kill.step),
+                steps = names.join(", ")
             )))
         }
         None => Ok(()),

@@ -5,19 +5,24 @@
 //! safe inside a signal handler.
 
 use std::process::Child;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::lang::tr;
 use crate::sys;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Said by a second signal, which does not wait for the report.
-const STOPPED_AT_ONCE: &[u8] =
-    b"grab-tickets: stopped at once by a second signal, without a report; \
-the buyers were killed, and the next run settles the files\n";
+/// Said by a second signal, which does not wait for the report: worded in the chosen
+/// language when the handler is installed, since a signal handler may not allocate.
+static STOPPED_AT_ONCE: OnceLock<&'static [u8]> = OnceLock::new();
 
 /// Installs the handler for every request to stop (a closed terminal is one too).
 pub(crate) fn install() {
+    STOPPED_AT_ONCE.get_or_init(|| {
+        let line = format!("{}\n", tr!("stopped-at-once"));
+        Box::leak(line.into_bytes().into_boxed_slice())
+    });
     sys::on_stop_request(on_stop);
 }
 
@@ -26,7 +31,10 @@ fn on_stop() {
     sys::kill_buyers();
     if again {
         sys::stop_at_once(
-            STOPPED_AT_ONCE,
+            STOPPED_AT_ONCE
+                .get()
+                .copied()
+                .unwrap_or(b"grab-tickets: stopped\n"),
             i32::from(crate::exit::Exit::Interrupted.code()),
         );
     }

@@ -4,7 +4,7 @@
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use super::Reaped;
 use super::buyer::BuyerPlan;
@@ -12,17 +12,22 @@ use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
 use super::pipe::{Heard, Listener, Next, QUIET, Tick};
+use super::relay::Relay;
+use super::secret;
 use super::stepper::{self, Chooser, Conducted, Stage};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
-use crate::settings::{LockScope, Settings};
+use crate::lang::tr;
+use crate::settings::{LockScope, Settings, StoreAt};
+use crate::shop::Started;
 
 /// What the launcher tells every buyer of one race, besides the settings.
 pub(crate) struct Briefing<'a> {
     pub settings: &'a Settings,
     /// The run's id, written into every order it logs.
     pub run: &'a str,
-    /// The database password, handed to buyers in PGPASSWORD rather than on their command line.
+    /// The database password, written to each buyer's own stdin (`race::secret`), never its
+    /// command line or environment.
     pub password: Option<String>,
     pub victims: &'a [Victim],
     /// A stepped race: each buyer gets its own go pipe and pauses before every move.
@@ -78,6 +83,7 @@ impl Field {
             }
         }
         let reaped = reap(self.children);
+        self.relay.finish();
         let (mut heard, (gun_us, race_us), conducted) = heard?;
         // Lines arrive in the order they were written, which is not quite the order of their
         // timestamps (a buyer stamps an event, then writes it); readers want the time order.
@@ -92,11 +98,25 @@ impl Field {
         })
     }
 
+    /// Each spawned buyer's number and pid, and how to tell that the user asked to stop: what
+    /// a store waits on before the stock changes.
+    pub(crate) fn started(&self) -> Started<'static> {
+        Started {
+            buyers: self
+                .children
+                .iter()
+                .map(|s| (s.index, s.child.id()))
+                .collect(),
+            interrupted: &interrupt::interrupted,
+        }
+    }
+
     /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
     pub(crate) fn call_off(self) {
         interrupt::forget_buyers();
         drop(self.gun);
         reap(self.children);
+        self.relay.finish();
     }
 }
 
@@ -109,8 +129,12 @@ pub(crate) struct Field {
     events: PipeReader,
     /// What the lock covers: a stepped race's scheduler tracks the lock by it.
     scope: LockScope,
+    /// The buyers pause before every move (their own go pipes carry the moves).
+    stepped: bool,
     /// The run's clock starts here (a value of `clock::monotonic_ns`).
     epoch_ns: u64,
+    /// The buyers' stderr, passed on escaped.
+    relay: Relay,
 }
 
 struct Spawned {
@@ -120,8 +144,9 @@ struct Spawned {
     spawned_us: u64,
 }
 
-/// The buyers' stdin: one pipe shared by all, or (stepped) one pipe each, on which every
-/// byte after the starting gun lets the buyer make one move.
+/// The buyers' stdin: one pipe shared by all, or one pipe each: stepped, every byte after
+/// the starting gun lets the buyer make one move; on a database, the password's line comes
+/// before the gun, and a shared pipe would let one buyer read another's line.
 enum Gun {
     Shared(PipeWriter),
     Own(Vec<PipeWriter>),
@@ -130,14 +155,16 @@ enum Gun {
 fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
     let settings = start.settings;
     let exe = std::env::current_exe()
-        .map_err(|e| Error::environment(format!("failed to find own binary: {e}")))?;
+        .map_err(|e| Error::environment(tr!("error-no-own-binary", error = e.to_string())))?;
     let pipe_error =
-        |e: std::io::Error| Error::environment(format!("failed to create a pipe: {e}"));
+        |e: std::io::Error| Error::environment(tr!("error-no-pipe", error = e.to_string()));
     let (gun_reader, shared_gun) = std::io::pipe().map_err(pipe_error)?;
     let mut own_guns = Vec::new();
     let (events, events_writer) = std::io::pipe().map_err(pipe_error)?;
+    let mut relay = Relay::start().map_err(pipe_error)?;
     let mut children = Vec::with_capacity(settings.buyers() as usize);
     let for_buyers = settings.for_buyers();
+    let own_stdin = start.stepped || matches!(settings.store(), StoreAt::Postgres { .. });
     for index in 1..=settings.buyers() {
         if interrupt::interrupted() {
             break; // hear_race() sees the interrupt and ends the run without firing the gun
@@ -150,8 +177,11 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
             launcher_pid: std::process::id(),
             crash_at: chaos::step_for(start.victims, index),
             stepped: start.stepped,
+            // A buyer's failure reaches the report in the run's language, as the launcher's
+            // own errors do (scripts decide on the failure's kind, never on its words).
+            lang: crate::lang::current(),
         };
-        let stdin = if start.stepped {
+        let stdin = if own_stdin {
             let (reader, writer) = std::io::pipe().map_err(pipe_error)?;
             own_guns.push(writer);
             reader
@@ -162,9 +192,15 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         // them all at once.
         let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
-        let spawned = spawn_one(&exe, &plan, start.password.as_deref(), stdin, events, group);
+        let pipes = (stdin, events, relay.for_buyer().map_err(pipe_error)?);
+        let spawned = spawn_one(&exe, &plan, pipes, group);
         match spawned {
             Ok(child) => {
+                if let (Some(pipe), false) = (own_guns.last_mut(), start.stepped) {
+                    // The pipe's buffer holds the line until the buyer reads it. A buyer
+                    // that died already cannot take it, and is reaped and reported as dead.
+                    let _ = secret::send(pipe, start.password.as_deref());
+                }
                 interrupt::watch_buyer(&child, children.is_empty());
                 children.push(Spawned {
                     index,
@@ -177,42 +213,46 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
                 drop((shared_gun, own_guns));
                 interrupt::forget_buyers();
                 reap(children);
-                return Err(Error::environment(format!(
-                    "failed to start buyer {index} ({}): {e}",
-                    exe.display()
+                relay.finish();
+                return Err(Error::environment(tr!(
+                    "error-buyer-spawn",
+                    n = index.to_string(),
+                    exe = exe.display().to_string(),
+                    error = e.to_string()
                 )));
             }
         }
     }
-    // Only the buyers hold the write end now, so the read end sees EOF when the last one exits.
+    // Only the buyers hold the write ends now, so the read ends see EOF when the last one exits.
     drop(events_writer);
+    relay.close();
     Ok(Field {
         children,
-        gun: if start.stepped {
+        gun: if own_stdin {
             Gun::Own(own_guns)
         } else {
             Gun::Shared(shared_gun)
         },
         events,
         scope: settings.scope(),
+        stepped: start.stepped,
         epoch_ns,
+        relay,
     })
 }
 
 /// Starts one buyer process: `grab-tickets buyer --plan JSON`, its stdin the gun, its stdout
 /// the event pipe, in the buyers' group (`first`: the first buyer's pid; `None` for the first).
+/// A PGPASSWORD of the launcher's own is not passed on: the buyer's password comes on its
+/// stdin, and an environment is inherited by whatever the buyer starts.
 fn spawn_one(
     exe: &Path,
     plan: &BuyerPlan,
-    password: Option<&str>,
-    gun: PipeReader,
-    events: PipeWriter,
+    (gun, events, stderr): (PipeReader, PipeWriter, PipeWriter),
     first: Option<u32>,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
+    command.env_remove("PGPASSWORD");
     crate::sys::join_buyers(&mut command, first);
     command
         .arg("buyer")
@@ -220,7 +260,7 @@ fn spawn_one(
         .arg(serde_json::to_string(plan).expect("a plan serializes"))
         .stdin(gun)
         .stdout(events)
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
 }
 
@@ -250,7 +290,8 @@ fn hear_race(
         messages: spawned,
         ..Heard::default()
     };
-    let read_error = |e: std::io::Error| Error::buyer(format!("failed to read buyer reports: {e}"));
+    let read_error =
+        |e: std::io::Error| Error::buyer(tr!("error-buyer-reports", error = e.to_string()));
     let mut listener = Listener::new(&field.events);
     let early = wait_at_the_line(&field.children, &mut listener, &mut heard).map_err(read_error)?;
     // Time zero, taken before the gun fires: no buyer can stamp an event before it.
@@ -280,11 +321,9 @@ fn hear_race(
             go.clear();
             conducted = Some(result?);
         }
-        (Pacing::Free, Gun::Own(go)) => {
+        (Pacing::Free, Gun::Own(go)) if field.stepped => {
             go.clear();
-            return Err(Error::buyer(
-                "stepped buyers need a chooser; this is a bug in grab-tickets",
-            ));
+            return Err(Error::buyer(tr!("error-no-chooser")));
         }
         _ => {}
     }

@@ -8,6 +8,8 @@ pub(crate) mod clock;
 pub(crate) mod interrupt;
 pub(crate) mod launcher;
 pub(crate) mod pipe;
+mod relay;
+pub(crate) mod secret;
 pub(crate) mod stepper;
 
 /// A buyer process after `wait`.

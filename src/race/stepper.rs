@@ -10,6 +10,7 @@ use super::interrupt;
 use super::pipe::{Heard, Listener, Next};
 use crate::events::{Event, Message};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{LockScope, Move, Schedule, Turn};
 
 /// How long the launcher listens before it looks up to check that the buyers it waits for are
@@ -51,18 +52,21 @@ pub(crate) enum Stuck {
 impl Stuck {
     /// Why `buyer` cannot move, in a sentence.
     pub(crate) fn explain(self, buyer: u32) -> String {
-        match self {
-            Stuck::Done => format!("buyer-{buyer} has finished"),
-            Stuck::Waiting { holder } => format!(
-                "buyer-{buyer} is blocked in flock, waiting for the lock that buyer-{holder} \
-                 holds; it goes on when buyer-{holder} unlocks"
+        let who = |n: u32| tr!("buyer", n = n);
+        // The board's sentences (show/explore/board.rs), inside another sentence here.
+        let sentence = match self {
+            Stuck::Done => tr!("stuck-done", who = who(buyer)),
+            Stuck::Waiting { holder } => {
+                tr!("stuck-waiting", who = who(buyer), holder = who(holder))
+            }
+            Stuck::SecondWaiter { waiter, holder } => tr!(
+                "stuck-second-waiter",
+                who = who(buyer),
+                waiter = who(waiter),
+                holder = who(holder)
             ),
-            Stuck::SecondWaiter { waiter, holder } => format!(
-                "buyer-{buyer} would wait for the lock too, but buyer-{waiter} already waits for \
-                 buyer-{holder} to unlock; one buyer waits at a time (flock does not queue its \
-                 waiters, so with two the kernel would choose who goes next)"
-            ),
-        }
+        };
+        sentence.trim_end_matches(['.', '。']).to_string()
     }
 }
 
@@ -203,10 +207,10 @@ pub(crate) fn conduct(
             break;
         }
         if floor.movable().is_empty() {
-            return Err(Error::buyer(format!(
-                "the stepped race is stuck: no buyer can move (lock held by {:?}, waiting: \
-                     {:?}); this is a bug in grab-tickets",
-                floor.holder, floor.waiter
+            return Err(Error::buyer(tr!(
+                "error-stepped-stuck",
+                holder = format!("{:?}", floor.holder),
+                waiter = format!("{:?}", floor.waiter)
             )));
         }
         let Some(buyer) = chooser.choose(&floor, &stage.heard.messages) else {
@@ -241,9 +245,11 @@ pub(crate) fn conduct(
         }
         let mut pipe = &stage.go[buyer as usize - 1];
         if let Err(e) = pipe.write_all(b"g") {
-            return Err(Error::buyer(format!(
-                "failed to let buyer-{buyer} make its move ({}): {e}",
-                mv.letter()
+            return Err(Error::buyer(tr!(
+                "error-step-send",
+                who = tr!("buyer", n = buyer),
+                mv = mv.letter().to_string(),
+                error = e.to_string()
             )));
         }
     }
@@ -270,7 +276,7 @@ fn await_reports(
         let next = stage
             .listener
             .next(Some(PATIENCE))
-            .map_err(|e| Error::buyer(format!("failed to read buyer reports: {e}")))?;
+            .map_err(|e| Error::buyer(tr!("error-buyer-reports", error = e.to_string())))?;
         match next {
             Next::Message(message) => {
                 hear(floor, awaited, &message)?;
@@ -295,11 +301,12 @@ fn await_reports(
                 }
                 if !said_stuck && since.elapsed() > SAY_STUCK_AFTER {
                     said_stuck = true;
-                    eprintln!(
-                        "grab-tickets: still waiting for buyer-{first} to reach its next step \
-                         after {} s; is another program holding the lock on the data file?",
-                        SAY_STUCK_AFTER.as_secs()
+                    let line = tr!(
+                        "launcher-step-stuck",
+                        who = tr!("buyer", n = first),
+                        s = SAY_STUCK_AFTER.as_secs()
                     );
+                    eprintln!("{line}");
                 }
             }
         }
@@ -331,10 +338,10 @@ fn hear(floor: &mut Floor, awaited: &mut Vec<(u32, Awaited)>, message: &Message)
             }
         }
         (Event::Paused { before }, _) => {
-            return Err(Error::buyer(format!(
-                "buyer-{buyer} paused before its {} without being let go: the step \
-                     protocol is broken",
-                before.letter()
+            return Err(Error::buyer(tr!(
+                "error-step-protocol",
+                who = tr!("buyer", n = buyer),
+                mv = before.letter().to_string()
             )));
         }
         _ => return Ok(()),
@@ -346,9 +353,7 @@ fn hear(floor: &mut Floor, awaited: &mut Vec<(u32, Awaited)>, message: &Message)
 }
 
 fn gone(buyer: u32) -> Error {
-    Error::buyer(format!(
-        "buyer-{buyer} exited without reporting its next step"
-    ))
+    Error::buyer(tr!("error-step-gone", who = tr!("buyer", n = buyer)))
 }
 
 /// Follows a schedule turn by turn, then finishes the race in buyer order. The first turn that
@@ -387,7 +392,7 @@ impl Script {
             self.misfit = Some(Misfit {
                 step: self.next + 1,
                 turn,
-                why: format!("buyer-{} had already finished", turn.buyer),
+                why: tr!("misfit-finished", who = tr!("buyer", n = turn.buyer)),
             });
         }
     }
@@ -408,19 +413,18 @@ impl Chooser for Script {
         {
             self.next += 1;
             let why = match floor.next_move(turn.buyer.min(floor.buyers())) {
-                _ if turn.buyer > floor.buyers() => format!(
-                    "there is no buyer-{} (--buyers {})",
-                    turn.buyer,
-                    floor.buyers()
+                _ if turn.buyer > floor.buyers() => tr!(
+                    "misfit-no-buyer",
+                    who = tr!("buyer", n = turn.buyer),
+                    buyers = floor.buyers().to_string()
                 ),
                 Ok(mv) if mv == turn.mv => return Some(turn.buyer),
-                Ok(mv) => format!(
-                    "buyer-{} is paused before its next move, {}{} ({}), not {}",
-                    turn.buyer,
-                    turn.buyer,
-                    mv.letter(),
-                    mv.describe(),
-                    turn.mv.letter()
+                Ok(mv) => tr!(
+                    "misfit-other-move",
+                    who = tr!("buyer", n = turn.buyer),
+                    turn = format!("{}{}", turn.buyer, mv.letter()),
+                    what = tr!("move-describe", mv = mv.letter().to_string()),
+                    wanted = turn.mv.letter().to_string()
                 ),
                 Err(stuck) => stuck.explain(turn.buyer),
             };

@@ -8,6 +8,7 @@ mod tally;
 use serde::Serialize;
 
 use crate::events::{Event, Message};
+use crate::exit::Failure;
 use crate::race::chaos::VictimReport;
 use crate::race::launcher::RaceRecord;
 use crate::shop::orders::{Entry, EntryKind, Jump, Window};
@@ -81,12 +82,15 @@ pub(crate) struct Ledger<'a> {
     /// `ticket_num` after every buyer ended and the launcher settled; None when it could not
     /// be read back.
     pub remaining: Option<u64>,
-    /// The run's window of the order log: every entry appended while it raced, by anyone.
-    pub window: &'a Window,
+    /// The run's window of the order log: every entry appended while it raced, by anyone;
+    /// None when the ledger could not be read back.
+    pub window: Option<&'a Window>,
     /// An order the launcher applied after the race, if any.
     pub recovered_by_launcher: Option<Entry>,
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<String>,
+    /// Its kind: `ChangedOutside` makes the verdict say so instead of drawing one.
+    pub settle_failure: Option<Failure>,
     /// Times the launcher found the lock file deleted or replaced and locked the new one.
     pub launcher_relocks: u64,
 }
@@ -149,8 +153,9 @@ pub(crate) fn reconcile(
     victims: Vec<VictimReport>,
     interrupted: bool,
 ) -> RunResult {
-    let mine: Vec<Entry> = ledger
-        .window
+    let unread = Window::default();
+    let window = ledger.window.unwrap_or(&unread);
+    let mine: Vec<Entry> = window
         .entries
         .iter()
         .filter(|e| e.run == ledger.run)
@@ -168,7 +173,7 @@ pub(crate) fn reconcile(
     });
     let confirmed = buyers.iter().map(|b| b.confirmed).sum();
     let logged = net_sales(entries.iter());
-    let others = participants(ledger.window, &ledger.run);
+    let others = participants(window, &ledger.run);
     let by_others = others.iter().map(|p| p.sold).sum();
     let mut recovered: Vec<Recovery> = raced
         .events
@@ -195,13 +200,19 @@ pub(crate) fn reconcile(
         .map(|b| b.logged.saturating_sub(b.confirmed))
         .sum();
     let retries = buyers.iter().map(|b| b.retries).sum();
-    let foreign_restocks = foreign_restocks(ledger.window, &ledger.run);
+    let foreign_restocks = foreign_restocks(window, &ledger.run);
     RunResult {
         run: ledger.run,
-        tally: Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged)
-            .with_others(by_others)
-            .with_unexplained(unexplained)
-            .with_forged(ledger.window.jumps.len() as u64),
+        tally: match ledger.window {
+            Some(_) => Tally::reconcile(ledger.initial, confirmed, ledger.remaining, logged),
+            None => Tally::reconcile(ledger.initial, confirmed, None, 0).ledger_unread(),
+        }
+        .with_others(by_others)
+        .with_unexplained(unexplained)
+        .with_forged(window.jumps.len() as u64)
+        .with_changed_outside(u64::from(
+            ledger.settle_failure == Some(Failure::ChangedOutside),
+        )),
         buyers,
         events: raced.events,
         garbled: raced.garbled,
@@ -211,9 +222,9 @@ pub(crate) fn reconcile(
         gun_us: raced.gun_us,
         race_us: raced.race_us,
         others,
-        unreadable: ledger.window.unreadable.clone(),
+        unreadable: window.unreadable.clone(),
         foreign_restocks,
-        forged: ledger.window.jumps.clone(),
+        forged: window.jumps.clone(),
         settle_error: ledger.settle_error,
         retries,
         launcher_relocks: ledger.launcher_relocks,

@@ -14,8 +14,9 @@ pub(crate) struct Tally {
     /// not be read (the data file deleted, the server gone, the stock row deleted): never a
     /// number that was not read.
     pub remaining: Option<u64>,
-    /// Orders in the order log for this run (net of orders taken back).
-    pub logged: u64,
+    /// Orders in the order log for this run (net of orders taken back), or None when the
+    /// ledger could not be read back (the server gone): never a count that was not read.
+    pub logged: Option<u64>,
     /// Orders in the ledger by everyone else (other runs, other programs) while this run
     /// raced, net of orders taken back.
     pub sold_by_others: u64,
@@ -31,6 +32,9 @@ pub(crate) struct Tally {
     /// Entries in the run's window that break the ledger's chain (another program broke the
     /// protocol): none of the counts above includes them.
     pub forged: u64,
+    /// Changes to the stock found outside the lock protocol (a hand edit of the data file or
+    /// the stock row): the counts were drawn from a stock nobody sold from.
+    pub changed_outside: u64,
 }
 
 /// The one-word result.
@@ -51,6 +55,9 @@ pub(crate) enum Status {
     /// Another program wrote entries that break the ledger's chain during the race: the
     /// counts cannot judge the run, and nothing is called oversold on their word.
     ProtocolViolation,
+    /// The stock was changed outside the lock protocol (by hand) during the race: the counts
+    /// disagree because of it, so none of them judges the run either.
+    ChangedOutside,
 }
 
 impl Tally {
@@ -65,13 +72,14 @@ impl Tally {
             initial,
             confirmed,
             remaining,
-            logged,
+            logged: Some(logged),
             sold_by_others: 0,
             oversold: 0,
             lost_updates: None,
             unconfirmed: logged.saturating_sub(confirmed),
             unexplained: 0,
             forged: 0,
+            changed_outside: 0,
         }
         .with_others(0)
     }
@@ -91,6 +99,16 @@ impl Tally {
         }
     }
 
+    /// The ledger could not be read back: its count is unknown, and so is how many of its
+    /// sales went unconfirmed.
+    pub(crate) fn ledger_unread(self) -> Tally {
+        Tally {
+            logged: None,
+            unconfirmed: 0,
+            ..self
+        }
+    }
+
     /// Records how many unconfirmed sales belong to buyers that were not killed.
     pub(crate) fn with_unexplained(self, unexplained: u64) -> Tally {
         Tally {
@@ -104,22 +122,33 @@ impl Tally {
         Tally { forged, ..self }
     }
 
+    /// Records the changes to the stock found outside the lock protocol.
+    pub(crate) fn with_changed_outside(self, changed_outside: u64) -> Tally {
+        Tally {
+            changed_outside,
+            ..self
+        }
+    }
+
     pub(crate) fn status(&self) -> Status {
         // Forged history comes first: every other status would be drawn from it.
         if self.forged > 0 {
             return Status::ProtocolViolation;
         }
+        if self.changed_outside > 0 {
+            return Status::ChangedOutside;
+        }
         // Without the stock read back no verdict can be drawn, and no other status may
         // pretend to one: oversold is still counted (from confirmations alone) in the tally.
-        let Some(remaining) = self.remaining else {
+        let (Some(remaining), Some(logged)) = (self.remaining, self.logged) else {
             return Status::StockUnknown;
         };
         if self.oversold > 0 {
             Status::Oversold
         } else if self.lost_updates > Some(0) {
             Status::LostUpdates
-        } else if remaining + self.logged + self.sold_by_others != self.initial
-            || self.confirmed + self.unconfirmed != self.logged
+        } else if remaining + logged + self.sold_by_others != self.initial
+            || self.confirmed + self.unconfirmed != logged
             || self.unexplained > 0
         {
             // Every ticket must be either still in stock or in the ledger, and every sale

@@ -1,12 +1,15 @@
 //! The resolved run settings every module below the CLI reads, and their value types. At the
-//! bottom of the crate: it imports nothing from it.
+//! bottom of the crate: it imports nothing from it but the `lang` leaf, so a refused value
+//! reads in the class's language.
 //!
 //! [`Settings`] is made once, by [`Settings::new`] and its `with_` parts (the command line and
 //! `explore` alike), keeps its fields to itself, and hands each layer its part: a buyer's
 //! [`BuyerSettings`], the purchase's [`Rules`], the store's place. `values` holds the value
 //! types and their parsers, `moves` the move grammar of a stepped race, `store_choice` where
-//! the stock lives, `parts` what is handed out, `exploration` the settings of `explore`.
+//! the stock lives, `parts` what is handed out, `exploration` the settings of `explore`, `checkup` those
+//! of `doctor`.
 
+mod checkup;
 mod exploration;
 mod moves;
 mod parts;
@@ -16,6 +19,7 @@ mod values;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use checkup::{Answer, Checkup};
 pub(crate) use exploration::{Exploration, Persistence, Sampler, Search};
 pub(crate) use moves::{Move, Schedule, Turn};
 pub(crate) use parts::{BuyerSettings, Rules};

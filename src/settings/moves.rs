@@ -1,10 +1,14 @@
 //! The move grammar of a stepped race: the moves a buyer pauses before, the turns of a
-//! schedule, and a schedule's text (`"1s 2s 1r 2r 1w 2w"`). Imports nothing from the crate;
-//! which moves each lock scope makes is `settings`' business.
+//! schedule, and a schedule's text (`"1s 2s 1r 2r 1w 2w"`). Imports nothing from the crate but
+//! `lang`; which moves each lock scope makes is `settings`' business.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+// The one crate module settings speaks through: a leaf, so a refused value reads in the
+// class's language.
+use crate::lang::tr;
 
 /// A move of the race that a scheduler can interleave: in a stepped run (`explore`,
 /// `--schedule`) a buyer pauses before each one and makes it only when told to. Its letter is
@@ -42,17 +46,6 @@ impl Move {
             Move::Unlock => 'u',
         }
     }
-
-    /// What the move does, for people: "read the count".
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            Move::Search => "search (read the count without buying)",
-            Move::Lock => "ask for the lock",
-            Move::Read => "read the count it will decide on",
-            Move::Write => "check and write (order log, then data file)",
-            Move::Unlock => "release the lock",
-        }
-    }
 }
 
 /// One turn of a schedule: buyer `buyer` makes its next move, `mv`.
@@ -86,36 +79,35 @@ impl Schedule {
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|word| !word.is_empty())
             .map(|word| {
-                let bad = |why: &str| {
-                    format!(
-                        "invalid schedule step '{word}': {why}; write each step as a buyer \
-                         number and a move letter (s search, l lock, r read, w write, \
-                         u unlock), e.g. \"1s 2s 1r 2r 1w 2w\""
-                    )
-                };
+                let bad = |why: String| tr!("schedule-step-invalid", word = word, why = why);
                 let split = word
                     .find(|c: char| !c.is_ascii_digit())
                     .unwrap_or(word.len());
                 let (number, letter) = word.split_at(split);
                 let buyer: u32 = match number.parse() {
                     Ok(n) if (1..=max_buyer).contains(&n) => n,
-                    Ok(_) => return Err(bad(&format!("buyers are numbered 1 to {max_buyer}"))),
-                    Err(_) => return Err(bad("it does not start with a buyer number")),
+                    Ok(_) => {
+                        let range = tr!("schedule-step-buyer-range", max = max_buyer.to_string());
+                        return Err(bad(range));
+                    }
+                    Err(_) => return Err(bad(tr!("schedule-step-no-number"))),
                 };
                 let mut letters = letter.chars();
                 let mv = match (letters.next(), letters.next()) {
                     (Some(c), None) => Move::ALL
                         .into_iter()
                         .find(|m| m.letter() == c.to_ascii_lowercase())
-                        .ok_or_else(|| bad(&format!("'{c}' is not a move")))?,
-                    (None, _) => return Err(bad("the move letter is missing")),
-                    (Some(_), Some(_)) => return Err(bad("one move letter per step")),
+                        .ok_or_else(|| {
+                            bad(tr!("schedule-step-not-a-move", letter = c.to_string()))
+                        })?,
+                    (None, _) => return Err(bad(tr!("schedule-step-no-letter"))),
+                    (Some(_), Some(_)) => return Err(bad(tr!("schedule-step-two-letters"))),
                 };
                 Ok(Turn { buyer, mv })
             })
             .collect::<Result<Vec<Turn>, String>>()?;
         if turns.is_empty() {
-            return Err("the schedule is empty; give steps like \"1s 2s 1r 2r 1w 2w\"".into());
+            return Err(tr!("schedule-empty"));
         }
         Ok(Schedule(turns))
     }

@@ -33,7 +33,7 @@ pub(crate) struct BuyerSettings {
     /// As bytes: a data path need not be UTF-8, and JSON strings must be.
     #[serde(with = "path_bytes")]
     pub data: PathBuf,
-    /// The data file, or a database URL without its password (that comes in PGPASSWORD: a
+    /// The data file, or a database URL without its password (that comes on the buyer's stdin: a
     /// command line is readable by every user).
     pub store: StoreAt,
     pub db_lock: DbLock,

@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+// The one crate module settings speaks through: a leaf, so a refused value reads in the
+// class's language.
+use crate::lang::tr;
+
 use super::moves::{Move, Schedule};
 
 /// Most buyer processes one run may spawn: enough for any classroom, few enough that the
@@ -77,20 +81,23 @@ impl FromStr for DelayRange {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let usage = || {
-            format!("invalid delay range '{text}': expected LO..HI in milliseconds, e.g. 100..300")
-        };
+        let usage = || tr!("delay-malformed", text = text);
         let (lo, hi) = text.split_once("..").ok_or_else(usage)?;
         let lo: u64 = lo.trim().parse().map_err(|_| usage())?;
         let hi: u64 = hi.trim().parse().map_err(|_| usage())?;
         if lo > hi {
-            return Err(format!(
-                "invalid delay range '{text}': LO ({lo}) is greater than HI ({hi}); write it as {hi}..{lo}"
+            return Err(tr!(
+                "delay-reversed",
+                text = text,
+                lo = lo.to_string(),
+                hi = hi.to_string()
             ));
         }
         if hi > MAX_DELAY_MS {
-            return Err(format!(
-                "invalid delay range '{text}': at most {MAX_DELAY_MS} ms is allowed"
+            return Err(tr!(
+                "delay-too-long",
+                text = text,
+                max = MAX_DELAY_MS.to_string()
             ));
         }
         Ok(DelayRange {
@@ -133,9 +140,7 @@ impl FromStr for PerBuyer {
         }
         match text.parse::<u64>() {
             Ok(k) if k >= 1 => Ok(PerBuyer::Count(k)),
-            _ => Err(format!(
-                "invalid value '{text}': expected a whole number of tickets (1 or more) or 'all'"
-            )),
+            _ => Err(tr!("per-buyer-invalid", text = text)),
         }
     }
 }
@@ -222,7 +227,7 @@ impl FromStr for Step {
             .find(|step| step.name() == text)
             .ok_or_else(|| {
                 let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
-                format!("unknown step '{text}'; use one of {}", names.join(", "))
+                tr!("step-unknown", text = text, names = names.join(", "))
             })
     }
 }
@@ -249,23 +254,23 @@ impl Schedule {
                     .map(|m| format!("{buyer}{}", m.letter()))
                     .collect();
                 let (buys, sold_out, lock) = match scope {
-                    LockScope::None => ("s r w", "s r", "with NO lock"),
-                    LockScope::Write => ("s r l w u", "s r", "with the lock around the write only"),
-                    LockScope::Whole => (
-                        "s l r w u",
-                        "s l r u",
-                        "with the lock around the whole purchase",
-                    ),
+                    LockScope::None => ("s r w", "s r", "none"),
+                    LockScope::Write => ("s r l w u", "s r", "write"),
+                    LockScope::Whole => ("s l r w u", "s l r u", "whole"),
                 };
-                return Err(format!(
-                    "buyer-{buyer} cannot move {}: {lock} a buyer moves {buys} ({sold_out} when \
-                     it reads 0){}",
-                    letters.join(" "),
-                    if per_buyer == PerBuyer::Count(1) {
-                        ""
-                    } else {
-                        ", and again without the search for each further ticket"
-                    }
+                let more = if per_buyer == PerBuyer::Count(1) {
+                    "one"
+                } else {
+                    "many"
+                };
+                return Err(tr!(
+                    "schedule-cannot-move",
+                    who = tr!("buyer", n = buyer),
+                    moves = letters.join(" "),
+                    lock = lock,
+                    buys = buys,
+                    sold_out = sold_out,
+                    more = more
                 ));
             }
         }
@@ -323,11 +328,7 @@ impl FromStr for StepKill {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let usage = || {
-            format!(
-                "invalid --kill-at '{text}': expected BUYER:STEP[:ATTEMPT], e.g. 2:order_logged"
-            )
-        };
+        let usage = || tr!("kill-at-malformed", text = text);
         let mut parts = text.split(':');
         let buyer: u32 = parts
             .next()

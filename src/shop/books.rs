@@ -28,12 +28,11 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
     };
     match restock {
         _ if dir.is_dir() => DataFile::open(data),
-        Restock::To(_) => Err(Error::environment(format!(
-            "cannot create data file {}: directory {} does not exist; create it \
-             (mkdir -p {}) or point --data at a file in an existing directory",
-            shown(data),
-            shown(dir),
-            dir.display()
+        Restock::To(_) => Err(Error::environment(tr!(
+            "error-data-dir-missing-to-create",
+            path = shown(data),
+            dir = shown(dir),
+            mkdir = dir.display().to_string()
         ))),
         Restock::Keep => Err(data_file::missing(data)),
     }
@@ -261,7 +260,7 @@ fn close_settled(shop: &FileStore, opened: &Opened, guard: LockGuard<'_>) -> Res
     Ok(Closed {
         remaining: Some(settled.stock.ticket_num),
         recovered: settled.recovered,
-        window: shop.log.read_window(opened.from..to)?,
+        window: Some(shop.log.read_window(opened.from..to)?),
     })
 }
 
@@ -291,7 +290,7 @@ fn close_with_resync(shop: &FileStore, opened: &Opened, run: &str) -> Result<Clo
     Ok(Closed {
         remaining,
         recovered: None,
-        window,
+        window: Some(window),
     })
 }
 
@@ -312,7 +311,7 @@ pub(crate) fn read_unsettled(shop: &FileStore, opened: &Opened, error: Error) ->
         .log
         .end()
         .and_then(|to| shop.log.read_window(opened.from..to))
-        .unwrap_or_default();
+        .ok();
     let closed = Closed {
         remaining,
         recovered: None,

@@ -132,11 +132,7 @@ pub(crate) fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing(path)),
         Err(e) if sys::is_refused_link(&e) => {
-            return Err(Error::environment(format!(
-                "data file {} became a symbolic link after the run resolved it; something is \
-                 changing this directory under the run",
-                path.display()
-            )));
+            return Err(crate::shop::directory::became_link(path));
         }
         Err(e) => return Err(Error::io("open data file", path, &e)),
     };
@@ -151,10 +147,10 @@ pub(crate) fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
             Ok(n) => {
                 filled += n;
                 if filled as u64 > MAX_DATA_BYTES {
-                    return Err(Error::bad_data(format!(
-                        "data file {} is larger than a ticket counter needs (at most \
-                         {MAX_DATA_BYTES} bytes); is --data pointing at the right file?",
-                        path.display(),
+                    return Err(Error::bad_data(tr!(
+                        "error-data-too-large-to-read",
+                        path = path.display().to_string(),
+                        max = MAX_DATA_BYTES
                     )));
                 }
                 if filled < bytes.len() {
@@ -164,11 +160,7 @@ pub(crate) fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
-                return Err(Error::bad_data(format!(
-                    "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
-                    path.display(),
-                    path.join("data.json").display()
-                )));
+                return Err(crate::shop::directory::is_directory(path));
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(Error::io("read data file", path, &e)),
@@ -237,10 +229,10 @@ fn create_temp(data: &DataFile) -> Result<File> {
             Err(e) => return Err(Error::io("create temp file", &data.temp_path(&temp), &e)),
         }
     }
-    Err(Error::environment(format!(
-        "failed to create a temp file beside {}: {TEMP_ATTEMPTS} random names in a row were \
-         taken; something is filling the directory with names",
-        data.display()
+    Err(Error::environment(tr!(
+        "error-temp-names-taken",
+        path = data.display().to_string(),
+        attempts = TEMP_ATTEMPTS
     )))
 }
 

@@ -43,10 +43,10 @@ pub(crate) fn resolve_data_path(user: &Path) -> Result<PathBuf> {
         // A relative target is relative to the link's directory; an absolute one replaces it.
         path = path.parent().unwrap_or(Path::new("")).join(target);
     }
-    Err(Error::bad_data(format!(
-        "data path {} goes through more than {MAX_LINKS} symbolic links; point --data at the \
-         file itself",
-        user.display()
+    Err(Error::bad_data(tr!(
+        "error-data-path-link-loop",
+        path = user.display().to_string(),
+        max = MAX_LINKS
     )))
 }
 
@@ -108,11 +108,10 @@ fn refuse_untrusted_link(link: &Path, meta: &std::fs::Metadata) -> Result<()> {
         return Ok(());
     };
     if sys::is_shared_sticky(&dir_meta) && owner != me && Some(owner) != sys::owner_of(&dir_meta) {
-        return Err(Error::environment(format!(
-            "data path {} is a symbolic link owned by another user (uid {owner}) in a shared \
-             directory; grab-tickets follows only your own links there; point --data at the \
-             real file",
-            link.display(),
+        return Err(Error::environment(tr!(
+            "error-data-path-foreign-link",
+            path = link.display().to_string(),
+            owner = owner.to_string()
         )));
     }
     Ok(())
@@ -122,18 +121,30 @@ fn refuse_untrusted_link(link: &Path, meta: &std::fs::Metadata) -> Result<()> {
 fn refuse_unless_regular(path: &Path, kind: Kind) -> Result<()> {
     match kind {
         Kind::Regular => Ok(()),
-        Kind::Directory => Err(Error::bad_data(format!(
-            "data path {} is a directory; point --data at a JSON file, e.g. --data {}",
-            path.display(),
-            path.join("data.json").display()
-        ))),
-        other => Err(Error::bad_data(format!(
-            "data path {} is {}, not a regular file; point --data at a JSON file like \
-             {{\"ticket_num\": 3}}",
-            path.display(),
-            kind_name(other)
+        Kind::Directory => Err(is_directory(path)),
+        other => Err(Error::bad_data(tr!(
+            "error-data-path-not-regular",
+            path = path.display().to_string(),
+            kind = kind_name(other)
         ))),
     }
+}
+
+/// The refusal of a data path that is a directory, with the file it probably meant.
+pub(crate) fn is_directory(path: &Path) -> Error {
+    Error::bad_data(tr!(
+        "error-data-path-is-directory",
+        path = path.display().to_string(),
+        example = path.join("data.json").display().to_string()
+    ))
+}
+
+/// The refusal of a data file that became a symbolic link after the run resolved it.
+pub(crate) fn became_link(path: &Path) -> Error {
+    Error::environment(tr!(
+        "error-data-became-link",
+        path = path.display().to_string()
+    ))
 }
 
 /// The permission bits new files get: the data file's, whatever the umask. Temp files become
@@ -167,9 +178,9 @@ impl DataDir {
     /// data file's permission bits. Returns the directory and the data file's name in it.
     pub(crate) fn open(data: &Path) -> Result<(DataDir, &OsStr)> {
         let name = data.file_name().ok_or_else(|| {
-            Error::bad_data(format!(
-                "data path {} names no file; point --data at a JSON file",
-                data.display()
+            Error::bad_data(tr!(
+                "error-data-path-no-file",
+                path = data.display().to_string()
             ))
         })?;
         let path = match data.parent() {
@@ -179,10 +190,10 @@ impl DataDir {
         let handle = match sys::Dir::open(&path) {
             Ok(handle) => handle,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::bad_data(format!(
-                    "the directory of data file {} does not exist; create it with: mkdir -p {}",
-                    data.display(),
-                    path.display()
+                return Err(Error::bad_data(tr!(
+                    "error-data-dir-missing",
+                    path = data.display().to_string(),
+                    dir = path.display().to_string()
                 )));
             }
             Err(e) => return Err(Error::io("open directory", &path, &e)),
@@ -190,11 +201,7 @@ impl DataDir {
         let bits = match handle.stat(name) {
             Ok(Some(entry)) => {
                 if entry.kind == Kind::Link {
-                    return Err(Error::environment(format!(
-                        "data file {} became a symbolic link after the run resolved it; \
-                         something is changing this directory under the run",
-                        data.display()
-                    )));
+                    return Err(became_link(data));
                 }
                 refuse_unless_regular(data, entry.kind)?;
                 Some(entry.perms.unwrap_or(0o666))
@@ -272,10 +279,10 @@ impl DataDir {
             sys::settle_sidecar(&file, writes).map_err(open_error)?;
             return Ok(Sidecar { file, id: entry.id });
         }
-        Err(Error::environment(format!(
-            "failed to open {what} {}: it keeps disappearing; something is deleting it \
-             while grab-tickets runs",
-            path.display()
+        Err(Error::environment(tr!(
+            "error-sidecar-keeps-vanishing",
+            what = sidecar_name(what),
+            path = path.display().to_string()
         )))
     }
 
@@ -322,37 +329,45 @@ impl DataDir {
 /// Why the sidecar `entry` describes must not be written, if it must not: each refusal names
 /// the file, what is wrong with it, and the fix.
 fn unsafe_sidecar(what: &str, path: &Path, entry: &Entry) -> Option<Error> {
-    let shown = path.display();
+    let shown = path.display().to_string();
+    let what = sidecar_name(what);
     let problem = match entry.kind {
-        Kind::Link => format!(
-            "{what} {shown} is a symbolic link; grab-tickets never follows links to its own \
-             files (in a shared directory a link may point at anyone's file); remove the link \
-             and grab-tickets creates a new {what}"
-        ),
-        Kind::Regular if entry.links > 1 => format!(
-            "{what} {shown} has {} hard links: another name shares its contents, and writing \
-             it would change that file too; if nothing else needs it, remove {shown} and \
-             grab-tickets creates a new {what}",
-            entry.links
+        Kind::Link => tr!("error-sidecar-is-link", what = &what, path = shown),
+        Kind::Regular if entry.links > 1 => tr!(
+            "error-sidecar-hard-links",
+            what = what,
+            path = shown,
+            links = entry.links
         ),
         Kind::Regular => return None,
-        kind => format!(
-            "{what} {shown} is {}, not a regular file; move it away and grab-tickets creates \
-             a new {what}",
-            kind_name(kind)
+        kind => tr!(
+            "error-sidecar-not-regular",
+            what = what,
+            path = shown,
+            kind = kind_name(kind)
         ),
     };
     Some(Error::environment(problem))
 }
 
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Directory => "a directory",
-        Kind::Fifo => "a named pipe (FIFO)",
-        Kind::Socket => "a socket",
-        Kind::Device => "a device",
-        Kind::Link => "a symbolic link",
-        Kind::Regular | Kind::Unknown => "a file of an unknown kind",
+fn kind_name(kind: Kind) -> String {
+    let kind = match kind {
+        Kind::Directory => "directory",
+        Kind::Fifo => "fifo",
+        Kind::Socket => "socket",
+        Kind::Device => "device",
+        Kind::Link => "link",
+        Kind::Regular | Kind::Unknown => "unknown",
+    };
+    tr!("file-kind", kind = kind)
+}
+
+/// A sidecar's name in the chosen language; `what` is its English name, as the callers and
+/// the `io-` action keys spell it ("lock file", "order log").
+fn sidecar_name(what: &str) -> String {
+    match what {
+        "lock file" => tr!("sidecar", what = "lock"),
+        _ => tr!("sidecar", what = "log"),
     }
 }
 

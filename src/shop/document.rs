@@ -172,7 +172,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
             return Err(Error::bad_data(tr!(
                 "error-data-unparsed",
                 path = path.display().to_string(),
-                error = e.to_string(),
+                error = json_problem(&e),
                 shape = shape
             )));
         }
@@ -180,11 +180,10 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
     let mut seen = HashSet::with_capacity(fields.len());
     for field in &fields {
         if !seen.insert(field.key.as_ref()) {
-            return Err(Error::bad_data(format!(
-                "data file {} has the key \"{}\" more than once; which one counts is \
-                 ambiguous (programs disagree), so grab-tickets will not guess; keep one of them",
-                path.display(),
-                field.key
+            return Err(Error::bad_data(tr!(
+                "error-data-duplicate-key",
+                path = path.display().to_string(),
+                key = field.key.to_string()
             )));
         }
     }
@@ -258,24 +257,48 @@ fn seq_prefix(bytes: &[u8], ticket: &Field, value_start: usize) -> String {
     format!(",{space}\"seq\"{colon}")
 }
 
+/// What the JSON parser found wrong, in the chosen language. serde_json words it in English
+/// only ("expected value at line 1 column 1"), which English keeps as it is; another language
+/// says the same from its category and place.
+pub(crate) fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    if crate::lang::current() == crate::lang::Lang::En {
+        return e.to_string();
+    }
+    let kind = match e.classify() {
+        Category::Eof => "eof",
+        Category::Data => "data",
+        Category::Syntax | Category::Io => "syntax",
+    };
+    tr!(
+        "json-problem",
+        kind = kind,
+        line = e.line().to_string(),
+        column = e.column().to_string()
+    )
+}
+
 /// A count field's value from its exact text: a whole number from 0 to `max`.
 fn count_field(path: &Path, name: &str, text: &str, max: u64) -> Result<u64> {
     let number = text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
     let problem = if !number || text.contains(['.', 'e', 'E']) {
         let shown: String = text.chars().take(40).collect();
         let more = if shown.len() < text.len() { "..." } else { "" };
-        format!("is {shown}{more}, but it must be a whole number")
+        tr!("count-not-whole", text = format!("{shown}{more}"))
     } else if text.starts_with('-') {
-        format!("is {text}, but it cannot be negative")
+        tr!("count-negative", text = text)
     } else {
         match text.parse::<u64>() {
             Ok(v) if v <= max => return Ok(v),
-            _ => format!("is {text}, more than the maximum of {max}"),
+            _ => tr!("count-too-large", text = text, max = max.to_string()),
         }
     };
-    Err(Error::bad_data(format!(
-        "\"{name}\" in data file {} {problem}; set it to a whole number from 0 to {max}",
-        path.display()
+    Err(Error::bad_data(tr!(
+        "error-count-field",
+        name = name,
+        path = path.display().to_string(),
+        problem = problem,
+        max = max.to_string()
     )))
 }
 

@@ -8,10 +8,11 @@ use std::cell::RefCell;
 use super::books::{self, LockWait};
 use super::file_store::FileStore;
 use super::lock::{GateGuard, Mode, RaceGate, launchers};
-use super::orders::Window;
 use super::pg::books::PgBooks;
-use super::{Closed, Opened};
+use super::pg::gate::RaceMode;
+use super::{Closed, Opened, Started};
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{Restock, Settings, StoreAt};
 
 /// The store as the launcher holds it. One per run, made once and never moved in bulk, so
@@ -53,6 +54,7 @@ impl Keeper {
             StoreAt::Postgres { url } => Ok(Keeper::Postgres(RefCell::new(PgBooks::open(
                 url,
                 settings.durability(),
+                settings.buyers(),
             )?))),
         }
     }
@@ -62,12 +64,12 @@ impl Keeper {
         match self {
             Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
             Keeper::Postgres(db) => {
-                format!("the stock in {}", db.borrow().target().shown())
+                tr!("pg-stock-in", target = db.borrow().target().shown())
             }
         }
     }
 
-    /// The password to hand to buyers through their environment, if the URL had one.
+    /// The password to hand to buyers on their stdin, if the URL (or PGPASSWORD) had one.
     pub(crate) fn password(&self) -> Option<String> {
         match self {
             Keeper::File { .. } => None,
@@ -77,13 +79,17 @@ impl Keeper {
 
     /// Sets the stock (or keeps it) and opens the run's window of the ledger. The file store
     /// waits for any running race to end before a restock (the race gate, held shared while
-    /// racing). The database has no gate: a restock takes both locks, so it lands between
+    /// racing). The database's gate (`pg::gate`) records the race's mode first, and refuses
+    /// a safe race beside an unlocked one; its restock takes both locks, so it lands between
     /// two purchases of a running race, and that race's report names it.
+    /// `started`: the database waits for every buyer's login first, so a server that cannot
+    /// take them all is found before the stock changes.
     pub(crate) fn enter_race(
         &self,
         settings: &Settings,
         run: &str,
         wait: &LockWait,
+        started: &Started,
     ) -> Result<(Option<GateGuard<'_>>, Opened)> {
         match self {
             Keeper::File { shop, gate } => {
@@ -91,9 +97,13 @@ impl Keeper {
                 Ok((Some(racing), opened))
             }
             Keeper::Postgres(db) => {
-                let opened =
-                    db.borrow_mut()
-                        .restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
+                let mut db = db.borrow_mut();
+                db.wait_for_buyers(started)?;
+                let mode = RaceMode::of(settings.method(), settings.scope(), settings.db_lock());
+                if let Some(line) = db.enter_gate(mode, run)? {
+                    eprintln!("{}", crate::safe_text::escaped(&line));
+                }
+                let opened = db.restock(settings.restock(), run, wait.timeout, wait.on_wait)?;
                 Ok((None, opened))
             }
         }
@@ -118,14 +128,15 @@ impl Keeper {
                     }
                 }
             }
-            Keeper::Postgres(db) => match db.borrow_mut().close_books(opened.from) {
+            Keeper::Postgres(db) => match db.borrow_mut().close_books_and_leave(opened.from) {
                 Ok(closed) => closed,
                 Err(e) => (
-                    // The server is gone or the stock row deleted: the stock is unknown.
+                    // The server is gone: neither the stock nor the orders could be read, so
+                    // both are unknown (never the zero an empty window would count).
                     Closed {
                         remaining: None,
                         recovered: None,
-                        window: Window::default(),
+                        window: None,
                     },
                     Some(e),
                 ),
@@ -152,11 +163,10 @@ fn enter_file_race<'g>(
     wait: &LockWait,
 ) -> Result<(GateGuard<'g>, Opened)> {
     let on_gate_wait = |pids: &[u32]| {
-        let line = format!(
-            "grab-tickets: waiting for the race of {} on {} to end before setting the stock \
-             (join it instead with --keep-stock)",
-            launchers(pids),
-            settings.data().display()
+        let line = tr!(
+            "launcher-waiting-for-race",
+            launchers = launchers(pids),
+            path = settings.data().display().to_string()
         );
         eprintln!("{}", crate::safe_text::escaped(&line));
     };

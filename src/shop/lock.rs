@@ -229,11 +229,10 @@ impl LockFile {
             );
         }
         if sys::lock_unsupported(err) {
-            Error::environment(format!(
-                "failed to lock {}: {err}; this filesystem does not support file locks, \
-                 so the race cannot be prevented here; put the data file on a local \
-                 filesystem (--data /tmp/tickets/data.json)",
-                self.path.display()
+            Error::environment(tr!(
+                "error-lock-unsupported",
+                path = self.path.display().to_string(),
+                error = err.to_string()
             ))
         } else {
             Error::io("lock", &self.path, err)
@@ -324,12 +323,11 @@ impl RaceGate {
         let lock = |blocking| sys::gate_lock(&self.file, share, blocking);
         match wait(&lock, timeout, &mut tell) {
             Ok(Waited::No | Waited::Yes) => Ok(GateGuard { gate: self }),
-            Ok(Waited::TimedOut) => Err(Error::environment(format!(
-                "timed out after --lock-timeout {} ms waiting for the race of {} on {} to \
-                 end; try again later, or join it with --keep-stock",
-                timeout.map_or(0, |d| d.as_millis()),
-                launchers(&sys::lock_holders(&self.file)),
-                self.path.display()
+            Ok(Waited::TimedOut) => Err(Error::environment(tr!(
+                "error-race-gate-timed-out",
+                ms = timeout.map_or(0, |d| d.as_millis()).to_string(),
+                launchers = launchers(&sys::lock_holders(&self.file)),
+                path = self.path.display().to_string()
             ))),
             Err(e) => Err(self.error(&e)),
         }
@@ -339,9 +337,9 @@ impl RaceGate {
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
                 Failure::Interrupted,
-                format!(
-                    "interrupted while waiting for another race on {} to end",
-                    self.path.display()
+                tr!(
+                    "error-race-gate-interrupted",
+                    path = self.path.display().to_string()
                 ),
             );
         }
@@ -414,11 +412,14 @@ fn wait(
 /// "launcher pid 812", "launchers pid 812 and pid 907", or "another launcher".
 pub(crate) fn launchers(pids: &[u32]) -> String {
     match pids {
-        [] => "another launcher".to_string(),
-        [one] => format!("launcher pid {one}"),
+        [] => tr!("launchers-another"),
+        [one] => tr!("launchers-one", pid = one.to_string()),
         many => {
-            let names: Vec<String> = many.iter().map(|p| format!("pid {p}")).collect();
-            format!("launchers {}", names.join(" and "))
+            let names: Vec<String> = many
+                .iter()
+                .map(|p| tr!("holder-pid", pid = p.to_string()))
+                .collect();
+            tr!("launchers-many", list = names.join(&tr!("launchers-and")))
         }
     }
 }

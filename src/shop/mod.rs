@@ -55,14 +55,23 @@ pub(crate) struct Opened {
     pub from: u64,
 }
 
+/// The buyers a launcher has started, as a store needs them before the stock changes.
+pub(crate) struct Started<'a> {
+    /// Each buyer's number and pid.
+    pub buyers: Vec<(u32, u32)>,
+    /// Whether the user has asked to stop (Ctrl-C, SIGTERM) meanwhile.
+    pub interrupted: &'a dyn Fn() -> bool,
+}
+
 /// The ledger once every buyer has ended.
 pub(crate) struct Closed {
     /// The stock read back after the race; None when it could not be read.
     pub remaining: Option<u64>,
     /// An order a killed buyer committed that the launcher had to apply.
     pub recovered: Option<Entry>,
-    /// Everything appended to the ledger while the run raced, by anyone.
-    pub window: Window,
+    /// Everything appended to the ledger while the run raced, by anyone; None when the
+    /// ledger could not be read (the server gone): then no count of it is known.
+    pub window: Option<Window>,
 }
 
 /// A state brought up to date with the ledger, and the order applied on the way, if any.

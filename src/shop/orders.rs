@@ -36,7 +36,8 @@ pub(crate) enum EntryKind {
     /// Takes back the order just before it, whose buyer failed before finishing it: the
     /// ticket goes back (`after == before + 1`).
     Void,
-    /// A kind this version does not know (another program's): kept, counted, never applied.
+    /// A kind this version does not know (another program's): kept, and settled by its
+    /// numbers (`seq`, `before`, `after`) like any entry, never counted as a sale.
     #[serde(other)]
     Unknown,
 }
@@ -334,11 +335,11 @@ struct Lenient {
 
 fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
     let raw: Lenient = serde_json::from_slice(bytes).map_err(|e| {
-        Error::bad_data(format!(
-            "failed to parse order log {} at line {line}: {e}; every line must be a JSON \
-             object with whole numbers \"seq\", \"before\", \"after\" and a string \"kind\" \
-             (docs/protocol.md); a program other than grab-tickets wrote it wrong",
-            path.display()
+        Error::bad_data(tr!(
+            "error-log-unparsed",
+            path = path.display().to_string(),
+            line = line.to_string(),
+            error = super::document::json_problem(&e)
         ))
     })?;
     if raw.seq > MAX_SEQ {

@@ -1,5 +1,6 @@
 //! Bugs planted on purpose, so a test can show that `explore --power-cut` finds a protocol
-//! that leaves out a sync: `GRAB_TICKETS_PLANTED_BUG` names one. Never set in a real run.
+//! that leaves out a sync, and that `doctor` can say "not safe": `GRAB_TICKETS_PLANTED_BUG`
+//! names one. Never set in a real run.
 
 use std::sync::OnceLock;
 
@@ -14,6 +15,12 @@ pub(crate) enum Bug {
     NoLogDirSync,
     /// `confirm-before-sync`: a buyer confirms its sale before the order log is fsynced.
     ConfirmBeforeSync,
+    /// `torn-replace`: `doctor`'s writer rewrites the data file in place, in two writes,
+    /// instead of swapping a new one in, so its reader can catch a torn file.
+    TornReplace,
+    /// `lock-elsewhere`: `doctor`'s second process locks another file than the first, as when
+    /// a lock does not reach it, so the probe sees a lock that excludes nobody.
+    LockElsewhere,
 }
 
 /// Whether `bug` is planted in this process.
@@ -22,6 +29,8 @@ pub(crate) fn planted(bug: Bug) -> bool {
     let chosen = PLANTED.get_or_init(|| match std::env::var(PLANTED_ENV).ok()?.as_str() {
         "no-log-dir-sync" => Some(Bug::NoLogDirSync),
         "confirm-before-sync" => Some(Bug::ConfirmBeforeSync),
+        "torn-replace" => Some(Bug::TornReplace),
+        "lock-elsewhere" => Some(Bug::LockElsewhere),
         _ => None,
     });
     *chosen == Some(bug)

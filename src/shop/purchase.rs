@@ -11,6 +11,7 @@ use super::planted::{Bug, planted};
 use super::{Acquired, DatabaseAnswers, Serialized, Snapshot, Store};
 use crate::events::Event;
 use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{Durability, LockScope, Method, Move, Rules, Step};
 use crate::sys::record::{self, Op};
 
@@ -249,11 +250,9 @@ impl<S: Store> Purchase<'_, S> {
     }
 
     fn answers(&self) -> Result<&dyn DatabaseAnswers> {
-        self.store.database().ok_or_else(|| {
-            Error::usage(
-                "--atomic and --serializable need a database store (--store postgres://...)",
-            )
-        })
+        self.store
+            .database()
+            .ok_or_else(|| Error::usage(tr!("error-atomic-needs-store")))
     }
 
     /// `--atomic`: the delay stands for the time the buyer takes to click; then one statement

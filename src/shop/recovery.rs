@@ -6,8 +6,9 @@
 use super::Settled;
 use super::data_file::{self, DataFile};
 use super::document::Stock;
-use super::orders::{Entry, EntryKind, OrderLog};
+use super::orders::{Entry, OrderLog};
 use crate::exit::{Error, Failure, Result};
+use crate::lang::tr;
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
@@ -32,12 +33,10 @@ pub(crate) fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> 
     if !stock.has_seq {
         // Only a restock may adopt a hand-written file; selling from it would restart the
         // seqs in the middle of the ledger.
-        return Err(Error::bad_data(format!(
-            "data file {} has no \"seq\" but its order log {} has entries: the file was \
-             replaced without following the lock protocol; run grab-tickets without \
-             --keep-stock to restock it",
-            data.display(),
-            log.path().display()
+        return Err(Error::changed_outside(tr!(
+            "error-ledger-no-seq",
+            path = data.display().to_string(),
+            log = log.path().display().to_string()
         )));
     }
     if last.seq == stock.seq {
@@ -66,18 +65,17 @@ fn rebuild_from_log(data: &DataFile, last: Entry) -> Result<Settled<Stock>> {
     })
 }
 
-/// Data file and log end at the same change: they must say the same count.
+/// Data file and log end at the same change: they must say the same count. Whatever the
+/// entry's kind (one this version does not know too): `after` is the count it left.
 fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Result<Settled<Stock>> {
-    if last.after != stock.ticket_num && last.kind != EntryKind::Unknown {
-        return Err(Error::bad_data(format!(
-            "data file {} says {} tickets at #{}, but its order log {} says {} there: \
-             the data file was changed without following the lock protocol; run without \
-             --keep-stock to restock (the ledger goes on from the restock)",
-            data.display(),
-            stock.ticket_num,
-            stock.seq,
-            log.path().display(),
-            last.after
+    if last.after != stock.ticket_num {
+        return Err(Error::changed_outside(tr!(
+            "error-ledger-disagrees",
+            path = data.display().to_string(),
+            tickets = stock.ticket_num.to_string(),
+            seq = stock.seq.to_string(),
+            log = log.path().display().to_string(),
+            after = last.after.to_string()
         )));
     }
     Ok(Settled {
@@ -89,7 +87,9 @@ fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Resu
 /// The log is ahead of the data file: normally by one entry (a buyer died between log and
 /// data file); by more only after a power cut, since the data file is not fsynced per sale.
 /// Either way the log must continue exactly from the data file's state, or someone broke the
-/// protocol.
+/// protocol. An entry of a kind this version does not know is rolled forward like any other:
+/// its `seq`, `before` and `after` say what it did to the stock, whatever it meant (its writer
+/// died before its swap, as a buyer can); it is never counted as a sale.
 fn roll_forward(
     data: &DataFile,
     log: &OrderLog,
@@ -97,17 +97,15 @@ fn roll_forward(
     last: Entry,
 ) -> Result<Settled<Stock>> {
     let next = log.find_back(stock.seq + 1)?;
-    let applicable = |e: &Entry| e.before == stock.ticket_num && e.kind != EntryKind::Unknown;
-    if next.as_ref().is_none_or(|e| !applicable(e)) || last.kind == EntryKind::Unknown {
-        return Err(Error::bad_data(format!(
-            "order log {} does not continue from data file {} (data at #{} with {} tickets, \
-             log at #{}); something changed one of them without following the lock protocol; \
-             run without --keep-stock to restock (the ledger goes on from the restock)",
-            log.path().display(),
-            data.display(),
-            stock.seq,
-            stock.ticket_num,
-            last.seq
+    let applicable = |e: &Entry| e.before == stock.ticket_num;
+    if next.as_ref().is_none_or(|e| !applicable(e)) {
+        return Err(Error::changed_outside(tr!(
+            "error-ledger-does-not-continue",
+            log = log.path().display().to_string(),
+            path = data.display().to_string(),
+            seq = stock.seq.to_string(),
+            tickets = stock.ticket_num.to_string(),
+            last = last.seq.to_string()
         )));
     }
     let fixed = set_to(data, stock, &last)?;

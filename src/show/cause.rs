@@ -39,11 +39,22 @@ pub(crate) fn why(settings: &Settings, result: &RunResult, story: &Story) -> Opt
             ledger = Store::of(settings).ledger()
         ));
     }
-    if t.status() == Status::StockUnknown {
+    if t.status() == Status::ChangedOutside {
         return Some(tr!(
-            "why-stock-unknown",
+            "why-changed-outside",
             stock = Store::of(settings).stock()
         ));
+    }
+    if t.status() == Status::StockUnknown {
+        let store = Store::of(settings);
+        return Some(match t.logged {
+            Some(_) => tr!("why-stock-unknown", stock = store.stock()),
+            None => tr!(
+                "why-books-unknown",
+                stock = store.stock(),
+                ledger = store.ledger()
+            ),
+        });
     }
     explain(settings.scope(), t.status(), story)
 }

@@ -1,7 +1,8 @@
 //! `--html FILE`: one self-contained page that replays the race in a browser, for a class on
 //! a projector: a lane per buyer, the shared ticket counter, the lock holder, play / pause /
-//! step / speed, and the report with its "Why:" beside it. The page's script and style are in
-//! `page.html`; the run goes inside it as JSON, so the file needs nothing from the network.
+//! step / speed, and the report with its "Why:" beside it. The page is `page.html`, with its
+//! style (`page.css`), its error guard (`page_guard.js`) and its script (`page.js`) inlined and
+//! the run inside it as JSON, so the file needs nothing from the network.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,8 +19,12 @@ use crate::lang::{self, Lang, tr};
 use crate::report::RunResult;
 use crate::settings::Settings;
 
-/// The page, with `__TITLE__` and `__RUN__` to fill in.
+/// The page's skeleton, with a `__NAME__` mark where each part below goes.
 const PAGE: &str = include_str!("page.html");
+/// First in `<head>`, so that any later mistake is shown on the page and counted.
+const GUARD: &str = include_str!("page_guard.js");
+const STYLE: &str = include_str!("page.css");
+const SCRIPT: &str = include_str!("page.js");
 
 /// The page file, created before the race so a bad path fails before any buyer starts.
 pub(crate) struct PageFile(OutFile);
@@ -90,8 +95,34 @@ pub(crate) fn page(
     run.truncate(run.len() - "null}".len());
     run.push_str(&json::compact(settings, result, story, replayed));
     run.push('}');
-    PAGE.replace("__TITLE__", &escape_html(title))
-        .replace("__RUN__", &escape_script_json(&run))
+    fill(
+        PAGE,
+        &[
+            ("__TITLE__", &escape_html(title)),
+            ("__GUARD__", GUARD),
+            ("__STYLE__", STYLE),
+            ("__RUN__", &escape_script_json(&run)),
+            ("__SCRIPT__", SCRIPT),
+        ],
+    )
+}
+
+/// `template` with each mark replaced by its text, in one pass over the template, in order:
+/// a data path that itself holds a mark such as `__RUN__` is never filled in again.
+fn fill(template: &str, parts: &[(&str, &str)]) -> String {
+    let mut page =
+        String::with_capacity(template.len() + parts.iter().map(|p| p.1.len()).sum::<usize>());
+    let mut rest = template;
+    for (mark, text) in parts {
+        let (before, after) = rest
+            .split_once(mark)
+            .expect("page.html holds each mark once, in order");
+        page.push_str(before);
+        page.push_str(text);
+        rest = after;
+    }
+    page.push_str(rest);
+    page
 }
 
 /// JSON made safe inside a `<script>` element. Escaping "</" is not enough: "<!--<script>"
@@ -213,10 +244,29 @@ mod tests {
 
     #[test]
     fn the_page_needs_nothing_from_elsewhere() {
-        for needle in ["http://", "https://", "src=", "@import", "url("] {
-            assert!(!PAGE.contains(needle), "the page refers to {needle}");
+        for part in [PAGE, GUARD, STYLE, SCRIPT] {
+            for needle in ["http://", "https://", "src=", "@import", "url("] {
+                assert!(!part.contains(needle), "the page refers to {needle}");
+            }
         }
-        assert_eq!(PAGE.matches("__RUN__").count(), 1);
+        for mark in [
+            "__TITLE__",
+            "__GUARD__",
+            "__STYLE__",
+            "__RUN__",
+            "__SCRIPT__",
+        ] {
+            assert_eq!(PAGE.matches(mark).count(), 1, "{mark} in page.html");
+        }
+    }
+
+    #[test]
+    fn a_mark_in_the_data_is_not_filled_in() {
+        let page = fill(
+            "<t>__A__</t><s>__B__</s>",
+            &[("__A__", "x __B__"), ("__B__", "y")],
+        );
+        assert_eq!(page, "<t>x __B__</t><s>y</s>");
     }
 
     #[test]

@@ -46,8 +46,11 @@ pub(crate) struct JsonReport<'a> {
     /// Why the ledger could not be settled after the race, if it could not.
     pub settle_error: Option<&'a str>,
     /// Why `tally.remaining` is null, when it is: `data_file_not_read_back` or
-    /// `stock_row_not_read_back` (the details, in English, are in `settle_error`).
+    /// `stock_row_not_read_back` (the details, in the run's language, are in `settle_error`).
     pub remaining_unread: Option<&'static str>,
+    /// Why `tally.logged` is null, when it is: `order_log_not_read_back` or
+    /// `orders_table_not_read_back` (the server was gone); the details are in `settle_error`.
+    pub logged_unread: Option<&'static str>,
     /// SERIALIZABLE purchases the database refused and the buyers ran again.
     pub retries: u64,
     /// Times the launcher found the lock file deleted or replaced and locked the new one
@@ -165,6 +168,14 @@ fn document<'a>(
             .then(|| match Store::of(settings) {
                 Store::File => "data_file_not_read_back",
                 Store::Database => "stock_row_not_read_back",
+            }),
+        logged_unread: result
+            .tally
+            .logged
+            .is_none()
+            .then(|| match Store::of(settings) {
+                Store::File => "order_log_not_read_back",
+                Store::Database => "orders_table_not_read_back",
             }),
         retries: result.retries,
         launcher_relocks: result.launcher_relocks,

@@ -105,7 +105,15 @@ fn ending_problem(b: &BuyerSummary, result: &RunResult, store: Store) -> Option<
                 "problem-killed",
                 who = who,
                 by = by,
-                left = left_behind(b, &result.recovered, store)
+                // Without the ledger read back, what it sold there is not known either.
+                left = match result.tally.logged {
+                    Some(_) => left_behind(b, &result.recovered, store),
+                    None => tr!(
+                        "left-ledger-unread",
+                        n = b.confirmed,
+                        ledger = store.ledger()
+                    ),
+                }
             )
         }
         Ending::NoReport { exit_code } => match exit_code {

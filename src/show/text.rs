@@ -129,11 +129,15 @@ fn rows(settings: &Settings, result: &RunResult, store: Store) -> Vec<Row> {
         count: known(t.remaining),
         note,
     });
-    rows.add(
-        tr!("row-logged", store = store.key()),
-        t.logged,
-        tr!("note-logged"),
-    );
+    // So is a ledger that could not be read (the server gone): unknown, not 0.
+    rows.0.push(Row {
+        label: tr!("row-logged", store = store.key()),
+        count: known(t.logged),
+        note: match t.logged {
+            Some(_) => tr!("note-logged"),
+            None => tr!("note-not-read-back", place = settings.stock_place()),
+        },
+    });
     if !result.others.is_empty() {
         rows.add(
             tr!("row-sold-by-others"),
@@ -234,34 +238,7 @@ fn with_counts(buyers: &[&BuyerSummary]) -> String {
 /// the buyers.
 pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> String {
     match t.status() {
-        Status::Ok => {
-            let mut line = tr!(
-                "verdict-ok",
-                tickets = t.initial,
-                sold = t.logged,
-                others = t.sold_by_others
-            );
-            if t.unconfirmed > 0 {
-                line.push_str(&tr!("verdict-ok-unconfirmed", n = t.unconfirmed));
-            }
-            for kind in [
-                BuyerResult::SoldOut,
-                BuyerResult::SoldOutAfterBuying,
-                BuyerResult::LockTimeout,
-                BuyerResult::Killed,
-                BuyerResult::Failed,
-            ] {
-                let n = count(buyers, kind);
-                if n > 0 {
-                    let _ = write!(
-                        line,
-                        "{}",
-                        tr!("verdict-ok-buyers", n = n, result = result_key(kind))
-                    );
-                }
-            }
-            line
-        }
+        Status::Ok => ok_verdict(t, buyers),
         Status::Oversold => tr!(
             "verdict-oversold",
             tickets = t.initial,
@@ -270,7 +247,7 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             oversold = t.oversold,
             lost = t.lost_updates.unwrap_or_default()
         ),
-        // Every status but StockUnknown is drawn from a stock that was read back.
+        // Every status but StockUnknown is drawn from a stock and a ledger that were read back.
         Status::LostUpdates => tr!(
             "verdict-lost-updates",
             tickets = t.initial,
@@ -283,7 +260,7 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             "verdict-mismatch",
             tickets = t.initial,
             confirmed = t.confirmed,
-            logged = t.logged,
+            logged = t.logged.unwrap_or_default(),
             ledger = store.ledger(),
             remaining = t.remaining.unwrap_or_default(),
             stock = store.stock()
@@ -292,19 +269,72 @@ pub(crate) fn verdict(t: &Tally, buyers: &[BuyerSummary], store: Store) -> Strin
             "verdict-protocol-violation",
             tickets = t.initial,
             confirmed = t.confirmed,
-            logged = t.logged,
+            logged = t.logged.unwrap_or_default(),
             ledger = store.ledger(),
             forged = t.forged
         ),
-        Status::StockUnknown => tr!(
+        Status::ChangedOutside => tr!(
+            "verdict-changed-outside",
+            tickets = t.initial,
+            confirmed = t.confirmed,
+            logged = t.logged.unwrap_or_default(),
+            ledger = store.ledger(),
+            stock = store.stock()
+        ),
+        Status::StockUnknown => stock_unknown(t, store),
+    }
+}
+
+/// The verdict when the stock was not read back: with the ledger's count if that was read,
+/// else with neither (the server gone).
+fn stock_unknown(t: &Tally, store: Store) -> String {
+    match t.logged {
+        Some(logged) => tr!(
             "verdict-stock-unknown",
             tickets = t.initial,
             confirmed = t.confirmed,
-            logged = t.logged,
+            logged = logged,
+            ledger = store.ledger(),
+            stock = store.stock()
+        ),
+        None => tr!(
+            "verdict-books-unknown",
+            tickets = t.initial,
+            confirmed = t.confirmed,
             ledger = store.ledger(),
             stock = store.stock()
         ),
     }
+}
+
+/// The OK verdict: the tickets, any unconfirmed sales, then each kind of buyer result once.
+fn ok_verdict(t: &Tally, buyers: &[BuyerSummary]) -> String {
+    let mut line = tr!(
+        "verdict-ok",
+        tickets = t.initial,
+        sold = t.logged.unwrap_or_default(),
+        others = t.sold_by_others
+    );
+    if t.unconfirmed > 0 {
+        line.push_str(&tr!("verdict-ok-unconfirmed", n = t.unconfirmed));
+    }
+    for kind in [
+        BuyerResult::SoldOut,
+        BuyerResult::SoldOutAfterBuying,
+        BuyerResult::LockTimeout,
+        BuyerResult::Killed,
+        BuyerResult::Failed,
+    ] {
+        let n = count(buyers, kind);
+        if n > 0 {
+            let _ = write!(
+                line,
+                "{}",
+                tr!("verdict-ok-buyers", n = n, result = result_key(kind))
+            );
+        }
+    }
+    line
 }
 
 #[cfg(test)]

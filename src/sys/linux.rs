@@ -71,3 +71,23 @@ pub(super) fn flock_holders(file: &File) -> Vec<u32> {
     pids.dedup();
     pids
 }
+
+/// The mount table's name for the filesystem `dir` is on (`/proc/self/mountinfo`, the line
+/// whose device is the directory's): `ext4`, `fuse.sshfs`, `nfs4`. `None` if it cannot tell.
+pub(super) fn mount_type(dir: &Path) -> Option<String> {
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let id = format!("{}:{}", rustix::fs::major(dev), rustix::fs::minor(dev));
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    // `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw`: the device is the
+    // third field, the type the first after the lone "-".
+    table.lines().rev().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        if fields.nth(2)? != id {
+            return None;
+        }
+        let mut after = fields.skip_while(|f| *f != "-");
+        after.next()?;
+        let kind = after.next()?;
+        Some(kind.to_string())
+    })
+}

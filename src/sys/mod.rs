@@ -9,6 +9,7 @@
 //!   path runs (and is tested) on Linux too
 //! - `windows` Win32: `MoveFileExW` replace, volume serial + file index, `LockFileEx` past the
 //!   end for the race gate, a job object for the buyers, the console's Ctrl-C handler
+//! - `unix_volume`, `windows_volume`  which filesystem a directory is on (`doctor`)
 //! - `record`  platform-neutral: the power-cut recorder the calls below report to when
 //!   `explore --power-cut` turns it on (`GRAB_TICKETS_RECORD`)
 
@@ -19,19 +20,27 @@ pub(crate) mod record;
 mod unix;
 #[cfg(unix)]
 mod unix_process;
+#[cfg(unix)]
+mod unix_volume;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
 mod windows_process;
+#[cfg(windows)]
+mod windows_volume;
 
 #[cfg(unix)]
 pub(crate) use unix::*;
 #[cfg(unix)]
 pub(crate) use unix_process::*;
+#[cfg(unix)]
+pub(crate) use unix_volume::*;
 #[cfg(windows)]
 pub(crate) use windows::*;
 #[cfg(windows)]
 pub(crate) use windows_process::*;
+#[cfg(windows)]
+pub(crate) use windows_volume::*;
 
 /// Which file this is, whatever its name: device and inode on Unix, volume serial number and
 /// file index on Windows.
@@ -121,4 +130,71 @@ pub(crate) struct NewPerms {
     pub bits: u32,
     /// The umask would narrow `bits`: chmod the file right after creating it.
     pub chmod_after: bool,
+}
+
+/// The filesystem a directory is on, as the OS names it (`ext4`, `nfs4`, `apfs`, `NTFS`).
+#[derive(Debug, Clone)]
+pub(crate) struct Volume {
+    pub filesystem: String,
+    pub place: Place,
+}
+
+/// Where a volume is, when the OS says so apart from its filesystem's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// Only the name tells (Unix: `nfs` is remote, `ext4` is not).
+    #[cfg_attr(
+        all(windows, not(test)),
+        expect(dead_code, reason = "Windows says where a drive is")
+    )]
+    ByName,
+    /// The OS says it is on this machine (Windows: a fixed, removable or RAM disk).
+    #[cfg_attr(
+        all(unix, not(test)),
+        expect(dead_code, reason = "Unix has no drive types")
+    )]
+    Local,
+    /// The OS says it is on another machine (Windows: a mapped network drive, a UNC path).
+    Network,
+}
+
+/// The two kinds of advisory lock a Unix has on a whole file. Windows has one (`LockFileEx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockKind {
+    /// `flock(2)`: held by the open file; what fs2, and so the race, takes on Unix.
+    Flock,
+    /// A POSIX record lock (`fcntl(F_SETLK)`, what `lockf` takes): held by the process.
+    Record,
+}
+
+/// Whether this platform has both kinds of [`LockKind`], so whether they can disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockKinds {
+    #[cfg_attr(windows, expect(dead_code, reason = "Windows has one kind"))]
+    FlockAndRecord,
+    /// One kind only (Windows): there is nothing to compare.
+    #[cfg_attr(unix, expect(dead_code, reason = "every Unix has both"))]
+    OneKind,
+}
+
+/// What a lock that does not wait got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locked {
+    Got,
+    /// Someone else holds a lock that excludes it.
+    Blocked,
+}
+
+/// What making a name durable takes here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DirSync {
+    /// fsync on the directory itself (Unix).
+    #[cfg_attr(
+        windows,
+        expect(dead_code, reason = "Windows cannot fsync a directory")
+    )]
+    Fsync,
+    /// Nothing can be fsynced: the rename is written through instead (Windows).
+    #[cfg_attr(unix, expect(dead_code, reason = "every Unix fsyncs directories"))]
+    WriteThrough,
 }

@@ -16,7 +16,10 @@ use rustix::io::Errno;
 
 #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
 use super::linux as extras;
-use super::{Blocking, Entry, FileId, Kind, NewFile, NewPerms, Share, Writes};
+use super::{
+    Blocking, DirSync, Entry, FileId, Kind, LockKind, LockKinds, Locked, NewFile, NewPerms, Share,
+    Writes,
+};
 
 /// An open directory: every name below is looked up relative to it, so renaming a directory
 /// above it mid-run changes nothing.
@@ -247,9 +250,9 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
     {
         let again = File::open(path)?;
         if entry_of(&again)?.id != entry_of(file)?.id {
-            return Err(io::Error::other(format!(
-                "{} was replaced while open",
-                path.display()
+            return Err(io::Error::other(crate::lang::tr!(
+                "error-replaced-while-open",
+                path = path.display().to_string()
             )));
         }
         Ok(again)
@@ -327,4 +330,34 @@ pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
         let _ = file;
         Vec::new()
     }
+}
+
+/// Every Unix has both kinds of lock, and fsyncs directories.
+pub(crate) const LOCK_KINDS: LockKinds = LockKinds::FlockAndRecord;
+pub(crate) const DIR_SYNC: DirSync = DirSync::Fsync;
+
+/// Tries an exclusive lock of `kind` on the whole of `file`, without waiting (`doctor`'s
+/// comparison of the two kinds; the race itself only ever takes fs2's flock).
+pub(crate) fn try_lock_kind(file: &File, kind: LockKind) -> io::Result<Locked> {
+    use rustix::fs::FlockOperation::NonBlockingLockExclusive as Exclusive;
+    let tried = match kind {
+        LockKind::Flock => rustix::fs::flock(file, Exclusive),
+        LockKind::Record => rustix::fs::fcntl_lock(file, Exclusive),
+    };
+    match tried {
+        Ok(()) => Ok(Locked::Got),
+        // EAGAIN from fcntl, EWOULDBLOCK from flock (the same number on Linux, not on all).
+        #[allow(unreachable_patterns)]
+        Err(Errno::AGAIN | Errno::WOULDBLOCK | Errno::ACCESS) => Ok(Locked::Blocked),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Releases the lock of `kind` [`try_lock_kind`] took.
+pub(crate) fn unlock_kind(file: &File, kind: LockKind) -> io::Result<()> {
+    use rustix::fs::FlockOperation::NonBlockingUnlock as Unlock;
+    Ok(match kind {
+        LockKind::Flock => rustix::fs::flock(file, Unlock),
+        LockKind::Record => rustix::fs::fcntl_lock(file, Unlock),
+    }?)
 }

@@ -25,7 +25,10 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 use windows_sys::Win32::System::IO::OVERLAPPED;
 
-use super::{Blocking, Entry, FileId, Kind, NewFile, NewPerms, Share, Writes};
+use super::{
+    Blocking, DirSync, Entry, FileId, Kind, LockKind, LockKinds, Locked, NewFile, NewPerms, Share,
+    Writes,
+};
 
 /// Every file is opened sharing read, write and delete, as std does: a buyer holding the data
 /// file open must not stop another from renaming a new one over it.
@@ -48,9 +51,9 @@ impl Dir {
             .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
             .open(path)?;
         if entry_of(&handle)?.kind != Kind::Directory {
-            return Err(io::Error::other(format!(
-                "{} is not a directory",
-                path.display()
+            return Err(io::Error::other(crate::lang::tr!(
+                "error-not-a-directory",
+                path = path.display().to_string()
             )));
         }
         Ok(Dir {
@@ -275,9 +278,9 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
         .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
         .open(path)?;
     if entry_of(&again)?.id != entry_of(file)?.id {
-        return Err(io::Error::other(format!(
-            "{} was replaced while open",
-            path.display()
+        return Err(io::Error::other(crate::lang::tr!(
+            "error-replaced-while-open",
+            path = path.display().to_string()
         )));
     }
     Ok(again)
@@ -427,4 +430,21 @@ pub(crate) fn gate_unlock(file: &File) -> io::Result<()> {
 pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
     let _ = file;
     Vec::new()
+}
+
+/// Windows has one kind of lock (`LockFileEx`), so `doctor` has no two kinds to compare; and
+/// a directory cannot be fsynced: renames are written through (`MOVEFILE_WRITE_THROUGH`).
+pub(crate) const LOCK_KINDS: LockKinds = LockKinds::OneKind;
+pub(crate) const DIR_SYNC: DirSync = DirSync::WriteThrough;
+
+/// There is no flock or record lock here (see [`LOCK_KINDS`]): nothing to take.
+pub(crate) fn try_lock_kind(_file: &File, kind: LockKind) -> io::Result<Locked> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("Windows has no {kind:?} lock"),
+    ))
+}
+
+pub(crate) fn unlock_kind(_file: &File, _kind: LockKind) -> io::Result<()> {
+    Ok(())
 }

@@ -6,33 +6,10 @@
 use crate::common::exit::BAD_DATA;
 use crate::common::process::Live;
 use crate::common::{Race, Run, TestEnv};
-use crate::shared_ledger::{ledger, wait_for_sales};
+use crate::shared_ledger::{hand_sale, ledger, wait_for_sales};
 use serde_json::Value;
+use std::io::Write;
 use std::process::Command;
-
-/// Takes the lock as the protocol says, and appends one sale whose seq is `jump` past the
-/// last entry's, written by `run`; then writes the data file to match, as a careful forger
-/// would, so only the seq gives it away.
-const FORGER: &str = r#"
-import fcntl, json, os, sys
-d, jump, run = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with open(d + ".lock", "r+") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    log = os.open(d + ".orders", os.O_RDWR | os.O_APPEND)
-    size = os.fstat(log).st_size
-    last = json.loads(os.pread(log, 160, size - 160))
-    data = json.load(open(d))
-    if data["ticket_num"] <= 0:
-        sys.exit("sold out before the forged sale: the race ended too soon")
-    entry = {"seq": last["seq"] + jump, "kind": "order", "run": run, "buyer": 0,
-             "pid": os.getpid(), "before": data["ticket_num"], "after": data["ticket_num"] - 1}
-    line = json.dumps(entry, separators=(",", ":")).encode()
-    os.write(log, line + b" " * (159 - len(line)) + b"\n")
-    data.update(ticket_num=entry["after"], seq=entry["seq"])
-    with open(d + ".forged.tmp", "w") as tmp:
-        json.dump(data, tmp)
-    os.rename(d + ".forged.tmp", d)
-"#;
 
 /// A locked race of 40 tickets (as `shape` asks it to print) during which the forger appends
 /// its one sale.
@@ -47,18 +24,8 @@ fn race_with_a_sale_by(env: &TestEnv, jump: u64, run: &str, shape: fn(Race) -> R
         .delay("20..30");
     let live: Live = shape(race).spawn();
     wait_for_sales(env, 2);
-    let forger = Command::new("python3")
-        .args(["-c", FORGER])
-        .arg(&env.data)
-        .arg(jump.to_string())
-        .arg(run)
-        .output()
-        .unwrap();
-    assert!(
-        forger.status.success(),
-        "{}",
-        String::from_utf8_lossy(&forger.stderr)
-    );
+    // A careful forger: it also writes the data file to match, so only the seq gives it away.
+    hand_sale(env, jump, serde_json::json!({ "run": run }));
     live.finish()
 }
 
@@ -128,4 +95,187 @@ fn a_sale_one_past_the_top_is_believed_and_uppercase_hex_is_another_program() {
         .assert_report("/others/0/run", "0123456789ABCDEF")
         .assert_report("/others/0/grab_tickets", false)
         .assert_tickets_left(0);
+}
+
+/// Takes the lock as the protocol says, then raises `ticket_num` by hand and writes no entry:
+/// the edit a person makes in a text editor, holding the lock or not.
+const HAND_EDIT: &str = r#"
+import fcntl, json, os, sys
+d = sys.argv[1]
+with open(d + ".lock", "r+") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    data = json.load(open(d))
+    data["ticket_num"] += 5
+    with open(d + ".edit.tmp", "w") as tmp:
+        json.dump(data, tmp)
+    os.rename(d + ".edit.tmp", d)
+"#;
+
+/// The same fact the database store reports for its stock row (tests/it/pg_limits.rs): a
+/// count changed with no entry in the ledger is a change outside the protocol, exit 3, never
+/// a verdict drawn from it.
+#[test]
+fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
+    let env = TestEnv::new();
+    let live: Live = env
+        .race()
+        .tickets(40)
+        .buyers(2)
+        .per_buyer("all")
+        .delay("20..30")
+        .json()
+        .spawn();
+    wait_for_sales(&env, 2);
+    let edit = Command::new("python3")
+        .args(["-c", HAND_EDIT])
+        .arg(&env.data)
+        .output()
+        .unwrap();
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    live.finish()
+        .assert_code(BAD_DATA)
+        .assert_status("changed_outside")
+        .assert_report("/tally/changed_outside", 1)
+        .assert_stderr_contains("was changed without following the lock protocol");
+}
+
+/// Appends `json` to the order log as one entry, padded to 160 bytes.
+fn append_entry(env: &TestEnv, json: &str) {
+    let mut line = json.as_bytes().to_vec();
+    line.resize(159, b' ');
+    line.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.order_log())
+        .unwrap()
+        .write_all(&line)
+        .unwrap();
+}
+
+/// docs/protocol.md: an entry of a kind this version does not know is settled by its numbers
+/// like any entry. At the log's end, its writer killed before its swap, it is rolled forward
+/// (it used to halt every buyer); and a data file that disagrees with its `after` is a change
+/// outside the protocol, whatever the kind (it used to be believed).
+#[test]
+fn an_entry_of_an_unknown_kind_is_settled_by_its_numbers() {
+    let env = TestEnv::new();
+    env.race()
+        .tickets(5)
+        .buyers(1)
+        .per_buyer("1")
+        .run()
+        .assert_success();
+    let seq = env.data_json()["seq"].as_u64().unwrap();
+    // Another program's "refund" puts a ticket back, and dies before it writes the data file.
+    append_entry(
+        &env,
+        &format!(
+            r#"{{"seq":{},"kind":"refund","run":"py-shop","buyer":0,"pid":1,"before":4,"after":5}}"#,
+            seq + 1
+        ),
+    );
+    env.race()
+        .keep_stock()
+        .buyers(2)
+        .per_buyer("all")
+        .json()
+        .run()
+        .assert_success()
+        .assert_status("ok")
+        .assert_report("/tally/initial", 5)
+        .assert_report("/tally/confirmed", 5)
+        .assert_tickets_left(0);
+    // Now it lands with the data file saying something else: changed outside the protocol.
+    let seq = env.data_json()["seq"].as_u64().unwrap();
+    append_entry(
+        &env,
+        &format!(
+            r#"{{"seq":{},"kind":"refund","run":"py-shop","buyer":0,"pid":1,"before":0,"after":1}}"#,
+            seq + 1
+        ),
+    );
+    std::fs::write(
+        &env.data,
+        format!("{{\"ticket_num\":9,\"seq\":{}}}\n", seq + 1),
+    )
+    .unwrap();
+    env.race()
+        .keep_stock()
+        .buyers(2)
+        .lang("en")
+        .run()
+        .assert_code(BAD_DATA)
+        .assert_stderr_contains("says 9 tickets at #")
+        .assert_stderr_contains("the data file was changed without following the lock protocol");
+}
+
+/// docs/protocol.md, "Numbers, keys and whitespace": a whole number is digits only and each
+/// key counts once after unescaping; an entry that breaks either is unreadable, and at the
+/// log's end it stops the next lock holder with its line named. Escaped key names and tab
+/// padding are read as the text says.
+#[test]
+fn entries_are_read_by_the_rules_the_protocol_states() {
+    let entry = |seq: u64, seq_text: &str, extra: &str| {
+        format!(
+            r#"{{"seq":{seq_text},"kind":"restock","run":"py-shop","buyer":0,"pid":1,"before":4,"after":4{extra}}}"#
+        )
+        .replace("SEQ", &seq.to_string())
+    };
+    let refused = [
+        ("-0", ""),
+        ("SEQ.0", ""),
+        ("3e0", ""),
+        ("\"SEQ\"", ""),
+        ("SEQ", r#","seq":1"#),
+        ("SEQ", r#","s\u0065q":1"#),
+    ];
+    for (seq_text, extra) in refused {
+        let env = TestEnv::new();
+        env.race()
+            .tickets(5)
+            .buyers(1)
+            .per_buyer("1")
+            .run()
+            .assert_success();
+        let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
+        append_entry(&env, &entry(seq, seq_text, extra));
+        env.race()
+            .keep_stock()
+            .lang("en")
+            .run()
+            .assert_code(BAD_DATA)
+            .assert_stderr_contains("failed to parse order log")
+            .assert_stderr_contains("at line 3");
+    }
+    // An escaped key and tabs for padding: a readable restock to 4, which the run adopts.
+    let env = TestEnv::new();
+    env.race()
+        .tickets(5)
+        .buyers(1)
+        .per_buyer("1")
+        .run()
+        .assert_success();
+    let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
+    let escaped = entry(seq, "SEQ", "").replace(r#""seq""#, r#""s\u0065q""#);
+    let mut line = escaped.into_bytes();
+    line.resize(159, b'\t');
+    line.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.order_log())
+        .unwrap()
+        .write_all(&line)
+        .unwrap();
+    env.race()
+        .keep_stock()
+        .buyers(1)
+        .per_buyer("1")
+        .json()
+        .run()
+        .assert_success()
+        .assert_report("/tally/initial", 4);
 }

@@ -154,3 +154,102 @@ fn the_help_speaks_chinese_too() {
     let english = crate::common::grab_tickets().arg("--help").run();
     english.assert_stdout_contains("Usage: grab-tickets");
 }
+
+/// Three English words in a row: a sentence of ours left in English. What the OS says in
+/// its own words ("No such file or directory (os error 2)") is cut out first: it is quoted.
+fn english_sentence(line: &str) -> Option<String> {
+    let mut ours = line.to_string();
+    while let Some(at) = ours.find(" (os error ") {
+        let start = ours[..at].rfind('：').map_or(0, |i| i + '：'.len_utf8());
+        let end = ours[at..].find(')').map_or(ours.len(), |i| at + i + 1);
+        ours.replace_range(start..end, "");
+    }
+    let word = |w: &&str| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic());
+    let words: Vec<&str> = ours
+        .split(|c: char| c.is_whitespace() || !c.is_ascii() || c == ',' || c == ';')
+        .collect();
+    words
+        .windows(3)
+        .find(|w| w.iter().all(word))
+        .map(|w| w.join(" "))
+}
+
+#[test]
+fn every_refusal_of_bad_input_is_in_chinese() {
+    let env = TestEnv::new();
+    let dir = env.path("a-dir");
+    std::fs::create_dir(&dir).unwrap();
+    env.sell_tickets(1);
+    let entry = vec![b'x'; grab_tickets::ORDER_ENTRY_LEN];
+    std::fs::write(env.order_log(), entry).unwrap();
+    let data = |contents: &str, name: &str| {
+        let path = env.path(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    };
+    let keep = |path: String| vec!["--keep-stock".to_string(), "--data".into(), path];
+    let flags = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let cases: Vec<Vec<String>> = vec![
+        keep(data("oops", "a.json")),
+        keep(data("{}", "b.json")),
+        keep(data("{\"ticket_num\": -1}", "c.json")),
+        keep(data("{\"ticket_num\": 1.5}", "d.json")),
+        keep(data("[3]", "e.json")),
+        keep(data("{\"ticket_num\": 1, \"ticket_num\": 2}", "f.json")),
+        keep(env.path("missing.json").display().to_string()),
+        keep(env.data.display().to_string()),
+        flags(&["--data", &dir.display().to_string()]),
+        flags(&["--data", &format!("{}/", dir.display())]),
+        flags(&["--data", "/nonexistent/grab-tickets/data.json"]),
+        flags(&["--buyer", "3"]),
+        flags(&["--buyers", "0"]),
+        flags(&["--tickets", "-1"]),
+        flags(&["--tickets", "many"]),
+        flags(&["--delay-ms", "300..100"]),
+        flags(&["--delay-ms", "soon"]),
+        flags(&["--per-buyer", "0"]),
+        flags(&["--lock-scope", "half"]),
+        flags(&["--data"]),
+        flags(&["--buyers", "3", "--kill-at", "4:order_logged"]),
+        flags(&["--kill-at", "2:nowhere"]),
+        flags(&["--schedule", "1x"]),
+        flags(&["--buyers", "2", "--schedule", "3s"]),
+        flags(&["--no-lock", "--schedule", "1s 1l"]),
+        flags(&["--store", "http://db/shop"]),
+        flags(&["--store", "postgres://app@127.0.0.1:1/shop"]),
+        flags(&["--trace", "same.html", "--html", "same.html"]),
+        flags(&["completions", "nosh"]),
+        flags(&["--atomic"]),
+        flags(&[
+            "explore",
+            "--depth",
+            "2",
+            "--sampler",
+            "uniform",
+            "--random",
+            "3",
+        ]),
+        flags(&["explore", "--buyers", "9"]),
+    ];
+    for args in cases {
+        let run = crate::common::grab_tickets()
+            .env("LANG", "zh_CN.UTF-8")
+            .env("LC_ALL", "zh_CN.UTF-8")
+            .args(&args)
+            .run();
+        let stderr = run.stderr().trim_end();
+        run.assert_that(run.code() != Some(0), "it did not fail")
+            .assert_that(
+                stderr.starts_with("grab-tickets：错误："),
+                "the error is not in Chinese",
+            );
+        if let Some(words) = english_sentence(stderr) {
+            run.assert_that(false, format!("English left in {args:?}: '{words}'"));
+        }
+    }
+    assert_eq!(
+        english_sentence("grab-tickets：错误：failed to read data file x"),
+        Some("failed to read".to_string()),
+        "the check itself finds English"
+    );
+}

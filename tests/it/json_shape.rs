@@ -4,7 +4,7 @@
 use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 
-const TOP: [&str; 20] = [
+const TOP: [&str; 21] = [
     "buyers",
     "events",
     "foreign_restocks",
@@ -13,6 +13,7 @@ const TOP: [&str; 20] = [
     "gun_us",
     "interrupted",
     "launcher_relocks",
+    "logged_unread",
     "others",
     "race_ms",
     "recovered",
@@ -41,7 +42,8 @@ const SETTINGS: [&str; 13] = [
     "store",
     "tickets",
 ];
-const TALLY: [&str; 10] = [
+const TALLY: [&str; 11] = [
+    "changed_outside",
     "confirmed",
     "forged",
     "initial",

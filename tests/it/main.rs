@@ -90,13 +90,19 @@ mod pg_faults;
 // A database password is never printed and never on a buyer's command line.
 #[cfg(unix)] // the PostgreSQL cluster, and the buyers' command lines read from /proc
 mod pg_secrets;
+// The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
+#[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
+mod pg_gate;
+// The database checked like the file: a stock changed by hand, too few connections.
+#[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
+mod pg_limits;
 
 // The data file and the files beside it.
 // A write changes `ticket_num` and `seq` and not one other byte.
 mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
-// History another program forged is named, never believed.
+// History another program forged (or a stock changed by hand) is named, never believed.
 #[cfg(unix)] // the forger is Python locking with fcntl.flock
 mod forged_history;
 // Links planted in a shared directory are never written through.
@@ -104,5 +110,8 @@ mod forged_history;
 mod shared_dir;
 // Bad input: one clear error, a documented exit code, nothing changed.
 mod bad_input;
+// `doctor`: the directory's filesystem named and tested (ext4, tmpfs, overlay, read-only).
+#[cfg(unix)] // mounts, findmnt(8), modes, SIGINT; .ci/windows runs doctor under Wine
+mod doctor;
 // The docs cannot drift: README and docs/ console samples run, relative links resolve.
 mod doc_samples;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """outsider_buyer.py - an independent buyer for the ticket lock protocol.
 
-Written from PROTOCOL.md alone ("Buying one ticket").  Standard library only.
+Written from docs/protocol.md alone ("Buying one ticket").  Standard library only.
 
     outsider_buyer.py DATA_PATH --tickets K|all [--run NAME] [--buyer N]
                       [--delay-ms LO..HI] [--no-fsync] [--seed S] [--verbose]
@@ -30,7 +30,9 @@ import time
 ENTRY = 160                 # every ledger entry is exactly this many bytes
 MAX_DOC = 64 * 1024         # D is at most 64 KiB
 MAX_TICKETS = 1_000_000_000
-KNOWN_KINDS = ("order", "restock", "resync", "void")
+MAX_SEQ = 2**63 - 1         # the largest seq there may be
+ENTRY_KEYS = ("seq", "kind", "run", "buyer", "pid", "before", "after")
+WHOLE = re.compile(r"[0-9]+")    # a whole number: digits only, no sign/fraction/exponent
 PID_SLOT = 12               # first 12 bytes of D.lock
 SCAN_CHUNK = 64             # entries read per pread when searching back
 WS = " \t\n\r"
@@ -108,6 +110,10 @@ class Doc:
         except (ValueError, IndexError) as e:
             raise Violation(f"D is not a valid JSON object: {e}")
         doc = cls(fields)
+        for key, _, _, raw_value in fields:
+            if key in ("ticket_num", "seq") and not WHOLE.fullmatch(raw_value):
+                raise Violation(f"D.{key} is {raw_value}, not a whole number "
+                                f"written as digits")
         tn = doc.get("ticket_num")
         if not _is_whole(tn) or tn > MAX_TICKETS:
             raise Violation(f"D.ticket_num is missing or not a whole number "
@@ -205,20 +211,44 @@ class Buyer:
 
     @staticmethod
     def parse_entry(raw, index):
+        """One entry by the protocol's rules: the JSON object its 160 bytes
+        hold, JSON whitespace around it; whole numbers as digits; each of its
+        keys once, after unescaping."""
         where = f"ledger entry #{index} (byte {index * ENTRY})"
-        if len(raw) != ENTRY or raw[-1:] != b"\n":
-            raise Violation(f"{where} is not {ENTRY} bytes ending in a newline")
-        body = raw[:-1]
-        if b"\0" in body or b"\n" in body:
-            raise Violation(f"{where} holds a NUL or a newline")
+        if len(raw) != ENTRY or b"\0" in raw:
+            raise Violation(f"{where} is not {ENTRY} bytes without NUL")
+
+        def no_repeats(pairs):
+            keys = [k for k, _ in pairs]
+            for k in ENTRY_KEYS:
+                if keys.count(k) > 1:
+                    raise ValueError(f"key {k!r} appears more than once")
+            return dict(pairs)
+
+        class Spelled(int):
+            """An integer that remembers how it was written."""
+
+        def spelled(text):
+            number = Spelled(int(text))
+            number.text = text
+            return number
+
         try:
-            obj = json.loads(body.decode("utf-8"))
+            # Floats stay floats (never whole); other keys may hold anything.
+            obj = json.loads(raw.decode("utf-8"), object_pairs_hook=no_repeats,
+                             parse_int=spelled)
         except ValueError as e:
-            raise Violation(f"{where} is not valid JSON: {e}")
+            raise Violation(f"{where} is unreadable: {e}")
         if not isinstance(obj, dict):
             raise Violation(f"{where} is not a JSON object")
-        if not _is_whole(obj.get("seq")):
-            raise Violation(f"{where} has no whole-number seq: {body.strip()!r}")
+        for key in ("seq", "before", "after"):
+            value = obj.get(key)
+            if not _is_whole(value) or not WHOLE.fullmatch(value.text):
+                raise Violation(f"{where} has no whole-number {key}: {raw.strip()!r}")
+        if obj["seq"] > MAX_SEQ:
+            raise Violation(f"{where} has seq {obj['seq']}, above {MAX_SEQ}")
+        if not isinstance(obj.get("kind"), str):
+            raise Violation(f"{where} has no string kind: {raw.strip()!r}")
         return obj
 
     def pread_all(self, n, off):
@@ -437,7 +467,8 @@ class Buyer:
                             f"must not sell from it (only a restock may adopt it)")
         d_seq, d_num = doc.seq, doc.ticket_num
         if l_seq == d_seq:
-            if last.get("kind") in KNOWN_KINDS and l_after != d_num:
+            # Whatever its kind: an entry's numbers say what it did to the stock.
+            if l_after != d_num:
                 raise Violation(
                     f"{self.path} says seq {d_seq}, ticket_num {d_num} but the "
                     f"ledger entry with seq {l_seq} says after={l_after}: D was "
@@ -449,7 +480,7 @@ class Buyer:
                 raise Violation(
                     f"the ledger (last seq {l_seq}) does not continue from "
                     f"{self.path} (seq {d_seq}): no entry with seq {d_seq + 1}")
-            if e.get("kind") not in KNOWN_KINDS or e.get("before") != d_num:
+            if e.get("before") != d_num:
                 raise Violation(
                     f"the ledger does not continue from {self.path} "
                     f"(seq {d_seq}, ticket_num {d_num}): entry seq {d_seq + 1} "

@@ -43,6 +43,7 @@ pub(crate) struct Cluster {
     port: u16,
     /// Some("postgres") when we are root and the server must run as someone else.
     run_as: Option<&'static str>,
+    max_connections: u32,
 }
 
 /// One test's own database in a cluster.
@@ -185,6 +186,11 @@ impl Cluster {
     /// Starts a cluster of its own (for a test that restarts it); None if PostgreSQL is
     /// missing and not required.
     pub(crate) fn start() -> Option<Cluster> {
+        Cluster::start_with_max_connections(300)
+    }
+
+    /// Starts a cluster of its own that takes at most `max_connections` clients.
+    pub(crate) fn start_with_max_connections(max_connections: u32) -> Option<Cluster> {
         let Some(bin) = find_bin_dir() else {
             assert!(
                 !required(),
@@ -206,6 +212,7 @@ impl Cluster {
             dir,
             port: 0,
             run_as,
+            max_connections,
         };
         cluster.init();
         // A free port can be taken by someone else before the server binds it: try again.
@@ -279,9 +286,10 @@ impl Cluster {
         // fsync off: the tests kill processes, never the power; it keeps them fast.
         format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-             -c max_connections=300 -c fsync=off -c full_page_writes=off",
+             -c max_connections={} -c fsync=off -c full_page_writes=off",
             self.port,
-            self.socket_dir().display()
+            self.socket_dir().display(),
+            self.max_connections
         )
     }
 
@@ -320,6 +328,22 @@ impl Cluster {
             "pg_ctl restart failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Stops the server at once (`-m immediate`, a crash), keeping its data for
+    /// [`start_again`](Cluster::start_again): what it committed can be counted afterwards.
+    pub(crate) fn crash(&self) {
+        let out = self.pg_ctl(&["-m", "immediate", "stop"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts a server [`crash`](Cluster::crash)ed on its own data again.
+    pub(crate) fn start_again(&self) {
+        assert!(self.pg_ctl_start(), "pg_ctl start failed after a crash");
     }
 
     pub(crate) fn create_database(&self, test: &str) -> Db {

@@ -210,6 +210,36 @@ fn a_restart_is_explained_in_the_text_report() {
     );
 }
 
+/// A buyer's own failure reaches the report in the run's language: the buyers that lost
+/// their connection say so in Chinese, not in the English a buyer process spoke before.
+#[test]
+fn a_buyers_lost_connection_is_told_in_chinese() {
+    let Some(cluster) = pg_cluster::Cluster::start() else {
+        pg_cluster::skipped("a_buyers_lost_connection_is_told_in_chinese");
+        return;
+    };
+    let db = cluster.create_database("restart_zh");
+    let mut live = on(&db.url())
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "zh_CN.UTF-8")
+        .buyers(3)
+        .tickets(40)
+        .per_buyer("all")
+        .delay("20..40")
+        .spawn();
+    live.wait_for("a sale", |lines| {
+        lines.iter().any(|l| l.contains("买票成功"))
+    });
+    cluster.restart();
+    let run = live.finish();
+    run.assert_code(5)
+        .assert_stdout_contains("数据库服务器断开了")
+        .assert_stdout_contains("的连接断了")
+        .assert_stdout_contains("服务器会回滚所有没有提交的操作")
+        .assert_stdout_lacks("lost the connection")
+        .assert_stdout_lacks("rolls back");
+}
+
 #[test]
 fn a_refused_connection_is_one_clear_error_and_exit_4() {
     // Nobody listens on a port we just found free.
@@ -306,4 +336,74 @@ fn a_malformed_url_is_a_usage_error() {
         .run()
         .assert_code(2)
         .assert_stderr_contains("--store");
+}
+
+/// The server stops mid-race and stays away: the launcher cannot read the stock row or the
+/// orders table back, so the report says both are unknown and why (text and `--json`: null,
+/// with the error), never "in orders table 0" while the table holds the run's sales.
+#[test]
+fn a_server_stopped_mid_race_leaves_the_orders_unknown_never_zero() {
+    let Some(cluster) = pg_cluster::Cluster::start() else {
+        pg_cluster::skipped("a_server_stopped_mid_race_leaves_the_orders_unknown_never_zero");
+        return;
+    };
+    let db = cluster.create_database("stopped");
+    let stopped_mid_race = |json: bool| {
+        let race = on(&db.url())
+            .env("LC_ALL", "C")
+            .buyers(4)
+            .tickets(500)
+            .per_buyer("all")
+            .delay("1..3");
+        let live = if json { race.json() } else { race }.spawn();
+        // The signal: three more sales are in the orders table (polled, with a backstop).
+        let sold = || {
+            db.client()
+                .query_one(
+                    "SELECT count(*) FROM grab_tickets.orders WHERE kind = 'order'",
+                    &[],
+                )
+                .map(|row| row.get::<_, i64>(0))
+                .unwrap_or(0)
+        };
+        let (before, deadline) = (sold(), Instant::now() + common::BACKSTOP);
+        while sold() < before + 3 {
+            assert!(Instant::now() < deadline, "no sale before the backstop");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        cluster.crash();
+        let run = live.finish();
+        cluster.start_again();
+        assert!(
+            sold() > before,
+            "the table holds the run's sales{}",
+            run.context()
+        );
+        run.assert_code(4);
+        run
+    };
+    let run = stopped_mid_race(true);
+    let (report, context) = (run.report(), run.context());
+    assert_eq!(report["tally"]["logged"], Value::Null, "{context}");
+    assert_eq!(report["tally"]["remaining"], Value::Null, "{context}");
+    assert_eq!(report["verdict"]["status"], "stock_unknown", "{context}");
+    assert_eq!(
+        report["logged_unread"], "orders_table_not_read_back",
+        "{context}"
+    );
+    let reason = report["settle_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("failed to connect to"), "{context}");
+    let run = stopped_mid_race(false);
+    let row = run
+        .stdout()
+        .lines()
+        .find(|l| l.trim_start().starts_with("in orders table"))
+        .unwrap_or_default()
+        .to_string();
+    run.assert_that(
+        row.contains("unknown") && !row.contains(" 0 "),
+        format!("the orders row is not 'unknown': '{row}'"),
+    )
+    .assert_stdout_contains("neither the stock row nor the orders table could be read back")
+    .assert_stderr_contains("failed to connect to");
 }

@@ -237,25 +237,53 @@ fn a_waiting_buyer_names_the_holder_of_the_row_lock_and_times_out() {
         return;
     };
     for lock in ["row", "advisory"] {
-        let out = db.run(&[
-            "--db-lock",
-            lock,
-            "--buyers",
-            "2",
-            "--tickets",
-            "2",
-            "--delay-ms",
-            "400..400",
-            "--lock-timeout",
-            "50",
-        ]);
-        out.assert_code(0)
-            .assert_stdout_contains("waits for the lock, held by buyer-")
-            .assert_stdout_contains(
-                "gives up waiting for the lock (--lock-timeout), still held by buyer-",
-            )
-            .assert_stdout_contains("lock timeout               1");
+        waits_for_its_own_holder_and_times_out(&db, lock);
     }
+}
+
+/// Advisory locks belong to a database, but pg_locks lists every database's: a waiter must
+/// name the holder in its own database, not another shop's buyer on the same server (seen
+/// under a loaded `cargo test`: "held by pid 11622", a buyer of a parallel test).
+#[test]
+fn an_advisory_waiter_names_the_holder_in_its_own_database() {
+    let (Some(other), Some(db)) = (
+        pg_cluster::database("advisory_other"),
+        pg_cluster::database("advisory_own"),
+    ) else {
+        return;
+    };
+    // Another shop holds the same advisory key for about a second, one sale at a time.
+    let other_race = on(&other.url())
+        .args(["--db-lock", "advisory"])
+        .tickets(40)
+        .buyers(2)
+        .per_buyer("all")
+        .delay("20..30")
+        .spawn();
+    waits_for_its_own_holder_and_times_out(&db, "advisory");
+    other_race.finish().assert_success();
+}
+
+/// Buyer 2 (or 1) waits 50 ms for the lock its rival holds for 400 ms, and gives up.
+fn waits_for_its_own_holder_and_times_out(db: &pg_cluster::Db, lock: &str) {
+    let out = db.run(&[
+        "--db-lock",
+        lock,
+        "--buyers",
+        "2",
+        "--tickets",
+        "2",
+        "--delay-ms",
+        "400..400",
+        "--lock-timeout",
+        "50",
+    ]);
+    out.assert_code(0)
+        .assert_stdout_contains("waits for the lock, held by buyer-")
+        .assert_stdout_contains(
+            "gives up waiting for the lock (--lock-timeout), still held by buyer-",
+        )
+        .assert_stdout_contains("lock timeout               1");
 }
 
 #[test]

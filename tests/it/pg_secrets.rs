@@ -1,7 +1,7 @@
 //! A database password, in the URL's userinfo or its query string, is never printed, never in
-//! `--json`, never in an error, and never on a buyer's command line (which `ps` shows anyone).
+//! `--json`, never in an error, and never on a buyer's command line (which `ps` shows anyone)
+//! or in its environment: buyers get it on their stdin.
 
-use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use crate::pg_cluster::{self, Db, PASSWORD, on};
@@ -98,14 +98,22 @@ fn buyers_of(pid: u32, count: usize) -> Vec<u32> {
 }
 
 #[test]
-fn no_buyer_shows_the_password_to_another_user_during_a_race() {
+fn no_buyer_holds_the_password_on_its_command_line_or_in_its_environment_during_a_race() {
     let Some(db) = pg_cluster::database("secret_ps") else {
         return;
     };
-    for url in urls_with_the_password(&db) {
+    let plain = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
+    let mut launches: Vec<crate::common::Race> = urls_with_the_password(&db)
+        .iter()
+        .map(|url| on(url))
+        .collect();
+    // PGPASSWORD in the launcher's own environment is not passed on to its buyers either.
+    launches.push(on(&plain).env("PGPASSWORD", PASSWORD));
+    for launch in launches {
         // Each buyer waits two seconds between its read and its write, so all are alive to
         // be looked at; the test waits for them to appear, not for a time.
-        let live = on(&url)
+        let live = launch
+            .json()
             .args([
                 "--buyers",
                 "3",
@@ -125,15 +133,26 @@ fn no_buyer_shows_the_password_to_another_user_during_a_race() {
                 "buyer {buyer}'s command line, which ps shows to anyone, has the password: \
                  {cmdline}"
             );
-            // The password reaches the buyer in its environment, which only its own user
-            // (and root) can read.
-            let environ = std::fs::metadata(format!("/proc/{buyer}/environ")).unwrap();
-            assert_eq!(
-                environ.mode() & 0o077,
-                0,
-                "buyer {buyer}'s environment is readable by others"
+            // The environment is the buyer's own user's to read, and inherited by anything
+            // it starts: the password comes on its stdin instead.
+            let environ = std::fs::read(format!("/proc/{buyer}/environ")).unwrap();
+            let holding: Vec<String> = String::from_utf8_lossy(&environ)
+                .split('\0')
+                .filter(|pair| pair.contains(PASSWORD))
+                .map(|pair| pair.split('=').next().unwrap_or_default().to_string())
+                .collect();
+            assert!(
+                holding.is_empty(),
+                "buyer {buyer}'s environment has the password in {holding:?}"
             );
         }
-        live.finish().assert_code(0);
+        let run = live.finish();
+        run.assert_code(0);
+        assert_eq!(
+            crate::pg_cluster::tally(&run).1,
+            3,
+            "the buyers logged in and sold{}",
+            run.context()
+        );
     }
 }

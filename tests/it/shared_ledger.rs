@@ -237,31 +237,25 @@ fn an_independent_program_following_the_protocol_shares_the_race_and_the_report_
     assert_eq!(env.data_json()["seq"], entries.last().unwrap()["seq"]);
 }
 
-/// Appends, following the lock protocol, one sale whose `run`, `buyer` and extra keys are
-/// not what grab-tickets writes.
-const ODD_SALE: &str = r#"
-import fcntl, json, os, sys
-d = sys.argv[1]
-with open(d + ".lock", "r+") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    log = os.open(d + ".orders", os.O_RDWR | os.O_APPEND)
-    size = os.fstat(log).st_size
-    last = json.loads(os.pread(log, 160, size - 160))
-    data = json.load(open(d))
-    assert data["seq"] == last["seq"], "settled"
-    # A buyer that keeps the protocol never sells what is not there.
-    if data["ticket_num"] <= 0:
-        sys.exit("sold out before the odd sale: the race ended too soon")
-    entry = {"seq": last["seq"] + 1, "kind": "order", "run": 7, "buyer": "alice",
-             "pid": "n/a", "before": data["ticket_num"], "after": data["ticket_num"] - 1,
-             "note": {"from": "a shop in another language"}}
-    line = json.dumps(entry, separators=(",", ":")).encode()
-    os.write(log, line + b" " * (159 - len(line)) + b"\n")
-    data.update(ticket_num=entry["after"], seq=entry["seq"])
-    with open(d + ".odd.tmp", "w") as tmp:
-        json.dump(data, tmp)
-    os.rename(d + ".odd.tmp", d)
-"#;
+/// Appends one sale by hand, as another program would (tests/it/hand_sale.py): under the
+/// lock, `seq_jump` past the last entry's seq, with `fields` replacing the entry's own keys,
+/// and the data file written to match.
+#[cfg(unix)]
+pub(crate) fn hand_sale(env: &TestEnv, seq_jump: u64, fields: Value) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/hand_sale.py");
+    let sale = Command::new("python3")
+        .arg(script)
+        .arg(&env.data)
+        .args(["--seq-jump", &seq_jump.to_string()])
+        .args(["--fields", &fields.to_string()])
+        .output()
+        .expect("python3 runs the hand sale (python3 is part of the machine)");
+    assert!(
+        sale.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sale.stderr)
+    );
+}
 
 // Unix-only: the independent buyer is Python locking with fcntl.flock.
 #[cfg(unix)]
@@ -279,15 +273,11 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
         .json()
         .spawn();
     wait_for_sales(&env, 2);
-    let odd = Command::new("python3")
-        .args(["-c", ODD_SALE])
-        .arg(&env.data)
-        .output()
-        .unwrap();
-    assert!(
-        odd.status.success(),
-        "{}",
-        String::from_utf8_lossy(&odd.stderr)
+    hand_sale(
+        &env,
+        1,
+        serde_json::json!({"run": 7, "buyer": "alice", "pid": "n/a",
+                           "note": {"from": "a shop in another language"}}),
     );
     let run = run.finish();
     run.assert_success()
@@ -296,6 +286,36 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
         .assert_report("/others/0/run", "7")
         .assert_report("/others/0/grab_tickets", false)
         .assert_tickets_left(0);
+}
+
+/// A run name from another program's entry is foreign text: the report names that program
+/// with its control characters escaped, so "\x1b[2K\rOK:" cannot erase a line and forge one.
+// Unix-only: the foreign sale is Python locking with fcntl.flock (tests/it/hand_sale.py).
+#[cfg(unix)]
+#[test]
+fn a_control_sequence_in_a_foreign_run_name_is_shown_escaped() {
+    let env = TestEnv::new();
+    let run: Live = env
+        .race()
+        .env("LC_ALL", "C")
+        .tickets(40)
+        .buyers(2)
+        .per_buyer("all")
+        .delay("20..30")
+        .spawn();
+    wait_for_sales(&env, 2);
+    hand_sale(
+        &env,
+        1,
+        serde_json::json!({"run": "x\u{1b}[2K\rOK: 40 tickets"}),
+    );
+    let run = run.finish();
+    run.assert_success()
+        .assert_stdout_contains("x\\u{1b}[2K\\rOK: 40 tickets")
+        .assert_that(
+            !format!("{}{}", run.stdout(), run.stderr()).contains(['\u{1b}', '\r']),
+            "a raw control character from the order log reached the terminal",
+        );
 }
 
 #[test]

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::foreign;
+use super::gate::{self, Entered, Pass, RaceMode};
 use super::lock::{self, Locked};
 use super::{PgStock, READ_STOCK, Target, application_name, is_connection_loss, no_stock};
 use crate::exit::{Error, Result};
@@ -13,7 +15,7 @@ use crate::lang::tr;
 use crate::settings::{DbLock, Durability, Restock};
 use crate::shop::lock::holder_name;
 use crate::shop::orders::{Entry, EntryKind, Window};
-use crate::shop::{Closed, Opened};
+use crate::shop::{Closed, Opened, Started};
 
 /// How long the launcher keeps trying to reach a server that went away (a restart) before
 /// it gives up on reading the result.
@@ -23,16 +25,56 @@ const RECONNECT_FOR: Duration = Duration::from_secs(30);
 pub(crate) struct PgBooks {
     target: Target,
     client: Client,
+    /// This launcher's record in the race gate, while it races.
+    pass: Option<Pass>,
 }
 
 impl PgBooks {
-    /// Checks the URL, logs in and creates the tables if they are missing. Nothing else is
-    /// touched, so a bad URL, a refused connection or a wrong password changes nothing.
-    pub(crate) fn open(url: &str, durability: Durability) -> Result<PgBooks> {
+    /// Checks the URL, logs in, checks that the server can take a connection for each of
+    /// `buyers` and creates the tables if they are missing. Nothing else is touched, so a bad
+    /// URL, a refused connection, a wrong password or too few free connections change nothing.
+    pub(crate) fn open(url: &str, durability: Durability, buyers: u32) -> Result<PgBooks> {
         let target = Target::parse(url, durability)?;
         let mut client = target.connect(&application_name("launcher"))?;
+        super::room::check(&mut client, &target, buyers)?;
         super::create_tables(&mut client, &target)?;
-        Ok(PgBooks { target, client })
+        Ok(PgBooks {
+            target,
+            client,
+            pass: None,
+        })
+    }
+
+    /// Waits until every buyer is logged in (see `room`); refused, nothing changed, if one
+    /// cannot.
+    pub(crate) fn wait_for_buyers(&mut self, started: &Started) -> Result<()> {
+        super::room::wait_for_logins(&mut self.client, &self.target, started)
+    }
+
+    /// Records this race in the gate before anything changes: refused beside an unlocked
+    /// race if this one is safe; an unlocked one beside a locked race is let in and told.
+    /// Returns the line to print, if any.
+    pub(crate) fn enter_gate(&mut self, mode: RaceMode, run: &str) -> Result<Option<String>> {
+        let (pass, entered) = gate::enter(&mut self.client, &self.target, mode, run)?;
+        self.pass = Some(pass);
+        Ok(match entered {
+            Entered::Alone => None,
+            Entered::BesideLocked(locked) => {
+                Some(gate::beside_locked_line(&self.target, mode, &locked))
+            }
+        })
+    }
+
+    /// Closes the books, then ends this race's record in the gate, whatever the books said.
+    pub(crate) fn close_books_and_leave(
+        &mut self,
+        after_id: u64,
+    ) -> Result<(Closed, Option<Error>)> {
+        let closed = self.close_books(after_id);
+        if let Some(pass) = self.pass.take() {
+            gate::leave(&mut self.client, pass);
+        }
+        closed
     }
 
     pub(crate) fn target(&self) -> &Target {
@@ -87,12 +129,23 @@ impl PgBooks {
                 };
                 let last = self
                     .client
-                    .query_one("SELECT coalesce(max(id), 0) FROM grab_tickets.orders", &[])
+                    .query_opt(
+                        "SELECT id, seq, after FROM grab_tickets.orders ORDER BY id DESC LIMIT 1",
+                        &[],
+                    )
                     .map_err(error)?;
+                let number = |row: &postgres::Row, i: usize| row.get::<_, i64>(i) as u64;
+                let logged = last.as_ref().map(|row| (number(row, 1), number(row, 2)));
+                // Joining a stock changed by hand would sell from it: refused, as the file
+                // store's settling refuses a data file its log does not lead to.
+                if let Some(changed) = foreign::row_disagrees(&target, stock, logged) {
+                    let _ = self.client.batch_execute("ROLLBACK");
+                    return Err(changed);
+                }
                 Opened {
                     tickets: stock.ticket_num,
                     // Orders after this id belong to the run's window.
-                    from: last.get::<_, i64>(0) as u64,
+                    from: last.as_ref().map_or(0, |row| number(row, 0)),
                 }
             }
             Restock::To(tickets) => {
@@ -113,7 +166,7 @@ impl PgBooks {
     pub(crate) fn close_books(&mut self, after_id: u64) -> Result<(Closed, Option<Error>)> {
         let mut reconnected = false;
         loop {
-            match read_books(&mut self.client, after_id as i64) {
+            match read_books(&mut self.client, &self.target, after_id as i64) {
                 // A stock row deleted during the race: the orders are still read, the stock
                 // is unknown, and the run ends with an error saying so.
                 Ok((books, Some(bad))) => return Ok((books, Some(bad))),
@@ -162,10 +215,11 @@ fn set_stock(
     })
 }
 
-/// The stock (None when its row is gone, or holds what no stock can be: then with the error
-/// that says so) and the orders after `after_id`.
+/// The stock (None when its row is gone, or holds what no stock can be, or disagrees with the
+/// ledger: then with the error that says so) and the orders after `after_id`.
 fn read_books(
     client: &mut Client,
+    target: &Target,
     after_id: i64,
 ) -> std::result::Result<(Closed, Option<Error>), postgres::Error> {
     let mut transaction = client.transaction()?;
@@ -177,38 +231,53 @@ fn read_books(
         Ok(stock) => (stock, None),
         Err(bad) => (None, Some(bad)),
     };
+    let seed = transaction
+        .query_opt(
+            "SELECT seq, after FROM grab_tickets.orders WHERE id <= $1 ORDER BY id DESC LIMIT 1",
+            &[&after_id],
+        )?
+        .map(|row| (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64));
     let rows = transaction.query(
-        "SELECT seq, kind, run, buyer, pid, before, after FROM grab_tickets.orders \
+        "SELECT seq, kind, run, buyer, pid, before, after, id FROM grab_tickets.orders \
          WHERE id > $1 ORDER BY id",
         &[&after_id],
     )?;
     transaction.commit()?;
-    let entries = rows
+    let numbered: Vec<(u64, Entry)> = rows
         .iter()
-        .map(|row| Entry {
-            seq: row.get::<_, i64>(0) as u64,
-            kind: if row.get::<_, &str>(1) == "restock" {
-                EntryKind::Restock
-            } else {
-                EntryKind::Order
-            },
-            run: row.get(2),
-            buyer: row.get::<_, i32>(3) as u32,
-            pid: row.get::<_, i32>(4) as u32,
-            before: row.get::<_, i64>(5) as u64,
-            after: row.get::<_, i64>(6) as u64,
-        })
+        .map(|row| (row.get::<_, i64>(7) as u64, entry_of(row)))
         .collect();
+    let last = numbered.last().map(|(_, e)| (e.seq, e.after)).or(seed);
+    let bad = bad
+        .or_else(|| foreign::chain_breaks(target, seed, &numbered))
+        .or_else(|| stock.and_then(|stock| foreign::row_disagrees(target, stock, last)));
     let closed = Closed {
         remaining: stock.map(|s| s.ticket_num),
         // A sale and its order are one transaction: nothing to finish.
         recovered: None,
-        window: Window {
-            entries,
+        window: Some(Window {
+            entries: numbered.into_iter().map(|(_, entry)| entry).collect(),
             ..Window::default()
-        },
+        }),
     };
     Ok((closed, bad))
+}
+
+/// One row of the orders table, selected as seq, kind, run, buyer, pid, before, after.
+fn entry_of(row: &postgres::Row) -> Entry {
+    Entry {
+        seq: row.get::<_, i64>(0) as u64,
+        kind: if row.get::<_, &str>(1) == "restock" {
+            EntryKind::Restock
+        } else {
+            EntryKind::Order
+        },
+        run: row.get(2),
+        buyer: row.get::<_, i32>(3) as u32,
+        pid: row.get::<_, i32>(4) as u32,
+        before: row.get::<_, i64>(5) as u64,
+        after: row.get::<_, i64>(6) as u64,
+    }
 }
 
 /// The error for a stock row deleted while the run raced: the fix is a new run, not
@@ -236,11 +305,10 @@ fn reconnect(target: &Target) -> Result<Client> {
 }
 
 fn timed_out(target: &Target, timeout: Option<Duration>, holder: Option<u32>) -> Error {
-    Error::environment(format!(
-        "timed out after --lock-timeout {} ms waiting for the stock in {}, locked by {}; \
-         another run is using this database",
-        timeout.map_or(0, |d| d.as_millis()),
-        target.shown(),
-        holder_name(holder)
+    Error::environment(tr!(
+        "error-pg-lock-timed-out",
+        ms = timeout.map_or(0, |d| d.as_millis()).to_string(),
+        target = target.shown(),
+        holder = holder_name(holder)
     ))
 }

@@ -110,11 +110,14 @@ pub(crate) fn holder(client: &mut Client, kind: DbLock) -> Option<u32> {
              WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted \
              AND l.transactionid = (SELECT xmax FROM grab_tickets.stock WHERE id = 1)"
             .to_string(),
-        // A bigint advisory key is stored as two 32-bit halves.
+        // A bigint advisory key is stored as two 32-bit halves. Advisory locks belong to a
+        // database, and pg_locks lists every database's: another shop's race on the same
+        // server holds the same key in its own database without blocking ours.
         DbLock::Advisory => format!(
             "SELECT a.application_name FROM pg_locks l \
              JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
              AND (l.classid::bigint << 32 | l.objid::bigint) = {ADVISORY_KEY}"
         ),
     };

@@ -1,10 +1,13 @@
 //! The PostgreSQL store: the stock is one row, the ledger is an orders table, and the lock is
 //! the database's own. This file owns what both sides share: the URL, logging in, the schema,
 //! the SQL, and the server's errors in our words. `store` is a buyer's side, `lock` its lock,
-//! `books` the launcher's side.
+//! `books` the launcher's side, `gate` the record of the races running.
 
 pub(crate) mod books;
+pub(crate) mod foreign;
+pub(crate) mod gate;
 pub(crate) mod lock;
+pub(crate) mod room;
 pub(crate) mod store;
 
 use std::str::FromStr;
@@ -103,24 +106,17 @@ impl Target {
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
     pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
         let shown = without_password(url);
-        let usage = |what: String| {
-            Error::usage(format!(
-                "invalid --store '{shown}': {what}; expected postgres://USER@HOST:PORT/DB, \
-                 e.g. postgres://app@localhost:5432/shop (a socket directory goes \
-                 percent-encoded in the host: postgres://app@%2Fvar%2Frun%2Fpostgresql/shop)"
-            ))
-        };
+        let usage =
+            |what: String| Error::usage(tr!("error-pg-store-url", url = &shown, what = what));
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(usage("it does not start with postgres://".to_string()));
+            return Err(usage(tr!("pg-url-not-postgres")));
         }
         let mut config = Config::from_str(url).map_err(|e| usage(e.to_string()))?;
         if config.get_hosts().is_empty() {
-            return Err(usage("it names no host".to_string()));
+            return Err(usage(tr!("pg-url-no-host")));
         }
         if config.get_dbname().is_none() {
-            return Err(usage(
-                "it names no database (the /DB at the end)".to_string(),
-            ));
+            return Err(usage(tr!("pg-url-no-database")));
         }
         if config.get_password().is_none()
             && let Ok(password) = std::env::var("PGPASSWORD")
@@ -139,11 +135,19 @@ impl Target {
         &self.shown
     }
 
-    /// The password, if any, to hand to buyers through their environment rather than their
-    /// command line (which any user can read in `ps`).
+    /// The password, if any, to hand to buyers on their stdin (`race::secret`), never on
+    /// their command line (which any user can read in `ps`) or in their environment.
     pub(crate) fn password(&self) -> Option<String> {
         let bytes = self.config.get_password()?;
         Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// A buyer's target: the URL it was given has no password, and the launcher's comes here.
+    pub(crate) fn with_password(mut self, password: Option<String>) -> Target {
+        if let Some(password) = password {
+            self.config.password(password);
+        }
+        self
     }
 
     /// Opens one connection, named `who` in `pg_stat_activity`: that name is how a waiter
@@ -164,33 +168,20 @@ impl Target {
                 ]
                 .contains(db.code()) =>
             {
-                format!(
-                    "failed to log in to {shown}: {}; check the user and the password (in the \
-                     URL, or in PGPASSWORD)",
-                    db.message()
-                )
+                tr!("error-pg-login", target = shown, error = db.message())
             }
-            Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => format!(
-                "failed to connect to {shown}: {}; create it first (createdb NAME) or name \
-                 another database at the end of the URL",
-                db.message()
-            ),
-            Some(db) => format!("failed to connect to {shown}: {}", db.message()),
+            Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => {
+                tr!("error-pg-no-database", target = shown, error = db.message())
+            }
+            Some(db) => tr!("error-pg-connect", target = shown, error = db.message()),
             // The cause sits in the error's source chain ("invalid configuration: ...").
-            None if chain(e).contains("password missing") => format!(
-                "failed to log in to {shown}: the server asks for a password; put it in the \
-                 URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
-            ),
-            None if chain(e).contains("TLS") => format!(
-                "failed to connect to {shown}: {}; the server does not offer TLS: leave \
-                 sslmode out of the URL, or enable ssl on the server",
-                chain(e)
-            ),
-            None => format!(
-                "failed to connect to {shown}: {}; is the server running and listening there? \
-                 (docs/postgres.md shows how to start one)",
-                chain(e)
-            ),
+            None if chain(e).contains("password missing") => {
+                tr!("error-pg-password-missing", target = shown)
+            }
+            None if chain(e).contains("TLS") => {
+                tr!("error-pg-no-tls", target = shown, error = chain(e))
+            }
+            None => tr!("error-pg-not-running", target = shown, error = chain(e)),
         };
         Error::new(Failure::Refused, message)
     }
@@ -201,18 +192,30 @@ impl Target {
         if is_connection_loss(e) {
             return Error::new(
                 Failure::LostConnection,
-                format!(
-                    "lost the connection to {shown} while trying to {action}: {}; the server rolls \
-                 back whatever was not committed, so no half-made sale is left behind",
-                    chain(e)
+                tr!(
+                    "error-pg-lost-connection",
+                    target = shown,
+                    action = pg_action(action),
+                    error = chain(e)
                 ),
             );
         }
         Error::new(
             Failure::Refused,
-            format!("failed to {action} in {shown}: {}", chain(e)),
+            tr!(
+                "error-pg-failed",
+                action = pg_action(action),
+                target = shown,
+                error = chain(e)
+            ),
         )
     }
+}
+
+/// What we were doing, in the chosen language: `action` is its English words, which are
+/// also its catalog key ("read the stock" is pg-read-the-stock).
+fn pg_action(action: &str) -> String {
+    crate::lang::message_or(&format!("pg-{}", action.replace(' ', "-")), action)
 }
 
 /// Whether `e` means the connection is gone (the server stopped or restarted, the network
@@ -251,7 +254,8 @@ fn chain(e: &postgres::Error) -> String {
 pub(crate) fn create_tables(client: &mut Client, target: &Target) -> Result<()> {
     client
         .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} COMMIT;"
+            "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_KEY}); {SCHEMA} {} COMMIT;",
+            gate::RACES_TABLE
         ))
         .map_err(|e| target.error("create the grab_tickets tables", &e))
 }
@@ -292,16 +296,23 @@ pub(crate) fn stock_from_row(row: &postgres::Row) -> Result<PgStock> {
 
 /// What to say when the stock row is missing: nobody has set a stock in this database yet.
 pub(crate) fn no_stock(target: &Target) -> Error {
-    Error::bad_data(format!(
-        "{} has no stock yet (grab_tickets.stock is empty); run once without --keep-stock to \
-         set it (--tickets N)",
-        target.shown()
-    ))
+    Error::bad_data(tr!("error-pg-no-stock", target = target.shown()))
+}
+
+/// What a buyer says when the stock row is missing: the launcher set it (or found it) before
+/// the race, so someone deleted it since; `--keep-stock` is no fix for a run that never used it.
+pub(crate) fn stock_gone(target: &Target) -> Error {
+    Error::bad_data(tr!("error-pg-stock-gone", target = target.shown()))
 }
 
 /// The connection's name in `pg_stat_activity`: who a waiter is waiting for.
 pub(crate) fn application_name(role: &str) -> String {
     format!("grab-tickets {role} pid {}", std::process::id())
+}
+
+/// The name buyer `index` (process `pid`) logs in with: how the launcher sees it is in.
+pub(crate) fn buyer_application_name(index: u32, pid: u32) -> String {
+    format!("grab-tickets buyer-{index} pid {pid}")
 }
 
 /// The pid in a name made by [`application_name`].

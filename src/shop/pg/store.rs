@@ -10,7 +10,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Statement};
 
 use super::lock::{self, Locked};
-use super::{PgStock, READ_STOCK, SELL_IF_ANY, Target, WRITE_ORDER, no_stock, stock_from_text};
+use super::{PgStock, READ_STOCK, SELL_IF_ANY, Target, WRITE_ORDER, stock_from_text, stock_gone};
 use crate::events::LockFileChange;
 use crate::exit::Result;
 use crate::settings::{DbLock, Step};
@@ -40,7 +40,8 @@ impl PgStore {
     /// Connects as `grab-tickets buyer-N pid P` and prepares the statements a purchase uses,
     /// so the race itself sends no SQL text.
     pub(crate) fn open(target: &Target, buyer: u32, lock: DbLock) -> Result<PgStore> {
-        let mut client = target.connect(&super::application_name(&format!("buyer-{buyer}")))?;
+        let name = super::buyer_application_name(buyer, std::process::id());
+        let mut client = target.connect(&name)?;
         let prepare = |client: &mut Client, sql: &str| {
             client
                 .prepare(sql)
@@ -67,7 +68,7 @@ impl PgStore {
             .map_err(|e| self.target.error("read the stock", &e))?;
         row.as_ref()
             .map(super::stock_from_row)
-            .ok_or_else(|| no_stock(&self.target))?
+            .ok_or_else(|| stock_gone(&self.target))?
     }
 
     fn batch(&self, sql: &str, action: &str) -> Result<()> {
@@ -141,7 +142,7 @@ impl Store for PgStore {
             .map_err(|e| self.target.error("read the stock", &e))?;
         row.as_ref()
             .map(super::stock_from_row)
-            .ok_or_else(|| no_stock(&self.target))?
+            .ok_or_else(|| stock_gone(&self.target))?
     }
 
     /// Nothing to finish: a sale and its order are one statement in one transaction, so no
@@ -215,7 +216,7 @@ impl DatabaseAnswers for PgStore {
             .simple_query(&format!("BEGIN ISOLATION LEVEL SERIALIZABLE; {READ_STOCK}"))
             .map_err(|e| self.target.error("read the stock", &e))?;
         self.in_transaction.set(true);
-        let stock = stock_from_text(&messages).ok_or_else(|| no_stock(&self.target))?;
+        let stock = stock_from_text(&messages).ok_or_else(|| stock_gone(&self.target))?;
         Ok((stock.ticket_num, stock.seq))
     }
 

@@ -163,7 +163,9 @@ pub(crate) fn moral(scope: LockScope, status: Status) -> String {
         (_, Status::Oversold | Status::LostUpdates) => tr!("moral-bad"),
         (_, Status::Mismatch) => tr!("moral-mismatch"),
         (_, Status::StockUnknown) => tr!("moral-stock-unknown"),
-        (_, Status::ProtocolViolation) => tr!("moral-protocol-violation"),
+        (_, Status::ProtocolViolation | Status::ChangedOutside) => {
+            tr!("moral-protocol-violation")
+        }
     }
 }
 

@@ -64,9 +64,10 @@ impl Counts {
             Status::Oversold => &mut self.oversold,
             Status::LostUpdates => &mut self.lost_updates,
             // Explore stops at a run it cannot settle; unknown never counts as fine.
-            Status::Mismatch | Status::StockUnknown | Status::ProtocolViolation => {
-                &mut self.mismatch
-            }
+            Status::Mismatch
+            | Status::StockUnknown
+            | Status::ProtocolViolation
+            | Status::ChangedOutside => &mut self.mismatch,
         };
         *slot = slot.saturating_add(n);
         self.total = self.total.saturating_add(n);

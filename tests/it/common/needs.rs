@@ -1,4 +1,4 @@
-//! What some tests need beyond the binary: a PostgreSQL server, Chromium, root. A test whose
+//! What some tests need beyond the binary: a PostgreSQL server, Chromium, root, mount(8). A test whose
 //! need is missing says SKIPPED past the harness's output capture; `.ci/run` sets
 //! `GRAB_TICKETS_REQUIRE_<NEED>=1` for each, so in CI a missing need fails instead.
 
@@ -9,6 +9,8 @@ pub(crate) enum Need {
     Postgres,
     Chromium,
     Root,
+    /// mount(8) of a tmpfs or an overlay: root in a place that lets root mount.
+    Mount,
 }
 
 impl Need {
@@ -17,6 +19,7 @@ impl Need {
             Need::Postgres => "GRAB_TICKETS_REQUIRE_POSTGRES",
             Need::Chromium => "GRAB_TICKETS_REQUIRE_CHROMIUM",
             Need::Root => "GRAB_TICKETS_REQUIRE_ROOT",
+            Need::Mount => "GRAB_TICKETS_REQUIRE_MOUNT",
         }
     }
 
@@ -28,6 +31,10 @@ impl Need {
             }
             Need::Chromium => "Chromium was not found (apt-get install chromium)",
             Need::Root => "it needs root (to act as another user)",
+            Need::Mount => {
+                "it needs to mount a filesystem (root with CAP_SYS_ADMIN; a container without it \
+                 cannot)"
+            }
         }
     }
 
