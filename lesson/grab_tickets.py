@@ -87,11 +87,19 @@ def parse_args():
     return args
 
 
+def say(line):
+    """Prints one line in one write: ten buyers share one stdout, and a print() may write its
+    text and its newline separately (it does when Python is unbuffered), so two buyers' lines
+    would run together."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 # 查票
 def search(path, name, words):
     with open(path, "r", encoding="utf8") as f:
         data = json.load(f)
-    print(words["search"] % (name, data.get("ticket_num")), flush=True)
+    say(words["search"] % (name, data.get("ticket_num")))
 
 
 # 买票
@@ -106,9 +114,9 @@ def buy(path, name, delay, words):
         data["ticket_num"] -= 1
         with open(path, "w", encoding="utf8") as f:
             json.dump(data, f)
-        print(words["bought"] % name, flush=True)
+        say(words["bought"] % name)
         return "bought"
-    print(words["unlucky"] % name, flush=True)
+    say(words["unlucky"] % name)
     return "unlucky"
 
 

@@ -379,6 +379,7 @@ explore-none-bad = No schedule went wrong: { $why ->
    *[lucky] none of the orders run let two buyers decide on the same count.
 }
 explore-none-bad-counted = 0 of { $interleavings } interleavings ({ $schedules } distinct schedules) went wrong.
+explore-none-bad-joined = { $counted } { $why }
 explore-lesson = { $scope ->
     [none] without a lock, a buyer can decide on a count another buyer is about to change.
     [write] the lock around the write does not cover the read, so a buyer can still write a stale count.
@@ -392,14 +393,35 @@ explore-some-bad = { $bad } of { $runs } sampled schedules went wrong ({ $percen
 
 ## explore --power-cut (show/power_cut.rs)
 
-power-title = Power cuts: { $buyers } buyers, { $tickets } tickets, { $fsync ->
+power-title = Power cuts: { $buyers } buyers, { count-tickets-of }, { $fsync ->
     [yes] the order log fsynced before every confirmation
    *[no] no fsync before confirming (--no-fsync)
-}. One real race recorded: { $steps } file operations, { $confirmed } sales confirmed.
+}. { $starts } real races recorded, one from each shop a run may start from:
+power-start-line = From { $start }: { $steps } file operations, { $confirmed ->
+    [one] 1 sale
+   *[other] { $confirmed } sales
+} confirmed.
+power-start-empty = an empty directory (the run creates data.json, its lock file and its log)
+power-start-hand-written = a hand-written data.json and no log yet (the lesson's start)
+power-start-used-shop = a shop a run already used (--keep-stock; its sale confirmed before)
+power-start-log-deleted = that shop with its order log deleted to start the ledger over (--tickets)
+power-counts = {"    "}of them: { $torn } with a write torn at a sector boundary, { $zeroed } with zeros where a file grew, { $reordered } with an operation on disk ahead of an earlier one that was lost
+power-recovered = { $recovered } distinct crash states in all (shared by starts and models), each recovered by the next run ({ $workers } at a time).
+power-timeline = Timeline:
+power-story-entry-lost = buyer-{ $buyer } was told at step { $confirmed } that it bought order #{ $seq }, but that order's entry (appended at step { $append }) was not yet flushed: no fdatasync of the log came between them, and the power cut { $fate ->
+    [torn] tore it
+    [zeroed] left only zeros of it
+   *[other] took it
+}.
+power-story-name-lost = buyer-{ $buyer } was told at step { $confirmed } that it bought order #{ $seq }, and its entry was flushed, but the order log's name (created at step { $create }) never was: no fsync of the directory came after it, so the power cut took the whole log.
+power-story-earlier = The run before this race told buyer-{ $buyer } it bought order #{ $seq }, and after the power cut that order is not in the ledger.
+power-story-other = buyer-{ $buyer } was told at step { $confirmed } that it bought order #{ $seq }; its entry reached the disk, yet after recovery that order is not in the ledger.
+power-story-refused = The next run refused what the cut left: the shop cannot go on without a person.
+power-story-broken = No confirmed sale was lost, but the next run recovered the files wrongly:
 power-model-weak = weak model (unsynced writes lost, torn, zero-filled; at most { $bound } reordered)
 power-model-ordered = ordered model (ext4's default, data=ordered)
-power-model-line = { $model }: { $states } crash states at { $cuts } cut points, { $distinct } distinct, each recovered by the next run: { $vulnerable } vulnerable
-power-vulnerable-head = Vulnerable under the { $model }: the power went out after step { $cut } of { $steps }; of the { $unsynced } operations not yet synced, { $lost } never reached the disk (✓ reached it, ✗ lost, ≈ torn, 0 zero-filled; unmarked: synced, or nothing to lose):
+power-model-line = {"  "}{ $model }: { $states } crash states at { $cuts } cut points, { $distinct } distinct, each recovered by the next run: { $vulnerable } vulnerable
+power-vulnerable-head = Vulnerable under the { $model }, from { $start }: the power went out after step { $cut } of { $steps }; of the { $unsynced } operations not yet synced, { $lost } never reached the disk (✓ reached it, ✗ lost, ≈ torn, 0 zero-filled; unmarked: synced, or nothing to lose):
 power-went-wrong = What went wrong after the next run recovered it:
 power-more = … and { $more } more vulnerable crash states under this model (--json lists them all).
 power-verdict-safe = Every crash state recovered: no confirmed sale lost, nothing oversold, the ledger's chain whole, no file refused.
@@ -611,6 +633,8 @@ io-lock-the-race-gate-on = lock the race gate on
 io-open-data-file = open data file
 io-open-directory = open directory
 io-open-order-log = open order log
+io-read = read
+io-read-directory = read directory
 io-read-data-file = read data file
 io-read-order-log = read order log
 io-read-symbolic-link = read symbolic link

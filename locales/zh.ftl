@@ -302,6 +302,7 @@ explore-none-bad = 没有一种调度出错：{ $why ->
    *[lucky] 跑过的顺序里没有两个用户按同一个余票做决定。
 }
 explore-none-bad-counted = { $interleavings } 种交错（{ $schedules } 种不同的调度）都没有出错。
+explore-none-bad-joined = { $counted }{ $why }
 explore-lesson = { $scope ->
     [none] 不加锁时，一个用户可能按另一个用户马上要改的余票做决定。
     [write] 锁只包住写入，没有包住读取，所以用户仍会写回过期的余票。
@@ -318,11 +319,29 @@ explore-some-bad = { $runs } 种抽样调度中有 { $bad } 种出错（{ $perce
 power-title = 断电：{ $buyers } 个用户，{ $tickets } 张票，{ $fsync ->
     [yes] 每次确认销售前都 fsync 订单日志
    *[no] 确认销售前不做 fsync（--no-fsync）
-}。录下一次真实抢票：{ $steps } 个文件操作，确认了 { $confirmed } 笔销售。
+}。录下 { $starts } 次真实抢票，每种起始状态各一次：
+power-start-line = 从{ $start }开始：{ $steps } 个文件操作，确认了 { $confirmed } 笔销售。
+power-start-empty = 空目录（这次运行创建 data.json、它的锁文件和订单日志）
+power-start-hand-written = 手写的 data.json，还没有订单日志（课上的起点）
+power-start-used-shop = 已经卖过票的商店（--keep-stock；之前已确认一笔销售）
+power-start-log-deleted = 那个商店删掉订单日志、账本从头记起（--tickets）
+power-counts = {"    "}其中：{ $torn } 种有一次写入在扇区边界处写了一半，{ $zeroed } 种在文件变长处是全零，{ $reordered } 种有操作先于前面一个丢失的操作写到了磁盘上
+power-recovered = 总共 { $recovered } 种互不相同的崩溃状态（各起始状态、各模型共用），每种都由下一次运行来恢复（同时跑 { $workers } 个）。
+power-timeline = 时间线：
+power-story-entry-lost = buyer-{ $buyer } 在第 { $confirmed } 步被告知买到了订单 #{ $seq } 的票，但这笔订单的记录（第 { $append } 步追加）还没刷到磁盘：两步之间没有对订单日志做 fdatasync，断电{ $fate ->
+    [torn] 把它写成了一半
+    [zeroed] 只留下了它的全零
+   *[other] 把它丢了
+}。
+power-story-name-lost = buyer-{ $buyer } 在第 { $confirmed } 步被告知买到了订单 #{ $seq } 的票，它的记录也刷到了磁盘，但订单日志的文件名（第 { $create } 步创建）从没刷下去：之后没有对目录做 fsync，于是断电把整个日志都丢了。
+power-story-earlier = 这次抢票之前的那次运行告诉 buyer-{ $buyer } 它买到了订单 #{ $seq } 的票，断电之后账本里却没有这笔订单。
+power-story-other = buyer-{ $buyer } 在第 { $confirmed } 步被告知买到了订单 #{ $seq } 的票；它的记录写到了磁盘上，恢复之后账本里却没有这笔订单。
+power-story-refused = 下一次运行拒绝了断电留下的文件：没有人来处理，商店就没法继续卖票。
+power-story-broken = 没有丢失已确认的销售，但下一次运行把文件恢复错了：
 power-model-weak = 弱模型（未同步的写入可能丢失、写一半、变成全零；最多 { $bound } 个被重排）
 power-model-ordered = 有序模型（ext4 的默认方式，data=ordered）
-power-model-line = { $model }：在 { $cuts } 个断电点上造出 { $states } 种崩溃状态，其中 { $distinct } 种互不相同，每种都由下一次运行来恢复：{ $vulnerable } 种出问题
-power-vulnerable-head = { $model }下出问题：在第 { $steps } 步中的第 { $cut } 步之后断电；还没同步的 { $unsynced } 个操作里，有 { $lost } 个没写到磁盘上（✓ 写到了，✗ 丢失，≈ 写了一半，0 全零；没有标记的：已同步，或没有可丢的）：
+power-model-line = {"  "}{ $model }：在 { $cuts } 个断电点上造出 { $states } 种崩溃状态，其中 { $distinct } 种互不相同，每种都由下一次运行来恢复：{ $vulnerable } 种出问题
+power-vulnerable-head = { $model }下出问题，从{ $start }开始：在第 { $steps } 步中的第 { $cut } 步之后断电；还没同步的 { $unsynced } 个操作里，有 { $lost } 个没写到磁盘上（✓ 写到了，✗ 丢失，≈ 写了一半，0 全零；没有标记的：已同步，或没有可丢的）：
 power-went-wrong = 下一次运行恢复之后，出了什么问题：
 power-more = …… 这个模型下还有 { $more } 种出问题的崩溃状态（--json 会全部列出）。
 power-verdict-safe = 每一种崩溃状态都恢复了：没有丢失已确认的销售，没有超卖，账本的链条完整，没有文件被拒绝。
@@ -534,6 +553,8 @@ io-lock-the-race-gate-on = 锁住抢票闸门
 io-open-data-file = 打开数据文件
 io-open-directory = 打开目录
 io-open-order-log = 打开订单日志
+io-read = 读取
+io-read-directory = 读取目录
 io-read-data-file = 读取数据文件
 io-read-order-log = 读取订单日志
 io-read-symbolic-link = 读取符号链接
@@ -604,9 +625,11 @@ help-examples = 示例：
       grab-tickets --buyers 2 --tickets 1 --no-lock --schedule "1s 2s 1r 2r 1w 2w"
                                             原样重放一种调度：两个用户都卖出了第 1 张票
       grab-tickets completions bash         输出命令补全脚本（bash、zsh、fish……）
+      grab-tickets man | man -l -           阅读手册页（man page）
 
     --seed 能重放：每个用户的网络延迟，以及 --chaos 在哪一步杀死哪些用户。不能重放：锁空出来时内核先让哪个等待者进来，因此也不能重放谁买到哪张票。要原样重放这个顺序，请用 --schedule（explore 会打印调度）。
 help-explore-about = 让真实的用户进程逐步走遍它们各步的每一种交错（或随机抽样，或由你来选），数一数有多少种调度会超卖。
+help-man-about = 输出手册页（roff 格式，内容是英文），例如 grab-tickets man > ~/.local/share/man/man1/grab-tickets.1，或 grab-tickets man | man -l -
 help-completions-about = 输出 shell 命令补全脚本，例如 grab-tickets completions bash > ~/.local/share/bash-completion/completions/grab-tickets
 help-race-lang = 所有输出的语言：en（English）或 zh（简体中文）。默认依次看 LC_ALL、LC_MESSAGES、LANG，再看系统设置，否则用英文。--json 不受影响。
 help-race-buyers = 启动的用户进程数（1 到 1000）[默认：10，用 --schedule 时为它提到的最大用户号]。
@@ -654,6 +677,8 @@ help-explore-help = 打印帮助
 help-completions-shell = 要生成补全脚本的 shell
 help-completions-lang = 所有输出的语言：en（English）或 zh（简体中文）。
 help-completions-help = 打印帮助
+help-man-page = 改为输出某个子命令自己的手册页：grab-tickets-explore(1)、grab-tickets-doctor(1) 或 grab-tickets-completions(1)
+help-man-help = 打印帮助
 help-doctor-about = 检查数据文件所在的目录：说出它的文件系统，再用真实的进程测试锁能互斥、替换是原子的、fsync 管用。退出状态 0 安全，1 不安全，4 无法测试。
 help-doctor-data = 要检查其所在目录的数据文件（它本身从不被读写）。
 help-doctor-json = 把体检结果输出为一个 JSON 文档。

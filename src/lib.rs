@@ -5,11 +5,12 @@
 //! # Layout
 //! Data flows one way: cli → settings → (explore →) app → race (buyers → shop) → report → show.
 //! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]
-//! - `cli/`         the command line and its completions; resolved into `Settings` before anything runs
+//! - `cli/`         the command line, its completions and man page; resolved into `Settings` before anything runs
 //!   - `args`       the clap types: every flag with its help
 //!   - `bounds`     every whole-number flag's range, stated and checked once
 //!   - `resolve`    defaults filled in, flags checked together → `Settings` / `Exploration`
 //!   - `refusal`    clap's usage errors rebuilt in the chosen language from their kind
+//!   - `man`        the manual pages (`grab-tickets man`), rendered from the same clap types
 //! - `settings/`    the resolved settings; imports nothing from the rest of the crate but `lang`
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
@@ -34,12 +35,14 @@
 //!   - `helper`     the second process: this binary in a hidden mode, one line at a time
 //!   - `scratch`    the checkup's own files, every one removed after
 //!   - `findings`   what came of each probe, and the verdicts; `answer` its words and JSON
-//! - `powercut/`    `explore --power-cut`: one race's file operations recorded (`sys::record`),
+//! - `powercut/`    `explore --power-cut`: races' file operations recorded (`sys::record`),
 //!   every crash state built and recovered by the real program (docs/power-cuts.md)
+//!   - `race`       the shops a race starts from (empty, hand-written, used) and its recording
 //!   - `trace`      the record read back, names resolved to files
 //!   - `disk`       a disk image after a cut, and what may become of an unsynced write
-//!   - `states`     the weak and ext4-ordered models: every crash state at every cut
-//!   - `recover`    one state copied, recovered by the next run, its ledger checked
+//!   - `states`     the weak model and what both share: every crash state at every cut
+//!   - `ordered`    the ext4-ordered model (data=ordered, auto_da_alloc)
+//!   - `recover`    each state copied, recovered by the next run (two at once), its ledger checked
 //! - `race/`        the processes
 //!   - `launcher`   spawn the buyers, fire the starting gun, hear them, reap them
 //!   - `buyer`      one buyer process: search, then buy until done
@@ -84,7 +87,8 @@
 //!     `progress`, `out` (the one door to stdout, escaping through `safe_text`)
 //!   - `schedule`   a stepped run's words: the schedule taken, who got which ticket, replaying
 //!   - `explore/`   the explorer's summary (`summary`, and JSON) and the interactive `board`
-//!   - `power_cut`  `explore --power-cut`'s counts and the story of each vulnerable crash state
+//!   - `power_cut`  `explore --power-cut`'s counts and the timeline of each vulnerable state
+//!   - `power_story` the short story of a vulnerable state: why each confirmed sale was lost
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
 //!   every Unix and the fallbacks macOS gets, `windows`; `*_volume`: which filesystem a
 //!   directory is on); nothing else names an OS; `record`
@@ -142,6 +146,10 @@ pub fn run() -> Result<Exit, Error> {
     match cli.command {
         Some(cli::Command::Completions { shell }) => {
             show::out::print(&String::from_utf8_lossy(&cli::completion_script(shell)));
+            Ok(Exit::Success)
+        }
+        Some(cli::Command::Man { page }) => {
+            show::out::print(&String::from_utf8_lossy(&cli::man_page(page)));
             Ok(Exit::Success)
         }
         Some(cli::Command::Explore(args)) => explore::run(args.into_exploration()?),

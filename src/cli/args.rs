@@ -29,6 +29,7 @@ Examples:
   grab-tickets --buyers 2 --tickets 1 --no-lock --schedule \"1s 2s 1r 2r 1w 2w\"
                                         replay one schedule exactly: both buyers sell ticket 1
   grab-tickets completions bash         print a completion script (bash, zsh, fish, ...)
+  grab-tickets man | man -l -           read the manual page
 
 On PostgreSQL (docs/postgres.md):
   grab-tickets --store postgres://USER@HOST:PORT/DB            row lock around the purchase
@@ -333,4 +334,30 @@ pub(crate) enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), e.g.
+    /// grab-tickets man > ~/.local/share/man/man1/grab-tickets.1, or grab-tickets man | man -l -
+    Man {
+        /// The page of one subcommand instead: grab-tickets-explore(1),
+        /// grab-tickets-doctor(1) or grab-tickets-completions(1)
+        #[arg(value_enum, value_name = "COMMAND")]
+        page: Option<ManPage>,
+    },
+}
+
+/// The subcommands with a manual page of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ManPage {
+    Explore,
+    Doctor,
+    Completions,
+}
+
+impl ManPage {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ManPage::Explore => "explore",
+            ManPage::Doctor => "doctor",
+            ManPage::Completions => "completions",
+        }
+    }
 }

@@ -1,10 +1,12 @@
 //! The command line (clap types only, in `args`), turned into a plain [`Settings`] by
 //! `resolve` before anything runs, with every flag's range stated once in `bounds`; and the
-//! completion scripts generated from the very same types, so they never fall out of date.
+//! completion scripts and the manual page generated from the very same types, so they never
+//! fall out of date.
 //! The hidden buyer command is not here: `race::buyer` parses it without clap.
 
 mod args;
 mod bounds;
+mod man;
 mod refusal;
 mod resolve;
 
@@ -14,6 +16,7 @@ use crate::exit::{Error, Result};
 use crate::lang::{self, Lang, tr};
 
 pub(crate) use args::{Cli, Command};
+pub(crate) use man::man_page;
 
 /// Parses the command line. Help and version are printed here (`Ok(None)`); every mistake
 /// becomes one [`Error`] in the program's one error style, with clap's tip as the hint.
@@ -105,6 +108,14 @@ fn in_language(command: clap::Command) -> clap::Command {
                 .long_about(tr!("help-completions-about"))
                 .help_template(tr!("help-template-completions"))
                 .mut_args(translate("completions"))
+        })
+        .mut_subcommand("man", |man| {
+            man.disable_help_flag(true)
+                .arg(help("help-man-help"))
+                .about(tr!("help-man-about"))
+                .long_about(tr!("help-man-about"))
+                .help_template(tr!("help-template-completions"))
+                .mut_args(translate("man"))
         })
 }
 

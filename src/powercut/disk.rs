@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::trace::{Change, DirOp, Ino};
+use super::trace::{Change, DirOp, File, Ino};
 
 /// The smallest unit a disk writes whole: a write can be torn only at a multiple of it (4096-
 /// byte blocks are multiples too, so tearing at sectors covers tearing at blocks).
@@ -39,6 +39,18 @@ pub(crate) struct Image {
 pub(crate) struct Impossible;
 
 impl Image {
+    /// The disk as it was before the race: `initial`'s files, file `i` the `i`-th.
+    pub(crate) fn holding(initial: &[File]) -> Image {
+        Image {
+            names: initial
+                .iter()
+                .enumerate()
+                .map(|(ino, (name, _))| (name.clone(), ino))
+                .collect(),
+            files: initial.iter().map(|(_, bytes)| bytes.clone()).collect(),
+        }
+    }
+
     /// Applies a change to file `ino`'s contents, as `fate` says.
     pub(crate) fn change(&mut self, ino: Ino, change: &Change, fate: Fate) {
         if self.files.len() <= ino {

@@ -1,20 +1,22 @@
-//! `grab-tickets explore --power-cut`: one real race recorded (`shop::record`), every crash
-//! state a persistence model allows built from the record (`states`, on `disk` images of the
-//! `trace`), each distinct one recovered by the real program and checked (`recover`). What
-//! people see of it is `show::power_cut`'s.
+//! `grab-tickets explore --power-cut`: a real race recorded (`sys::record`) from each shop a
+//! run may start from (`race`), every crash state a persistence model allows built from each
+//! record (`states`, on `disk` images of the `trace`), each distinct one recovered by the real
+//! program and checked (`recover`). What people see of it is `show::power_cut`'s.
 
 pub(crate) mod disk;
+mod ordered;
+pub(crate) mod race;
 pub(crate) mod recover;
 pub(crate) mod states;
 pub(crate) mod trace;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use disk::Fate;
-use recover::{Confirmed, NextRun, Problem};
+use race::{Recorded, Start};
+use recover::{Confirmed, Problem, State};
 use states::Counts;
 use trace::{Effect, Step};
 
@@ -23,18 +25,25 @@ use crate::lang::tr;
 use crate::race::interrupt;
 use crate::settings::{Durability, Exploration, Persistence};
 use crate::show::{out, power_cut};
-use crate::sys::record::RECORD_ENV;
 
-/// What one exploration found: the race recorded, and each model's crash states.
+/// What one exploration found: a race recorded from each start, and its crash states.
 pub(crate) struct Explored {
     pub buyers: u32,
     pub tickets: u64,
     pub durability: Durability,
+    pub scenarios: Vec<Scenario>,
+    /// Distinct crash states recovered (a state two starts or models share, once).
+    pub recovered: u64,
+    pub took: Duration,
+}
+
+/// One start's race and what each model built from it.
+pub(crate) struct Scenario {
+    pub start: Start,
     pub steps: Vec<Step>,
     /// The launcher's pid (the buyers are the other pids in the record).
     pub launcher: u32,
     pub models: Vec<ModelResult>,
-    pub took: Duration,
 }
 
 /// One model's crash states and the vulnerable ones among them.
@@ -56,37 +65,83 @@ pub(crate) struct Vulnerable {
     pub problems: Vec<Problem>,
 }
 
-/// A distinct crash state: the files on disk and the sales confirmed before the cut.
-type Key = (Vec<(String, Vec<u8>)>, Vec<Confirmed>);
+impl Explored {
+    /// Whether any start's race left a state under any model that recovered wrongly.
+    pub(crate) fn vulnerable(&self) -> usize {
+        let models = self.scenarios.iter().flat_map(|s| &s.models);
+        models.map(|m| m.vulnerable.len()).sum()
+    }
+}
+
+/// A start's crash states under one model, before recovery: each distinct state (an index
+/// into the states to recover) with the first cut and fates that built it.
+type Witnesses = Vec<(usize, usize, Vec<(usize, Fate)>)>;
+
+/// What one model built from one start's record.
+type Built = (Persistence, Counts, Witnesses);
 
 pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<Exit> {
     let started = Instant::now();
     let exe = std::env::current_exe()
         .map_err(|e| Error::environment(tr!("error-no-own-program", error = e.to_string())))?;
-    let work = WorkDir::new()?;
-    let launcher = record_race(&exe, &work.0, exploration)?;
-    let steps = trace::read(&work.0.join("record.jsonl"))?;
-    let confirmed = confirmed_by_cut(&steps);
-    let mut keys: HashMap<Key, usize> = HashMap::new();
-    let mut built = Vec::new();
-    for &model in models {
-        let mut seen = HashSet::new();
-        let mut witnesses = Vec::new();
-        let counts = states::build(&steps, model, &mut |state| {
-            let key = (state.image.files(), confirmed[state.cut].clone());
-            let next = keys.len();
-            let index = *keys.entry(key).or_insert(next);
-            if seen.insert(index) {
-                witnesses.push((index, state.cut, state.fates.to_vec()));
-            }
-        });
-        built.push((model, counts, witnesses));
+    let work = WorkDir::new_in(&std::env::temp_dir())?;
+    // Every distinct state once, whichever start and model built it: a disk and the sales
+    // confirmed by then are all the next run and the check depend on. A temp file is left
+    // out of what makes a state distinct: no process reads a temp file it did not create
+    // (each draws a fresh random name, `O_EXCL`), so its bytes cannot change a recovery.
+    // The first state built of each kind is the one recovered, temp files and all.
+    let mut index: HashMap<State, usize> = HashMap::new();
+    let mut states: Vec<State> = Vec::new();
+    let mut built: Vec<(Recorded, Vec<Built>)> = Vec::new();
+    for start in Start::ALL {
+        if interrupt::interrupted() {
+            return Ok(Exit::Interrupted);
+        }
+        let recorded = race::record(&exe, &work.0, start, exploration)?;
+        let confirmed = confirmed_by_cut(&recorded);
+        let mut per_model = Vec::new();
+        for &model in models {
+            let mut seen = HashSet::new();
+            let mut witnesses = Vec::new();
+            let counts = states::build(&recorded.record, model, &mut |state| {
+                let files = state.image.files();
+                let kept = files.iter().filter(|(name, _)| !is_temp(name)).cloned();
+                let key = (kept.collect(), confirmed[state.cut].clone());
+                let at = *index.entry(key).or_insert_with(|| {
+                    states.push((files, confirmed[state.cut].clone()));
+                    states.len() - 1
+                });
+                if seen.insert(at) {
+                    witnesses.push((at, state.cut, state.fates.to_vec()));
+                }
+            });
+            per_model.push((model, counts, witnesses));
+        }
+        built.push((recorded, per_model));
     }
-    let verdicts = recover_all(&exe, &work.0, exploration.tickets, keys)?;
-    let Some(verdicts) = verdicts else {
+    let scratch = WorkDir::new_in(&crate::sys::record::scratch_dir())?;
+    let verdicts = recover::recover_all(&exe, &scratch.0, exploration.tickets, &states)?;
+    let Some(verdicts) = verdicts.filter(|_| !interrupt::interrupted()) else {
         return Ok(Exit::Interrupted);
     };
-    let models = built
+    let scenarios = built
+        .into_iter()
+        .map(|(recorded, per_model)| scenario(recorded, per_model, &verdicts))
+        .collect();
+    let explored = Explored {
+        buyers: exploration.buyers,
+        tickets: exploration.tickets,
+        durability: exploration.durability,
+        scenarios,
+        recovered: states.len() as u64,
+        took: started.elapsed(),
+    };
+    show(&explored, exploration.json)
+}
+
+/// A start's models with the verdicts of their states.
+fn scenario(recorded: Recorded, per_model: Vec<Built>, verdicts: &[Vec<Problem>]) -> Scenario {
+    let models = per_model
         .into_iter()
         .map(|(model, counts, witnesses)| ModelResult {
             model,
@@ -94,25 +149,21 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
             distinct: witnesses.len() as u64,
             vulnerable: witnesses
                 .into_iter()
-                .filter(|(index, _, _)| !verdicts[*index].is_empty())
-                .map(|(index, cut, fates)| Vulnerable {
+                .filter(|(at, _, _)| !verdicts[*at].is_empty())
+                .map(|(at, cut, fates)| Vulnerable {
                     cut,
                     fates,
-                    problems: verdicts[index].clone(),
+                    problems: verdicts[at].clone(),
                 })
                 .collect(),
         })
         .collect();
-    let explored = Explored {
-        buyers: exploration.buyers,
-        tickets: exploration.tickets,
-        durability: exploration.durability,
-        steps,
-        launcher,
+    Scenario {
+        start: recorded.start,
+        steps: recorded.record.steps,
+        launcher: recorded.launcher,
         models,
-        took: started.elapsed(),
-    };
-    show(&explored, exploration.json)
+    }
 }
 
 /// Prints what was found and picks the exit status: 1 when a state is vulnerable.
@@ -122,85 +173,53 @@ fn show(explored: &Explored, json: bool) -> Result<Exit> {
     } else {
         out::print(&power_cut::text(explored));
     }
-    let vulnerable = explored.models.iter().any(|m| !m.vulnerable.is_empty());
-    Ok(if vulnerable {
+    Ok(if explored.vulnerable() > 0 {
         Exit::CheckFailed
     } else {
         Exit::Success
     })
 }
 
-/// Runs the race once with the recorder on, from an empty directory (the run creates the
-/// data file, its lock file and its log); returns the launcher's pid.
-fn record_race(exe: &Path, work: &Path, exploration: &Exploration) -> Result<u32> {
-    let race = work.join("race");
-    std::fs::create_dir(&race).map_err(|e| Error::io("create directory", &race, &e))?;
-    let mut command = Command::new(exe);
-    command.arg("--data").arg(race.join("data.json"));
-    command.args(["--buyers", &exploration.buyers.to_string()]);
-    command.args(["--tickets", &exploration.tickets.to_string()]);
-    command.args(["--delay-ms", "0..0", "--quiet", "--lang", "en"]);
-    if exploration.durability == Durability::NoFsync {
-        command.arg("--no-fsync");
-    }
-    command.env(RECORD_ENV, work.join("record.jsonl"));
-    command.stdout(std::process::Stdio::null());
-    let child = command
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io("start the recorded race", exe, &e))?;
-    let launcher = child.id();
-    let output = child
-        .wait_with_output()
-        .map_err(|e| Error::io("wait for the recorded race", exe, &e))?;
-    if !output.status.success() {
-        return Err(Error::buyer(tr!(
-            "error-recorded-race-failed",
-            stderr = String::from_utf8_lossy(&output.stderr).trim_end()
-        )));
-    }
-    Ok(launcher)
-}
-
-/// For every cut, the sales confirmed before it.
-fn confirmed_by_cut(steps: &[Step]) -> Vec<Vec<Confirmed>> {
-    let mut by_cut = vec![Vec::new()];
-    for step in steps {
+/// For every cut, the sales confirmed before it: those before the race, then the race's.
+fn confirmed_by_cut(recorded: &Recorded) -> Vec<Vec<Confirmed>> {
+    let mut by_cut = vec![recorded.confirmed_before.clone()];
+    for step in &recorded.record.steps {
         let mut now = by_cut.last().cloned().unwrap_or_default();
         if let Effect::Confirmed { buyer, seq } = step.effect {
-            now.push(Confirmed { buyer, seq });
+            now.push(Confirmed {
+                buyer,
+                seq,
+                pid: step.pid,
+            });
         }
         by_cut.push(now);
     }
     by_cut
 }
 
-/// Recovers every distinct state once (in the order first built); None if interrupted.
-fn recover_all(
-    exe: &Path,
-    work: &Path,
-    tickets: u64,
-    keys: HashMap<Key, usize>,
-) -> Result<Option<Vec<Vec<Problem>>>> {
-    let next = NextRun::new(exe, work.join("state"), tickets);
-    let mut ordered: Vec<(usize, Key)> = keys.into_iter().map(|(k, i)| (i, k)).collect();
-    ordered.sort_by_key(|(i, _)| *i);
-    let mut verdicts = Vec::with_capacity(ordered.len());
-    for (_, (files, confirmed)) in &ordered {
-        if interrupt::interrupted() {
-            return Ok(None);
-        }
-        verdicts.push(next.check(files, confirmed)?);
-    }
-    Ok(Some(verdicts))
+/// Whether `name` is a fresh temp file of the data file, `data.json.<pid>.<16 hex>.tmp`,
+/// exactly. Only such a name is known never to be opened by another process (a spare file
+/// under a fixed name, which a later run might reuse, still counts); what a temp file holds
+/// matters once an exchange makes it data.json, and then it counts under that name.
+fn is_temp(name: &str) -> bool {
+    let middle = name
+        .strip_prefix("data.json.")
+        .and_then(|n| n.strip_suffix(".tmp"));
+    let Some((pid, random)) = middle.and_then(|m| m.split_once('.')) else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && random.len() == 16
+        && random.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The exploration's private directory, removed at the end.
 struct WorkDir(PathBuf);
 
 impl WorkDir {
-    fn new() -> Result<WorkDir> {
-        let dir = std::env::temp_dir().join(format!(
+    fn new_in(parent: &std::path::Path) -> Result<WorkDir> {
+        let dir = parent.join(format!(
             "grab-tickets-power-cut-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
@@ -213,5 +232,24 @@ impl WorkDir {
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_temp;
+
+    #[test]
+    fn only_a_fresh_temp_name_is_left_out_of_a_state() {
+        assert!(is_temp("data.json.4242.0123456789abcdef.tmp"));
+        for other in [
+            "data.json",
+            "data.json.orders",
+            "data.json.spare.tmp",
+            "data.json.4242.tmp",
+            "data.json.x2.0123456789abcdef.tmp",
+        ] {
+            assert!(!is_temp(other), "{other}");
+        }
     }
 }

@@ -4,19 +4,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::trace::File;
 use crate::exit::{Error, Result};
 use crate::lang::{self, Lang};
+use crate::race::interrupt;
 use crate::shop::orders::ENTRY_LEN;
 use crate::sys::record::RECORD_ENV;
 
-/// A sale a buyer confirmed before the cut: it must be in the ledger and in the count.
+/// A sale a buyer confirmed before the cut: it must be in the ledger and in the count. Found
+/// by its seq and the buyer's pid, since the next run's buyer-1 sells seqs of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub(crate) struct Confirmed {
     pub buyer: u32,
     pub seq: u64,
+    pub pid: u32,
 }
 
 /// What went wrong after recovering one crash state.
@@ -39,6 +45,51 @@ pub(crate) enum Problem {
         remaining: u64,
         tickets: u64,
     },
+}
+
+/// Next runs at once: the recoveries are independent processes, and each spends most of its
+/// time starting up and waiting on its files, so two keep two cores busy.
+pub(crate) const WORKERS: usize = 2;
+
+/// A crash state to recover: the files on its disk and the sales confirmed before the cut.
+pub(crate) type State = (Vec<File>, Vec<Confirmed>);
+
+/// Recovers every state with [`WORKERS`] next runs at once, each in its own directory under
+/// `work`; the problems of each state in order, or None if interrupted.
+pub(crate) fn recover_all(
+    exe: &Path,
+    work: &Path,
+    tickets: u64,
+    states: &[State],
+) -> Result<Option<Vec<Vec<Problem>>>> {
+    let taken = AtomicUsize::new(0);
+    let verdicts: Mutex<Vec<Option<Vec<Problem>>>> = Mutex::new(vec![None; states.len()]);
+    // Made here: the language is the calling thread's.
+    let runs: Vec<NextRun> = (0..WORKERS)
+        .map(|w| NextRun::new(exe, work.join(format!("state-{w}")), tickets))
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = runs
+            .iter()
+            .map(|next| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = taken.fetch_add(1, Ordering::SeqCst);
+                        if i >= states.len() || interrupt::interrupted() {
+                            return Ok(());
+                        }
+                        let problems = next.check(&states[i].0, &states[i].1)?;
+                        verdicts.lock().expect("no worker panics holding it")[i] = Some(problems);
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("a recovery worker panicked"))
+    })?;
+    let verdicts = verdicts.into_inner().expect("no worker panicked");
+    Ok(verdicts.into_iter().collect())
 }
 
 /// The next run, as started on every crash state.
@@ -99,10 +150,67 @@ impl NextRun {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let message = stderr.lines().last().unwrap_or_default().to_string();
             let exit = output.status.code().unwrap_or(-1);
-            return Ok(vec![Problem::Refused { exit, message }]);
+            // What the refused files still hold of the confirmed sales, for the story.
+            let log = files
+                .iter()
+                .find(|(name, _)| name == LOG)
+                .map(|(_, b)| &b[..]);
+            let entries = decode(log.unwrap_or_default());
+            let mut problems = vec![Problem::Refused { exit, message }];
+            problems.extend(lost_sales(entries.iter().flatten(), confirmed));
+            return Ok(problems);
         }
         Ok(check_books(&self.dir, confirmed))
     }
+}
+
+/// The order log's name in a state's directory.
+const LOG: &str = "data.json.orders";
+
+/// The sales a run confirmed in a ledger `log` holds (an order no void takes back): what was
+/// on disk before a recorded race, confirmed then.
+pub(crate) fn confirmed_in(log: &[u8]) -> Vec<Confirmed> {
+    let entries: Vec<Line> = decode(log).into_iter().flatten().collect();
+    let voided = |line: &Line| {
+        entries
+            .iter()
+            .any(|v| v.kind == "void" && v.seq == line.seq + 1 && v.pid == line.pid)
+    };
+    entries
+        .iter()
+        .filter(|line| line.kind == "order" && !voided(line))
+        .map(|line| Confirmed {
+            buyer: line.buyer,
+            seq: line.seq,
+            pid: line.pid,
+        })
+        .collect()
+}
+
+/// Each entry of a log, or None where a line does not decode (torn, zeros).
+fn decode(log: &[u8]) -> Vec<Option<Line>> {
+    log.chunks(ENTRY_LEN)
+        .map(|chunk| serde_json::from_slice(chunk).ok())
+        .collect()
+}
+
+/// The confirmed sales none of `entries` holds as an order.
+fn lost_sales<'a>(
+    entries: impl Iterator<Item = &'a Line> + Clone,
+    confirmed: &[Confirmed],
+) -> Vec<Problem> {
+    confirmed
+        .iter()
+        .filter(|sale| {
+            !entries
+                .clone()
+                .any(|l| l.kind == "order" && l.seq == sale.seq && l.pid == sale.pid)
+        })
+        .map(|sale| Problem::SaleLost {
+            buyer: sale.buyer,
+            seq: sale.seq,
+        })
+        .collect()
 }
 
 /// An order-log line, as much of it as the checks need.
@@ -111,22 +219,22 @@ struct Line {
     seq: u64,
     kind: String,
     buyer: u32,
+    pid: u32,
     before: u64,
     after: u64,
 }
 
 /// The ledger and data file a recovered run left, against what was confirmed.
 fn check_books(dir: &Path, confirmed: &[Confirmed]) -> Vec<Problem> {
-    let log = std::fs::read(dir.join("data.json.orders")).unwrap_or_default();
-    let lines: Vec<Option<Line>> = log
-        .chunks(ENTRY_LEN)
-        .map(|chunk| serde_json::from_slice(chunk).ok())
-        .collect();
+    let log = std::fs::read(dir.join(LOG)).unwrap_or_default();
+    let lines = decode(&log);
     let Some(restock) = lines
         .iter()
         .rposition(|l| l.as_ref().is_some_and(|l| l.kind == "restock"))
     else {
-        return vec![Problem::ChainBroken { seq: 0 }];
+        let mut problems = vec![Problem::ChainBroken { seq: 0 }];
+        problems.extend(lost_sales(lines.iter().flatten(), confirmed));
+        return problems;
     };
     let mut problems = Vec::new();
     let segment = &lines[restock..];
@@ -146,17 +254,7 @@ fn check_books(dir: &Path, confirmed: &[Confirmed]) -> Vec<Problem> {
         previous = Some(line);
     }
     let entries: Vec<&Line> = segment.iter().flatten().collect();
-    for sale in confirmed {
-        let found = entries
-            .iter()
-            .any(|l| l.kind == "order" && l.seq == sale.seq && l.buyer == sale.buyer);
-        if !found {
-            problems.push(Problem::SaleLost {
-                buyer: sale.buyer,
-                seq: sale.seq,
-            });
-        }
-    }
+    problems.extend(lost_sales(entries.iter().copied(), confirmed));
     let tickets = entries[0].after;
     let count = |kind: &str| entries.iter().filter(|l| l.kind == kind).count() as u64;
     let sold = count("order").saturating_sub(count("void"));

@@ -10,12 +10,13 @@
 //! - Ordered (ext4's default, data=ordered with delayed allocation): names and sizes go
 //!   through one journal, in order, and any fsync commits all of it; a file's data is flushed
 //!   in order, whole writes, when that file is synced, or before a rename that replaces a file
-//!   commits (auto_da_alloc); an exchange has no such rule. Enumerated in full.
+//!   commits (auto_da_alloc); an exchange has no such rule. Enumerated in full (`ordered`).
 
 use serde::Serialize;
 
 use super::disk::{Fate, Image, partial_fates};
-use super::trace::{Change, DirOp, Effect, Ino, Step};
+use super::ordered;
+use super::trace::{Change, Effect, Record, Step};
 use crate::settings::Persistence;
 
 /// At most this many unsynced steps reach the disk out of order in one weak crash state.
@@ -36,31 +37,54 @@ pub(crate) struct Counts {
     pub states: u64,
     /// States no disk could hold (an exchange reached the disk before its file's name did).
     pub impossible: u64,
+    /// States in which a write was torn at a sector boundary.
+    pub torn: u64,
+    /// States in which a file's new size reached the disk and its bytes did not.
+    pub zero_filled: u64,
+    /// States in which an operation reached the disk after an earlier unsynced one was lost.
+    pub reordered: u64,
 }
 
-/// Builds every crash state `model` allows after every prefix of `steps`, handing each to
-/// `visit`; returns the counts.
+impl Counts {
+    /// Counts one state built with these fates (in the record's order).
+    fn add(&mut self, fates: &[(usize, Fate)]) {
+        self.states += 1;
+        let has = |wanted: fn(&Fate) -> bool| fates.iter().any(|(_, f)| wanted(f));
+        self.torn += u64::from(has(|f| matches!(f, Fate::Torn { .. })));
+        self.zero_filled += u64::from(has(|f| *f == Fate::Zeroed));
+        let first_lost = fates.iter().position(|(_, f)| *f == Fate::Lost);
+        let reached_after =
+            first_lost.is_some_and(|l| fates[l..].iter().any(|(_, f)| *f != Fate::Lost));
+        self.reordered += u64::from(reached_after);
+    }
+}
+
+/// Builds every crash state `model` allows after every prefix of the record's steps, handing
+/// each to `visit`; returns the counts.
 pub(crate) fn build(
-    steps: &[Step],
+    record: &Record,
     model: Persistence,
     visit: &mut dyn FnMut(CrashState),
 ) -> Counts {
-    let sizes = sizes_before(steps);
+    let steps = &record.steps;
+    let sizes = sizes_before(record);
+    let before = Image::holding(&record.initial);
     let mut counts = Counts::default();
     for cut in 0..=steps.len() {
         counts.cut_points += 1;
         let cut_steps = &steps[..cut];
         match model {
-            Persistence::Weak => weak(cut_steps, &sizes, &mut counts, visit),
-            Persistence::Ordered => ordered(cut_steps, &mut counts, visit),
+            Persistence::Weak => weak(cut_steps, &before, &sizes, &mut counts, visit),
+            Persistence::Ordered => ordered::states(cut_steps, &before, &mut counts, visit),
         }
     }
     counts
 }
 
 /// The size of each step's file just before it (0 for steps that change no contents).
-fn sizes_before(steps: &[Step]) -> Vec<u64> {
-    let mut sizes: Vec<u64> = Vec::new();
+fn sizes_before(record: &Record) -> Vec<u64> {
+    let steps = &record.steps;
+    let mut sizes: Vec<u64> = record.initial.iter().map(|(_, b)| b.len() as u64).collect();
     let mut before = Vec::with_capacity(steps.len());
     for step in steps {
         let Effect::Content { ino, change } = &step.effect else {
@@ -80,12 +104,15 @@ fn sizes_before(steps: &[Step]) -> Vec<u64> {
 }
 
 /// The index of the last step before the cut that syncs what `syncs` says, if any.
-fn last(steps: &[Step], syncs: impl Fn(&Effect) -> bool) -> Option<usize> {
+pub(super) fn last(steps: &[Step], syncs: impl Fn(&Effect) -> bool) -> Option<usize> {
     steps.iter().rposition(|s| syncs(&s.effect))
 }
 
 /// The steps before the cut that change something, split into synced (safe) and not.
-fn split(steps: &[Step], safe: impl Fn(usize, &Effect) -> bool) -> (Vec<usize>, Vec<usize>) {
+pub(super) fn split(
+    steps: &[Step],
+    safe: impl Fn(usize, &Effect) -> bool,
+) -> (Vec<usize>, Vec<usize>) {
     let changes = steps
         .iter()
         .enumerate()
@@ -108,9 +135,9 @@ fn apply(image: &mut Image, step: &Step, fate: Fate) -> Result<(), super::disk::
     Ok(())
 }
 
-/// The disk with every synced step of the cut applied.
-fn synced_image(steps: &[Step], safe: &[usize]) -> Option<Image> {
-    let mut image = Image::default();
+/// The disk before the race with every synced step of the cut applied.
+pub(super) fn synced_image(steps: &[Step], before: &Image, safe: &[usize]) -> Option<Image> {
+    let mut image = before.clone();
     for &i in safe {
         apply(&mut image, &steps[i], Fate::Kept).ok()?;
     }
@@ -118,7 +145,7 @@ fn synced_image(steps: &[Step], safe: &[usize]) -> Option<Image> {
 }
 
 /// Hands one state to `visit`: `chosen` are the unsynced steps that reach the disk, in order.
-fn emit(
+pub(super) fn emit(
     steps: &[Step],
     base: &Image,
     pending: &[usize],
@@ -139,7 +166,7 @@ fn emit(
         }
         fates.push((i, fate));
     }
-    counts.states += 1;
+    counts.add(&fates);
     visit(CrashState {
         cut: steps.len(),
         fates: &fates,
@@ -147,7 +174,13 @@ fn emit(
     });
 }
 
-fn weak(steps: &[Step], sizes: &[u64], counts: &mut Counts, visit: &mut dyn FnMut(CrashState)) {
+fn weak(
+    steps: &[Step],
+    before: &Image,
+    sizes: &[u64],
+    counts: &mut Counts,
+    visit: &mut dyn FnMut(CrashState),
+) {
     let dir_synced = last(steps, |e| matches!(e, Effect::SyncDir));
     let (safe, pending) = split(steps, |i, effect| match effect {
         Effect::Content { ino, .. } => {
@@ -155,7 +188,7 @@ fn weak(steps: &[Step], sizes: &[u64], counts: &mut Counts, visit: &mut dyn FnMu
         }
         _ => dir_synced.is_some_and(|s| i < s),
     });
-    let Some(base) = synced_image(steps, &safe) else {
+    let Some(base) = synced_image(steps, before, &safe) else {
         return;
     };
     let out_of_order = |i: usize| -> Vec<Fate> {
@@ -197,109 +230,18 @@ fn weak(steps: &[Step], sizes: &[u64], counts: &mut Counts, visit: &mut dyn FnMu
     }
 }
 
-/// Whether the step is a journal entry of the ordered model: a name or a size.
-fn is_metadata(effect: &Effect) -> bool {
-    matches!(
-        effect,
-        Effect::Dir(_)
-            | Effect::Content {
-                change: Change::Truncate { .. },
-                ..
-            }
-    )
-}
-
-fn ordered(steps: &[Step], counts: &mut Counts, visit: &mut dyn FnMut(CrashState)) {
-    let committed = last(steps, |e| {
-        matches!(e, Effect::SyncFile(_) | Effect::SyncDir)
-    });
-    let (safe, pending) = split(steps, |i, effect| {
-        if is_metadata(effect) {
-            return committed.is_some_and(|c| i < c);
-        }
-        let Effect::Content { ino, .. } = effect else {
-            return false;
-        };
-        let synced = last(steps, |e| *e == Effect::SyncFile(*ino)).is_some_and(|s| i < s);
-        // A committed rename over a file flushed the renamed file's data first.
-        let flushed = steps.iter().enumerate().any(|(r, s)| {
-            committed.is_some_and(|c| r < c) && r > i && replaces_with(&s.effect, *ino)
-        });
-        synced || flushed
-    });
-    let Some(base) = synced_image(steps, &safe) else {
-        return;
-    };
-    let journal: Vec<usize> = pending
-        .iter()
-        .copied()
-        .filter(|&i| is_metadata(&steps[i].effect))
-        .collect();
-    let mut writes: Vec<(Ino, Vec<usize>)> = Vec::new();
-    for &i in pending.iter().filter(|&&i| !is_metadata(&steps[i].effect)) {
-        let Effect::Content { ino, .. } = steps[i].effect else {
-            continue;
-        };
-        match writes.iter_mut().find(|(f, _)| *f == ino) {
-            Some((_, list)) => list.push(i),
-            None => writes.push((ino, vec![i])),
-        }
-    }
-    for m in 0..=journal.len() {
-        let committed_now = &journal[..m];
-        // Each file's writes reach the disk in order: at least those a committed rename
-        // flushed, at most all of them.
-        let least: Vec<usize> = writes
-            .iter()
-            .map(|(ino, list)| {
-                let last_rename = committed_now
-                    .iter()
-                    .filter(|&&r| replaces_with(&steps[r].effect, *ino))
-                    .max();
-                last_rename.map_or(0, |&r| list.iter().filter(|&&w| w < r).count())
-            })
-            .collect();
-        let mut counts_of: Vec<usize> = least.clone();
-        loop {
-            let mut chosen: Vec<(usize, Fate)> =
-                committed_now.iter().map(|&i| (i, Fate::Kept)).collect();
-            for ((_, list), &n) in writes.iter().zip(&counts_of) {
-                chosen.extend(list[..n].iter().map(|&i| (i, Fate::Kept)));
-            }
-            emit(steps, &base, &pending, &chosen, counts, visit);
-            // The next combination of per-file counts, like an odometer.
-            let mut digit = 0;
-            loop {
-                if digit == writes.len() {
-                    break;
-                }
-                if counts_of[digit] < writes[digit].1.len() {
-                    counts_of[digit] += 1;
-                    break;
-                }
-                counts_of[digit] = least[digit];
-                digit += 1;
-            }
-            if digit == writes.len() {
-                break;
-            }
-        }
-    }
-}
-
-/// Whether `effect` is a rename over an existing file that moves file `ino`.
-fn replaces_with(effect: &Effect, ino: Ino) -> bool {
-    matches!(effect, Effect::Dir(DirOp::Rename { ino: moved, replaced: true, .. }) if *moved == ino)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::powercut::trace::resolve;
     use crate::sys::record::{Op, Recorded, hex};
 
-    fn record(ops: Vec<Op>) -> Vec<Step> {
-        resolve(ops.into_iter().map(|op| Recorded { pid: 1, op }).collect()).unwrap()
+    fn record(ops: Vec<Op>) -> Record {
+        let lines = ops.into_iter().map(|op| Recorded { pid: 1, op }).collect();
+        Record {
+            initial: Vec::new(),
+            steps: resolve(&[], lines).unwrap(),
+        }
     }
 
     fn create(name: &str) -> Op {
@@ -318,10 +260,10 @@ mod tests {
     }
 
     /// Every distinct disk (as name → bytes) the model allows at the end of the record.
-    fn disks_at_end(steps: &[Step], model: Persistence) -> Vec<Vec<(String, Vec<u8>)>> {
+    fn disks_at_end(record: &Record, model: Persistence) -> Vec<Vec<(String, Vec<u8>)>> {
         let mut disks = Vec::new();
-        build(steps, model, &mut |state| {
-            if state.cut == steps.len() && !disks.contains(&state.image.files()) {
+        build(record, model, &mut |state| {
+            if state.cut == record.steps.len() && !disks.contains(&state.image.files()) {
                 disks.push(state.image.files());
             }
         });
@@ -432,11 +374,32 @@ mod tests {
         let mut hole = vec![0u8; 512];
         hole.push(b'b');
         assert!(weak.contains(&vec![("log".to_string(), hole)]));
-        let mut counts = Counts::default();
-        build(&steps, Persistence::Weak, &mut |_| counts.states += 1);
-        assert_eq!(
-            counts.states,
-            build(&steps, Persistence::Weak, &mut |_| {}).states
-        );
+        // The 512-byte append ends at the sector boundary, not across it: never torn.
+        let counts = build(&steps, Persistence::Weak, &mut |_| {});
+        assert!(counts.reordered > 0, "{counts:?}");
+        assert!(counts.zero_filled > 0, "{counts:?}");
+        assert_eq!(counts.torn, 0, "{counts:?}");
+    }
+
+    #[test]
+    fn an_entry_across_a_sector_boundary_of_a_log_there_before_the_race_is_torn_there() {
+        let lines = vec![Recorded {
+            pid: 1,
+            op: append("log", &[b'e'; 160]),
+        }];
+        let initial = vec![("log".to_string(), vec![b'o'; 480])];
+        let record = Record {
+            steps: resolve(&initial, lines).unwrap(),
+            initial,
+        };
+        let counts = build(&record, Persistence::Weak, &mut |_| {});
+        assert_eq!(counts.torn, 1, "{counts:?}");
+        let mut torn = vec![b'o'; 480];
+        torn.extend([b'e'; 32]);
+        torn.extend([0; 128]);
+        let weak = disks_at_end(&record, Persistence::Weak);
+        assert!(weak.contains(&vec![("log".to_string(), torn)]), "{weak:?}");
+        // The ordered model writes data whole: the old log, or the old log and the entry.
+        assert_eq!(disks_at_end(&record, Persistence::Ordered).len(), 2);
     }
 }

@@ -1,6 +1,7 @@
-//! A race's record read back (`shop::record`'s lines) and resolved from names to files: which
+//! A race's record read back (`sys::record`'s lines) and resolved from names to files: which
 //! file each write lands in and at which offset, what each directory operation does to which
-//! name. The crash states are built from this.
+//! name, starting from the files the directory held (on disk, synced) when the race began.
+//! The crash states are built from this.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -69,8 +70,18 @@ pub(crate) struct Step {
     pub effect: Effect,
 }
 
-/// Reads the record file a race wrote.
-pub(crate) fn read(path: &Path) -> Result<Vec<Step>> {
+/// A file as the directory held it before the race: its name and bytes.
+pub(crate) type File = (String, Vec<u8>);
+
+/// One recorded race: the files on disk before it (files `0..initial.len()`) and its steps.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub initial: Vec<File>,
+    pub steps: Vec<Step>,
+}
+
+/// Reads the record file a race wrote, in a directory that held `initial` when it began.
+pub(crate) fn read(path: &Path, initial: Vec<File>) -> Result<Record> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io("read power-cut record", path, &e))?;
     let mut lines = Vec::new();
@@ -85,18 +96,26 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Step>> {
         })?;
         lines.push(recorded);
     }
-    resolve(lines).map_err(|why| {
+    let steps = resolve(&initial, lines).map_err(|why| {
         Error::environment(tr!(
             "error-record-inconsistent",
             path = path.display().to_string(),
             why = why
         ))
-    })
+    })?;
+    Ok(Record { initial, steps })
 }
 
-/// Follows the names through the record, from an empty directory.
-pub(crate) fn resolve(lines: Vec<Recorded>) -> std::result::Result<Vec<Step>, String> {
+/// Follows the names through the record, from a directory holding `initial`.
+pub(crate) fn resolve(
+    initial: &[File],
+    lines: Vec<Recorded>,
+) -> std::result::Result<Vec<Step>, String> {
     let mut directory = Namespace::default();
+    for (ino, (name, bytes)) in initial.iter().enumerate() {
+        directory.names.insert(name.clone(), ino);
+        directory.sizes.push(bytes.len() as u64);
+    }
     let mut steps = Vec::with_capacity(lines.len());
     for Recorded { pid, op } in lines {
         let effect = directory.apply(&op)?;
@@ -208,25 +227,28 @@ mod tests {
 
     #[test]
     fn appends_land_at_the_end_and_renames_move_files() {
-        let steps = resolve(vec![
-            line(Op::Create { name: "log".into() }),
-            line(Op::Append {
-                name: "log".into(),
-                bytes: hex(b"ab"),
-            }),
-            line(Op::Append {
-                name: "log".into(),
-                bytes: hex(b"cd"),
-            }),
-            line(Op::Create { name: "tmp".into() }),
-            line(Op::Rename {
-                from: "tmp".into(),
-                to: "data".into(),
-            }),
-            line(Op::SyncFile {
-                name: "data".into(),
-            }),
-        ])
+        let steps = resolve(
+            &[],
+            vec![
+                line(Op::Create { name: "log".into() }),
+                line(Op::Append {
+                    name: "log".into(),
+                    bytes: hex(b"ab"),
+                }),
+                line(Op::Append {
+                    name: "log".into(),
+                    bytes: hex(b"cd"),
+                }),
+                line(Op::Create { name: "tmp".into() }),
+                line(Op::Rename {
+                    from: "tmp".into(),
+                    to: "data".into(),
+                }),
+                line(Op::SyncFile {
+                    name: "data".into(),
+                }),
+            ],
+        )
         .unwrap();
         assert_eq!(
             steps[2].effect,
@@ -239,7 +261,36 @@ mod tests {
             }
         );
         assert_eq!(steps[5].effect, Effect::SyncFile(1));
-        let unknown = resolve(vec![line(Op::Unlink { name: "x".into() })]);
+        let unknown = resolve(&[], vec![line(Op::Unlink { name: "x".into() })]);
         assert_eq!(unknown.unwrap_err(), "x is used before it is created");
+    }
+
+    #[test]
+    fn files_there_before_the_race_are_known_by_name_and_size() {
+        let initial = [("data".to_string(), b"{}".to_vec())];
+        let steps = resolve(
+            &initial,
+            vec![
+                line(Op::Append {
+                    name: "data".into(),
+                    bytes: hex(b"x"),
+                }),
+                line(Op::Create { name: "log".into() }),
+            ],
+        )
+        .unwrap();
+        let at_the_end = Effect::Content {
+            ino: 0,
+            change: Change::Write {
+                offset: 2,
+                bytes: b"x".to_vec(),
+            },
+        };
+        assert_eq!(steps[0].effect, at_the_end);
+        let log = Effect::Dir(DirOp::Link {
+            name: "log".into(),
+            ino: 1,
+        });
+        assert_eq!(steps[1].effect, log);
     }
 }

@@ -146,6 +146,18 @@ fn foreign_restocks(window: &Window, run: &str) -> Vec<Entry> {
         .collect()
 }
 
+/// Why buyer `index` was killed: chaos planned its death, an interrupt ended the run, or
+/// neither (something outside the program).
+fn kill_cause(victims: &[VictimReport], interrupted: bool, index: u32) -> KillCause {
+    if victims.iter().any(|v| v.buyer == index && v.died) {
+        KillCause::Chaos
+    } else if interrupted {
+        KillCause::Interrupt
+    } else {
+        KillCause::Unexpected
+    }
+}
+
 /// Joins the race's events, exit statuses and planned deaths with the ledger into one result.
 pub(crate) fn reconcile(
     raced: RaceRecord,
@@ -163,13 +175,7 @@ pub(crate) fn reconcile(
         .collect();
     let entries = &mine;
     let buyers = buyers::summarize(&raced.reaped, &raced.events, entries, &|index| {
-        if victims.iter().any(|v| v.buyer == index && v.died) {
-            KillCause::Chaos
-        } else if interrupted {
-            KillCause::Interrupt
-        } else {
-            KillCause::Unexpected
-        }
+        kill_cause(&victims, interrupted, index)
     });
     let confirmed = buyers.iter().map(|b| b.confirmed).sum();
     let logged = net_sales(entries.iter());

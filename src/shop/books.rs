@@ -197,11 +197,14 @@ pub(crate) fn restock(
         before: stock.ticket_num,
         after: tickets,
     };
+    // Until this swap is on disk, a power cut may bring back what was there before it: no
+    // data file (its name is new), or one without a seq (written by hand), which the next
+    // `--keep-stock` adopts as a fresh count, forgetting the sales the log kept. So fsync the
+    // directory: once per shop, and once after each hand edit. Both found by
+    // `explore --power-cut` (weak model; the hand-written start since it records three).
+    let first_swap = created || !stock.has_seq;
     append_and_write(shop, stock, &entry)?;
-    // The data file's name is new: fsync the directory, or a power cut may take the name
-    // (and with it the count every later sale is made from) while the log keeps the sales.
-    // Once per shop; found by `explore --power-cut` (weak model).
-    if created {
+    if first_swap {
         data_file::sync_dir(&shop.data)?;
     }
     Ok(())

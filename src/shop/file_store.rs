@@ -8,6 +8,7 @@ use super::data_file::{self, DataFile};
 use super::document::Stock;
 use super::lock::{LockFile, LockGuard, lock_path_for};
 use super::orders::{Entry, OrderLog, log_path_for, next_seq};
+use super::planted::{Bug, planted};
 use super::recovery;
 use super::{Acquired, Settled, Snapshot, Store};
 use crate::events::LockFileChange;
@@ -107,6 +108,9 @@ impl Store for FileStore {
     }
 
     fn make_durable(&self) -> Result<()> {
+        if planted(Bug::SyncDirNotLog) {
+            return data_file::sync_dir(&self.data);
+        }
         self.log.sync()
     }
 }

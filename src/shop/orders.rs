@@ -242,31 +242,41 @@ impl OrderLog {
         Ok(buf)
     }
 
-    /// Drops what a power cut can leave at the end of the log: a torn entry, or entries
-    /// wholly or partly zeros (file size written back, contents not). Neither was flushed,
-    /// so no buyer was told it succeeded. Then returns the last entry: one fstat and one pread in the normal
-    /// case. Call only while holding the lock.
+    /// Drops what a power cut can leave at the end of the log: a torn entry, entries wholly
+    /// or partly zeros (file size written back, contents not), and every entry after such a
+    /// hole. None of it was flushed, so no buyer was told it succeeded: an entry after a hole
+    /// was appended after it, and an fdatasync that covered the entry would have written the
+    /// hole too. Then returns the last entry. One fstat and one pread of the last block (a
+    /// hole further back than that needs a whole block of unflushed entries after it). Call
+    /// only while holding the lock.
     pub(crate) fn trim_torn_tail_and_read_last(&self) -> Result<Option<Entry>> {
         let len = self.len()?;
-        let mut count = len / ENTRY_LEN as u64;
+        let mut end = len / ENTRY_LEN as u64;
+        let mut keep = end;
         let mut last = None;
-        while count > 0 {
-            let chunk = self.read_chunk(count - 1)?;
+        while end > 0 {
+            let start = end.saturating_sub(BLOCK_ENTRIES);
+            let block = self.read_range(start, end)?;
+            let chunks: Vec<&[u8]> = block.chunks_exact(ENTRY_LEN).collect();
             // An entry is one write of text and never holds a NUL; one that does was cut by
-            // a power cut (the file's size reached the disk, part of its contents did not).
-            if !chunk.contains(&0) {
-                last = Some(decode(&self.path, &chunk, count)?);
+            // a power cut.
+            let intact = chunks.iter().position(|c| c.contains(&0));
+            let intact = intact.unwrap_or(chunks.len());
+            keep = keep.min(start + intact as u64);
+            if intact > 0 {
+                let line = start + intact as u64;
+                last = Some(decode(&self.path, chunks[intact - 1], line)?);
                 break;
             }
-            count -= 1;
+            end = start;
         }
-        if count * ENTRY_LEN as u64 != len {
+        if keep * ENTRY_LEN as u64 != len {
             self.file
-                .set_len(count * ENTRY_LEN as u64)
+                .set_len(keep * ENTRY_LEN as u64)
                 .map_err(|e| Error::io("trim order log", &self.path, &e))?;
             record::note(|| Op::Truncate {
                 name: record::name_of(&self.path),
-                len: count * ENTRY_LEN as u64,
+                len: keep * ENTRY_LEN as u64,
             });
         }
         Ok(last)

@@ -21,6 +21,11 @@ pub(crate) enum Bug {
     /// `lock-elsewhere`: `doctor`'s second process locks another file than the first, as when
     /// a lock does not reach it, so the probe sees a lock that excludes nobody.
     LockElsewhere,
+    /// `sync-dir-not-log`: a buyer makes its exchange of the data file durable (fsyncs the
+    /// directory) instead of fdatasyncing the order log, as if data.json were the record.
+    /// (Swapping data.json in before the order is synced is no bug by itself: the shipped
+    /// protocol does it, and recovery rolls a data file ahead of the log back.)
+    SyncDirNotLog,
 }
 
 /// Whether `bug` is planted in this process.
@@ -31,6 +36,7 @@ pub(crate) fn planted(bug: Bug) -> bool {
         "confirm-before-sync" => Some(Bug::ConfirmBeforeSync),
         "torn-replace" => Some(Bug::TornReplace),
         "lock-elsewhere" => Some(Bug::LockElsewhere),
+        "sync-dir-not-log" => Some(Bug::SyncDirNotLog),
         _ => None,
     });
     *chosen == Some(bug)

@@ -11,6 +11,7 @@ pub(crate) mod narrate;
 pub(crate) mod out;
 pub(crate) mod out_file;
 pub(crate) mod power_cut;
+pub(crate) mod power_story;
 mod problems;
 pub(crate) mod progress;
 pub(crate) mod schedule;

@@ -1,6 +1,7 @@
-//! What `explore --power-cut` shows: how many crash states each model built and how many
-//! recovered wrongly, and for the first few of those the story of the cut: every step of the
-//! record up to it, marked kept or lost, and what went wrong.
+//! What `explore --power-cut` shows: per start, how many crash states each model built and how
+//! many recovered wrongly, and for the first few of those the story of the cut (`power_story`)
+//! and its timeline: every step of the record up to it, marked kept or lost, and what went
+//! wrong.
 
 use std::collections::HashMap;
 
@@ -8,56 +9,73 @@ use serde_json::json;
 
 use crate::lang::tr;
 use crate::powercut::disk::Fate;
+use crate::powercut::race::Start;
 use crate::powercut::recover::Problem;
+use crate::powercut::recover::WORKERS;
 use crate::powercut::states::REORDER_BOUND;
 use crate::powercut::trace::Step;
-use crate::powercut::{Explored, ModelResult, Vulnerable};
+use crate::powercut::{Explored, ModelResult, Scenario, Vulnerable};
 use crate::settings::{Durability, Persistence};
+use crate::show::power_story;
 use crate::sys::record::{Op, unhex};
 
 /// Vulnerable states told in full per model; the rest are counted (`--json` has them all).
 const TOLD: usize = 3;
-/// The JSON document's version.
-const FORMAT: u32 = 1;
+/// The JSON document's version (2: one race per start, under `starts`).
+const FORMAT: u32 = 2;
 
 /// The summary as text.
 pub(crate) fn text(explored: &Explored) -> String {
-    let who = names(explored);
-    let confirmed = explored
-        .steps
-        .iter()
-        .filter(|s| matches!(s.op, Op::Confirmed { .. }))
-        .count();
     let mut out = vec![tr!(
         "power-title",
         buyers = explored.buyers,
         tickets = explored.tickets,
         fsync = fsync_word(explored.durability),
-        steps = explored.steps.len(),
-        confirmed = confirmed
+        starts = explored.scenarios.len()
     )];
-    for model in &explored.models {
-        out.push(tr!(
-            "power-model-line",
-            model = model_name(model.model),
-            states = model.counts.states,
-            cuts = model.counts.cut_points,
-            distinct = model.distinct,
-            vulnerable = model.vulnerable.len()
-        ));
+    for scenario in &explored.scenarios {
+        out.extend(counts(scenario));
     }
-    for model in &explored.models {
-        for vulnerable in model.vulnerable.iter().take(TOLD) {
-            out.push(String::new());
-            out.extend(story(explored, model, vulnerable, &who));
+    out.push(tr!(
+        "power-recovered",
+        recovered = explored.recovered,
+        workers = WORKERS
+    ));
+    let models: Vec<Persistence> = explored.scenarios[0]
+        .models
+        .iter()
+        .map(|m| m.model)
+        .collect();
+    for (m, model) in models.iter().enumerate() {
+        let mut all: Vec<_> = explored
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                let who = names(s);
+                let vulnerable = s.models[m].vulnerable.iter();
+                vulnerable.map(move |v| (s, v, who.clone()))
+            })
+            .collect();
+        // A lost sale is the promise broken: those are told first.
+        all.sort_by_key(|(_, v, _)| {
+            !v.problems
+                .iter()
+                .any(|p| matches!(p, Problem::SaleLost { .. }))
+        });
+        let mut told = 0;
+        for (scenario, vulnerable, who) in all {
+            told += 1;
+            if told <= TOLD {
+                out.push(String::new());
+                out.extend(story(scenario, *model, vulnerable, &who));
+            }
         }
-        if model.vulnerable.len() > TOLD {
-            out.push(tr!("power-more", more = model.vulnerable.len() - TOLD));
+        if told > TOLD {
+            out.push(tr!("power-more", more = told - TOLD));
         }
     }
     out.push(String::new());
-    let vulnerable: usize = explored.models.iter().map(|m| m.vulnerable.len()).sum();
-    out.push(match vulnerable {
+    out.push(match explored.vulnerable() {
         0 => tr!("power-verdict-safe"),
         n => tr!("power-verdict-vulnerable", vulnerable = n),
     });
@@ -68,11 +86,47 @@ pub(crate) fn text(explored: &Explored) -> String {
     out.join("\n") + "\n"
 }
 
-/// One vulnerable state as a short story: where the power went, what reached the disk, what
-/// went wrong.
+/// One start's lines: its race, then each model's states and how they were built.
+fn counts(scenario: &Scenario) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(tr!(
+        "power-start-line",
+        start = start_words(scenario.start),
+        steps = scenario.steps.len(),
+        confirmed = confirmations(scenario)
+    ));
+    for model in &scenario.models {
+        lines.push(tr!(
+            "power-model-line",
+            model = model_name(model.model),
+            states = model.counts.states,
+            cuts = model.counts.cut_points,
+            distinct = model.distinct,
+            vulnerable = model.vulnerable.len()
+        ));
+        lines.push(tr!(
+            "power-counts",
+            torn = model.counts.torn,
+            zeroed = model.counts.zero_filled,
+            reordered = model.counts.reordered
+        ));
+    }
+    lines
+}
+
+/// How many sales the race confirmed.
+fn confirmations(scenario: &Scenario) -> usize {
+    let steps = scenario.steps.iter();
+    steps
+        .filter(|s| matches!(s.op, Op::Confirmed { .. }))
+        .count()
+}
+
+/// One vulnerable state as a short story (what happened to each sale that was lost) and a
+/// timeline: every step up to the cut, marked by what reached the disk, and what went wrong.
 fn story(
-    explored: &Explored,
-    model: &ModelResult,
+    scenario: &Scenario,
+    model: Persistence,
     vulnerable: &Vulnerable,
     who: &HashMap<u32, String>,
 ) -> Vec<String> {
@@ -84,13 +138,24 @@ fn story(
         .count();
     let mut lines = vec![tr!(
         "power-vulnerable-head",
-        model = model_name(model.model),
+        model = model_name(model),
+        start = start_words(scenario.start),
         cut = vulnerable.cut,
-        steps = explored.steps.len(),
+        steps = scenario.steps.len(),
         unsynced = vulnerable.fates.len(),
         lost = lost
     )];
-    for (i, step) in explored.steps[..vulnerable.cut].iter().enumerate() {
+    lines.extend(
+        power_story::sentences(
+            &scenario.steps[..vulnerable.cut],
+            &fates,
+            &vulnerable.problems,
+        )
+        .into_iter()
+        .map(|s| format!("  {s}")),
+    );
+    lines.push(tr!("power-timeline"));
+    for (i, step) in scenario.steps[..vulnerable.cut].iter().enumerate() {
         let mark = match fates.get(&i) {
             None => "  ",
             Some(Fate::Kept) => "✓ ",
@@ -117,10 +182,10 @@ fn story(
 }
 
 /// Every pid of the record, named: the launcher, or the buyer whose entries it wrote.
-fn names(explored: &Explored) -> HashMap<u32, String> {
+fn names(scenario: &Scenario) -> HashMap<u32, String> {
     let mut who = HashMap::new();
-    who.insert(explored.launcher, tr!("power-launcher"));
-    for step in &explored.steps {
+    who.insert(scenario.launcher, tr!("power-launcher"));
+    for step in &scenario.steps {
         let buyer = match &step.op {
             Op::Confirmed { buyer, .. } => Some(*buyer),
             Op::Append { bytes, .. } => {
@@ -132,7 +197,7 @@ fn names(explored: &Explored) -> HashMap<u32, String> {
             who.insert(step.pid, format!("buyer-{buyer}"));
         }
     }
-    for step in &explored.steps {
+    for step in &scenario.steps {
         who.entry(step.pid)
             .or_insert_with(|| format!("pid {}", step.pid));
     }
@@ -140,7 +205,7 @@ fn names(explored: &Explored) -> HashMap<u32, String> {
 }
 
 /// An appended order-log entry, decoded, if the bytes are one.
-fn entry(hex: &str) -> Option<serde_json::Value> {
+pub(crate) fn entry(hex: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&unhex(hex)?).ok()
 }
 
@@ -229,6 +294,15 @@ fn problem(problem: &Problem) -> String {
     }
 }
 
+fn start_words(start: Start) -> String {
+    match start {
+        Start::Empty => tr!("power-start-empty"),
+        Start::HandWritten => tr!("power-start-hand-written"),
+        Start::UsedShop => tr!("power-start-used-shop"),
+        Start::LogDeleted => tr!("power-start-log-deleted"),
+    }
+}
+
 fn model_name(model: Persistence) -> String {
     match model {
         Persistence::Weak => tr!("power-model-weak", bound = REORDER_BOUND),
@@ -243,46 +317,82 @@ fn fsync_word(durability: Durability) -> &'static str {
     }
 }
 
-/// The summary as one JSON document: language-neutral keys, every vulnerable state.
+/// The summary as one JSON document: language-neutral keys, per model the totals over every
+/// start, per start its record and every vulnerable state.
 pub(crate) fn json(explored: &Explored) -> String {
-    let models: Vec<serde_json::Value> = explored
-        .models
-        .iter()
+    let first = &explored.scenarios[0].models;
+    let models: Vec<serde_json::Value> = (0..first.len())
         .map(|m| {
+            let of = |f: &dyn Fn(&ModelResult) -> u64| {
+                explored
+                    .scenarios
+                    .iter()
+                    .map(|s| f(&s.models[m]))
+                    .sum::<u64>()
+            };
             json!({
-                "model": m.model,
-                "reorder_bound": match m.model {
-                    Persistence::Weak => Some(REORDER_BOUND),
-                    Persistence::Ordered => None,
-                },
-                "cut_points": m.counts.cut_points,
-                "crash_states": m.counts.states,
-                "impossible": m.counts.impossible,
-                "distinct_states": m.distinct,
-                "vulnerable": m.vulnerable.len(),
-                "vulnerabilities": m.vulnerable.iter().map(|v| vulnerability(explored, v)).collect::<Vec<_>>(),
+                "model": first[m].model,
+                "reorder_bound": reorder_bound(first[m].model),
+                "crash_states": of(&|r| r.counts.states),
+                "distinct_states": of(&|r| r.distinct),
+                "vulnerable": of(&|r| r.vulnerable.len() as u64),
             })
         })
         .collect();
-    let sum = |f: &dyn Fn(&ModelResult) -> u64| explored.models.iter().map(f).sum::<u64>();
+    let starts: Vec<serde_json::Value> = explored.scenarios.iter().map(start_json).collect();
+    let sum = |f: &dyn Fn(&ModelResult) -> u64| {
+        let all = explored.scenarios.iter().flat_map(|s| &s.models);
+        all.map(f).sum::<u64>()
+    };
     let document = json!({
         "format": FORMAT,
         "buyers": explored.buyers,
         "tickets": explored.tickets,
         "fsync": explored.durability == Durability::Fsync,
-        "operations": explored.steps.iter().map(|s| json!({"pid": s.pid, "op": s.op})).collect::<Vec<_>>(),
         "crash_states": sum(&|m| m.counts.states),
-        "distinct_states": sum(&|m| m.distinct),
-        "vulnerable": sum(&|m| m.vulnerable.len() as u64),
+        "recovered_states": explored.recovered,
+        "vulnerable": explored.vulnerable(),
         "models": models,
+        "starts": starts,
         "seconds": explored.took.as_secs_f64(),
     });
     document.to_string()
 }
 
+fn reorder_bound(model: Persistence) -> Option<usize> {
+    match model {
+        Persistence::Weak => Some(REORDER_BOUND),
+        Persistence::Ordered => None,
+    }
+}
+
+/// One start: its record, and per model the counts and every vulnerable state.
+fn start_json(scenario: &Scenario) -> serde_json::Value {
+    let models: Vec<serde_json::Value> = scenario
+        .models
+        .iter()
+        .map(|m| {
+            json!({
+                "model": m.model,
+                "reorder_bound": reorder_bound(m.model),
+                "counts": m.counts,
+                "crash_states": m.counts.states,
+                "distinct_states": m.distinct,
+                "vulnerable": m.vulnerable.len(),
+                "vulnerabilities": m.vulnerable.iter().map(|v| vulnerability(scenario, v)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "start": scenario.start,
+        "operations": scenario.steps.iter().map(|s| json!({"pid": s.pid, "op": s.op})).collect::<Vec<_>>(),
+        "models": models,
+    })
+}
+
 /// One vulnerable state: where the cut was, the unsynced steps kept and lost (by their index
 /// in `operations`), and the problems.
-fn vulnerability(explored: &Explored, v: &Vulnerable) -> serde_json::Value {
+fn vulnerability(scenario: &Scenario, v: &Vulnerable) -> serde_json::Value {
     let reached: Vec<serde_json::Value> = v
         .fates
         .iter()
@@ -297,7 +407,7 @@ fn vulnerability(explored: &Explored, v: &Vulnerable) -> serde_json::Value {
         .collect();
     json!({
         "cut_after": v.cut,
-        "last_step": v.cut.checked_sub(1).map(|i| json!(explored.steps[i].op)),
+        "last_step": v.cut.checked_sub(1).map(|i| json!(scenario.steps[i].op)),
         "persisted": reached,
         "lost": lost,
         "problems": v.problems,

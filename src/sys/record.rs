@@ -88,6 +88,20 @@ pub(crate) fn note(op: impl FnOnce() -> Op) {
     let _ = file.write_all(&line);
 }
 
+/// Where `explore --power-cut` copies the crash states it recovers: a directory in memory
+/// when the system has one (Linux's `/dev/shm`, a tmpfs), since the next runs' own fsyncs are
+/// not what is checked and cost most of a recovery on a disk; else the temp directory.
+pub(crate) fn scratch_dir() -> std::path::PathBuf {
+    #[cfg(target_os = "linux")]
+    {
+        let shm = std::path::Path::new("/dev/shm");
+        if shm.is_dir() {
+            return shm.to_path_buf();
+        }
+    }
+    std::env::temp_dir()
+}
+
 /// A file name as the record spells it.
 pub(crate) fn name(name: &OsStr) -> String {
     name.to_string_lossy().into_owned()

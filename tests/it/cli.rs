@@ -1,5 +1,5 @@
-//! The friendly parts of the command line: version, completions, --verbose and --quiet, and
-//! a --help that shows every flag the completions offer.
+//! The friendly parts of the command line: version, completions, the man pages, --verbose and
+//! --quiet, and a --help that shows every flag the completions offer.
 
 use crate::common::exit::USAGE;
 use crate::common::{TestEnv, grab_tickets};
@@ -144,4 +144,71 @@ fn the_help_says_what_the_seed_replays_and_what_it_cannot() {
         .assert_stdout_contains("What --seed replays: every buyer's network delays")
         .assert_stdout_contains("which waiting buyer the kernel lets in")
         .assert_stdout_contains("--schedule");
+}
+
+/// `grab-tickets man [COMMAND]` and the help it must agree with, page by page.
+const MAN_PAGES: [(&[&str], &[&str]); 4] = [
+    (&["man"], &["--help"]),
+    (&["man", "explore"], &["explore", "--help"]),
+    (&["man", "doctor"], &["doctor", "--help"]),
+    (&["man", "completions"], &["completions", "--help"]),
+];
+
+#[test]
+fn each_man_page_names_every_flag_its_help_shows() {
+    for (man, help) in MAN_PAGES {
+        let help = grab_tickets().args(help).succeeds().stdout().to_string();
+        let run = grab_tickets().args(man).succeeds();
+        let page = run.stdout();
+        run.assert_that(
+            page.starts_with(".ie") && page.contains("\n.TH grab-tickets"),
+            "not a man page",
+        );
+        // roff writes each hyphen as \-.
+        let missing: Vec<String> = long_flags(&help)
+            .into_iter()
+            .filter(|flag| !page.contains(&flag.replace('-', "\\-")))
+            .collect();
+        run.assert_that(missing.is_empty(), format!("not in the page: {missing:?}"));
+    }
+}
+
+#[test]
+fn man_renders_each_page_where_man_is_installed() {
+    let man = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("man"))
+        .find(|path| path.is_file());
+    let Some(man) = man else {
+        eprintln!(
+            "*** SKIPPED man_renders_each_page_where_man_is_installed: no man(1) on PATH ***"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (args, title, flag) in [
+        (&["man"][..], "grab-tickets(1)", "--no-lock"),
+        (
+            &["man", "explore"],
+            "grab-tickets-explore(1)",
+            "--interactive",
+        ),
+    ] {
+        let file = dir.path().join("page.1");
+        std::fs::write(&file, grab_tickets().args(args).succeeds().stdout()).expect("write page");
+        let shown = std::process::Command::new(&man)
+            .arg("-l")
+            .arg(&file)
+            .env("MANWIDTH", "100")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("LANG", "C.UTF-8")
+            .output()
+            .expect("run man");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(
+            shown.status.success() && text.contains(title) && text.contains(flag),
+            "man -l did not render {title} with {flag}:\n{text}\n{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+    }
 }

@@ -113,5 +113,6 @@ mod bad_input;
 // `doctor`: the directory's filesystem named and tested (ext4, tmpfs, overlay, read-only).
 #[cfg(unix)] // mounts, findmnt(8), modes, SIGINT; .ci/windows runs doctor under Wine
 mod doctor;
-// The docs cannot drift: README and docs/ console samples run, relative links resolve.
+// The docs cannot drift: every console sample in README and docs/ runs (the database ones on
+// the test cluster, the page's in Chromium) and prints what it shows; relative links resolve.
 mod doc_samples;

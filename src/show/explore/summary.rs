@@ -174,13 +174,15 @@ impl Summary<'_> {
             };
             let none_bad = tr!("explore-none-bad", why = why);
             return match self.interleavings {
-                Some(all) => format!(
-                    "{} {none_bad}",
-                    tr!(
+                // The catalog joins the two sentences: a space in English, none after 。.
+                Some(all) => tr!(
+                    "explore-none-bad-joined",
+                    counted = tr!(
                         "explore-none-bad-counted",
                         interleavings = all.total,
                         schedules = runs
-                    )
+                    ),
+                    why = none_bad
                 ),
                 None => none_bad,
             };
