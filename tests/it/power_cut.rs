@@ -221,10 +221,6 @@ fn the_story_is_told_in_chinese_too() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
-)]
 fn an_entry_a_power_cut_kept_after_a_hole_in_the_log_is_dropped_not_refused() {
     // What the explorer found: two unsynced appends reach the disk out of order, so the log
     // holds zeros where order #3 was and order #4 after them; neither was confirmed.
