@@ -1,38 +1,111 @@
 #!/usr/bin/env python3
-"""Interleaved before/after runs of two grab-tickets binaries: W1 (10 buyers, 1 ticket) and
-W3 (P=4 buyers selling T=2000 tickets, --per-buyer all), durable and --no-fsync.
-Usage: python3 benches/before_after.py BEFORE_BINARY AFTER_BINARY [REPS]. Prints medians of wall time and race_ms."""
-import json, os, statistics, subprocess, sys, tempfile, time
+"""Interleaved before/after runs of two grab-tickets binaries, with the lesson's Python program
+(lesson/grab_tickets.py, multiprocessing.Lock) as the anchor of the start-up workloads:
 
-before, after = sys.argv[1], sys.argv[2]
-reps = int(sys.argv[3]) if len(sys.argv) > 3 else 11
+  W1  10 buyers, 1 ticket, no delay
+  W4  1000 buyers, 1000 tickets, no delay (each buyer is one process start-up and one purchase)
+  W3  4 buyers selling 2000 tickets (--per-buyer all), durable and --no-fsync (no anchor)
+
+Usage: python3 benches/before_after.py BEFORE_BINARY AFTER_BINARY [REPS] [--only W1,W4,...]
+
+Every run is verified (grab-tickets: all tickets confirmed, verdict ok; the lesson: nothing
+oversold and sold + left == tickets). Prints medians of wall time, of the CPU time (user + sys)
+of the whole process tree (os.wait4: the child and every descendant it reaped), and of race_ms,
+then each binary's ratio to the anchor. The lesson's buyers search without the lock, so under
+load some of them read data.json half-written and stop with an error (the lesson's own bug,
+counted in its RESULT line): those buyers skip buying, which only flatters the anchor.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LESSON = os.path.join(REPO, "lesson", "grab_tickets.py")
+
+args = [a for a in sys.argv[1:] if not a.startswith("--only")]
+only = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")), None)
+before, after = args[0], args[1]
+reps = int(args[2]) if len(args) > 2 else 7
 loads = {
-    "W1": ["--buyers", "10", "--tickets", "1", "--delay-ms", "0..0"],
-    "W3 durable": ["--buyers", "4", "--tickets", "2000", "--delay-ms", "0..0", "--per-buyer", "all"],
-    "W3 no-fsync": ["--buyers", "4", "--tickets", "2000", "--delay-ms", "0..0", "--per-buyer", "all",
-                    "--no-fsync"],
+    "W1": (10, 1, []),
+    "W4": (1000, 1000, []),
+    "W3 durable": (4, 2000, ["--per-buyer", "all"]),
+    "W3 no-fsync": (4, 2000, ["--per-buyer", "all", "--no-fsync"]),
 }
-res = {(w, b): {"wall": [], "race": []} for w in loads for b in ("before", "after")}
+if only:
+    loads = {w: v for w, v in loads.items() if w.split()[0] in only.split(",")}
+ANCHORED = ("W1", "W4")
+
+
+def run(argv):
+    """Runs argv to its end; returns (stdout, wall s, user+sys CPU s of the whole tree)."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL,
+                                 stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if child.returncode != 0:
+        raise SystemExit("%s exited %d" % (argv[0], child.returncode))
+    return text, wall, usage.ru_utime + usage.ru_stime
+
+
+def measure(name, binary, workload, rep, d):
+    buyers, tickets, extra = loads[workload]
+    data = os.path.join(d, "data.json")
+    if name == "lesson":
+        argv = [sys.executable, LESSON, "--lock", "--buyers", str(buyers), "--tickets",
+                str(tickets), "--delay-ms", "0..0", "--data", data, "--lang", "en"]
+        out, wall, cpu = run(argv)
+        res = json.loads(next(l for l in reversed(out.splitlines()) if l.startswith("RESULT "))[7:])
+        assert res["oversold"] == 0 and res["sold"] + res["left"] == tickets, res
+        return wall, cpu, None
+    argv = [binary, "--buyers", str(buyers), "--tickets", str(tickets), "--delay-ms", "0..0",
+            "--data", data, "--json", "--seed", str(rep + 1)] + extra
+    out, wall, cpu = run(argv)
+    doc = json.loads(out)
+    assert doc["tally"]["confirmed"] == tickets and doc["verdict"]["status"] == "ok", doc["verdict"]
+    return wall, cpu, doc["race_ms"]
+
+
+programs = [("before", before), ("after", after)]
+res = {}
 for rep in range(reps):
-    for w, args in loads.items():
-        order = [("before", before), ("after", after)]
+    for w in loads:
+        order = programs + ([("lesson", None)] if w in ANCHORED else [])
         if rep % 2:
             order.reverse()
         for name, binary in order:
             with tempfile.TemporaryDirectory() as d:
-                argv = [binary, "--data", os.path.join(d, "data.json"), "--json", "--seed", str(rep + 1)] + args
-                t = time.perf_counter()
-                out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-                wall = time.perf_counter() - t
-                doc = json.loads(out)
-                tickets = int(args[3])
-                assert doc["tally"]["confirmed"] == tickets and doc["verdict"]["status"] == "ok", doc["verdict"]
-                res[(w, name)]["wall"].append(wall * 1000)
-                res[(w, name)]["race"].append(doc["race_ms"])
-print("load:", open("/proc/loadavg").read().strip(), "reps:", reps)
-print("%-12s %-7s %10s %10s %12s" % ("workload", "binary", "wall ms", "race ms", "tickets/s"))
-for w, args in loads.items():
-    for name in ("before", "after"):
-        r = res[(w, name)]
-        wall, race = statistics.median(r["wall"]), statistics.median(r["race"])
-        print("%-12s %-7s %10.1f %10.1f %12.0f" % (w, name, wall, race, int(args[3]) / race * 1000))
+                wall, cpu, race = measure(name, binary, w, rep, d)
+            r = res.setdefault((w, name), {"wall": [], "cpu": [], "race": []})
+            r["wall"].append(wall * 1000)
+            r["cpu"].append(cpu * 1000)
+            if race is not None:
+                r["race"].append(race)
+
+print("load:", open("/proc/loadavg").read().strip(), "reps:", reps, "cpus:", os.cpu_count())
+print("%-12s %-7s %9s %9s %9s %10s %16s" % (
+    "workload", "program", "wall ms", "cpu ms", "race ms", "tickets/s", "vs lesson wall/cpu"))
+for w, (_, tickets, _) in loads.items():
+    for name in ("before", "after", "lesson"):
+        r = res.get((w, name))
+        if not r:
+            continue
+        wall, cpu = statistics.median(r["wall"]), statistics.median(r["cpu"])
+        race = statistics.median(r["race"]) if r["race"] else None
+        anchor = res.get((w, "lesson"))
+        versus = ""
+        if anchor and name != "lesson":
+            versus = "%.3f / %.3f" % (wall / statistics.median(anchor["wall"]),
+                                      cpu / statistics.median(anchor["cpu"]))
+        print("%-12s %-7s %9.1f %9.1f %9s %10s %16s" % (
+            w, name, wall, cpu, "%.1f" % race if race else "-",
+            "%.0f" % (tickets / race * 1000) if race else "-", versus))

@@ -5,12 +5,15 @@
     python3 benches/bench.py --quick         smoke run (under a minute)
     python3 benches/bench.py --workloads w3 --procs 8 --tickets 2000,20000
     python3 benches/bench.py --markdown benches/RESULTS.md
+    python3 benches/bench.py --workloads w1,w4,explore      the start-up workloads and the explorer
 
 Builds the release binary, compiles benches/floor_probe.c (the raw syscall floor of our write
 path), then runs every workload for grab-tickets and its anchors (benches/anchors/ by
-default), alternating their order on every repetition so drift hits all of them alike. All
+default; W1 and W4 against the lesson's own program, lesson/grab_tickets.py), alternating their order on every repetition so drift hits all of them alike. All
 data files live in one fresh temporary directory. Every run is verified (grab-tickets:
-tally.confirmed == T, remaining == 0, status ok; anchors: their RESULT line says sold == T);
+tally.confirmed == T, remaining == 0, status ok; anchors: their RESULT line says sold == T;
+the lesson's program: nothing oversold and sold + left == T, since its buyers search without the
+lock and some read a half-written file under load, which it counts as errors);
 a failed verification makes the script exit 1 and names the run. Prints one table of medians,
 the ratios grab-tickets / anchor, and PASS/FAIL against each target of issue 5.
 
@@ -20,8 +23,8 @@ advisory lock, --atomic and --serializable, on a throwaway cluster in the same t
 (fsync on, like the durable file rows; their --no-fsync rows use synchronous_commit off).
 --no-postgres leaves them out.
 
-Measures from outside: whole-run wall (perf_counter around start..wait4) and the peak RSS of
-the largest single process in the tree (wait4's ru_maxrss: the launcher or one buyer, never a
+Measures from outside: whole-run wall (benches/measure.c, fork to wait4), the CPU time (user +
+system) of the whole process tree, and the peak RSS of the largest single process in the tree (wait4's ru_maxrss: the launcher or one buyer, never a
 sum). Measured inside each program: purchases/s = T / race time (grab-tickets' race_ms, the
 anchors' purchases_per_s). Python 3.11 standard library only.
 """
@@ -49,9 +52,10 @@ BINARY = REPO / "target" / HOST / "release" / "grab-tickets"
 
 # What the full run measures; --quick and the command-line options narrow it.
 FULL = dict(procs=[2, 4, 8], tickets=[2000, 20000, 200000], reps={2000: 5, 20000: 2, 200000: 1},
-            w1_reps=10, warmup=1, big_procs=[8], floor_n=2000, floor_reps=3)
-QUICK = dict(procs=[2, 8], tickets=[2000], reps={2000: 2}, w1_reps=3, warmup=0, big_procs=[8],
-             floor_n=1000, floor_reps=1)
+            w1_reps=10, w4_reps=3, explore_reps=3, warmup=1, big_procs=[8], floor_n=2000,
+            floor_reps=3)
+QUICK = dict(procs=[2, 8], tickets=[2000], reps={2000: 2}, w1_reps=3, w4_reps=1, explore_reps=1,
+             warmup=0, big_procs=[8], floor_n=1000, floor_reps=1)
 # At this T and above only grab-tickets runs: the durable anchors would take minutes each.
 BIG_T = 200000
 # Cost per purchase at BIG_T is compared with runs at this T made in the same configuration.
@@ -59,6 +63,11 @@ REF_T = 2000
 
 # Targets of issue 5.
 W1_WALL_RATIO = 0.10
+# Targets of issue 22.
+W4_RATIO = 0.15
+EXPLORE_S = 2.0
+DURABLE_VS_SQLITE_WAL_ALL = 1.5
+NOFSYNC_VS_SQLITE_OFF = 0.8
 NOFSYNC_VS_FLOCK = 1.3
 NOFSYNC_VS_FLOOR = 1.25
 DURABLE_VS_SQLITE_DELETE = 2.0
@@ -74,6 +83,7 @@ class Run:
     peak_mib: float
     ok: bool
     problem: str = ""
+    cpu_s: float | None = None  # user + system time of the whole process tree
     pps: float | None = None  # in-program purchases per second
     max_share: float | None = None
     per_buyer: list = field(default_factory=list)
@@ -204,13 +214,15 @@ class Bench:
 
     def execute(self, argv, cwd, timeout_s):
         """Runs argv to completion under benches/measure.c; returns
-        (exit code, stdout, stderr, wall seconds, peak MiB of the largest single process).
+        (exit code, stdout, stderr, wall seconds, peak MiB of the largest single process); the
+        tree's CPU seconds are left in self.last_cpu_s.
         Output goes through pipes, not files, so the bench adds no file I/O of its own."""
         done = subprocess.run([str(self.measure_binary), str(int(timeout_s))] + argv, cwd=cwd,
                               capture_output=True, stdin=subprocess.DEVNULL, check=True)
         err = done.stderr.decode(errors="replace")
         err, _, measured = err.rstrip("\n").rpartition("\nMEASURE ")
-        wall_ns, maxrss_kib, code = (int(x) for x in measured.split())
+        wall_ns, maxrss_kib, code, cpu_ns = (int(x) for x in measured.split())
+        self.last_cpu_s = cpu_ns / 1e9
         return code, done.stdout.decode(errors="replace"), err, wall_ns / 1e9, maxrss_kib / 1024.0
 
     def fresh_dir(self, name):
@@ -230,6 +242,7 @@ class Bench:
             run = parse(rc, out, wall, peak, procs, tickets)
         except (ValueError, KeyError, TypeError, IndexError) as e:
             run = Run(wall, peak, False, "unreadable output (%s: %s)" % (type(e).__name__, e))
+        run.cpu_s = self.last_cpu_s
         if prog.key.startswith("c-floor"):
             run.max_share = None  # one process sells everything by design
         if run.ok:
@@ -265,6 +278,10 @@ class Bench:
             if key == "gt-nofsync":
                 argv.append("--no-fsync")
             return argv, parse_grab_tickets
+        if key == "lesson":
+            return [py, str(REPO / "lesson" / "grab_tickets.py"), "--lock", "--buyers",
+                    str(procs), "--tickets", str(tickets), "--delay-ms", "0..0", "--data", data,
+                    "--lang", "en"], parse_lesson
         if key in ("seed-lock", "seed-lock-path"):
             # seed-lock runs the interpreter itself; seed-lock-path runs `python3` from PATH, as
             # anchors/RESULTS.md did (here a pyenv shim that adds ~70 ms of start-up).
@@ -313,9 +330,46 @@ class Bench:
         print("W1: 10 buyers, 1 ticket, locked, no delay (%d reps)" % self.plan["w1_reps"], flush=True)
         programs = [Program("gt-durable", "grab-tickets", "-")]
         if not self.args.no_anchors:
-            programs.append(Program("seed-lock", "seed_lock.py (mp.Lock)", "-"))
-            programs.append(Program("seed-lock-path", "python3 seed_lock.py (PATH)", "-"))
+            programs.append(Program("lesson", "lesson/grab_tickets.py --lock", "-"))
         self.interleaved("W1", programs, 10, 1, self.plan["w1_reps"], max(1, self.plan["warmup"]))
+
+    def w4(self):
+        print("W4: 1000 buyers, 1000 tickets, locked, no delay (%d reps)" % self.plan["w4_reps"],
+              flush=True)
+        programs = [Program("gt-durable", "grab-tickets", "-")]
+        if not self.args.no_anchors:
+            programs.append(Program("lesson", "lesson/grab_tickets.py --lock", "-"))
+        self.interleaved("W4", programs, 1000, 1000, self.plan["w4_reps"], 0)
+
+    def explore(self):
+        """Every schedule of 3 buyers, 1 ticket, write-only lock (issue 22: <= 2 s), its counts
+        checked against the pure model's figures in benches/explore.py."""
+        sys.path.insert(0, str(BENCHES))
+        from explore import EXPECTED  # noqa: E402 (benches/explore.py, beside this file)
+        expected = EXPECTED[(3, "write")]
+        d = self.fresh_dir("explore")
+        (d / "data.json").write_text('{"ticket_num": 1}\n')
+        argv = [str(BINARY), "explore", "--buyers", "3", "--tickets", "1", "--lock-scope",
+                "write", "--data", str(d / "data.json"), "--json"]
+        print("Explore: every schedule of 3 buyers, write-only lock (%d reps)" %
+              self.plan["explore_reps"], flush=True)
+        for rep in range(self.plan["explore_reps"]):
+            rc, out, err, wall, peak = self.execute(argv, d, 300)
+            try:
+                doc = json.loads(out)
+                got = (doc["schedules"], doc["orders"], doc["oversold"], doc["lost_updates"],
+                       doc["ok"])
+                problem = "" if rc == 0 and got == expected else \
+                    "exit %d, counted %s, the model says %s" % (rc, got, expected)
+            except (ValueError, KeyError) as e:
+                problem = "unreadable output (%s); exit %d; stderr: %s" % (e, rc, err[-300:])
+            run = Run(wall, peak, not problem, problem, cpu_s=self.last_cpu_s)
+            if problem:
+                self.failures.append("explore rep %d: %s" % (rep + 1, problem))
+            self.rows.setdefault(("explore", "gt-explore", 3, 1), Row(
+                "explore", Program("gt-explore", "explore 3 buyers --lock-scope write", "-"),
+                3, 1, [])).runs.append(run)
+            print("  explore rep %d   %s" % (rep + 1, brief(run)), flush=True)
 
     def w3(self):
         for tickets in self.plan["tickets"]:
@@ -408,9 +462,9 @@ class Bench:
 
     def table(self):
         head = ["workload", "program", "variant", "P", "T", "runs", "purchases/s", "us/purchase",
-                "wall s", "max share (worst)", "peak MiB", "grab-tickets vs anchors"]
+                "wall s", "cpu s", "max share (worst)", "peak MiB", "grab-tickets vs anchors"]
         lines = []
-        order = ["gt-durable-ref", "gt-nofsync-ref", "gt-durable", "gt-nofsync", "seed-lock", "seed-lock-path", "py-flock", "sqlite-off-wal", "c-floor",
+        order = ["gt-explore", "lesson", "gt-durable-ref", "gt-nofsync-ref", "gt-durable", "gt-nofsync", "seed-lock", "seed-lock-path", "py-flock", "sqlite-off-wal", "c-floor",
                  "c-race", "py-flock-fsync", "sqlite-full-delete", "sqlite-full-wal",
                  "c-floor-fsync", "c-race-fsync"] + \
             [k + suffix for k, _, _ in PG_MODES for suffix in ("", "-nofsync")]
@@ -424,6 +478,7 @@ class Bench:
                      "%.0f" % pps if pps and workload == "W3" else "-",
                      "%.1f" % (1e6 / pps) if pps and workload == "W3" else "-",
                      "%.3f" % wall if wall is not None else "-",
+                     "%.3f" % row.median("cpu_s") if row.median("cpu_s") is not None else "-",
                      "%.2f (%.2f)" % (share, worst) if share is not None and workload == "W3"
                      else "-",
                      "%.1f" % row.median("peak_mib") if row.good() else "-",
@@ -432,12 +487,12 @@ class Bench:
         return head, lines
 
     def versus(self, workload, key, procs, tickets):
-        if workload == "W1" and key == "gt-durable":
-            r = self.ratio("W1", "gt-durable", "seed-lock", procs, tickets, "wall_s")
-            r2 = self.ratio("W1", "gt-durable", "seed-lock-path", procs, tickets, "wall_s")
+        if workload in ("W1", "W4") and key == "gt-durable":
+            r = self.ratio(workload, "gt-durable", "lesson", procs, tickets, "wall_s")
+            r2 = self.ratio(workload, "gt-durable", "lesson", procs, tickets, "cpu_s")
             return ", ".join(part for part in [
-                "wall %.3fx seed_lock" % r if r else "",
-                "%.3fx python3 seed_lock (PATH)" % r2 if r2 else ""] if part)
+                "wall %.3fx lesson" % r if r else "",
+                "cpu %.3fx lesson" % r2 if r2 else ""] if part)
         if workload == "W3" and key.startswith("pg-"):
             file_key = "gt-nofsync" if key.endswith("-nofsync") else "gt-durable"
             r = self.ratio("W3", key, file_key, procs, tickets)
@@ -468,14 +523,18 @@ class Bench:
         def verdict(values, ok):
             return "SKIP" if not values else ("PASS" if all(ok(v) for v in values) else "FAIL")
 
-        r = self.ratio("W1", "gt-durable", "seed-lock", 10, 1, "wall_s")
-        out.append(("W1 wall <= 1/10 of seed_lock.py (interpreter run directly)",
-                    "gt/seed = %.3f" % r if r else "not measured",
-                    verdict([r] if r else [], lambda v: v <= W1_WALL_RATIO)))
-        r = self.ratio("W1", "gt-durable", "seed-lock-path", 10, 1, "wall_s")
-        out.append(("W1 wall <= 1/10 of `python3 seed_lock.py` (as anchors/RESULTS.md ran it)",
-                    "gt/seed = %.3f" % r if r else "not measured",
-                    verdict([r] if r else [], lambda v: v <= W1_WALL_RATIO)))
+        for workload, procs, tickets, goal in (("W1", 10, 1, W1_WALL_RATIO),
+                                               ("W4", 1000, 1000, W4_RATIO)):
+            for attr, name in (("wall_s", "wall"), ("cpu_s", "CPU (user + sys, whole tree)")):
+                r = self.ratio(workload, "gt-durable", "lesson", procs, tickets, attr)
+                out.append(("%s %s <= %.2fx lesson/grab_tickets.py" % (workload, name, goal),
+                            "gt/lesson = %.3f" % r if r else "not measured",
+                            verdict([r] if r else [], lambda v, goal=goal: v <= goal)))
+        row = self.get("explore", "gt-explore", 3, 1)
+        wall = row.median("wall_s") if row else None
+        out.append(("explore: every schedule of 3 buyers, write-only lock, <= %.0f s" % EXPLORE_S,
+                    "%.2f s" % wall if wall is not None else "not measured",
+                    verdict([wall] if wall is not None else [], lambda v: v <= EXPLORE_S)))
 
         def per_row(key_a, key_b, only_p=None):
             found = []
@@ -488,6 +547,15 @@ class Bench:
 
         def show(found, fmt="%.2fx"):
             return ", ".join(("P%d/T%d " + fmt) % (p, t, v) for (p, t), v in found) or "not measured"
+
+        found = per_row("gt-durable", "sqlite-full-wal")
+        out.append(("W3 durable >= %.1fx SQLite FULL/WAL at every P, T (issue 22)" % (
+            DURABLE_VS_SQLITE_WAL_ALL), show(found),
+            verdict([v for _, v in found], lambda v: v >= DURABLE_VS_SQLITE_WAL_ALL)))
+        found = [f for f in per_row("gt-nofsync", "sqlite-off-wal") if f[0][0] in (2, 8)]
+        out.append(("W3 not durable >= %.1fx SQLite OFF/WAL at P=2 and P=8 (issue 22)" % (
+            NOFSYNC_VS_SQLITE_OFF), show(found),
+            verdict([v for _, v in found], lambda v: v >= NOFSYNC_VS_SQLITE_OFF)))
 
         found = per_row("gt-nofsync", "py-flock")
         out.append(("W3 not durable >= %.1fx py flock (every P, T)" % NOFSYNC_VS_FLOCK, show(found),
@@ -555,7 +623,7 @@ class Bench:
         for note in self.skipped:
             print("Skipped: " + note)
         print()
-        print("Targets (issue 5)")
+        print("Targets (issues 5 and 22)")
         targets = self.targets()
         for name, measured, v in targets:
             print("  %-4s  %s: %s" % (v, name, measured))
@@ -628,6 +696,18 @@ def parse_grab_tickets(rc, out, wall, peak, procs, tickets):
                max_share=max(per_buyer) / tickets if tickets else None, per_buyer=per_buyer)
 
 
+def parse_lesson(rc, out, wall, peak, procs, tickets):
+    """The lesson's program: with its lock nothing may be oversold, and every ticket is either
+    sold or left. Its buyers search without the lock, so under load some read a half-written
+    data.json and stop (counted in `errors`): they skip buying, which only flatters the anchor."""
+    res = result_line(out)
+    if res is None:
+        return Run(wall, peak, False, "no RESULT line")
+    ok = rc == 0 and res["oversold"] == 0 and res["sold"] + res["left"] == tickets \
+        and res["sold"] <= tickets
+    return Run(wall, peak, ok, "" if ok else "RESULT %s" % json.dumps(res))
+
+
 def parse_seed(rc, out, wall, peak, procs, tickets):
     res = result_line(out)
     if res is None:
@@ -653,6 +733,8 @@ def brief(run):
     if not run.ok:
         return "FAILED: " + run.problem
     s = "wall %.3fs peak %.1fMiB" % (run.wall_s, run.peak_mib)
+    if run.cpu_s is not None:
+        s += " cpu %.3fs" % run.cpu_s
     if run.pps:
         s += " %8.0f/s" % run.pps
     if run.max_share is not None:
@@ -705,8 +787,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="Targets and method: see the module docstring.")
     ap.add_argument("--quick", action="store_true", help="smoke run: T=2000, P=2,8, 2 reps")
-    ap.add_argument("--workloads", default="w1,w3,floor",
-                    help="comma list of w1, w3, floor (default: all)")
+    ap.add_argument("--workloads", default="w1,w4,explore,w3,floor",
+                    help="comma list of w1, w4, explore, w3, floor (default: all)")
     ap.add_argument("--procs", type=int_list, help="W3 buyer counts (default 2,4,8)")
     ap.add_argument("--tickets", type=int_list, help="W3 stock sizes (default 2000,20000,200000)")
     ap.add_argument("--big-procs", type=int_list,
@@ -725,7 +807,7 @@ def main():
     args = ap.parse_args()
     args.variants = [v.strip() for v in args.variants.split(",")]
     workloads = {w.strip().lower() for w in args.workloads.split(",")}
-    unknown = workloads - {"w1", "w3", "floor"}
+    unknown = workloads - {"w1", "w4", "explore", "w3", "floor"}
     if unknown:
         ap.error("unknown workload(s): %s" % ", ".join(sorted(unknown)))
     if not args.no_anchors and not (args.anchors / "throughput_lock.py").exists():
@@ -750,6 +832,10 @@ def main():
             if args.no_anchors:
                 bench.skipped.append("W1 anchors (--no-anchors)")
             bench.w1()
+        if "w4" in workloads:
+            bench.w4()
+        if "explore" in workloads:
+            bench.explore()
         if "w3" in workloads:
             if not args.no_postgres:
                 bench.pg_url = server.start(args.tmpdir)

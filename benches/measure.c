@@ -2,8 +2,9 @@
  *
  *   measure TIMEOUT_S PROGRAM [ARGS...]
  *
- * After the command ends, appends one line "MEASURE wall_ns maxrss_kib exit_code" to stderr
- * (stdout stays the command's own). Peak memory is wait4's ru_maxrss: the
+ * After the command ends, appends one line "MEASURE wall_ns maxrss_kib exit_code cpu_ns" to
+ * stderr (stdout stays the command's own). cpu_ns is user + system time of the whole tree
+ * (wait4's rusage covers the child and every descendant it reaped). Peak memory is wait4's ru_maxrss: the
  * largest single process in the command's tree (the launcher or one buyer, never a sum).
  * It is measured from this small process rather than from Python because Linux carries the
  * pre-exec memory of the forking process into ru_maxrss: a child forked from a 20 MiB Python
@@ -58,6 +59,8 @@ int main(int argc, char **argv) {
     long long wall = now_ns() - start;
     alarm(0);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    fprintf(stderr, "\nMEASURE %lld %ld %d\n", wall, usage.ru_maxrss, code);
+    long long cpu = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL +
+                    (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
+    fprintf(stderr, "\nMEASURE %lld %ld %d %lld\n", wall, usage.ru_maxrss, code, cpu);
     return 0;
 }

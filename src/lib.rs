@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! Data flows one way: cli → settings → (explore →) app → race (buyers → shop) → report → show.
-//! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]
+//! - `main.rs`      the switchboard: the buyer fast path, else [`run`] → [`Exit`]; on Unix a C
+//!   `main` that skips std's start-up ([`start`] does what the program needs of it)
 //! - `cli/`         the command line, its completions and man page; resolved into `Settings` before anything runs
 //!   - `args`       the clap types: every flag with its help
 //!   - `bounds`     every whole-number flag's range, stated and checked once
@@ -113,6 +114,21 @@ mod sys;
 pub use exit::{Error, Exit};
 /// Bytes per order-log entry, newline included (docs/protocol.md states it too).
 pub use shop::orders::ENTRY_LEN as ORDER_ENTRY_LEN;
+
+/// What this process is, for the little start-up it needs (`sys::start`).
+pub use sys::Role;
+
+/// The start-up std's own `main` would do, as much of it as this process needs: on Unix,
+/// SIGPIPE ignored (a closed pipe is an error to handle, not a death) and, for the launcher,
+/// fds 0-2 opened on /dev/null where closed. Nothing on Windows.
+pub fn start(role: Role) {
+    sys::start(role);
+}
+
+/// Flushes stdout before the process ends (std's `main` would; a C `main` does not).
+pub fn finish() {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+}
 
 /// If this process is a buyer the launcher started, its plan (the fast path that skips clap).
 pub fn buyer_plan() -> Option<String> {

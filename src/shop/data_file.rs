@@ -84,8 +84,20 @@ fn own_pid() -> u32 {
 /// plant in advance.
 fn fresh_temp_name(data_name: &OsStr) -> OsString {
     let mut name = data_name.to_os_string();
-    name.push(format!(".{}.{:016x}.tmp", own_pid(), rand::random::<u64>()));
+    name.push(format!(".{}.{:016x}.tmp", own_pid(), unpredictable_u64()));
     name
+}
+
+/// 64 bits nobody can guess in advance: std's SipHash keys come from the OS's random source
+/// (one getrandom(2) per process) and this hashes a fresh counter with them. rand's thread
+/// generator cost each buyer process a ChaCha set-up, CPUID probes and, in a static binary,
+/// opening /dev/random and /dev/urandom.
+fn unpredictable_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::hash::RandomState::new().build_hasher();
+    hasher.write_u64(DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    hasher.finish()
 }
 
 /// Reads and validates the data file. Every failure names the path and says how to fix it.

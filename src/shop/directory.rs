@@ -329,6 +329,11 @@ impl DataDir {
 /// Why the sidecar `entry` describes must not be written, if it must not: each refusal names
 /// the file, what is wrong with it, and the fix.
 fn unsafe_sidecar(what: &str, path: &Path, entry: &Entry) -> Option<Error> {
+    if entry.kind == Kind::Regular && entry.links <= 1 {
+        // The usual case, said first: every buyer checks both sidecars, and naming one
+        // parses the whole catalog (~400 KB of heap per process, docs/performance.md).
+        return None;
+    }
     let shown = path.display().to_string();
     let what = sidecar_name(what);
     let problem = match entry.kind {

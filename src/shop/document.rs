@@ -148,7 +148,9 @@ struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Parses and validates a data file's bytes; every failure names `path` and says how to fix it.
 pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
-    let shape = tr!("error-data-shape");
+    // Only a failure says it: a buyer reads this file at every attempt, and the first
+    // sentence of a process parses the whole catalog (~400 KB of heap in every buyer).
+    let shape = || tr!("error-data-shape");
     let fields: Vec<Field> = match serde_json::from_slice::<Fields>(&bytes) {
         Ok(Fields(fields)) => fields
             .into_iter()
@@ -165,7 +167,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
             return Err(Error::bad_data(tr!(
                 "error-data-not-object",
                 path = path.display().to_string(),
-                shape = shape
+                shape = shape()
             )));
         }
         Err(e) => {
@@ -173,7 +175,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
                 "error-data-unparsed",
                 path = path.display().to_string(),
                 error = json_problem(&e),
-                shape = shape
+                shape = shape()
             )));
         }
     };
@@ -191,7 +193,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
         return Err(Error::bad_data(tr!(
             "error-data-no-ticket-num",
             path = path.display().to_string(),
-            shape = shape
+            shape = shape()
         )));
     };
     let ticket_num = count_field(path, "ticket_num", ticket.value.get(), MAX_TICKETS)?;

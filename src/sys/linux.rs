@@ -72,6 +72,19 @@ pub(super) fn flock_holders(file: &File) -> Vec<u32> {
     pids
 }
 
+/// `/dev/shm` when it is a memory filesystem (tmpfs), where creating, renaming, unlinking and
+/// syncing a file cost no disk I/O.
+pub(super) fn memory_dir() -> Option<std::path::PathBuf> {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let dir = Path::new("/dev/shm");
+    let fs = rustix::fs::statfs(dir).ok()?;
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "f_type's type differs between targets"
+    )]
+    (fs.f_type as i64 == TMPFS_MAGIC).then(|| dir.to_path_buf())
+}
+
 /// The mount table's name for the filesystem `dir` is on (`/proc/self/mountinfo`, the line
 /// whose device is the directory's): `ext4`, `fuse.sshfs`, `nfs4`. `None` if it cannot tell.
 pub(super) fn mount_type(dir: &Path) -> Option<String> {

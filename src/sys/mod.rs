@@ -42,6 +42,15 @@ pub(crate) use windows_process::*;
 #[cfg(windows)]
 pub(crate) use windows_volume::*;
 
+/// What a process of this program is, for the start-up it needs (see `start`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The command a person (or a script) ran: the launcher, the explorer, any subcommand.
+    Launcher,
+    /// A buyer the launcher started (`grab-tickets buyer --plan JSON`).
+    Buyer,
+}
+
 /// Which file this is, whatever its name: device and inode on Unix, volume serial number and
 /// file index on Windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

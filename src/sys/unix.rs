@@ -332,6 +332,19 @@ pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
     }
 }
 
+/// Where throwaway files go (the explorer's races): `$TMPDIR` when it is set, else on Linux a
+/// memory filesystem when there is one, else the system's temp dir. Nothing placed here is
+/// meant to survive, so the syncs every race still makes need not reach a disk.
+pub(crate) fn scratch_dir() -> PathBuf {
+    #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
+    if std::env::var_os("TMPDIR").is_none()
+        && let Some(dir) = extras::memory_dir()
+    {
+        return dir;
+    }
+    std::env::temp_dir()
+}
+
 /// Every Unix has both kinds of lock, and fsyncs directories.
 pub(crate) const LOCK_KINDS: LockKinds = LockKinds::FlockAndRecord;
 pub(crate) const DIR_SYNC: DirSync = DirSync::Fsync;

@@ -18,6 +18,30 @@ use rustix::process::{Pid, Signal};
 #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
 use super::linux as extras;
 
+/// The part of std's start-up this program relies on, since `main.rs` starts at a C `main`
+/// (std's also installs a stack-overflow handler, whose set-up reads /proc/self/maps: a
+/// stack overflow is then a plain SIGSEGV). SIGPIPE is ignored, as std does, so a write to a
+/// pipe nobody reads is an `EPIPE` error the code handles (a buyer whose launcher is gone
+/// stops; `show::out` stops printing). The launcher also gets fds 0-2 opened on /dev/null where
+/// they are closed, so no file it opens lands on them; a buyer's are the launcher's pipes.
+pub(crate) fn start(role: super::Role) {
+    // SAFETY: single-threaded start-up; SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    if role == super::Role::Buyer {
+        return;
+    }
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only asks whether the descriptor is open.
+        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+        if closed {
+            // SAFETY: a constant C string; the lowest free descriptor is `fd`, as every lower
+            // one is open by now.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
 /// Nanoseconds on the system-wide monotonic clock (`CLOCK_MONOTONIC`): unlike
 /// `std::time::Instant`, the raw value means the same in every process on the machine.
 pub(crate) fn monotonic_ns() -> u64 {

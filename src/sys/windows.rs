@@ -432,6 +432,11 @@ pub(crate) fn lock_holders(file: &File) -> Vec<u32> {
     Vec::new()
 }
 
+/// Where throwaway files go (the explorer's races): the temp dir.
+pub(crate) fn scratch_dir() -> PathBuf {
+    std::env::temp_dir()
+}
+
 /// Windows has one kind of lock (`LockFileEx`), so `doctor` has no two kinds to compare; and
 /// a directory cannot be fsynced: renames are written through (`MOVEFILE_WRITE_THROUGH`).
 pub(crate) const LOCK_KINDS: LockKinds = LockKinds::OneKind;

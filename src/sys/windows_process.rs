@@ -34,6 +34,9 @@ use windows_sys::Win32::System::Threading::{
 /// Windows has no signals, so this code plays SIGKILL's part ("KILL" in ASCII).
 const KILLED: u32 = 0x4B49_4C4C;
 
+/// Windows runs std's own start-up (`main.rs` has a C `main` only on Unix): nothing to add.
+pub(crate) fn start(_role: super::Role) {}
+
 /// Nanoseconds on QueryPerformanceCounter: one counter for the whole machine, so a value
 /// taken in one process means the same in every other (std's `Instant` promises nothing).
 pub(crate) fn monotonic_ns() -> u64 {
