@@ -261,6 +261,7 @@ say-then = {", "}
 say-then-sale = {"; "}
 say-within = {" "}(within { $within })
 step-spawned = (pid { $pid }) spawned
+step-ready = has its files open and waits at the line for the starting gun
 step-started = hears the starting gun
 step-paused = pauses before its next move: { $next }
 step-finished = finished: { $outcome ->

@@ -197,6 +197,7 @@ say-then = ，
 say-then-sale = ；
 say-within = （{ $within }内）
 step-spawned = （pid { $pid }）已启动
+step-ready = 已打开文件，在起跑线上等发令枪
 step-started = 听到发令枪
 step-paused = 暂停，下一步：{ $next }
 step-finished = 结束：{ $outcome ->

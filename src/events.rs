@@ -27,6 +27,9 @@ pub(crate) enum Event {
     /// The launcher started this buyer's process. Recorded by the launcher itself when it
     /// spawns the child, never sent on the pipe, so buyers stay unchanged.
     Spawned,
+    /// Opened its store and waits at the line for the gun. The launcher fires once every
+    /// buyer has said so (or ended), and keeps no record of it: it is the start, not a step.
+    Ready,
     /// Heard the starting gun.
     Started,
     /// Search step: read the file without buying.

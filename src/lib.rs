@@ -58,7 +58,7 @@
 //!   - `clock`      one monotonic clock shared by all processes
 //! - `shop/`        the shared state and how it changes
 //!   - `purchase`   the race itself: read, delay, check, commit, under a chosen lock scope
-//!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); the only fs2 user
+//!   - `lock`       the one lock guard and waiting policy (re-locks a deleted lock file); the lock calls are sys's
 //!   - `data_file`  reads and atomically replaces data.json (temp file, swap); knows no locking
 //!   - `document`   the data file's JSON: its two numbers found and rewritten, every other byte kept
 //!   - `directory`  resolves the data path once; opens sidecars and temp files, following no link

@@ -137,6 +137,7 @@ fn buy(plan: &BuyerPlan, report: &Reporter) -> Result<()> {
 }
 
 fn buy_from(store: &impl Store, plan: &BuyerPlan, report: &Reporter) -> Result<()> {
+    report.send(Event::Ready);
     if !wait_for_starting_gun() {
         return Ok(()); // The launcher gave up before the start; there is nothing to report.
     }

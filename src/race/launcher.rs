@@ -11,7 +11,7 @@ use super::buyer::BuyerPlan;
 use super::chaos::{self, Victim};
 use super::clock;
 use super::interrupt;
-use super::pipe::{Heard, Listener, Tick};
+use super::pipe::{Heard, Listener, Next, QUIET, Tick};
 use super::relay::Relay;
 use super::secret;
 use super::stepper::{self, Chooser, Conducted, Stage};
@@ -295,28 +295,18 @@ fn hear_race(
         messages: spawned,
         ..Heard::default()
     };
+    let read_error =
+        |e: std::io::Error| Error::buyer(tr!("error-buyer-reports", error = e.to_string()));
+    let mut listener = Listener::new(&field.events);
+    let early = wait_at_the_line(&field.children, &mut listener, &mut heard).map_err(read_error)?;
     // Time zero, taken before the gun fires: no buyer can stamp an event before it.
     let gun_us = clock::micros_since(field.epoch_ns);
     on_tick(Tick::Gun { t_us: gun_us });
-    if interrupt::interrupted() {
-        // Ctrl-C during spawning: no race. The gun is never fired; kill the buyers started.
-        for spawned in &mut field.children {
-            let _ = spawned.child.kill();
-        }
-    } else {
-        // A buyer that already died cannot take its byte; the others still can.
-        match &mut field.gun {
-            Gun::Shared(gun) => {
-                let _ = gun.write_all(&vec![b'g'; field.children.len()]);
-            }
-            Gun::Own(guns) => {
-                for gun in guns {
-                    let _ = gun.write_all(b"g");
-                }
-            }
-        }
+    fire_gun(&mut field.children, &mut field.gun);
+    for message in early {
+        on_tick(Tick::Event(&message));
+        heard.messages.push(message);
     }
-    let mut listener = Listener::new(&field.events);
     let mut conducted = None;
     let scope = field.scope;
     match (pacing, &mut field.gun) {
@@ -344,8 +334,59 @@ fn hear_race(
     }
     let read_result = listener.read_rest(&mut heard, on_tick);
     let race_us = clock::micros_since(field.epoch_ns).saturating_sub(gun_us);
-    read_result.map_err(|e| Error::buyer(tr!("error-buyer-reports", error = e.to_string())))?;
+    read_result.map_err(read_error)?;
     Ok((heard, (gun_us, race_us), conducted))
+}
+
+/// Waits until every buyer has said it is at the line (its store open, the gun next) or has
+/// ended. Windows returns from CreateProcess before the new process has even loaded (Linux
+/// returns after exec): a gun fired at once would start the last buyers late, and the lesson's
+/// race (everyone reads before anyone writes) would not be run. What else a buyer said
+/// meanwhile (a failure to open its store) is returned, to be heard after the gun.
+fn wait_at_the_line(
+    children: &[Spawned],
+    listener: &mut Listener,
+    heard: &mut Heard,
+) -> std::io::Result<Vec<Message>> {
+    let mut starting: Vec<&Spawned> = children.iter().collect();
+    let mut early = Vec::new();
+    while !starting.is_empty() && !interrupt::interrupted() {
+        match listener.next(Some(QUIET))? {
+            Next::Message(message) => {
+                // Whatever a buyer says, it is past its start.
+                starting.retain(|s| s.index != message.buyer);
+                if message.event != Event::Ready {
+                    early.push(message);
+                }
+            }
+            Next::Garbled(line) => heard.garbled.push(line),
+            Next::Quiet => starting.retain(|s| !has_exited(s.child.id())),
+            Next::Closed => break,
+        }
+    }
+    Ok(early)
+}
+
+/// Fires the starting gun: one byte for each buyer. After Ctrl-C during the start there is
+/// no race: the gun is never fired, and the buyers started are killed.
+fn fire_gun(children: &mut [Spawned], gun: &mut Gun) {
+    if interrupt::interrupted() {
+        for spawned in children {
+            let _ = spawned.child.kill();
+        }
+        return;
+    }
+    // A buyer that already died cannot take its byte; the others still can.
+    match gun {
+        Gun::Shared(gun) => {
+            let _ = gun.write_all(&vec![b'g'; children.len()]);
+        }
+        Gun::Own(guns) => {
+            for gun in guns {
+                let _ = gun.write_all(b"g");
+            }
+        }
+    }
 }
 
 /// Whether the child `pid` has exited, without reaping it: the interrupt handler relies on

@@ -1,5 +1,6 @@
-//! The one door to the lock: an exclusive advisory lock (fs2 / flock) on the sidecar file
-//! `<data>.lock`, with the holder's pid written inside. The lock is only as good as the file:
+//! The one door to the lock: an exclusive lock on the sidecar file `<data>.lock` (flock on
+//! Unix, advisory; LockFileEx past the pid slot on Windows, mandatory; `sys::lock_sidecar`),
+//! with the holder's pid written inside. The lock is only as good as the file:
 //! after each lock is granted the path is checked to still name the locked file, and if the
 //! file was deleted or replaced the new one is locked instead.
 
@@ -19,7 +20,8 @@ use crate::lang::tr;
 use crate::sys::{self, Blocking, Share, Writes};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
-/// never leaves digits of a longer one behind.
+/// never leaves digits of a longer one behind. Windows locks only the bytes after it, so a
+/// waiter can still read it there.
 const PID_SLOT: usize = 12;
 /// Lock files locked in one acquisition before giving up: each one was deleted or replaced
 /// right after we locked it, which only something bent on it does.
@@ -101,10 +103,7 @@ impl LockFile {
                 .zip(started)
                 .map(|(t, s)| t.saturating_sub(s.elapsed()));
             let file = self.file.borrow();
-            let lock_exclusive = |blocking| match blocking {
-                Blocking::Try => fs2::FileExt::try_lock_exclusive(&*file),
-                Blocking::Wait => fs2::FileExt::lock_exclusive(&*file),
-            };
+            let lock_exclusive = |blocking| sys::lock_sidecar(&file, PID_SLOT as u64, blocking);
             let waited_for = wait(&lock_exclusive, left, &mut tell);
             drop(file);
             match waited_for {
@@ -117,6 +116,11 @@ impl LockFile {
                 }
                 Err(e) => return Err(self.lock_error(&e)),
             }
+            // The pid first, the path check after: a waiter that tries in between is told
+            // "its holder has written no pid", and the check (a stat, slow on Windows) would
+            // widen that moment. A pid left in a lock file found deleted or replaced is in a
+            // file nobody opens by that path any more.
+            self.write_pid();
             let Some(change) = self.change()? else {
                 return Ok(self.held(waited, relocked));
             };
@@ -187,9 +191,12 @@ impl LockFile {
         Ok(())
     }
 
-    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
-        // Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
+    /// Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
+    fn write_pid(&self) {
         let _ = sys::write_all_at(&self.file.borrow(), self.pid_slot.as_bytes(), 0);
+    }
+
+    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited,
@@ -206,8 +213,7 @@ impl LockFile {
     }
 
     fn unlock(&self) {
-        // Called through fs2 by name: since Rust 1.89 std's own File::unlock shadows it.
-        let _ = fs2::FileExt::unlock(&*self.file.borrow());
+        let _ = sys::unlock_sidecar(&self.file.borrow(), PID_SLOT as u64);
     }
 
     fn lock_error(&self, err: &io::Error) -> Error {

@@ -101,6 +101,7 @@ fn buyer_events(time: &BuyerTime) -> Vec<Value> {
 fn instant(event: &Event) -> Option<(&'static str, Value)> {
     Some(match event {
         Event::Spawned => ("spawned", json!({})),
+        Event::Ready => ("ready", json!({})),
         Event::Started => ("started", json!({})),
         Event::Searched { seen } => ("searched", json!({"seen": seen})),
         Event::LockTimedOut { holder } => ("lock timeout", json!({"holder_pid": holder})),

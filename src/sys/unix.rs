@@ -291,6 +291,21 @@ pub(crate) fn lock_unsupported(err: &io::Error) -> bool {
     )
 }
 
+/// Locks a sidecar (the lock file) exclusively: a flock on the whole file. flock has no byte
+/// ranges and is advisory (it hides no byte from a reader), so `from` means nothing here.
+pub(crate) fn lock_sidecar(file: &File, from: u64, blocking: Blocking) -> io::Result<()> {
+    let _ = from;
+    match blocking {
+        Blocking::Try => fs2::FileExt::try_lock_exclusive(file),
+        Blocking::Wait => fs2::FileExt::lock_exclusive(file),
+    }
+}
+
+pub(crate) fn unlock_sidecar(file: &File, from: u64) -> io::Result<()> {
+    let _ = from;
+    fs2::FileExt::unlock(file)
+}
+
 /// Locks the race gate: a flock on the whole order log. flock is advisory, so the buyers'
 /// appends to the same file go on while launchers hold it.
 pub(crate) fn gate_lock(file: &File, share: Share, blocking: Blocking) -> io::Result<()> {

@@ -346,12 +346,56 @@ pub(crate) fn lock_unsupported(err: &io::Error) -> bool {
 /// a range no one reads or writes excludes only other lockers, as a flock does on Unix.
 const GATE_OFFSET: u64 = 1 << 62;
 
-fn gate_overlapped() -> OVERLAPPED {
+fn overlapped_at(offset: u64) -> OVERLAPPED {
     // SAFETY: a zeroed OVERLAPPED is valid; only the offset is set.
     let mut overlapped: OVERLAPPED = unsafe { std::mem::zeroed() };
-    overlapped.Anonymous.Anonymous.Offset = GATE_OFFSET as u32;
-    overlapped.Anonymous.Anonymous.OffsetHigh = (GATE_OFFSET >> 32) as u32;
+    overlapped.Anonymous.Anonymous.Offset = offset as u32;
+    overlapped.Anonymous.Anonymous.OffsetHigh = (offset >> 32) as u32;
     overlapped
+}
+
+fn gate_overlapped() -> OVERLAPPED {
+    overlapped_at(GATE_OFFSET)
+}
+
+/// Locks the lock file exclusively from byte `from` to the end of any file (LockFileEx).
+/// Windows locks are mandatory: a lock over the pid slot before `from` (fs2 locks the whole
+/// file) would stop every waiter reading whose lock it waits for. A lock over the whole file,
+/// as an outside program may take, still overlaps this range, so the two exclude each other.
+pub(crate) fn lock_sidecar(file: &File, from: u64, blocking: Blocking) -> io::Result<()> {
+    let mut flags = LOCKFILE_EXCLUSIVE_LOCK;
+    if blocking == Blocking::Try {
+        flags |= LOCKFILE_FAIL_IMMEDIATELY;
+    }
+    let len = u64::MAX - from;
+    let mut overlapped = overlapped_at(from);
+    let handle = file.as_raw_handle() as HANDLE;
+    // SAFETY: `handle` is open and `overlapped` outlives the (synchronous) call.
+    let locked = unsafe {
+        LockFileEx(
+            handle,
+            flags,
+            0,
+            len as u32,
+            (len >> 32) as u32,
+            &mut overlapped,
+        )
+    };
+    if locked == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub(crate) fn unlock_sidecar(file: &File, from: u64) -> io::Result<()> {
+    let len = u64::MAX - from;
+    let mut overlapped = overlapped_at(from);
+    let handle = file.as_raw_handle() as HANDLE;
+    // SAFETY: as in `lock_sidecar`; the range is the one it locked.
+    if unsafe { UnlockFileEx(handle, 0, len as u32, (len >> 32) as u32, &mut overlapped) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Locks the race gate: `LockFileEx` on one byte at [`GATE_OFFSET`] of the order log.

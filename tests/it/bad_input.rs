@@ -1,10 +1,16 @@
 //! Bad input gets one clear error naming the file or flag and how to fix it, a documented
 //! exit code, and leaves the data file byte-identical.
 
+#[cfg(unix)]
+use crate::common::Run;
 use crate::common::exit::{BAD_DATA, ENVIRONMENT, USAGE};
-use crate::common::{Run, Tally, TestEnv, grab_tickets};
-use std::fs::{self, Permissions};
+use crate::common::{Tally, TestEnv, grab_tickets};
+use std::fs;
+#[cfg(unix)]
+use std::fs::Permissions;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 
 /// Runs with `flags` against a data file holding `contents`, and checks that the run exits
@@ -179,14 +185,17 @@ fn a_data_path_ending_in_a_slash_is_refused_before_anything_is_created() {
             "{path}"
         );
     }
-    // The same through a link, and with explore.
-    std::os::unix::fs::symlink("good.json/", env.path("empty/sub/link")).unwrap();
-    grab_tickets()
-        .data(&env.path("empty/sub/link"))
-        .lang("zh")
-        .run()
-        .assert_code(BAD_DATA)
-        .assert_stderr_contains("指的是目录而不是文件");
+    // The same through a link (Unix: Windows refuses every reparse point), and with explore.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("good.json/", env.path("empty/sub/link")).unwrap();
+        grab_tickets()
+            .data(&env.path("empty/sub/link"))
+            .lang("zh")
+            .run()
+            .assert_code(BAD_DATA)
+            .assert_stderr_contains("指的是目录而不是文件");
+    }
     grab_tickets()
         .arg("explore")
         .data(&env.path("empty/good.json/"))
@@ -250,6 +259,7 @@ fn a_damaged_order_log_is_named() {
 
 /// Runs as an unprivileged user (root ignores file permissions), in a directory that user
 /// may read but not write.
+#[cfg(unix)]
 fn run_as_nobody(env: &TestEnv) -> Run {
     fs::set_permissions(env.dir.path(), Permissions::from_mode(0o555)).unwrap();
     fs::set_permissions(&env.data, Permissions::from_mode(0o644)).unwrap();
@@ -267,6 +277,8 @@ fn run_as_nobody(env: &TestEnv) -> Run {
     run
 }
 
+// Unix-only: permission bits, and a run as user nobody (root ignores them).
+#[cfg(unix)]
 #[test]
 fn a_directory_that_is_not_writable_is_reported() {
     let env = TestEnv::new();
@@ -278,6 +290,8 @@ fn a_directory_that_is_not_writable_is_reported() {
         .assert_data_untouched();
 }
 
+// Unix-only: permission bits, and a run as user nobody (root ignores them).
+#[cfg(unix)]
 #[test]
 fn a_read_only_directory_with_its_sidecars_in_place_changes_nothing() {
     let env = TestEnv::new();
@@ -297,6 +311,8 @@ fn a_read_only_directory_with_its_sidecars_in_place_changes_nothing() {
     );
 }
 
+// Unix-only: permission bits, and a run as user nobody (root ignores them).
+#[cfg(unix)]
 #[test]
 fn a_lock_file_that_is_not_writable_is_reported() {
     let env = TestEnv::new();
@@ -374,6 +390,8 @@ fn every_error_is_one_line_in_one_style_with_a_hint() {
     }
 }
 
+// Unix-only: a FIFO, an AF_UNIX socket file and /dev/null as the data path.
+#[cfg(unix)]
 #[test]
 fn a_fifo_a_device_or_a_socket_as_the_data_path_is_refused_at_once() {
     let env = TestEnv::new();

@@ -4,7 +4,9 @@
 //! replays its kills: the same victims at the same steps.
 
 use crate::common::{Race, Run, TestEnv};
+#[cfg(unix)]
 use crate::pg_cluster;
+#[cfg(unix)]
 use crate::pg_cluster::Db;
 
 const RUNS: u64 = 300;
@@ -172,6 +174,7 @@ const LOCKED_STEPS: &[&str] = &[
 ];
 
 /// Runs seed `seed` on `db` and checks every invariant in the report and in the tables.
+#[cfg(unix)]
 fn chaos_run_on_database(db: &Db, seed: u64) -> Kills {
     let (mode, steps) = DATABASE_MODES[(seed % 4) as usize];
     // Random step kills may miss a rare step in a short suite: buyer 1 also dies at each of
@@ -196,6 +199,8 @@ fn chaos_run_on_database(db: &Db, seed: u64) -> Kills {
     kills_in(&run)
 }
 
+// Unix-only: the PostgreSQL cluster runs as user postgres (runuser(1), a Unix socket).
+#[cfg(unix)]
 #[test]
 fn chaos_runs_on_a_database_never_oversell_and_account_for_every_ticket() {
     // Two threads, each with a database of its own (every run restocks it).

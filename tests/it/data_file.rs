@@ -3,8 +3,11 @@
 //! permission bits, and goes through the user's symbolic link to the real file, leaving the
 //! link in place.
 
-use crate::common::{TestEnv, grab_tickets};
+use crate::common::TestEnv;
+#[cfg(unix)]
+use crate::common::grab_tickets;
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::{PermissionsExt as _, symlink};
 
 /// `text` with its `"ticket_num"` value replaced and `"seq"` added after it, as grab-tickets
@@ -44,6 +47,8 @@ fn a_run_changes_only_the_two_numbers_and_keeps_every_other_byte() {
     assert_eq!(again, expected, "{}", run.context());
 }
 
+// Unix-only: permission bits (Windows files have ACLs, not a mode).
+#[cfg(unix)]
 #[test]
 fn a_private_data_file_stays_private() {
     let env = TestEnv::new();
@@ -55,6 +60,8 @@ fn a_private_data_file_stays_private() {
     }
 }
 
+// Unix-only: a symbolic link (on Windows making one needs a privilege).
+#[cfg(unix)]
 #[test]
 fn a_symlinked_data_file_is_written_through_and_the_link_kept() {
     let env = TestEnv::new();

@@ -81,6 +81,10 @@ fn explore_and_its_board_speak_chinese() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so exploring every schedule outlasts the 60 s backstop"
+)]
 fn explore_counts_every_interleaving_and_the_distinct_schedules_in_both_languages() {
     let env = TestEnv::new();
     let explore = |lang: &str, extra: &[&str]| {

@@ -1,9 +1,10 @@
 //! Ctrl-C on the launcher stops and reaps the buyers and prints a partial report; a launcher
-//! that is SIGKILLed takes its buyers with it. Both tests wait for the buyers' own output
+//! that is SIGKILLed (TerminateProcess on Windows) takes its buyers with it. Both tests wait for the buyers' own output
 //! and for their processes to end (signals), never for a fixed sleep.
 
+#[cfg(unix)]
 use crate::common::exit::INTERRUPTED;
-use crate::common::process::wait_until_gone;
+use crate::common::process::{killed_outright, wait_until_gone};
 use crate::common::{BACKSTOP, TestEnv};
 
 /// Buyer pids from the step-by-step narration's "(pid N) searches" lines (`--verbose`).
@@ -28,6 +29,8 @@ fn assert_all_gone(pids: &[u32]) {
     }
 }
 
+// Unix-only: SIGINT; Windows' Ctrl-C is a console event a test cannot send without a console.
+#[cfg(unix)]
 #[test]
 fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let env = TestEnv::new();
@@ -81,14 +84,16 @@ fn a_killed_launcher_takes_its_buyers_with_it() {
     });
     let pids = buyer_pids(seen);
     assert_eq!(pids.len(), 3, "{seen:?}");
-    launcher.signal(libc::SIGKILL); // No handler runs in the launcher.
+    launcher.kill(); // SIGKILL or TerminateProcess: no handler runs in the launcher.
     let run = launcher.finish();
-    run.assert_that(run.code().is_none(), "the launcher was not killed");
+    run.assert_that(killed_outright(&run.status), "the launcher was not killed");
     assert_all_gone(&pids);
     // Every buyer is gone, so nothing can change the file any more: no orphan kept buying.
     run.assert_tickets_left(3);
 }
 
+// Unix-only: SIGHUP, a signal Windows has not.
+#[cfg(unix)]
 #[test]
 fn a_hangup_stops_the_race_like_ctrl_c() {
     let env = TestEnv::new();
@@ -103,6 +108,8 @@ fn a_hangup_stops_the_race_like_ctrl_c() {
     assert_all_gone(&pids);
 }
 
+// Unix-only: SIGINT then SIGTERM, signals Windows has not.
+#[cfg(unix)]
 #[test]
 fn a_second_signal_stops_at_once_and_says_so() {
     let env = TestEnv::new();

@@ -1,8 +1,10 @@
 //! Waiting for the lock: a buyer says once whom it waits for, and `--lock-timeout` makes it
 //! give up with its own outcome; the launcher itself names an outside holder.
 
+#[cfg(unix)]
 use crate::common::exit::ENVIRONMENT;
 use crate::common::{Tally, TestEnv};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 
 #[test]
@@ -41,6 +43,8 @@ fn the_text_report_counts_lock_timeouts() {
         .assert_stdout_contains("OK: 3 tickets, 1 sold, 1 lock timeout");
 }
 
+// Unix-only: the test holds the lock with flock(2) and writes its pid beside it.
+#[cfg(unix)]
 #[test]
 fn an_outside_lock_holder_is_named_and_the_launcher_gives_up_in_time() {
     let env = TestEnv::new();

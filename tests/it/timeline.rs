@@ -108,6 +108,8 @@ fn a_piped_timeline_has_no_colour_codes() {
         .assert_stdout_lacks("\x1b");
 }
 
+// Unix-only: runs on a pty (a Windows console cannot be handed to a child here).
+#[cfg(unix)]
 #[test]
 fn a_timeline_on_a_terminal_is_coloured() {
     let env = TestEnv::new();
@@ -120,6 +122,8 @@ fn a_timeline_on_a_terminal_is_coloured() {
         .assert_stdout_contains("\x1b[");
 }
 
+// Unix-only: runs on a pty (a Windows console cannot be handed to a child here).
+#[cfg(unix)]
 #[test]
 fn a_timeline_on_a_terminal_with_no_color_set_is_plain() {
     let env = TestEnv::new();

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::process::Live;
 use crate::common::{self, Race, Run, TestEnv};
+#[cfg(unix)]
 use crate::pg_cluster::{self, Db, on};
 use serde_json::Value;
 
@@ -50,6 +51,7 @@ fn file_sold(env: &TestEnv) -> impl Fn() -> bool + '_ {
 }
 
 /// Whether the orders table holds the first sale.
+#[cfg(unix)]
 fn db_sold(db: &Db) -> impl Fn() -> bool + '_ {
     || {
         db.client()
@@ -152,6 +154,8 @@ fn a_data_file_deleted_under_a_locked_run_is_unknown_in_chinese() {
         .assert_stderr_contains("在抢票过程中被删除");
 }
 
+// Unix-only: the PostgreSQL cluster runs as user postgres (runuser(1), a Unix socket).
+#[cfg(unix)]
 #[test]
 fn a_stock_row_deleted_mid_race_leaves_the_stock_unknown() {
     for json in [false, true] {
@@ -163,6 +167,7 @@ fn a_stock_row_deleted_mid_race_leaves_the_stock_unknown() {
 }
 
 /// One run on a database of its own (`db_sold` counts every order in it).
+#[cfg(unix)]
 fn a_stock_row_deleted_mid_race_on(db: &Db, json: bool) {
     let race = || {
         on(&db.url())
@@ -191,6 +196,8 @@ fn a_stock_row_deleted_mid_race_on(db: &Db, json: bool) {
     }
 }
 
+// Unix-only: the PostgreSQL cluster runs as user postgres (runuser(1), a Unix socket).
+#[cfg(unix)]
 #[test]
 fn a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4() {
     // A cluster of its own: stopping the shared one would break the other tests.
@@ -212,6 +219,8 @@ fn a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4() {
 
 /// A stock row changed by hand into what no stock can be is bad data (exit 3) with the column
 /// named, never a huge unsigned count the buyers sell from forever; nothing is sold or changed.
+// Unix-only: the PostgreSQL cluster runs as user postgres (runuser(1), a Unix socket).
+#[cfg(unix)]
 #[test]
 fn a_stock_row_negative_or_not_whole_is_refused_and_nothing_changes() {
     let Some(db) = pg_cluster::database("hand_edited_row") else {

@@ -140,7 +140,11 @@ impl Narrator {
         let was_holding = self.track(message);
         let bookkeeping = matches!(
             message.event,
-            Event::Spawned | Event::Started | Event::Finished { .. } | Event::Paused { .. }
+            Event::Spawned
+                | Event::Ready
+                | Event::Started
+                | Event::Finished { .. }
+                | Event::Paused { .. }
         );
         match self.detail {
             Detail::Steps if bookkeeping => return Vec::new(),
@@ -226,7 +230,11 @@ impl Narrator {
     /// the timeline and `--verbose` (spawn, start, finish).
     fn clause(&self, message: &Message, was_holding: bool) -> Option<Clause> {
         Some(match &message.event {
-            Event::Spawned | Event::Started | Event::Finished { .. } | Event::Paused { .. } => {
+            Event::Spawned
+            | Event::Ready
+            | Event::Started
+            | Event::Finished { .. }
+            | Event::Paused { .. } => {
                 return None;
             }
             Event::Relocked { lock_file } => Clause::Relocked(*lock_file),

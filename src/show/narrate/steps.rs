@@ -15,6 +15,7 @@ impl Narrator {
         let one = "one";
         match &message.event {
             Event::Spawned => tr!("step-spawned", pid = message.pid),
+            Event::Ready => tr!("step-ready"),
             Event::Started => tr!("step-started"),
             Event::Paused { before } => tr!("step-paused", next = describe_move(*before)),
             Event::Finished {

@@ -265,12 +265,14 @@ impl Race {
 
     /// Runs to the end with stdout and stderr each on a terminal of its own (a pty), as a
     /// person at a terminal would see them.
+    #[cfg(unix)]
     pub(crate) fn run_on_terminal(self) -> Run {
         self.start(Screen::Terminal, Screen::Terminal).finish()
     }
 
     /// Runs to the end with stdout into a pipe and stderr on a terminal, as in
     /// `grab-tickets > report.txt` typed at a terminal.
+    #[cfg(unix)]
     pub(crate) fn run_piped_with_stderr_on_terminal(self) -> Run {
         self.start(Screen::Pipe, Screen::Terminal).finish()
     }

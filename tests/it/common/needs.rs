@@ -65,6 +65,7 @@ impl Need {
 
 /// Whether this process runs as root; when not, the test on this thread is reported missing
 /// its need (SKIPPED, or a failure where root is required).
+#[cfg(unix)]
 pub(crate) fn root(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;

@@ -1,14 +1,19 @@
 //! Starting the binary with its stdout and stderr on pipes or terminals, following it while it
-//! runs, and waiting for processes to end: on signals (a line, a closed pipe, a pidfd), with
-//! BACKSTOP as the only timeout.
+//! runs, and waiting for processes to end: on signals (a line, a closed pipe, a pidfd or a
+//! process handle), with BACKSTOP as the only timeout. Terminals (a pty) and signals are
+//! Unix's; on Windows a run has pipes only and ends by `Child::kill` (TerminateProcess).
 
 use std::cell::OnceCell;
+#[cfg(unix)]
 use std::ffi::CStr;
+#[cfg(unix)]
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,18 +24,24 @@ use super::{BACKSTOP, DataFile, Run};
 #[derive(Clone, Copy)]
 pub(crate) enum Screen {
     Pipe,
+    /// A pseudo-terminal: Unix's; a Windows console cannot be handed to a child this way.
+    #[cfg(unix)]
     Terminal,
 }
 
 impl Screen {
     /// The end the test reads, and the end the child writes to.
-    fn open(self) -> (File, File) {
+    fn open(self) -> (Box<dyn Read + Send>, Stdio) {
         match self {
             Screen::Pipe => {
                 let (ours, theirs) = io::pipe().expect("create a pipe");
-                (OwnedFd::from(ours).into(), OwnedFd::from(theirs).into())
+                (Box::new(ours), theirs.into())
             }
-            Screen::Terminal => pty(),
+            #[cfg(unix)]
+            Screen::Terminal => {
+                let (ours, theirs) = pty();
+                (Box::new(ours), theirs.into())
+            }
         }
     }
 }
@@ -122,10 +133,17 @@ impl Live {
         Ok(())
     }
 
+    #[cfg(unix)]
     pub(crate) fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) on our own child, which has not been reaped yet.
         let sent = unsafe { libc::kill(self.pid() as libc::pid_t, signal) };
         assert_eq!(sent, 0, "kill: {}", io::Error::last_os_error());
+    }
+
+    /// Kills the launcher outright, no handler run: SIGKILL on Unix, TerminateProcess on
+    /// Windows (both what `Child::kill` does).
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().expect("kill grab-tickets");
     }
 
     /// Waits for the run to end (the backstop kills it), then returns it with everything it
@@ -164,9 +182,24 @@ impl Live {
     }
 }
 
+/// Whether `status` is that of a process killed outright by [`Live::kill`]: SIGKILL on
+/// Unix; on Windows std's TerminateProcess gives exit code 1, which is all there is to see.
+pub(crate) fn killed_outright(status: &ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        status.signal() == Some(libc::SIGKILL)
+    }
+    #[cfg(windows)]
+    {
+        status.code() == Some(1)
+    }
+}
+
 /// Waits until process `pid` has ended (a zombie nobody has reaped yet counts: it can no
 /// longer act), at most `timeout`; false if it is still running then. It waits on a pidfd,
 /// which becomes readable the moment the process ends, so no time is spent polling.
+#[cfg(unix)]
 pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
@@ -199,8 +232,38 @@ pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
     }
 }
 
+/// Waits until process `pid` has ended, at most `timeout`; false if it is still running then.
+/// It waits on the process's handle, signalled the moment the process ends. A pid nobody
+/// holds a handle to any more may be reused, but not within one test's few seconds.
+#[cfg(windows)]
+pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0, WAIT_TIMEOUT};
+    use windows_sys::Win32::System::Threading::{
+        OpenProcess, PROCESS_SYNCHRONIZE, WaitForSingleObject,
+    };
+    // SAFETY: OpenProcess returns a new handle or null; it is closed before returning.
+    unsafe {
+        let process = OpenProcess(PROCESS_SYNCHRONIZE, 0, pid);
+        if process.is_null() {
+            return true; // No such process: it has ended and nothing holds it.
+        }
+        let ms = timeout.as_millis().min(u128::from(u32::MAX - 1)) as u32;
+        let waited = WaitForSingleObject(process, ms);
+        CloseHandle(process);
+        match waited {
+            WAIT_OBJECT_0 => true,
+            WAIT_TIMEOUT => false,
+            other => panic!(
+                "WaitForSingleObject: {other} {}",
+                io::Error::last_os_error()
+            ),
+        }
+    }
+}
+
 /// A new pseudo-terminal, 100 columns wide: the end the test reads, and the end the child
 /// writes to (its terminal).
+#[cfg(unix)]
 fn pty() -> (File, File) {
     fn check(result: libc::c_int, what: &str) -> libc::c_int {
         assert!(result >= 0, "{what}: {}", io::Error::last_os_error());

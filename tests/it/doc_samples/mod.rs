@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+#[cfg(unix)]
 use crate::common::needs;
+#[cfg(unix)]
 use crate::pg_cluster;
 use parse::{Need, Sample};
 
@@ -174,26 +176,36 @@ fn samples_needing(need: Need) -> Vec<Sample> {
         .collect()
 }
 
+// Unix-only: the samples are POSIX shell commands, run by sh(1).
+#[cfg(unix)]
 #[test]
 fn the_readme_samples_print_what_they_show() {
     assert!(check_doc("README.md") >= 3, "README.md shows three races");
 }
 
+// Unix-only: the samples are POSIX shell commands, run by sh(1).
+#[cfg(unix)]
 #[test]
 fn the_guide_samples_print_what_they_show() {
     assert!(check_doc("docs/guide.md") > 0);
 }
 
+// Unix-only: the samples are POSIX shell commands, run by sh(1).
+#[cfg(unix)]
 #[test]
 fn the_lesson_samples_print_what_they_show() {
     assert!(check_doc("docs/lesson.md") > 0);
 }
 
+// Unix-only: the samples are POSIX shell commands, run by sh(1).
+#[cfg(unix)]
 #[test]
 fn the_chinese_lesson_samples_print_what_they_show() {
     assert!(check_doc("docs/lesson.zh.md") > 0);
 }
 
+// Unix-only: the samples are POSIX shell commands, run by sh(1).
+#[cfg(unix)]
 #[test]
 fn the_other_docs_samples_print_what_they_show() {
     for name in DOCS {
@@ -211,6 +223,8 @@ fn the_other_docs_samples_print_what_they_show() {
     }
 }
 
+// Unix-only: the PostgreSQL cluster runs as user postgres (runuser(1), a Unix socket).
+#[cfg(unix)]
 #[test]
 fn the_database_samples_print_what_they_show_on_a_test_cluster() {
     let samples = samples_needing(Need::Postgres);
@@ -227,6 +241,8 @@ fn the_database_samples_print_what_they_show_on_a_test_cluster() {
     }
 }
 
+// Unix-only: drives Debian's Chromium, which the Windows build cannot start.
+#[cfg(unix)]
 #[test]
 fn the_browser_samples_print_what_they_show_in_chromium() {
     let samples = samples_needing(Need::Chromium);
