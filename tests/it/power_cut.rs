@@ -74,7 +74,14 @@ fn the_durable_protocol_recovers_from_every_crash_state_under_both_models() {
     );
     for model in ["weak", "ordered"] {
         for result in under(&json, model) {
-            assert!(result["crash_states"].as_u64().unwrap() > 100, "{result}");
+            // The portable path renames the data file in (no exchange, no spare name), so
+            // each start records fewer operations and builds fewer states.
+            let floor = if cfg!(feature = "portable-unix") {
+                50
+            } else {
+                100
+            };
+            assert!(result["crash_states"].as_u64().unwrap() > floor, "{result}");
             assert_eq!(result["vulnerable"], 0, "{result}");
         }
     }
@@ -104,8 +111,10 @@ fn the_shipped_protocol_swaps_the_data_file_in_before_the_order_is_synced() {
     let (run, json) = power_cut(&["--model", "ordered"], None);
     run.assert_code(exit::OK);
     let ops = json["starts"][0]["operations"].as_array().unwrap();
-    let first = |op: &str| ops.iter().position(|s| s["op"]["op"] == op).unwrap();
-    assert!(first("exchange") < first("sync_file"), "{}", run.context());
+    let first = |op: &str| ops.iter().position(|s| s["op"]["op"] == op);
+    // Linux exchanges the new data file in; the portable path renames it over the old one.
+    let swap = first("exchange").or_else(|| first("rename")).unwrap();
+    assert!(swap < first("sync_file").unwrap(), "{}", run.context());
 }
 
 #[test]
