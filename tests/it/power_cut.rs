@@ -171,7 +171,6 @@ fn the_text_tells_each_vulnerable_state_as_a_story_and_a_timeline() {
         .args(["--no-fsync", "--model", "weak", "--lang", "en"])
         .run();
     run.assert_code(exit::CHECK_FAILED);
-    let out = run.stdout();
     for expected in [
         "crash states",
         "Vulnerable under the weak model",
@@ -181,11 +180,7 @@ fn the_text_tells_each_vulnerable_state_as_a_story_and_a_timeline() {
         "(lost)",
         "What went wrong",
     ] {
-        assert!(
-            out.contains(expected),
-            "{expected:?} missing:\n{}",
-            run.context()
-        );
+        run.assert_stdout_contains(expected);
     }
 }
 
@@ -199,17 +194,12 @@ fn the_story_is_told_in_chinese_too() {
         .args(["--no-fsync", "--model", "ordered", "--lang", "zh"])
         .run();
     run.assert_code(exit::CHECK_FAILED);
-    let out = run.stdout();
     for expected in ["崩溃状态", "被告知", "时间线：", "（丢失）", "出了什么问题"]
     {
-        assert!(
-            out.contains(expected),
-            "{expected:?} missing:\n{}",
-            run.context()
-        );
+        run.assert_stdout_contains(expected);
     }
     for english in ["crash states", "Timeline", "was told", "lost)"] {
-        assert!(!out.contains(english), "{english:?} in:\n{}", run.context());
+        run.assert_stdout_lacks(english);
     }
 }
 
