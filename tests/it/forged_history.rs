@@ -19,8 +19,8 @@ fn race_with_a_sale_by(env: &TestEnv, jump: u64, run: &str, shape: fn(Race) -> R
         .tickets(40)
         .buyers(2)
         .per_buyer("all")
-        // About a second of selling in which the forged sale lands, however slowly Python
-        // starts on a loaded machine.
+        // Sales slow enough that the test takes the lock before the stock is gone; Python's
+        // start then waits under that lock (see `hand_sale`), not against the race.
         .delay("20..30");
     let live: Live = shape(race).spawn();
     wait_for_sales(env, 2);
@@ -97,18 +97,17 @@ fn a_sale_one_past_the_top_is_believed_and_uppercase_hex_is_another_program() {
         .assert_tickets_left(0);
 }
 
-/// Takes the lock as the protocol says, then raises `ticket_num` by hand and writes no entry:
-/// the edit a person makes in a text editor, holding the lock or not.
+/// Raises `ticket_num` by hand and writes no entry: the edit a person makes in a text editor.
+/// The test holds the lock for it (the protocol's lock, so no sale is torn), which also keeps
+/// the race from selling out before Python has started on a loaded machine.
 const HAND_EDIT: &str = r#"
-import fcntl, json, os, sys
+import json, os, sys
 d = sys.argv[1]
-with open(d + ".lock", "r+") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    data = json.load(open(d))
-    data["ticket_num"] += 5
-    with open(d + ".edit.tmp", "w") as tmp:
-        json.dump(data, tmp)
-    os.rename(d + ".edit.tmp", d)
+data = json.load(open(d))
+data["ticket_num"] += 5
+with open(d + ".edit.tmp", "w") as tmp:
+    json.dump(data, tmp)
+os.rename(d + ".edit.tmp", d)
 "#;
 
 /// The same fact the database store reports for its stock row (tests/it/pg_limits.rs): a
@@ -126,11 +125,18 @@ fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
         .json()
         .spawn();
     wait_for_sales(&env, 2);
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(env.lock_file())
+        .expect("the race made the lock file");
+    lock.lock().expect("take the lock the buyers share");
     let edit = Command::new("python3")
         .args(["-c", HAND_EDIT])
         .arg(&env.data)
         .output()
         .unwrap();
+    drop(lock);
     assert!(
         edit.status.success(),
         "{}",
