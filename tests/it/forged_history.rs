@@ -17,8 +17,8 @@ fn race_during(env: &TestEnv, shape: fn(Race) -> Race, outsider: impl FnOnce(&Te
         .tickets(40)
         .buyers(2)
         .per_buyer("all")
-        // About a second of selling in which the forged sale lands, however slowly Python
-        // starts on a loaded machine.
+        // Sales slow enough that the test takes the lock before the stock is gone; Python's
+        // start then waits under that lock (see `hand_sale`), not against the race.
         .delay("20..30");
     let live: Live = shape(race).spawn();
     wait_for_sales(env, 2);
@@ -108,7 +108,8 @@ fn a_sale_one_past_the_top_is_believed_and_uppercase_hex_is_another_program() {
 #[test]
 fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
     let env = TestEnv::new();
-    // Takes the lock as the protocol says, raises `ticket_num` by hand, writes no entry.
+    // Under the buyers' lock (held by the test, see `hand`), raises `ticket_num` by hand and
+    // writes no entry.
     race_during(&env, Race::json, |env| hand_edit(env, 5))
         .assert_code(BAD_DATA)
         .assert_status("changed_outside")

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """hand_sale.py - one sale appended by hand, as another program would, for the tests.
 
-    hand_sale.py DATA_PATH [--seq-jump N] [--fields JSON]
-    hand_sale.py DATA_PATH --raise-stock N
+    hand_sale.py DATA_PATH [--lock-held] [--seq-jump N] [--fields JSON]
+    hand_sale.py DATA_PATH [--lock-held] --raise-stock N
 
 Takes the lock as the protocol says (flock on DATA_PATH.lock), appends one order entry whose
 seq is N past the last entry's (1: keeps the protocol; more: forges history), with the keys
 in --fields replacing the entry's own (an odd `run`, a `buyer` that is a name, extra keys),
-then writes the data file to match, so only what was changed on purpose gives it away.
+then writes the data file to match (--lock-held: the caller already holds the lock for it,
+so the sale cannot wait behind a race that sells out meanwhile), so only what was changed on purpose gives it away.
 Exits non-zero, saying why, if the stock was sold out first: a buyer that keeps the protocol
 never sells what is not there, and the test's race ended too soon.
 
@@ -27,13 +28,15 @@ ENTRY = 160  # every ledger entry is exactly this many bytes, the newline includ
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("data_path")
+    p.add_argument("--lock-held", action="store_true")
     p.add_argument("--seq-jump", type=int, default=1)
     p.add_argument("--fields", type=json.loads, default={})
     p.add_argument("--raise-stock", type=int, default=None)
     args = p.parse_args()
     d = args.data_path
     with open(d + ".lock", "r+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not args.lock_held:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if args.raise_stock is not None:
             raise_stock(d, args.raise_stock)
             return

@@ -71,7 +71,7 @@ fn a_wrong_password_in_the_query_string_is_not_repeated_in_the_error() {
     );
 }
 
-/// The buyers of the launcher `pid`, once `count` of them are alive.
+/// The buyers of the launcher `pid`, once `count` of them have exec'ed as buyers.
 fn buyers_of(pid: u32, count: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -85,6 +85,9 @@ fn buyers_of(pid: u32, count: usize) -> Vec<u32> {
                     after.split_whitespace().nth(1) == Some(&pid.to_string())
                 })
             })
+            // A child between fork and exec still shows the launcher's command line: it is a
+            // buyer to look at only once it has exec'ed as `grab-tickets buyer --plan ...`.
+            .filter(|child| has_execed_as_a_buyer(*child))
             .collect();
         if children.len() >= count {
             return children;
@@ -95,6 +98,13 @@ fn buyers_of(pid: u32, count: usize) -> Vec<u32> {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether `/proc/PID/cmdline` is a buyer's own (`EXE buyer ...`), not the launcher's it was
+/// forked with.
+fn has_execed_as_a_buyer(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).nth(1) == Some(b"buyer".as_slice()))
 }
 
 #[test]

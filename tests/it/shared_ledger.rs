@@ -240,6 +240,10 @@ fn an_independent_program_following_the_protocol_shares_the_race_and_the_report_
 /// Appends one sale by hand, as another program would (tests/it/hand_sale.py): under the
 /// lock, `seq_jump` past the last entry's seq, with `fields` replacing the entry's own keys,
 /// and the data file written to match.
+///
+/// The test takes the lock itself before Python starts and holds it until the sale is written:
+/// the race's buyers wait at the lock meanwhile, so however slowly Python starts on a loaded
+/// machine the race cannot sell out under it (it used to, and the sale found no stock).
 #[cfg(unix)]
 pub(crate) fn hand_sale(env: &TestEnv, seq_jump: u64, fields: Value) {
     hand(
@@ -260,15 +264,24 @@ pub(crate) fn hand_edit(env: &TestEnv, by: u64) {
     hand(env, &["--raise-stock", &by.to_string()]);
 }
 
+/// Runs tests/it/hand_sale.py with the buyers' lock already taken here (see `hand_sale`).
 #[cfg(unix)]
 fn hand(env: &TestEnv, args: &[&str]) {
+    let lock = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(env.lock_file())
+        .expect("the race made the lock file");
+    lock.lock().expect("take the lock the buyers share");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/hand_sale.py");
     let sale = Command::new("python3")
         .arg(script)
         .arg(&env.data)
+        .arg("--lock-held")
         .args(args)
         .output()
         .expect("python3 runs the hand sale (python3 is part of the machine)");
+    drop(lock);
     assert!(
         sale.status.success(),
         "{}",
@@ -286,8 +299,8 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
         .tickets(40)
         .buyers(2)
         .per_buyer("all")
-        // 40 sales of 20 ms or more in turn: about a second in which the odd sale can land,
-        // however slowly Python starts on a loaded machine.
+        // 40 sales of 20 ms or more in turn: the test takes the lock long before the stock is
+        // gone, and Python's start waits under it (see `hand_sale`), not against the race.
         .delay("20..30")
         .json()
         .spawn();
