@@ -91,7 +91,8 @@
 //!   - `power_cut`  `explore --power-cut`'s counts and the timeline of each vulnerable state
 //!   - `power_story` the short story of a vulnerable state: why each confirmed sale was lost
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
-//!   every Unix and the fallbacks macOS gets, `windows`; `*_volume`: which filesystem a
+//!   every Unix and the fallbacks macOS gets, `windows`; `*_process`: processes, signals
+//!   and the clock; `windows_lock`: Win32's lock ranges; `*_volume`: which filesystem a
 //!   directory is on); nothing else names an OS; `record`
 //!   the power-cut recorder the calls report to when `GRAB_TICKETS_RECORD` is set
 

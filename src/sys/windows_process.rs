@@ -150,41 +150,49 @@ pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) {
 }
 
 /// The job object every buyer joins: killed as one, and closed (so every buyer dies) when
-/// the launcher dies, whatever kills it (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE).
-fn job() -> HANDLE {
+/// the launcher dies, whatever kills it (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). A job without
+/// that limit would let buyers outlive the launcher, so failing to set it is an error.
+fn job() -> io::Result<HANDLE> {
     let existing = JOB.load(Ordering::SeqCst);
     if existing != 0 {
-        return existing as HANDLE;
+        return Ok(existing as HANDLE);
     }
     // SAFETY: an anonymous job with default security; the limit struct is zeroed but for
-    // the one flag.
+    // the one flag; the handle is closed again if the limit cannot be set.
     unsafe {
         let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
         if job.is_null() {
-            return job;
+            return Err(io::Error::last_os_error());
         }
         let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = std::mem::zeroed();
         limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-        SetInformationJobObject(
+        let set = SetInformationJobObject(
             job,
             JobObjectExtendedLimitInformation,
             (&raw const limits).cast(),
             size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
         );
+        if set == 0 {
+            let err = io::Error::last_os_error();
+            CloseHandle(job);
+            return Err(err);
+        }
         JOB.store(job as usize, Ordering::SeqCst);
-        job
+        Ok(job)
     }
 }
 
-/// Puts a spawned buyer into the job. A buyer could run a moment before it joins; it only
+/// Puts a spawned buyer into the job; an error means it is not in it (the caller kills it,
+/// for it would outlive the launcher). A buyer could run a moment before it joins; it only
 /// waits for the starting gun then, so nothing escapes the job that matters.
-pub(crate) fn enroll_buyer(child: &Child, first: bool) {
+pub(crate) fn enroll_buyer(child: &Child, first: bool) -> io::Result<()> {
     let _ = first;
-    let job = job();
-    if !job.is_null() {
-        // SAFETY: both handles are open; failure leaves the buyer outside the job only.
-        unsafe { AssignProcessToJobObject(job, child.as_raw_handle() as HANDLE) };
+    let job = job()?;
+    // SAFETY: both handles are open for the call.
+    if unsafe { AssignProcessToJobObject(job, child.as_raw_handle() as HANDLE) } == 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(())
 }
 
 /// Kills every buyer in the job at once (TerminateJobObject). Safe from the Ctrl-C handler,
