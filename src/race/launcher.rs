@@ -258,7 +258,7 @@ fn spawn_one(
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
     command.env_remove("PGPASSWORD");
-    crate::sys::join_buyers(&mut command, first);
+    crate::sys::join_buyers(&mut command, first)?;
     command
         .arg("buyer")
         .arg("--plan")

@@ -113,8 +113,9 @@ static BUYERS: AtomicI32 = AtomicI32::new(0);
 /// Puts a buyer about to be spawned into the buyers' process group (`first`: the group's
 /// leader, `None` for the first buyer, which starts a new group), so that one signal kills
 /// them all and the terminal's Ctrl-C reaches only the launcher.
-pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) {
+pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) -> io::Result<()> {
     command.process_group(first.map_or(0, |pid| pid as i32));
+    Ok(())
 }
 
 /// Records a spawned buyer; the first one's pid names the group that [`kill_buyers`] kills.
