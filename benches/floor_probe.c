@@ -13,8 +13,9 @@
  *       one process, N purchases, per-step timings. `spare` is a what-if write path, not what
  *       grab-tickets does: overwrite a kept spare file in place (fixed width), then exchange it
  *       with data.json; no file is created or unlinked per purchase.
- *   floor_probe race DIR T P durable|lazy
- *       P processes race for T tickets through the same sequence (real lock contention)
+ *   floor_probe race DIR T P durable|lazy [exchange|spare]
+ *       P processes race for T tickets through the same sequence (real lock contention);
+ *       `spare`: the what-if path above, one spare file shared under the lock
  * Last stdout line: RESULT {json}.  Built by benches/bench.py with gcc -O2 at bench time.
  */
 #define _GNU_SOURCE
@@ -181,6 +182,7 @@ static int race(const char *dir, long tickets, int procs, int durable) {
     }
     set_paths(dir);
     write_data(data_path, tickets, 0);
+    if (use_spare) write_data(spare_path, 0, 0);
     unlink(log_path);
     long *counts = mmap(NULL, sizeof(long) * procs, PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -231,9 +233,11 @@ int main(int argc, char **argv) {
         use_spare = argc == 6 && strcmp(argv[5], "spare") == 0;
         return single(argv[2], atol(argv[3]), strcmp(argv[4], "durable") == 0);
     }
-    if (argc == 6 && strcmp(argv[1], "race") == 0)
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "race") == 0) {
+        use_spare = argc == 7 && strcmp(argv[6], "spare") == 0;
         return race(argv[2], atol(argv[3]), atoi(argv[4]), strcmp(argv[5], "durable") == 0);
+    }
     fprintf(stderr, "usage: floor_probe single DIR N durable|lazy [exchange|spare]\n"
-                    "       floor_probe race DIR T P durable|lazy\n");
+                    "       floor_probe race DIR T P durable|lazy [exchange|spare]\n");
     return 2;
 }

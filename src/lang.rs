@@ -123,6 +123,7 @@ impl Lang {
 }
 
 fn bundle(tag: &str, source: &str) -> FluentBundle<FluentResource> {
+    note_parse();
     let resource = FluentResource::try_new(source.to_string())
         .unwrap_or_else(|(_, errors)| panic!("locales/{tag}.ftl does not parse: {errors:?}"));
     let mut bundle = FluentBundle::new_concurrent(vec![tag.parse().expect("a language tag")]);
@@ -221,6 +222,20 @@ macro_rules! tr {
     };
 }
 pub(crate) use tr;
+
+/// Debug builds only: with `GRAB_TICKETS_CATALOG_PARSES` naming a directory, every parse of a
+/// catalog leaves an empty file named by the parsing process's pid there. Parsing costs a
+/// process ~100 page faults and 400 KB of heap, and a thousand silent buyers would pay it a
+/// thousand times (docs/performance.md); the files let a test see, without timing anything,
+/// that a buyer which prints nothing never parses (tests/it/silent_buyer.rs). Release builds
+/// carry no hook.
+fn note_parse() {
+    #[cfg(debug_assertions)]
+    if let Some(dir) = std::env::var_os("GRAB_TICKETS_CATALOG_PARSES") {
+        let _ =
+            std::fs::File::create(std::path::Path::new(&dir).join(std::process::id().to_string()));
+    }
+}
 
 #[cfg(test)]
 mod tests {

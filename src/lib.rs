@@ -13,6 +13,9 @@
 //!   - `refusal`    clap's usage errors rebuilt in the chosen language from their kind
 //!   - `man`        the manual pages (`grab-tickets man`), rendered from the same clap types
 //! - `settings/`    the resolved settings; imports nothing from the rest of the crate but `lang`
+//!   (and `sys` for a path's bytes in a buyer's plan)
+//!   - `parts`      what `Settings` hands out: the purchase's rules, a buyer's settings
+//!   - `exploration` the settings of `explore`; `checkup` those of `doctor`
 //!   - `values`     the value types (lock scope, delay, stock, steps) and their parsers
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
@@ -80,7 +83,10 @@
 //!   - `words`      the words every view shares: names, lists, times, lock and store phrases,
 //!     display-width layout
 //!   - `spans`      events → per-buyer spans, shared by the timeline and the trace
-//!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`)
+//!   - `narrate/`   live narration: phrases per moment (`merge`), or every step (`steps`);
+//!     `clause` one step's phrase
+//!   - `story`      the facts of a finished run, worked out once for every view
+//!   - `problems`   the report's "!" lines: abnormal ends, others' orders, unreadable lines
 //!   - `html`       the classroom page (`--html`): `page.html`, with `page.css`, `page_guard.js`
 //!     and `page.js` inlined
 //!   - `out_file`   an output staged as a temp file and renamed over its destination
@@ -91,9 +97,9 @@
 //!   - `power_cut`  `explore --power-cut`'s counts and the timeline of each vulnerable state
 //!   - `power_story` the short story of a vulnerable state: why each confirmed sale was lost
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
-//!   every Unix and the fallbacks macOS gets, `windows`; `*_process`: processes, signals
-//!   and the clock; `windows_lock`: Win32's lock ranges; `*_volume`: which filesystem a
-//!   directory is on); nothing else names an OS; `record`
+//!   every Unix and the fallbacks macOS gets, `windows`; `*_process`: clock, event pipe,
+//!   process group or job object, signals; `windows_lock`: Win32's lock ranges; `*_volume`:
+//!   which filesystem a directory is on); nothing else names an OS; `record`
 //!   the power-cut recorder the calls report to when `GRAB_TICKETS_RECORD` is set
 
 mod app;

@@ -396,12 +396,7 @@ fn every_error_is_one_line_in_one_style_with_a_hint() {
 fn a_fifo_a_device_or_a_socket_as_the_data_path_is_refused_at_once() {
     let env = TestEnv::new();
     let fifo = env.path("fifo.json");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-    )
-    .unwrap();
+    crate::common::make_fifo(&fifo, 0o644);
     let socket = env.path("socket.json");
     let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let link_to_fifo = env.path("link.json");

@@ -6,14 +6,12 @@
 use crate::common::exit::BAD_DATA;
 use crate::common::process::Live;
 use crate::common::{Race, Run, TestEnv};
-use crate::shared_ledger::{hand_sale, ledger, wait_for_sales};
+use crate::shared_ledger::{hand_edit, hand_sale, ledger, wait_for_sales};
 use serde_json::Value;
 use std::io::Write;
-use std::process::Command;
 
-/// A locked race of 40 tickets (as `shape` asks it to print) during which the forger appends
-/// its one sale.
-fn race_with_a_sale_by(env: &TestEnv, jump: u64, run: &str, shape: fn(Race) -> Race) -> Run {
+/// A locked race of 40 tickets (as `shape` asks it to print) during which `outsider` acts.
+fn race_during(env: &TestEnv, shape: fn(Race) -> Race, outsider: impl FnOnce(&TestEnv)) -> Run {
     let race = env
         .race()
         .tickets(40)
@@ -24,9 +22,16 @@ fn race_with_a_sale_by(env: &TestEnv, jump: u64, run: &str, shape: fn(Race) -> R
         .delay("20..30");
     let live: Live = shape(race).spawn();
     wait_for_sales(env, 2);
-    // A careful forger: it also writes the data file to match, so only the seq gives it away.
-    hand_sale(env, jump, serde_json::json!({ "run": run }));
+    outsider(env);
     live.finish()
+}
+
+/// A locked race during which the forger appends its one sale.
+fn race_with_a_sale_by(env: &TestEnv, jump: u64, run: &str, shape: fn(Race) -> Race) -> Run {
+    // A careful forger: it also writes the data file to match, so only the seq gives it away.
+    race_during(env, shape, |env| {
+        hand_sale(env, jump, serde_json::json!({ "run": run }))
+    })
 }
 
 /// The line (from 1) of the forged entry in the order log.
@@ -97,56 +102,29 @@ fn a_sale_one_past_the_top_is_believed_and_uppercase_hex_is_another_program() {
         .assert_tickets_left(0);
 }
 
-/// Takes the lock as the protocol says, then raises `ticket_num` by hand and writes no entry:
-/// the edit a person makes in a text editor, holding the lock or not.
-const HAND_EDIT: &str = r#"
-import fcntl, json, os, sys
-d = sys.argv[1]
-with open(d + ".lock", "r+") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    data = json.load(open(d))
-    data["ticket_num"] += 5
-    with open(d + ".edit.tmp", "w") as tmp:
-        json.dump(data, tmp)
-    os.rename(d + ".edit.tmp", d)
-"#;
-
 /// The same fact the database store reports for its stock row (tests/it/pg_limits.rs): a
 /// count changed with no entry in the ledger is a change outside the protocol, exit 3, never
 /// a verdict drawn from it.
 #[test]
 fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
     let env = TestEnv::new();
-    let live: Live = env
-        .race()
-        .tickets(40)
-        .buyers(2)
-        .per_buyer("all")
-        .delay("20..30")
-        .json()
-        .spawn();
-    wait_for_sales(&env, 2);
-    let edit = Command::new("python3")
-        .args(["-c", HAND_EDIT])
-        .arg(&env.data)
-        .output()
-        .unwrap();
-    assert!(
-        edit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&edit.stderr)
-    );
-    live.finish()
+    // Takes the lock as the protocol says, raises `ticket_num` by hand, writes no entry.
+    race_during(&env, Race::json, |env| hand_edit(env, 5))
         .assert_code(BAD_DATA)
         .assert_status("changed_outside")
         .assert_report("/tally/changed_outside", 1)
         .assert_stderr_contains("was changed without following the lock protocol");
 }
 
-/// Appends `json` to the order log as one entry, padded to 160 bytes.
+/// Appends `json` to the order log as one entry, padded to 160 bytes with spaces.
 fn append_entry(env: &TestEnv, json: &str) {
+    append_padded(env, json, b' ');
+}
+
+/// Appends `json` to the order log as one entry, padded to 160 bytes with `pad`.
+fn append_padded(env: &TestEnv, json: &str, pad: u8) {
     let mut line = json.as_bytes().to_vec();
-    line.resize(159, b' ');
+    line.resize(159, pad);
     line.push(b'\n');
     std::fs::OpenOptions::new()
         .append(true)
@@ -261,15 +239,7 @@ fn entries_are_read_by_the_rules_the_protocol_states() {
         .assert_success();
     let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
     let escaped = entry(seq, "SEQ", "").replace(r#""seq""#, r#""s\u0065q""#);
-    let mut line = escaped.into_bytes();
-    line.resize(159, b'\t');
-    line.push(b'\n');
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(env.order_log())
-        .unwrap()
-        .write_all(&line)
-        .unwrap();
+    append_padded(&env, &escaped, b'\t');
     env.race()
         .keep_stock()
         .buyers(1)

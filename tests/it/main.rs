@@ -61,6 +61,8 @@ mod json_shape;
 mod progress;
 // A closed or full stdout ends the output, never the run.
 mod stdout;
+// A buyer that prints nothing never parses the Fluent catalog (issue 22).
+mod silent_buyer;
 // `--check` turns the verdict into the exit status.
 mod check;
 // Version, completions, --verbose, --quiet and --help.

@@ -4,6 +4,8 @@
 //! and a screenshot of it is not blank. Without Chromium the browser part says SKIPPED
 //! (common/needs.rs); `.ci/run` installs it and requires it, so in CI it fails instead.
 
+#[cfg(unix)]
+use crate::common::Race;
 use crate::common::TestEnv;
 use crate::common::exit::ENVIRONMENT;
 #[cfg(unix)]
@@ -21,6 +23,30 @@ pub(crate) fn chromium() -> Option<PathBuf> {
         .iter()
         .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
         .find(|candidate| candidate.is_file())
+}
+
+/// The browser, or none after saying the page's browser part is SKIPPED (common/needs.rs).
+#[cfg(unix)]
+pub(crate) fn browser() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        Need::Chromium.missing("the page's browser part");
+    }
+    found
+}
+
+/// Writes the page of a quiet race of three buyers for two tickets (`race` sets the rest) to
+/// `page`, then finds the browser to load it in.
+#[cfg(unix)]
+pub(crate) fn small_race_page(race: Race, page: &Path) -> Option<PathBuf> {
+    race.buyers(3)
+        .tickets(2)
+        .delay("0..2")
+        .quiet()
+        .arg("--html")
+        .arg(page)
+        .succeeds();
+    browser()
 }
 
 /// What the browser printed: stdout (the DOM with --dump-dom) and stderr (its log, where
@@ -196,8 +222,7 @@ fn the_page_replays_the_race_in_a_real_browser() {
     }
     assert!(html.contains("<title>5 buyers race for 2 tickets"));
 
-    let Some(browser) = chromium() else {
-        Need::Chromium.missing("the page's browser part");
+    let Some(browser) = browser() else {
         return;
     };
     let all = steps(report);
@@ -379,8 +404,7 @@ fn ten_lanes_fit_a_projector_without_scrolling() {
             .arg(page)
             .succeeds();
     }
-    let Some(browser) = chromium() else {
-        Need::Chromium.missing("the page's browser part");
+    let Some(browser) = browser() else {
         return;
     };
     // A projector's 1280x720, at the start and at the end (when the report is shown too).
@@ -402,16 +426,7 @@ fn ten_lanes_fit_a_projector_without_scrolling() {
 fn paced_play_moves_one_event_a_second_and_keeps_the_verdict_hidden() {
     let env = TestEnv::new();
     let page = env.path("paced.html");
-    env.race()
-        .buyers(3)
-        .tickets(2)
-        .delay("0..2")
-        .quiet()
-        .arg("--html")
-        .arg(&page)
-        .succeeds();
-    let Some(browser) = chromium() else {
-        Need::Chromium.missing("the page's browser part");
+    let Some(browser) = small_race_page(env.race(), &page) else {
         return;
     };
     // Four and a half virtual seconds of paced play: four events, however fast the race was.

@@ -2,9 +2,8 @@
 //! `<!--<script>`, `</script>`, `<script>` and quotes are embedded as data, every lane is drawn
 //! and none of their scripts runs, in a real headless Chromium.
 
-use crate::common::needs::Need;
 use crate::common::{BACKSTOP, TestEnv, grab_tickets};
-use crate::page::{body_attribute, browse, chromium};
+use crate::page::{body_attribute, browse, browser, small_race_page};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -86,8 +85,7 @@ fn script_text_in_the_data_path_and_a_foreign_run_never_changes_the_page() {
         "only the page's own scripts"
     );
 
-    let Some(browser) = chromium() else {
-        Need::Chromium.missing("the page's browser part");
+    let Some(browser) = browser() else {
         return;
     };
     let url = format!("file://{}#step=end", page.display());
@@ -167,19 +165,11 @@ fn without(text: &str, open: &str, close: &str) -> String {
 fn the_page_is_all_chinese_when_the_locale_is_chinese() {
     let env = TestEnv::new();
     let page = env.path("zh.html");
-    grab_tickets()
+    let race = grab_tickets()
         .data(&env.data)
         .env("LANG", "zh_CN.UTF-8")
-        .env("LC_ALL", "zh_CN.UTF-8")
-        .buyers(3)
-        .tickets(2)
-        .delay("0..2")
-        .quiet()
-        .arg("--html")
-        .arg(&page)
-        .succeeds();
-    let Some(browser) = chromium() else {
-        Need::Chromium.missing("the page's browser part");
+        .env("LC_ALL", "zh_CN.UTF-8");
+    let Some(browser) = small_race_page(race, &page) else {
         return;
     };
     let english: std::collections::BTreeSet<String> = readable_words(

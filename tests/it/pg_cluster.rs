@@ -33,6 +33,15 @@ pub(crate) fn tally(run: &Run) -> (u64, u64, u64, u64) {
 
 /// The superuser's password, for the tests that log in over TCP with one.
 pub(crate) const PASSWORD: &str = "tickets-test-secret";
+
+/// The modes that sell each ticket once on a server: the whole-purchase lock (both kinds),
+/// the atomic UPDATE and SERIALIZABLE.
+pub(crate) const SAFE_MODES: [&[&str]; 4] = [
+    &["--db-lock", "row"],
+    &["--db-lock", "advisory"],
+    &["--atomic"],
+    &["--serializable"],
+];
 const SERVER_USER: &str = "postgres";
 const DIR_PREFIX: &str = "grab-tickets-pg-";
 

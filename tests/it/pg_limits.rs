@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::pg_cluster::{self, Cluster, Db, on};
+use crate::pg_cluster::{self, Cluster, Db, SAFE_MODES, on};
 
 /// Rows of the orders table; 0 before the launcher has created it.
 fn orders(db: &Db) -> i64 {
@@ -24,13 +24,7 @@ fn wait_for_orders(db: &Db, count: i64) {
 
 #[test]
 fn a_stock_raised_by_hand_mid_race_is_a_foreign_change_with_exit_3() {
-    let modes: [&[&str]; 4] = [
-        &["--db-lock", "row"],
-        &["--db-lock", "advisory"],
-        &["--atomic"],
-        &["--serializable"],
-    ];
-    for mode in modes {
+    for mode in SAFE_MODES {
         let Some(db) = pg_cluster::database("raised_by_hand") else {
             return;
         };

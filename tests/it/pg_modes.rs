@@ -4,7 +4,7 @@
 
 use crate::common::Run;
 use crate::pg_cluster;
-use crate::pg_cluster::{on, tally};
+use crate::pg_cluster::{SAFE_MODES, on, tally};
 use serde_json::Value;
 
 #[test]
@@ -77,13 +77,7 @@ fn every_safe_mode_sells_each_ticket_exactly_once() {
     let Some(db) = pg_cluster::database("safe_modes") else {
         return;
     };
-    let modes: [&[&str]; 4] = [
-        &["--db-lock", "row"],
-        &["--db-lock", "advisory"],
-        &["--atomic"],
-        &["--serializable"],
-    ];
-    for mode in modes {
+    for mode in SAFE_MODES {
         let mut args = vec![
             "--buyers",
             "4",
@@ -414,14 +408,8 @@ fn launchers_sharing_one_database_race_together_and_their_reports_agree() {
 /// changed. Every pair of the safe modes, each launcher `--keep-stock --per-buyer all`.
 #[test]
 fn every_pair_of_safe_modes_racing_together_oversells_nothing() {
-    let modes: [&[&str]; 4] = [
-        &["--db-lock", "row"],
-        &["--db-lock", "advisory"],
-        &["--atomic"],
-        &["--serializable"],
-    ];
-    for (i, first) in modes.iter().enumerate() {
-        for second in &modes[i + 1..] {
+    for (i, first) in SAFE_MODES.iter().enumerate() {
+        for second in &SAFE_MODES[i + 1..] {
             let Some(db) = pg_cluster::database("safe_pairs") else {
                 return;
             };

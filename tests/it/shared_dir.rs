@@ -45,7 +45,7 @@ impl SharedDir {
 
     /// Runs grab-tickets on the data file with `args`, as the victim: nobody when we are
     /// root, with the umask `umask` if given.
-    fn run_as_victim(&self, args: &[&str], umask: Option<u32>) -> Run {
+    fn run_as_victim(&self, args: &[&str], umask: Option<libc::mode_t>) -> Run {
         let root = running_as_root();
         self.env
             .race()
@@ -183,12 +183,7 @@ fn a_hard_linked_log_or_lock_file_is_refused_and_the_other_name_untouched() {
 #[test]
 fn a_fifo_planted_as_the_lock_file_is_refused_without_hanging() {
     let shared = SharedDir::new();
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        shared.path("data.json.lock"),
-        rustix::fs::Mode::from_raw_mode(0o666),
-    )
-    .unwrap();
+    crate::common::make_fifo(&shared.path("data.json.lock"), 0o666);
     shared
         .run_as_victim(&["--buyers", "2"], None)
         .assert_code(ENVIRONMENT)

@@ -242,12 +242,31 @@ fn an_independent_program_following_the_protocol_shares_the_race_and_the_report_
 /// and the data file written to match.
 #[cfg(unix)]
 pub(crate) fn hand_sale(env: &TestEnv, seq_jump: u64, fields: Value) {
+    hand(
+        env,
+        &[
+            "--seq-jump",
+            &seq_jump.to_string(),
+            "--fields",
+            &fields.to_string(),
+        ],
+    );
+}
+
+/// Raises the stock by `by` under the lock and writes no entry (tests/it/hand_sale.py
+/// --raise-stock): a person's edit in a text editor.
+#[cfg(unix)]
+pub(crate) fn hand_edit(env: &TestEnv, by: u64) {
+    hand(env, &["--raise-stock", &by.to_string()]);
+}
+
+#[cfg(unix)]
+fn hand(env: &TestEnv, args: &[&str]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/hand_sale.py");
     let sale = Command::new("python3")
         .arg(script)
         .arg(&env.data)
-        .args(["--seq-jump", &seq_jump.to_string()])
-        .args(["--fields", &fields.to_string()])
+        .args(args)
         .output()
         .expect("python3 runs the hand sale (python3 is part of the machine)");
     assert!(

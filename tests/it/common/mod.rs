@@ -119,6 +119,23 @@ fn ticket_num_in(path: &Path) -> Result<u64, String> {
 }
 
 /// The bare binary, with no `--data`.
+/// Makes a named pipe (FIFO) at `path` with `mode` (libc's mkfifo: rustix's mkfifoat is
+/// Linux's only).
+#[cfg(unix)]
+pub(crate) fn make_fifo(path: &Path, mode: u16) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("a path without NUL");
+    // SAFETY: a NUL-terminated path and a mode; mkfifo returns 0 or -1.
+    let made = unsafe { libc::mkfifo(name.as_ptr(), libc::mode_t::from(mode)) };
+    assert_eq!(
+        made,
+        0,
+        "mkfifo {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
 pub(crate) fn grab_tickets() -> Race {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("NO_COLOR");

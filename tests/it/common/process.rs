@@ -197,23 +197,13 @@ pub(crate) fn killed_outright(status: &ExitStatus) -> bool {
 }
 
 /// Waits until process `pid` has ended (a zombie nobody has reaped yet counts: it can no
-/// longer act), at most `timeout`; false if it is still running then. It waits on a pidfd,
-/// which becomes readable the moment the process ends, so no time is spent polling.
+/// longer act), at most `timeout`; false if it is still running then. It waits on a
+/// descriptor that becomes readable the moment the process ends, so no time is spent polling.
 #[cfg(unix)]
 pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        let error = io::Error::last_os_error();
-        assert_eq!(
-            error.raw_os_error(),
-            Some(libc::ESRCH),
-            "pidfd_open: {error}"
-        );
+    let Some(fd) = exit_watch(pid) else {
         return true; // Already reaped.
-    }
-    // SAFETY: pidfd_open just returned this descriptor, and nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    };
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -230,6 +220,60 @@ pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
             ready => return ready > 0,
         }
     }
+}
+
+/// Linux: a pidfd, readable once the process has ended; none if it is already reaped.
+#[cfg(target_os = "linux")]
+fn exit_watch(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        let error = io::Error::last_os_error();
+        assert_eq!(
+            error.raw_os_error(),
+            Some(libc::ESRCH),
+            "pidfd_open: {error}"
+        );
+        return None;
+    }
+    // SAFETY: pidfd_open just returned this descriptor, and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// macOS has no pidfd: a kqueue watching the process for NOTE_EXIT is readable once it has
+/// ended. Type-checked only (.ci/macos-check); no test runs on a Mac here.
+#[cfg(target_vendor = "apple")]
+fn exit_watch(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: kqueue takes nothing and returns a new descriptor or -1.
+    let kq = unsafe { libc::kqueue() };
+    assert!(kq >= 0, "kqueue: {}", io::Error::last_os_error());
+    // SAFETY: kqueue just returned this descriptor, and nothing else owns it.
+    let kq = unsafe { OwnedFd::from_raw_fd(kq) };
+    let change = libc::kevent {
+        ident: pid as libc::uintptr_t,
+        filter: libc::EVFILT_PROC,
+        flags: libc::EV_ADD | libc::EV_ONESHOT,
+        fflags: libc::NOTE_EXIT,
+        data: 0,
+        udata: std::ptr::null_mut(),
+    };
+    // SAFETY: one valid change in, no event buffer out, no timeout.
+    let added = unsafe {
+        libc::kevent(
+            kq.as_raw_fd(),
+            &change,
+            1,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if added < 0 {
+        let error = io::Error::last_os_error();
+        assert_eq!(error.raw_os_error(), Some(libc::ESRCH), "kevent: {error}");
+        return None;
+    }
+    Some(kq)
 }
 
 /// Waits until process `pid` has ended, at most `timeout`; false if it is still running then.
@@ -261,6 +305,37 @@ pub(crate) fn wait_until_gone(pid: u32, timeout: Duration) -> bool {
     }
 }
 
+/// The far end's name of the pty whose near end is `fd`.
+#[cfg(target_os = "linux")]
+fn pty_name(fd: libc::c_int) -> std::ffi::CString {
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: ptsname_r writes at most name.len() bytes, its NUL included, so the CStr ends
+    // inside name.
+    unsafe {
+        let failed = libc::ptsname_r(fd, name.as_mut_ptr(), name.len());
+        assert_eq!(
+            failed,
+            0,
+            "ptsname_r: {}",
+            io::Error::from_raw_os_error(failed)
+        );
+        CStr::from_ptr(name.as_ptr()).to_owned()
+    }
+}
+
+/// The far end's name of the pty whose near end is `fd`. The libc crate offers macOS no
+/// ptsname_r, so this is ptsname, whose static buffer is copied at once (type-checked only).
+#[cfg(target_vendor = "apple")]
+fn pty_name(fd: libc::c_int) -> std::ffi::CString {
+    // SAFETY: ptsname returns a NUL-terminated name or null; it is copied before any other
+    // call could overwrite it.
+    unsafe {
+        let name = libc::ptsname(fd);
+        assert!(!name.is_null(), "ptsname: {}", io::Error::last_os_error());
+        CStr::from_ptr(name).to_owned()
+    }
+}
+
 /// A new pseudo-terminal, 100 columns wide: the end the test reads, and the end the child
 /// writes to (its terminal).
 #[cfg(unix)]
@@ -275,9 +350,7 @@ fn pty() -> (File, File) {
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    let mut name = [0 as libc::c_char; 128];
-    // SAFETY: libc calls on a descriptor we own; ptsname_r writes at most name.len() bytes,
-    // its NUL included, so the CStr ends inside name.
+    // SAFETY: libc calls on a descriptor we own.
     let (ours, name) = unsafe {
         let fd = check(
             libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC),
@@ -287,14 +360,7 @@ fn pty() -> (File, File) {
         check(libc::grantpt(fd), "grantpt");
         check(libc::unlockpt(fd), "unlockpt");
         check(libc::ioctl(fd, libc::TIOCSWINSZ, &size), "TIOCSWINSZ");
-        let failed = libc::ptsname_r(fd, name.as_mut_ptr(), name.len());
-        assert_eq!(
-            failed,
-            0,
-            "ptsname_r: {}",
-            io::Error::from_raw_os_error(failed)
-        );
-        (ours, CStr::from_ptr(name.as_ptr()))
+        (ours, pty_name(fd))
     };
     let theirs = File::options()
         .read(true)
