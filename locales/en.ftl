@@ -786,6 +786,7 @@ pg-count-the-connections = count the buyers' connections
 error-no-own-binary = failed to find own binary: { $error }
 error-no-pipe = failed to create a pipe: { $error }
 error-buyer-spawn = failed to start buyer { $n } ({ $exe }): { $error }
+error-buyer-group = it could not join the buyers' group, so it would outlive the launcher: { $error }
 error-no-chooser = stepped buyers need a chooser; this is a bug in grab-tickets
 error-buyer-reports = failed to read buyer reports: { $error }
 error-buyer-bad-plan = a buyer got a bad plan from its launcher: { $error }; buyers are started by grab-tickets itself, not by hand

@@ -801,6 +801,7 @@ pg-count-the-connections = 清点买家的连接
 error-no-own-binary = 找不到本程序的可执行文件：{ $error }
 error-no-pipe = 无法创建管道：{ $error }
 error-buyer-spawn = 无法启动用户{ $n }（{ $exe }）：{ $error }
+error-buyer-group = 它无法加入用户的进程组，启动器退出时它不会随之结束：{ $error }
 error-no-chooser = 逐步运行的用户需要一个调度者；这是 grab-tickets 的 bug
 error-buyer-reports = 无法读取用户进程的报告：{ $error }
 error-buyer-bad-plan = 一个用户进程从主进程收到了错误的计划：{ $error }；用户进程由 grab-tickets 自己启动，不能手工运行

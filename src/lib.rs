@@ -98,8 +98,8 @@
 //!   - `power_story` the short story of a vulnerable state: why each confirmed sale was lost
 //! - `sys/`         the platform seam: every OS call, one file per family (`linux`, `unix` for
 //!   every Unix and the fallbacks macOS gets, `windows`; `*_process`: clock, event pipe,
-//!   process group or job object, signals; `*_volume`: which filesystem a directory is on);
-//!   nothing else names an OS; `record`
+//!   process group or job object, signals; `windows_lock`: Win32's lock ranges; `*_volume`:
+//!   which filesystem a directory is on); nothing else names an OS; `record`
 //!   the power-cut recorder the calls report to when `GRAB_TICKETS_RECORD` is set
 
 mod app;

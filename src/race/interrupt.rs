@@ -46,12 +46,22 @@ pub(crate) fn interrupted() -> bool {
 }
 
 /// Puts a just-spawned buyer among those an interrupt kills (`first`: the first of the race).
-/// An interrupt that came while the buyers were being started is honoured at once.
-pub(crate) fn watch_buyer(child: &Child, first: bool) {
-    sys::enroll_buyer(child, first);
+/// An interrupt that came while the buyers were being started is honoured at once. A buyer
+/// that cannot join the group would outlive the launcher: it is killed and reaped, and the
+/// error says why.
+pub(crate) fn watch_buyer(mut child: Child, first: bool) -> std::io::Result<Child> {
+    if let Err(e) = sys::enroll_buyer(&child, first) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::other(tr!(
+            "error-buyer-group",
+            error = e.to_string()
+        )));
+    }
     if interrupted() {
         sys::kill_buyers();
     }
+    Ok(child)
 }
 
 /// Forgets the buyers: called before reaping, after which their ids may belong to anyone.

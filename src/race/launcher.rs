@@ -198,7 +198,8 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         let group = children.first().map(|s: &Spawned| s.child.id());
         let events = events_writer.try_clone().map_err(pipe_error)?;
         let pipes = (stdin, events, relay.for_buyer().map_err(pipe_error)?);
-        let spawned = spawn_one(&exe, &plan, pipes, group);
+        let spawned = spawn_one(&exe, &plan, pipes, group)
+            .and_then(|child| interrupt::watch_buyer(child, children.is_empty()));
         match spawned {
             Ok(child) => {
                 if let (Some(pipe), false) = (own_guns.last_mut(), start.stepped) {
@@ -206,7 +207,6 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
                     // that died already cannot take it, and is reaped and reported as dead.
                     let _ = secret::send(pipe, start.password.as_deref());
                 }
-                interrupt::watch_buyer(&child, children.is_empty());
                 children.push(Spawned {
                     index,
                     child,
@@ -258,7 +258,7 @@ fn spawn_one(
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
     command.env_remove("PGPASSWORD");
-    crate::sys::join_buyers(&mut command, first);
+    crate::sys::join_buyers(&mut command, first)?;
     command
         .arg("buyer")
         .arg("--plan")

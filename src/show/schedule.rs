@@ -104,7 +104,7 @@ pub(crate) fn replay_command(
         let _ = write!(
             command,
             " --data {}",
-            shell_word(&data.display().to_string())
+            Shell::HERE.word(&data.display().to_string())
         );
     }
     let _ = write!(command, " --buyers {buyers} --tickets {tickets}");
@@ -117,13 +117,54 @@ pub(crate) fn replay_command(
     command
 }
 
-/// `word` as one shell word: as it is when that is safe, else in single quotes.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
+/// The shell a person pastes the replay command into: a POSIX shell on Unix; on Windows
+/// PowerShell or cmd.exe, which share no quoting with it (cmd.exe has no single quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shell {
+    #[cfg_attr(
+        all(windows, not(test)),
+        expect(dead_code, reason = "Windows prints Windows words")
+    )]
+    Posix,
+    /// Words both PowerShell and cmd.exe read alike where that is possible.
+    #[cfg_attr(
+        all(unix, not(test)),
+        expect(dead_code, reason = "Unix prints POSIX words")
+    )]
+    Windows,
+}
+
+impl Shell {
+    #[cfg(unix)]
+    const HERE: Shell = Shell::Posix;
+    #[cfg(windows)]
+    const HERE: Shell = Shell::Windows;
+
+    /// `word` as one word of this shell: as it is when that is safe, else quoted.
+    fn word(self, word: &str) -> String {
+        match self {
+            Shell::Posix => {
+                let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c);
+                if !word.is_empty() && word.chars().all(plain) {
+                    word.to_string()
+                } else {
+                    format!("'{}'", word.replace('\'', "'\\''"))
+                }
+            }
+            Shell::Windows => {
+                let plain = |c: char| c.is_ascii_alphanumeric() || "\\/._-:".contains(c);
+                if !word.is_empty() && word.chars().all(plain) {
+                    word.to_string()
+                } else if word.contains(['%', '$', '`']) {
+                    // Double quotes expand %VAR% in cmd.exe and $var in PowerShell: only
+                    // PowerShell's single quotes keep such a name as it is (Windows names
+                    // cannot hold a double quote, so that never needs escaping).
+                    format!("'{}'", word.replace('\'', "''"))
+                } else {
+                    format!("\"{word}\"")
+                }
+            }
+        }
     }
 }
 
@@ -190,6 +231,23 @@ mod tests {
             replay_command(Path::new("x.json"), 3, 2, LockScope::Whole, &schedule),
             "grab-tickets --data x.json --buyers 3 --tickets 2 --schedule \"1s 2s\""
         );
-        assert_eq!(shell_word("my dir/it's.json"), "'my dir/it'\\''s.json'");
+        assert_eq!(
+            Shell::Posix.word("my dir/it's.json"),
+            "'my dir/it'\\''s.json'"
+        );
+    }
+
+    #[test]
+    fn a_windows_replay_command_quotes_for_powershell_and_cmd() {
+        let plain = r"C:\Users\li\data.json";
+        assert_eq!(Shell::Windows.word(plain), plain);
+        assert_eq!(
+            Shell::Windows.word(r"C:\Users\Li Wei\it's.json"),
+            r#""C:\Users\Li Wei\it's.json""#
+        );
+        assert_eq!(
+            Shell::Windows.word(r"C:\100%\$x's.json"),
+            r"'C:\100%\$x''s.json'"
+        );
     }
 }

@@ -7,8 +7,10 @@
 //! - `linux`   Linux's extras: `renameat2` exchange, `O_PATH`, the parent-death signal,
 //!   `/proc/self/fd` and `/proc/locks`. Off with the `portable-unix` feature, so the other-Unix
 //!   path runs (and is tested) on Linux too
-//! - `windows` Win32: `MoveFileExW` replace, volume serial + file index, `LockFileEx` past the
-//!   end for the race gate, a job object for the buyers, the console's Ctrl-C handler
+//! - `windows` Win32's files: `MoveFileExW` replace, volume serial + file index, reparse points
+//!   refused; `windows_lock` its `LockFileEx` ranges (the lock file from the pid slot on, the
+//!   race gate past the end); `windows_process` the buyers' job object, the console's Ctrl-C
+//!   handler, the shared clock
 //! - `unix_volume`, `windows_volume`  which filesystem a directory is on (`doctor`)
 //! - `record`  platform-neutral: the power-cut recorder the calls below report to when
 //!   `explore --power-cut` turns it on (`GRAB_TICKETS_RECORD`)
@@ -25,6 +27,8 @@ mod unix_volume;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
+mod windows_lock;
+#[cfg(windows)]
 mod windows_process;
 #[cfg(windows)]
 mod windows_volume;
@@ -37,6 +41,8 @@ pub(crate) use unix_process::*;
 pub(crate) use unix_volume::*;
 #[cfg(windows)]
 pub(crate) use windows::*;
+#[cfg(windows)]
+pub(crate) use windows_lock::*;
 #[cfg(windows)]
 pub(crate) use windows_process::*;
 #[cfg(windows)]

@@ -113,15 +113,18 @@ static BUYERS: AtomicI32 = AtomicI32::new(0);
 /// Puts a buyer about to be spawned into the buyers' process group (`first`: the group's
 /// leader, `None` for the first buyer, which starts a new group), so that one signal kills
 /// them all and the terminal's Ctrl-C reaches only the launcher.
-pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) {
+pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) -> io::Result<()> {
     command.process_group(first.map_or(0, |pid| pid as i32));
+    Ok(())
 }
 
 /// Records a spawned buyer; the first one's pid names the group that [`kill_buyers`] kills.
-pub(crate) fn enroll_buyer(child: &Child, first: bool) {
+/// It joined the group when it was spawned (`join_buyers`), so this cannot fail here.
+pub(crate) fn enroll_buyer(child: &Child, first: bool) -> io::Result<()> {
     if first {
         BUYERS.store(child.id() as i32, Ordering::SeqCst);
     }
+    Ok(())
 }
 
 /// SIGKILLs every enrolled buyer. Async-signal-safe: one atomic load and one kill(2). The

@@ -7,7 +7,7 @@ use std::os::windows::ffi::{OsStrExt as _, OsStringExt as _};
 use std::os::windows::io::{AsHandle as _, AsRawHandle as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{
@@ -20,14 +20,16 @@ use windows_sys::Win32::System::Console::{
 };
 use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation,
-    SetInformationJobObject, TerminateJobObject,
+    JOBOBJECT_BASIC_PROCESS_ID_LIST, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+    JobObjectBasicProcessIdList, JobObjectExtendedLimitInformation, QueryInformationJobObject,
+    SetInformationJobObject,
 };
 use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
 use windows_sys::Win32::System::Threading::{
     CREATE_NEW_PROCESS_GROUP, ExitProcess, GetCurrentProcess, OpenProcess,
-    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, TerminateProcess, WaitForSingleObject,
+    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE, TerminateProcess,
+    WaitForSingleObject,
 };
 
 /// The exit code of a process we killed outright (TerminateProcess/TerminateJobObject):
@@ -138,69 +140,123 @@ pub(crate) fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsString::from_wide(&wide))
 }
 
-/// The buyers' job object (a HANDLE as a number), or 0 while there is none.
+/// The launcher's job object (a HANDLE as a number), or 0 until the first race makes it.
 static JOB: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether a race's buyers are running, so that [`kill_buyers`] has someone to kill.
+static ARMED: AtomicBool = AtomicBool::new(false);
+
 /// Starts each buyer in a new console process group, so the console's Ctrl-C reaches only
-/// the launcher, which then kills the job (as the Unix process group does).
-pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) {
+/// the launcher, which then kills the buyers (as the Unix process group does); and makes
+/// sure the launcher is in its job first, so the buyer is in it from its creation.
+pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) -> io::Result<()> {
     use std::os::windows::process::CommandExt as _;
     let _ = first;
+    job()?;
     command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+    Ok(())
 }
 
-/// The job object every buyer joins: killed as one, and closed (so every buyer dies) when
-/// the launcher dies, whatever kills it (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE).
-fn job() -> HANDLE {
+/// The job object the launcher and every process it starts belong to, with
+/// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: the launcher holds its only handle, so when the
+/// launcher dies, whatever kills it, the job closes and every buyer dies. The launcher joins
+/// it itself rather than adding each buyer after CreateProcess: a child is put in its
+/// parent's job as it is created, so no launcher killed mid-spawn leaves a buyer outside
+/// (under Wine such a buyer hung half-started for ever, holding the launcher's handles).
+fn job() -> io::Result<HANDLE> {
     let existing = JOB.load(Ordering::SeqCst);
     if existing != 0 {
-        return existing as HANDLE;
+        return Ok(existing as HANDLE);
     }
     // SAFETY: an anonymous job with default security; the limit struct is zeroed but for
-    // the one flag.
+    // the one flag; the handle is closed again if the job cannot be set up.
     unsafe {
         let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
         if job.is_null() {
-            return job;
+            return Err(io::Error::last_os_error());
         }
         let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = std::mem::zeroed();
         limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-        SetInformationJobObject(
+        let set = SetInformationJobObject(
             job,
             JobObjectExtendedLimitInformation,
             (&raw const limits).cast(),
             size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
         );
+        if set == 0 || AssignProcessToJobObject(job, GetCurrentProcess()) == 0 {
+            let err = io::Error::last_os_error();
+            CloseHandle(job);
+            return Err(err);
+        }
         JOB.store(job as usize, Ordering::SeqCst);
-        job
+        Ok(job)
     }
 }
 
-/// Puts a spawned buyer into the job. A buyer could run a moment before it joins; it only
-/// waits for the starting gun then, so nothing escapes the job that matters.
-pub(crate) fn enroll_buyer(child: &Child, first: bool) {
-    let _ = first;
-    let job = job();
-    if !job.is_null() {
-        // SAFETY: both handles are open; failure leaves the buyer outside the job only.
-        unsafe { AssignProcessToJobObject(job, child.as_raw_handle() as HANDLE) };
-    }
+/// A spawned buyer is in the launcher's job already (see [`job`]): this only arms
+/// [`kill_buyers`].
+pub(crate) fn enroll_buyer(child: &Child, first: bool) -> io::Result<()> {
+    let _ = (child, first);
+    ARMED.store(true, Ordering::SeqCst);
+    Ok(())
 }
 
-/// Kills every buyer in the job at once (TerminateJobObject). Safe from the Ctrl-C handler,
+/// Kills every process of the launcher's job but the launcher (TerminateProcess on each id
+/// the job lists): the buyers, and anything a buyer started. Safe from the Ctrl-C handler,
 /// which Windows runs on a thread of its own.
 pub(crate) fn kill_buyers() {
     let job = JOB.load(Ordering::SeqCst);
-    if job != 0 {
-        // SAFETY: the job handle stays open until the process exits.
-        unsafe { TerminateJobObject(job as HANDLE, KILLED) };
+    if job == 0 || !ARMED.load(Ordering::SeqCst) {
+        return;
+    }
+    let me = std::process::id() as usize;
+    for pid in job_members(job as HANDLE) {
+        if pid == me {
+            continue;
+        }
+        // SAFETY: the handle is closed before the next; a pid the job just listed is a
+        // member's, and a member that has exited since cannot be opened or is a zombie.
+        unsafe {
+            let process = OpenProcess(PROCESS_TERMINATE, 0, pid as u32);
+            if !process.is_null() {
+                TerminateProcess(process, KILLED);
+                CloseHandle(process);
+            }
+        }
     }
 }
 
-/// Forgets the job: the next race makes its own. The handle is closed only at exit, which
-/// kills any buyer still in it, as intended.
+/// The ids of the processes in `job` (QueryInformationJobObject's process id list).
+fn job_members(job: HANDLE) -> Vec<usize> {
+    const ROOM: usize = 4096;
+    let header = size_of::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() / size_of::<usize>();
+    let mut buf = vec![0usize; header + ROOM];
+    // SAFETY: `buf` is usize-aligned and large enough for the header and ROOM ids, as its
+    // length in bytes tells the call.
+    let listed = unsafe {
+        QueryInformationJobObject(
+            job,
+            JobObjectBasicProcessIdList,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * size_of::<usize>()) as u32,
+            std::ptr::null_mut(),
+        )
+    };
+    if listed == 0 {
+        return Vec::new();
+    }
+    // SAFETY: the call filled the header at the start of `buf`.
+    let list = unsafe { &*buf.as_ptr().cast::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() };
+    let count = (list.NumberOfProcessIdsInList as usize).min(ROOM);
+    let first =
+        std::mem::offset_of!(JOBOBJECT_BASIC_PROCESS_ID_LIST, ProcessIdList) / size_of::<usize>();
+    buf[first..first + count].to_vec()
+}
+
+/// Disarms [`kill_buyers`]: the next race arms it again. The launcher stays in its job,
+/// whose handle is closed only at exit, which kills any process still in it, as intended.
 pub(crate) fn forget_buyers() {
-    JOB.store(0, Ordering::SeqCst);
+    ARMED.store(false, Ordering::SeqCst);
 }
 
 static ON_STOP: AtomicUsize = AtomicUsize::new(0);
