@@ -1,8 +1,9 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP on the launcher, or the console's Ctrl-C on Windows:
 //! kill the buyers, so the launcher can reap them and print a partial report; a second request
-//! stops it at once, and says so. The buyers share one group (a process group, a job object),
-//! so the handler kills them with one call; it only touches atomics and makes that call, both
-//! safe inside a signal handler.
+//! stops it at once, and says so. The buyers share one group (a process group, a job object).
+//! On Unix the handler kills them with one kill(2) and touches only atomics, as a signal
+//! handler must; on Windows the console handler runs on a thread of its own, so it may list
+//! the job's processes and terminate each.
 
 use std::process::Child;
 use std::sync::OnceLock;
@@ -46,22 +47,15 @@ pub(crate) fn interrupted() -> bool {
 }
 
 /// Puts a just-spawned buyer among those an interrupt kills (`first`: the first of the race).
-/// An interrupt that came while the buyers were being started is honoured at once. A buyer
-/// that cannot join the group would outlive the launcher: it is killed and reaped, and the
-/// error says why.
-pub(crate) fn watch_buyer(mut child: Child, first: bool) -> std::io::Result<Child> {
-    if let Err(e) = sys::enroll_buyer(&child, first) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(std::io::Error::other(tr!(
-            "error-buyer-group",
-            error = e.to_string()
-        )));
-    }
+/// An interrupt that came while the buyers were being started is honoured at once. The buyer
+/// is in the group from its creation (`sys::join_buyers`, which fails before any buyer
+/// starts if the group cannot be made), so nothing here can fail.
+pub(crate) fn watch_buyer(child: Child, first: bool) -> Child {
+    sys::enroll_buyer(&child, first);
     if interrupted() {
         sys::kill_buyers();
     }
-    Ok(child)
+    child
 }
 
 /// Forgets the buyers: called before reaping, after which their ids may belong to anyone.

@@ -199,7 +199,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
         let events = events_writer.try_clone().map_err(pipe_error)?;
         let pipes = (stdin, events, relay.for_buyer().map_err(pipe_error)?);
         let spawned = spawn_one(&exe, &plan, pipes, group)
-            .and_then(|child| interrupt::watch_buyer(child, children.is_empty()));
+            .map(|child| interrupt::watch_buyer(child, children.is_empty()));
         match spawned {
             Ok(child) => {
                 if let (Some(pipe), false) = (own_guns.last_mut(), start.stepped) {
@@ -258,7 +258,10 @@ fn spawn_one(
 ) -> std::io::Result<Child> {
     let mut command = Command::new(exe);
     command.env_remove("PGPASSWORD");
-    crate::sys::join_buyers(&mut command, first)?;
+    // Said as the launcher's failure (only a Windows job object can fail here): no buyer has
+    // started yet, and none is to blame.
+    crate::sys::join_buyers(&mut command, first)
+        .map_err(|e| std::io::Error::other(tr!("error-launcher-job", error = e.to_string())))?;
     command
         .arg("buyer")
         .arg("--plan")

@@ -134,6 +134,9 @@ enum Shell {
     Windows,
 }
 
+/// The characters PowerShell takes for a single quote: the ASCII one and the typographic ones.
+const POWERSHELL_SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
 impl Shell {
     #[cfg(unix)]
     const HERE: Shell = Shell::Posix;
@@ -155,11 +158,21 @@ impl Shell {
                 let plain = |c: char| c.is_ascii_alphanumeric() || "\\/._-:".contains(c);
                 if !word.is_empty() && word.chars().all(plain) {
                     word.to_string()
-                } else if word.contains(['%', '$', '`']) {
-                    // Double quotes expand %VAR% in cmd.exe and $var in PowerShell: only
-                    // PowerShell's single quotes keep such a name as it is (Windows names
-                    // cannot hold a double quote, so that never needs escaping).
-                    format!("'{}'", word.replace('\'', "''"))
+                } else if word.contains(['%', '$', '`', '\u{201C}', '\u{201D}', '\u{201E}']) {
+                    // Double quotes expand %VAR% in cmd.exe and $var in PowerShell, and
+                    // PowerShell ends a double-quoted word at a typographic double quote too
+                    // (which a Chinese input method types, and a Windows name may hold): only
+                    // PowerShell's single quotes keep such a name as it is. It reads the
+                    // typographic single quotes as quotes as well, so each is doubled.
+                    let mut quoted = String::from("'");
+                    for c in word.chars() {
+                        quoted.push(c);
+                        if POWERSHELL_SINGLE_QUOTES.contains(&c) {
+                            quoted.push(c);
+                        }
+                    }
+                    quoted.push('\'');
+                    quoted
                 } else {
                     format!("\"{word}\"")
                 }
@@ -248,6 +261,25 @@ mod tests {
         assert_eq!(
             Shell::Windows.word(r"C:\100%\$x's.json"),
             r"'C:\100%\$x''s.json'"
+        );
+    }
+
+    #[test]
+    fn a_windows_name_with_typographic_quotes_stays_one_powershell_word() {
+        // A double-quoted word would end at “ in PowerShell: single quotes, with each kind of
+        // single quote PowerShell knows doubled.
+        assert_eq!(
+            Shell::Windows.word("C:\\作业\\“抢票”.json"),
+            "'C:\\作业\\“抢票”.json'"
+        );
+        assert_eq!(
+            Shell::Windows.word("C:\\“Li’s” data.json"),
+            "'C:\\“Li’’s” data.json'"
+        );
+        // A typographic single quote alone is safe inside double quotes.
+        assert_eq!(
+            Shell::Windows.word("C:\\Li’s data.json"),
+            "\"C:\\Li’s data.json\""
         );
     }
 }

@@ -9,7 +9,7 @@
 //!   path runs (and is tested) on Linux too
 //! - `windows` Win32's files: `MoveFileExW` replace, volume serial + file index, reparse points
 //!   refused; `windows_lock` its `LockFileEx` ranges (the lock file from the pid slot on, the
-//!   race gate past the end); `windows_process` the buyers' job object, the console's Ctrl-C
+//!   race gate past the end); `windows_process` the launcher's job object, the console's Ctrl-C
 //!   handler, the shared clock
 //! - `unix_volume`, `windows_volume`  which filesystem a directory is on (`doctor`)
 //! - `record`  platform-neutral: the power-cut recorder the calls below report to when

@@ -120,11 +120,10 @@ pub(crate) fn join_buyers(command: &mut Command, first: Option<u32>) -> io::Resu
 
 /// Records a spawned buyer; the first one's pid names the group that [`kill_buyers`] kills.
 /// It joined the group when it was spawned (`join_buyers`), so this cannot fail here.
-pub(crate) fn enroll_buyer(child: &Child, first: bool) -> io::Result<()> {
+pub(crate) fn enroll_buyer(child: &Child, first: bool) {
     if first {
         BUYERS.store(child.id() as i32, Ordering::SeqCst);
     }
-    Ok(())
 }
 
 /// SIGKILLs every enrolled buyer. Async-signal-safe: one atomic load and one kill(2). The

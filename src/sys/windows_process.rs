@@ -1,5 +1,6 @@
 //! Win32's processes and time: the shared clock (QueryPerformanceCounter), the event pipe's
-//! ends (PeekNamedPipe where Unix polls), the buyers' job object and the console's Ctrl-C.
+//! ends (PeekNamedPipe where Unix polls), the launcher's job object (it and every process it
+//! starts) and the console's Ctrl-C.
 
 use std::fs::File;
 use std::io::{self, PipeReader, Read as _};
@@ -19,7 +20,7 @@ use windows_sys::Win32::System::Console::{
     STD_INPUT_HANDLE, SetConsoleCtrlHandler,
 };
 use windows_sys::Win32::System::JobObjects::{
-    AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+    AssignProcessToJobObject, CreateJobObjectW, IsProcessInJob, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
     JOBOBJECT_BASIC_PROCESS_ID_LIST, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
     JobObjectBasicProcessIdList, JobObjectExtendedLimitInformation, QueryInformationJobObject,
     SetInformationJobObject,
@@ -32,7 +33,7 @@ use windows_sys::Win32::System::Threading::{
     WaitForSingleObject,
 };
 
-/// The exit code of a process we killed outright (TerminateProcess/TerminateJobObject):
+/// The exit code of a process we killed outright (TerminateProcess):
 /// Windows has no signals, so this code plays SIGKILL's part ("KILL" in ASCII).
 const KILLED: u32 = 0x4B49_4C4C;
 
@@ -195,14 +196,14 @@ fn job() -> io::Result<HANDLE> {
 
 /// A spawned buyer is in the launcher's job already (see [`job`]): this only arms
 /// [`kill_buyers`].
-pub(crate) fn enroll_buyer(child: &Child, first: bool) -> io::Result<()> {
+pub(crate) fn enroll_buyer(child: &Child, first: bool) {
     let _ = (child, first);
     ARMED.store(true, Ordering::SeqCst);
-    Ok(())
 }
 
 /// Kills every process of the launcher's job but the launcher (TerminateProcess on each id
-/// the job lists): the buyers, and anything a buyer started. Safe from the Ctrl-C handler,
+/// the job lists): the buyers, anything a buyer started, and any other process the launcher
+/// started (a doctor probe, say), which has no business outliving an interrupt either. Safe from the Ctrl-C handler,
 /// which Windows runs on a thread of its own.
 pub(crate) fn kill_buyers() {
     let job = JOB.load(Ordering::SeqCst);
@@ -214,12 +215,20 @@ pub(crate) fn kill_buyers() {
         if pid == me {
             continue;
         }
-        // SAFETY: the handle is closed before the next; a pid the job just listed is a
-        // member's, and a member that has exited since cannot be opened or is a zombie.
+        // SAFETY: the handle is closed before the next. Windows has no zombies: a buyer the
+        // main thread reaped since the job listed it frees its pid for any new process, so
+        // the process opened is terminated only if it is still in the job.
         unsafe {
-            let process = OpenProcess(PROCESS_TERMINATE, 0, pid as u32);
+            let process = OpenProcess(
+                PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION,
+                0,
+                pid as u32,
+            );
             if !process.is_null() {
-                TerminateProcess(process, KILLED);
+                let mut in_job = 0;
+                if IsProcessInJob(process, job as HANDLE, &mut in_job) != 0 && in_job != 0 {
+                    TerminateProcess(process, KILLED);
+                }
                 CloseHandle(process);
             }
         }

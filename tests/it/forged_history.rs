@@ -117,6 +117,18 @@ fn a_stock_raised_by_hand_mid_race_is_a_change_outside_the_protocol() {
         .assert_stderr_contains("was changed without following the lock protocol");
 }
 
+/// A finished run that sold one of five tickets, so the order log holds a restock and an
+/// order; returns the seq they left, the one a hand-written entry continues from.
+fn one_sale_of_five(env: &TestEnv) -> u64 {
+    env.race()
+        .tickets(5)
+        .buyers(1)
+        .per_buyer("1")
+        .run()
+        .assert_success();
+    env.data_json()["seq"].as_u64().unwrap()
+}
+
 /// Appends `json` to the order log as one entry, padded to 160 bytes with spaces.
 fn append_entry(env: &TestEnv, json: &str) {
     append_padded(env, json, b' ');
@@ -142,13 +154,7 @@ fn append_padded(env: &TestEnv, json: &str, pad: u8) {
 #[test]
 fn an_entry_of_an_unknown_kind_is_settled_by_its_numbers() {
     let env = TestEnv::new();
-    env.race()
-        .tickets(5)
-        .buyers(1)
-        .per_buyer("1")
-        .run()
-        .assert_success();
-    let seq = env.data_json()["seq"].as_u64().unwrap();
+    let seq = one_sale_of_five(&env);
     // Another program's "refund" puts a ticket back, and dies before it writes the data file.
     append_entry(
         &env,
@@ -214,13 +220,7 @@ fn entries_are_read_by_the_rules_the_protocol_states() {
     ];
     for (seq_text, extra) in refused {
         let env = TestEnv::new();
-        env.race()
-            .tickets(5)
-            .buyers(1)
-            .per_buyer("1")
-            .run()
-            .assert_success();
-        let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
+        let seq = one_sale_of_five(&env) + 1;
         append_entry(&env, &entry(seq, seq_text, extra));
         env.race()
             .keep_stock()
@@ -232,13 +232,7 @@ fn entries_are_read_by_the_rules_the_protocol_states() {
     }
     // An escaped key and tabs for padding: a readable restock to 4, which the run adopts.
     let env = TestEnv::new();
-    env.race()
-        .tickets(5)
-        .buyers(1)
-        .per_buyer("1")
-        .run()
-        .assert_success();
-    let seq = env.data_json()["seq"].as_u64().unwrap() + 1;
+    let seq = one_sale_of_five(&env) + 1;
     let escaped = entry(seq, "SEQ", "").replace(r#""seq""#, r#""s\u0065q""#);
     append_padded(&env, &escaped, b'\t');
     env.race()

@@ -4,11 +4,12 @@
     hand_sale.py DATA_PATH [--lock-held] [--seq-jump N] [--fields JSON]
     hand_sale.py DATA_PATH [--lock-held] --raise-stock N
 
-Takes the lock as the protocol says (flock on DATA_PATH.lock), appends one order entry whose
-seq is N past the last entry's (1: keeps the protocol; more: forges history), with the keys
-in --fields replacing the entry's own (an odd `run`, a `buyer` that is a name, extra keys),
-then writes the data file to match (--lock-held: the caller already holds the lock for it,
-so the sale cannot wait behind a race that sells out meanwhile), so only what was changed on purpose gives it away.
+Takes the lock as the protocol says (flock on DATA_PATH.lock; with --lock-held the caller
+holds it already, so the sale cannot wait behind a race that sells out meanwhile), appends
+one order entry whose seq is N past the last entry's (1: keeps the protocol; more: forges
+history), with the keys in --fields replacing the entry's own (an odd `run`, a `buyer` that
+is a name, extra keys), then writes the data file to match, so only what was changed on
+purpose gives it away.
 Exits non-zero, saying why, if the stock was sold out first: a buyer that keeps the protocol
 never sells what is not there, and the test's race ended too soon.
 

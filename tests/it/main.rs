@@ -105,7 +105,7 @@ mod data_file;
 // The order log is a ledger shared with other runs and other programs.
 mod shared_ledger;
 // History another program forged (or a stock changed by hand) is named, never believed.
-#[cfg(unix)] // the forger is Python locking with fcntl.flock
+#[cfg(unix)] // the forger is Python writing under the buyers' flock (the test holds it)
 mod forged_history;
 // Links planted in a shared directory are never written through.
 #[cfg(unix)] // another user, owners, umask, sticky dirs, FIFOs, /proc/sys: Unix permissions

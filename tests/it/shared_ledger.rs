@@ -289,7 +289,8 @@ fn hand(env: &TestEnv, args: &[&str]) {
     );
 }
 
-// Unix-only: the independent buyer is Python locking with fcntl.flock.
+// Unix-only: the odd sale is Python (tests/it/hand_sale.py) writing under the buyers' flock,
+// which the test holds for it.
 #[cfg(unix)]
 #[test]
 fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
@@ -322,7 +323,8 @@ fn odd_values_and_extra_keys_from_outsiders_never_stop_the_report() {
 
 /// A run name from another program's entry is foreign text: the report names that program
 /// with its control characters escaped, so "\x1b[2K\rOK:" cannot erase a line and forge one.
-// Unix-only: the foreign sale is Python locking with fcntl.flock (tests/it/hand_sale.py).
+// Unix-only: the foreign sale is Python (tests/it/hand_sale.py) under the buyers' flock, which
+// the test holds for it.
 #[cfg(unix)]
 #[test]
 fn a_control_sequence_in_a_foreign_run_name_is_shown_escaped() {

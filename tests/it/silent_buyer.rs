@@ -19,6 +19,10 @@ fn parsers(dir: &std::path::Path) -> BTreeSet<u32> {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "the catalog-parse hook is in debug builds only"
+)]
 fn only_the_launcher_parses_the_catalog_in_a_run_people_read() {
     let env = TestEnv::new();
     let parses = env.path("parses");

@@ -11,7 +11,8 @@ use crate::pg_cluster::{self, Db, on};
 use serde_json::Value;
 
 /// Two buyers, one ticket, a long network delay: once `sold` sees the first sale, the other
-/// buyer holds the lock in its delay (it read 0, so it will write nothing) for 300 ms or more,
+/// buyer holds the lock in its delay (it read 0, so it will write nothing) for the delay's
+/// lower bound or more (300 ms for the data file, 1500 ms for the database),
 /// and `break_stock` runs then. `sold` is polled, with the backstop (a `--json` run narrates
 /// nothing to wait on).
 fn with_the_stock_broken_mid_race(
@@ -212,10 +213,12 @@ fn a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4() {
         return;
     };
     let db = cluster.create_database("unread_stopped");
+    // Stopping a server (runuser, pg_ctl) is slower than the row's DELETE: the same long
+    // window as there.
     let live = on(&db.url())
         .buyers(2)
         .tickets(1)
-        .delay("300..400")
+        .delay("1500..1600")
         .json()
         .spawn();
     let run = with_the_stock_broken_mid_race(live, db_sold(&db), || cluster.stop());

@@ -118,7 +118,6 @@ fn ticket_num_in(path: &Path) -> Result<u64, String> {
         .ok_or_else(|| format!("{} has no whole ticket_num: {data}", path.display()))
 }
 
-/// The bare binary, with no `--data`.
 /// Makes a named pipe (FIFO) at `path` with `mode` (libc's mkfifo: rustix's mkfifoat is
 /// Linux's only).
 #[cfg(unix)]
@@ -136,6 +135,7 @@ pub(crate) fn make_fifo(path: &Path, mode: u16) {
     );
 }
 
+/// The bare binary, with no `--data`.
 pub(crate) fn grab_tickets() -> Race {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("NO_COLOR");

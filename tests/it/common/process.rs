@@ -324,15 +324,16 @@ fn pty_name(fd: libc::c_int) -> std::ffi::CString {
 }
 
 /// The far end's name of the pty whose near end is `fd`. The libc crate offers macOS no
-/// ptsname_r, so this is ptsname, whose static buffer is copied at once (type-checked only).
+/// ptsname_r, and ptsname's buffer is shared by every thread (tests run in parallel), so this
+/// asks the kernel with TIOCPTYGNAME into a buffer of its own (type-checked only).
 #[cfg(target_vendor = "apple")]
 fn pty_name(fd: libc::c_int) -> std::ffi::CString {
-    // SAFETY: ptsname returns a NUL-terminated name or null; it is copied before any other
-    // call could overwrite it.
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: TIOCPTYGNAME writes a NUL-terminated name of at most 128 bytes into name.
     unsafe {
-        let name = libc::ptsname(fd);
-        assert!(!name.is_null(), "ptsname: {}", io::Error::last_os_error());
-        CStr::from_ptr(name).to_owned()
+        let failed = libc::ioctl(fd, libc::TIOCPTYGNAME as _, name.as_mut_ptr());
+        assert_eq!(failed, 0, "TIOCPTYGNAME: {}", io::Error::last_os_error());
+        CStr::from_ptr(name.as_ptr()).to_owned()
     }
 }
 
