@@ -29,8 +29,8 @@ use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerf
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
 use windows_sys::Win32::System::Threading::{
     CREATE_NEW_PROCESS_GROUP, ExitProcess, GetCurrentProcess, OpenProcess,
-    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE, TerminateProcess,
-    WaitForSingleObject,
+    PROCESS_QUERY_INFORMATION, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE,
+    PROCESS_TERMINATE, TerminateProcess, WaitForSingleObject,
 };
 
 /// The exit code of a process we killed outright (TerminateProcess):
@@ -217,13 +217,11 @@ pub(crate) fn kill_buyers() {
         }
         // SAFETY: the handle is closed before the next. Windows has no zombies: a buyer the
         // main thread reaped since the job listed it frees its pid for any new process, so
-        // the process opened is terminated only if it is still in the job.
+        // the process opened is terminated only if it is still in the job. IsProcessInJob
+        // asks for PROCESS_QUERY_INFORMATION: Windows lets the limited right do, Wine does
+        // not (it fails, so no buyer was ever killed on Ctrl-C there).
         unsafe {
-            let process = OpenProcess(
-                PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION,
-                0,
-                pid as u32,
-            );
+            let process = OpenProcess(PROCESS_TERMINATE | PROCESS_QUERY_INFORMATION, 0, pid as u32);
             if !process.is_null() {
                 let mut in_job = 0;
                 if IsProcessInJob(process, job as HANDLE, &mut in_job) != 0 && in_job != 0 {

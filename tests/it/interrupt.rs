@@ -1,8 +1,8 @@
-//! Ctrl-C on the launcher stops and reaps the buyers and prints a partial report; a launcher
-//! that is SIGKILLed (TerminateProcess on Windows) takes its buyers with it. Both tests wait for the buyers' own output
-//! and for their processes to end (signals), never for a fixed sleep.
+//! Ctrl-C on the launcher (SIGINT; the console's Ctrl-C on Windows) stops and reaps the buyers
+//! and prints a partial report; a launcher that is SIGKILLed (TerminateProcess on Windows)
+//! takes its buyers with it. The tests wait for the buyers' own output and for their processes
+//! to end (signals), never for a fixed sleep.
 
-#[cfg(unix)]
 use crate::common::exit::INTERRUPTED;
 use crate::common::process::{killed_outright, wait_until_gone};
 use crate::common::{BACKSTOP, TestEnv};
@@ -29,8 +29,7 @@ fn assert_all_gone(pids: &[u32]) {
     }
 }
 
-// Unix-only: SIGINT; Windows' Ctrl-C is a console event a test cannot send without a console.
-#[cfg(unix)]
+// SIGINT on Unix; on Windows the console's Ctrl-Break event (see `Live::interrupt`).
 #[test]
 fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let env = TestEnv::new();
@@ -50,7 +49,7 @@ fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
         },
     );
     let pids = buyer_pids(seen);
-    launcher.signal(libc::SIGINT);
+    launcher.interrupt();
     let run = launcher.finish();
     // Usually one sale; on a loaded machine a second may be confirmed before the signal lands.
     // Whatever it was, the verdict and the data file must agree on it.

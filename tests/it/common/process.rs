@@ -70,6 +70,14 @@ impl Live {
         cmd.stdin(Stdio::null())
             .stdout(child_stdout)
             .stderr(child_stderr);
+        // On Windows each launcher gets a console of its own, with no window: Ctrl-C goes to a
+        // whole console, so `Live::interrupt` must reach this launcher and nothing else.
+        #[cfg(windows)]
+        {
+            use std::os::windows::process::CommandExt as _;
+            use windows_sys::Win32::System::Threading::CREATE_NO_WINDOW;
+            cmd.creation_flags(CREATE_NO_WINDOW);
+        }
         let command = format!("{cmd:?}");
         let child = cmd.spawn().expect("start grab-tickets");
         // Our copies of the child's ends must close, or reading would never reach the end.
@@ -138,6 +146,32 @@ impl Live {
         // SAFETY: kill(2) on our own child, which has not been reaped yet.
         let sent = unsafe { libc::kill(self.pid() as libc::pid_t, signal) };
         assert_eq!(sent, 0, "kill: {}", io::Error::last_os_error());
+    }
+
+    /// Asks the launcher to stop as a person at its terminal would: SIGINT, Ctrl-C's signal,
+    /// on Unix. On Windows, a Ctrl-C console event to the launcher's own console, sent by
+    /// [`ctrl_c_sender`] in a process of its own (a process sends it only to a console it is
+    /// attached to, and the test's must not change under the other tests).
+    pub(crate) fn interrupt(&self) {
+        #[cfg(unix)]
+        self.signal(libc::SIGINT);
+        #[cfg(windows)]
+        {
+            let sender = Command::new(std::env::current_exe().expect("the test binary's path"))
+                .args(["--exact", "common::process::ctrl_c_sender"])
+                .args(["--ignored", "--nocapture", "--test-threads=1"])
+                .env(CTRL_C_TO, self.pid().to_string())
+                .stdin(Stdio::null())
+                .output()
+                .expect("start the Ctrl-C sender");
+            let said = String::from_utf8_lossy(&sender.stdout);
+            assert!(
+                said.contains(CTRL_C_SENT),
+                "the Ctrl-C sender failed ({}):\n{said}{}",
+                sender.status,
+                String::from_utf8_lossy(&sender.stderr)
+            );
+        }
     }
 
     /// Kills the launcher outright, no handler run: SIGKILL on Unix, TerminateProcess on
@@ -370,4 +404,45 @@ fn pty() -> (File, File) {
         .open(name.to_str().expect("a pty's name is UTF-8"))
         .expect("open the pty's far end");
     (ours, theirs)
+}
+
+/// Names the launcher, by pid, that [`ctrl_c_sender`] sends Ctrl-C to.
+#[cfg(windows)]
+const CTRL_C_TO: &str = "GRAB_TICKETS_TEST_CTRL_C_TO";
+/// What [`ctrl_c_sender`] prints once the event is on its way.
+#[cfg(windows)]
+const CTRL_C_SENT: &str = "ctrl-c sent";
+
+/// Not a test: [`Live::interrupt`] runs it in a process of its own (with `CTRL_C_TO` set; with
+/// it unset, it does nothing). It leaves its console, joins the launcher's, ignores Ctrl-C
+/// itself and sends it to that console, as a key press there would: the launcher and its
+/// buyers get it.
+#[cfg(windows)]
+#[test]
+#[ignore = "a helper that Live::interrupt runs in a process of its own"]
+fn ctrl_c_sender() {
+    use windows_sys::Win32::System::Console::{
+        AttachConsole, CTRL_C_EVENT, FreeConsole, GenerateConsoleCtrlEvent, SetConsoleCtrlHandler,
+    };
+    let Some(pid) = std::env::var(CTRL_C_TO).ok().and_then(|p| p.parse().ok()) else {
+        return;
+    };
+    // SAFETY: plain Win32 calls on this process's own console attachment.
+    unsafe {
+        FreeConsole();
+        assert_ne!(
+            AttachConsole(pid),
+            0,
+            "AttachConsole({pid}): {}",
+            io::Error::last_os_error()
+        );
+        SetConsoleCtrlHandler(None, 1);
+        assert_ne!(
+            GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0),
+            0,
+            "GenerateConsoleCtrlEvent: {}",
+            io::Error::last_os_error()
+        );
+    }
+    println!("{CTRL_C_SENT}");
 }
