@@ -90,8 +90,8 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
     // out of what makes a state distinct: no process reads a temp file it did not create
     // (each draws a fresh random name, `O_EXCL`), so its bytes cannot change a recovery.
     // Nor do the lock file's bytes: its pid slot is read only to name a holder in a message
-    // (zeros, a torn or stale pid name "another process" or the wrong one), so of the lock
-    // file only its name counts. The first state built of each kind is the one recovered,
+    // (a zeroed or torn slot names "another process", a stale one a pid long gone), so of
+    // the lock file only its name counts. The first state built of each kind is the one recovered,
     // temp files, pid slot and all.
     let mut index: HashMap<State, usize> = HashMap::new();
     let mut states: Vec<State> = Vec::new();
