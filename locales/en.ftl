@@ -428,6 +428,9 @@ power-verdict-safe = Every crash state recovered: no confirmed sale lost, nothin
 power-verdict-vulnerable = { $vulnerable } crash states recovered wrongly: a power cut at those moments breaks the promise.
 power-took = took { $seconds } s
 power-launcher = launcher
+power-buyer-pid = buyer, pid { $pid }
+power-op-pid = write pid { $pid } into the pid slot of { $name }
+power-op-pid-blank = blank the pid slot of { $name }
 power-op-create = create { $name }
 power-op-write = write { $name }: { $text }
 power-op-append-entry = append to { $name }: { $kind } #{ $seq } ({ $before } → { $after })
@@ -447,6 +450,7 @@ power-problem-refused = the next run refused the files (exit { $exit }): { $mess
 power-problem-sale-lost = buyer-{ $buyer } was told it bought the ticket of order #{ $seq }, but that order is not in the ledger
 power-problem-oversold = { $sold } tickets sold of { $tickets }: oversold
 power-problem-chain = the ledger's chain breaks at #{ $seq }: it does not continue from the entry before it
+power-problem-no-restock = the ledger holds no restock: nothing records the stock its orders were sold from
 power-problem-count = data.json says { $data } tickets left, the ledger { $ledger }
 power-problem-unaccounted = { $sold } sold and { $remaining } left do not add up to the { $tickets } tickets in stock
 

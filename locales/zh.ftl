@@ -348,6 +348,9 @@ power-verdict-safe = 每一种崩溃状态都恢复了：没有丢失已确认�
 power-verdict-vulnerable = 有 { $vulnerable } 种崩溃状态恢复错了：在那些时刻断电，就违背了承诺。
 power-took = 用时 { $seconds } 秒
 power-launcher = 启动器
+power-buyer-pid = 用户 pid { $pid }
+power-op-pid = 把 pid { $pid } 写进 { $name } 的 pid 槽
+power-op-pid-blank = 清空 { $name } 的 pid 槽
 power-op-create = 创建 { $name }
 power-op-write = 写入 { $name }：{ $text }
 power-op-append-entry = 追加到 { $name }：{ $kind } #{ $seq }（{ $before } → { $after }）
@@ -367,6 +370,7 @@ power-problem-refused = 下一次运行拒绝了这些文件（退出码 { $exit
 power-problem-sale-lost = buyer-{ $buyer } 被告知买到了订单 #{ $seq } 的票，但账本里没有这笔订单：已确认的销售丢失了
 power-problem-oversold = { $tickets } 张票卖出了 { $sold } 张：超卖
 power-problem-chain = 账本的链条在 #{ $seq } 断了：它没有接着前一条记录
+power-problem-no-restock = 账本里没有进货（restock）记录：无从知道这些订单是从多少库存里卖出的
 power-problem-count = data.json 说还剩 { $data } 张票，账本说 { $ledger } 张
 power-problem-unaccounted = 卖出的 { $sold } 张加上剩下的 { $remaining } 张，不等于库存的 { $tickets } 张
 

@@ -18,7 +18,7 @@ use disk::Fate;
 use race::{Recorded, Start};
 use recover::{Confirmed, Problem, State};
 use states::Counts;
-use trace::{Effect, Step};
+use trace::{Effect, File, Step};
 
 use crate::exit::{Error, Exit, Result};
 use crate::lang::tr;
@@ -89,7 +89,10 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
     // confirmed by then are all the next run and the check depend on. A temp file is left
     // out of what makes a state distinct: no process reads a temp file it did not create
     // (each draws a fresh random name, `O_EXCL`), so its bytes cannot change a recovery.
-    // The first state built of each kind is the one recovered, temp files and all.
+    // Nor do the lock file's bytes: its pid slot is read only to name a holder in a message
+    // (a zeroed or torn slot names "another process", a stale one a pid long gone), so of
+    // the lock file only its name counts. The first state built of each kind is the one recovered,
+    // temp files, pid slot and all.
     let mut index: HashMap<State, usize> = HashMap::new();
     let mut states: Vec<State> = Vec::new();
     let mut built: Vec<(Recorded, Vec<Built>)> = Vec::new();
@@ -105,8 +108,11 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
             let mut witnesses = Vec::new();
             let counts = states::build(&recorded.record, model, &mut |state| {
                 let files = state.image.files();
-                let kept = files.iter().filter(|(name, _)| !is_temp(name)).cloned();
-                let key = (kept.collect(), confirmed[state.cut].clone());
+                let kept = files.iter().filter(|(name, _)| !is_temp(name));
+                let key = (
+                    kept.map(what_counts).collect(),
+                    confirmed[state.cut].clone(),
+                );
                 let at = *index.entry(key).or_insert_with(|| {
                     states.push((files, confirmed[state.cut].clone()));
                     states.len() - 1
@@ -196,6 +202,19 @@ fn confirmed_by_cut(recorded: &Recorded) -> Vec<Vec<Confirmed>> {
     }
     by_cut
 }
+
+/// What of a file can change a recovery: its bytes, except the lock file's (a pid slot).
+fn what_counts((name, bytes): &File) -> File {
+    let bytes = if name == LOCK {
+        Vec::new()
+    } else {
+        bytes.clone()
+    };
+    (name.clone(), bytes)
+}
+
+/// The lock file of the explorer's data.json.
+const LOCK: &str = "data.json.lock";
 
 /// Whether `name` is a fresh temp file of the data file, `data.json.<pid>.<16 hex>.tmp`,
 /// exactly. Only such a name is known never to be opened by another process (a spare file

@@ -37,6 +37,8 @@ pub(crate) enum Problem {
     Oversold { sold: u64, tickets: u64 },
     /// An entry does not continue from the one before it (seq or count).
     ChainBroken { seq: u64 },
+    /// The ledger holds no restock, so nothing records the stock its orders were sold from.
+    NoRestock,
     /// The data file does not say what the ledger's last entry says.
     CountDisagrees { data: u64, ledger: u64 },
     /// The next run bought what was left, yet sold and left do not add up to the stock.
@@ -232,7 +234,7 @@ fn check_books(dir: &Path, confirmed: &[Confirmed]) -> Vec<Problem> {
         .iter()
         .rposition(|l| l.as_ref().is_some_and(|l| l.kind == "restock"))
     else {
-        let mut problems = vec![Problem::ChainBroken { seq: 0 }];
+        let mut problems = vec![Problem::NoRestock];
         problems.extend(lost_sales(lines.iter().flatten(), confirmed));
         return problems;
     };
@@ -280,4 +282,47 @@ fn check_books(dir: &Path, confirmed: &[Confirmed]) -> Vec<Problem> {
         });
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One log line as the shop writes it: JSON padded with spaces to ENTRY_LEN.
+    fn entry(seq: u64, kind: &str, before: u64, after: u64) -> Vec<u8> {
+        let json = serde_json::json!({
+            "seq": seq, "kind": kind, "buyer": 1, "pid": 42, "before": before, "after": after
+        });
+        let mut line = serde_json::to_vec(&json).unwrap();
+        line.resize(ENTRY_LEN - 1, b' ');
+        line.push(b'\n');
+        line
+    }
+
+    #[test]
+    fn a_ledger_without_a_restock_is_said_to_have_none_not_a_broken_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOG), entry(2, "order", 1, 0)).unwrap();
+        std::fs::write(dir.path().join("data.json"), r#"{"ticket_num":0,"seq":2}"#).unwrap();
+        let sold = Confirmed {
+            buyer: 1,
+            seq: 2,
+            pid: 42,
+        };
+        assert_eq!(check_books(dir.path(), &[sold]), [Problem::NoRestock]);
+    }
+
+    #[test]
+    fn a_whole_chain_from_its_restock_has_no_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = [entry(1, "restock", 0, 1), entry(2, "order", 1, 0)].concat();
+        std::fs::write(dir.path().join(LOG), log).unwrap();
+        std::fs::write(dir.path().join("data.json"), r#"{"ticket_num":0,"seq":2}"#).unwrap();
+        let sold = Confirmed {
+            buyer: 1,
+            seq: 2,
+            pid: 42,
+        };
+        assert_eq!(check_books(dir.path(), &[sold]), []);
+    }
 }

@@ -17,6 +17,7 @@ use super::orders::OrderLog;
 use crate::events::LockFileChange;
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
+use crate::sys::record::{self, Op};
 use crate::sys::{self, Blocking, Share, Writes};
 
 /// Width of the pid slot at the start of the lock file: fixed, so a shorter pid written later
@@ -193,7 +194,19 @@ impl LockFile {
 
     /// Best effort: the pid only makes "waiting for lock held by pid N" messages possible.
     fn write_pid(&self) {
-        let _ = sys::write_all_at(&self.file.borrow(), self.pid_slot.as_bytes(), 0);
+        self.write_slot(self.pid_slot.as_bytes());
+    }
+
+    /// Writes the pid slot in place (a pwrite), never synced: a power cut may keep, lose or
+    /// zero it, which only changes whom a waiter names. Recorded for `explore --power-cut`.
+    fn write_slot(&self, slot: &[u8]) {
+        if sys::write_all_at(&self.file.borrow(), slot, 0).is_ok() {
+            record::note(|| Op::Write {
+                name: record::name(&self.name),
+                offset: 0,
+                bytes: record::hex(slot),
+            });
+        }
     }
 
     fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
@@ -275,7 +288,7 @@ impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
         // Blank the pid first, so a waiter never names a holder that has gone (the launcher
         // after setting the stock, say).
-        let _ = sys::write_all_at(&self.lock.file.borrow(), EMPTY_SLOT, 0);
+        self.lock.write_slot(EMPTY_SLOT);
         self.lock.unlock();
     }
 }

@@ -198,8 +198,9 @@ fn names(scenario: &Scenario) -> HashMap<u32, String> {
         }
     }
     for step in &scenario.steps {
+        // Only the launcher and its buyers are recorded: a pid that sold nothing is a buyer.
         who.entry(step.pid)
-            .or_insert_with(|| format!("pid {}", step.pid));
+            .or_insert_with(|| tr!("power-buyer-pid", pid = step.pid));
     }
     who
 }
@@ -214,6 +215,13 @@ fn op_words(step: &Step) -> String {
         Op::Create { name } => tr!("power-op-create", name = short(name)),
         Op::Write { name, bytes, .. } => {
             let text = unhex(bytes).map(|b| String::from_utf8_lossy(&b).trim_end().to_string());
+            // The lock file's only write is its pid slot: say whose pid, not its padding.
+            if name.ends_with(".lock") {
+                return match text.filter(|pid| !pid.is_empty()) {
+                    Some(pid) => tr!("power-op-pid", name = short(name), pid = pid),
+                    None => tr!("power-op-pid-blank", name = short(name)),
+                };
+            }
             tr!(
                 "power-op-write",
                 name = short(name),
@@ -278,6 +286,7 @@ fn problem(problem: &Problem) -> String {
             tr!("power-problem-oversold", sold = *sold, tickets = *tickets)
         }
         Problem::ChainBroken { seq } => tr!("power-problem-chain", seq = *seq),
+        Problem::NoRestock => tr!("power-problem-no-restock"),
         Problem::CountDisagrees { data, ledger } => {
             tr!("power-problem-count", data = *data, ledger = *ledger)
         }

@@ -8,7 +8,8 @@
 //! lines of concurrent processes never mix and their order is the kernel's order. Where a
 //! record goes relative to its syscall matters for soundness: a change is recorded after it
 //! happened, a sync before it starts. A sync then never seems to cover a change it missed.
-//! The lock file's pid slot is not recorded: it holds no data, only a name for messages.
+//! The lock file's pid slot is recorded too (a pwrite at offset 0), though it holds no data,
+//! only a name for messages: so the record has every write the shop's files see.
 
 use std::ffi::OsStr;
 use std::fs::File;

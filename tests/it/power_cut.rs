@@ -100,6 +100,39 @@ fn the_durable_protocol_recovers_from_every_crash_state_under_both_models() {
         let confirmed = ops.iter().filter(|s| s["op"]["op"] == "confirmed").count();
         assert_eq!(confirmed, 2, "{}", run.context());
     }
+    // Every kind of call the races make on the shop's files is in their records, the lock
+    // file's pid slot (a pwrite) too.
+    let ops: Vec<&Value> = json["starts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["operations"].as_array().unwrap())
+        .map(|s| &s["op"])
+        .collect();
+    let made = |op: &str, name: Option<&str>| {
+        ops.iter()
+            .any(|o| o["op"] == op && name.is_none_or(|n| o["name"] == n))
+    };
+    for (op, name) in [
+        ("create", None),
+        ("write", Some("data.json.lock")),
+        ("write", None),
+        ("append", Some("data.json.orders")),
+        ("sync_file", Some("data.json.orders")),
+        ("sync_dir", None),
+        ("rename", None),
+    ] {
+        assert!(made(op, name), "no {op} {name:?}\n{}", run.context());
+    }
+    // Linux swaps the data file in by exchange and unlinks the old copy; the portable path
+    // renames over it (the first restock renames on both).
+    if !cfg!(feature = "portable-unix") {
+        assert!(
+            made("exchange", None) && made("unlink", None),
+            "{}",
+            run.context()
+        );
+    }
 }
 
 #[test]
