@@ -485,7 +485,10 @@ moral-bad = You made the race go wrong: a buyer wrote a count that another buyer
 moral-mismatch = The counts do not reconcile; see the report above.
 moral-protocol-violation = Another program broke the protocol; see the report above.
 moral-stock-unknown = The stock could not be read back; see the report above.
-interactive-stopped = Stopped after { count-moves }: { $schedule }
+interactive-stopped = { $n ->
+    [0] Stopped before any move.
+   *[other] Stopped after { count-moves }: { $schedule }
+}
 your-schedule = Your schedule: { $schedule }
 
 ## doctor (doctor/answer.rs)

@@ -405,7 +405,10 @@ moral-bad = 你让抢票出错了：一个用户写回的余票，早已被另�
 moral-mismatch = 数字对不上；见上面的报告。
 moral-protocol-violation = 有别的程序违反了协议；见上面的报告。
 moral-stock-unknown = 无法读回余票；见上面的报告。
-interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
+interactive-stopped = { $n ->
+    [0] 一步还没走就停止了。
+   *[other] 走了 { $n } 步后停止：{ $schedule }
+}
 your-schedule = 你的调度：{ $schedule }
 
 ## doctor（doctor/answer.rs）
