@@ -3,6 +3,7 @@
 //! `flock_and_fcntl`: on Unix each kind must exclude its own kind across processes, and the
 //! probe says whether the two kinds see each other (NFS emulates flock with record locks).
 
+use crate::safe_text::OneLine;
 use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -122,10 +123,7 @@ fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
         match sys::try_lock_kind(&file, held) {
             Ok(Locked::Got) => {}
             Ok(Locked::Blocked) => {
-                let why = tr!(
-                    "doctor-kind-already-held",
-                    path = path.display().to_string()
-                );
+                let why = tr!("doctor-kind-already-held", path = path.one_line());
                 return Err((Outcome::HelperFailed, why));
             }
             Err(e) => return Err((Outcome::KindsDoNotExclude, format!("{held:?}: {e}"))),

@@ -1,6 +1,7 @@
 //! The explorer's summary as text: what was explored, the counts, the first bad schedule with
 //! its picture, and the conclusion.
 
+use crate::safe_text::OneLine;
 use std::fmt::Write as _;
 
 use super::{Counts, Summary, legend};
@@ -52,7 +53,7 @@ impl Summary<'_> {
             "{first}\n{}\n\n",
             tr!(
                 "explore-each",
-                data = e.data.display().to_string(),
+                data = e.data.one_line(),
                 moves = legend(e.scope)
             )
         )
