@@ -114,7 +114,12 @@ pub(crate) fn flock_and_fcntl(scratch: &Scratch) -> Finding {
 fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
     let file = File::create_new(path)
         .and_then(|_| File::options().read(true).write(true).open(path))
-        .map_err(|e| (Outcome::NotWritable, format!("{}: {e}", path.display())))?;
+        .map_err(|e| {
+            (
+                Outcome::NotWritable,
+                format!("{}: {e}", crate::safe_text::OneLine::one_line(&*path)),
+            )
+        })?;
     let silent = |s: Silence| (Outcome::HelperFailed, s.0);
     let mut helper = Helper::spawn(Role::Kinds, path, None).map_err(silent)?;
     helper.expect("ready").map_err(silent)?;
@@ -157,7 +162,12 @@ fn kind_name(kind: LockKind) -> &'static str {
 pub(crate) fn try_kinds(path: &Path) {
     let file = match File::options().read(true).write(true).open(path) {
         Ok(file) => file,
-        Err(e) => return tell(&format!("failed {}: {e}", path.display())),
+        Err(e) => {
+            return tell(&format!(
+                "failed {}: {e}",
+                crate::safe_text::OneLine::one_line(&*path)
+            ));
+        }
     };
     tell("ready");
     while let Some(line) = heard() {
