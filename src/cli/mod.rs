@@ -51,9 +51,14 @@ fn in_language(command: clap::Command) -> clap::Command {
             let key = format!("help-{prefix}-{}", arg.get_id());
             let help = lang::message_or(&key, "");
             if help.is_empty() {
-                arg
+                return arg;
+            }
+            let help = format!("{help}{}", value_notes(&arg));
+            let arg = arg.help(help.clone()).long_help(help);
+            if arg.get_action().takes_values() {
+                arg.hide_default_value(true).hide_possible_values(true)
             } else {
-                arg.help(help.clone()).long_help(help)
+                arg
             }
         }
     };
@@ -65,7 +70,7 @@ fn in_language(command: clap::Command) -> clap::Command {
             .action(clap::ArgAction::Help)
             .help(tr!(key))
     };
-    command
+    let mut command = command
         .disable_help_flag(true)
         .disable_version_flag(true)
         .arg(help("help-race-help"))
@@ -116,7 +121,44 @@ fn in_language(command: clap::Command) -> clap::Command {
                 .long_about(tr!("help-man-about"))
                 .help_template(tr!("help-template-completions"))
                 .mut_args(translate("man"))
-        })
+        });
+    // The help subcommand exists once clap has built the command; its words are clap's.
+    command.build();
+    command.mut_subcommand("help", |help| {
+        help.about(tr!("help-help-about"))
+            .help_template(tr!("help-template-help"))
+            .mut_subcommand("help", |again| again.about(tr!("help-help-about")))
+    })
+}
+
+/// Clap's "[default: 3]" and "[possible values: whole, write, none]" in the language (clap
+/// words them itself, so they are hidden and said here): for an option that takes a value.
+fn value_notes(arg: &clap::Arg) -> String {
+    if !arg.get_action().takes_values() {
+        return String::new();
+    }
+    let mut notes = String::new();
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && !arg.is_hide_default_value_set() {
+        notes.push_str(&tr!("help-default", value = defaults.join(" ")));
+    }
+    let possible: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_string())
+        .collect();
+    if !possible.is_empty() && !arg.is_hide_possible_values_set() {
+        notes.push_str(&tr!(
+            "help-possible",
+            values = possible.join(&tr!("list-separator"))
+        ));
+    }
+    notes
 }
 
 /// Clap's multi-line message ("error: ...", maybe a list of arguments, a blank, "  tip: ...",

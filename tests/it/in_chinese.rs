@@ -155,6 +155,39 @@ fn the_help_speaks_chinese_too() {
         .assert_stdout_contains("你自己当调度器");
     let english = crate::common::grab_tickets().arg("--help").run();
     english.assert_stdout_contains("Usage: grab-tickets");
+    // Clap's own words too: its value notes, its help subcommand, and that command's page.
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["explore", "--help"],
+        &["doctor", "--help"],
+        &["completions", "--help"],
+        &["man", "--help"],
+        &["help"],
+        &["help", "help"],
+    ] {
+        let run = crate::common::grab_tickets()
+            .env("LC_ALL", "zh_CN.UTF-8")
+            .args(args)
+            .run();
+        run.assert_success();
+        for english in [
+            "[default:",
+            "ossible values",
+            "Print this message",
+            "Usage:",
+            "Commands:",
+            "Options:",
+        ] {
+            run.assert_stdout_lacks(english);
+        }
+    }
+    crate::common::grab_tickets()
+        .lang("zh")
+        .arg("--help")
+        .run()
+        .assert_stdout_contains("[默认：whole] [可选值：whole、write、none]")
+        .assert_stdout_contains("help         打印这份帮助，或某个子命令的帮助");
 }
 
 /// Three English words in a row: a sentence of ours left in English. What the OS says in
