@@ -574,7 +574,7 @@ tickets-none-sold = none sold
 progress-left = { count-tickets } left
 progress-unknown = ? tickets left
 progress-line = { $left }, { $waiting } waiting
-progress-template = buyers done
+progress-template = buyers done{", "}
 
 ## Errors (main.rs, exit.rs)
 

@@ -494,7 +494,7 @@ tickets-none-sold = 一张也没卖出
 progress-left = 余票 { $n }
 progress-unknown = 余票未知
 progress-line = { $left }，{ $waiting } 人在等锁
-progress-template = 个用户已结束
+progress-template = 个用户已结束，
 
 ## 错误（main.rs、exit.rs）
 
