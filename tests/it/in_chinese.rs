@@ -74,6 +74,7 @@ fn explore_and_its_board_speak_chinese() {
         .assert_stdout_contains("2 个用户抢 1 张票（不加锁）的每一种调度。")
         .assert_stdout_contains("第一个出错的调度")
         .assert_stdout_contains("原因：")
+        .assert_stdout_lacks("原因： ")
         .assert_stdout_contains("超卖：1 张票")
         .assert_stdout_contains(
             "20 种交错中有 12 种超卖（60%）；按可交换的步骤归并，它们是 6 种不同的调度，其中 2 种出错",

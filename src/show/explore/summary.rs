@@ -145,7 +145,7 @@ impl Summary<'_> {
         );
         let _ = writeln!(out, "{}", picture.join("\n"));
         if let Some(why) = cause::why(self.settings, &bad.result, &bad.story) {
-            let _ = writeln!(out, "  {} {why}", tr!("why-label"));
+            let _ = writeln!(out, "  {}{why}", tr!("why-label"));
         }
         let tickets = tickets_line(&bad.story.tickets, e.buyers);
         let _ = writeln!(out, "  {}", tr!("tickets-line", tickets = tickets));
