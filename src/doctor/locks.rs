@@ -117,7 +117,7 @@ fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
         .map_err(|e| {
             (
                 Outcome::NotWritable,
-                format!("{}: {e}", crate::safe_text::OneLine::one_line(&*path)),
+                format!("{}: {e}", crate::safe_text::OneLine::one_line(path)),
             )
         })?;
     let silent = |s: Silence| (Outcome::HelperFailed, s.0);
@@ -165,7 +165,7 @@ pub(crate) fn try_kinds(path: &Path) {
         Err(e) => {
             return tell(&format!(
                 "failed {}: {e}",
-                crate::safe_text::OneLine::one_line(&*path)
+                crate::safe_text::OneLine::one_line(path)
             ));
         }
     };

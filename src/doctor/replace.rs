@@ -112,7 +112,7 @@ pub(crate) fn read_loop(path: &Path, len: Option<&str>) {
         Err(e) => {
             return tell(&format!(
                 "failed {}: {e}",
-                crate::safe_text::OneLine::one_line(&*dir)
+                crate::safe_text::OneLine::one_line(dir)
             ));
         }
     };

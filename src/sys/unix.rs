@@ -256,7 +256,7 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
         if entry_of(&again)?.id != entry_of(file)?.id {
             return Err(io::Error::other(crate::lang::tr!(
                 "error-replaced-while-open",
-                path = crate::safe_text::OneLine::one_line(&*path)
+                path = crate::safe_text::OneLine::one_line(path)
             )));
         }
         Ok(again)
