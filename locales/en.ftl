@@ -63,7 +63,7 @@ headline-seed = --seed { $seed } replays the delays ({ $delay } ms){ $kills ->
 ## The report (show/text.rs)
 
 report-heading = Report (race took { $ms } ms, seed { $seed })
-why-label = Why:
+why-label = Why:{" "}
 row-stock-at-start = stock at start
 row-confirmed = confirmed
 result = { $result ->
@@ -489,7 +489,10 @@ moral-bad = You made the race go wrong: a buyer wrote a count that another buyer
 moral-mismatch = The counts do not reconcile; see the report above.
 moral-protocol-violation = Another program broke the protocol; see the report above.
 moral-stock-unknown = The stock could not be read back; see the report above.
-interactive-stopped = Stopped after { count-moves }: { $schedule }
+interactive-stopped = { $n ->
+    [0] Stopped before any move.
+   *[other] Stopped after { count-moves }: { $schedule }
+}
 your-schedule = Your schedule: { $schedule }
 
 ## doctor (doctor/answer.rs)
@@ -575,7 +578,7 @@ tickets-none-sold = none sold
 progress-left = { count-tickets } left
 progress-unknown = ? tickets left
 progress-line = { $left }, { $waiting } waiting
-progress-template = buyers done
+progress-template = buyers done{", "}
 
 ## Errors (main.rs, exit.rs)
 

@@ -409,7 +409,10 @@ moral-bad = 你让抢票出错了：一个用户写回的余票，早已被另�
 moral-mismatch = 数字对不上；见上面的报告。
 moral-protocol-violation = 有别的程序违反了协议；见上面的报告。
 moral-stock-unknown = 无法读回余票；见上面的报告。
-interactive-stopped = 走了 { $n } 步后停止：{ $schedule }
+interactive-stopped = { $n ->
+    [0] 一步还没走就停止了。
+   *[other] 走了 { $n } 步后停止：{ $schedule }
+}
 your-schedule = 你的调度：{ $schedule }
 
 ## doctor（doctor/answer.rs）
@@ -495,7 +498,7 @@ tickets-none-sold = 一张也没卖出
 progress-left = 余票 { $n }
 progress-unknown = 余票未知
 progress-line = { $left }，{ $waiting } 人在等锁
-progress-template = 个用户已结束
+progress-template = 个用户已结束，
 
 ## 错误（main.rs、exit.rs）
 
@@ -607,6 +610,11 @@ help-template-completions = {"{"}about-with-newline{"}"}
 
     选项：
     {"{"}options{"}"}
+help-template-help = {"{"}about-with-newline{"}"}
+    用法：{"{"}usage{"}"}
+
+    命令：
+    {"{"}subcommands{"}"}
 help-about = 真实的进程从同一个 JSON 文件里抢票。
 help-long-about = 真实的进程从同一个 JSON 文件里抢票。
 
@@ -661,6 +669,9 @@ help-race-schedule = 原样重放一种交错：每个用户在每一步前暂�
 help-race-no_lock = 完全不加锁（同 --lock-scope none）：课上那个会超卖的抢票。在数据库上（--store）：读出余票、延迟，然后 UPDATE ... SET ticket_num = <读到的数 - 1>。
 help-race-lock_scope = 锁包住买票过程的多少：whole（正确）、write（常见错误）、none。在数据库上，锁是事务持有的行锁或咨询锁（--db-lock）。
 help-race-help = 打印帮助
+help-help-about = 打印这份帮助，或某个子命令的帮助
+help-default = {" "}[默认：{ $value }]
+help-possible = {" "}[可选值：{ $values }]
 help-race-version = 打印版本
 help-explore-buyers = 用户进程数（跑遍每种调度时 1 到 4，用 --random 时最多 1000）。
 help-explore-tickets = 每种调度开始时的余票。

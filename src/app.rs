@@ -3,6 +3,7 @@
 //! the exit status. Every check that can fail runs before anything changes. `explore` runs
 //! many races through [`race_and_reconcile`], the very same steps without the showing.
 
+use crate::safe_text::OneLine;
 use std::path::Path;
 
 use crate::exit::{Error, Exit, Result};
@@ -121,7 +122,7 @@ fn refuse_shop_outputs(settings: &Settings) -> Result<()> {
     {
         return Err(Error::usage(tr!(
             "error-outputs-same-file",
-            path = page.display().to_string()
+            path = page.one_line()
         )));
     }
     if settings.on_database() {
@@ -134,10 +135,10 @@ fn refuse_shop_outputs(settings: &Settings) -> Result<()> {
             return Err(Error::usage(tr!(
                 "error-output-is-shop-file",
                 flag = flag,
-                path = path.display().to_string(),
+                path = path.one_line(),
                 how = how.key(),
                 what = file.key(),
-                shop = shop.display().to_string(),
+                shop = shop.one_line(),
                 example = match flag {
                     "trace" => "trace.json",
                     _ => "race.html",
@@ -376,9 +377,7 @@ fn exit_status(
         return Err(Error::bad_data(tr!(
             "error-protocol-violation",
             line = jump.line,
-            ledger = crate::shop::orders::log_path_for(settings.data())
-                .display()
-                .to_string(),
+            ledger = crate::shop::orders::log_path_for(settings.data()).one_line(),
             n = result.forged.len()
         )));
     }

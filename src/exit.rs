@@ -2,6 +2,7 @@
 //! the error type that says what failed, where, and how to fix it, with the [`Failure`] kind
 //! that views decide on (never the message's words).
 
+use crate::safe_text::OneLine;
 use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -175,11 +176,11 @@ pub(crate) fn shown(path: &Path) -> String {
         Ok(cwd) if path.is_relative() => {
             tr!(
                 "shown-relative",
-                path = path.display().to_string(),
-                cwd = cwd.display().to_string()
+                path = path.one_line(),
+                cwd = cwd.one_line()
             )
         }
-        _ => path.display().to_string(),
+        _ => path.one_line(),
     }
 }
 

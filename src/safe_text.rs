@@ -29,6 +29,37 @@ pub(crate) fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `text` as one line, every control character written as an escape, the newline too
+/// (`\n`) and colour too: for a value a user or another program supplied (a path, a run
+/// name) placed inside the program's own sentence. The sentence's own newlines are the
+/// program's and pass [`escaped`]; a newline inside a path would start a line of the
+/// path's choosing ("x\nOK: 3 tickets, 3 sold").
+pub(crate) fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A path as words for a sentence: [`one_line`] of how it displays.
+pub(crate) trait OneLine {
+    fn one_line(&self) -> String;
+}
+
+impl OneLine for std::path::Path {
+    fn one_line(&self) -> String {
+        one_line(&self.display().to_string()).into_owned()
+    }
+}
+
 /// The length of the colour-only SGR sequence `text` starts with (`ESC [ 1 ; 36 m`), or 0.
 fn colour_at(text: &str) -> usize {
     let Some(body) = text.strip_prefix("\u{1b}[") else {
@@ -61,5 +92,13 @@ mod tests {
         assert_eq!(escaped("\u{1b}[8mhidden"), "\\u{1b}[8mhidden");
         assert_eq!(escaped("\u{1b}[31;1m!"), "\u{1b}[31;1m!");
         assert_eq!(escaped("a\u{7}b\n"), "a\\u{7}b\n");
+    }
+
+    #[test]
+    fn a_supplied_value_stays_one_line() {
+        use super::one_line;
+        assert_eq!(one_line("x\nOK: 3 sold"), "x\\nOK: 3 sold");
+        assert_eq!(one_line("\u{1b}[32mOK"), "\\u{1b}[32mOK");
+        assert_eq!(one_line("测试/data.json"), "测试/data.json");
     }
 }

@@ -46,29 +46,10 @@ fn in_language(command: clap::Command) -> clap::Command {
     if lang::current() == Lang::En {
         return command;
     }
-    let translate = |prefix: &'static str| {
-        move |arg: clap::Arg| {
-            let key = format!("help-{prefix}-{}", arg.get_id());
-            let help = lang::message_or(&key, "");
-            if help.is_empty() {
-                arg
-            } else {
-                arg.help(help.clone()).long_help(help)
-            }
-        }
-    };
-    // Clap adds -h and -V itself, in English, after this runs: ours say it in the language.
-    let help = |key: &str| {
-        clap::Arg::new("help")
-            .short('h')
-            .long("help")
-            .action(clap::ArgAction::Help)
-            .help(tr!(key))
-    };
-    command
+    let mut command = command
         .disable_help_flag(true)
         .disable_version_flag(true)
-        .arg(help("help-race-help"))
+        .arg(help_flag("help-race-help"))
         .arg(
             clap::Arg::new("version")
                 .short('V')
@@ -81,42 +62,86 @@ fn in_language(command: clap::Command) -> clap::Command {
         .after_help(tr!("help-examples"))
         .after_long_help(tr!("help-examples"))
         .help_template(tr!("help-template"))
-        .mut_args(translate("race"))
-        .mut_subcommand("explore", |explore| {
-            explore
-                .disable_help_flag(true)
-                .arg(help("help-explore-help"))
-                .about(tr!("help-explore-about"))
-                .long_about(tr!("help-explore-about"))
-                .help_template(tr!("help-template-explore"))
-                .mut_args(translate("explore"))
-        })
-        .mut_subcommand("doctor", |doctor| {
-            doctor
-                .disable_help_flag(true)
-                .arg(help("help-doctor-help"))
-                .about(tr!("help-doctor-about"))
-                .long_about(tr!("help-doctor-about"))
-                .help_template(tr!("help-template-explore"))
-                .mut_args(translate("doctor"))
-        })
-        .mut_subcommand("completions", |completions| {
-            completions
-                .disable_help_flag(true)
-                .arg(help("help-completions-help"))
-                .about(tr!("help-completions-about"))
-                .long_about(tr!("help-completions-about"))
-                .help_template(tr!("help-template-completions"))
-                .mut_args(translate("completions"))
-        })
-        .mut_subcommand("man", |man| {
-            man.disable_help_flag(true)
-                .arg(help("help-man-help"))
-                .about(tr!("help-man-about"))
-                .long_about(tr!("help-man-about"))
-                .help_template(tr!("help-template-completions"))
-                .mut_args(translate("man"))
-        })
+        .mut_args(translate("race"));
+    for (name, template) in [
+        ("explore", "help-template-explore"),
+        ("doctor", "help-template-explore"),
+        ("completions", "help-template-completions"),
+        ("man", "help-template-completions"),
+    ] {
+        command = command.mut_subcommand(name, |sub| {
+            sub.disable_help_flag(true)
+                .arg(help_flag(&format!("help-{name}-help")))
+                .about(tr!(&format!("help-{name}-about")))
+                .long_about(tr!(&format!("help-{name}-about")))
+                .help_template(tr!(template))
+                .mut_args(translate(name))
+        });
+    }
+    // The help subcommand exists once clap has built the command; its words are clap's.
+    command.build();
+    command.mut_subcommand("help", |help| {
+        help.about(tr!("help-help-about"))
+            .help_template(tr!("help-template-help"))
+            .mut_subcommand("help", |again| again.about(tr!("help-help-about")))
+    })
+}
+
+/// Clap adds -h itself, in English, after [`in_language`] runs: ours says it in the language.
+fn help_flag(key: &str) -> clap::Arg {
+    clap::Arg::new("help")
+        .short('h')
+        .long("help")
+        .action(clap::ArgAction::Help)
+        .help(tr!(key))
+}
+
+/// An argument's help from the catalog (`help-COMMAND-ARG`), clap's value notes with it.
+fn translate(prefix: &'static str) -> impl FnMut(clap::Arg) -> clap::Arg {
+    move |arg: clap::Arg| {
+        let key = format!("help-{prefix}-{}", arg.get_id());
+        let help = lang::message_or(&key, "");
+        if help.is_empty() {
+            return arg;
+        }
+        let help = format!("{help}{}", value_notes(&arg));
+        let arg = arg.help(help.clone()).long_help(help);
+        if arg.get_action().takes_values() {
+            arg.hide_default_value(true).hide_possible_values(true)
+        } else {
+            arg
+        }
+    }
+}
+
+/// Clap's "[default: 3]" and "[possible values: whole, write, none]" in the language (clap
+/// words them itself, so they are hidden and said here): for an option that takes a value.
+fn value_notes(arg: &clap::Arg) -> String {
+    if !arg.get_action().takes_values() {
+        return String::new();
+    }
+    let mut notes = String::new();
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && !arg.is_hide_default_value_set() {
+        notes.push_str(&tr!("help-default", value = defaults.join(" ")));
+    }
+    let possible: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_string())
+        .collect();
+    if !possible.is_empty() && !arg.is_hide_possible_values_set() {
+        notes.push_str(&tr!(
+            "help-possible",
+            values = possible.join(&tr!("list-separator"))
+        ));
+    }
+    notes
 }
 
 /// Clap's multi-line message ("error: ...", maybe a list of arguments, a blank, "  tip: ...",

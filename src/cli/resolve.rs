@@ -49,6 +49,11 @@ impl RaceArgs {
         };
         TICKETS.check(self.tickets, "")?;
         let method = self.method();
+        // clap's `requires = "store"` is not checked once `--data` is given (`--store`
+        // conflicts with it), so the refusal is said here, before anything changes.
+        if !matches!(method, Method::ReadCheckWrite) && self.store.is_none() {
+            return Err(Error::usage(tr!("error-atomic-needs-store")));
+        }
         // The database's own answers take no lock of ours.
         let scope = match method {
             Method::ReadCheckWrite => self.lock.scope(),

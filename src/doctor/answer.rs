@@ -2,6 +2,7 @@
 //! one JSON document for a script (docs/json.md, "doctor"), whose keys and values are the
 //! same in every language.
 
+use crate::safe_text::OneLine;
 use std::time::Duration;
 
 use serde_json::json;
@@ -37,8 +38,8 @@ fn millis(took: Duration) -> u64 {
 
 fn text(d: &Diagnosis) -> String {
     let mut lines = vec![
-        tr!("doctor-heading", dir = d.directory.display().to_string()),
-        tr!("doctor-data", data = d.data.display().to_string()),
+        tr!("doctor-heading", dir = d.directory.one_line()),
+        tr!("doctor-data", data = d.data.one_line()),
     ];
     let family = tr!(&format!("doctor-family-{}", d.family.key()));
     lines.push(match &d.volume {

@@ -3,6 +3,7 @@
 //! `flock_and_fcntl`: on Unix each kind must exclude its own kind across processes, and the
 //! probe says whether the two kinds see each other (NFS emulates flock with record locks).
 
+use crate::safe_text::OneLine;
 use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -113,7 +114,12 @@ pub(crate) fn flock_and_fcntl(scratch: &Scratch) -> Finding {
 fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
     let file = File::create_new(path)
         .and_then(|_| File::options().read(true).write(true).open(path))
-        .map_err(|e| (Outcome::NotWritable, format!("{}: {e}", path.display())))?;
+        .map_err(|e| {
+            (
+                Outcome::NotWritable,
+                format!("{}: {e}", crate::safe_text::OneLine::one_line(path)),
+            )
+        })?;
     let silent = |s: Silence| (Outcome::HelperFailed, s.0);
     let mut helper = Helper::spawn(Role::Kinds, path, None).map_err(silent)?;
     helper.expect("ready").map_err(silent)?;
@@ -122,10 +128,7 @@ fn compare_kinds(path: &Path) -> Result<Outcome, (Outcome, String)> {
         match sys::try_lock_kind(&file, held) {
             Ok(Locked::Got) => {}
             Ok(Locked::Blocked) => {
-                let why = tr!(
-                    "doctor-kind-already-held",
-                    path = path.display().to_string()
-                );
+                let why = tr!("doctor-kind-already-held", path = path.one_line());
                 return Err((Outcome::HelperFailed, why));
             }
             Err(e) => return Err((Outcome::KindsDoNotExclude, format!("{held:?}: {e}"))),
@@ -159,7 +162,12 @@ fn kind_name(kind: LockKind) -> &'static str {
 pub(crate) fn try_kinds(path: &Path) {
     let file = match File::options().read(true).write(true).open(path) {
         Ok(file) => file,
-        Err(e) => return tell(&format!("failed {}: {e}", path.display())),
+        Err(e) => {
+            return tell(&format!(
+                "failed {}: {e}",
+                crate::safe_text::OneLine::one_line(path)
+            ));
+        }
     };
     tell("ready");
     while let Some(line) = heard() {

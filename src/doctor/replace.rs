@@ -109,7 +109,12 @@ pub(crate) fn read_loop(path: &Path, len: Option<&str>) {
     };
     let dir = match sys::Dir::open(dir) {
         Ok(dir) => dir,
-        Err(e) => return tell(&format!("failed {}: {e}", dir.display())),
+        Err(e) => {
+            return tell(&format!(
+                "failed {}: {e}",
+                crate::safe_text::OneLine::one_line(dir)
+            ));
+        }
     };
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = Arc::clone(&stop);

@@ -19,10 +19,18 @@ pub(crate) fn file_fsync(scratch: &Scratch) -> Finding {
             let mut file = dir
                 .create_new(name)
                 .and_then(|mut f| f.write_all(&[b'x'; 4096]).map(|()| f))
-                .map_err(|e| (Outcome::NotWritable, format!("{}: {e}", path.display())))?;
-            file.flush()
-                .and_then(|()| file.sync_all())
-                .map_err(|e| (Outcome::SyncRefused, format!("{}: {e}", path.display())))
+                .map_err(|e| {
+                    (
+                        Outcome::NotWritable,
+                        format!("{}: {e}", crate::safe_text::OneLine::one_line(&*path)),
+                    )
+                })?;
+            file.flush().and_then(|()| file.sync_all()).map_err(|e| {
+                (
+                    Outcome::SyncRefused,
+                    format!("{}: {e}", crate::safe_text::OneLine::one_line(&*path)),
+                )
+            })
         });
     finding(Probe::FileFsync, tried, started)
 }

@@ -3,6 +3,7 @@
 //! name, starting from the files the directory held (on disk, synced) when the race began.
 //! The crash states are built from this.
 
+use crate::safe_text::OneLine;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -89,7 +90,7 @@ pub(crate) fn read(path: &Path, initial: Vec<File>) -> Result<Record> {
         let recorded: Recorded = serde_json::from_str(line).map_err(|e| {
             Error::environment(tr!(
                 "error-record-unparsed",
-                path = path.display().to_string(),
+                path = path.one_line(),
                 line = (number + 1).to_string(),
                 error = e.to_string()
             ))
@@ -99,7 +100,7 @@ pub(crate) fn read(path: &Path, initial: Vec<File>) -> Result<Record> {
     let steps = resolve(&initial, lines).map_err(|why| {
         Error::environment(tr!(
             "error-record-inconsistent",
-            path = path.display().to_string(),
+            path = path.one_line(),
             why = why
         ))
     })?;

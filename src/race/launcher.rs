@@ -2,6 +2,7 @@
 //! hears their events on one pipe, and reaps every child. Nothing else: the stock is set
 //! before (`shop::books`) and the result is reconciled after (`report`).
 
+use crate::safe_text::OneLine;
 use std::io::{PipeReader, PipeWriter, Write};
 use std::path::Path;
 use std::process::{Child, Command};
@@ -222,7 +223,7 @@ fn spawn_buyers(start: &Briefing, epoch_ns: u64) -> Result<Field> {
                 return Err(Error::environment(tr!(
                     "error-buyer-spawn",
                     n = index.to_string(),
-                    exe = exe.display().to_string(),
+                    exe = exe.one_line(),
                     error = e.to_string()
                 )));
             }

@@ -16,6 +16,7 @@ mod parts;
 mod store_choice;
 mod values;
 
+use crate::safe_text::OneLine;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -184,7 +185,7 @@ impl Settings {
     /// password, if any, is never shown).
     pub(crate) fn stock_place(&self) -> String {
         match &self.store {
-            StoreAt::DataFile => self.data.display().to_string(),
+            StoreAt::DataFile => self.data.one_line(),
             StoreAt::Postgres { url } => without_password(url),
         }
     }

@@ -2,6 +2,7 @@
 //! window of the ledger (opened as the race starts, closed and read back after it). What every
 //! lock holder does to keep data.json and the log in agreement is `recovery`'s.
 
+use crate::safe_text::OneLine;
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ fn open_data_file(data: &Path, restock: Restock) -> Result<DataFile> {
             "error-data-dir-missing-to-create",
             path = shown(data),
             dir = shown(dir),
-            mkdir = dir.display().to_string()
+            mkdir = dir.one_line()
         ))),
         Restock::Keep => Err(data_file::missing(data)),
     }
@@ -125,8 +126,8 @@ fn check_seq_room(shop_files: (&Path, &Path), top: u64, tickets: u64, buyers: u3
     if top > MAX_SEQ.saturating_sub(needed) {
         return Err(Error::bad_data(tr!(
             "error-seq-no-room",
-            data = shop_files.0.display().to_string(),
-            log = shop_files.1.display().to_string(),
+            data = shop_files.0.one_line(),
+            log = shop_files.1.one_line(),
             seq = top.to_string(),
             max = MAX_SEQ.to_string()
         )));

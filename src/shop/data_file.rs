@@ -4,6 +4,7 @@
 //! decide when it is safe to write. Nothing here fsyncs the data file: the order log is the
 //! durable record, and recovery rebuilds the data file from it.
 
+use crate::safe_text::OneLine;
 use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -51,10 +52,6 @@ impl DataFile {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub(crate) fn display(&self) -> std::path::Display<'_> {
-        self.path.display()
     }
 
     pub(crate) fn dir(&self) -> &DataDir {
@@ -110,14 +107,14 @@ pub(crate) fn read(data: &DataFile) -> Result<Stock> {
 pub(crate) fn missing(path: &Path) -> Error {
     let mkdir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
-            format!("mkdir -p {} && ", dir.display())
+            format!("mkdir -p {} && ", dir.one_line())
         }
         _ => String::new(),
     };
     Error::bad_data(tr!(
         "error-data-missing",
         shown = shown(path),
-        command = format!("{mkdir}echo '{{\"ticket_num\": 3}}' > {}", path.display())
+        command = format!("{mkdir}echo '{{\"ticket_num\": 3}}' > {}", path.one_line())
     ))
 }
 
@@ -161,7 +158,7 @@ pub(crate) fn read_bytes(data: &DataFile) -> Result<Vec<u8>> {
                 if filled as u64 > MAX_DATA_BYTES {
                     return Err(Error::bad_data(tr!(
                         "error-data-too-large-to-read",
-                        path = path.display().to_string(),
+                        path = path.one_line(),
                         max = MAX_DATA_BYTES
                     )));
                 }
@@ -220,7 +217,7 @@ pub(crate) fn stage<'a>(data: &'a DataFile, stock: &Stock) -> Result<Staged<'a>>
 pub(crate) fn too_large(path: &Path, len: usize) -> Error {
     Error::bad_data(tr!(
         "error-data-would-grow-too-large",
-        path = path.display().to_string(),
+        path = path.one_line(),
         len = len,
         max = MAX_DATA_BYTES,
         spare = (len as u64).saturating_sub(MAX_DATA_BYTES)
@@ -243,7 +240,7 @@ fn create_temp(data: &DataFile) -> Result<File> {
     }
     Err(Error::environment(tr!(
         "error-temp-names-taken",
-        path = data.display().to_string(),
+        path = data.path().one_line(),
         attempts = TEMP_ATTEMPTS
     )))
 }

@@ -2,6 +2,7 @@
 //! relative to it and never reached through a symbolic link. Owns the rules for a directory
 //! other users may share: which data path to trust, and how sidecars and new files are opened.
 
+use crate::safe_text::OneLine;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -45,7 +46,7 @@ pub(crate) fn resolve_data_path(user: &Path) -> Result<PathBuf> {
     }
     Err(Error::bad_data(tr!(
         "error-data-path-link-loop",
-        path = user.display().to_string(),
+        path = user.one_line(),
         max = MAX_LINKS
     )))
 }
@@ -66,7 +67,7 @@ fn refuse_directory_syntax(path: &Path) -> Result<()> {
         };
         return Err(Error::bad_data(tr!(
             "error-data-path-is-directory-syntax",
-            path = path.display().to_string(),
+            path = path.one_line(),
             example = example
         )));
     }
@@ -110,7 +111,7 @@ fn refuse_untrusted_link(link: &Path, meta: &std::fs::Metadata) -> Result<()> {
     if sys::is_shared_sticky(&dir_meta) && owner != me && Some(owner) != sys::owner_of(&dir_meta) {
         return Err(Error::environment(tr!(
             "error-data-path-foreign-link",
-            path = link.display().to_string(),
+            path = link.one_line(),
             owner = owner.to_string()
         )));
     }
@@ -124,7 +125,7 @@ fn refuse_unless_regular(path: &Path, kind: Kind) -> Result<()> {
         Kind::Directory => Err(is_directory(path)),
         other => Err(Error::bad_data(tr!(
             "error-data-path-not-regular",
-            path = path.display().to_string(),
+            path = path.one_line(),
             kind = kind_name(other)
         ))),
     }
@@ -134,17 +135,14 @@ fn refuse_unless_regular(path: &Path, kind: Kind) -> Result<()> {
 pub(crate) fn is_directory(path: &Path) -> Error {
     Error::bad_data(tr!(
         "error-data-path-is-directory",
-        path = path.display().to_string(),
-        example = path.join("data.json").display().to_string()
+        path = path.one_line(),
+        example = path.join("data.json").one_line()
     ))
 }
 
 /// The refusal of a data file that became a symbolic link after the run resolved it.
 pub(crate) fn became_link(path: &Path) -> Error {
-    Error::environment(tr!(
-        "error-data-became-link",
-        path = path.display().to_string()
-    ))
+    Error::environment(tr!("error-data-became-link", path = path.one_line()))
 }
 
 /// The permission bits new files get: the data file's, whatever the umask. Temp files become
@@ -178,10 +176,7 @@ impl DataDir {
     /// data file's permission bits. Returns the directory and the data file's name in it.
     pub(crate) fn open(data: &Path) -> Result<(DataDir, &OsStr)> {
         let name = data.file_name().ok_or_else(|| {
-            Error::bad_data(tr!(
-                "error-data-path-no-file",
-                path = data.display().to_string()
-            ))
+            Error::bad_data(tr!("error-data-path-no-file", path = data.one_line()))
         })?;
         let path = match data.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -192,8 +187,8 @@ impl DataDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::bad_data(tr!(
                     "error-data-dir-missing",
-                    path = data.display().to_string(),
-                    dir = path.display().to_string()
+                    path = data.one_line(),
+                    dir = path.one_line()
                 )));
             }
             Err(e) => return Err(Error::io("open directory", &path, &e)),
@@ -282,7 +277,7 @@ impl DataDir {
         Err(Error::environment(tr!(
             "error-sidecar-keeps-vanishing",
             what = sidecar_name(what),
-            path = path.display().to_string()
+            path = path.one_line()
         )))
     }
 
@@ -334,7 +329,7 @@ fn unsafe_sidecar(what: &str, path: &Path, entry: &Entry) -> Option<Error> {
         // parses the whole catalog (~400 KB of heap per process, docs/performance.md).
         return None;
     }
-    let shown = path.display().to_string();
+    let shown = path.one_line();
     let what = sidecar_name(what);
     let problem = match entry.kind {
         Kind::Link => tr!("error-sidecar-is-link", what = &what, path = shown),

@@ -2,6 +2,7 @@
 //! `seq`) in the bytes as the user wrote them, and writes them back changing no other byte (a
 //! teacher's notes, the field order, the spacing, numbers no float can hold). Knows no files.
 
+use crate::safe_text::OneLine;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
@@ -166,14 +167,14 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
         Err(e) if e.classify() == serde_json::error::Category::Data => {
             return Err(Error::bad_data(tr!(
                 "error-data-not-object",
-                path = path.display().to_string(),
+                path = path.one_line(),
                 shape = shape()
             )));
         }
         Err(e) => {
             return Err(Error::bad_data(tr!(
                 "error-data-unparsed",
-                path = path.display().to_string(),
+                path = path.one_line(),
                 error = json_problem(&e),
                 shape = shape()
             )));
@@ -184,7 +185,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
         if !seen.insert(field.key.as_ref()) {
             return Err(Error::bad_data(tr!(
                 "error-data-duplicate-key",
-                path = path.display().to_string(),
+                path = path.one_line(),
                 key = field.key.to_string()
             )));
         }
@@ -192,7 +193,7 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Stock> {
     let Some(ticket) = fields.iter().find(|f| f.key == "ticket_num") else {
         return Err(Error::bad_data(tr!(
             "error-data-no-ticket-num",
-            path = path.display().to_string(),
+            path = path.one_line(),
             shape = shape()
         )));
     };
@@ -298,7 +299,7 @@ fn count_field(path: &Path, name: &str, text: &str, max: u64) -> Result<u64> {
     Err(Error::bad_data(tr!(
         "error-count-field",
         name = name,
-        path = path.display().to_string(),
+        path = path.one_line(),
         problem = problem,
         max = max.to_string()
     )))

@@ -3,6 +3,7 @@
 //! the window. The file's steps live in `books` (with the race gate in `lock`), the
 //! database's in `pg::books`.
 
+use crate::safe_text::OneLine;
 use std::cell::RefCell;
 
 use super::books::{self, LockWait};
@@ -62,7 +63,7 @@ impl Keeper {
     /// What the launcher waits for when someone else holds the stock, for its message.
     pub(crate) fn lock_name(&self) -> String {
         match self {
-            Keeper::File { shop, .. } => shop.lock.path().display().to_string(),
+            Keeper::File { shop, .. } => shop.lock.path().one_line(),
             Keeper::Postgres(db) => {
                 tr!("pg-stock-in", target = db.borrow().target().shown())
             }
@@ -166,7 +167,7 @@ fn enter_file_race<'g>(
         let line = tr!(
             "launcher-waiting-for-race",
             launchers = launchers(pids),
-            path = settings.data().display().to_string()
+            path = settings.data().one_line()
         );
         eprintln!("{}", crate::safe_text::escaped(&line));
     };

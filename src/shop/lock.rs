@@ -4,6 +4,7 @@
 //! after each lock is granted the path is checked to still name the locked file, and if the
 //! file was deleted or replaced the new one is locked instead.
 
+use crate::safe_text::OneLine;
 use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
 use std::fs::File;
@@ -130,7 +131,7 @@ impl LockFile {
                 return Err(Error::environment(tr!(
                     "error-lock-keeps-vanishing",
                     times = MAX_RELOCKS,
-                    path = self.path.display().to_string()
+                    path = self.path.one_line()
                 )));
             }
             self.reopen()?;
@@ -157,7 +158,7 @@ impl LockFile {
             Acquired::TimedOut { holder } => Err(Error::environment(tr!(
                 "error-lock-timed-out",
                 ms = timeout.map_or(0, |d| d.as_millis()).to_string(),
-                path = self.path.display().to_string(),
+                path = self.path.one_line(),
                 holder = holder_name(holder)
             ))),
         }
@@ -235,16 +236,13 @@ impl LockFile {
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
                 Failure::Interrupted,
-                tr!(
-                    "error-lock-wait-interrupted",
-                    path = self.path.display().to_string()
-                ),
+                tr!("error-lock-wait-interrupted", path = self.path.one_line()),
             );
         }
         if sys::lock_unsupported(err) {
             Error::environment(tr!(
                 "error-lock-unsupported",
-                path = self.path.display().to_string(),
+                path = self.path.one_line(),
                 error = err.to_string()
             ))
         } else {
@@ -340,7 +338,7 @@ impl RaceGate {
                 "error-race-gate-timed-out",
                 ms = timeout.map_or(0, |d| d.as_millis()).to_string(),
                 launchers = launchers(&sys::lock_holders(&self.file)),
-                path = self.path.display().to_string()
+                path = self.path.one_line()
             ))),
             Err(e) => Err(self.error(&e)),
         }
@@ -350,10 +348,7 @@ impl RaceGate {
         if err.kind() == io::ErrorKind::Interrupted {
             return Error::new(
                 Failure::Interrupted,
-                tr!(
-                    "error-race-gate-interrupted",
-                    path = self.path.display().to_string()
-                ),
+                tr!("error-race-gate-interrupted", path = self.path.one_line()),
             );
         }
         Error::io("lock the race gate on", &self.path, err)

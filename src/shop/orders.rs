@@ -4,6 +4,7 @@
 //! truncates it but a torn tail. Fixed-width lines let a lock holder read the last entry in
 //! one `pread`, and a run read only its own window, however long the ledger has grown.
 
+use crate::safe_text::OneLine;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -347,7 +348,7 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
     let raw: Lenient = serde_json::from_slice(bytes).map_err(|e| {
         Error::bad_data(tr!(
             "error-log-unparsed",
-            path = path.display().to_string(),
+            path = path.one_line(),
             line = line.to_string(),
             error = super::document::json_problem(&e)
         ))
@@ -355,7 +356,7 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
     if raw.seq > MAX_SEQ {
         return Err(Error::bad_data(tr!(
             "error-log-seq-too-large",
-            path = path.display().to_string(),
+            path = path.one_line(),
             line = line,
             seq = raw.seq.to_string(),
             max = MAX_SEQ.to_string()
@@ -384,7 +385,7 @@ pub(crate) fn next_seq(seq: u64, log: &Path) -> Result<u64> {
         Some(next) if next <= MAX_SEQ => Ok(next),
         _ => Err(Error::bad_data(tr!(
             "error-seq-at-maximum",
-            log = log.display().to_string(),
+            log = log.one_line(),
             max = MAX_SEQ.to_string()
         ))),
     }

@@ -9,6 +9,7 @@ use super::document::Stock;
 use super::orders::{Entry, OrderLog};
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
+use crate::safe_text::OneLine;
 
 /// Call only while holding the lock. Costs one read of the data file and one `pread` of the
 /// log's last entry, however many orders came before.
@@ -35,8 +36,8 @@ pub(crate) fn settle(data: &DataFile, log: &OrderLog) -> Result<Settled<Stock>> 
         // seqs in the middle of the ledger.
         return Err(Error::changed_outside(tr!(
             "error-ledger-no-seq",
-            path = data.display().to_string(),
-            log = log.path().display().to_string()
+            path = data.path().one_line(),
+            log = log.path().one_line()
         )));
     }
     if last.seq == stock.seq {
@@ -71,10 +72,10 @@ fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Resu
     if last.after != stock.ticket_num {
         return Err(Error::changed_outside(tr!(
             "error-ledger-disagrees",
-            path = data.display().to_string(),
+            path = data.path().one_line(),
             tickets = stock.ticket_num.to_string(),
             seq = stock.seq.to_string(),
-            log = log.path().display().to_string(),
+            log = log.path().one_line(),
             after = last.after.to_string()
         )));
     }
@@ -101,8 +102,8 @@ fn roll_forward(
     if next.as_ref().is_none_or(|e| !applicable(e)) {
         return Err(Error::changed_outside(tr!(
             "error-ledger-does-not-continue",
-            log = log.path().display().to_string(),
-            path = data.display().to_string(),
+            log = log.path().one_line(),
+            path = data.path().one_line(),
             seq = stock.seq.to_string(),
             tickets = stock.ticket_num.to_string(),
             last = last.seq.to_string()

@@ -110,7 +110,7 @@
   $("verdict").className = "verdict " + (run.verdict.status === "ok" ? "ok" : "bad");
   if (report.why) {
     $("why").hidden = false;
-    $("why").innerHTML = "<b></b> ";
+    $("why").innerHTML = "<b></b>";
     $("why").firstChild.textContent = report.why_label;
     $("why").appendChild(document.createTextNode(report.why));
   }

@@ -179,9 +179,11 @@ pub(super) fn others(participants: &[Participant]) -> String {
 
 /// "grab-tickets run 3f2a…" or "program 'shop-7'".
 pub(super) fn participant_name(run: &str, grab_tickets: bool) -> String {
+    // Another program wrote the name: it stays one line of plain text.
+    let run = crate::safe_text::one_line(run);
     if grab_tickets {
-        tr!("participant-run", run = run)
+        tr!("participant-run", run = run.as_ref())
     } else {
-        tr!("participant-program", run = run)
+        tr!("participant-program", run = run.as_ref())
     }
 }

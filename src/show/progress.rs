@@ -32,7 +32,7 @@ impl Progress {
             // Hidden until SHOW_AFTER has passed; drawn to stderr from then on.
             let bar = ProgressBar::hidden().with_style(
                 ProgressStyle::with_template(&format!(
-                    "{{spinner}} {{elapsed:>3}} [{{bar:16}}] {{pos}}/{{len}} {}, {{msg}}",
+                    "{{spinner}} {{elapsed:>3}} [{{bar:16}}] {{pos}}/{{len}} {}{{msg}}",
                     tr!("progress-template")
                 ))
                 .expect("the template is valid")

@@ -150,6 +150,11 @@ impl Shell {
                 let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c);
                 if !word.is_empty() && word.chars().all(plain) {
                     word.to_string()
+                } else if word.chars().any(char::is_control) {
+                    // Inside plain quotes a newline or an escape would reach the terminal
+                    // raw and could draw a line of the name's choosing; bash's and zsh's
+                    // $'...' spells them out and still pastes as the same name.
+                    ansi_c_quoted(word)
                 } else {
                     format!("'{}'", word.replace('\'', "'\\''"))
                 }
@@ -216,6 +221,28 @@ impl JsonSchedule {
     }
 }
 
+/// `word` in bash's and zsh's `$'...'` quotes, its control characters spelled out.
+fn ansi_c_quoted(word: &str) -> String {
+    let mut quoted = String::from("$'");
+    for c in word.chars() {
+        match c {
+            '\\' | '\'' => quoted.extend(['\\', c]),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            c if u32::from(c) < 0x80 && c.is_control() => {
+                let _ = write!(quoted, "\\x{:02x}", u32::from(c));
+            }
+            c if c.is_control() => {
+                let _ = write!(quoted, "\\u{:04x}", u32::from(c));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('\'');
+    quoted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +274,11 @@ mod tests {
         assert_eq!(
             Shell::Posix.word("my dir/it's.json"),
             "'my dir/it'\\''s.json'"
+        );
+        // A newline or an escape is spelled out: the command stays one line on the screen.
+        assert_eq!(
+            Shell::Posix.word("x\nOK: 3\u{1b}[2K'\\.json"),
+            "$'x\\nOK: 3\\x1b[2K\\'\\\\.json'"
         );
     }
 

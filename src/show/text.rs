@@ -63,7 +63,7 @@ pub(crate) fn report(
         let _ = writeln!(out, "{}", wrap(&format!("  ! {line}"), width, 4));
     }
     if let Some(why) = &parts.why {
-        let head = format!("  {} ", parts.why_label);
+        let head = format!("  {}", parts.why_label);
         let indent = super::words::width(&head);
         let _ = writeln!(out, "{}", wrap(&format!("{head}{why}"), width, indent));
     }

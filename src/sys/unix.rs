@@ -244,15 +244,19 @@ pub(crate) fn current_umask() -> u32 {
 /// Unix reopens the name and refuses if it now names another file.
 pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
     #[cfg(all(target_os = "linux", not(feature = "portable-unix")))]
-    return extras::reopen(file)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())));
+    return extras::reopen(file).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{}: {e}", crate::safe_text::OneLine::one_line(path)),
+        )
+    });
     #[cfg(not(all(target_os = "linux", not(feature = "portable-unix"))))]
     {
         let again = File::open(path)?;
         if entry_of(&again)?.id != entry_of(file)?.id {
             return Err(io::Error::other(crate::lang::tr!(
                 "error-replaced-while-open",
-                path = path.display().to_string()
+                path = crate::safe_text::OneLine::one_line(path)
             )));
         }
         Ok(again)

@@ -47,7 +47,7 @@ impl Dir {
         if entry_of(&handle)?.kind != Kind::Directory {
             return Err(io::Error::other(crate::lang::tr!(
                 "error-not-a-directory",
-                path = path.display().to_string()
+                path = crate::safe_text::OneLine::one_line(path)
             )));
         }
         Ok(Dir {
@@ -277,7 +277,7 @@ pub(crate) fn reopen(file: &File, path: &Path) -> io::Result<File> {
     if entry_of(&again)?.id != entry_of(file)?.id {
         return Err(io::Error::other(crate::lang::tr!(
             "error-replaced-while-open",
-            path = path.display().to_string()
+            path = crate::safe_text::OneLine::one_line(path)
         )));
     }
     Ok(again)

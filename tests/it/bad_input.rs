@@ -474,3 +474,15 @@ fn a_kill_at_for_a_buyer_or_attempt_that_does_not_exist_is_refused_before_anythi
         .assert_stderr_contains("但这次只有 3 个用户（用户1 到用户3）");
     assert_eq!(every_file(&env), before, "a file changed{}", run.context());
 }
+
+#[test]
+fn the_database_s_own_answers_without_a_database_are_refused_before_the_race() {
+    // With --data given (as every TestEnv race gives it), not only with the default path: the
+    // buyers used to start, fail one by one, and the report said "OK: 3 tickets, 0 sold".
+    for flag in ["--atomic", "--serializable"] {
+        usage_error(
+            &[flag],
+            &["--atomic and --serializable need a database store"],
+        );
+    }
+}

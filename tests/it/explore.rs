@@ -761,6 +761,10 @@ fn quitting_the_game_stops_the_race_and_says_where() {
     let run = play(&env, &["--no-lock"], "2\n");
     run.assert_success();
     run.assert_stdout_contains("Stopped after 1 move: 2s");
+    // Quitting before any move says so, not "after 0 moves: " and an empty schedule.
+    let run = play(&env, &["--no-lock"], "q\n");
+    run.assert_success();
+    run.assert_stdout_contains("Stopped before any move.");
 }
 
 #[test]

@@ -74,6 +74,7 @@ fn explore_and_its_board_speak_chinese() {
         .assert_stdout_contains("2 个用户抢 1 张票（不加锁）的每一种调度。")
         .assert_stdout_contains("第一个出错的调度")
         .assert_stdout_contains("原因：")
+        .assert_stdout_lacks("原因： ")
         .assert_stdout_contains("超卖：1 张票")
         .assert_stdout_contains(
             "20 种交错中有 12 种超卖（60%）；按可交换的步骤归并，它们是 6 种不同的调度，其中 2 种出错",
@@ -130,11 +131,13 @@ fn explore_counts_every_interleaving_and_the_distinct_schedules_in_both_language
         [1152, 1008, 1008, 0, 144, 0].map(Value::from).each_ref(),
         "{en}"
     );
+    // The text's second figure has the text's name: 48 distinct schedules, 36 of them bad.
     assert_eq!(
-        (&en["schedules"], &en["bad"]),
-        (&Value::from(48), &Value::from(36))
+        (&en["schedules"], &en["distinct"], &en["bad"]),
+        (&Value::from(48), &Value::from(48), &Value::from(36))
     );
     assert_eq!(en["interleavings"], zh["interleavings"]);
+    assert_eq!(en["distinct"], zh["distinct"]);
 }
 
 #[test]
@@ -153,6 +156,39 @@ fn the_help_speaks_chinese_too() {
         .assert_stdout_contains("你自己当调度器");
     let english = crate::common::grab_tickets().arg("--help").run();
     english.assert_stdout_contains("Usage: grab-tickets");
+    // Clap's own words too: its value notes, its help subcommand, and that command's page.
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["explore", "--help"],
+        &["doctor", "--help"],
+        &["completions", "--help"],
+        &["man", "--help"],
+        &["help"],
+        &["help", "help"],
+    ] {
+        let run = crate::common::grab_tickets()
+            .env("LC_ALL", "zh_CN.UTF-8")
+            .args(args)
+            .run();
+        run.assert_success();
+        for english in [
+            "[default:",
+            "ossible values",
+            "Print this message",
+            "Usage:",
+            "Commands:",
+            "Options:",
+        ] {
+            run.assert_stdout_lacks(english);
+        }
+    }
+    crate::common::grab_tickets()
+        .lang("zh")
+        .arg("--help")
+        .run()
+        .assert_stdout_contains("[默认：whole] [可选值：whole、write、none]")
+        .assert_stdout_contains("help         打印这份帮助，或某个子命令的帮助");
 }
 
 /// Three English words in a row: a sentence of ours left in English. What the OS says in

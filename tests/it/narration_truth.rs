@@ -12,6 +12,7 @@ struct Words {
     one: &'static str,
     many: &'static str,
     takes: &'static str,
+    waits: &'static str,
     in_turn: &'static str,
     read: &'static str,
     wrote: &'static str,
@@ -25,6 +26,7 @@ const EN: Words = Words {
     one: "buyer-",
     many: "buyers ",
     takes: "take the lock",
+    waits: " for the lock",
     in_turn: "in turn: ",
     read: "read ticket_num = ",
     wrote: "write ticket_num = ",
@@ -38,6 +40,7 @@ const ZH: Words = Words {
     one: "用户",
     many: "用户 ",
     takes: "拿到锁",
+    waits: "等锁",
     in_turn: "依次：",
     read: "读到 ticket_num = ",
     wrote: "写入 ticket_num = ",
@@ -115,15 +118,54 @@ fn has(events: &[Value], buyer: u32, kind: &str, field: &str, value: u64) -> boo
     })
 }
 
+/// The order a buyer waited for and took the lock in: "w" and "t", one per event.
+fn lock_steps(events: &[Value], buyer: u32) -> String {
+    let mut steps: Vec<(u64, char)> = events
+        .iter()
+        .filter(|e| e["buyer"] == buyer)
+        .filter_map(|e| match e["kind"].as_str()? {
+            "lock_wait" => Some((e["t_us"].as_u64()?, 'w')),
+            "lock_acquired" => Some((e["t_us"].as_u64()?, 't')),
+            _ => None,
+        })
+        .collect();
+    steps.sort_by_key(|s| s.0);
+    steps.into_iter().map(|s| s.1).collect()
+}
+
+/// Whether `told` is `all` with some steps left out: a buyer's steps are told in the order
+/// it took them, never a take before the wait that led to it.
+fn in_order(told: &str, all: &str) -> bool {
+    let mut rest = all.chars();
+    told.chars().all(|c| rest.any(|a| a == c))
+}
+
 /// Checks every line of one run's narration against its events; returns what is wrong.
 fn check(stdout: &str, events: &[Value], gun_us: u64, words: &Words) -> Vec<String> {
     let mut wrong = Vec::new();
+    let mut told_steps: std::collections::BTreeMap<u32, String> = Default::default();
     let narration = stdout.lines().skip(2).take_while(|l| !l.is_empty());
     for line in narration {
         let Some((t_us, buyers, text)) = parse(line, words) else {
             wrong.push(format!("unparsed: {line}"));
             continue;
         };
+        for clause in text.split(words.clause_separators) {
+            let step = if clause.contains(words.takes) || clause.contains("takes the lock") {
+                't'
+            } else if clause.contains(words.waits)
+                && !["waiting", "gives up", "放弃", "超时"]
+                    .iter()
+                    .any(|w| clause.contains(w))
+            {
+                'w'
+            } else {
+                continue;
+            };
+            for &b in &buyers {
+                told_steps.entry(b).or_default().push(step);
+            }
+        }
         let mut fail = |what: &str| wrong.push(format!("{what}: {line}"));
         if buyers.len() > 1 && text.contains(words.takes) && !text.starts_with(words.in_turn) {
             fail("the lock given to several buyers at once");
@@ -162,6 +204,14 @@ fn check(stdout: &str, events: &[Value], gun_us: u64, words: &Words) -> Vec<Stri
                     }
                 }
             }
+        }
+    }
+    for (b, told) in told_steps {
+        let all = lock_steps(events, b);
+        if !in_order(&told, &all) {
+            wrong.push(format!(
+                "buyer {b}'s lock steps told as {told}, taken as {all} (w wait, t take)"
+            ));
         }
     }
     wrong

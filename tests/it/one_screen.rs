@@ -50,7 +50,9 @@ fn ten_buyers_fit_one_screen_in_chinese_too() {
         if locked {
             run.assert_stdout_contains("等锁，锁在用户");
         } else {
+            // A full-width colon carries its own space.
             run.assert_stdout_contains("原因：")
+                .assert_stdout_lacks("原因： ")
                 .assert_stdout_contains("超卖");
         }
     }

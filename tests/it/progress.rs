@@ -56,3 +56,14 @@ fn a_short_run_on_a_terminal_prints_no_progress_line() {
         .assert_success()
         .assert_stderr_lacks(PROGRESS);
 }
+
+#[test]
+fn the_progress_line_in_chinese_uses_chinese_punctuation_throughout() {
+    let env = TestEnv::new();
+    long_race(&env)
+        .lang("zh")
+        .run_on_terminal()
+        .assert_success()
+        .assert_stderr_contains("个用户已结束，余票")
+        .assert_stderr_lacks("个用户已结束,");
+}

@@ -341,11 +341,15 @@ fn a_control_sequence_in_a_foreign_run_name_is_shown_escaped() {
     hand_sale(
         &env,
         1,
-        serde_json::json!({"run": "x\u{1b}[2K\rOK: 40 tickets"}),
+        serde_json::json!({"run": "x\u{1b}[2K\rOK: 40 tickets\nOK: forged"}),
     );
     let run = run.finish();
     run.assert_success()
-        .assert_stdout_contains("x\\u{1b}[2K\\rOK: 40 tickets")
+        .assert_stdout_contains("x\\u{1b}[2K\\rOK: 40 tickets\\nOK: forged")
+        .assert_that(
+            !run.stdout().lines().any(|l| l.starts_with("OK: forged")),
+            "a foreign run name forged a line",
+        )
         .assert_that(
             !format!("{}{}", run.stdout(), run.stderr()).contains(['\u{1b}', '\r']),
             "a raw control character from the order log reached the terminal",

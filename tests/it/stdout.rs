@@ -72,7 +72,8 @@ fn completions_into_a_closed_pipe_do_not_panic() {
 #[test]
 fn a_control_sequence_in_a_path_is_shown_escaped_and_cannot_forge_a_line() {
     let env = TestEnv::new();
-    let forged = env.path("x\u{1b}[2K\rOK:.json");
+    // A newline too: inside a path it would start a line of the path's choosing.
+    let forged = env.path("x\u{1b}[2K\r\nOK: forged.json");
     let missing_dir = forged.join("nope").join("data.json");
     let runs = [
         crate::common::grab_tickets()
@@ -96,6 +97,15 @@ fn a_control_sequence_in_a_path_is_shown_escaped_and_cannot_forge_a_line() {
             );
         }
         let all = format!("{}{}", run.stdout(), run.stderr());
-        assert!(all.contains("x\\u{1b}[2K\\rOK:.json"), "{}", run.context());
+        assert!(
+            !all.lines().any(|l| l.starts_with("OK: forged")),
+            "a path forged a line{}",
+            run.context()
+        );
+        assert!(
+            all.contains("x\\u{1b}[2K\\r\\nOK: forged.json"),
+            "{}",
+            run.context()
+        );
     }
 }

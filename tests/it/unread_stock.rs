@@ -266,6 +266,13 @@ fn a_server_stopped_mid_race_leaves_the_stock_unknown_and_exits_4() {
     let run = with_the_stock_broken_mid_race(live, db_sold(&db), || cluster.stop());
     run.assert_code(4);
     assert_json_says_the_stock_is_unknown(&run, "stock_row_not_read_back");
+    // The orders table went with the server: its count is not known either, never 0.
+    assert_eq!(
+        run.report()["tally"]["logged"],
+        Value::Null,
+        "{}",
+        run.context()
+    );
 }
 
 /// A stock row changed by hand into what no stock can be is bad data (exit 3) with the column

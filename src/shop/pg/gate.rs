@@ -219,7 +219,7 @@ fn refusal(target: &Target, mode: RaceMode, unlocked: &Running) -> Error {
     Error::environment(tr!(
         "error-pg-race-beside-unlocked",
         shown = target.shown(),
-        run = unlocked.run.as_str(),
+        run = crate::safe_text::one_line(&unlocked.run).as_ref(),
         pid = unlocked.launcher,
         theirs = unlocked.flags(),
         mine = mode.flags()
@@ -231,7 +231,7 @@ pub(crate) fn beside_locked_line(target: &Target, mode: RaceMode, locked: &Runni
     tr!(
         "launcher-unlocked-beside-locked",
         shown = target.shown(),
-        run = locked.run.as_str(),
+        run = crate::safe_text::one_line(&locked.run).as_ref(),
         pid = locked.launcher,
         theirs = locked.flags(),
         mine = mode.flags()

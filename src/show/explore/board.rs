@@ -1,6 +1,7 @@
 //! `explore --interactive`: the opening lines, the board before every move, the prompt and
 //! help, and the lessons said the moment they happen (a wait at the lock, a stale write).
 
+use crate::safe_text::OneLine;
 use std::fmt::Write as _;
 
 use super::legend;
@@ -18,7 +19,7 @@ pub(crate) fn intro(exploration: &Exploration) -> String {
         buyers = tr!("count-buyers", n = exploration.buyers),
         tickets = tr!("count-tickets", n = exploration.tickets),
         lock = lock_scope(exploration.scope),
-        data = exploration.data.display().to_string(),
+        data = exploration.data.one_line(),
         moves = legend(exploration.scope)
     )
 }

@@ -174,7 +174,11 @@ impl<'a> Summary<'a> {
             skipped: self.skipped(),
             orders: self.interleavings.map(|all| all.total),
             interleavings: self.interleavings,
-            distinct: self.distinct,
+            // Every schedule runs one schedule per class of interleavings: the distinct
+            // schedules the text names are the runs.
+            distinct: self
+                .distinct
+                .or(self.interleavings.map(|_| self.runs.len() as u64)),
             dead_ends: self.dead_ends,
             oversold: self.schedules.oversold,
             lost_updates: self.schedules.lost_updates,

@@ -1,6 +1,7 @@
 //! The explorer's summary as text: what was explored, the counts, the first bad schedule with
 //! its picture, and the conclusion.
 
+use crate::safe_text::OneLine;
 use std::fmt::Write as _;
 
 use super::{Counts, Summary, legend};
@@ -52,7 +53,7 @@ impl Summary<'_> {
             "{first}\n{}\n\n",
             tr!(
                 "explore-each",
-                data = e.data.display().to_string(),
+                data = e.data.one_line(),
                 moves = legend(e.scope)
             )
         )
@@ -144,7 +145,7 @@ impl Summary<'_> {
         );
         let _ = writeln!(out, "{}", picture.join("\n"));
         if let Some(why) = cause::why(self.settings, &bad.result, &bad.story) {
-            let _ = writeln!(out, "  {} {why}", tr!("why-label"));
+            let _ = writeln!(out, "  {}{why}", tr!("why-label"));
         }
         let tickets = tickets_line(&bad.story.tickets, e.buyers);
         let _ = writeln!(out, "  {}", tr!("tickets-line", tickets = tickets));

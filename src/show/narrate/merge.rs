@@ -123,14 +123,22 @@ impl Narrator {
         let window = first.together_us();
         let mut twins = vec![0];
         let mut buyers = vec![first.buyer];
+        let mut passed_over = Vec::new();
         let mut last_start = first.start_us;
         let mut twin_still_held = false;
         for (i, candidate) in self.ready.iter().enumerate().skip(1) {
             if candidate.start_us > last_start + window {
                 break;
             }
-            // One buyer's two phrases are two moments, never one line.
-            if buyers.contains(&candidate.buyer) || !candidate.says_the_same_as(first) {
+            // One buyer's two phrases are two moments, never one line; and a buyer whose
+            // earlier phrase is told after this line cannot join it, or its steps would be
+            // told out of order ("buyers 2 and 10 in turn: take the lock", then "buyer-2
+            // waits for the lock").
+            if buyers.contains(&candidate.buyer) || passed_over.contains(&candidate.buyer) {
+                continue;
+            }
+            if !candidate.says_the_same_as(first) {
+                passed_over.push(candidate.buyer);
                 continue;
             }
             if barrier.is_some_and(|b| b < candidate.start_us) {

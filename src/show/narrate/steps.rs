@@ -4,6 +4,7 @@
 use super::Narrator;
 use crate::events::{Event, LockFileChange, Message, Outcome};
 use crate::lang::tr;
+use crate::safe_text::OneLine;
 use crate::settings::{Settings, Step};
 use crate::shop::lock::lock_path_for;
 use crate::shop::orders::log_path_for;
@@ -119,15 +120,15 @@ pub(crate) fn run_files(settings: &Settings, run: &str) -> String {
     let mut line = tr!(
         "files",
         run = run,
-        data = data.display().to_string(),
-        lock = lock_path_for(data).display().to_string(),
-        log = log_path_for(data).display().to_string()
+        data = data.one_line(),
+        lock = lock_path_for(data).one_line(),
+        log = log_path_for(data).one_line()
     );
     if let Some(trace) = settings.trace() {
-        line.push_str(&tr!("files-trace", path = trace.display().to_string()));
+        line.push_str(&tr!("files-trace", path = trace.one_line()));
     }
     if let Some(html) = settings.html() {
-        line.push_str(&tr!("files-page", path = html.display().to_string()));
+        line.push_str(&tr!("files-page", path = html.one_line()));
     }
     line
 }
