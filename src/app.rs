@@ -373,12 +373,18 @@ fn exit_status(
     if let Some(jump) = result.forged.first() {
         // Forged history is not a verdict on this run: it is bad data another program wrote,
         // and exit 3 says so whatever `--check` asked.
+        let (store, ledger) = match settings.on_database() {
+            true => ("database", settings.stock_place()),
+            false => {
+                let log = crate::shop::orders::log_path_for(settings.data());
+                ("file", log.display().to_string())
+            }
+        };
         return Err(Error::bad_data(tr!(
             "error-protocol-violation",
+            store = store,
             line = jump.line,
-            ledger = crate::shop::orders::log_path_for(settings.data())
-                .display()
-                .to_string(),
+            ledger = ledger,
             n = result.forged.len()
         )));
     }

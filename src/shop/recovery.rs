@@ -72,7 +72,7 @@ fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Resu
         return Err(Error::changed_outside(tr!(
             "error-ledger-disagrees",
             path = data.display().to_string(),
-            tickets = stock.ticket_num.to_string(),
+            tickets = stock.ticket_num,
             seq = stock.seq.to_string(),
             log = log.path().display().to_string(),
             after = last.after.to_string()

@@ -260,6 +260,53 @@ pub(crate) fn create_tables(client: &mut Client, target: &Target) -> Result<()> 
         .map_err(|e| target.error("create the grab_tickets tables", &e))
 }
 
+/// The columns grab-tickets creates, as `information_schema` names their types. A table
+/// changed by hand is found here, before anything changes, rather than by buyers whose
+/// statements no longer fit it (they would fail before the gun, as if they could not log in).
+const COLUMNS: [(&str, &str, &str); 12] = [
+    ("stock", "id", "integer"),
+    ("stock", "ticket_num", "bigint"),
+    ("stock", "seq", "bigint"),
+    ("orders", "id", "bigint"),
+    ("orders", "seq", "bigint"),
+    ("orders", "kind", "text"),
+    ("orders", "run", "text"),
+    ("orders", "buyer", "integer"),
+    ("orders", "pid", "integer"),
+    ("orders", "before", "bigint"),
+    ("orders", "after", "bigint"),
+    ("orders", "at", "timestamp with time zone"),
+];
+
+/// Refuses tables whose columns are not the ones grab-tickets made (bad data, exit 3).
+pub(crate) fn check_columns(client: &mut Client, target: &Target) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text \
+             FROM information_schema.columns \
+             WHERE table_schema = 'grab_tickets' AND table_name IN ('stock', 'orders')",
+            &[],
+        )
+        .map_err(|e| target.error("read the grab_tickets tables", &e))?;
+    for (table, column, expected) in COLUMNS {
+        let found = rows
+            .iter()
+            .find(|row| row.get::<_, &str>(0) == table && row.get::<_, &str>(1) == column)
+            .map(|row| row.get::<_, String>(2));
+        if found.as_deref() != Some(expected) {
+            return Err(Error::bad_data(tr!(
+                "error-pg-column-changed",
+                table = format!("grab_tickets.{table}"),
+                column = column,
+                shown = target.shown(),
+                found = found.unwrap_or_else(|| tr!("pg-column-missing")),
+                expected = expected
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The stock row from a simple (text) query's rows, if there was one.
 pub(crate) fn stock_from_text(messages: &[SimpleQueryMessage]) -> Option<PgStock> {
     messages.iter().find_map(|m| match m {
