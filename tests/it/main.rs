@@ -97,6 +97,7 @@ mod pg_secrets;
 mod pg_gate;
 // The database checked like the file: a stock changed by hand, too few connections.
 #[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
+mod pg_ledger;
 mod pg_limits;
 
 // The data file and the files beside it.

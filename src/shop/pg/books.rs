@@ -191,7 +191,9 @@ impl PgBooks {
             }
             (Restock::To(tickets), _) => tickets,
         };
-        let top = row.map_or(0, |s| s.seq).max(logged.map_or(0, |(seq, _)| seq));
+        let top = row
+            .map_or(0, |s| s.seq)
+            .max(logged.map_or(0, |(seq, _)| seq));
         if !seq_room_for(top, tickets, self.buyers) {
             return Err(Error::bad_data(tr!(
                 "error-pg-seq-no-room",

@@ -14,8 +14,8 @@ use super::{PgStock, READ_STOCK, SELL_IF_ANY, Target, WRITE_ORDER, stock_from_te
 use crate::events::LockFileChange;
 use crate::exit::{Error, Result};
 use crate::lang::tr;
-use crate::shop::document::MAX_SEQ;
 use crate::settings::{DbLock, Step};
+use crate::shop::document::MAX_SEQ;
 use crate::shop::orders::Entry;
 use crate::shop::{Acquired, DatabaseAnswers, Serialized, Settled, Store};
 
