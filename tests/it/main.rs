@@ -95,9 +95,11 @@ mod pg_secrets;
 // The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
 #[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
 mod pg_gate;
-// The database checked like the file: a stock changed by hand, too few connections.
+// The database's ledger held to the file's rules: seq room, changed columns, forged orders.
 #[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
 mod pg_ledger;
+// The database checked like the file: a stock changed by hand, too few connections.
+#[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
 mod pg_limits;
 
 // The data file and the files beside it.

@@ -7,6 +7,7 @@ pub(crate) mod books;
 pub(crate) mod foreign;
 pub(crate) mod gate;
 pub(crate) mod lock;
+mod passfile;
 pub(crate) mod room;
 pub(crate) mod store;
 
@@ -98,10 +99,13 @@ pub(crate) struct Target {
     config: Config,
     /// The URL without its password.
     shown: String,
+    /// The URL's `passfile` parameter, read only by [`Target::with_passfile`].
+    passfile: Option<std::path::PathBuf>,
 }
 
 impl Target {
-    /// Parses a `postgres://` URL; a password may also come from `PGPASSWORD`, as for psql.
+    /// Parses a `postgres://` URL; a password may also come from `PGPASSWORD`, as for psql
+    /// (or from a password file: [`Target::with_passfile`]).
     /// `--no-fsync` becomes `synchronous_commit = off`: a COMMIT then returns before the
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
     pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
@@ -111,7 +115,8 @@ impl Target {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(usage(tr!("pg-url-not-postgres")));
         }
-        let mut config = Config::from_str(url).map_err(|e| usage(e.to_string()))?;
+        let (url, passfile) = passfile::split_off(url);
+        let mut config = Config::from_str(&url).map_err(|e| usage(chain(&e)))?;
         if config.get_hosts().is_empty() {
             return Err(usage(tr!("pg-url-no-host")));
         }
@@ -127,7 +132,22 @@ impl Target {
             config.options("-c synchronous_commit=off");
         }
         config.connect_timeout(Duration::from_secs(10));
-        Ok(Target { config, shown })
+        Ok(Target {
+            config,
+            shown,
+            passfile,
+        })
+    }
+
+    /// The launcher's target: with no password in the URL or PGPASSWORD, the one libpq's
+    /// password file holds for this server, database and user, if any.
+    pub(crate) fn with_passfile(mut self) -> Result<Target> {
+        if self.config.get_password().is_none()
+            && let Some(password) = passfile::password_for(&self.config, self.passfile.take())?
+        {
+            self.config.password(password);
+        }
+        Ok(self)
     }
 
     /// The URL as it may be printed.
