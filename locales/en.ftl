@@ -920,7 +920,10 @@ error-pg-too-few-connections = { $shown } can take only { $free } more { $free -
     [role] the role's CONNECTION LIMIT
    *[server] max_connections on the server
 }
-error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, or too slow); nothing was changed; run with --buyers { $logged_in } or fewer, or free connections on the server
+error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, failed, or was too slow; what a buyer said is above); nothing was changed; { $logged_in ->
+    [0] find out why no buyer could log in where the launcher could
+   *[other] run with --buyers { $logged_in } or fewer, or free connections on the server
+}
 error-pg-login-wait-interrupted = interrupted while waiting for the buyers to log in to { $shown }; nothing was changed
 error-pg-seq-no-room = the ledger in { $shown } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; drop the schema grab_tickets (DROP SCHEMA grab_tickets CASCADE, its orders go with it) to start a new ledger
 error-pg-seq-at-maximum = the stock in { $shown } has reached the largest seq there may be ({ $max }); nothing was written; drop the schema grab_tickets to start a new ledger
@@ -928,3 +931,4 @@ error-pg-column-changed = { $table }.{ $column } in { $shown } is { $found }, bu
 pg-column-missing = missing
 error-pg-passfile-unreadable = failed to read the password file { $path } (named by passfile= in --store or by PGPASSFILE): { $error }
 error-pg-passfile-shared = password file { $path } may be read or written by others (mode { $mode }), so its passwords are not secret; run chmod 600 { $path }, as libpq requires
+error-buyer-before-race = grab-tickets: buyer { $n } stopped before the race: { $error }

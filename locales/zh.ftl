@@ -923,7 +923,10 @@ error-pg-too-few-connections = { $shown } 现在只能再接受 { $free } 个连
     [role] 角色的 CONNECTION LIMIT
    *[server] 服务器的 max_connections
 }
-error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝，或者太慢）；没有做任何改动；用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝、出错，或者太慢；买家自己说的原因见上面）；没有做任何改动；{ $logged_in ->
+    [0] 查一查为什么启动器能登录而买家一个都登录不了
+   *[other] 用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+}
 error-pg-login-wait-interrupted = 等待买家登录 { $shown } 时被中断；没有做任何改动
 error-pg-seq-no-room = { $shown } 的账本已到 seq { $seq }，离 seq 的上限（{ $max }）太近，这次运行写不完；什么都没改；删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE，订单会一起删掉），开一本新账
 error-pg-seq-at-maximum = { $shown } 的余票已经到了 seq 的上限（{ $max }）；什么都没写；删除 grab_tickets 这个 schema，开一本新账
@@ -931,3 +934,4 @@ error-pg-column-changed = { $shown } 里的 { $table }.{ $column } 是 { $found 
 pg-column-missing = 缺失
 error-pg-passfile-unreadable = 无法读取密码文件 { $path }（由 --store 里的 passfile= 或 PGPASSFILE 指定）：{ $error }
 error-pg-passfile-shared = 密码文件 { $path } 别人也能读写（权限 { $mode }），里面的密码已经不是秘密；按 libpq 的要求运行 chmod 600 { $path }
+error-buyer-before-race = grab-tickets：买家 { $n } 在抢票开始前就停下了：{ $error }

@@ -273,7 +273,10 @@ pub(crate) fn race_and_reconcile(
     let (racing, opened) = match shop.enter_race(settings, &run, &wait, &field.started()) {
         Ok(entered) => entered,
         Err(e) => {
-            field.call_off();
+            for (buyer, error) in field.call_off() {
+                let line = tr!("error-buyer-before-race", n = buyer, error = error);
+                eprintln!("{}", out::escaped(&line));
+            }
             return Err(e);
         }
     };
