@@ -915,7 +915,10 @@ error-pg-too-few-connections = { $shown } can take only { $free } more { $free -
     [database] the database's CONNECTION LIMIT is
     [role] the role's CONNECTION LIMIT is
    *[server] the server allows this user (max_connections, less any slots reserved for superusers)
-} { $limit } and { $used } are in use, but { $buyers } buyers need one each; nothing was changed; run with --buyers { $free } or fewer, or raise { $which ->
+} { $limit } and { $used } { $used ->
+    [one] is
+   *[other] are
+} in use, but { $buyers } buyers need one each; nothing was changed; run with --buyers { $free } or fewer, or raise { $which ->
     [database] the database's CONNECTION LIMIT
     [role] the role's CONNECTION LIMIT
    *[server] max_connections on the server
