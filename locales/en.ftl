@@ -745,6 +745,7 @@ error-data-duplicate-key = data file { $path } has the key "{ $key }" more than 
 error-count-field = "{ $name }" in data file { $path } { $problem }; set it to a whole number from 0 to { $max }
 count-not-whole = is { $text }, but it must be a whole number
 count-negative = is { $text }, but it cannot be negative
+count-signed-zero = is { $text }, but a whole number is written without a sign
 count-too-large = is { $text }, more than the maximum of { $max }
 error-ledger-no-seq = data file { $path } has no "seq" but its order log { $log } has entries: the file was replaced without following the lock protocol; run grab-tickets without --keep-stock to restock it
 error-ledger-disagrees = data file { $path } says { $tickets } { $tickets ->

@@ -757,6 +757,7 @@ error-data-duplicate-key = 数据文件 { $path } 里的键 "{ $key }" 出现了
 error-count-field = 数据文件 { $path } 里的 "{ $name }" { $problem }；请把它设成 0 到 { $max } 之间的整数
 count-not-whole = 是 { $text }，但它必须是整数
 count-negative = 是 { $text }，但它不能是负数
+count-signed-zero = 是 { $text }，但整数不能带正负号
 count-too-large = 是 { $text }，超过了上限 { $max }
 error-ledger-no-seq = 数据文件 { $path } 里没有 "seq"，但它的订单日志 { $log } 里有记录：有人没按锁的规矩替换了这个文件；去掉 --keep-stock 运行 grab-tickets，重新设置余票
 error-ledger-disagrees = 数据文件 { $path } 说在 #{ $seq } 时有 { $tickets } 张票，但它的订单日志 { $log } 说那时是 { $after } 张：有人没按锁的规矩改了数据文件；去掉 --keep-stock 运行，重新设置余票（账本从重新设置处接着记）
