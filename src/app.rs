@@ -273,10 +273,7 @@ pub(crate) fn race_and_reconcile(
     let (racing, opened) = match shop.enter_race(settings, &run, &wait, &field.started()) {
         Ok(entered) => entered,
         Err(e) => {
-            for (buyer, error) in field.call_off() {
-                let line = tr!("error-buyer-before-race", n = buyer, error = error);
-                eprintln!("{}", out::escaped(&line));
-            }
+            tell_why_buyers_stopped(field.call_off());
             return Err(e);
         }
     };
@@ -309,6 +306,15 @@ pub(crate) fn race_and_reconcile(
         conducted,
         settle_error,
     })
+}
+
+/// A race called off before the gun: what each buyer that stopped on its own said, before
+/// the launcher's error (a buyer the server refused is the only one who knows why).
+fn tell_why_buyers_stopped(failures: Vec<(u32, String)>) {
+    for (buyer, error) in failures {
+        let line = tr!("error-buyer-before-race", n = buyer, error = error);
+        eprintln!("{}", out::escaped(&line));
+    }
 }
 
 /// The pids of the buyers that died by a signal.
