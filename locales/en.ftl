@@ -105,11 +105,20 @@ participant-run = grab-tickets run { $run }
 participant-program = program '{ $run }'
 problem-unsettled = the ledger could not be settled after the race, so this report reads the files as they are: { $error }
 problem-foreign-restock = the stock was set from { $before } to { $after } by { $who } (pid { $pid }) during this race, against the protocol; counts below do not include it
-error-protocol-violation = another program broke the lock protocol during this race: { $n ->
-    [one] line { $line } of { $ledger } breaks
-   *[other] { $n } entries of { $ledger }, the first at line { $line }, break
+error-protocol-violation = another program broke the lock protocol during this race: { $store ->
+    [database] { $n ->
+        [one] order id { $line } of grab_tickets.orders in { $ledger } breaks
+       *[other] { $n } orders of grab_tickets.orders in { $ledger }, the first with id { $line }, break
+    }
+   *[file] { $n ->
+        [one] line { $line } of { $ledger } breaks
+       *[other] { $n } entries of { $ledger }, the first at line { $line }, break
+    }
 } the ledger's chain (see the report above); fix that program (docs/protocol.md says what a writer must do), then run without --keep-stock to restock
-problem-forged-entry = line { $line } of the { $ledger } jumps to #{ $seq } after #{ $top }: { $who } (pid { $pid }) wrote it against the protocol (a writer that keeps it writes at most one past the highest seq), so it is not believed and not counted as a sale
+problem-forged-entry = { $store ->
+    [database] order id { $line } in the { $ledger }
+   *[file] line { $line } of the { $ledger }
+} jumps to #{ $seq } after #{ $top }: { $who } (pid { $pid }) wrote it against the protocol (a writer that keeps it writes at most one past the highest seq), so it is not believed and not counted as a sale
 problem-unreadable-entry = unreadable line in the { $ledger }: { $line }
 problem-interrupted = INTERRUPTED: the race was stopped early; the buyers still running were killed, and every ticket below is accounted for
 problem-failed = { $who } failed with exit code { $code }: { $message }
@@ -672,7 +681,7 @@ error-data-unparsed = failed to parse data file { $path }: { $error }; { $shape 
 error-data-no-ticket-num = data file { $path } has no "ticket_num" field; { $shape }
 error-data-missing = data file { $shown } does not exist; run without --keep-stock to create it with --tickets N, or create it with: { $command }
 error-data-deleted-during-race = data file { $shown } was deleted during the race, so the stock could not be read back; every sale is still in the order log { $log }; run again with --tickets N to start a new stock
-error-pg-stock-negative = the stock row's { $column } in grab_tickets.stock is { $value }, below zero: it was changed by hand (the CHECK that forbids it was dropped); nothing was sold from it; run again with --tickets N to set a new stock
+error-pg-stock-negative = the stock row's { $column } in grab_tickets.stock is { $value }, below zero: it was changed by hand; nothing was sold from it; set it by hand to a whole number (UPDATE grab_tickets.stock SET { $column } = 0), then run again with --tickets N to set a new stock
 error-pg-stock-not-whole = the stock row's { $column } in grab_tickets.stock is not a whole number (the column's type was changed by hand); nothing was sold from it; drop the schema grab_tickets and run again with --tickets N
 error-pg-stock-deleted-during-race = the stock row in { $shown } was deleted during the race, so the stock could not be read back; every sale is still in grab_tickets.orders; run again with --tickets N to set a new stock
 
@@ -743,9 +752,13 @@ error-data-duplicate-key = data file { $path } has the key "{ $key }" more than 
 error-count-field = "{ $name }" in data file { $path } { $problem }; set it to a whole number from 0 to { $max }
 count-not-whole = is { $text }, but it must be a whole number
 count-negative = is { $text }, but it cannot be negative
+count-signed-zero = is { $text }, but a whole number is written without a sign
 count-too-large = is { $text }, more than the maximum of { $max }
 error-ledger-no-seq = data file { $path } has no "seq" but its order log { $log } has entries: the file was replaced without following the lock protocol; run grab-tickets without --keep-stock to restock it
-error-ledger-disagrees = data file { $path } says { $tickets } tickets at #{ $seq }, but its order log { $log } says { $after } there: the data file was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-ledger-disagrees = data file { $path } says { $tickets } { $tickets ->
+    [one] ticket
+   *[other] tickets
+} at #{ $seq }, but its order log { $log } says { $after } there: the data file was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
 error-ledger-does-not-continue = order log { $log } does not continue from data file { $path } (data at #{ $seq } with { $tickets } tickets, log at #{ $last }); something changed one of them without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
 error-log-unparsed = failed to parse order log { $path } at line { $line }: { $error }; every line must be a JSON object with whole numbers "seq", "before", "after" and a string "kind" (docs/protocol.md); a program other than grab-tickets wrote it wrong
 error-race-gate-timed-out = timed out after --lock-timeout { $ms } ms waiting for the race of { $launchers } on { $path } to end; try again later, or join it with --keep-stock
@@ -762,10 +775,10 @@ error-pg-store-url = invalid --store '{ $url }': { $what }; expected postgres://
 pg-url-not-postgres = it does not start with postgres://
 pg-url-no-host = it names no host
 pg-url-no-database = it names no database (the /DB at the end)
-error-pg-login = failed to log in to { $target }: { $error }; check the user and the password (in the URL, or in PGPASSWORD)
+error-pg-login = failed to log in to { $target }: { $error }; check the user and the password (in the URL, in PGPASSWORD or in the password file)
 error-pg-no-database = failed to connect to { $target }: { $error }; create it first (createdb NAME) or name another database at the end of the URL
 error-pg-connect = failed to connect to { $target }: { $error }
-error-pg-password-missing = failed to log in to { $target }: the server asks for a password; put it in the URL (postgres://USER:PASSWORD@...) or in PGPASSWORD
+error-pg-password-missing = failed to log in to { $target }: the server asks for a password; put it in the URL (postgres://USER:PASSWORD@...), in PGPASSWORD or in a password file (~/.pgpass, PGPASSFILE or passfile= in the URL)
 error-pg-no-tls = failed to connect to { $target }: { $error }; the server does not offer TLS: leave sslmode out of the URL, or enable ssl on the server
 error-pg-not-running = failed to connect to { $target }: { $error }; is the server running and listening there? (docs/postgres.md shows how to start one)
 error-pg-lost-connection = lost the connection to { $target } while trying to { $action }: { $error }; the server rolls back whatever was not committed, so no half-made sale is left behind
@@ -786,6 +799,7 @@ pg-roll-back-a-refused-purchase = roll back a refused purchase
 pg-end-a-read-only-transaction = end a read-only transaction
 pg-sell-a-ticket = sell a ticket
 pg-record-the-race = record the race in grab_tickets.races
+pg-read-the-grab_tickets-tables = read the grab_tickets tables
 pg-read-the-connection-limits = read the server's connection limits
 pg-count-the-connections = count the buyers' connections
 
@@ -894,7 +908,10 @@ error-buyer-stdin = a buyer failed to open the pipe from its launcher on stdin: 
 error-buyer-secret-line = a buyer got a bad first line from its launcher on stdin ({ $reason }); buyers are started by grab-tickets itself, not by hand
 error-pg-race-beside-unlocked = an unlocked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }): it writes counts it read without a lock, so it may oversell, and no lock this run takes can stop it; nothing was changed; wait for it to end, then run with { $mine } again (or race beside it unlocked too, with { $theirs })
 launcher-unlocked-beside-locked = grab-tickets: a locked race is running on the stock in { $shown } (run { $run }, launcher pid { $pid }, { $theirs }); this unlocked run ({ $mine }) may oversell it
-error-pg-stock-changed-by-hand = the stock row in { $shown } says { $count } tickets at #{ $seq }, but grab_tickets.orders says { $logged } at #{ $logged_seq }: the stock row was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
+error-pg-stock-changed-by-hand = the stock row in { $shown } says { $count } { $count ->
+    [one] ticket
+   *[other] tickets
+} at #{ $seq }, but grab_tickets.orders says { $logged } at #{ $logged_seq }: the stock row was changed without following the lock protocol; run without --keep-stock to restock (the ledger goes on from the restock)
 error-pg-stock-changed-mid-race = order id { $id } in grab_tickets.orders sold from { $before } tickets at #{ $seq }, but { $known ->
     [none] no order left the stock at #{ $seq }
    *[other] the order before it left { $known } there
@@ -906,10 +923,23 @@ error-pg-too-few-connections = { $shown } can take only { $free } more { $free -
     [database] the database's CONNECTION LIMIT is
     [role] the role's CONNECTION LIMIT is
    *[server] the server allows this user (max_connections, less any slots reserved for superusers)
-} { $limit } and { $used } are in use, but { $buyers } buyers need one each; nothing was changed; run with --buyers { $free } or fewer, or raise { $which ->
+} { $limit } and { $used } { $used ->
+    [one] is
+   *[other] are
+} in use, but { $buyers } buyers need one each; nothing was changed; run with --buyers { $free } or fewer, or raise { $which ->
     [database] the database's CONNECTION LIMIT
     [role] the role's CONNECTION LIMIT
    *[server] max_connections on the server
 }
-error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, or too slow); nothing was changed; run with --buyers { $logged_in } or fewer, or free connections on the server
+error-pg-buyers-not-logged-in = only { $logged_in } of { $buyers } buyers could log in to { $shown } (a buyer was refused, failed, or was too slow; what a buyer said is above); nothing was changed; { $logged_in ->
+    [0] find out why no buyer could log in where the launcher could
+   *[other] run with --buyers { $logged_in } or fewer, or free connections on the server
+}
 error-pg-login-wait-interrupted = interrupted while waiting for the buyers to log in to { $shown }; nothing was changed
+error-pg-seq-no-room = the ledger in { $shown } is at seq { $seq }, too close to the largest seq there may be ({ $max }) for this run to finish; nothing was changed; drop the schema grab_tickets (DROP SCHEMA grab_tickets CASCADE, its orders go with it) to start a new ledger
+error-pg-seq-at-maximum = the stock in { $shown } has reached the largest seq there may be ({ $max }); nothing was written; drop the schema grab_tickets to start a new ledger
+error-pg-column-changed = { $table }.{ $column } in { $shown } is { $found }, but grab-tickets made it { $expected }: the table was changed by hand; nothing was changed; change it back, or drop the schema grab_tickets (DROP SCHEMA grab_tickets CASCADE) and run again with --tickets N
+pg-column-missing = missing
+error-pg-passfile-unreadable = failed to read the password file { $path } (named by passfile= in --store or by PGPASSFILE): { $error }
+error-pg-passfile-shared = password file { $path } may be read or written by others (mode { $mode }), so its passwords are not secret; run chmod 600 { $path }, as libpq requires
+error-buyer-before-race = grab-tickets: buyer { $n } stopped before the race: { $error }

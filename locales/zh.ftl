@@ -92,8 +92,14 @@ participant-run = grab-tickets 运行 { $run }
 participant-program = 程序“{ $run }”
 problem-unsettled = 抢票结束后无法结清账目，所以本报告按文件现状读取：{ $error }
 problem-foreign-restock = 本次抢票期间，{ $who }（pid { $pid }）违反约定把库存从 { $before } 改成了 { $after }；下面的数字不包括这次改动
-error-protocol-violation = 本次抢票期间另一个程序违反了锁协议：{ $ledger } 从第 { $line } 行起有 { $n } 条记录打断了账本的链条（见上面的报告）；先修好那个程序（docs/protocol.md 写明了写入者必须做什么），再不带 --keep-stock 运行一次来重新放票
-problem-forged-entry = { $ledger }第 { $line } 行在 #{ $top } 之后跳到了 #{ $seq }：这是 { $who }（pid { $pid }）违反协议写下的（遵守协议的写入者最多只比最大序号多 1），所以不采信，也不算作一笔卖出
+error-protocol-violation = 本次抢票期间另一个程序违反了锁协议：{ $store ->
+    [database] { $ledger } 的 grab_tickets.orders 从 id 为 { $line } 的订单起
+   *[file] { $ledger } 从第 { $line } 行起
+}有 { $n } 条记录打断了账本的链条（见上面的报告）；先修好那个程序（docs/protocol.md 写明了写入者必须做什么），再不带 --keep-stock 运行一次来重新放票
+problem-forged-entry = { $store ->
+    [database] { $ledger }中 id 为 { $line } 的订单
+   *[file] { $ledger }第 { $line } 行
+}在 #{ $top } 之后跳到了 #{ $seq }：这是 { $who }（pid { $pid }）违反协议写下的（遵守协议的写入者最多只比最大序号多 1），所以不采信，也不算作一笔卖出
 problem-unreadable-entry = { $ledger }中有一行无法读取：{ $line }
 problem-interrupted = 已中断：抢票被提前停止；仍在运行的用户进程被杀死，下面每一张票都有交代
 problem-failed = { $who }出错，退出码 { $code }：{ $message }
@@ -583,7 +589,7 @@ error-data-unparsed = 无法解析数据文件 { $path }：{ $error }；{ $shape
 error-data-no-ticket-num = 数据文件 { $path } 里没有 "ticket_num" 字段；{ $shape }
 error-data-missing = 数据文件 { $shown } 不存在；去掉 --keep-stock 再运行，会按 --tickets N 创建它，或者用这条命令创建：{ $command }
 error-data-deleted-during-race = 数据文件 { $shown } 在抢票过程中被删除，无法读回余票；每一笔售出仍记在订单日志 { $log } 里；用 --tickets N 重新运行，设置新的余票
-error-pg-stock-negative = grab_tickets.stock 中余票行的 { $column } 是 { $value }，小于零：它被人手工改过（禁止负数的 CHECK 被删掉了）；没有从中卖出任何票；用 --tickets N 重新运行，设置新的余票
+error-pg-stock-negative = grab_tickets.stock 中余票行的 { $column } 是 { $value }，小于零：它被人手工改过；没有从中卖出任何票；先手工把它改成一个整数（UPDATE grab_tickets.stock SET { $column } = 0），再用 --tickets N 重新运行，设置新的余票
 error-pg-stock-not-whole = grab_tickets.stock 中余票行的 { $column } 不是整数（这一列的类型被人手工改过）；没有从中卖出任何票；删除 grab_tickets 这个 schema，再用 --tickets N 重新运行
 error-pg-stock-deleted-during-race = { $shown } 中的余票行在抢票过程中被删除，无法读回余票；每一笔售出仍记在 grab_tickets.orders 里；用 --tickets N 重新运行，设置新的余票
 
@@ -766,6 +772,7 @@ error-data-duplicate-key = 数据文件 { $path } 里的键 "{ $key }" 出现了
 error-count-field = 数据文件 { $path } 里的 "{ $name }" { $problem }；请把它设成 0 到 { $max } 之间的整数
 count-not-whole = 是 { $text }，但它必须是整数
 count-negative = 是 { $text }，但它不能是负数
+count-signed-zero = 是 { $text }，但整数不能带正负号
 count-too-large = 是 { $text }，超过了上限 { $max }
 error-ledger-no-seq = 数据文件 { $path } 里没有 "seq"，但它的订单日志 { $log } 里有记录：有人没按锁的规矩替换了这个文件；去掉 --keep-stock 运行 grab-tickets，重新设置余票
 error-ledger-disagrees = 数据文件 { $path } 说在 #{ $seq } 时有 { $tickets } 张票，但它的订单日志 { $log } 说那时是 { $after } 张：有人没按锁的规矩改了数据文件；去掉 --keep-stock 运行，重新设置余票（账本从重新设置处接着记）
@@ -785,10 +792,10 @@ error-pg-store-url = --store '{ $url }' 无效：{ $what }；应该是 postgres:
 pg-url-not-postgres = 它不是以 postgres:// 开头
 pg-url-no-host = 它没有指出主机
 pg-url-no-database = 它没有指出数据库（末尾的 /DB）
-error-pg-login = 无法登录 { $target }：{ $error }；请检查用户名和密码（在 URL 里，或在 PGPASSWORD 里）
+error-pg-login = 无法登录 { $target }：{ $error }；请检查用户名和密码（在 URL 里、PGPASSWORD 里或密码文件里）
 error-pg-no-database = 无法连接 { $target }：{ $error }；请先创建它（createdb NAME），或者在 URL 末尾换一个数据库
 error-pg-connect = 无法连接 { $target }：{ $error }
-error-pg-password-missing = 无法登录 { $target }：服务器要求密码；把它写进 URL（postgres://USER:PASSWORD@...）或 PGPASSWORD
+error-pg-password-missing = 无法登录 { $target }：服务器要求密码；把它写进 URL（postgres://USER:PASSWORD@...）、PGPASSWORD 或密码文件（~/.pgpass、PGPASSFILE 或 URL 里的 passfile=）
 error-pg-no-tls = 无法连接 { $target }：{ $error }；服务器不提供 TLS：去掉 URL 里的 sslmode，或者在服务器上启用 ssl
 error-pg-not-running = 无法连接 { $target }：{ $error }；服务器在运行并在那里监听吗？（docs/postgres.md 说明了怎样启动一个）
 error-pg-lost-connection = 在{ $action }时与 { $target } 的连接断了：{ $error }；服务器会回滚所有没有提交的操作，所以不会留下做了一半的买票
@@ -809,6 +816,7 @@ pg-roll-back-a-refused-purchase = 回滚一次被拒绝的买票
 pg-end-a-read-only-transaction = 结束一个只读事务
 pg-sell-a-ticket = 卖出一张票
 pg-record-the-race = 在 grab_tickets.races 中登记这场抢票
+pg-read-the-grab_tickets-tables = 读取 grab_tickets 的表
 pg-read-the-connection-limits = 读取服务器的连接数上限
 pg-count-the-connections = 清点买家的连接
 
@@ -931,5 +939,15 @@ error-pg-too-few-connections = { $shown } 现在只能再接受 { $free } 个连
     [role] 角色的 CONNECTION LIMIT
    *[server] 服务器的 max_connections
 }
-error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝，或者太慢）；没有做任何改动；用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝、出错，或者太慢；买家自己说的原因见上面）；没有做任何改动；{ $logged_in ->
+    [0] 查一查为什么启动器能登录而买家一个都登录不了
+   *[other] 用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
+}
 error-pg-login-wait-interrupted = 等待买家登录 { $shown } 时被中断；没有做任何改动
+error-pg-seq-no-room = { $shown } 的账本已到 seq { $seq }，离 seq 的上限（{ $max }）太近，这次运行写不完；什么都没改；删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE，订单会一起删掉），开一本新账
+error-pg-seq-at-maximum = { $shown } 的余票已经到了 seq 的上限（{ $max }）；什么都没写；删除 grab_tickets 这个 schema，开一本新账
+error-pg-column-changed = { $shown } 里的 { $table }.{ $column } 是 { $found }，但 grab-tickets 建的是 { $expected }：这张表被人手工改过；什么都没改；把它改回去，或者删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE），再用 --tickets N 重新运行
+pg-column-missing = 缺失
+error-pg-passfile-unreadable = 无法读取密码文件 { $path }（由 --store 里的 passfile= 或 PGPASSFILE 指定）：{ $error }
+error-pg-passfile-shared = 密码文件 { $path } 别人也能读写（权限 { $mode }），里面的密码已经不是秘密；按 libpq 的要求运行 chmod 600 { $path }
+error-buyer-before-race = grab-tickets：买家 { $n } 在抢票开始前就停下了：{ $error }

@@ -274,7 +274,7 @@ pub(crate) fn race_and_reconcile(
     let (racing, opened) = match shop.enter_race(settings, &run, &wait, &field.started()) {
         Ok(entered) => entered,
         Err(e) => {
-            field.call_off();
+            tell_why_buyers_stopped(field.call_off());
             return Err(e);
         }
     };
@@ -307,6 +307,15 @@ pub(crate) fn race_and_reconcile(
         conducted,
         settle_error,
     })
+}
+
+/// A race called off before the gun: what each buyer that stopped on its own said, before
+/// the launcher's error (a buyer the server refused is the only one who knows why).
+fn tell_why_buyers_stopped(failures: Vec<(u32, String)>) {
+    for (buyer, error) in failures {
+        let line = tr!("error-buyer-before-race", n = buyer, error = error);
+        eprintln!("{}", out::escaped(&line));
+    }
 }
 
 /// The pids of the buyers that died by a signal.
@@ -374,10 +383,18 @@ fn exit_status(
     if let Some(jump) = result.forged.first() {
         // Forged history is not a verdict on this run: it is bad data another program wrote,
         // and exit 3 says so whatever `--check` asked.
+        let (store, ledger) = match settings.on_database() {
+            true => ("database", settings.stock_place()),
+            false => {
+                let log = crate::shop::orders::log_path_for(settings.data());
+                ("file", log.one_line())
+            }
+        };
         return Err(Error::bad_data(tr!(
             "error-protocol-violation",
+            store = store,
             line = jump.line,
-            ledger = crate::shop::orders::log_path_for(settings.data()).one_line(),
+            ledger = ledger,
             n = result.forged.len()
         )));
     }

@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
+mod arg;
+pub(crate) use arg::Arg;
+
 /// A language the program speaks.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
@@ -133,41 +136,6 @@ fn bundle(tag: &str, source: &str) -> FluentBundle<FluentResource> {
         .add_resource(resource)
         .unwrap_or_else(|errors| panic!("locales/{tag}.ftl repeats a message: {errors:?}"));
     bundle
-}
-
-/// A value for a message's variable: a count (which picks the plural) or a word.
-pub(crate) enum Arg {
-    Number(f64),
-    Text(String),
-}
-
-macro_rules! number_args {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Arg {
-            fn from(n: $t) -> Arg {
-                Arg::Number(n as f64)
-            }
-        }
-    )*};
-}
-number_args!(u8, u16, u32, u64, usize, i32, i64, f64);
-
-impl From<String> for Arg {
-    fn from(text: String) -> Arg {
-        Arg::Text(text)
-    }
-}
-
-impl From<&String> for Arg {
-    fn from(text: &String) -> Arg {
-        Arg::Text(text.clone())
-    }
-}
-
-impl From<&str> for Arg {
-    fn from(text: &str) -> Arg {
-        Arg::Text(text.to_string())
-    }
 }
 
 /// The message `key` in the chosen language, its variables filled in.
@@ -433,6 +401,8 @@ mod tests {
         let one = message_in(Lang::En, "count-tickets", &[("n", Arg::from(1u64))]);
         let three = message_in(Lang::En, "count-tickets", &[("n", Arg::from(3u64))]);
         assert_eq!((one.as_str(), three.as_str()), ("1 ticket", "3 tickets"));
+        let most = message_in(Lang::En, "count-tickets", &[("n", Arg::from(u64::MAX / 2))]);
+        assert_eq!(most, "9223372036854775807 tickets");
         assert_eq!(
             message_in(Lang::Zh, "count-tickets", &[("n", Arg::from(3u64))]),
             "3 张票"

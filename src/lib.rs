@@ -21,6 +21,7 @@
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
 //! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
 //!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
+//!   - `arg`        a message's variables: counts (exact digits beyond 2^53) and words
 //! - `safe_text`    text from users and other programs (paths, run names) with its control
 //!   characters escaped, so it can never redraw or forge a line; a leaf
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when

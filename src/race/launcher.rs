@@ -113,11 +113,28 @@ impl Field {
     }
 
     /// Calls the race off before the gun: the buyers see the gun pipe close and exit quietly.
-    pub(crate) fn call_off(self) {
+    /// Returns what any of them failed with first (each buyer's number and error): a buyer
+    /// that could not open its store is why a race is called off, and only it can say why.
+    pub(crate) fn call_off(self) -> Vec<(u32, String)> {
         interrupt::forget_buyers();
         drop(self.gun);
         reap(self.children);
         self.relay.finish();
+        let mut failures = Vec::new();
+        let mut listener = Listener::new(&self.events);
+        // Every buyer is reaped, so the pipe holds all it will; stop at its end or silence.
+        loop {
+            match listener.next(Some(QUIET)) {
+                Ok(Next::Message(message)) => {
+                    if let Event::Failed { message: error, .. } = message.event {
+                        failures.push((message.buyer, error));
+                    }
+                }
+                Ok(Next::Garbled(_)) => {}
+                Ok(Next::Quiet | Next::Closed) | Err(_) => break,
+            }
+        }
+        failures
     }
 }
 

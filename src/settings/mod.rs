@@ -24,7 +24,7 @@ pub(crate) use checkup::{Answer, Checkup};
 pub(crate) use exploration::{Exploration, Persistence, Sampler, Search};
 pub(crate) use moves::{Move, Schedule, Turn};
 pub(crate) use parts::{BuyerSettings, Rules};
-pub(crate) use store_choice::{DbLock, Method, StoreAt, without_password};
+pub(crate) use store_choice::{DbLock, Method, StoreAt, percent_decoded, without_password};
 pub(crate) use values::{
     DelayRange, Durability, LockScope, MAX_BUYERS, MAX_EXPLORED_BUYERS, MAX_TICKETS, PerBuyer,
     Restock, Step, StepKill,

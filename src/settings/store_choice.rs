@@ -75,7 +75,8 @@ fn names_a_secret(pair: &str) -> bool {
     key == "password" || key == "passfile"
 }
 
-fn percent_decoded(text: &str) -> String {
+/// `text` with its `%XX` escapes decoded (invalid UTF-8 replaced).
+pub(crate) fn percent_decoded(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -117,13 +117,19 @@ pub(crate) struct SeqsNeeded {
     pub tickets: Option<u64>,
 }
 
-/// Refuses a ledger at `top` too close to the largest seq for this run to finish in it.
-fn check_seq_room(shop_files: (&Path, &Path), top: u64, tickets: u64, buyers: u32) -> Result<()> {
+/// Whether a ledger at `top` leaves this run room to finish below the largest seq, with
+/// `tickets` the stock it races for: the one bound both stores check before any change.
+pub(crate) fn seq_room_for(top: u64, tickets: u64, buyers: u32) -> bool {
     let needed = (tickets + 1)
         .saturating_mul(u64::from(buyers) + 1)
         .saturating_mul(2)
         .saturating_add(2);
-    if top > MAX_SEQ.saturating_sub(needed) {
+    top <= MAX_SEQ.saturating_sub(needed)
+}
+
+/// Refuses a ledger at `top` too close to the largest seq for this run to finish in it.
+fn check_seq_room(shop_files: (&Path, &Path), top: u64, tickets: u64, buyers: u32) -> Result<()> {
+    if !seq_room_for(top, tickets, buyers) {
         return Err(Error::bad_data(tr!(
             "error-seq-no-room",
             data = shop_files.0.one_line(),

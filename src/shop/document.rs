@@ -288,6 +288,8 @@ fn count_field(path: &Path, name: &str, text: &str, max: u64) -> Result<u64> {
         let shown: String = text.chars().take(40).collect();
         let more = if shown.len() < text.len() { "..." } else { "" };
         tr!("count-not-whole", text = format!("{shown}{more}"))
+    } else if text.len() > 1 && text.starts_with('-') && text[1..].bytes().all(|b| b == b'0') {
+        tr!("count-signed-zero", text = text)
     } else if text.starts_with('-') {
         tr!("count-negative", text = text)
     } else {

@@ -73,7 +73,7 @@ fn agreeing(data: &DataFile, log: &OrderLog, stock: Stock, last: &Entry) -> Resu
         return Err(Error::changed_outside(tr!(
             "error-ledger-disagrees",
             path = data.path().one_line(),
-            tickets = stock.ticket_num.to_string(),
+            tickets = stock.ticket_num,
             seq = stock.seq.to_string(),
             log = log.path().one_line(),
             after = last.after.to_string()

@@ -27,6 +27,7 @@ pub(super) fn problems(result: &RunResult, store: Store) -> Vec<String> {
     for jump in &result.forged {
         lines.push(tr!(
             "problem-forged-entry",
+            store = store.key(),
             ledger = store.ledger(),
             line = jump.line,
             seq = jump.entry.seq,

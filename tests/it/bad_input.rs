@@ -106,6 +106,12 @@ fn a_missing_ticket_num_is_named() {
 fn a_negative_ticket_num_is_rejected() {
     let needles = ["\"ticket_num\"", "cannot be negative"];
     rejects("{\"ticket_num\": -2}", &[], BAD_DATA, &needles);
+    // Minus zero is not negative: the protocol refuses it for its sign.
+    let needles = [
+        "\"ticket_num\"",
+        "is -0, but a whole number is written without a sign",
+    ];
+    rejects("{\"ticket_num\": -0}", &[], BAD_DATA, &needles);
 }
 
 #[test]

@@ -48,6 +48,9 @@ mod page;
 // Text in the data path or another program's ledger entry never changes the page's structure.
 #[cfg(unix)] // Chromium, and an outsider in Python locking with fcntl.flock
 mod page_text;
+// The outsider follows the protocol's text on links, sidecars and limits.
+#[cfg(unix)] // an outsider in Python locking with fcntl.flock, symlinks
+mod outsider_text;
 // `--trace` and `--html` never overwrite the shop's files; a failed run keeps the old ones.
 mod outputs;
 // Every narration line is true of the run's events, in both languages.
@@ -95,6 +98,9 @@ mod pg_secrets;
 // The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
 #[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
 mod pg_gate;
+// The database's ledger held to the file's rules: seq room, changed columns, forged orders.
+#[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
+mod pg_ledger;
 // The database checked like the file: a stock changed by hand, too few connections.
 #[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
 mod pg_limits;

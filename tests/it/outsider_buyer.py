@@ -17,12 +17,14 @@ still printed (with an extra "error" key) so confirmed sales are not lost.
 """
 
 import argparse
+import errno
 import fcntl
 import json
 import json.decoder
 import os
 import random
 import re
+import secrets
 import stat
 import sys
 import time
@@ -34,6 +36,7 @@ MAX_SEQ = 2**63 - 1         # the largest seq there may be
 ENTRY_KEYS = ("seq", "kind", "run", "buyer", "pid", "before", "after")
 WHOLE = re.compile(r"[0-9]+")    # a whole number: digits only, no sign/fraction/exponent
 PID_SLOT = 12               # first 12 bytes of D.lock
+MAX_LINKS = 40              # links followed at D's last component
 SCAN_CHUNK = 64             # entries read per pread when searching back
 WS = " \t\n\r"
 
@@ -172,9 +175,31 @@ def _is_whole(v):
 # The buyer
 # --------------------------------------------------------------------------
 
+def resolve_data_path(path):
+    """The protocol's symbolic-link rule: follow the chain of links at the path's
+    last component (up to 40, each target relative to its link's directory) and use
+    the final path; refuse a link owned by neither us nor the directory's owner in a
+    sticky world-writable directory."""
+    for _ in range(MAX_LINKS):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return path
+        if not stat.S_ISLNK(st.st_mode):
+            return path
+        parent = os.path.dirname(path) or "."
+        dst = os.stat(parent)
+        shared = dst.st_mode & stat.S_ISVTX and dst.st_mode & stat.S_IWOTH
+        if shared and st.st_uid not in (os.geteuid(), dst.st_uid):
+            raise Violation(f"{path} is another user's symbolic link in the sticky "
+                            f"shared directory {parent}: refused")
+        path = os.path.join(parent, os.readlink(path))
+    raise Violation(f"{path}: more than {MAX_LINKS} symbolic links")
+
+
 class Buyer:
     def __init__(self, args):
-        self.path = args.data_path
+        self.path = resolve_data_path(args.data_path)
         self.dir = os.path.dirname(os.path.abspath(self.path))
         self.base = os.path.basename(self.path)
         self.lock_path = self.path + ".lock"
@@ -184,12 +209,11 @@ class Buyer:
         self.fsync = not args.no_fsync
         self.delay = args.delay_ms
         self.verbose = args.verbose
-        self.rng = random.Random(args.seed)
+        self.rng = random.Random(args.seed)     # delays only; temp names use secrets
         self.pid = os.getpid()
         self.lock_fd = None
         self.lock_writable = False
         self.log_fd = None
-        self.tmp_counter = 0
         self.purchases = 0          # attempts that reached the commit point
         self.test_fail_swap = args.test_fail_swap
         self.test_die_after_commit = args.test_die_after_commit
@@ -200,6 +224,9 @@ class Buyer:
     # ---- ledger entries -------------------------------------------------
 
     def entry(self, seq, kind, before, after):
+        if seq > MAX_SEQ:
+            raise Violation(f"the next seq, {seq}, would pass the largest there may be "
+                            f"({MAX_SEQ}); nothing was written")
         obj = {"seq": seq, "kind": kind, "run": self.run, "buyer": self.buyer,
                "pid": self.pid, "before": before, "after": after}
         body = json.dumps(obj, separators=(",", ":"),
@@ -267,13 +294,50 @@ class Buyer:
 
     # ---- files ------------------------------------------------------------
 
-    def open_lock(self):
-        flags = os.O_CREAT | os.O_CLOEXEC   # never O_TRUNC
+    def doc_mode(self):
+        """D's permission bits, which a created sidecar or temp file gets."""
         try:
-            self.lock_fd = os.open(self.lock_path, flags | os.O_RDWR, 0o666)
+            return stat.S_IMODE(os.stat(self.path).st_mode)
+        except FileNotFoundError:
+            return None
+
+    def open_sidecar(self, path, flags):
+        """Opens D.lock or D.orders as the protocol says: never through a symbolic
+        link (O_NOFOLLOW), only a regular file with one hard link; a missing one is
+        created with O_CREAT|O_EXCL|O_NOFOLLOW and D's permission bits.  Returns
+        (fd, created)."""
+        while True:
+            try:
+                fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+                created = False
+            except FileNotFoundError:
+                mode = self.doc_mode()
+                try:
+                    fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                                 | os.O_CLOEXEC, 0o666 if mode is None else mode)
+                except FileExistsError:
+                    continue            # someone created it first: open theirs
+                if mode is not None:
+                    os.fchmod(fd, mode)  # exactly D's bits, whatever the umask
+                created = True
+            except OSError as e:
+                if e.errno == errno.ELOOP:
+                    raise Violation(f"{path} is a symbolic link: refused")
+                raise
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                os.close(fd)
+                raise Violation(f"{path} is not a regular file with one hard link: "
+                                f"refused")
+            return fd, created
+
+    def open_lock(self):
+        # never O_TRUNC
+        try:
+            self.lock_fd, _ = self.open_sidecar(self.lock_path, os.O_RDWR)
             self.lock_writable = True
         except PermissionError:
-            self.lock_fd = os.open(self.lock_path, flags | os.O_RDONLY, 0o666)
+            self.lock_fd, _ = self.open_sidecar(self.lock_path, os.O_RDONLY)
             self.lock_writable = False
 
     def lock(self):
@@ -320,14 +384,8 @@ class Buyer:
 
     def open_log(self):
         """Open (creating if missing, never truncating) the order log."""
-        flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
-        try:
-            self.log_fd = os.open(self.log_path, flags | os.O_CREAT | os.O_EXCL,
-                                  0o666)
-            created = True
-        except FileExistsError:
-            self.log_fd = os.open(self.log_path, flags)
-            created = False
+        self.log_fd, created = self.open_sidecar(self.log_path,
+                                                 os.O_RDWR | os.O_APPEND)
         if created and self.fsync:
             dfd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
@@ -361,14 +419,18 @@ class Buyer:
         """Write the complete new D to a fresh temp file in D's directory
         (O_CREAT|O_EXCL).  Returns its path."""
         data = doc.encode()
+        if len(data) > MAX_DOC:
+            # A reader refuses a D over the limit: never write one.
+            raise Violation(f"the new {self.path} would be {len(data)} bytes, more "
+                            f"than the {MAX_DOC} every reader accepts; nothing was "
+                            f"written")
         for _ in range(1000):
-            self.tmp_counter += 1
+            # D + something nobody can guess + .tmp, as the protocol names temp files.
             name = os.path.join(
-                self.dir, f".{self.base}.{self.run}.{self.pid}."
-                          f"{self.tmp_counter}.{self.rng.getrandbits(32):08x}.tmp")
+                self.dir, f"{self.base}.py{self.pid}.{secrets.token_hex(8)}.tmp")
             try:
                 fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                             | os.O_CLOEXEC, 0o666)
+                             | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
             except FileExistsError:
                 continue
             try:
@@ -426,6 +488,8 @@ class Buyer:
                 e = self.parse_entry(buf[off:off + ENTRY], k)
                 if e["seq"] == seq:
                     return e
+                if e["seq"] < seq:
+                    return None     # seqs only grow back to here: it is not there
             hi = lo
         return None
 

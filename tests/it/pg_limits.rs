@@ -171,7 +171,9 @@ fn buyers_that_cannot_log_in_after_the_check_refuse_the_race_before_the_stock_ch
     let run = live.finish();
     run.assert_code(4)
         .assert_stderr_contains("of 6 buyers could log in to")
-        .assert_stderr_contains("nothing was changed");
+        .assert_stderr_contains("nothing was changed")
+        // Each buyer refused says so itself, with the server's words.
+        .assert_stderr_contains("stopped before the race: failed to ");
     drop(hogs);
     assert_eq!(db.stock(), stock, "the refused run changed the stock");
     assert_eq!(orders(&db), before, "the refused run wrote an order");

@@ -1,18 +1,33 @@
-//! A database password, in the URL's userinfo or its query string, is never printed, never in
-//! `--json`, never in an error, and never on a buyer's command line (which `ps` shows anyone)
-//! or in its environment: buyers get it on their stdin.
+//! A database password, in the URL's userinfo, its query string or a password file it names,
+//! is never printed, never in `--json`, never in an error, and never on a buyer's command line
+//! (which `ps` shows anyone) or in its environment: buyers get it on their stdin.
 
 use std::time::{Duration, Instant};
 
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common::TestEnv;
 use crate::pg_cluster::{self, Db, PASSWORD, on};
 
-/// The ways a password can sit in a `--store` URL.
-fn urls_with_the_password(db: &Db) -> Vec<String> {
+/// The ways a password can sit in a `--store` URL, or be named by it: libpq's password file
+/// (`passfile=`, written in `env`, private as libpq requires).
+fn urls_with_the_password(db: &Db, env: &TestEnv) -> Vec<String> {
     let plain = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
+    let passfile = env.path("pgpass");
+    std::fs::write(
+        &passfile,
+        format!(
+            "# host:port:db:user:password\n127.0.0.1:{}:*:postgres:{PASSWORD}\n",
+            db.port
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
     vec![
         db.tcp_url(PASSWORD),
         format!("{plain}?password={PASSWORD}"),
         format!("{plain}?connect_timeout=5&%70assword={PASSWORD}"),
+        format!("{plain}?passfile={}", passfile.display()),
     ]
 }
 
@@ -21,7 +36,8 @@ fn a_password_in_any_form_of_the_url_is_never_printed() {
     let Some(db) = pg_cluster::database("secret_forms") else {
         return;
     };
-    for url in urls_with_the_password(&db) {
+    let env = TestEnv::new();
+    for url in urls_with_the_password(&db, &env) {
         for how in [&["--json"][..], &["--verbose"][..], &[][..]] {
             let run = on(&url)
                 .args(["--buyers", "2", "--tickets", "3", "--delay-ms", "0..1"])
@@ -113,7 +129,8 @@ fn no_buyer_holds_the_password_on_its_command_line_or_in_its_environment_during_
         return;
     };
     let plain = format!("postgres://postgres@127.0.0.1:{}/{}", db.port, db.name);
-    let mut launches: Vec<crate::common::Race> = urls_with_the_password(&db)
+    let env = TestEnv::new();
+    let mut launches: Vec<crate::common::Race> = urls_with_the_password(&db, &env)
         .iter()
         .map(|url| on(url))
         .collect();

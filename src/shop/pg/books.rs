@@ -13,6 +13,8 @@ use super::{PgStock, READ_STOCK, Target, application_name, is_connection_loss, n
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::settings::{DbLock, Durability, Restock};
+use crate::shop::books::seq_room_for;
+use crate::shop::document::MAX_SEQ;
 use crate::shop::lock::holder_name;
 use crate::shop::orders::{Entry, EntryKind, Window};
 use crate::shop::{Closed, Opened, Started};
@@ -27,21 +29,26 @@ pub(crate) struct PgBooks {
     client: Client,
     /// This launcher's record in the race gate, while it races.
     pass: Option<Pass>,
+    /// How many buyers race: the seqs a run may use depend on it.
+    buyers: u32,
 }
 
 impl PgBooks {
     /// Checks the URL, logs in, checks that the server can take a connection for each of
     /// `buyers` and creates the tables if they are missing. Nothing else is touched, so a bad
-    /// URL, a refused connection, a wrong password or too few free connections change nothing.
+    /// URL, a refused connection, a wrong password, too few free connections or tables changed
+    /// by hand change nothing.
     pub(crate) fn open(url: &str, durability: Durability, buyers: u32) -> Result<PgBooks> {
-        let target = Target::parse(url, durability)?;
+        let target = Target::parse(url, durability)?.with_passfile()?;
         let mut client = target.connect(&application_name("launcher"))?;
         super::room::check(&mut client, &target, buyers)?;
         super::create_tables(&mut client, &target)?;
+        super::check_columns(&mut client, &target)?;
         Ok(PgBooks {
             target,
             client,
             pass: None,
+            buyers,
         })
     }
 
@@ -121,43 +128,81 @@ impl PgBooks {
             }
             Err(e) => return Err(error(e)),
         };
-        let window = match restock {
-            Restock::Keep => {
-                let Some(stock) = row else {
-                    let _ = self.client.batch_execute("ROLLBACK");
-                    return Err(no_stock(&target));
-                };
-                let last = self
-                    .client
-                    .query_opt(
-                        "SELECT id, seq, after FROM grab_tickets.orders ORDER BY id DESC LIMIT 1",
-                        &[],
-                    )
-                    .map_err(error)?;
-                let number = |row: &postgres::Row, i: usize| row.get::<_, i64>(i) as u64;
-                let logged = last.as_ref().map(|row| (number(row, 1), number(row, 2)));
-                // Joining a stock changed by hand would sell from it: refused, as the file
-                // store's settling refuses a data file its log does not lead to.
-                if let Some(changed) = foreign::row_disagrees(&target, stock, logged) {
-                    let _ = self.client.batch_execute("ROLLBACK");
-                    return Err(changed);
-                }
-                Opened {
-                    tickets: stock.ticket_num,
-                    // Orders after this id belong to the run's window.
-                    from: last.as_ref().map_or(0, |row| number(row, 0)),
-                }
+        let last = match self.last_order() {
+            Ok(last) => last,
+            Err(e) => return Err(error(e)),
+        };
+        let logged = last.map(|(_, seq, after)| (seq, after));
+        let tickets = match self.check_before_change(restock, row, logged) {
+            Ok(tickets) => tickets,
+            Err(refused) => {
+                let _ = self.client.batch_execute("ROLLBACK");
+                return Err(refused);
             }
+        };
+        let window = match restock {
+            Restock::Keep => Opened {
+                tickets,
+                // Orders after this id belong to the run's window.
+                from: last.map_or(0, |(id, _, _)| id),
+            },
             Restock::To(tickets) => {
                 let before = row.unwrap_or(PgStock {
                     ticket_num: 0,
                     seq: 0,
                 });
-                set_stock(&mut self.client, before, tickets, run).map_err(error)?
+                let top = logged.map_or(before.seq, |(seq, _)| seq.max(before.seq));
+                set_stock(&mut self.client, before, top, tickets, run).map_err(error)?
             }
         };
         self.client.batch_execute("COMMIT").map_err(error)?;
         Ok(window)
+    }
+
+    /// The last order in the table, by id: (id, seq, after).
+    fn last_order(&mut self) -> std::result::Result<Option<(u64, u64, u64)>, postgres::Error> {
+        let number = |row: &postgres::Row, i: usize| row.get::<_, i64>(i) as u64;
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT id, seq, after FROM grab_tickets.orders ORDER BY id DESC LIMIT 1",
+                &[],
+            )?
+            .map(|row| (number(&row, 0), number(&row, 1), number(&row, 2))))
+    }
+
+    /// What must hold before the stock changes, and the stock the run races for: a stock to keep, one that agrees with its
+    /// ledger (joining a stock changed by hand would sell from it, as the file store's
+    /// settling refuses a data file its log does not lead to), and room below the largest
+    /// seq for every entry this run may write.
+    fn check_before_change(
+        &self,
+        restock: Restock,
+        row: Option<PgStock>,
+        logged: Option<(u64, u64)>,
+    ) -> Result<u64> {
+        let tickets = match (restock, row) {
+            (Restock::Keep, None) => return Err(no_stock(&self.target)),
+            (Restock::Keep, Some(stock)) => {
+                if let Some(changed) = foreign::row_disagrees(&self.target, stock, logged) {
+                    return Err(changed);
+                }
+                stock.ticket_num
+            }
+            (Restock::To(tickets), _) => tickets,
+        };
+        let top = row
+            .map_or(0, |s| s.seq)
+            .max(logged.map_or(0, |(seq, _)| seq));
+        if !seq_room_for(top, tickets, self.buyers) {
+            return Err(Error::bad_data(tr!(
+                "error-pg-seq-no-room",
+                shown = self.target.shown(),
+                seq = top.to_string(),
+                max = MAX_SEQ.to_string()
+            )));
+        }
+        Ok(tickets)
     }
 
     /// After the race: the stock row and every order after `after_id`, read under the row lock
@@ -185,14 +230,16 @@ impl PgBooks {
 }
 
 /// Sets the stock row to `tickets` and appends the restock order, inside the caller's
-/// transaction. The window opens at the restock's id: later orders are the run's.
+/// transaction. Its seq is one past the larger of the row's and the last order's (`top`,
+/// checked to leave room), as the file store's restock takes the larger of the two. The window opens at the restock's id: later orders are the run's.
 fn set_stock(
     client: &mut Client,
     before: PgStock,
+    top: u64,
     tickets: u64,
     run: &str,
 ) -> std::result::Result<Opened, postgres::Error> {
-    let seq = before.seq + 1;
+    let seq = top + 1;
     client.execute(
         "INSERT INTO grab_tickets.stock (id, ticket_num, seq) VALUES (1, $1, $2) \
          ON CONFLICT (id) DO UPDATE SET ticket_num = $1, seq = $2",
@@ -248,15 +295,22 @@ fn read_books(
         .map(|row| (row.get::<_, i64>(7) as u64, entry_of(row)))
         .collect();
     let last = numbered.last().map(|(_, e)| (e.seq, e.after)).or(seed);
+    let (jumps, broken) = foreign::chain_breaks(target, seed, &numbered);
     let bad = bad
-        .or_else(|| foreign::chain_breaks(target, seed, &numbered))
+        .or(broken)
         .or_else(|| stock.and_then(|stock| foreign::row_disagrees(target, stock, last)));
+    let forged = |id: &u64| jumps.iter().any(|jump| jump.line == *id);
     let closed = Closed {
         remaining: stock.map(|s| s.ticket_num),
         // A sale and its order are one transaction: nothing to finish.
         recovered: None,
         window: Some(Window {
-            entries: numbered.into_iter().map(|(_, entry)| entry).collect(),
+            entries: numbered
+                .into_iter()
+                .filter(|(id, _)| !forged(id))
+                .map(|(_, entry)| entry)
+                .collect(),
+            jumps,
             ..Window::default()
         }),
     };

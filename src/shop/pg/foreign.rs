@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::{PgStock, Target};
 use crate::exit::Error;
 use crate::lang::tr;
-use crate::shop::orders::Entry;
+use crate::shop::orders::{Entry, Jump};
 
 /// The row against the last order in the table (`last`: its seq and after): a change by hand
 /// since the last sale.
@@ -33,33 +33,45 @@ pub(crate) fn row_disagrees(
 }
 
 /// A change by hand between two sales, later sold over: an order (or restock) that starts
-/// from a count its seq was not left at, or from a seq no entry wrote. `before` is the last
-/// entry before the window (its seq and after), when there is one.
+/// from a count its seq was not left at. `before` is the last entry before the window (its
+/// seq and after), when there is one. An entry whose seq jumps past every seq before it is
+/// not a hand edit of the row but forged history (a program that broke the protocol wrote
+/// it): returned apart, by order id, as the file store sets apart a log's jumps, and the
+/// chain goes on from it.
 pub(crate) fn chain_breaks(
     target: &Target,
     before: Option<(u64, u64)>,
     window: &[(u64, Entry)],
-) -> Option<Error> {
+) -> (Vec<Jump>, Option<Error>) {
     // Without a lock buyers write stale counts, so seqs repeat; but every entry of one seq
     // was made from the same state, so a seq still names one count.
     let mut left_at: HashMap<u64, u64> = before.into_iter().collect();
     let mut top = before.map(|(seq, _)| seq);
+    let mut jumps = Vec::new();
     for (id, entry) in window {
         let from_seq = entry.seq.wrapping_sub(1);
         let from = left_at.get(&from_seq).copied();
-        let jumped = top.is_some_and(|top| entry.seq > top + 1);
-        if jumped || from.is_some_and(|count| count != entry.before) {
-            return Some(Error::changed_outside(tr!(
-                "error-pg-stock-changed-mid-race",
-                shown = target.shown(),
-                id = *id,
-                seq = from_seq,
-                before = entry.before,
-                known = from.map_or_else(|| "none".to_string(), |count| count.to_string())
-            )));
+        match top {
+            Some(highest) if entry.seq > highest.saturating_add(1) => jumps.push(Jump {
+                line: *id,
+                top: highest,
+                entry: entry.clone(),
+            }),
+            _ if from.is_some_and(|count| count != entry.before) => {
+                let changed = Error::changed_outside(tr!(
+                    "error-pg-stock-changed-mid-race",
+                    shown = target.shown(),
+                    id = *id,
+                    seq = from_seq,
+                    before = entry.before,
+                    known = from.map_or_else(|| "none".to_string(), |count| count.to_string())
+                ));
+                return (jumps, Some(changed));
+            }
+            _ => {}
         }
         left_at.insert(entry.seq, entry.after);
         top = Some(top.map_or(entry.seq, |top| top.max(entry.seq)));
     }
-    None
+    (jumps, None)
 }

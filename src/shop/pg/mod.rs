@@ -7,6 +7,7 @@ pub(crate) mod books;
 pub(crate) mod foreign;
 pub(crate) mod gate;
 pub(crate) mod lock;
+mod passfile;
 pub(crate) mod room;
 pub(crate) mod store;
 
@@ -98,10 +99,13 @@ pub(crate) struct Target {
     config: Config,
     /// The URL without its password.
     shown: String,
+    /// The URL's `passfile` parameter, read only by [`Target::with_passfile`].
+    passfile: Option<std::path::PathBuf>,
 }
 
 impl Target {
-    /// Parses a `postgres://` URL; a password may also come from `PGPASSWORD`, as for psql.
+    /// Parses a `postgres://` URL; a password may also come from `PGPASSWORD`, as for psql
+    /// (or from a password file: [`Target::with_passfile`]).
     /// `--no-fsync` becomes `synchronous_commit = off`: a COMMIT then returns before the
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
     pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
@@ -111,7 +115,8 @@ impl Target {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(usage(tr!("pg-url-not-postgres")));
         }
-        let mut config = Config::from_str(url).map_err(|e| usage(e.to_string()))?;
+        let (url, passfile) = passfile::split_off(url);
+        let mut config = Config::from_str(&url).map_err(|e| usage(chain(&e)))?;
         if config.get_hosts().is_empty() {
             return Err(usage(tr!("pg-url-no-host")));
         }
@@ -127,7 +132,22 @@ impl Target {
             config.options("-c synchronous_commit=off");
         }
         config.connect_timeout(Duration::from_secs(10));
-        Ok(Target { config, shown })
+        Ok(Target {
+            config,
+            shown,
+            passfile,
+        })
+    }
+
+    /// The launcher's target: with no password in the URL or PGPASSWORD, the one libpq's
+    /// password file holds for this server, database and user, if any.
+    pub(crate) fn with_passfile(mut self) -> Result<Target> {
+        if self.config.get_password().is_none()
+            && let Some(password) = passfile::password_for(&self.config, self.passfile.take())?
+        {
+            self.config.password(password);
+        }
+        Ok(self)
     }
 
     /// The URL as it may be printed.
@@ -258,6 +278,53 @@ pub(crate) fn create_tables(client: &mut Client, target: &Target) -> Result<()> 
             gate::RACES_TABLE
         ))
         .map_err(|e| target.error("create the grab_tickets tables", &e))
+}
+
+/// The columns grab-tickets creates, as `information_schema` names their types. A table
+/// changed by hand is found here, before anything changes, rather than by buyers whose
+/// statements no longer fit it (they would fail before the gun, as if they could not log in).
+const COLUMNS: [(&str, &str, &str); 12] = [
+    ("stock", "id", "integer"),
+    ("stock", "ticket_num", "bigint"),
+    ("stock", "seq", "bigint"),
+    ("orders", "id", "bigint"),
+    ("orders", "seq", "bigint"),
+    ("orders", "kind", "text"),
+    ("orders", "run", "text"),
+    ("orders", "buyer", "integer"),
+    ("orders", "pid", "integer"),
+    ("orders", "before", "bigint"),
+    ("orders", "after", "bigint"),
+    ("orders", "at", "timestamp with time zone"),
+];
+
+/// Refuses tables whose columns are not the ones grab-tickets made (bad data, exit 3).
+pub(crate) fn check_columns(client: &mut Client, target: &Target) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text \
+             FROM information_schema.columns \
+             WHERE table_schema = 'grab_tickets' AND table_name IN ('stock', 'orders')",
+            &[],
+        )
+        .map_err(|e| target.error("read the grab_tickets tables", &e))?;
+    for (table, column, expected) in COLUMNS {
+        let found = rows
+            .iter()
+            .find(|row| row.get::<_, &str>(0) == table && row.get::<_, &str>(1) == column)
+            .map(|row| row.get::<_, String>(2));
+        if found.as_deref() != Some(expected) {
+            return Err(Error::bad_data(tr!(
+                "error-pg-column-changed",
+                table = format!("grab_tickets.{table}"),
+                column = column,
+                shown = target.shown(),
+                found = found.unwrap_or_else(|| tr!("pg-column-missing")),
+                expected = expected
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The stock row from a simple (text) query's rows, if there was one.

@@ -12,8 +12,10 @@ use postgres::{Client, Statement};
 use super::lock::{self, Locked};
 use super::{PgStock, READ_STOCK, SELL_IF_ANY, Target, WRITE_ORDER, stock_from_text, stock_gone};
 use crate::events::LockFileChange;
-use crate::exit::Result;
+use crate::exit::{Error, Result};
+use crate::lang::tr;
 use crate::settings::{DbLock, Step};
+use crate::shop::document::MAX_SEQ;
 use crate::shop::orders::Entry;
 use crate::shop::{Acquired, DatabaseAnswers, Serialized, Settled, Store};
 
@@ -167,6 +169,15 @@ impl Store for PgStore {
     /// Without one (`--no-lock`) the statement commits on its own: `UPDATE ... SET
     /// ticket_num = <seen - 1>`, however stale `seen` is by now.
     fn commit(&self, _seen: &PgStock, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<()> {
+        // The launcher checked for room before the race; a seq past the largest would be
+        // written as a negative bigint, which every later run refuses.
+        if order.seq > MAX_SEQ {
+            return Err(Error::bad_data(tr!(
+                "error-pg-seq-at-maximum",
+                shown = self.target.shown(),
+                max = MAX_SEQ.to_string()
+            )));
+        }
         self.write_order(order)
             .map_err(|e| self.target.error("record the order", &e))?;
         checkpoint(Step::OrderLogged);
