@@ -102,11 +102,14 @@ fn shared_mode(path: &Path) -> Option<u32> {
 fn wanted(config: &Config) -> [String; 4] {
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(name)) => name.clone(),
+        // Sockets are Unix's: the driver has no such host on Windows.
+        #[cfg(unix)]
         Some(Host::Unix(dir))
             if dir == Path::new("/tmp") || dir == Path::new("/var/run/postgresql") =>
         {
             "localhost".to_string()
         }
+        #[cfg(unix)]
         Some(Host::Unix(dir)) => dir.display().to_string(),
         None => "localhost".to_string(),
     };
