@@ -74,7 +74,8 @@
 //!   - `pg/`        the PostgreSQL store: connection and SQL; `store` a buyer's side (the same
 //!     trait), `lock` its row or advisory lock, `books` the launcher's side, `gate` the running
 //!     races' modes (`grab_tickets.races`), `foreign` the row checked against its ledger (a
-//!     hand edit), `room` the server's free connections, checked before anything changes
+//!     hand edit, orders whose seq jumps), `room` the server's free connections, checked
+//!     before anything changes, `passfile` libpq's password file
 //!   - `keeper`     the launcher's side of either store: open, set the stock, close the window
 //!   - `planted`    bugs planted on purpose (a sync left out) for the power-cut tests
 //! - `report/`      outcomes → reconciliation (oversold, lost updates) → status; no wording

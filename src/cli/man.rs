@@ -59,7 +59,7 @@ fn meaning(exit: Exit) -> &'static str {
             "Usage: an unknown flag, a value out of range, or a --schedule or --kill-at that does not fit the race."
         }
         Exit::BadData => {
-            "Bad data: the data file or the order log cannot be trusted (missing, not JSON, a bad ticket_num, a broken chain, the stock changed outside the lock)."
+            "Bad data: the data file or the order log, or the database's stock row, tables or orders, cannot be trusted (missing, not JSON, a bad ticket_num, a broken chain, forged history, no room left for the seq, the stock changed outside the lock)."
         }
         Exit::Environment => {
             "Environment: the filesystem, the OS or the database refused (permissions, no lock support, a lock timeout, an unsafe sidecar file); doctor: the directory cannot be tested."

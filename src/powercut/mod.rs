@@ -90,7 +90,8 @@ pub(crate) fn run(exploration: &Exploration, models: &[Persistence]) -> Result<E
     // out of what makes a state distinct: no process reads a temp file it did not create
     // (each draws a fresh random name, `O_EXCL`), so its bytes cannot change a recovery.
     // Nor do the lock file's bytes: its pid slot is read only to name a holder in a message
-    // (a zeroed or torn slot names "another process", a stale one a pid long gone), so of
+    // (a zeroed slot names "another process"; a torn or stale one may name a pid that does not
+    // hold the lock: a hint in a message, never a decision), so of
     // the lock file only its name counts. The first state built of each kind is the one recovered,
     // temp files, pid slot and all.
     let mut index: HashMap<State, usize> = HashMap::new();

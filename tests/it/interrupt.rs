@@ -29,7 +29,7 @@ fn assert_all_gone(pids: &[u32]) {
     }
 }
 
-// SIGINT on Unix; on Windows the console's Ctrl-Break event (see `Live::interrupt`).
+// SIGINT on Unix; on Windows the console's Ctrl-C event (see `Live::interrupt`).
 #[test]
 fn ctrl_c_stops_the_buyers_and_prints_a_partial_report() {
     let env = TestEnv::new();
