@@ -63,6 +63,7 @@ headline-seed = --seed { $seed } replays the delays ({ $delay } ms){ $kills ->
 ## The report (show/text.rs)
 
 report-heading = Report (race took { $ms } ms, seed { $seed })
+report-heading-unseeded = Report (race took { $ms } ms)
 why-label = Why:{" "}
 row-stock-at-start = stock at start
 row-confirmed = confirmed

@@ -51,6 +51,7 @@ headline-seed = --seed { $seed } 能重放网络延迟（{ $delay } 毫秒）{ $
 ## 报告（show/text.rs）
 
 report-heading = 报告（抢票用时 { $ms } 毫秒，种子 { $seed }）
+report-heading-unseeded = 报告（抢票用时 { $ms } 毫秒）
 why-label = 原因：
 row-stock-at-start = 开始时的余票
 row-confirmed = 买票成功

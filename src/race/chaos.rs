@@ -117,7 +117,7 @@ pub(crate) fn choose_victims(settings: &Settings) -> Vec<Victim> {
         .collect();
     if settings.chaos() {
         let planned = plan(
-            settings.seed(),
+            settings.seed().unwrap_or_default(),
             settings.buyers(),
             settings.per_buyer(),
             steps_passed(settings),

@@ -51,7 +51,8 @@ pub(crate) struct Settings {
     restock: Restock,
     rules: Rules,
     delay: DelayRange,
-    seed: u64,
+    /// None until `with_delay`: explore's runs draw nothing, so they have no seed to tell.
+    seed: Option<u64>,
     per_buyer: PerBuyer,
     check: bool,
     output: Output,
@@ -75,7 +76,7 @@ pub(crate) struct Settings {
 /// each part that is not the default.
 impl Settings {
     /// `buyers` race for the stock in the data file `data` (set by `restock` first) under
-    /// `rules`: no delay, seed 0, one ticket each, only the report printed, nothing injected
+    /// `rules`: no delay and no seed, one ticket each, only the report printed, nothing injected
     /// or written besides.
     pub(crate) fn new(data: PathBuf, buyers: u32, restock: Restock, rules: Rules) -> Settings {
         Settings {
@@ -84,7 +85,7 @@ impl Settings {
             restock,
             rules,
             delay: DelayRange { lo_ms: 0, hi_ms: 0 },
-            seed: 0,
+            seed: None,
             per_buyer: PerBuyer::Count(1),
             check: false,
             output: Output::Quiet,
@@ -106,7 +107,7 @@ impl Settings {
     pub(crate) fn with_delay(self, delay: DelayRange, seed: u64) -> Settings {
         Settings {
             delay,
-            seed,
+            seed: Some(seed),
             ..self
         }
     }
@@ -175,7 +176,7 @@ impl Settings {
             db_lock: self.db_lock,
             rules: self.rules,
             delay: self.delay,
-            seed: self.seed,
+            seed: self.seed.unwrap_or_default(),
             per_buyer: self.per_buyer,
             buyers: self.buyers,
         }
@@ -226,7 +227,7 @@ impl Settings {
         self.delay
     }
 
-    pub(crate) fn seed(&self) -> u64 {
+    pub(crate) fn seed(&self) -> Option<u64> {
         self.seed
     }
 

@@ -35,7 +35,7 @@ fn replay_note(settings: &Settings) -> String {
     let kills = settings.chaos() || !settings.kill_at().is_empty();
     tr!(
         "headline-seed",
-        seed = settings.seed().to_string(),
+        seed = settings.seed().unwrap_or_default().to_string(),
         delay = settings.delay().to_string(),
         kills = if kills { "yes" } else { "no" }
     )

@@ -70,7 +70,7 @@ pub(crate) struct JsonSettings {
     pub tickets: Option<u64>,
     pub lock_scope: LockScope,
     pub delay_ms: [u64; 2],
-    pub seed: u64,
+    pub seed: Option<u64>,
     pub per_buyer: String,
     pub fsync: bool,
     pub lock_timeout_ms: Option<u64>,

@@ -75,11 +75,15 @@ pub(crate) fn report(
 pub(crate) fn report_parts(settings: &Settings, result: &RunResult, story: &Story) -> ReportParts {
     let store = Store::of(settings);
     ReportParts {
-        heading: tr!(
-            "report-heading",
-            ms = result.race_us / 1_000,
-            seed = settings.seed().to_string()
-        ),
+        heading: match settings.seed() {
+            Some(seed) => tr!(
+                "report-heading",
+                ms = result.race_us / 1_000,
+                seed = seed.to_string()
+            ),
+            // An explored run: the explorer made every move, no seed drew anything.
+            None => tr!("report-heading-unseeded", ms = result.race_us / 1_000),
+        },
         rows: rows(settings, result, store),
         problems: problems(result, store),
         why: cause::why(settings, result, story),

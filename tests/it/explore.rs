@@ -729,6 +729,14 @@ fn playing_without_a_lock_the_player_is_told_the_moment_they_oversell() {
     );
     run.assert_stdout_contains("OVERSOLD: 1 ticket, 2 confirmed (1 oversold)");
     run.assert_stdout_contains("Your schedule: 1s 1r 2s 2r 1w 2w");
+    // The player made every move: no seed drew anything, so the report names none.
+    let report = run.stdout();
+    let heading = report.lines().find(|l| l.starts_with("Report (race took "));
+    assert!(
+        heading.is_some_and(|h| !h.contains("seed")),
+        "the report's heading names a seed: {heading:?}{}",
+        run.context()
+    );
 }
 
 #[test]
