@@ -807,7 +807,7 @@ pg-count-the-connections = count the buyers' connections
 # The processes (race/)
 error-no-own-binary = failed to find own binary: { $error }
 error-no-pipe = failed to create a pipe: { $error }
-error-buyer-spawn = failed to start buyer { $n } ({ $exe }): { $error }
+error-buyer-spawn = failed to start buyer-{ $n } ({ $exe }): { $error }
 error-launcher-job = failed to make the group that ends the buyers with the launcher (a job object on Windows): { $error }
 error-no-chooser = stepped buyers need a chooser; this is a bug in grab-tickets
 error-buyer-reports = failed to read buyer reports: { $error }
@@ -943,4 +943,4 @@ error-pg-column-changed = { $table }.{ $column } in { $shown } is { $found }, bu
 pg-column-missing = missing
 error-pg-passfile-unreadable = failed to read the password file { $path } (named by passfile= in --store or by PGPASSFILE): { $error }
 error-pg-passfile-shared = password file { $path } may be read or written by others (mode { $mode }), so its passwords are not secret; run chmod 600 { $path }, as libpq requires
-error-buyer-before-race = grab-tickets: buyer { $n } stopped before the race: { $error }
+error-buyer-before-race = grab-tickets: buyer-{ $n } stopped before the race: { $error }

@@ -148,7 +148,7 @@ why-how-whole = 整个买票过程都加了互斥锁，所以是锁的约定之�
 why-unstreamed = 后面的写入覆盖了前面的写入，发生在用户逐条报告的尝试之外。{ $how }
 why-protocol-violation = 另一个程序往{ $ledger }里写了遵守锁协议的写入者不会写的记录，所以账目分不清哪些是这一轮的卖出、哪些是伪造的；这一轮自己的确认见上面，要修的是“!”行里点名的那个程序。
 why-changed-outside = 有人绕过锁协议改了{ $stock }，账本里没有记下这次改动（手工修改），所以上面的数字把这一轮的卖出和那次改动混在了一起；下一轮之前先补货（去掉 --keep-stock 运行）。
-why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是买家的确认和订单，不是余票。
+why-stock-unknown = 抢票结束后无法读回{ $stock }，所以这里不能判断是否有丢失更新；上面的数字只是用户的确认和订单，不是余票。
 why-books-unknown = 抢票结束后{ $stock }和{ $ledger }都无法读回（原因见下面的错误），所以这里不能说卖出了多少，也不能判断是否有丢失更新；上面唯一的数字是用户的确认。
 why-group-first = { $who } 读到 ticket_num = { $n }
 why-group = { $who } 读到 { $n }
@@ -819,7 +819,7 @@ pg-sell-a-ticket = 卖出一张票
 pg-record-the-race = 在 grab_tickets.races 中登记这场抢票
 pg-read-the-grab_tickets-tables = 读取 grab_tickets 的表
 pg-read-the-connection-limits = 读取服务器的连接数上限
-pg-count-the-connections = 清点买家的连接
+pg-count-the-connections = 清点用户的连接
 
 # 进程（race/）
 error-no-own-binary = 找不到本程序的可执行文件：{ $error }
@@ -922,8 +922,8 @@ json-problem = { $kind ->
 
 ## The database's edges (issue 20: race/secret.rs, shop/pg/)
 
-error-buyer-stdin = 买家进程无法打开标准输入上来自启动器的管道：{ $error }
-error-buyer-secret-line = 买家进程从启动器的标准输入收到的第一行有误（{ $reason }）；买家进程由 grab-tickets 自己启动，不能手工启动
+error-buyer-stdin = 用户进程无法打开标准输入上来自启动器的管道：{ $error }
+error-buyer-secret-line = 用户进程从启动器的标准输入收到的第一行有误（{ $reason }）；用户进程由 grab-tickets 自己启动，不能手工启动
 error-pg-race-beside-unlocked = { $shown } 的余票上正在进行一场不加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）：它写回的是没加锁时读到的余票，可能超卖，本次运行加什么锁都拦不住它；没有做任何改动；等它结束后再用 { $mine } 运行（或者同样不加锁，用 { $theirs } 和它一起抢）
 launcher-unlocked-beside-locked = grab-tickets：{ $shown } 的余票上正在进行一场加锁的抢票（运行 { $run }，启动器 pid { $pid }，{ $theirs }）；本次不加锁的运行（{ $mine }）可能让它超卖
 error-pg-stock-changed-by-hand = { $shown } 的余票行写着第 #{ $seq } 次改动后余票 { $count } 张，但 grab_tickets.orders 记的是第 #{ $logged_seq } 次改动后 { $logged } 张：余票行被人绕过锁的约定改过；去掉 --keep-stock 重新运行，设置新的余票（账本从这次补货接着记）
@@ -935,20 +935,20 @@ error-pg-too-few-connections = { $shown } 现在只能再接受 { $free } 个连
     [database] 数据库的 CONNECTION LIMIT 是
     [role] 角色的 CONNECTION LIMIT 是
    *[server] 服务器允许这个用户连接（max_connections 减去给超级用户保留的连接）
-} { $limit } 个，已用 { $used } 个，但 { $buyers } 个买家每人都要一个连接；没有做任何改动；用 --buyers { $free } 或更少运行，或者调大{ $which ->
+} { $limit } 个，已用 { $used } 个，但 { $buyers } 个用户每人都要一个连接；没有做任何改动；用 --buyers { $free } 或更少运行，或者调大{ $which ->
     [database] 数据库的 CONNECTION LIMIT
     [role] 角色的 CONNECTION LIMIT
    *[server] 服务器的 max_connections
 }
-error-pg-buyers-not-logged-in = { $buyers } 个买家中只有 { $logged_in } 个登录了 { $shown }（有买家被拒绝、出错，或者太慢；买家自己说的原因见上面）；没有做任何改动；{ $logged_in ->
-    [0] 查一查为什么启动器能登录而买家一个都登录不了
+error-pg-buyers-not-logged-in = { $buyers } 个用户中只有 { $logged_in } 个登录了 { $shown }（有用户被拒绝、出错，或者太慢；用户自己说的原因见上面）；没有做任何改动；{ $logged_in ->
+    [0] 查一查为什么启动器能登录而用户一个都登录不了
    *[other] 用 --buyers { $logged_in } 或更少运行，或者在服务器上腾出连接
 }
-error-pg-login-wait-interrupted = 等待买家登录 { $shown } 时被中断；没有做任何改动
+error-pg-login-wait-interrupted = 等待用户登录 { $shown } 时被中断；没有做任何改动
 error-pg-seq-no-room = { $shown } 的账本已到 seq { $seq }，离 seq 的上限（{ $max }）太近，这次运行写不完；什么都没改；删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE，订单会一起删掉），开一本新账
 error-pg-seq-at-maximum = { $shown } 的余票已经到了 seq 的上限（{ $max }）；什么都没写；删除 grab_tickets 这个 schema，开一本新账
 error-pg-column-changed = { $shown } 里的 { $table }.{ $column } 是 { $found }，但 grab-tickets 建的是 { $expected }：这张表被人手工改过；什么都没改；把它改回去，或者删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE），再用 --tickets N 重新运行
 pg-column-missing = 缺失
 error-pg-passfile-unreadable = 无法读取密码文件 { $path }（由 --store 里的 passfile= 或 PGPASSFILE 指定）：{ $error }
 error-pg-passfile-shared = 密码文件 { $path } 别人也能读写（权限 { $mode }），里面的密码已经不是秘密；按 libpq 的要求运行 chmod 600 { $path }
-error-buyer-before-race = grab-tickets：买家 { $n } 在抢票开始前就停下了：{ $error }
+error-buyer-before-race = grab-tickets：用户{ $n } 在抢票开始前就停下了：{ $error }
