@@ -40,7 +40,10 @@ store-ledger = { $store ->
 
 ## 开头两行（show/headline.rs）
 
-headline = { $buyers }抢 { $stock }（{ $place }），{ $lock }
+headline = { $buyers }抢{ $kept ->
+    [yes] {""}
+   *[no] {" "}
+}{ $stock }（{ $place }），{ $lock }
 headline-stock-kept = 库存里现有的票
 headline-stepped = 按 --schedule 逐步执行：每一步都在调度指定的时候发生，所以这次运行可以原样重放
 headline-seed = --seed { $seed } 能重放网络延迟（{ $delay } 毫秒）{ $kills ->

@@ -8,9 +8,11 @@ use crate::settings::{Restock, Settings};
 /// "10 buyers race for 3 tickets in data/data.json, lock around the whole purchase", then the
 /// replay note.
 pub(crate) fn headline(settings: &Settings) -> String {
-    let stock = match settings.restock() {
-        Restock::To(t) => tr!("count-tickets", n = t),
-        Restock::Keep => tr!("headline-stock-kept"),
+    // `kept` lets a language space a count and a phrase apart differently (Chinese puts a
+    // space before "3 张票" but none before "库存里现有的票").
+    let (stock, kept) = match settings.restock() {
+        Restock::To(t) => (tr!("count-tickets", n = t), "no"),
+        Restock::Keep => (tr!("headline-stock-kept"), "yes"),
     };
     format!(
         "{}\n{}",
@@ -18,6 +20,7 @@ pub(crate) fn headline(settings: &Settings) -> String {
             "headline",
             buyers = tr!("count-buyers", n = settings.buyers()),
             stock = stock,
+            kept = kept,
             place = settings.stock_place(),
             lock = run_lock(settings)
         ),

@@ -52,6 +52,15 @@ fn the_language_comes_from_the_flag_then_the_locale() {
 }
 
 #[test]
+fn the_headline_spaces_a_count_but_not_a_phrase_in_chinese() {
+    let env = TestEnv::new();
+    let set = env.race().buyers(2).lang("zh").run();
+    set.assert_stdout_contains("2 个用户抢 3 张票（");
+    let kept = env.race().buyers(2).keep_stock().lang("zh").run();
+    kept.assert_stdout_contains("2 个用户抢库存里现有的票（");
+}
+
+#[test]
 fn a_broken_data_file_is_refused_in_chinese_with_its_hint_and_left_as_it_was() {
     let env = TestEnv::with_data("oops\n");
     let run = env.race().lang("zh").keep_stock().run();
