@@ -42,6 +42,12 @@ pub(crate) enum Event {
     },
     LockAcquired {
         waited_us: u64,
+        /// When the lock was granted (`sys::monotonic_ns`; 0: unknown), for the message's
+        /// timestamp only and never sent: the holder writes its pid and checks the lock file
+        /// before it can say it took the lock, and a waiter that reads the pid meanwhile
+        /// must not be told as waiting before the take.
+        #[serde(skip)]
+        granted_ns: u64,
     },
     /// By the time the lock was granted its file had been deleted or replaced, so the lock
     /// excluded nobody: the buyer locked the file the path names now (sent before

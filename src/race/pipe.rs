@@ -32,10 +32,17 @@ impl Reporter {
     }
 
     pub(crate) fn send(&self, event: Event) {
+        // A take is stamped when the lock was granted (see `Event::LockAcquired`).
+        let t_us = match event {
+            Event::LockAcquired { granted_ns, .. } if granted_ns != 0 => {
+                granted_ns.saturating_sub(self.epoch_ns) / 1_000
+            }
+            _ => clock::micros_since(self.epoch_ns),
+        };
         let message = Message {
             buyer: self.buyer,
             pid: self.pid,
-            t_us: clock::micros_since(self.epoch_ns),
+            t_us,
             event,
         };
         let mut line = serde_json::to_vec(&message).expect("an event serializes");

@@ -167,7 +167,7 @@ fn hear<'a>(summary: &mut BuyerSummary, mine: impl Iterator<Item = &'a Message>)
         match &message.event {
             Event::Searched { seen } => summary.searched = Some(*seen),
             Event::Ordered { .. } => ordered += 1,
-            Event::LockAcquired { waited_us } => summary.lock_wait_us += waited_us,
+            Event::LockAcquired { waited_us, .. } => summary.lock_wait_us += waited_us,
             Event::Relocked { .. } => summary.relocks += 1,
             Event::Finished {
                 outcome,

@@ -118,13 +118,14 @@ impl LockFile {
                 }
                 Err(e) => return Err(self.lock_error(&e)),
             }
+            let granted_ns = sys::monotonic_ns();
             // The pid first, the path check after: a waiter that tries in between is told
             // "its holder has written no pid", and the check (a stat, slow on Windows) would
             // widen that moment. A pid left in a lock file found deleted or replaced is in a
             // file nobody opens by that path any more.
             self.write_pid();
             let Some(change) = self.change()? else {
-                return Ok(self.held(waited, relocked));
+                return Ok(self.held(waited, relocked, granted_ns));
             };
             self.unlock();
             if relocked.len() >= MAX_RELOCKS {
@@ -210,11 +211,17 @@ impl LockFile {
         }
     }
 
-    fn held(&self, waited: bool, relocked: Vec<LockFileChange>) -> Acquired<LockGuard<'_>> {
+    fn held(
+        &self,
+        waited: bool,
+        relocked: Vec<LockFileChange>,
+        granted_ns: u64,
+    ) -> Acquired<LockGuard<'_>> {
         Acquired::Held {
             guard: LockGuard { lock: self },
             waited,
             relocked,
+            granted_ns,
         }
     }
 

@@ -28,11 +28,13 @@ use orders::{Entry, Window};
 pub(crate) enum Acquired<G> {
     /// Got it; `waited` when someone else held it first; `relocked` when the lock file was
     /// deleted or replaced under the lock granted, so the new one had to be locked (once per
-    /// time).
+    /// time); `granted_ns` when the lock was granted (`sys::monotonic_ns`), which is when
+    /// the buyer took it, not when it got round to saying so.
     Held {
         guard: G,
         waited: bool,
         relocked: Vec<LockFileChange>,
+        granted_ns: u64,
     },
     /// `--lock-timeout` ran out while `holder` (a pid, if it left one) kept the lock.
     TimedOut { holder: Option<u32> },

@@ -154,7 +154,10 @@ impl<S: Store> Purchase<'_, S> {
                 guard,
                 waited,
                 relocked,
+                granted_ns,
             } => {
+                // Told after the relocks it needed, a take keeps its own moment then.
+                let granted_ns = if relocked.is_empty() { granted_ns } else { 0 };
                 for lock_file in relocked {
                     send(Event::Relocked { lock_file });
                 }
@@ -163,7 +166,10 @@ impl<S: Store> Purchase<'_, S> {
                 } else {
                     0
                 };
-                send(Event::LockAcquired { waited_us });
+                send(Event::LockAcquired {
+                    waited_us,
+                    granted_ns,
+                });
                 Ok(Some(guard))
             }
             Acquired::TimedOut { holder } => {

@@ -64,7 +64,7 @@ fn spans_of(mine: &[&Message]) -> Vec<Span> {
         let t = message.t_us;
         match &message.event {
             Event::LockWait { holder } => waiting = Some((t, *holder)),
-            Event::LockAcquired { waited_us } => {
+            Event::LockAcquired { waited_us, .. } => {
                 let end = WaitEnd::Acquired {
                     waited_us: *waited_us,
                 };
@@ -121,7 +121,14 @@ mod tests {
     fn a_wait_a_hold_and_a_delay_become_three_spans() {
         let events = [
             Message::at(1, 10, Event::LockWait { holder: Some(7) }),
-            Message::at(1, 40, Event::LockAcquired { waited_us: 30 }),
+            Message::at(
+                1,
+                40,
+                Event::LockAcquired {
+                    waited_us: 30,
+                    granted_ns: 0,
+                },
+            ),
             Message::at(1, 41, Event::Delay { ms: 0 }),
             Message::at(1, 90, Event::Wrote { ticket_num: 1 }),
             Message::at(1, 95, Event::LockReleased),
@@ -144,7 +151,14 @@ mod tests {
     #[test]
     fn a_buyer_that_died_holding_the_lock_holds_it_to_its_last_event() {
         let events = [
-            Message::at(2, 0, Event::LockAcquired { waited_us: 0 }),
+            Message::at(
+                2,
+                0,
+                Event::LockAcquired {
+                    waited_us: 0,
+                    granted_ns: 0,
+                },
+            ),
             Message::at(2, 20, Event::Read { seen: 2 }),
         ];
         let spans = &by_buyer(&events)[0].spans;

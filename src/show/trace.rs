@@ -179,7 +179,14 @@ mod tests {
     fn the_lock_becomes_a_wait_span_and_a_critical_section() {
         let doc = document(&[
             at(1, 10, Event::LockWait { holder: Some(7) }),
-            at(1, 40, Event::LockAcquired { waited_us: 30 }),
+            at(
+                1,
+                40,
+                Event::LockAcquired {
+                    waited_us: 30,
+                    granted_ns: 0,
+                },
+            ),
             at(1, 40, Event::Read { seen: 2 }),
             at(1, 41, Event::Delay { ms: 0 }),
             at(1, 90, Event::Wrote { ticket_num: 1 }),
@@ -208,7 +215,14 @@ mod tests {
     #[test]
     fn a_buyer_killed_holding_the_lock_holds_it_to_its_last_event() {
         let doc = document(&[
-            at(1, 0, Event::LockAcquired { waited_us: 0 }),
+            at(
+                1,
+                0,
+                Event::LockAcquired {
+                    waited_us: 0,
+                    granted_ns: 0,
+                },
+            ),
             at(1, 20, Event::Read { seen: 2 }),
         ]);
         let held = named(&doc, "critical section");

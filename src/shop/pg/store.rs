@@ -124,6 +124,7 @@ impl Store for PgStore {
                     guard: PgGuard { store: self },
                     waited,
                     relocked: Vec::new(),
+                    granted_ns: crate::sys::monotonic_ns(),
                 })
             }
             Locked::TimedOut { holder } => Ok(Acquired::TimedOut { holder }),

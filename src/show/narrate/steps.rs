@@ -41,8 +41,8 @@ impl Narrator {
                 Some(holder) => tr!("say-waits-for", n = one, holder = holder),
                 None => tr!("say-waits", n = one),
             },
-            Event::LockAcquired { waited_us: 0 } => tr!("say-takes", n = one),
-            Event::LockAcquired { waited_us } => {
+            Event::LockAcquired { waited_us: 0, .. } => tr!("say-takes", n = one),
+            Event::LockAcquired { waited_us, .. } => {
                 tr!("step-takes-after", waited = millis(*waited_us))
             }
             Event::Recovered {

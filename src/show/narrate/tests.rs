@@ -26,7 +26,14 @@ fn locked_start() -> Vec<Message> {
     let mut events: Vec<Message> = (1..=10)
         .map(|b| at(b, 4_000 + u64::from(b), Event::Searched { seen: 3 }))
         .collect();
-    events.push(at(1, 4_100, Event::LockAcquired { waited_us: 0 }));
+    events.push(at(
+        1,
+        4_100,
+        Event::LockAcquired {
+            waited_us: 0,
+            granted_ns: 0,
+        },
+    ));
     events.push(at(1, 4_110, Event::Read { seen: 3 }));
     events.push(at(1, 4_120, Event::Delay { ms: 136 }));
     events.extend((2..=10).map(|b| {
@@ -58,7 +65,14 @@ fn a_turn_at_the_lock_is_two_lines() {
     events.extend([
         at(1, 140_000, Event::Wrote { ticket_num: 2 }),
         at(1, 140_010, Event::LockReleased),
-        at(2, 140_020, Event::LockAcquired { waited_us: 136_000 }),
+        at(
+            2,
+            140_020,
+            Event::LockAcquired {
+                waited_us: 136_000,
+                granted_ns: 0,
+            },
+        ),
         at(2, 140_030, Event::Read { seen: 2 }),
         at(2, 140_040, Event::Delay { ms: 242 }),
         at(
@@ -162,7 +176,14 @@ fn racing_reads_merge_with_their_range_of_delays() {
 #[test]
 fn a_chaos_death_is_told_with_the_lock_it_held() {
     let events = [
-        at(7, 1_000, Event::LockAcquired { waited_us: 0 }),
+        at(
+            7,
+            1_000,
+            Event::LockAcquired {
+                waited_us: 0,
+                granted_ns: 0,
+            },
+        ),
         at(7, 1_001, Event::Read { seen: 2 }),
         at(7, 1_002, Event::Delay { ms: 100 }),
         at(
@@ -173,7 +194,14 @@ fn a_chaos_death_is_told_with_the_lock_it_held() {
                 attempt: 1,
             },
         ),
-        at(8, 51_100, Event::LockAcquired { waited_us: 50_000 }),
+        at(
+            8,
+            51_100,
+            Event::LockAcquired {
+                waited_us: 50_000,
+                granted_ns: 0,
+            },
+        ),
     ];
     // Wide enough that nothing wraps: the line is checked whole.
     let lines = told_in(Detail::Phrases, 200, &events);
@@ -253,7 +281,14 @@ fn a_lost_lock_file_has_its_phrase_too() {
                 lock_file: LockFileChange::Deleted,
             },
         ),
-        at(2, 1_001, Event::LockAcquired { waited_us: 0 }),
+        at(
+            2,
+            1_001,
+            Event::LockAcquired {
+                waited_us: 0,
+                granted_ns: 0,
+            },
+        ),
         at(2, 1_002, Event::Read { seen: 1 }),
         at(2, 1_003, Event::Delay { ms: 10 }),
         at(
@@ -286,7 +321,14 @@ fn buyers_who_held_the_lock_one_after_another_are_said_in_turn() {
     // --lock-scope write, no delay: buyers 3 and 6 each lock, write and unlock within 5 ms.
     let mut events = Vec::new();
     for (b, t) in [(3, 10_000), (6, 10_400)] {
-        events.push(at(b, t, Event::LockAcquired { waited_us: 0 }));
+        events.push(at(
+            b,
+            t,
+            Event::LockAcquired {
+                waited_us: 0,
+                granted_ns: 0,
+            },
+        ));
         events.push(at(b, t + 100, Event::Wrote { ticket_num: 2 }));
         events.push(at(b, t + 200, Event::LockReleased));
     }
@@ -314,7 +356,14 @@ fn one_buyers_two_moments_are_never_one_line() {
 #[test]
 fn a_wait_for_an_unnamed_holder_names_the_buyer_known_to_hold_it() {
     let events = [
-        at(1, 1_000, Event::LockAcquired { waited_us: 0 }),
+        at(
+            1,
+            1_000,
+            Event::LockAcquired {
+                waited_us: 0,
+                granted_ns: 0,
+            },
+        ),
         at(2, 1_100, Event::LockWait { holder: None }),
     ];
     let lines = told_in(Detail::EveryStep, usize::MAX, &events);

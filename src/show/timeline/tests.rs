@@ -34,13 +34,27 @@ fn locked_race() -> Vec<Message> {
     vec![
         at(1, 0, Event::Started),
         at(2, 0, Event::Started),
-        at(1, 0, Event::LockAcquired { waited_us: 0 }),
+        at(
+            1,
+            0,
+            Event::LockAcquired {
+                waited_us: 0,
+                granted_ns: 0,
+            },
+        ),
         at(1, 0, Event::Read { seen: 1 }),
         at(2, 0, Event::LockWait { holder: Some(1001) }),
         at(1, 0, Event::Delay { ms: 100 }),
         at(1, 100, Event::Wrote { ticket_num: 0 }),
         at(1, 100, Event::LockReleased),
-        at(2, 100, Event::LockAcquired { waited_us: 100_000 }),
+        at(
+            2,
+            100,
+            Event::LockAcquired {
+                waited_us: 100_000,
+                granted_ns: 0,
+            },
+        ),
         at(2, 100, Event::Read { seen: 0 }),
         at(2, 100, Event::Delay { ms: 100 }),
         at(2, 200, Event::SoldOut { seen: 0 }),
