@@ -19,6 +19,7 @@ use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
+use crate::safe_text::one_line;
 use crate::settings::{Durability, without_password};
 
 /// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
@@ -109,7 +110,9 @@ impl Target {
     /// `--no-fsync` becomes `synchronous_commit = off`: a COMMIT then returns before the
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
     pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
-        let shown = without_password(url);
+        // Shown in every message about the store: escaped once here, so a newline in the
+        // URL cannot start a line of its own in any of them.
+        let shown = one_line(&without_password(url)).into_owned();
         let usage =
             |what: String| Error::usage(tr!("error-pg-store-url", url = &shown, what = what));
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
