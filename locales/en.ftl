@@ -942,5 +942,5 @@ error-pg-seq-at-maximum = the stock in { $shown } has reached the largest seq th
 error-pg-column-changed = { $table }.{ $column } in { $shown } is { $found }, but grab-tickets made it { $expected }: the table was changed by hand; nothing was changed; change it back, or drop the schema grab_tickets (DROP SCHEMA grab_tickets CASCADE) and run again with --tickets N
 pg-column-missing = missing
 error-pg-passfile-unreadable = failed to read the password file { $path } (named by passfile= in --store or by PGPASSFILE): { $error }
-error-pg-passfile-shared = password file { $path } may be read or written by others (mode { $mode }), so its passwords are not secret; run chmod 600 { $path }, as libpq requires
+error-pg-passfile-shared = password file { $path } may be read or written by others (mode { $mode }), so its passwords are not secret; run { $command }, as libpq requires
 error-buyer-before-race = grab-tickets: buyer-{ $n } stopped before the race: { $error }

@@ -953,5 +953,5 @@ error-pg-seq-at-maximum = { $shown } 的余票已经到了 seq 的上限（{ $ma
 error-pg-column-changed = { $shown } 里的 { $table }.{ $column } 是 { $found }，但 grab-tickets 建的是 { $expected }：这张表被人手工改过；什么都没改；把它改回去，或者删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE），再用 --tickets N 重新运行
 pg-column-missing = 缺失
 error-pg-passfile-unreadable = 无法读取密码文件 { $path }（由 --store 里的 passfile= 或 PGPASSFILE 指定）：{ $error }
-error-pg-passfile-shared = 密码文件 { $path } 别人也能读写（权限 { $mode }），里面的密码已经不是秘密；按 libpq 的要求运行 chmod 600 { $path }
+error-pg-passfile-shared = 密码文件 { $path } 别人也能读写（权限 { $mode }），里面的密码已经不是秘密；按 libpq 的要求运行 { $command }
 error-buyer-before-race = grab-tickets：用户{ $n } 在抢票开始前就停下了：{ $error }

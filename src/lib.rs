@@ -20,10 +20,13 @@
 //!   - `moves`      the move grammar of a stepped race (moves, turns, schedules); imports nothing
 //!   - `store_choice` where the stock lives (file or database URL), the database's lock and method
 //! - `lang`         every sentence's catalog (`locales/en.ftl`, `zh.ftl`, Project Fluent), the
-//!   language choice and `tr!`; imports nothing from the crate, so errors speak it too
+//!   language choice and `tr!`; imports nothing from the crate but the leaf `safe_text` (a path
+//!   or `Outside` text becomes a variable escaped), so errors speak it too
 //!   - `arg`        a message's variables: counts (exact digits beyond 2^53) and words
 //! - `safe_text`    text from users and other programs (paths, run names) with its control
 //!   characters escaped, so it can never redraw or forge a line; a leaf
+//! - `shell_word`   a name quoted as one word of the shell it is pasted into (the replay
+//!   command, a "create it with:" fix); a leaf
 //! - `events`       the vocabulary of a run: what a buyer did, stamped with who and when
 //! - `exit`         the one `Exit` enum that owns every exit status, and the error type
 //! - `app`          one run: check and set the stock → launch → settle → reconcile → show
@@ -116,6 +119,7 @@ mod race;
 mod report;
 mod safe_text;
 mod settings;
+mod shell_word;
 mod shop;
 mod show;
 mod sys;

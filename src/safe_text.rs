@@ -49,6 +49,11 @@ pub(crate) fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Text from outside (another program's order-log line, a URL) as a message's variable:
+/// `tr!(key, line = Outside(line))` shows it [`one_line`], never raw.
+#[derive(Clone, Copy)]
+pub(crate) struct Outside<'a>(pub &'a str);
+
 /// A path as words for a sentence: [`one_line`] of how it displays.
 pub(crate) trait OneLine {
     fn one_line(&self) -> String;

@@ -45,3 +45,26 @@ impl From<&str> for Arg {
         Arg::Text(text.to_string())
     }
 }
+
+/// A path as a word of a sentence, escaped to one line ([`crate::safe_text::one_line`]): a
+/// path comes from a user or another program, and passing it as itself is the safe way, so
+/// no call site has to remember the escaping.
+impl From<&std::path::Path> for Arg {
+    fn from(path: &std::path::Path) -> Arg {
+        Arg::Text(crate::safe_text::one_line(&path.display().to_string()).into_owned())
+    }
+}
+
+impl From<&std::path::PathBuf> for Arg {
+    fn from(path: &std::path::PathBuf) -> Arg {
+        Arg::from(path.as_path())
+    }
+}
+
+/// Text from outside (another program's log line, a URL typed by a user) as a word of a
+/// sentence: escaped to one line, so it cannot start a line of its own.
+impl From<crate::safe_text::Outside<'_>> for Arg {
+    fn from(text: crate::safe_text::Outside<'_>) -> Arg {
+        Arg::Text(crate::safe_text::one_line(text.0).into_owned())
+    }
+}

@@ -187,7 +187,9 @@ impl Settings {
     pub(crate) fn stock_place(&self) -> String {
         match &self.store {
             StoreAt::DataFile => self.data.one_line(),
-            StoreAt::Postgres { url } => without_password(url),
+            StoreAt::Postgres { url } => {
+                crate::safe_text::one_line(&without_password(url)).into_owned()
+            }
         }
     }
 

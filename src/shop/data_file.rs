@@ -17,6 +17,7 @@ use super::directory::DataDir;
 use super::document::{self, Stock};
 use crate::exit::{Error, Result, shown};
 use crate::lang::tr;
+use crate::shell_word::pasted;
 use crate::sys::record::{self, Op};
 use crate::sys::{self, Kind};
 
@@ -107,14 +108,14 @@ pub(crate) fn read(data: &DataFile) -> Result<Stock> {
 pub(crate) fn missing(path: &Path) -> Error {
     let mkdir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
-            format!("mkdir -p {} && ", dir.one_line())
+            format!("mkdir -p {} && ", pasted(dir))
         }
         _ => String::new(),
     };
     Error::bad_data(tr!(
         "error-data-missing",
         shown = shown(path),
-        command = format!("{mkdir}echo '{{\"ticket_num\": 3}}' > {}", path.one_line())
+        command = format!("{mkdir}echo '{{\"ticket_num\": 3}}' > {}", pasted(path))
     ))
 }
 

@@ -2,7 +2,7 @@
 //! relative to it and never reached through a symbolic link. Owns the rules for a directory
 //! other users may share: which data path to trust, and how sidecars and new files are opened.
 
-use crate::safe_text::OneLine;
+use crate::safe_text::{OneLine, Outside};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -67,8 +67,8 @@ fn refuse_directory_syntax(path: &Path) -> Result<()> {
         };
         return Err(Error::bad_data(tr!(
             "error-data-path-is-directory-syntax",
-            path = path.one_line(),
-            example = example
+            path = path,
+            example = Outside(&example)
         )));
     }
     Ok(())

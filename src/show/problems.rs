@@ -7,6 +7,7 @@ use crate::exit::Failure;
 use crate::lang::tr;
 use crate::race::chaos::StepDeath;
 use crate::report::{BuyerSummary, Ending, KillCause, Participant, Recovery, RunResult};
+use crate::safe_text::Outside;
 
 /// Buyers that did not end normally, what each killed buyer left behind, orders finished by
 /// someone else, and garbled pipe lines.
@@ -40,7 +41,7 @@ pub(super) fn problems(result: &RunResult, store: Store) -> Vec<String> {
         lines.push(tr!(
             "problem-unreadable-entry",
             ledger = store.ledger(),
-            line = line.as_str()
+            line = Outside(line)
         ));
     }
     if result.interrupted {

@@ -109,3 +109,196 @@ fn a_control_sequence_in_a_path_is_shown_escaped_and_cannot_forge_a_line() {
         );
     }
 }
+
+/// Every file in the directory with its bytes: a refusal must leave them as they were.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read(e.path()).unwrap_or_default())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Neither stream holds a raw control character or a line of the outsider's choosing, and
+/// the outsider's text is shown spelled out.
+fn assert_not_forged(run: &crate::common::Run, forged: &str, spelled: &str) {
+    for (stream, text) in [("stdout", run.stdout()), ("stderr", run.stderr())] {
+        assert!(
+            !text.contains(['\u{1b}', '\r']),
+            "a raw control character reached {stream}{}",
+            run.context()
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with(forged)),
+            "outside text forged a line on {stream}{}",
+            run.context()
+        );
+    }
+    let all = format!("{}{}", run.stdout(), run.stderr());
+    assert!(
+        all.contains(spelled),
+        "{spelled} not shown{}",
+        run.context()
+    );
+}
+
+/// The example a path ending in "/" is told to use is built from the path: escaped too.
+#[test]
+fn a_directory_syntax_path_cannot_forge_a_line_through_its_example() {
+    let env = TestEnv::new();
+    let before = snapshot(env.dir.path());
+    let forged = env.path("x\nOK: 3 tickets, 3 sold/");
+    for lang in ["en", "zh"] {
+        let run = crate::common::grab_tickets().data(&forged).lang(lang).run();
+        run.assert_code(crate::common::exit::BAD_DATA);
+        assert_not_forged(&run, "OK: 3 tickets", "x\\nOK: 3 tickets, 3 sold");
+        assert_eq!(
+            run.stderr().matches("x\\nOK: 3 tickets, 3 sold").count(),
+            2,
+            "the path and its example are both shown escaped{}",
+            run.context()
+        );
+    }
+    assert_eq!(snapshot(env.dir.path()), before, "a refusal changed a file");
+}
+
+/// The --store URL is shown in every message about the store: escaped once, a newline in it
+/// starts no line, whether the URL is refused as written or its server cannot be reached
+/// (port 1, where nothing listens: no server is needed).
+#[test]
+fn a_store_url_cannot_forge_a_line() {
+    let env = TestEnv::new();
+    let before = snapshot(env.dir.path());
+    let urls = [
+        (
+            "postgres://u@h/db?x=\nOK: forged",
+            crate::common::exit::USAGE,
+        ),
+        (
+            "postgres://u@127.0.0.1:1/db?application_name=\u{1b}[2K\r\nOK: forged",
+            crate::common::exit::ENVIRONMENT,
+        ),
+    ];
+    for (url, code) in urls {
+        for lang in ["en", "zh"] {
+            let run = crate::common::grab_tickets()
+                .args(["--store", url])
+                .lang(lang)
+                .configure(|c| {
+                    c.current_dir(env.dir.path());
+                })
+                .run();
+            run.assert_code(code);
+            assert_not_forged(&run, "OK: forged", "\\nOK: forged");
+        }
+    }
+    assert_eq!(snapshot(env.dir.path()), before, "a refusal changed a file");
+}
+
+/// Another program appends a 160-byte line that is not JSON mid-race, under the buyers' lock;
+/// its text (a carriage return, an escape, a newline of its own) is shown as one escaped line
+/// in the report's problems, never as a line above the verdict.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_order_log_line_cannot_forge_a_line() {
+    use std::io::Write as _;
+    let env = TestEnv::new();
+    let live = env
+        .race()
+        .tickets(40)
+        .buyers(2)
+        .per_buyer("all")
+        .delay("20..30")
+        .lang("en")
+        .spawn();
+    crate::shared_ledger::wait_for_sales(&env, 2);
+    let mut line = b"junk\x1b[2K\r\nOK: 3 tickets, 3 sold\n".to_vec();
+    line.resize(grab_tickets::ORDER_ENTRY_LEN - 1, b' ');
+    line.push(b'\n');
+    {
+        let lock = std::fs::File::open(env.lock_file()).unwrap();
+        lock.lock().unwrap();
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(env.order_log())
+            .unwrap();
+        log.write_all(&line).unwrap();
+    }
+    let run = live.finish();
+    assert_not_forged(
+        &run,
+        "OK: 3 tickets",
+        "junk\\u{1b}[2K\\r\\nOK: 3 tickets, 3 sold",
+    );
+}
+
+/// The "create it with:" fix is pasted back into a shell: it must create exactly the file
+/// named, whatever spaces, quotes or `$(...)` the path holds, and run nothing else.
+#[cfg(unix)]
+#[test]
+fn the_create_it_with_command_creates_the_named_file_when_pasted() {
+    let env = TestEnv::new();
+    let data = env.path("my dir/$(touch pwned)/it's `x`.json");
+    let mut commands = Vec::new();
+    for (lang, before) in [("zh", "用这条命令创建："), ("en", "create it with: ")] {
+        let run = crate::common::grab_tickets()
+            .data(&data)
+            .keep_stock()
+            .lang(lang)
+            .run();
+        run.assert_code(crate::common::exit::BAD_DATA);
+        assert!(!env.path("my dir").exists(), "a refusal created a file");
+        let (_, command) = run.stderr().split_once(before).expect("the fix is offered");
+        commands.push(command.trim_end().to_string());
+    }
+    assert_eq!(
+        commands[0], commands[1],
+        "both languages offer the same command"
+    );
+    for command in &commands[1..] {
+        let pasted = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(env.dir.path())
+            .status()
+            .unwrap();
+        assert!(pasted.success(), "{command}");
+        let made: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&data).expect("the named file")).unwrap();
+        assert_eq!(made["ticket_num"], 3, "{command}");
+        assert!(
+            !env.dir.path().join("pwned").exists(),
+            "{command} ran $(...)"
+        );
+    }
+}
+
+/// A shared password file's fix (`chmod 600 PATH`) names the file as one shell word.
+#[cfg(unix)]
+#[test]
+fn the_chmod_fix_for_a_shared_password_file_is_quoted() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = TestEnv::new();
+    let passfile = env.path("my pass's $(x)");
+    std::fs::write(&passfile, "*:*:*:*:pw\n").unwrap();
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = snapshot(env.dir.path());
+    let quoted = format!("chmod 600 '{}'", passfile.display()).replace("'s", "'\\''s");
+    for lang in ["en", "zh"] {
+        crate::common::grab_tickets()
+            .args(["--store", "postgres://u@127.0.0.1:1/db"])
+            .env("PGPASSFILE", passfile.to_str().unwrap())
+            .lang(lang)
+            .configure(|c| {
+                c.current_dir(env.dir.path());
+            })
+            .run()
+            .assert_code(crate::common::exit::ENVIRONMENT)
+            .assert_stderr_contains(&quoted);
+    }
+    assert_eq!(snapshot(env.dir.path()), before, "a refusal changed a file");
+}

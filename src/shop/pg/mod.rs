@@ -19,6 +19,7 @@ use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
+use crate::safe_text::{Outside, one_line};
 use crate::settings::{Durability, without_password};
 
 /// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
@@ -109,7 +110,9 @@ impl Target {
     /// `--no-fsync` becomes `synchronous_commit = off`: a COMMIT then returns before the
     /// server has flushed it, and a server crash may lose confirmed sales (never corrupt).
     pub(crate) fn parse(url: &str, durability: Durability) -> Result<Target> {
-        let shown = without_password(url);
+        // Shown in every message about the store: escaped once here, so a newline in the
+        // URL cannot start a line of its own in any of them.
+        let shown = one_line(&without_password(url)).into_owned();
         let usage =
             |what: String| Error::usage(tr!("error-pg-store-url", url = &shown, what = what));
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -188,12 +191,24 @@ impl Target {
                 ]
                 .contains(db.code()) =>
             {
-                tr!("error-pg-login", target = shown, error = db.message())
+                tr!(
+                    "error-pg-login",
+                    target = shown,
+                    error = Outside(db.message())
+                )
             }
             Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => {
-                tr!("error-pg-no-database", target = shown, error = db.message())
+                tr!(
+                    "error-pg-no-database",
+                    target = shown,
+                    error = Outside(db.message())
+                )
             }
-            Some(db) => tr!("error-pg-connect", target = shown, error = db.message()),
+            Some(db) => tr!(
+                "error-pg-connect",
+                target = shown,
+                error = Outside(db.message())
+            ),
             // The cause sits in the error's source chain ("invalid configuration: ...").
             None if chain(e).contains("password missing") => {
                 tr!("error-pg-password-missing", target = shown)
@@ -251,10 +266,11 @@ pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
         || (e.as_db_error().is_none() && std::error::Error::source(e).is_some())
 }
 
-/// "error text: its cause: its cause", on one line.
+/// "error text: its cause: its cause", on one line: the server's and the driver's words,
+/// which may quote a name from the URL (a database's), escaped as any text from outside.
 fn chain(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        return db.message().to_string();
+        return one_line(db.message()).into_owned();
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -266,7 +282,7 @@ fn chain(e: &postgres::Error) -> String {
         }
         source = cause.source();
     }
-    text
+    one_line(&text).into_owned()
 }
 
 /// Creates the schema if it is missing. Several launchers may start at once, and

@@ -68,7 +68,8 @@ pub(crate) fn password_for(config: &Config, named: Option<PathBuf>) -> Result<Op
         return Err(Error::environment(tr!(
             "error-pg-passfile-shared",
             path = path.one_line(),
-            mode = format!("{mode:04o}")
+            mode = format!("{mode:04o}"),
+            command = format!("chmod 600 {}", crate::shell_word::pasted(&path))
         )));
     }
     Ok(lookup(&text, &wanted(config)))
