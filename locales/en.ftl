@@ -780,6 +780,8 @@ error-pg-login = failed to log in to { $target }: { $error }; check the user and
 error-pg-no-database = failed to connect to { $target }: { $error }; create it first (createdb NAME) or name another database at the end of the URL
 error-pg-connect = failed to connect to { $target }: { $error }
 error-pg-password-missing = failed to log in to { $target }: the server asks for a password; put it in the URL (postgres://USER:PASSWORD@...), in PGPASSWORD or in a password file (~/.pgpass, PGPASSFILE or passfile= in the URL)
+error-pg-password-missing-passfile-shared = failed to log in to { $target }: the server asks for a password, and the password file { $path } was skipped because others may read or write it (mode { $mode }), as libpq skips it; run { $command } to use it, or put the password in the URL or in PGPASSWORD
+error-pg-password-missing-passfile-unreadable = failed to log in to { $target }: the server asks for a password, and the password file { $path } was skipped because it could not be read ({ $error }); make it readable by you, or put the password in the URL or in PGPASSWORD
 error-pg-no-tls = failed to connect to { $target }: { $error }; the server does not offer TLS: leave sslmode out of the URL, or enable ssl on the server
 error-pg-not-running = failed to connect to { $target }: { $error }; is the server running and listening there? (docs/postgres.md shows how to start one)
 error-pg-lost-connection = lost the connection to { $target } while trying to { $action }: { $error }; the server rolls back whatever was not committed, so no half-made sale is left behind
@@ -941,6 +943,4 @@ error-pg-seq-no-room = the ledger in { $shown } is at seq { $seq }, too close to
 error-pg-seq-at-maximum = the stock in { $shown } has reached the largest seq there may be ({ $max }); nothing was written; drop the schema grab_tickets to start a new ledger
 error-pg-column-changed = { $table }.{ $column } in { $shown } is { $found }, but grab-tickets made it { $expected }: the table was changed by hand; nothing was changed; change it back, or drop the schema grab_tickets (DROP SCHEMA grab_tickets CASCADE) and run again with --tickets N
 pg-column-missing = missing
-error-pg-passfile-unreadable = failed to read the password file { $path } (named by passfile= in --store or by PGPASSFILE): { $error }
-error-pg-passfile-shared = password file { $path } may be read or written by others (mode { $mode }), so its passwords are not secret; run { $command }, as libpq requires
 error-buyer-before-race = grab-tickets: buyer-{ $n } stopped before the race: { $error }

@@ -800,6 +800,8 @@ error-pg-login = 无法登录 { $target }：{ $error }；请检查用户名和�
 error-pg-no-database = 无法连接 { $target }：{ $error }；请先创建它（createdb NAME），或者在 URL 末尾换一个数据库
 error-pg-connect = 无法连接 { $target }：{ $error }
 error-pg-password-missing = 无法登录 { $target }：服务器要求密码；把它写进 URL（postgres://USER:PASSWORD@...）、PGPASSWORD 或密码文件（~/.pgpass、PGPASSFILE 或 URL 里的 passfile=）
+error-pg-password-missing-passfile-shared = 无法登录 { $target }：服务器要求密码，而密码文件 { $path } 别人也能读写（权限 { $mode }），所以和 libpq 一样跳过了它；运行 { $command } 后它才会被使用，或者把密码写进 URL 或 PGPASSWORD
+error-pg-password-missing-passfile-unreadable = 无法登录 { $target }：服务器要求密码，而密码文件 { $path } 读不了（{ $error }），所以跳过了它；让你自己能读它，或者把密码写进 URL 或 PGPASSWORD
 error-pg-no-tls = 无法连接 { $target }：{ $error }；服务器不提供 TLS：去掉 URL 里的 sslmode，或者在服务器上启用 ssl
 error-pg-not-running = 无法连接 { $target }：{ $error }；服务器在运行并在那里监听吗？（docs/postgres.md 说明了怎样启动一个）
 error-pg-lost-connection = 在{ $action }时与 { $target } 的连接断了：{ $error }；服务器会回滚所有没有提交的操作，所以不会留下做了一半的买票
@@ -952,6 +954,4 @@ error-pg-seq-no-room = { $shown } 的账本已到 seq { $seq }，离 seq 的上�
 error-pg-seq-at-maximum = { $shown } 的余票已经到了 seq 的上限（{ $max }）；什么都没写；删除 grab_tickets 这个 schema，开一本新账
 error-pg-column-changed = { $shown } 里的 { $table }.{ $column } 是 { $found }，但 grab-tickets 建的是 { $expected }：这张表被人手工改过；什么都没改；把它改回去，或者删除 grab_tickets 这个 schema（DROP SCHEMA grab_tickets CASCADE），再用 --tickets N 重新运行
 pg-column-missing = 缺失
-error-pg-passfile-unreadable = 无法读取密码文件 { $path }（由 --store 里的 passfile= 或 PGPASSFILE 指定）：{ $error }
-error-pg-passfile-shared = 密码文件 { $path } 别人也能读写（权限 { $mode }），里面的密码已经不是秘密；按 libpq 的要求运行 { $command }
 error-buyer-before-race = grab-tickets：用户{ $n } 在抢票开始前就停下了：{ $error }

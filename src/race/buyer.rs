@@ -259,8 +259,14 @@ const FAIR_SHARE_SLACK: (u64, u64) = (1, 4);
 fn step_aside_if_ahead(bought: u64, sold: u64, buyers: u32) {
     let buyers = u64::from(buyers);
     let (num, den) = FAIR_SHARE_SLACK;
-    // bought > (1 + num/den) * sold / buyers + 1, in integers.
-    if den * bought * buyers > (den + num) * sold + den * buyers {
+    // bought > (1 + num/den) * sold / buyers + 1, in integers. Saturating: the counts come
+    // from the ledger's seqs, which a hand-edited table can put anywhere; a buyer near the
+    // top must not panic here, only fail to step aside.
+    let ahead = den.saturating_mul(bought).saturating_mul(buyers);
+    let share = (den + num)
+        .saturating_mul(sold)
+        .saturating_add(den.saturating_mul(buyers));
+    if ahead > share {
         std::thread::sleep(STEP_ASIDE);
     }
 }

@@ -21,6 +21,12 @@ use crate::settings::MAX_TICKETS;
 /// however many changes a long-lived file has seen (2^63 is out of reach of any real run).
 pub(crate) const MAX_SEQ: u64 = u64::MAX / 2;
 
+/// The seq after `seq`, or None past [`MAX_SEQ`]: the one place a next seq is made, so no
+/// store and no mode writes one that every later reader refuses (or that a bigint wraps).
+pub(crate) fn seq_after(seq: u64) -> Option<u64> {
+    seq.checked_add(1).filter(|next| *next <= MAX_SEQ)
+}
+
 /// The contents of the data file.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Stock {
@@ -310,6 +316,15 @@ fn count_field(path: &Path, name: &str, text: &str, max: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_seq_stops_at_the_largest_and_never_wraps() {
+        assert_eq!(seq_after(0), Some(1));
+        assert_eq!(seq_after(MAX_SEQ - 1), Some(MAX_SEQ));
+        assert_eq!(seq_after(MAX_SEQ), None);
+        // A bigint of -1 read back as u64 by `as`.
+        assert_eq!(seq_after(u64::MAX), None);
+    }
 
     fn parse_str(text: &str) -> Result<Stock> {
         parse(Path::new("d.json"), text.as_bytes().to_vec())

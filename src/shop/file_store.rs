@@ -75,14 +75,17 @@ impl Store for FileStore {
         recovery::settle(&self.data, &self.log)
     }
 
+    /// The launcher checked the room before the race; this holds against anyone else.
+    fn seq_after(&self, seq: u64) -> Result<u64> {
+        next_seq(seq, self.log.path())
+    }
+
     /// The new data file is staged first, so a full disk or a refusing directory fails
     /// before anything is sold. Then the order goes to the log, the commit point: once it is
     /// there the sale stands, even if this buyer dies before swapping the data file in (the
     /// next lock holder finishes it). Should the swap itself fail, a void entry takes the
     /// order back, so the ledger never holds a sale nobody owns.
     fn commit(&self, seen: &Stock, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<()> {
-        // The launcher checked the room before the race; this holds against anyone else.
-        next_seq(seen.seq, self.log.path())?;
         let next = Stock {
             ticket_num: order.after,
             seq: order.seq,

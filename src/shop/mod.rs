@@ -107,6 +107,10 @@ pub(crate) trait Store {
     /// Under the lock: finishes an order a dead buyer committed, then reads the count.
     fn settle(&self) -> Result<Settled<Self::Snapshot>>;
 
+    /// The seq of the order after `seq`, or this store's error when `seq` is the largest
+    /// there may be: every purchase makes its order's seq here, whatever the mode.
+    fn seq_after(&self, seq: u64) -> Result<u64>;
+
     /// Records `order` (the commit point) and makes the count say `order.after`, starting
     /// from `seen`. `checkpoint` is called at the store's inner steps (fault injection).
     fn commit(&self, seen: &Self::Snapshot, order: &Entry, checkpoint: &dyn Fn(Step))

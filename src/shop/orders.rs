@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::directory::DataDir;
-use super::document::MAX_SEQ;
+use super::document::{MAX_SEQ, seq_after};
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::sys::record::{self, Op};
@@ -381,14 +381,13 @@ fn decode(path: &Path, bytes: &[u8], line: u64) -> Result<Entry> {
 /// The seq after `seq`, checked: the ledger never passes [`MAX_SEQ`] (every reader refuses
 /// more), and never wraps.
 pub(crate) fn next_seq(seq: u64, log: &Path) -> Result<u64> {
-    match seq.checked_add(1) {
-        Some(next) if next <= MAX_SEQ => Ok(next),
-        _ => Err(Error::bad_data(tr!(
+    seq_after(seq).ok_or_else(|| {
+        Error::bad_data(tr!(
             "error-seq-at-maximum",
             log = log.one_line(),
             max = MAX_SEQ.to_string()
-        ))),
-    }
+        ))
+    })
 }
 
 /// A run's stretch of the ledger.

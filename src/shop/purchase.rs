@@ -199,7 +199,7 @@ impl<S: Store> Purchase<'_, S> {
             send(Event::SoldOut { seen: 0 });
             return Ok(Taken::SoldOut);
         }
-        let order = self.order_from(seen.ticket_num(), seen.seq());
+        let order = self.order_from(seen.ticket_num(), seen.seq())?;
         (self.pause)(Move::Write);
         self.store.commit(seen, &order, self.checkpoint)?;
         (self.checkpoint)(Step::DataWritten);
@@ -243,16 +243,16 @@ impl<S: Store> Purchase<'_, S> {
 
 impl<S: Store> Purchase<'_, S> {
     /// This buyer's order for one ticket out of `seen`, the change after `seq`.
-    fn order_from(&self, seen: u64, seq: u64) -> Entry {
-        Entry {
-            seq: seq + 1,
+    fn order_from(&self, seen: u64, seq: u64) -> Result<Entry> {
+        Ok(Entry {
+            seq: self.store.seq_after(seq)?,
             kind: EntryKind::Order,
             run: self.run.to_string(),
             buyer: self.buyer,
             pid: self.pid,
             before: seen,
             after: seen.saturating_sub(1),
-        }
+        })
     }
 
     fn answers(&self) -> Result<&dyn DatabaseAnswers> {
@@ -272,7 +272,7 @@ impl<S: Store> Purchase<'_, S> {
     ) -> Result<Attempt> {
         self.network_delay(delay_ms, send);
         (self.checkpoint)(Step::BeforeLock);
-        let Some(order) = db.sell_if_any(&self.order_from(0, 0))? else {
+        let Some(order) = db.sell_if_any(&self.order_from(0, 0)?)? else {
             send(Event::SoldOut { seen: 0 });
             return Ok(Attempt::SoldOut);
         };
@@ -303,7 +303,11 @@ impl<S: Store> Purchase<'_, S> {
                 send(Event::SoldOut { seen: 0 });
                 return Ok(Attempt::SoldOut);
             }
-            let order = self.order_from(seen, seq);
+            let order = self.order_from(seen, seq).inspect_err(|_| {
+                // Best effort: the error is what the buyer reports; the transaction wrote
+                // nothing, and the server ends it anyway when the buyer disconnects.
+                let _ = db.end_read_only();
+            })?;
             match db.commit_serializable(&order, self.checkpoint)? {
                 Serialized::Committed => {
                     (self.checkpoint)(Step::Released);

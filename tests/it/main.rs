@@ -95,6 +95,9 @@ mod pg_faults;
 // A database password is never printed and never on a buyer's command line.
 #[cfg(unix)] // the PostgreSQL cluster, and the buyers' command lines read from /proc
 mod pg_secrets;
+// libpq's password file: missing or shared is passed over, and said when it matters.
+#[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
+mod pg_passfile;
 // The database's race gate: a safe race refuses an unlocked one, an unlocked one is told.
 #[cfg(unix)] // the PostgreSQL cluster (pg_cluster)
 mod pg_gate;

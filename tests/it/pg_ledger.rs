@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::pg_cluster::{self, Db, on};
+use crate::common;
+use crate::pg_cluster::{self, Db, SAFE_MODES, on};
 
 /// The largest seq there may be, 2^63 − 1: the bigint's own limit too.
 const MAX_SEQ: i64 = i64::MAX;
@@ -55,14 +56,77 @@ fn a_ledger_at_the_largest_seq_is_refused_before_the_stock_changes() {
             "{args:?} changed the ledger"
         );
     }
-    // A little room is enough for a little run, and every seq it writes stays readable.
-    move_ledger_to(&db, MAX_SEQ - 40);
-    db.race(&["--tickets", "3", "--buyers", "2", "--check"])
-        .assert_success();
-    let (_, seq) = db.stock();
-    assert!(seq <= MAX_SEQ as u64 && seq > (MAX_SEQ - 40) as u64);
+    // A little room is enough for a little run, in every mode, and every seq it writes
+    // stays readable.
+    for mode in SAFE_MODES {
+        move_ledger_to(&db, MAX_SEQ - 40);
+        let mut args = vec!["--tickets", "3", "--buyers", "2", "--check"];
+        args.extend_from_slice(mode);
+        db.race(&args).assert_success();
+        let (_, seq) = db.stock();
+        assert!(
+            seq <= MAX_SEQ as u64 && seq > (MAX_SEQ - 40) as u64,
+            "{mode:?} wrote seq {seq}"
+        );
+    }
     db.race(&["--keep-stock", "--buyers", "1", "--check"])
         .assert_success();
+}
+
+/// The room is checked before the race, but the stock's seq can be set to the largest by
+/// hand while buyers buy. Then no mode writes the seq past it (a negative bigint, which every
+/// later run refuses): the buyer stops with the error, and the ledger stays at the largest.
+#[test]
+fn a_seq_moved_to_the_largest_mid_race_is_never_passed_in_any_mode() {
+    let Some(db) = pg_cluster::database("seq_max_mid_race") else {
+        return;
+    };
+    for mode in SAFE_MODES {
+        db.race(&["--tickets", "1", "--buyers", "1"])
+            .assert_success();
+        let first = orders(&db);
+        let live = on(&db.url())
+            .buyers(1)
+            .tickets(10)
+            .per_buyer("all")
+            .delay("200..200")
+            .args(mode)
+            .env("LANG", "C")
+            .env("LC_ALL", "C")
+            .spawn();
+        // The signal: the run's first sale is in the orders table; nine tickets are left.
+        let deadline = Instant::now() + common::BACKSTOP;
+        while orders(&db) == first {
+            if Instant::now() > deadline {
+                panic!("{mode:?}: no sale was made{}", live.finish().context());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        db.client()
+            .batch_execute(&format!("UPDATE grab_tickets.stock SET seq = {MAX_SEQ}"))
+            .expect("move the stock's seq");
+        let run = live.finish();
+        let context = run.context();
+        assert!(!run.stderr().contains("panicked"), "{mode:?}{context}");
+        // The buyer names the seq; the report blames the hand edit, not this run's sales.
+        run.assert_stdout_contains(&format!(
+            "has reached the largest seq there may be ({MAX_SEQ}); nothing was written"
+        ))
+        .assert_stdout_contains("the stock row was changed by hand during the race");
+        assert_eq!(db.stock().1, MAX_SEQ as u64, "{mode:?}{context}");
+        let wrapped: i64 = db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM grab_tickets.orders WHERE seq < 0",
+                &[],
+            )
+            .expect("count orders")
+            .get(0);
+        assert_eq!(wrapped, 0, "{mode:?} wrote a negative seq{context}");
+        db.client()
+            .batch_execute("DROP SCHEMA grab_tickets CASCADE")
+            .expect("start a new ledger");
+    }
 }
 
 #[test]

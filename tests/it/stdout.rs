@@ -276,29 +276,3 @@ fn the_create_it_with_command_creates_the_named_file_when_pasted() {
         );
     }
 }
-
-/// A shared password file's fix (`chmod 600 PATH`) names the file as one shell word.
-#[cfg(unix)]
-#[test]
-fn the_chmod_fix_for_a_shared_password_file_is_quoted() {
-    use std::os::unix::fs::PermissionsExt as _;
-    let env = TestEnv::new();
-    let passfile = env.path("my pass's $(x)");
-    std::fs::write(&passfile, "*:*:*:*:pw\n").unwrap();
-    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let before = snapshot(env.dir.path());
-    let quoted = format!("chmod 600 '{}'", passfile.display()).replace("'s", "'\\''s");
-    for lang in ["en", "zh"] {
-        crate::common::grab_tickets()
-            .args(["--store", "postgres://u@127.0.0.1:1/db"])
-            .env("PGPASSFILE", passfile.to_str().unwrap())
-            .lang(lang)
-            .configure(|c| {
-                c.current_dir(env.dir.path());
-            })
-            .run()
-            .assert_code(crate::common::exit::ENVIRONMENT)
-            .assert_stderr_contains(&quoted);
-    }
-    assert_eq!(snapshot(env.dir.path()), before, "a refusal changed a file");
-}

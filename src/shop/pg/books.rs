@@ -39,7 +39,7 @@ impl PgBooks {
     /// URL, a refused connection, a wrong password, too few free connections or tables changed
     /// by hand change nothing.
     pub(crate) fn open(url: &str, durability: Durability, buyers: u32) -> Result<PgBooks> {
-        let target = Target::parse(url, durability)?.with_passfile()?;
+        let target = Target::parse(url, durability)?.with_passfile();
         let mut client = target.connect(&application_name("launcher"))?;
         super::room::check(&mut client, &target, buyers)?;
         super::create_tables(&mut client, &target)?;

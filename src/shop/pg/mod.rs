@@ -19,7 +19,7 @@ use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use crate::exit::{Error, Failure, Result};
 use crate::lang::tr;
-use crate::safe_text::{Outside, one_line};
+use crate::safe_text::{OneLine, Outside, one_line};
 use crate::settings::{Durability, without_password};
 
 /// The advisory lock's number: any 64-bit value will do, so it spells "grabtick" in ASCII to
@@ -102,6 +102,8 @@ pub(crate) struct Target {
     shown: String,
     /// The URL's `passfile` parameter, read only by [`Target::with_passfile`].
     passfile: Option<std::path::PathBuf>,
+    /// The password file passed over, if one was: why a server asking for a password got none.
+    skipped: Option<passfile::Skipped>,
 }
 
 impl Target {
@@ -139,18 +141,21 @@ impl Target {
             config,
             shown,
             passfile,
+            skipped: None,
         })
     }
 
     /// The launcher's target: with no password in the URL or PGPASSWORD, the one libpq's
     /// password file holds for this server, database and user, if any.
-    pub(crate) fn with_passfile(mut self) -> Result<Target> {
-        if self.config.get_password().is_none()
-            && let Some(password) = passfile::password_for(&self.config, self.passfile.take())?
-        {
-            self.config.password(password);
+    pub(crate) fn with_passfile(mut self) -> Target {
+        if self.config.get_password().is_none() {
+            let found = passfile::password_for(&self.config, self.passfile.take());
+            if let Some(password) = found.password {
+                self.config.password(password);
+            }
+            self.skipped = found.skipped;
         }
-        Ok(self)
+        self
     }
 
     /// The URL as it may be printed.
@@ -210,15 +215,35 @@ impl Target {
                 error = Outside(db.message())
             ),
             // The cause sits in the error's source chain ("invalid configuration: ...").
-            None if chain(e).contains("password missing") => {
-                tr!("error-pg-password-missing", target = shown)
-            }
+            None if chain(e).contains("password missing") => self.password_missing(),
             None if chain(e).contains("TLS") => {
                 tr!("error-pg-no-tls", target = shown, error = chain(e))
             }
             None => tr!("error-pg-not-running", target = shown, error = chain(e)),
         };
         Error::new(Failure::Refused, message)
+    }
+
+    /// The server asks for a password and none was given; if a password file was passed
+    /// over, why, and how to make it count.
+    fn password_missing(&self) -> String {
+        let target = &self.shown;
+        match &self.skipped {
+            None => tr!("error-pg-password-missing", target = target),
+            Some(passfile::Skipped::Shared { path, mode }) => tr!(
+                "error-pg-password-missing-passfile-shared",
+                target = target,
+                path = path.one_line(),
+                mode = format!("{mode:04o}"),
+                command = format!("chmod 600 {}", crate::shell_word::pasted(path))
+            ),
+            Some(passfile::Skipped::Unreadable { path, error }) => tr!(
+                "error-pg-password-missing-passfile-unreadable",
+                target = target,
+                path = path.one_line(),
+                error = error.as_str()
+            ),
+        }
     }
 
     /// A failure while talking to the server, in our words: `action` says what we were doing.

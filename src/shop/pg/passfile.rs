@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 use postgres::Config;
 use postgres::config::Host;
 
-use crate::exit::{Error, Result};
-use crate::lang::tr;
-use crate::safe_text::OneLine;
 use crate::settings::percent_decoded;
 
 /// The URL without its `passfile` parameter (the `postgres` crate refuses keys it does not
@@ -38,41 +35,50 @@ pub(crate) fn split_off(url: &str) -> (String, Option<PathBuf>) {
     (url, named)
 }
 
-/// The password the file holds for `config`'s server, database and user, if any. A file named
-/// by the URL or PGPASSFILE must be readable and private; a default `~/.pgpass` that is
-/// missing or readable by others is passed over, as libpq passes it over.
-pub(crate) fn password_for(config: &Config, named: Option<PathBuf>) -> Result<Option<String>> {
+/// A password file passed over, and why: libpq passes over the same files, and the reason is
+/// said in the error if the server then asks for a password that nothing else gave.
+#[derive(Debug, Clone)]
+pub(crate) enum Skipped {
+    /// Group or others may read or write it (its permission bits).
+    Shared { path: PathBuf, mode: u32 },
+    /// It is there but could not be read.
+    Unreadable { path: PathBuf, error: String },
+}
+
+/// What the password file gave for one server, database and user.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub password: Option<String>,
+    pub skipped: Option<Skipped>,
+}
+
+/// The password the file holds for `config`'s server, database and user, if any. As libpq
+/// does, a file that is not there is no file, and one that others may read or that cannot
+/// be read is passed over (noted in `skipped`), never a refusal: a server that asks for no
+/// password needs none.
+pub(crate) fn password_for(config: &Config, named: Option<PathBuf>) -> Found {
     let named = named.or_else(|| std::env::var_os("PGPASSFILE").map(PathBuf::from));
-    let (path, explicit) = match named {
-        Some(path) => (path, true),
-        None => match default_file() {
-            Some(path) => (path, false),
-            None => return Ok(None),
-        },
+    let Some(path) = named.or_else(default_file) else {
+        return Found::default();
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(_) if !explicit => return Ok(None),
-        Err(e) => {
-            return Err(Error::environment(tr!(
-                "error-pg-passfile-unreadable",
-                path = path.one_line(),
-                error = e.to_string()
-            )));
-        }
+    let skipped = |skipped| Found {
+        password: None,
+        skipped: Some(skipped),
     };
     if let Some(mode) = shared_mode(&path) {
-        if !explicit {
-            return Ok(None);
-        }
-        return Err(Error::environment(tr!(
-            "error-pg-passfile-shared",
-            path = path.one_line(),
-            mode = format!("{mode:04o}"),
-            command = format!("chmod 600 {}", crate::shell_word::pasted(&path))
-        )));
+        return skipped(Skipped::Shared { path, mode });
     }
-    Ok(lookup(&text, &wanted(config)))
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Found {
+            password: lookup(&text, &wanted(config)),
+            skipped: None,
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::default(),
+        Err(e) => skipped(Skipped::Unreadable {
+            path,
+            error: e.to_string(),
+        }),
+    }
 }
 
 fn default_file() -> Option<PathBuf> {
@@ -83,12 +89,14 @@ fn default_file() -> Option<PathBuf> {
     Some(Path::new(&std::env::var_os("HOME")?).join(".pgpass"))
 }
 
-/// The permission bits, when group or others may read or write the file.
+/// The permission bits, when group or others may read or write the file (checked before it
+/// is read, as libpq checks). Not a file: left to the read to say what it is.
 fn shared_mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+        let metadata = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        let mode = metadata.permissions().mode() & 0o7777;
         (mode & 0o077 != 0).then_some(mode)
     }
     #[cfg(not(unix))]

@@ -15,7 +15,7 @@ use crate::events::LockFileChange;
 use crate::exit::{Error, Result};
 use crate::lang::tr;
 use crate::settings::{DbLock, Step};
-use crate::shop::document::MAX_SEQ;
+use crate::shop::document::{MAX_SEQ, seq_after};
 use crate::shop::orders::Entry;
 use crate::shop::{Acquired, DatabaseAnswers, Serialized, Settled, Store};
 
@@ -94,6 +94,14 @@ impl PgStore {
         )
     }
 
+    fn seq_at_maximum(&self) -> Error {
+        Error::bad_data(tr!(
+            "error-pg-seq-at-maximum",
+            shown = self.target.shown(),
+            max = MAX_SEQ.to_string()
+        ))
+    }
+
     fn commit_transaction(&self) -> std::result::Result<(), postgres::Error> {
         self.in_transaction.set(false);
         self.client.borrow_mut().batch_execute("COMMIT")
@@ -166,19 +174,17 @@ impl Store for PgStore {
         })
     }
 
+    /// The launcher checked for room before the race, but a seq may be changed by hand
+    /// since; a seq past the largest would be written as a negative bigint, which every
+    /// later run refuses.
+    fn seq_after(&self, seq: u64) -> Result<u64> {
+        seq_after(seq).ok_or_else(|| self.seq_at_maximum())
+    }
+
     /// Under a lock, the write joins the lock's transaction and is committed by `release`.
     /// Without one (`--no-lock`) the statement commits on its own: `UPDATE ... SET
     /// ticket_num = <seen - 1>`, however stale `seen` is by now.
     fn commit(&self, _seen: &PgStock, order: &Entry, checkpoint: &dyn Fn(Step)) -> Result<()> {
-        // The launcher checked for room before the race; a seq past the largest would be
-        // written as a negative bigint, which every later run refuses.
-        if order.seq > MAX_SEQ {
-            return Err(Error::bad_data(tr!(
-                "error-pg-seq-at-maximum",
-                shown = self.target.shown(),
-                max = MAX_SEQ.to_string()
-            )));
-        }
         self.write_order(order)
             .map_err(|e| self.target.error("record the order", &e))?;
         checkpoint(Step::OrderLogged);
@@ -212,7 +218,15 @@ impl DatabaseAnswers for PgStore {
                 SELL_IF_ANY,
                 &[&order.run, &(order.buyer as i32), &(order.pid as i32)],
             )
-            .map_err(|e| self.target.error("sell a ticket", &e))?;
+            .map_err(|e| {
+                // `seq = seq + 1` on the server: past the bigint's limit it refuses the
+                // statement (nothing written), which is this store's seq at its maximum.
+                if e.code() == Some(&SqlState::NUMERIC_VALUE_OUT_OF_RANGE) {
+                    self.seq_at_maximum()
+                } else {
+                    self.target.error("sell a ticket", &e)
+                }
+            })?;
         Ok(row.map(|row| Entry {
             seq: row.get::<_, i64>(0) as u64,
             before: row.get::<_, i64>(1) as u64,
